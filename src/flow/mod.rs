@@ -1,0 +1,112 @@
+//! **flow**: TCP segments → ordered byte streams, both ways, per connection.
+//!
+//! A bounded table of connections keyed by 4-tuple learns who is the client (the SYN sender, else
+//! who spoke first / the higher port), reassembles each direction by sequence number (out-of-order
+//! data held within a bounded window, retransmissions and overlaps resolved, gaps recorded and
+//! skipped) and tracks the handshake, so that a SYN answered by RST or by nothing becomes an
+//! [`Attempt`]. Time is the packet's; expiry is driven by it.
+
+pub mod handshake;
+pub mod key;
+pub mod reassembly;
+mod table;
+
+pub use handshake::{Attempt, AttemptOutcome};
+pub use key::{ConnId, Direction};
+pub use table::FlowTable;
+
+use crate::time::Timestamp;
+use std::net::SocketAddr;
+
+/// Bounds on what the flow stage holds. What a bound drops is counted in [`FlowStats`].
+#[derive(Debug, Clone, Copy)]
+pub struct FlowLimits {
+    /// Connections tracked at once; the least recently active is evicted beyond this.
+    pub max_connections: usize,
+    /// Bytes held out of order per direction before the oldest hole is declared a gap.
+    pub max_out_of_order_bytes: usize,
+    /// A connection idle this long (capture time, ns) is closed.
+    pub idle_timeout_ns: i64,
+    /// A SYN with no answer for this long (capture time, ns) is an unanswered attempt.
+    pub syn_timeout_ns: i64,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        FlowLimits {
+            max_connections: 100_000,
+            max_out_of_order_bytes: 4 << 20,
+            idle_timeout_ns: 300 * 1_000_000_000,
+            syn_timeout_ns: 3 * 1_000_000_000,
+        }
+    }
+}
+
+/// How the flow stage first saw a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpenedBy {
+    /// We saw the three-way handshake (client known for sure).
+    Handshake,
+    /// The capture started mid-connection; the client was guessed.
+    Midstream,
+}
+
+/// Why a connection's events ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloseReason {
+    Fin,
+    Rst,
+    Idle,
+    Evicted,
+    EndOfCapture,
+}
+
+/// What the flow stage tells `proto`. Data borrows from the segment or the reassembly buffer.
+#[derive(Debug)]
+pub enum StreamEvent<'a> {
+    Opened {
+        conn: ConnId,
+        client: SocketAddr,
+        server: SocketAddr,
+        ts: Timestamp,
+        by: OpenedBy,
+    },
+    /// In-order bytes of one direction.
+    Data {
+        conn: ConnId,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &'a [u8],
+    },
+    /// `len` bytes of one direction are missing (lost, cut by snaplen, or before the capture began
+    /// — then `len` is 0 because it is unknown); the next Data event follows the hole.
+    Gap {
+        conn: ConnId,
+        dir: Direction,
+        ts: Timestamp,
+        len: u64,
+    },
+    Closed {
+        conn: ConnId,
+        ts: Timestamp,
+        reason: CloseReason,
+    },
+    /// A connection attempt that never carried data: refused or unanswered.
+    Attempt(Attempt),
+}
+
+/// Counters for the report's `quality` section.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FlowStats {
+    pub connections: u64,
+    pub midstream: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    /// Directions that lost bytes to the snaplen.
+    pub truncated_segments: u64,
+    pub retransmitted_segments: u64,
+    pub out_of_order_segments: u64,
+    pub evicted: u64,
+}

@@ -1,0 +1,1 @@
+//! One direction's reassembly. STUB: replaced by the flow owner.

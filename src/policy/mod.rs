@@ -1,0 +1,1 @@
+//! **policy**: configured HTTPS endpoints → findings. STUB.

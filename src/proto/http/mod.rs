@@ -1,0 +1,69 @@
+//! HTTP/1.x (RFC 9112): incremental request and response parsing over a reassembled stream,
+//! with correct body framing, so that every exchange on a keep-alive or pipelined connection is
+//! found and bodies are skipped rather than buffered.
+
+use crate::time::Timestamp;
+
+/// A header as seen on the wire (name kept as sent; value lossily decoded as UTF-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Time of the segment that carried the request line.
+    pub ts: Timestamp,
+    pub method: String,
+    /// The request target exactly as sent (origin-form `/b/k?x`, absolute-form `http://h/b/k`,
+    /// authority-form for CONNECT, `*`).
+    pub target: String,
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
+    pub headers: Vec<Header>,
+    /// Body length as framed (Content-Length or the sum of chunk sizes); None if unknown/cut.
+    pub body_len: Option<u64>,
+}
+
+impl HttpRequest {
+    /// First header with this name (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub ts: Timestamp,
+    pub status: u16,
+    pub reason: String,
+    pub version: u8,
+    pub headers: Vec<Header>,
+    pub body_len: Option<u64>,
+    /// The first bytes of the body (bounded), e.g. an S3 error document.
+    pub body_prefix: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+/// One request and what answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpExchange {
+    pub request: HttpRequest,
+    /// Interim (1xx) statuses received before the final response, e.g. `100 Continue`.
+    pub interim: Vec<u16>,
+    /// None when the connection ended (or a gap hit) before a response was seen.
+    pub response: Option<HttpResponse>,
+}
+
+fn find_header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str())
+}

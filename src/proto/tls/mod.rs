@@ -1,0 +1,58 @@
+//! TLS (RFC 8446, RFC 5246): record framing and the hellos, in clear. Decryption (with a key log)
+//! lives here too once it lands; its plaintext is fed to the same HTTP parser.
+
+use crate::time::Timestamp;
+
+/// A TLS protocol version as on the wire. Open: unknown values are kept, not rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TlsVersion(pub u16);
+
+impl TlsVersion {
+    pub const SSL3: TlsVersion = TlsVersion(0x0300);
+    pub const TLS1_0: TlsVersion = TlsVersion(0x0301);
+    pub const TLS1_1: TlsVersion = TlsVersion(0x0302);
+    pub const TLS1_2: TlsVersion = TlsVersion(0x0303);
+    pub const TLS1_3: TlsVersion = TlsVersion(0x0304);
+
+    pub fn name(self) -> String {
+        match self {
+            TlsVersion::SSL3 => "SSLv3".into(),
+            TlsVersion::TLS1_0 => "TLSv1.0".into(),
+            TlsVersion::TLS1_1 => "TLSv1.1".into(),
+            TlsVersion::TLS1_2 => "TLSv1.2".into(),
+            TlsVersion::TLS1_3 => "TLSv1.3".into(),
+            TlsVersion(v) if v & 0x0f0f == 0x0a0a => format!("GREASE(0x{v:04x})"),
+            TlsVersion(v) => format!("0x{v:04x}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientHello {
+    pub ts: Timestamp,
+    /// `legacy_version` of the hello body.
+    pub legacy_version: TlsVersion,
+    /// The `supported_versions` extension (RFC 8446 §4.2.1), GREASE removed; empty when absent.
+    pub supported_versions: Vec<TlsVersion>,
+    pub random: [u8; 32],
+    pub session_id: Vec<u8>,
+    pub cipher_suites: Vec<u16>,
+    /// server_name (RFC 6066 §3), host_name entry.
+    pub sni: Option<String>,
+    /// application_layer_protocol_negotiation (RFC 7301).
+    pub alpn: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerHello {
+    pub ts: Timestamp,
+    pub legacy_version: TlsVersion,
+    /// The negotiated version: `supported_versions` when present, else `legacy_version`.
+    pub version: TlsVersion,
+    pub random: [u8; 32],
+    pub session_id: Vec<u8>,
+    pub cipher_suite: u16,
+    pub alpn: Option<String>,
+    /// A HelloRetryRequest (RFC 8446 §4.1.3) rather than a real ServerHello.
+    pub hello_retry: bool,
+}

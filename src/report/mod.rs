@@ -1,0 +1,1 @@
+//! **report**: one Report, many renderers. STUB.

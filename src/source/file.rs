@@ -1,0 +1,1 @@
+//! pcap / pcapng files and stdin, read in pure Rust with `pcap-parser`. STUB: replaced by owner.

@@ -1,0 +1,100 @@
+//! **source**: where frames come from. Only this stage touches files and the network.
+//!
+//! A [`FrameSource`] yields raw link-layer frames with their capture timestamp and link type.
+//! Offline files are read in pure Rust by `pcap-parser` (pcap and pcapng, any reader, mixed link
+//! types per pcapng interface, Decryption Secrets Blocks); live capture (libpcap) sits behind the
+//! `live` cargo feature.
+
+pub mod file;
+
+use crate::time::Timestamp;
+
+/// A link-layer type as written in capture files (LINKTYPE_*, <https://www.tcpdump.org/linktypes.html>),
+/// not libpcap's platform-dependent DLT_* values. An open newtype: unknown values still flow through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    pub const RAW: LinkType = LinkType(101);
+    pub const LOOP: LinkType = LinkType(108);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    pub fn name(self) -> String {
+        match self {
+            LinkType::NULL => "NULL".into(),
+            LinkType::ETHERNET => "EN10MB".into(),
+            LinkType::RAW => "RAW".into(),
+            LinkType::LOOP => "LOOP".into(),
+            LinkType::LINUX_SLL => "LINUX_SLL".into(),
+            LinkType::IPV4 => "IPV4".into(),
+            LinkType::IPV6 => "IPV6".into(),
+            LinkType::LINUX_SLL2 => "LINUX_SLL2".into(),
+            LinkType(n) => format!("LINKTYPE_{n}"),
+        }
+    }
+}
+
+/// One captured frame, borrowed from the source's buffer until the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub ts: Timestamp,
+    pub link: LinkType,
+    /// The bytes that were captured (at most the snaplen).
+    pub data: &'a [u8],
+    /// The frame's length on the wire; larger than `data.len()` when the snaplen cut it.
+    pub orig_len: u32,
+}
+
+/// Something a source noticed that is not a frame but belongs in the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceNote {
+    /// NSS key log text embedded in a pcapng Decryption Secrets Block (for TLS decryption).
+    KeyLog(Vec<u8>),
+    /// The file ended in the middle of a block: what came before was read.
+    Truncated { detail: String },
+    /// Packets the kernel or interface dropped (live capture statistics).
+    Dropped(u64),
+}
+
+/// One item from a source.
+#[derive(Debug)]
+pub enum SourceItem<'a> {
+    Frame(Frame<'a>),
+    Note(SourceNote),
+}
+
+/// The seam between the outside world and the pipeline; tests implement it in memory.
+pub trait FrameSource {
+    /// The next frame or note, `Ok(None)` at the end.
+    fn next_item(&mut self) -> Result<Option<SourceItem<'_>>, SourceError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a pcap or pcapng capture ({detail})")]
+    NotACapture { path: String, detail: String },
+    #[error("{path}: read error: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: malformed capture at byte {offset}: {detail}")]
+    Malformed {
+        path: String,
+        offset: u64,
+        detail: String,
+    },
+}
