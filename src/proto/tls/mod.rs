@@ -1,6 +1,10 @@
 //! TLS (RFC 8446, RFC 5246): record framing and the hellos, in clear. Decryption (with a key log)
 //! lives here too once it lands; its plaintext is fed to the same HTTP parser.
 
+mod connection;
+
+pub use connection::{AppDataCount, TlsConnection};
+
 use crate::time::Timestamp;
 
 /// A TLS protocol version as on the wire. Open: unknown values are kept, not rejected.
