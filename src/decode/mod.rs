@@ -19,14 +19,18 @@ pub enum Skip {
     NotIp,
     /// IP but not TCP (UDP, ICMP, …).
     NotTcp,
-    /// An IP fragment other than the first; TCP needs the whole datagram.
+    /// An IP fragment, the first one included: IP datagrams are not reassembled, and TCP needs the
+    /// whole datagram.
     Fragment,
     /// Headers malformed or cut by the snaplen before the TCP header ended.
     Malformed,
 }
 
-/// Decode one frame. Pure: no allocation on the success path.
+/// Decode one frame. Pure and total: borrows from `data`, allocates nothing, never panics.
 pub fn decode(link: crate::source::LinkType, data: &[u8]) -> Result<Segment<'_>, Skip> {
     let ip = link::network_layer(link, data)?;
     segment::tcp_segment(ip)
 }
+
+#[cfg(test)]
+mod tests;

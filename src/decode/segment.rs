@@ -2,6 +2,10 @@
 
 use std::net::SocketAddr;
 
+use etherparse::{IpNumber, LaxIpSlice, TcpSlice};
+
+use super::Skip;
+
 /// TCP control bits (RFC 9293 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TcpFlags(pub u8);
@@ -41,8 +45,76 @@ pub struct Segment<'a> {
     pub missing: u32,
 }
 
-/// Parse an IPv4/IPv6 packet carrying TCP. STUB: replaced by the decode owner.
-pub fn tcp_segment(ip: &[u8]) -> Result<Segment<'_>, super::Skip> {
-    let _ = ip;
-    Err(super::Skip::NotTcp)
+/// Parse an IPv4/IPv6 packet carrying TCP (the version nibble decides).
+///
+/// etherparse's lax slicing is used so that a packet cut by the snaplen still yields its TCP
+/// header and the captured part of the payload; the IP length fields (RFC 791 §3.1 Total Length,
+/// RFC 8200 §3 Payload Length) bound the payload, so Ethernet trailer padding never enters it.
+/// Borrows only: no allocation.
+pub fn tcp_segment(ip: &[u8]) -> Result<Segment<'_>, Skip> {
+    let (sliced, stopped) = LaxIpSlice::from_slice(ip).map_err(|_| Skip::Malformed)?;
+    let inner = sliced.payload();
+    if stopped.is_some() {
+        // An IPv6 extension header (RFC 8200 §4) or IPv4 AH (RFC 4302) was cut or broken, so
+        // where TCP would start is unknown.
+        return Err(Skip::Malformed);
+    }
+    if inner.ip_number != IpNumber::TCP {
+        return Err(Skip::NotTcp);
+    }
+    if inner.fragmented {
+        // Any fragment, the first included: we do not reassemble IP (RFC 791 §3.2), and a first
+        // fragment's payload would hand `flow` a segment whose length disagrees with its
+        // sequence space. Counted so the report can say fragments were seen.
+        return Err(Skip::Fragment);
+    }
+    let tcp = TcpSlice::from_slice(inner.payload).map_err(|_| Skip::Malformed)?;
+    let missing = if inner.incomplete {
+        declared_ip_len(ip).saturating_sub(u32::try_from(ip.len()).unwrap_or(u32::MAX))
+    } else {
+        0
+    };
+    Ok(Segment {
+        src: SocketAddr::new(sliced.source_addr(), tcp.source_port()),
+        dst: SocketAddr::new(sliced.destination_addr(), tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        flags: flags_of(&tcp),
+        payload: tcp.payload(),
+        missing,
+    })
+}
+
+/// The IP packet's length as its header declares it: IPv4 Total Length, or the IPv6 fixed header
+/// plus Payload Length. Only called when etherparse found the capture shorter than that.
+fn declared_ip_len(ip: &[u8]) -> u32 {
+    let field = |at: usize| {
+        ip.get(at..at + 2)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b: [u8; 2]| u32::from(u16::from_be_bytes(b)))
+    };
+    match ip.first().map(|b| b >> 4) {
+        Some(4) => field(2),
+        Some(6) => 40 + field(4),
+        _ => 0,
+    }
+}
+
+/// The control-bit byte of the TCP header (RFC 9293 §3.1, with ECE/CWR from RFC 3168 §23.2).
+fn flags_of(tcp: &TcpSlice<'_>) -> TcpFlags {
+    let bits = [
+        tcp.fin(),
+        tcp.syn(),
+        tcp.rst(),
+        tcp.psh(),
+        tcp.ack(),
+        tcp.urg(),
+        tcp.ece(),
+        tcp.cwr(),
+    ];
+    let byte = bits
+        .iter()
+        .enumerate()
+        .fold(0u8, |acc, (i, &set)| acc | (u8::from(set) << i));
+    TcpFlags(byte)
 }
