@@ -1,1 +1,13 @@
-//! **policy**: configured HTTPS endpoints → findings. STUB.
+//! **policy**: which endpoints were supposed to be HTTPS, and what the capture shows against them.
+//!
+//! Endpoints come from four places, each kept with its origin so every report can say *why* a
+//! host counts as HTTPS: `--endpoint` flags, the AWS environment and shared config file (resolved
+//! the way botocore does, see [`aws_config`]), AWS's own S3 hosts ([`aws_hosts`]), and hosts the
+//! capture shows speaking TLS ([`evaluate::infer_endpoints`]). [`evaluate::evaluate`] turns plain
+//! facts about requests, connection attempts and TLS sessions into [`Finding`]s. Pure: no I/O;
+//! the caller reads files and the environment and passes their contents in.
+
+pub mod aws_hosts;
+pub mod endpoints;
+
+pub use endpoints::{Endpoint, EndpointError, Origin, Policy, Scheme};

@@ -1,0 +1,352 @@
+//! Endpoints and where they came from, and the [`Policy`] that answers "was this host supposed to
+//! be reached over HTTPS?".
+
+use super::aws_hosts::is_aws_s3_host;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+/// The scheme an endpoint was configured with, or a request travelled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    /// RFC 9110 §4.2.1/§4.2.2 default ports.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
+/// Where an endpoint entry came from. The order is the order of authority when several entries
+/// match one host (an explicit flag beats an inference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// `--endpoint URL`.
+    Flag,
+    /// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`.
+    Env,
+    /// The shared config file (`AWS_CONFIG_FILE` or `~/.aws/config`).
+    AwsConfig,
+    /// AWS's own S3 hosts, which the SDKs reach over HTTPS unless told otherwise.
+    AwsDefault,
+    /// The capture shows the host speaking TLS.
+    Inferred,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Flag => "flag",
+            Origin::Env => "env",
+            Origin::AwsConfig => "aws-config",
+            Origin::AwsDefault => "aws-default",
+            Origin::Inferred => "inferred",
+        }
+    }
+
+    /// Configured by a person (as opposed to assumed or inferred).
+    pub fn is_configured(self) -> bool {
+        matches!(self, Origin::Flag | Origin::Env | Origin::AwsConfig)
+    }
+}
+
+/// One endpoint of the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    pub scheme: Scheme,
+    /// Lowercased, no trailing dot; an IPv6 literal without brackets. May be a `*.` pattern only
+    /// for the [`Origin::AwsDefault`] listing entries.
+    pub host: String,
+    /// Explicit or the scheme's default; None = any port (the AWS host patterns).
+    pub port: Option<u16>,
+    pub origin: Origin,
+    /// Exactly where it came from: `--endpoint`, `AWS_ENDPOINT_URL_S3`, `~/.aws/config [profile
+    /// dev] services s3`, `TLS seen: SNI s3.local.test from 127.0.0.1:8443`, …
+    pub detail: String,
+}
+
+/// Why an endpoint URL was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    #[error(
+        "endpoint `{0}` has no scheme: write https://{0} (or http:// if plaintext is intended)"
+    )]
+    NoScheme(String),
+    #[error("endpoint `{url}` has scheme `{scheme}`: only http:// and https:// are endpoints")]
+    BadScheme { url: String, scheme: String },
+    #[error("endpoint `{0}` has no host")]
+    NoHost(String),
+    #[error("endpoint `{url}` has an invalid port `{port}`")]
+    BadPort { url: String, port: String },
+    #[error("endpoint `{0}` has an unterminated IPv6 literal (expected `[addr]`)")]
+    BadIpv6(String),
+}
+
+impl Endpoint {
+    /// Parse an endpoint URL (`https://host`, `https://host:8443/`, `http://[::1]:9000`). A path,
+    /// query or user-info is accepted and ignored: only scheme, host and port matter here.
+    pub fn parse(url: &str, origin: Origin, detail: &str) -> Result<Endpoint, EndpointError> {
+        let url = url.trim();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(EndpointError::NoScheme(url.to_string()));
+        };
+        let scheme = match scheme.to_ascii_lowercase().as_str() {
+            "http" => Scheme::Http,
+            "https" => Scheme::Https,
+            _ => {
+                return Err(EndpointError::BadScheme {
+                    url: url.to_string(),
+                    scheme: scheme.to_string(),
+                });
+            }
+        };
+        // RFC 3986 §3.2: the authority ends at the first `/`, `?` or `#`.
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let (host, port) = split_host_port(hostport).map_err(|e| match e {
+            HostPortError::Ipv6 => EndpointError::BadIpv6(url.to_string()),
+            HostPortError::Port(p) => EndpointError::BadPort {
+                url: url.to_string(),
+                port: p,
+            },
+        })?;
+        if host.is_empty() {
+            return Err(EndpointError::NoHost(url.to_string()));
+        }
+        Ok(Endpoint {
+            scheme,
+            host,
+            port: Some(port.unwrap_or(scheme.default_port())),
+            origin,
+            detail: detail.to_string(),
+        })
+    }
+
+    /// `https://host:port` (IPv6 in brackets); without a port when it is "any".
+    pub fn url(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match self.port {
+            Some(p) => format!("{}://{host}:{p}", self.scheme.as_str()),
+            None => format!("{}://{host}", self.scheme.as_str()),
+        }
+    }
+
+    /// The host as an IP address, when the endpoint is an IP literal.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.host.parse().ok()
+    }
+
+    /// Does this endpoint name `host` (normalised), or the server at `ip` for IP literals? `host`
+    /// may be a virtual-hosted subdomain (`bucket.s3.local.test` for `s3.local.test`).
+    /// Returns how specific the match is: 2 exact, 1 subdomain.
+    fn host_match(&self, host: Option<&str>, ip: IpAddr) -> Option<u8> {
+        if let Some(eip) = self.ip() {
+            let named = host.and_then(|h| h.parse::<IpAddr>().ok());
+            return (eip == ip || named == Some(eip)).then_some(2);
+        }
+        let host = host?;
+        if host == self.host {
+            return Some(2);
+        }
+        let sub = host
+            .strip_suffix(self.host.as_str())
+            .is_some_and(|p| p.ends_with('.'));
+        sub.then_some(1)
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}: {})",
+            self.url(),
+            self.origin.as_str(),
+            self.detail
+        )
+    }
+}
+
+enum HostPortError {
+    Ipv6,
+    Port(String),
+}
+
+/// `host`, `host:port`, `[v6]`, `[v6]:port` → (normalised host, port). A bare IPv6 literal
+/// without brackets (more than one colon) is taken whole as a host.
+fn split_host_port(s: &str) -> Result<(String, Option<u16>), HostPortError> {
+    let (host, port) = if let Some(inner) = s.strip_prefix('[') {
+        let (h, after) = inner.split_once(']').ok_or(HostPortError::Ipv6)?;
+        match after.strip_prefix(':') {
+            Some(p) => (h, Some(p)),
+            None if after.is_empty() => (h, None),
+            None => return Err(HostPortError::Ipv6),
+        }
+    } else if s.matches(':').count() == 1 {
+        let (h, p) = s.split_once(':').unwrap_or((s, ""));
+        (h, Some(p))
+    } else {
+        (s, None)
+    };
+    let port = match port {
+        // RFC 3986 §3.2.3: an empty port is the scheme's default.
+        Some("") | None => None,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|&n| n != 0)
+                .ok_or_else(|| HostPortError::Port(p.to_string()))?,
+        ),
+    };
+    Ok((normalise_host(host), port))
+}
+
+/// Lowercase, without a trailing dot.
+pub fn normalise_host(host: &str) -> String {
+    host.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// A `Host` header or absolute-form authority → (normalised host, explicit port). Malformed
+/// values give the whole string as host and no port rather than an error: it is wire data.
+pub fn parse_host_header(value: &str) -> (String, Option<u16>) {
+    split_host_port(value.trim()).unwrap_or_else(|_| (normalise_host(value), None))
+}
+
+/// The endpoints that count, with lookups.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    endpoints: Vec<Endpoint>,
+    /// Treat AWS's own S3 hosts as HTTPS endpoints ([`Origin::AwsDefault`]).
+    pub aws_defaults: bool,
+}
+
+impl Policy {
+    /// A policy of these endpoints (flags, environment, config: in that order), with AWS's S3
+    /// hosts counted as HTTPS.
+    pub fn new(endpoints: Vec<Endpoint>) -> Policy {
+        let mut p = Policy {
+            endpoints: Vec::new(),
+            aws_defaults: true,
+        };
+        p.extend(endpoints);
+        p
+    }
+
+    /// Add endpoints (e.g. inferred ones), skipping any whose scheme, host and port an existing
+    /// entry already has: the first, more authoritative, entry keeps its origin.
+    pub fn extend(&mut self, endpoints: impl IntoIterator<Item = Endpoint>) {
+        for e in endpoints {
+            let dup = self
+                .endpoints
+                .iter()
+                .any(|x| x.scheme == e.scheme && x.host == e.host && x.port == e.port);
+            if !dup {
+                self.endpoints.push(e);
+            }
+        }
+    }
+
+    /// The listed endpoints (without the AWS host patterns).
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// Everything the policy holds, for the report: the listed endpoints, then the AWS host
+    /// patterns when they are on.
+    pub fn listing(&self) -> Vec<Endpoint> {
+        let mut all = self.endpoints.clone();
+        if self.aws_defaults {
+            for suffix in ["amazonaws.com", "amazonaws.com.cn"] {
+                all.push(Endpoint {
+                    scheme: Scheme::Https,
+                    host: format!("*.{suffix}"),
+                    port: None,
+                    origin: Origin::AwsDefault,
+                    detail: format!("AWS S3 hosts (s3.*.{suffix} and its forms): SDKs use HTTPS unless told otherwise"),
+                });
+            }
+        }
+        all
+    }
+
+    /// The HTTPS endpoint that `host` (a `Host` header or absolute-form authority, port allowed)
+    /// or, for IP-literal endpoints, the server address belongs to — the port does not matter (the
+    /// downgrade turns 443 into 80). None when nothing matches, or when a configured `http://`
+    /// endpoint names this host and port: plaintext there was configured on purpose.
+    pub fn https_for_host(
+        &self,
+        host: Option<&str>,
+        server: SocketAddr,
+    ) -> Option<Cow<'_, Endpoint>> {
+        let (host, explicit_port) = match host {
+            Some(h) => {
+                let (h, p) = parse_host_header(h);
+                (Some(h), p)
+            }
+            None => (None, None),
+        };
+        let port = explicit_port.unwrap_or(server.port());
+        if self
+            .plaintext_configured(host.as_deref(), server.ip(), port)
+            .is_some()
+        {
+            return None;
+        }
+        let listed = self
+            .endpoints
+            .iter()
+            .filter(|e| e.scheme == Scheme::Https)
+            .filter_map(|e| Some((e.host_match(host.as_deref(), server.ip())?, e)))
+            .max_by(|(sa, a), (sb, b)| sa.cmp(sb).then(b.origin.cmp(&a.origin)));
+        if let Some((_, e)) = listed {
+            return Some(Cow::Borrowed(e));
+        }
+        let host = host.filter(|h| self.aws_defaults && is_aws_s3_host(h))?;
+        Some(Cow::Owned(Endpoint {
+            scheme: Scheme::Https,
+            host,
+            port: Some(443),
+            origin: Origin::AwsDefault,
+            detail: "AWS S3 host: SDKs use HTTPS unless told otherwise".into(),
+        }))
+    }
+
+    /// A configured (flag/env/config) `http://` endpoint for this host and port, if any.
+    pub fn plaintext_configured(
+        &self,
+        host: Option<&str>,
+        ip: IpAddr,
+        port: u16,
+    ) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| {
+            e.scheme == Scheme::Http
+                && e.origin.is_configured()
+                && e.port.is_none_or(|p| p == port)
+                && e.host_match(host, ip).is_some()
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "endpoints_tests.rs"]
+mod tests;

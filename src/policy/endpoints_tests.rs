@@ -1,0 +1,211 @@
+use super::*;
+
+fn ep(url: &str, origin: Origin) -> Endpoint {
+    Endpoint::parse(url, origin, "test").expect(url)
+}
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().expect(s)
+}
+
+#[test]
+fn parses_the_usual_forms() {
+    let e = ep("https://S3.Local.Test", Origin::Flag);
+    assert_eq!(
+        (e.scheme, e.host.as_str(), e.port),
+        (Scheme::Https, "s3.local.test", Some(443))
+    );
+    assert_eq!(e.url(), "https://s3.local.test:443");
+
+    let e = ep("https://s3.local.test:8443/", Origin::Flag);
+    assert_eq!(e.port, Some(8443));
+    assert_eq!(e.url(), "https://s3.local.test:8443");
+
+    let e = ep("http://[::1]:9000", Origin::Env);
+    assert_eq!(
+        (e.scheme, e.host.as_str(), e.port),
+        (Scheme::Http, "::1", Some(9000))
+    );
+    assert_eq!(e.url(), "http://[::1]:9000");
+    assert_eq!(e.ip(), Some("::1".parse().unwrap()));
+
+    let e = ep("HTTP://user:pw@minio.test.:/prefix?x=1", Origin::Flag);
+    assert_eq!(
+        (e.scheme, e.host.as_str(), e.port),
+        (Scheme::Http, "minio.test", Some(80))
+    );
+}
+
+#[test]
+fn rejects_what_is_not_an_endpoint_url() {
+    let err = Endpoint::parse("s3.local.test", Origin::Flag, "x").unwrap_err();
+    assert_eq!(err, EndpointError::NoScheme("s3.local.test".into()));
+    assert!(err.to_string().contains("write https://s3.local.test"));
+    assert!(matches!(
+        Endpoint::parse("ftp://h", Origin::Flag, "x"),
+        Err(EndpointError::BadScheme { .. })
+    ));
+    assert!(matches!(
+        Endpoint::parse("https://", Origin::Flag, "x"),
+        Err(EndpointError::NoHost(_))
+    ));
+    assert!(matches!(
+        Endpoint::parse("https://h:99999", Origin::Flag, "x"),
+        Err(EndpointError::BadPort { .. })
+    ));
+    assert!(matches!(
+        Endpoint::parse("https://h:0", Origin::Flag, "x"),
+        Err(EndpointError::BadPort { .. })
+    ));
+    assert!(matches!(
+        Endpoint::parse("https://[::1:9000", Origin::Flag, "x"),
+        Err(EndpointError::BadIpv6(_))
+    ));
+}
+
+#[test]
+fn origins_serialise_kebab_case() {
+    let all = [
+        Origin::Flag,
+        Origin::Env,
+        Origin::AwsConfig,
+        Origin::AwsDefault,
+        Origin::Inferred,
+    ];
+    let json = serde_json::to_string(&all).unwrap();
+    assert_eq!(
+        json,
+        r#"["flag","env","aws-config","aws-default","inferred"]"#
+    );
+    for o in all {
+        assert_eq!(json.matches(o.as_str()).count(), 1);
+    }
+}
+
+#[test]
+fn host_matches_ignore_port_and_case_and_include_virtual_hosted_buckets() {
+    let p = Policy::new(vec![ep("https://s3.local.test:8443", Origin::Flag)]);
+    let ip = sa("127.0.0.1:80");
+    for host in [
+        "s3.local.test",
+        "S3.LOCAL.TEST:80",
+        "bucket.s3.local.test",
+        "s3.local.test.:8080",
+    ] {
+        let e = p.https_for_host(Some(host), ip).expect(host);
+        assert_eq!(e.url(), "https://s3.local.test:8443", "{host}");
+    }
+    for host in ["xs3.local.test", "local.test", "s3.local.test.evil"] {
+        assert!(p.https_for_host(Some(host), ip).is_none(), "{host}");
+    }
+    assert!(p.https_for_host(None, ip).is_none());
+}
+
+#[test]
+fn ip_literal_endpoints_match_by_server_address() {
+    let p = Policy::new(vec![
+        ep("https://127.0.0.1:8443", Origin::Env),
+        ep("https://[::1]:8443", Origin::Flag),
+    ]);
+    let e = p.https_for_host(None, sa("127.0.0.1:80")).unwrap();
+    assert_eq!(e.origin, Origin::Env);
+    let e = p
+        .https_for_host(Some("[::1]:9000"), sa("[::1]:9000"))
+        .unwrap();
+    assert_eq!(e.url(), "https://[::1]:8443");
+    assert!(
+        p.https_for_host(Some("localhost"), sa("127.0.0.2:80"))
+            .is_none()
+    );
+}
+
+#[test]
+fn aws_hosts_are_https_by_default_unless_configured_http() {
+    let p = Policy::new(vec![]);
+    let e = p
+        .https_for_host(Some("bucket.s3.us-west-2.amazonaws.com"), sa("52.1.2.3:80"))
+        .unwrap();
+    assert_eq!(e.origin, Origin::AwsDefault);
+    assert_eq!(e.url(), "https://bucket.s3.us-west-2.amazonaws.com:443");
+
+    let p = Policy::new(vec![ep("http://s3.us-west-2.amazonaws.com", Origin::Flag)]);
+    assert!(
+        p.https_for_host(Some("bucket.s3.us-west-2.amazonaws.com"), sa("52.1.2.3:80"))
+            .is_none()
+    );
+    // The http:// endpoint is for port 80 only: plaintext to another port is still a finding.
+    assert!(
+        p.https_for_host(Some("s3.us-west-2.amazonaws.com:8080"), sa("52.1.2.3:8080"))
+            .is_some()
+    );
+
+    let mut p = Policy::new(vec![]);
+    p.aws_defaults = false;
+    assert!(
+        p.https_for_host(Some("s3.amazonaws.com"), sa("52.1.2.3:80"))
+            .is_none()
+    );
+}
+
+#[test]
+fn configured_http_on_the_same_port_overrides_https() {
+    let p = Policy::new(vec![
+        ep("http://minio.test:9000", Origin::Flag),
+        ep("https://minio.test", Origin::Inferred),
+    ]);
+    assert!(
+        p.https_for_host(Some("minio.test:9000"), sa("10.0.0.1:9000"))
+            .is_none()
+    );
+    let e = p
+        .https_for_host(Some("minio.test"), sa("10.0.0.1:80"))
+        .unwrap();
+    assert_eq!(e.origin, Origin::Inferred);
+}
+
+#[test]
+fn most_specific_then_most_authoritative_wins() {
+    let p = Policy::new(vec![
+        ep("https://local.test", Origin::Flag),
+        ep("https://s3.local.test:8443", Origin::Inferred),
+        ep("https://s3.local.test:9443", Origin::AwsConfig),
+    ]);
+    let e = p
+        .https_for_host(Some("s3.local.test"), sa("127.0.0.1:80"))
+        .unwrap();
+    assert_eq!(e.url(), "https://s3.local.test:9443");
+    let e = p
+        .https_for_host(Some("other.local.test"), sa("127.0.0.1:80"))
+        .unwrap();
+    assert_eq!(e.origin, Origin::Flag);
+}
+
+#[test]
+fn extend_skips_duplicates_and_listing_adds_aws_patterns() {
+    let mut p = Policy::new(vec![ep("https://s3.local.test:8443", Origin::Flag)]);
+    p.extend([
+        ep("https://s3.local.test:8443", Origin::Inferred),
+        ep("https://b.test", Origin::Inferred),
+    ]);
+    assert_eq!(p.endpoints().len(), 2);
+    assert_eq!(p.endpoints()[0].origin, Origin::Flag);
+    let urls: Vec<String> = p.listing().iter().map(Endpoint::url).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://s3.local.test:8443",
+            "https://b.test:443",
+            "https://*.amazonaws.com",
+            "https://*.amazonaws.com.cn"
+        ]
+    );
+}
+
+#[test]
+fn host_header_parsing_is_total() {
+    assert_eq!(parse_host_header("H:8080"), ("h".into(), Some(8080)));
+    assert_eq!(parse_host_header("[::1]"), ("::1".into(), None));
+    assert_eq!(parse_host_header("h:notaport"), ("h:notaport".into(), None));
+    assert_eq!(parse_host_header("[::1"), ("[::1".into(), None));
+    assert_eq!(parse_host_header(""), ("".into(), None));
+}
