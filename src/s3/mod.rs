@@ -1,1 +1,364 @@
-//! **s3**: an HTTP request → the S3 API operation, bucket and key. STUB.
+//! **s3**: an HTTP request → the S3 API operation, bucket and key.
+//!
+//! Contract: [`classify`] is pure and total. It names one of the 116 operations of botocore's S3
+//! model (table generated into `ops.rs` by `scripts/gen-s3-ops.py`), or `PostObject` for an HTML
+//! form upload, or says why it cannot ([`Unknown`]); it never guesses.
+//!
+//! Order, as the model tells operations apart:
+//! 1. Request target (RFC 9112 §3.2): origin-form, or absolute-form whose authority replaces Host.
+//! 2. Host → addressing style ([`addressing`]): AWS S3 host forms, configured/observed endpoints
+//!    ([`HostHints`]) and `*.localhost` put the bucket in the Host; otherwise path style. Is it S3
+//!    at all (S3 host, SigV4 scope service, SigV2, presigned query, `x-amz-*`, `x-id`)?
+//! 3. Bucket and key are split off the path *before* the operation is chosen, giving the path
+//!    shape `/`, `/{Bucket}` or `/{Bucket}/{Key+}`.
+//! 4. Method + shape group → literal query keys (most wins, fixed values compared) → required
+//!    query members → required headers → the group's default ([`classify`] module).
+//! 5. `?x-id=Op` (Smithy SDKs) names the operation: it confirms, or overrides with a note.
+
+mod addressing;
+mod classify;
+#[rustfmt::skip]
+pub mod ops;
+mod query;
+pub mod table;
+
+pub use addressing::{Addressing, HostHints};
+pub use classify::POST_OBJECT;
+pub use query::{Presigned, SigVersion};
+
+use crate::proto::http::HttpRequest;
+use addressing::{AwsForm, HostKind, HostName, Split};
+use classify::{Matched, Request};
+use query::Query;
+use table::PathShape;
+
+/// What an HTTP request is, as an S3 API call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Request {
+    /// The operation's name from the model table (or [`POST_OBJECT`]).
+    pub operation: Result<&'static str, Unknown>,
+    pub bucket: Option<String>,
+    /// Percent-decoded (UTF-8; lossily when not, with a note).
+    pub key: Option<String>,
+    pub addressing: Addressing,
+    /// Query-string authentication, when the request is a presigned URL.
+    pub presigned: Option<Presigned>,
+    /// What a reader should know about the choice (deprecated twin, x-id, ignored keys), `; `-joined.
+    pub note: Option<String>,
+}
+
+/// Why no operation could be named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unknown {
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unknown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// SigV4 credential-scope services that are S3 (S3, S3 Express, Object Lambda, Outposts).
+const S3_SERVICES: &[&str] = &["s3", "s3express", "s3-object-lambda", "s3-outposts"];
+
+/// Classifies one request. `hints` are the hosts known to be S3 endpoints.
+pub fn classify(req: &HttpRequest, hints: &HostHints) -> S3Request {
+    let mut out = S3Request {
+        operation: Err(Unknown {
+            reason: String::new(),
+        }),
+        bucket: None,
+        key: None,
+        addressing: Addressing::Unresolved,
+        presigned: None,
+        note: None,
+    };
+    let mut notes = Vec::new();
+    out.operation =
+        classify_into(req, hints, &mut out, &mut notes).map_err(|reason| Unknown { reason });
+    out.note = (!notes.is_empty()).then(|| notes.join("; "));
+    out
+}
+
+fn classify_into(
+    req: &HttpRequest,
+    hints: &HostHints,
+    out: &mut S3Request,
+    notes: &mut Vec<String>,
+) -> Result<&'static str, String> {
+    let target = parse_target(req)?;
+    let query = Query::parse(target.query);
+    out.presigned = query::presigned(&query);
+    check_method(&req.method)?;
+    let host = match target.authority.or_else(|| req.header("host")) {
+        None => return Err("no Host header".to_string()),
+        Some(h) => HostName::parse(h).ok_or_else(|| format!("Host `{h}` is not host[:port]"))?,
+    };
+    let kind = addressing::host_kind(&host, hints);
+    s3_evidence(req, &query, &kind, &host)?;
+    let mut split = split_for(req, &kind, target.path);
+    let matched = match_with_x_id(req, &query, &kind, &host, &mut split, target.path, notes);
+    out.addressing = split.addressing;
+    out.bucket = split.bucket.as_deref().map(|b| query::decode(b).0);
+    if let Some(raw) = split.raw_key.as_deref() {
+        let (key, lossy) = query::decode(raw);
+        if lossy {
+            notes.push("key is not UTF-8 once percent-decoded; shown lossily".to_string());
+        }
+        out.key = Some(key);
+    }
+    let matched = matched?;
+    notes.extend(matched.notes);
+    Ok(matched.op)
+}
+
+struct Target<'a> {
+    authority: Option<&'a str>,
+    path: &'a str,
+    query: &'a str,
+}
+
+/// RFC 9112 §3.2: origin-form `/p?q`, absolute-form `http://h/p?q` (its authority is the host,
+/// §3.2.2), authority-form (CONNECT) and asterisk-form (OPTIONS *) are not S3 requests.
+fn parse_target(req: &HttpRequest) -> Result<Target<'_>, String> {
+    let t = req.target.as_str();
+    if t == "*" {
+        return Err("not an S3 request: target is `*`".to_string());
+    }
+    if req.method == "CONNECT" {
+        return Err(format!("not an S3 request: CONNECT tunnel to `{t}`"));
+    }
+    let t = t.split('#').next().unwrap_or(t);
+    let (authority, rest) = match t.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            let end = rest.find(['/', '?']).unwrap_or(rest.len());
+            let (auth, path) = rest.split_at(end);
+            let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+            (Some(auth), path)
+        }
+        Some((scheme, _)) => return Err(format!("not an S3 request: `{scheme}:` target")),
+        None if t.starts_with('/') => (None, t),
+        None => return Err(format!("not an S3 request: target `{t}` is not a path")),
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = if path.is_empty() { "/" } else { path };
+    Ok(Target {
+        authority,
+        path,
+        query,
+    })
+}
+
+fn check_method(method: &str) -> Result<(), String> {
+    match method {
+        "GET" | "PUT" | "POST" | "DELETE" | "HEAD" => Ok(()),
+        "OPTIONS" => Err("OPTIONS is a CORS preflight, not an S3 API operation".to_string()),
+        m => Err(format!("method {m} is not used by S3")),
+    }
+}
+
+/// The Host or the request must say S3; a SigV4 scope for another service says it is not.
+fn s3_evidence(
+    req: &HttpRequest,
+    q: &Query,
+    kind: &HostKind,
+    host: &HostName,
+) -> Result<(), String> {
+    let scope = sigv4_service(req, q);
+    if let Some(svc) = scope.filter(|s| !S3_SERVICES.contains(s)) {
+        return Err(format!("not an S3 request: signed for AWS service `{svc}`"));
+    }
+    match kind {
+        HostKind::Aws {
+            form: AwsForm::Website,
+            ..
+        } => Err("S3 static website endpoint: not the S3 REST API".to_string()),
+        HostKind::Aws { .. } | HostKind::Hinted { .. } => Ok(()),
+        HostKind::AwsOther => Err(format!(
+            "not an S3 request: `{}` is another AWS service's host",
+            host.name
+        )),
+        HostKind::Localhost { .. } | HostKind::Other => {
+            let signed_v2 = req
+                .header("authorization")
+                .is_some_and(|a| a.starts_with("AWS "));
+            let amz_header = req
+                .headers
+                .iter()
+                .any(|h| h.name.to_ascii_lowercase().starts_with("x-amz-"));
+            let x_id = matches!(q.get("x-id"), Some(Some(v)) if table::by_name(v).is_some());
+            if scope.is_some() || signed_v2 || query::presigned(q).is_some() || amz_header || x_id {
+                Ok(())
+            } else {
+                Err(format!(
+                    "no S3 signal: `{}` is not a known S3 endpoint and the request has no AWS \
+                     signature, x-amz-* header or x-id",
+                    host.name
+                ))
+            }
+        }
+    }
+}
+
+/// The service of a SigV4/SigV4a credential scope, from `Authorization` or `X-Amz-Credential`.
+fn sigv4_service<'a>(req: &'a HttpRequest, q: &'a Query) -> Option<&'a str> {
+    let from_header = req.header("authorization").and_then(|a| {
+        let a = a.strip_prefix("AWS4-")?;
+        let cred = a.split_once("Credential=")?.1;
+        let cred = cred.split([',', ' ']).next()?;
+        query::credential_service(cred)
+    });
+    from_header.or_else(|| {
+        let cred = q.get("X-Amz-Credential").flatten()?;
+        query::credential_service(cred)
+    })
+}
+
+/// The addressing style the Host implies, applied to the path.
+fn split_for(req: &HttpRequest, kind: &HostKind, path: &str) -> Split {
+    use Addressing as A;
+    let (addressing, bucket) = match kind {
+        HostKind::Aws { form, prefix } => match (form, prefix) {
+            (AwsForm::ObjectLambda, _) if is_wgor(req, path) => (A::ObjectLambda, None),
+            (AwsForm::ExpressControl, _) => (A::ExpressControl, None),
+            (_, None) => (A::Path, None),
+            (AwsForm::Service, Some(p)) => (A::VirtualHosted, Some(p.as_str())),
+            (AwsForm::ExpressZonal, Some(p)) => (A::ExpressZonal, Some(p.as_str())),
+            (AwsForm::MultiRegionAccessPoint, Some(p)) => {
+                (A::MultiRegionAccessPoint, Some(p.as_str()))
+            }
+            (_, Some(p)) => (A::AccessPoint, Some(p.as_str())),
+        },
+        HostKind::Hinted { prefix: Some(p) } | HostKind::Localhost { prefix: p } => {
+            (A::VirtualHosted, Some(p.as_str()))
+        }
+        _ => (A::Path, None),
+    };
+    if bucket.is_none() && is_wgor(req, path) {
+        return Split {
+            addressing,
+            bucket: None,
+            raw_key: None,
+        };
+    }
+    addressing::split(addressing, bucket, path)
+}
+
+/// `POST /WriteGetObjectResponse` on an Object Lambda host or in path style (bucket names have
+/// no upper case, so the segment cannot be a bucket).
+fn is_wgor(req: &HttpRequest, path: &str) -> bool {
+    req.method == "POST" && path == "/WriteGetObjectResponse"
+}
+
+fn shape_of(split: &Split, path: &str) -> PathShape {
+    match (&split.bucket, &split.raw_key) {
+        (None, _) if path == "/WriteGetObjectResponse" => PathShape::WriteGetObjectResponse,
+        (None, _) => PathShape::Service,
+        (Some(_), None) => PathShape::Bucket,
+        (Some(_), Some(_)) => PathShape::Object,
+    }
+}
+
+fn structural(
+    req: &HttpRequest,
+    q: &Query,
+    kind: &HostKind,
+    split: &Split,
+    path: &str,
+) -> Result<Matched, String> {
+    let r = Request {
+        method: &req.method,
+        shape: shape_of(split, path),
+        query: q,
+        http: req,
+        express_control_host: matches!(
+            kind,
+            HostKind::Aws {
+                form: AwsForm::ExpressControl,
+                ..
+            }
+        ),
+    };
+    classify::match_operation(&r)
+}
+
+/// Matches structurally, then lets `?x-id=Op` confirm or override (Smithy SDKs put the
+/// operation name there; S3 ignores `x-` query parameters).
+fn match_with_x_id(
+    req: &HttpRequest,
+    q: &Query,
+    kind: &HostKind,
+    host: &HostName,
+    split: &mut Split,
+    path: &str,
+    notes: &mut Vec<String>,
+) -> Result<Matched, String> {
+    let found = structural(req, q, kind, split, path);
+    let Some(Some(x_id)) = q.get("x-id") else {
+        return found;
+    };
+    let Some(op) = table::by_name(x_id) else {
+        notes.push(format!(
+            "x-id `{x_id}` is not an operation of the model; ignored"
+        ));
+        return found;
+    };
+    if op.method != req.method {
+        notes.push(format!(
+            "x-id `{x_id}` is a {} operation; ignored",
+            op.method
+        ));
+        return found;
+    }
+    if shape_of(split, path) != op.path {
+        match alternate_split(split, host, path).filter(|a| shape_of(a, path) == op.path) {
+            Some(alt) => {
+                notes.push(format!("addressing style inferred from x-id `{x_id}`"));
+                *split = alt;
+            }
+            None => {
+                notes.push(format!("x-id `{x_id}` does not fit the path; ignored"));
+                return found;
+            }
+        }
+    }
+    let name = op.current_twin.unwrap_or(op.name);
+    match &found {
+        Ok(m) if m.op == name => return found,
+        Ok(m) => notes.push(format!(
+            "named by x-id; the request's shape alone gives {}",
+            m.op
+        )),
+        Err(e) => notes.push(format!("named by x-id; the request's shape alone: {e}")),
+    }
+    let mut extra: Vec<String> = classify::twin_note(name).into_iter().collect();
+    if op.deprecated {
+        extra.push(format!("x-id names deprecated {}", op.name));
+    }
+    Ok(Matched {
+        op: name,
+        notes: extra,
+    })
+}
+
+/// The other addressing style, for when x-id says the first one split the path wrongly:
+/// path style ↔ virtual-hosted with the Host's first label as the bucket.
+fn alternate_split(split: &Split, host: &HostName, path: &str) -> Option<Split> {
+    match split.addressing {
+        Addressing::Path => {
+            let (bucket, rest) = host.name.split_once('.')?;
+            (!rest.is_empty())
+                .then(|| addressing::split(Addressing::VirtualHosted, Some(bucket), path))
+        }
+        Addressing::VirtualHosted => Some(addressing::split(Addressing::Path, None, path)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_ops;

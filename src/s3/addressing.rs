@@ -1,0 +1,440 @@
+//! Where the bucket is: in the Host (virtual-hosted style) or in the first path segment (path
+//! style). Decided from the Host alone, before any operation is chosen, because the same request
+//! line means different operations in the two styles (`GET /x?tagging`).
+//!
+//! AWS host forms are those of the S3 endpoint rule set (botocore `endpoint-rule-set-1.json`) and
+//! the S3 user guide ("Virtual hosting of buckets", "Access points", "Directory bucket
+//! endpoints"); custom endpoints are recognised from configured or observed hosts ([`HostHints`]).
+
+/// Endpoint hosts known to speak S3 (configured, or observed in the capture), e.g.
+/// `minio.local:9000`. A Host equal to one is path-style; a strict subdomain of one is
+/// virtual-hosted, its extra leading labels being the bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostHints {
+    hosts: Vec<HostName>,
+}
+
+impl HostHints {
+    /// Hints from `host[:port]` strings; a scheme, user info or path around them is dropped.
+    pub fn new(hosts: impl IntoIterator<Item = String>) -> Self {
+        let mut hints = HostHints::default();
+        for h in hosts {
+            hints.add(&h);
+        }
+        hints
+    }
+
+    pub fn add(&mut self, host: &str) {
+        let authority = strip_url(host);
+        if let Some(h) = HostName::parse(authority)
+            && !self.hosts.contains(&h)
+        {
+            self.hosts.push(h);
+        }
+    }
+
+    /// The bucket labels when `host` is a strict subdomain of a hint (`None` inside when it is
+    /// the hint itself); outer `None` when no hint matches.
+    fn matching(&self, host: &HostName) -> Option<Option<String>> {
+        let mut best: Option<Option<String>> = None;
+        for hint in self.hosts.iter().filter(|h| h.port_matches(host.port)) {
+            if hint.name == host.name {
+                return Some(None);
+            }
+            if let Some(prefix) = strict_prefix(&host.name, &hint.name) {
+                best = Some(Some(prefix.to_string()));
+            }
+        }
+        best
+    }
+}
+
+/// How the request addresses its bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addressing {
+    /// `/{bucket}/{key}` on a service host (AWS or custom).
+    Path,
+    /// `{bucket}.{service host}/{key}`.
+    VirtualHosted,
+    /// `{name}-{account}.s3-accesspoint[-fips][.dualstack].{region}.amazonaws.com/{key}`;
+    /// the bucket reported is the `{name}-{account}` label. Also S3 Object Lambda access points.
+    AccessPoint,
+    /// `{alias}.accesspoint.s3-global.amazonaws.com/{key}` (multi-region access point).
+    MultiRegionAccessPoint,
+    /// S3 Express One Zone: `{bucket}.s3express[-fips]-{az}.{region}.amazonaws.com/{key}`.
+    ExpressZonal,
+    /// S3 Express control plane, path style: `s3express-control.{region}.amazonaws.com/{bucket}`.
+    ExpressControl,
+    /// `{RequestRoute}.s3-object-lambda.{region}.amazonaws.com/WriteGetObjectResponse`.
+    ObjectLambda,
+    /// Not decided: no usable Host, or the request is not S3.
+    Unresolved,
+}
+
+/// A Host value, lower-cased, without a trailing dot; IPv6 literals keep their brackets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HostName {
+    pub name: String,
+    pub port: Option<u16>,
+}
+
+impl HostName {
+    /// Parses `host[:port]` (RFC 9110 §7.2); `None` when empty or the port is not a number.
+    pub fn parse(s: &str) -> Option<HostName> {
+        let s = s.trim();
+        let (name, port) = if s.starts_with('[') {
+            let end = s.find(']')?;
+            let rest = s.get(end + 1..)?;
+            let port = match rest.strip_prefix(':') {
+                Some(p) => Some(p.parse().ok()?),
+                None if rest.is_empty() => None,
+                None => return None,
+            };
+            (s.get(..=end)?, port)
+        } else {
+            match s.rsplit_once(':') {
+                Some((n, p)) => (n, Some(p.parse().ok()?)),
+                None => (s, None),
+            }
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() {
+            return None;
+        }
+        Some(HostName { name, port })
+    }
+
+    /// A hint without a port matches any port; with one, the same port (or no port for 80/443).
+    fn port_matches(&self, other: Option<u16>) -> bool {
+        match (self.port, other) {
+            (None, _) => true,
+            (Some(p), Some(q)) => p == q,
+            (Some(p), None) => p == 80 || p == 443,
+        }
+    }
+}
+
+/// `https://user@host:port/path` → `host:port`.
+fn strip_url(s: &str) -> &str {
+    let s = s.trim();
+    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let s = s.split(['/', '?', '#']).next().unwrap_or(s);
+    s.rsplit_once('@').map_or(s, |(_, h)| h)
+}
+
+/// `a.b.example.com` minus `.example.com` → `a.b`; `None` unless a strict subdomain.
+fn strict_prefix<'a>(host: &'a str, parent: &str) -> Option<&'a str> {
+    let prefix = host.strip_suffix(parent)?.strip_suffix('.')?;
+    (!prefix.is_empty()).then_some(prefix)
+}
+
+/// What the Host says about the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostKind {
+    /// An AWS S3 host; `prefix` holds the labels left of the endpoint part (bucket, access point
+    /// alias or request route).
+    Aws {
+        form: AwsForm,
+        prefix: Option<String>,
+    },
+    /// An AWS domain, but not one of S3's endpoints (`sts.amazonaws.com`).
+    AwsOther,
+    /// A configured or observed S3 endpoint, or a subdomain of one.
+    Hinted { prefix: Option<String> },
+    /// `{bucket}.localhost`: local emulators (LocalStack, MinIO) resolve these to loopback.
+    Localhost { prefix: String },
+    /// Anything else: path style, and S3 only if the request itself says so.
+    Other,
+}
+
+/// The endpoint part of an AWS S3 host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AwsForm {
+    /// `s3`, `s3.{region}`, `s3-{region}`, `s3.dualstack.{region}`, `s3-fips[.dualstack].{region}`,
+    /// `s3-accelerate[.dualstack]`.
+    Service,
+    AccessPoint,
+    MultiRegionAccessPoint,
+    ExpressZonal,
+    ExpressControl,
+    ObjectLambda,
+    /// `s3-website[-.]{region}`: static website hosting, not the REST API.
+    Website,
+}
+
+/// Partition DNS suffixes (botocore `endpoints.json` / `partitions.json`).
+const AWS_SUFFIXES: &[&str] = &[
+    ".amazonaws.com.cn",
+    ".amazonaws.com",
+    ".c2s.ic.gov",
+    ".sc2s.sgov.gov",
+    ".cloud.adc-e.uk",
+    ".csp.hci.ic.gov",
+    ".amazonaws.eu",
+];
+
+pub(crate) fn host_kind(host: &HostName, hints: &HostHints) -> HostKind {
+    if let Some(prefix) = hints.matching(host) {
+        return HostKind::Hinted { prefix };
+    }
+    if let Some(prefix) = host
+        .name
+        .strip_suffix(".localhost")
+        .filter(|p| !p.is_empty())
+    {
+        return HostKind::Localhost {
+            prefix: prefix.to_string(),
+        };
+    }
+    let Some(rest) = AWS_SUFFIXES.iter().find_map(|s| host.name.strip_suffix(s)) else {
+        return HostKind::Other;
+    };
+    let labels: Vec<&str> = rest.split('.').collect();
+    // Longest endpoint part first, so a bucket named like an endpoint label stays a bucket.
+    for k in (1..=3).rev() {
+        let Some(split) = labels.len().checked_sub(k) else {
+            continue;
+        };
+        let (prefix, endpoint) = labels.split_at(split);
+        if let Some(form) = aws_form(endpoint) {
+            let prefix = (!prefix.is_empty()).then(|| prefix.join("."));
+            return HostKind::Aws { form, prefix };
+        }
+    }
+    HostKind::AwsOther
+}
+
+fn aws_form(labels: &[&str]) -> Option<AwsForm> {
+    use AwsForm::*;
+    let form = match labels {
+        ["s3-website", r] if is_region(r) => Website,
+        [l] if l.strip_prefix("s3-website-").is_some_and(is_region) => Website,
+        ["s3"] | ["s3-accelerate"] | ["s3-accelerate", "dualstack"] => Service,
+        ["s3" | "s3-fips", r] | ["s3" | "s3-fips", "dualstack", r] if is_region(r) => Service,
+        [l] if l.strip_prefix("s3-").is_some_and(is_region) || *l == "s3-external-1" => Service,
+        ["s3-accesspoint" | "s3-accesspoint-fips", r]
+        | ["s3-accesspoint" | "s3-accesspoint-fips", "dualstack", r]
+            if is_region(r) =>
+        {
+            AccessPoint
+        }
+        ["accesspoint", "s3-global"] => MultiRegionAccessPoint,
+        ["s3express-control" | "s3express-control-fips", r] if is_region(r) => ExpressControl,
+        [z, r] if is_region(r) && express_zone(z) => ExpressZonal,
+        ["s3-object-lambda" | "s3-object-lambda-fips", r] if is_region(r) => ObjectLambda,
+        _ => return None,
+    };
+    Some(form)
+}
+
+/// `s3express-usw2-az1`, `s3express-fips-use1-az4` (zone ids: `usw2-az1`, `usw2-lax1-az1`).
+fn express_zone(label: &str) -> bool {
+    let zone = label
+        .strip_prefix("s3express-fips-")
+        .or_else(|| label.strip_prefix("s3express-"));
+    zone.is_some_and(|z| z != "control" && !z.starts_with("control-") && z.contains("-az"))
+}
+
+/// AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
+fn is_region(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_lowercase()));
+    let rest: Vec<&str> = parts.collect();
+    let Some((last, middle)) = rest.split_last() else {
+        return false;
+    };
+    first_ok
+        && !middle.is_empty()
+        && middle
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The bucket, and the raw (still percent-encoded) key, as the addressing style splits the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Split {
+    pub addressing: Addressing,
+    pub bucket: Option<String>,
+    pub raw_key: Option<String>,
+}
+
+/// Splits `path` (origin-form, starts with `/`) for the given addressing style.
+pub(crate) fn split(addressing: Addressing, host_bucket: Option<&str>, path: &str) -> Split {
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    match host_bucket {
+        Some(b) => Split {
+            addressing,
+            bucket: Some(b.to_string()),
+            raw_key: non_empty(rest),
+        },
+        None => {
+            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+            Split {
+                addressing,
+                bucket: non_empty(bucket),
+                raw_key: non_empty(key),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(host: &str) -> HostKind {
+        host_kind(&HostName::parse(host).unwrap(), &HostHints::default())
+    }
+
+    fn aws(form: AwsForm, prefix: Option<&str>) -> HostKind {
+        HostKind::Aws {
+            form,
+            prefix: prefix.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn aws_service_hosts_in_every_form() {
+        use AwsForm::Service;
+        assert_eq!(kind("s3.amazonaws.com"), aws(Service, None));
+        assert_eq!(kind("b.s3.amazonaws.com"), aws(Service, Some("b")));
+        assert_eq!(
+            kind("b.s3.us-west-2.amazonaws.com"),
+            aws(Service, Some("b"))
+        );
+        assert_eq!(
+            kind("b.s3-us-west-2.amazonaws.com"),
+            aws(Service, Some("b"))
+        );
+        assert_eq!(
+            kind("b.s3-external-1.amazonaws.com"),
+            aws(Service, Some("b"))
+        );
+        assert_eq!(
+            kind("b.s3.dualstack.eu-west-1.amazonaws.com"),
+            aws(Service, Some("b"))
+        );
+        assert_eq!(
+            kind("b.s3-fips.us-gov-west-1.amazonaws.com"),
+            aws(Service, Some("b"))
+        );
+        assert_eq!(
+            kind("b.s3-fips.dualstack.us-east-1.amazonaws.com"),
+            aws(Service, Some("b"))
+        );
+        assert_eq!(
+            kind("b.s3-accelerate.amazonaws.com"),
+            aws(Service, Some("b"))
+        );
+        assert_eq!(
+            kind("b.s3-accelerate.dualstack.amazonaws.com"),
+            aws(Service, Some("b"))
+        );
+        assert_eq!(
+            kind("my.b.s3.cn-north-1.amazonaws.com.cn"),
+            aws(Service, Some("my.b"))
+        );
+        assert_eq!(kind("S3.AMAZONAWS.COM."), aws(Service, None));
+        // A bucket named like an endpoint label stays a bucket.
+        assert_eq!(kind("s3.s3.amazonaws.com"), aws(Service, Some("s3")));
+    }
+
+    #[test]
+    fn aws_special_hosts() {
+        use AwsForm::*;
+        let ap = "name-123456789012.s3-accesspoint.us-west-2.amazonaws.com";
+        assert_eq!(kind(ap), aws(AccessPoint, Some("name-123456789012")));
+        let ap = "n-123456789012.s3-accesspoint-fips.dualstack.us-east-1.amazonaws.com";
+        assert_eq!(kind(ap), aws(AccessPoint, Some("n-123456789012")));
+        let mrap = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com";
+        assert_eq!(
+            kind(mrap),
+            aws(MultiRegionAccessPoint, Some("mfzwi23gnjvgw.mrap"))
+        );
+        let zonal = "b--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com";
+        assert_eq!(kind(zonal), aws(ExpressZonal, Some("b--usw2-az1--x-s3")));
+        assert_eq!(
+            kind("s3express-control.us-west-2.amazonaws.com"),
+            aws(ExpressControl, None)
+        );
+        let olambda = "route-1.s3-object-lambda.us-east-1.amazonaws.com";
+        assert_eq!(kind(olambda), aws(ObjectLambda, Some("route-1")));
+        assert_eq!(
+            kind("b.s3-website-us-east-1.amazonaws.com"),
+            aws(Website, Some("b"))
+        );
+        assert_eq!(kind("sts.amazonaws.com"), HostKind::AwsOther);
+        assert_eq!(kind("dynamodb.us-east-1.amazonaws.com"), HostKind::AwsOther);
+    }
+
+    #[test]
+    fn custom_endpoints_from_hints_and_localhost() {
+        let hints = HostHints::new([
+            "http://localhost:4566/".to_string(),
+            "s3.example.test".into(),
+        ]);
+        let k = |h: &str| host_kind(&HostName::parse(h).unwrap(), &hints);
+        assert_eq!(k("localhost:4566"), HostKind::Hinted { prefix: None });
+        assert_eq!(
+            k("b.localhost:4566"),
+            HostKind::Hinted {
+                prefix: Some("b".into())
+            }
+        );
+        // Port-aware: another port of localhost is not the hinted endpoint.
+        assert_eq!(
+            k("b.localhost:9000"),
+            HostKind::Localhost { prefix: "b".into() }
+        );
+        assert_eq!(
+            k("a.b.s3.example.test:8080"),
+            HostKind::Hinted {
+                prefix: Some("a.b".into())
+            }
+        );
+        assert_eq!(k("xs3.example.test"), HostKind::Other);
+        assert_eq!(k("localhost:9000"), HostKind::Other);
+        assert_eq!(k("127.0.0.1:9000"), HostKind::Other);
+    }
+
+    #[test]
+    fn host_parsing_edge_cases() {
+        assert_eq!(
+            HostName::parse("[::1]:9000").unwrap(),
+            HostName {
+                name: "[::1]".into(),
+                port: Some(9000)
+            }
+        );
+        assert_eq!(HostName::parse("[::1]").unwrap().port, None);
+        assert_eq!(HostName::parse("h:notaport"), None);
+        assert_eq!(HostName::parse("h:99999"), None);
+        assert_eq!(HostName::parse(""), None);
+        assert_eq!(HostName::parse("[::1"), None);
+        assert!(is_region("us-gov-west-1") && is_region("ap-southeast-5"));
+        assert!(!is_region("dualstack") && !is_region("us-1") && !is_region("s3"));
+    }
+
+    #[test]
+    fn split_path_and_virtual() {
+        let s = split(Addressing::Path, None, "/b/dir/k%20x");
+        assert_eq!(
+            (s.bucket.as_deref(), s.raw_key.as_deref()),
+            (Some("b"), Some("dir/k%20x"))
+        );
+        let s = split(Addressing::Path, None, "/b/");
+        assert_eq!((s.bucket.as_deref(), s.raw_key), (Some("b"), None));
+        let s = split(Addressing::Path, None, "/");
+        assert_eq!((s.bucket, s.raw_key), (None, None));
+        let s = split(Addressing::VirtualHosted, Some("b"), "//lead");
+        assert_eq!(
+            (s.bucket.as_deref(), s.raw_key.as_deref()),
+            (Some("b"), Some("/lead"))
+        );
+    }
+}

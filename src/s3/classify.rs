@@ -1,0 +1,293 @@
+//! Picks the operation for a request whose method, path shape, query and headers are known, the
+//! way the model tells operations apart (see the order in `mod.rs`): literal query keys of the
+//! request URI template, then required query members, then required headers; the member of the
+//! method + path group that needs nothing is the fallback.
+
+use super::ops::OPERATIONS;
+use super::query::Query;
+use super::table::{self, Operation, PathShape};
+use crate::proto::http::HttpRequest;
+
+/// What the matcher found: the operation and what a reader should know about the choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Matched {
+    pub op: &'static str,
+    pub notes: Vec<String>,
+}
+
+/// Not in the model: the HTML form upload (AWS S3 API reference, "Browser-Based Uploads Using
+/// POST"; CloudTrail calls it `PostObject`).
+pub const POST_OBJECT: &str = "PostObject";
+
+/// Everything a request offers the matcher.
+pub(crate) struct Request<'a> {
+    pub method: &'a str,
+    pub shape: PathShape,
+    pub query: &'a Query,
+    pub http: &'a HttpRequest,
+    /// The Host is `s3express-control.{region}.amazonaws.com`.
+    pub express_control_host: bool,
+}
+
+impl Request<'_> {
+    fn literals_ok(&self, op: &Operation) -> bool {
+        op.literal_query
+            .iter()
+            .all(|l| match (self.query.get(l.key), l.value) {
+                (None, _) => false,
+                (Some(_), None) => true,
+                (Some(got), Some(want)) => got == Some(want),
+            })
+    }
+
+    /// Required query members and headers present, and how many the op requires in all.
+    fn requirements(&self, op: &Operation) -> (usize, usize) {
+        let q = op
+            .required_query
+            .iter()
+            .filter(|k| self.query.has(k))
+            .count();
+        let h = op
+            .required_headers
+            .iter()
+            .filter(|h| self.http.header(h).is_some())
+            .count();
+        (q + h, op.required_query.len() + op.required_headers.len())
+    }
+
+    fn optional_present(&self, op: &Operation) -> usize {
+        op.optional_query
+            .iter()
+            .filter(|k| self.query.has(k))
+            .count()
+    }
+
+    fn missing(&self, op: &Operation) -> Vec<&'static str> {
+        let q = op.required_query.iter().filter(|k| !self.query.has(k));
+        let h = op
+            .required_headers
+            .iter()
+            .filter(|h| self.http.header(h).is_none());
+        q.chain(h).copied().collect()
+    }
+
+    fn is_form_upload(&self) -> bool {
+        self.http.header("content-type").is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+    }
+}
+
+/// The operation the request is, or why none can be named.
+pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
+    let group: Vec<&'static Operation> = OPERATIONS
+        .iter()
+        .filter(|op| !op.deprecated && op.method == r.method && op.path == r.shape)
+        .collect();
+    if group.is_empty() {
+        return Err(format!(
+            "no S3 operation is {} {}",
+            r.method,
+            shape_text(r.shape)
+        ));
+    }
+    let with_literals: Vec<&'static Operation> = group
+        .iter()
+        .copied()
+        .filter(|op| r.literals_ok(op))
+        .collect();
+    let most = with_literals.iter().map(|op| op.literal_query.len()).max();
+    let tier: Vec<&'static Operation> = with_literals
+        .into_iter()
+        .filter(|op| Some(op.literal_query.len()) == most)
+        .collect();
+    let (op, mut notes) = match most {
+        Some(n) if n > 0 => pick_by_requirements(r, &tier, true, String::new)?,
+        _ => match pick_default(r, &group, &tier)? {
+            Choice::Op(op, notes) => (op, notes),
+            Choice::PostObject => {
+                let note = "browser-based POST form upload (multipart/form-data); PostObject \
+                            is not an operation of the API model";
+                return Ok(Matched {
+                    op: POST_OBJECT,
+                    notes: vec![note.to_string()],
+                });
+            }
+        },
+    };
+    notes.extend(query_notes(r, op));
+    notes.extend(twin_note(op.name));
+    Ok(Matched { op: op.name, notes })
+}
+
+enum Choice {
+    Op(&'static Operation, Vec<String>),
+    PostObject,
+}
+
+/// No literal key matched: the group member needing nothing, or the one whose required members
+/// are all there; PostObject for a form upload to a bucket.
+fn pick_default(
+    r: &Request<'_>,
+    group: &[&'static Operation],
+    tier: &[&'static Operation],
+) -> Result<Choice, String> {
+    if let Some(reason) = partial_literals(r, group) {
+        return Err(reason);
+    }
+    if r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload() {
+        return Ok(Choice::PostObject);
+    }
+    let nothing = || {
+        let needs: Vec<&str> = group
+            .iter()
+            .filter(|op| op.literal_query.is_empty())
+            .flat_map(|op| op.required_query.iter().copied())
+            .collect();
+        let (m, shape) = (r.method, shape_text(r.shape));
+        match dedup(needs).join("/") {
+            n if n.is_empty() => format!("{m} {shape} matches no operation"),
+            n => format!("{m} {shape} without {n} or a known query key"),
+        }
+    };
+    let (op, notes) = pick_by_requirements(r, tier, false, nothing)?;
+    Ok(Choice::Op(op, notes))
+}
+
+/// Among ops with the same literal keys, the one whose required members are all present and
+/// most numerous (UploadPartCopy over UploadPart over PutObject). With `lenient`, an op named
+/// by its literal key is still reported when a required member is missing, with a note.
+fn pick_by_requirements(
+    r: &Request<'_>,
+    tier: &[&'static Operation],
+    lenient: bool,
+    nothing: impl FnOnce() -> String,
+) -> Result<(&'static Operation, Vec<String>), String> {
+    let full = tier.iter().copied().filter(|op| {
+        let (have, need) = r.requirements(op);
+        have == need
+    });
+    let best = full.max_by_key(|op| {
+        (
+            r.requirements(op).1,
+            r.optional_present(op),
+            op.express_control == r.express_control_host,
+        )
+    });
+    // An op with more of its required members present than the chosen one, but not all of
+    // them, means the request is neither (e.g. `PUT /b/k?uploadId=1` without partNumber).
+    let have_best = best.map_or(0, |op| r.requirements(op).1);
+    let partial = tier
+        .iter()
+        .copied()
+        .filter(|op| {
+            let (have, need) = r.requirements(op);
+            have < need && (have > have_best || (lenient && best.is_none()))
+        })
+        .max_by_key(|op| {
+            let (have, need) = r.requirements(op);
+            (have, std::cmp::Reverse(need))
+        });
+    match (best, partial) {
+        (Some(op), None) => Ok((op, Vec::new())),
+        (_, Some(p)) if lenient => {
+            let note = format!("required {} missing", p_list(&r.missing(p)));
+            Ok((p, vec![note]))
+        }
+        (_, Some(p)) => Err(format!(
+            "{} {} has part of what {} requires but lacks {}",
+            r.method,
+            shape_text(r.shape),
+            p.name,
+            p_list(&r.missing(p))
+        )),
+        (None, None) => Err(nothing()),
+    }
+}
+
+/// A group op whose literal keys are partly present (`?select` without `select-type=2`).
+fn partial_literals(r: &Request<'_>, group: &[&Operation]) -> Option<String> {
+    let op = group.iter().find(|op| {
+        !op.literal_query.is_empty() && op.literal_query.iter().any(|l| r.query.has(l.key))
+    })?;
+    let want: Vec<String> = op
+        .literal_query
+        .iter()
+        .map(|l| match l.value {
+            Some(v) => format!("{}={v}", l.key),
+            None => l.key.to_string(),
+        })
+        .collect();
+    Some(format!(
+        "{} {} has part of {}'s query `?{}` but not all of it",
+        r.method,
+        shape_text(r.shape),
+        op.name,
+        want.join("&")
+    ))
+}
+
+/// Notes on query keys that look like subresources but did not take part in the match.
+fn query_notes(r: &Request<'_>, op: &Operation) -> Vec<String> {
+    let mut notes = Vec::new();
+    for key in dedup(r.query.keys().collect()) {
+        if op.literal_query.iter().any(|l| l.key == key) {
+            continue;
+        }
+        if table::is_literal_key(key) {
+            notes.push(format!(
+                "query key `{key}` is not a subresource of {}; ignored",
+                op.name
+            ));
+        } else if let Some(twin) = table::literal_key_case_twin(key) {
+            notes.push(format!(
+                "query key `{key}` is not `{twin}`: S3 query keys are case-sensitive"
+            ));
+        }
+    }
+    notes
+}
+
+/// Deprecated operations that send the identical request as `current`.
+pub(crate) fn twin_note(current: &str) -> Option<String> {
+    let twins: Vec<&str> = OPERATIONS
+        .iter()
+        .filter(|op| op.current_twin == Some(current))
+        .map(|op| op.name)
+        .collect();
+    (!twins.is_empty()).then(|| {
+        format!(
+            "also matches deprecated {} (identical request line; reported as the current name)",
+            twins.join(", ")
+        )
+    })
+}
+
+pub(crate) fn shape_text(shape: PathShape) -> &'static str {
+    match shape {
+        PathShape::Service => "/",
+        PathShape::Bucket => "/{Bucket}",
+        PathShape::Object => "/{Bucket}/{Key+}",
+        PathShape::WriteGetObjectResponse => "/WriteGetObjectResponse",
+    }
+}
+
+fn p_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn dedup(mut v: Vec<&str>) -> Vec<&str> {
+    let mut seen = Vec::new();
+    v.retain(|k| {
+        let new = !seen.contains(k);
+        seen.push(*k);
+        new
+    });
+    v
+}

@@ -1,0 +1,175 @@
+//! The request target's query (RFC 3986 §3.4) as S3 reads it: `&`-separated keys, with or without
+//! `=value`, percent-decoded, case-sensitive; and query-string authentication (presigned URLs).
+
+use percent_encoding::percent_decode_str;
+
+/// Query parameters in wire order; a key sent without `=` has no value (`?acl`), one sent as
+/// `key=` has an empty value. Repeated keys are all kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Query {
+    params: Vec<(String, Option<String>)>,
+}
+
+impl Query {
+    pub fn parse(raw: &str) -> Query {
+        let params = raw
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (decode_lossy(k), Some(decode_lossy(v))),
+                None => (decode_lossy(p), None),
+            })
+            .collect();
+        Query { params }
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.params.iter().any(|(k, _)| k == key)
+    }
+
+    /// The value of the first occurrence of `key` (`Some(None)` for a bare key).
+    pub fn get(&self, key: &str) -> Option<Option<&str>> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_deref())
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.params.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+/// Percent-decodes (RFC 3986 §2.1) into UTF-8; `+` stays `+` (S3 paths take it literally).
+/// Returns the text and whether it had to be decoded lossily.
+pub(crate) fn decode(s: &str) -> (String, bool) {
+    let bytes: Vec<u8> = percent_decode_str(s).collect();
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, false),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+    }
+}
+
+fn decode_lossy(s: &str) -> String {
+    decode(s).0
+}
+
+/// Which query-string authentication a presigned URL used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigVersion {
+    /// `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=…&X-Amz-Signature=…`.
+    V4,
+    /// `AWSAccessKeyId=…&Signature=…&Expires=…` (SigV2 query auth).
+    V2,
+}
+
+/// A presigned request: query-string authentication instead of an `Authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presigned {
+    pub version: SigVersion,
+    /// The authentication parameter names present, as sent.
+    pub params: Vec<String>,
+}
+
+const V4_PARAMS: &[&str] = &[
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
+const V2_PARAMS: &[&str] = &[
+    "AWSAccessKeyId",
+    "Signature",
+    "Expires",
+    "x-amz-security-token",
+];
+
+/// SigV4 query auth needs a credential or signature; SigV2 needs `AWSAccessKeyId` and `Signature`
+/// (AWS S3 user guide, "Authenticating Requests: Using Query Parameters").
+pub(crate) fn presigned(q: &Query) -> Option<Presigned> {
+    let found = |names: &[&str]| -> Vec<String> {
+        q.keys()
+            .filter(|k| names.iter().any(|n| n.eq_ignore_ascii_case(k)))
+            .map(str::to_string)
+            .collect()
+    };
+    let has_ci = |name: &str| q.keys().any(|k| k.eq_ignore_ascii_case(name));
+    if has_ci("X-Amz-Credential") || has_ci("X-Amz-Signature") {
+        return Some(Presigned {
+            version: SigVersion::V4,
+            params: found(V4_PARAMS),
+        });
+    }
+    if q.has("AWSAccessKeyId") && q.has("Signature") {
+        return Some(Presigned {
+            version: SigVersion::V2,
+            params: found(V2_PARAMS),
+        });
+    }
+    None
+}
+
+/// The SigV4 credential scope's service: `AKID/20260101/us-east-1/s3/aws4_request` → `s3`
+/// (SigV4a scopes have no region; the service is still second from the end).
+pub(crate) fn credential_service(credential: &str) -> Option<&str> {
+    let mut parts = credential.trim().rsplit('/');
+    (parts.next()? == "aws4_request").then_some(())?;
+    parts.next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_with_and_without_values() {
+        let q = Query::parse("acl&tagging=&list-type=2&prefix=a%2Fb&&versionId=1&versionId=2");
+        assert_eq!(q.get("acl"), Some(None));
+        assert_eq!(q.get("tagging"), Some(Some("")));
+        assert_eq!(q.get("list-type"), Some(Some("2")));
+        assert_eq!(q.get("prefix"), Some(Some("a/b")));
+        assert_eq!(q.get("versionId"), Some(Some("1")));
+        assert_eq!(q.keys().count(), 6);
+        assert!(!q.has("ACL"));
+    }
+
+    #[test]
+    fn decoding_keeps_plus_and_reports_lossy() {
+        assert_eq!(
+            decode("a+b%20c%E2%9C%93"),
+            ("a+b c\u{2713}".to_string(), false)
+        );
+        assert_eq!(decode("bad%FFbyte"), ("bad\u{FFFD}byte".to_string(), true));
+        assert_eq!(decode("%zz%"), ("%zz%".to_string(), false));
+    }
+
+    #[test]
+    fn presigned_v4_and_v2() {
+        let v4 = Query::parse(
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=abc",
+        );
+        let p = presigned(&v4).unwrap();
+        assert_eq!(p.version, SigVersion::V4);
+        assert_eq!(p.params.len(), 6);
+        let v2 = Query::parse("AWSAccessKeyId=AKID&Signature=abc%3D&Expires=1700000000");
+        let p = presigned(&v2).unwrap();
+        assert_eq!((p.version, p.params.len()), (SigVersion::V2, 3));
+        assert_eq!(presigned(&Query::parse("Signature=x")), None);
+    }
+
+    #[test]
+    fn credential_scope_service() {
+        assert_eq!(
+            credential_service("AKID/20260101/us-east-1/s3/aws4_request"),
+            Some("s3")
+        );
+        assert_eq!(
+            credential_service("AKID/20260101/s3express/aws4_request"),
+            Some("s3express")
+        );
+        assert_eq!(credential_service("AKID/20260101/us-east-1/s3"), None);
+    }
+}

@@ -1,0 +1,162 @@
+//! The shape of one row of the generated operation table (`ops.rs`), and look-ups over it.
+//!
+//! Every field is read from botocore's S3 model (`service-2.json`) by `scripts/gen-s3-ops.py`:
+//! `http.method`, `http.requestUri` (path template and literal query keys), the input shape's
+//! `location: querystring` / `location: header` members and its `required` list, `deprecated`,
+//! `endpoint.hostPrefix` and `staticContextParams.UseS3ExpressControlEndpoint`.
+
+use super::ops::OPERATIONS;
+
+/// Which part of the request URI template precedes the query: it decides whether the operation
+/// addresses the service, a bucket or an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathShape {
+    /// `/` (ListBuckets, ListDirectoryBuckets).
+    Service,
+    /// `/{Bucket}`.
+    Bucket,
+    /// `/{Bucket}/{Key+}`.
+    Object,
+    /// `/WriteGetObjectResponse` (S3 Object Lambda; the host carries the request route).
+    WriteGetObjectResponse,
+}
+
+/// A query key fixed by the request URI template (`?tagging`, `?list-type=2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Literal {
+    pub key: &'static str,
+    /// The fixed value when the template gives one (`list-type=2` → `Some("2")`).
+    pub value: Option<&'static str>,
+}
+
+/// One operation of the S3 API as the model describes its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    pub name: &'static str,
+    pub method: &'static str,
+    /// `http.requestUri` verbatim.
+    pub request_uri: &'static str,
+    pub path: PathShape,
+    pub literal_query: &'static [Literal],
+    /// Wire names of required `querystring` members (`uploadId`, `partNumber`, `id`).
+    pub required_query: &'static [&'static str],
+    /// Wire names of optional `querystring` members.
+    pub optional_query: &'static [&'static str],
+    /// Lower-cased names of required `header` members (`x-amz-copy-source`).
+    pub required_headers: &'static [&'static str],
+    pub deprecated: bool,
+    /// For a deprecated operation, the current one sending the identical request line.
+    pub current_twin: Option<&'static str>,
+    /// `endpoint.hostPrefix` (`{RequestRoute}.` for WriteGetObjectResponse).
+    pub host_prefix: Option<&'static str>,
+    /// `UseS3ExpressControlEndpoint`: for directory buckets this op goes to `s3express-control`.
+    pub express_control: bool,
+}
+
+/// The operation with this exact name.
+pub fn by_name(name: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|op| op.name == name)
+}
+
+/// True when `key` is a literal query key of some operation (`acl`, `uploads`, `list-type`).
+pub fn is_literal_key(key: &str) -> bool {
+    OPERATIONS
+        .iter()
+        .any(|op| op.literal_query.iter().any(|l| l.key == key))
+}
+
+/// The literal key that `key` equals ignoring ASCII case, when it differs in case.
+pub fn literal_key_case_twin(key: &str) -> Option<&'static str> {
+    OPERATIONS
+        .iter()
+        .flat_map(|op| op.literal_query.iter())
+        .map(|l| l.key)
+        .find(|k| *k != key && k.eq_ignore_ascii_case(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ops::{MODEL_BOTOCORE_VERSION, MODEL_SHA256, OPERATION_COUNT};
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn table_has_all_116_operations_with_unique_names() {
+        assert_eq!(OPERATION_COUNT, 116);
+        let names: HashSet<_> = OPERATIONS.iter().map(|op| op.name).collect();
+        assert_eq!(names.len(), 116);
+        assert!(
+            OPERATIONS.windows(2).all(|w| w[0].name < w[1].name),
+            "sorted"
+        );
+        assert_eq!(MODEL_BOTOCORE_VERSION, "1.44.8");
+        assert_eq!(MODEL_SHA256.len(), 64);
+    }
+
+    #[test]
+    fn every_row_is_consistent_with_its_request_uri() {
+        for op in &OPERATIONS {
+            let (path, query) = op
+                .request_uri
+                .split_once('?')
+                .unwrap_or((op.request_uri, ""));
+            let shape = match path {
+                "/" => PathShape::Service,
+                "/{Bucket}" => PathShape::Bucket,
+                "/{Bucket}/{Key+}" => PathShape::Object,
+                "/WriteGetObjectResponse" => PathShape::WriteGetObjectResponse,
+                other => panic!("{}: path {other}", op.name),
+            };
+            assert_eq!(op.path, shape, "{}", op.name);
+            let keys: Vec<_> = query.split('&').filter(|s| !s.is_empty()).collect();
+            assert_eq!(keys.len(), op.literal_query.len(), "{}", op.name);
+            assert!(["GET", "PUT", "POST", "DELETE", "HEAD"].contains(&op.method));
+            assert_eq!(op.deprecated, op.current_twin.is_some(), "{}", op.name);
+        }
+    }
+
+    #[test]
+    fn deprecated_twins_are_the_four_known_pairs() {
+        let pairs: Vec<_> = OPERATIONS
+            .iter()
+            .filter_map(|op| op.current_twin.map(|c| (op.name, c)))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("GetBucketLifecycle", "GetBucketLifecycleConfiguration"),
+                (
+                    "GetBucketNotification",
+                    "GetBucketNotificationConfiguration"
+                ),
+                ("PutBucketLifecycle", "PutBucketLifecycleConfiguration"),
+                (
+                    "PutBucketNotification",
+                    "PutBucketNotificationConfiguration"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn known_rows_carry_their_discriminators() {
+        let upc = by_name("UploadPartCopy").unwrap();
+        assert_eq!(upc.required_query, ["partNumber", "uploadId"]);
+        assert_eq!(upc.required_headers, ["x-amz-copy-source"]);
+        let v2 = by_name("ListObjectsV2").unwrap();
+        assert_eq!(
+            v2.literal_query,
+            [Literal {
+                key: "list-type",
+                value: Some("2")
+            }]
+        );
+        let wgor = by_name("WriteGetObjectResponse").unwrap();
+        assert_eq!(wgor.host_prefix, Some("{RequestRoute}."));
+        assert!(by_name("ListDirectoryBuckets").unwrap().express_control);
+        assert!(!by_name("ListBuckets").unwrap().express_control);
+        assert!(is_literal_key("uploads") && !is_literal_key("uploadId"));
+        assert_eq!(literal_key_case_twin("ACL"), Some("acl"));
+        assert_eq!(literal_key_case_twin("acl"), None);
+    }
+}
