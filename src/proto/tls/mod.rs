@@ -1,9 +1,27 @@
-//! TLS (RFC 8446, RFC 5246): record framing and the hellos, in clear. Decryption (with a key log)
-//! lives here too once it lands; its plaintext is fed to the same HTTP parser.
+//! TLS (RFC 8446, RFC 5246) as seen from the wire: record framing, handshake reassembly, and the
+//! hellos in clear (SNI, ALPN, versions, cipher suite). Decryption (with a key log) lives here too
+//! once it lands; its plaintext is fed to the same HTTP parser.
+//!
+//! Layers, each pure and total: [`record`] frames a direction into fragments buffering only the
+//! 5-byte header; [`handshake`] reassembles messages across records, keeping only the hellos (up to
+//! `ProtoLimits::max_handshake_bytes`); [`hello`] parses them; [`TlsConnection`] ties both
+//! directions together and emits `ProtoEvent`s. Application data is counted, never buffered.
+//! SSLv2-compatible ClientHellos (RFC 5246 Appendix E.2) are reported as `BadTls`, not parsed:
+//! they cannot carry SNI or ALPN and no current client sends them. Hand-written rather than
+//! `tls-parser`: the few structures we need are small, and these parsers can say which field was
+//! short and never buffer more than a hello.
 
 mod connection;
+pub mod handshake;
+pub mod hello;
+mod reader;
+pub mod record;
+mod suites;
+#[cfg(test)]
+mod testdata;
 
 pub use connection::{AppDataCount, TlsConnection};
+pub use suites::cipher_suite_name;
 
 use crate::time::Timestamp;
 
