@@ -6,13 +6,16 @@
 //! skipped) and tracks the handshake, so that a SYN answered by RST or by nothing becomes an
 //! [`Attempt`]. Time is the packet's; expiry is driven by it.
 
+mod conn;
 pub mod handshake;
 pub mod key;
+mod lru;
 pub mod reassembly;
 mod table;
+mod tombstone;
 
 pub use handshake::{Attempt, AttemptOutcome};
-pub use key::{ConnId, Direction};
+pub use key::{ConnId, Direction, FlowKey};
 pub use table::FlowTable;
 
 use crate::time::Timestamp;
@@ -104,9 +107,20 @@ pub struct FlowStats {
     pub midstream: u64,
     pub gaps: u64,
     pub gap_bytes: u64,
-    /// Directions that lost bytes to the snaplen.
+    /// Segments whose payload the snaplen cut (each is also a gap of the cut bytes).
     pub truncated_segments: u64,
     pub retransmitted_segments: u64,
     pub out_of_order_segments: u64,
+    /// Connections evicted at `max_connections` (including unanswered SYNs, then not reported).
     pub evicted: u64,
+    /// Connection attempts reported (refused or unanswered SYNs).
+    pub attempts: u64,
+    /// SYNs answered by a SYN-ACK that then ended with neither the client's ACK nor data: no
+    /// event is emitted for them.
+    pub half_open: u64,
+    /// Segments more than 1 GiB away from their stream (`reassembly::MAX_AHEAD`): dropped.
+    pub out_of_window_segments: u64,
+    /// Segments that belong to nothing: a bare ACK/FIN/RST on an untracked 4-tuple, a late
+    /// segment of a closed connection, a SYN-ACK or RST that does not acknowledge the SYN.
+    pub ignored_segments: u64,
 }

@@ -1,20 +1,59 @@
-//! The bounded connection table. STUB: replaced by the flow owner.
+//! The bounded connection table: 4-tuple → connection, recency order for eviction and idle
+//! expiry, a queue of SYN deadlines, and tombstones of recently closed connections.
+//!
+//! Costs: an in-order segment of a known connection is one hash lookup, an O(1) move to the
+//! front of the recency list and a zero-copy delivery: no allocation. Expiry is checked when packet
+//! time advances by a second (or when [`FlowTable::expire`] is called) and only looks at what
+//! expires: the recency list's oldest end and the SYN queue's front. The hasher is std's
+//! SipHash: the 4-tuples come from the network, so a DoS-resistant hash is worth its few ns.
+//! Packet time that runs backwards only delays expiry (the oldest end is checked first).
 
-use super::{FlowLimits, FlowStats, StreamEvent};
+use super::conn::{Conn, Out, Phase, Verdict};
+use super::key::FlowKey;
+use super::lru::Lru;
+use super::tombstone::Tombstones;
+use super::{CloseReason, ConnId, FlowLimits, FlowStats, StreamEvent};
 use crate::decode::Segment;
 use crate::time::Timestamp;
+use std::collections::{HashMap, VecDeque};
+
+const SECOND_NS: i64 = 1_000_000_000;
+
+/// When a SYN-only connection is to be declared unanswered.
+#[derive(Debug, Clone, Copy)]
+struct SynDeadline {
+    at: Timestamp,
+    slot: usize,
+    id: ConnId,
+}
 
 #[derive(Debug)]
 pub struct FlowTable {
     limits: FlowLimits,
     stats: FlowStats,
+    index: HashMap<FlowKey, usize>,
+    conns: Lru<Conn>,
+    syn_deadlines: VecDeque<SynDeadline>,
+    tombs: Tombstones,
+    next_id: u64,
+    next_check: Timestamp,
 }
 
 impl FlowTable {
     pub fn new(limits: FlowLimits) -> Self {
+        let limits = FlowLimits {
+            max_connections: limits.max_connections.max(1),
+            ..limits
+        };
         FlowTable {
             limits,
             stats: FlowStats::default(),
+            index: HashMap::new(),
+            conns: Lru::new(),
+            syn_deadlines: VecDeque::new(),
+            tombs: Tombstones::new(limits.max_connections),
+            next_id: 0,
+            next_check: Timestamp(i64::MIN),
         }
     }
 
@@ -25,20 +64,188 @@ impl FlowTable {
         ts: Timestamp,
         sink: &mut dyn FnMut(StreamEvent<'_>),
     ) {
-        let _ = (seg, ts, sink, self.limits);
+        if ts >= self.next_check {
+            self.expire(ts, sink);
+            self.next_check = Timestamp(ts.0.saturating_add(SECOND_NS));
+        }
+        let key = FlowKey::new(seg.src, seg.dst);
+        let Some(&slot) = self.index.get(&key) else {
+            self.start(key, seg, ts, sink);
+            return;
+        };
+        self.conns.touch(slot);
+        let mut out = Out {
+            stats: &mut self.stats,
+            sink: &mut *sink,
+        };
+        let Some(conn) = self.conns.get_mut(slot) else {
+            return;
+        };
+        match conn.on_segment(seg, ts, &mut out) {
+            Verdict::Keep => {}
+            Verdict::Done => self.bury(slot, ts),
+            Verdict::Restart => {
+                self.close(slot, CloseReason::Idle, ts, sink);
+                self.tombs.remove(&key);
+                self.start(key, seg, ts, sink);
+            }
+        }
     }
 
-    /// Expire what packet time says is idle (call with the latest timestamp).
+    /// Expire what packet time says is over (call with the latest timestamp): SYNs unanswered
+    /// for `syn_timeout_ns`, connections idle for `idle_timeout_ns`, old tombstones.
     pub fn expire(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        let _ = (now, sink);
+        self.expire_syns(now, sink);
+        while let Some(slot) = self.conns.oldest() {
+            let idle = self.conns.get(slot).map(|c| now.since(c.last_ts));
+            if idle.is_some_and(|idle| idle < self.limits.idle_timeout_ns) {
+                break;
+            }
+            self.close(slot, CloseReason::Idle, now, sink);
+        }
+        self.tombs.expire(now);
     }
 
-    /// End of input: close every connection, settle pending attempts.
+    /// End of input: close every connection, settle pending attempts (as unanswered).
     pub fn finish(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        let _ = (now, sink);
+        while let Some(slot) = self.conns.oldest() {
+            self.close(slot, CloseReason::EndOfCapture, now, sink);
+        }
+        self.syn_deadlines.clear();
     }
 
     pub fn stats(&self) -> FlowStats {
         self.stats
     }
+
+    /// Connections tracked right now (for memory checks and the report).
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conns.len() == 0
+    }
+
+    /// Closed connections remembered to drop their late segments.
+    pub fn tombstones(&self) -> usize {
+        self.tombs.len()
+    }
+
+    /// A segment of an untracked 4-tuple: start a connection if it may, making room first.
+    fn start(
+        &mut self,
+        key: FlowKey,
+        seg: &Segment<'_>,
+        ts: Timestamp,
+        sink: &mut dyn FnMut(StreamEvent<'_>),
+    ) {
+        if let Some(tomb) = self.tombs.get(&key, ts) {
+            // Only a SYN with a new ISN (or a SYN-ACK) revives a closed 4-tuple.
+            let same_syn = seg.src == tomb.client && tomb.client_isn == Some(seg.seq);
+            if !seg.flags.syn() || (!seg.flags.ack() && same_syn) {
+                self.stats.ignored_segments += 1;
+                return;
+            }
+            self.tombs.remove(&key);
+        }
+        let id = ConnId(self.next_id);
+        let mut out = Out {
+            stats: &mut self.stats,
+            sink: &mut *sink,
+        };
+        let Some(conn) = Conn::start(id, seg, ts, &self.limits, &mut out) else {
+            self.stats.ignored_segments += 1;
+            return;
+        };
+        self.next_id += 1;
+        let phase = conn.phase;
+        let slot = self.insert(conn, ts, sink);
+        if let Phase::SynSent { last, .. } = phase {
+            self.push_syn_deadline(slot, id, last);
+        }
+    }
+
+    /// Insert, evicting the least recently active connection when the table is full.
+    fn insert(
+        &mut self,
+        conn: Conn,
+        ts: Timestamp,
+        sink: &mut dyn FnMut(StreamEvent<'_>),
+    ) -> usize {
+        while self.conns.len() >= self.limits.max_connections {
+            let Some(oldest) = self.conns.oldest() else {
+                break;
+            };
+            self.stats.evicted += 1;
+            self.close(oldest, CloseReason::Evicted, ts, sink);
+        }
+        let key = conn.key;
+        let slot = self.conns.insert(conn);
+        self.index.insert(key, slot);
+        slot
+    }
+
+    /// End the connection in `slot` for `reason`, emit what that means, and forget it.
+    fn close(
+        &mut self,
+        slot: usize,
+        reason: CloseReason,
+        now: Timestamp,
+        sink: &mut dyn FnMut(StreamEvent<'_>),
+    ) {
+        let mut out = Out {
+            stats: &mut self.stats,
+            sink: &mut *sink,
+        };
+        if let Some(conn) = self.conns.get_mut(slot) {
+            // Held data keeps its own arrival time: nothing later completed it.
+            conn.end(reason, now, None, &mut out);
+            self.bury(slot, now);
+        }
+    }
+
+    /// Forget the connection in `slot`, keeping a tombstone for its late segments.
+    fn bury(&mut self, slot: usize, now: Timestamp) {
+        if let Some(conn) = self.conns.remove(slot) {
+            self.index.remove(&conn.key);
+            self.tombs.bury(conn.key, conn.client, conn.client_isn, now);
+        }
+    }
+
+    fn push_syn_deadline(&mut self, slot: usize, id: ConnId, last_syn: Timestamp) {
+        let at = Timestamp(last_syn.0.saturating_add(self.limits.syn_timeout_ns));
+        self.syn_deadlines.push_back(SynDeadline { at, slot, id });
+        // Entries of connections gone since are stale; drop them before they outnumber the table.
+        if self.syn_deadlines.len() > 2 * self.limits.max_connections + 16 {
+            let conns = &self.conns;
+            self.syn_deadlines
+                .retain(|d| conns.get(d.slot).is_some_and(|c| c.id == d.id));
+        }
+    }
+
+    /// SYNs whose last retransmission is `syn_timeout_ns` old become unanswered attempts.
+    fn expire_syns(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        while let Some(&d) = self.syn_deadlines.front() {
+            if d.at > now {
+                return;
+            }
+            self.syn_deadlines.pop_front();
+            let Some(conn) = self.conns.get(d.slot).filter(|c| c.id == d.id) else {
+                continue;
+            };
+            let Phase::SynSent { last, .. } = conn.phase else {
+                continue;
+            };
+            if now.since(last) >= self.limits.syn_timeout_ns {
+                self.close(d.slot, CloseReason::Idle, now, sink);
+            } else {
+                // A retransmitted SYN moved the deadline.
+                self.push_syn_deadline(d.slot, d.id, last);
+            }
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,369 @@
+//! One connection's state machine: handshake (RFC 9293 §3.5), who is the client, both directions'
+//! reassembly, and how it ends. Events go straight to the sink; the table does the bookkeeping.
+
+use super::key::{FlowKey, sender_is_client};
+use super::reassembly::{Chunk, Disposition, Reassembler, SegmentData};
+use super::{
+    Attempt, AttemptOutcome, CloseReason, ConnId, Direction, FlowLimits, FlowStats, OpenedBy,
+    StreamEvent,
+};
+use crate::decode::Segment;
+use crate::time::Timestamp;
+use std::net::SocketAddr;
+
+/// Where the events of a call go, and the counters they move.
+pub(super) struct Out<'s> {
+    pub(super) stats: &'s mut FlowStats,
+    pub(super) sink: &'s mut dyn FnMut(StreamEvent<'_>),
+}
+
+impl Out<'_> {
+    fn chunk(&mut self, conn: ConnId, dir: Direction, chunk: Chunk<'_>) {
+        match chunk {
+            Chunk::Data { ts, bytes } => (self.sink)(StreamEvent::Data {
+                conn,
+                dir,
+                ts,
+                bytes,
+            }),
+            Chunk::Gap { ts, len } => {
+                if len > 0 {
+                    self.stats.gaps += 1;
+                    self.stats.gap_bytes = self.stats.gap_bytes.saturating_add(len);
+                }
+                (self.sink)(StreamEvent::Gap { conn, dir, ts, len });
+            }
+        }
+    }
+
+    fn count(&mut self, d: Disposition) {
+        match d {
+            Disposition::Retransmission => self.stats.retransmitted_segments += 1,
+            Disposition::OutOfOrder => self.stats.out_of_order_segments += 1,
+            Disposition::OutOfWindow => self.stats.out_of_window_segments += 1,
+            Disposition::Empty | Disposition::InOrder => {}
+        }
+    }
+}
+
+/// Where the handshake stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// The client's SYN, unanswered so far.
+    SynSent {
+        isn: u32,
+        first: Timestamp,
+        last: Timestamp,
+        syns: u32,
+    },
+    /// The server's SYN-ACK was seen; waiting for the client's ACK or any data.
+    SynReceived,
+    /// `Opened` was emitted.
+    Open,
+}
+
+/// What the table should do with the connection after a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Keep,
+    /// Its events are over (Closed or Attempt emitted): remove it and keep a tombstone.
+    Done,
+    /// A SYN with a new ISN: the old connection ends and the segment starts a new one.
+    Restart,
+}
+
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub(super) id: ConnId,
+    pub(super) key: FlowKey,
+    pub(super) client: SocketAddr,
+    pub(super) server: SocketAddr,
+    pub(super) client_isn: Option<u32>,
+    pub(super) phase: Phase,
+    pub(super) last_ts: Timestamp,
+    c2s: Reassembler,
+    s2c: Reassembler,
+}
+
+impl Conn {
+    fn new(
+        id: ConnId,
+        client: SocketAddr,
+        server: SocketAddr,
+        ts: Timestamp,
+        limits: &FlowLimits,
+    ) -> Self {
+        Conn {
+            id,
+            key: FlowKey::new(client, server),
+            client,
+            server,
+            client_isn: None,
+            phase: Phase::SynReceived,
+            last_ts: ts,
+            c2s: Reassembler::new(limits.max_out_of_order_bytes),
+            s2c: Reassembler::new(limits.max_out_of_order_bytes),
+        }
+    }
+
+    /// A segment on a 4-tuple nobody tracks: a connection starts if it is a SYN, a SYN-ACK, or
+    /// carries data (mid-stream); anything else (bare ACK, FIN, RST) starts nothing.
+    pub(super) fn start(
+        id: ConnId,
+        seg: &Segment<'_>,
+        ts: Timestamp,
+        limits: &FlowLimits,
+        out: &mut Out<'_>,
+    ) -> Option<Conn> {
+        let f = seg.flags;
+        let has_data = !seg.payload.is_empty() || seg.missing > 0;
+        if f.rst() {
+            return None;
+        }
+        if f.syn() && !f.ack() {
+            // RFC 9293 §3.5: the SYN sender is the client; its data starts at ISN + 1.
+            let mut c = Conn::new(id, seg.src, seg.dst, ts, limits);
+            c.client_isn = Some(seg.seq);
+            c.c2s.sync(seg.seq.wrapping_add(1));
+            c.phase = Phase::SynSent {
+                isn: seg.seq,
+                first: ts,
+                last: ts,
+                syns: 1,
+            };
+            if has_data {
+                // TCP Fast Open (RFC 7413): data on the SYN makes it a connection at once.
+                c.open(OpenedBy::Handshake, ts, out);
+                c.on_open_segment(seg, Direction::ClientToServer, ts, out);
+            }
+            return Some(c);
+        }
+        if f.syn() {
+            // A SYN-ACK seen first: its receiver is the client, whose next byte is the ACK number.
+            let mut c = Conn::new(id, seg.dst, seg.src, ts, limits);
+            c.client_isn = Some(seg.ack.wrapping_sub(1));
+            c.c2s.sync(seg.ack);
+            c.s2c.sync(seg.seq.wrapping_add(1));
+            return Some(c);
+        }
+        if !has_data {
+            return None;
+        }
+        let (client, server) = if sender_is_client(seg.src, seg.dst) {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        let mut c = Conn::new(id, client, server, ts, limits);
+        out.stats.midstream += 1;
+        c.open(OpenedBy::Midstream, ts, out);
+        c.on_segment(seg, ts, out);
+        Some(c)
+    }
+
+    fn dir_of(&self, src: SocketAddr) -> Direction {
+        if src == self.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+
+    /// One more segment of this connection.
+    pub(super) fn on_segment(
+        &mut self,
+        seg: &Segment<'_>,
+        ts: Timestamp,
+        out: &mut Out<'_>,
+    ) -> Verdict {
+        self.last_ts = self.last_ts.max(ts);
+        let dir = self.dir_of(seg.src);
+        if seg.flags.syn() {
+            return self.on_syn(seg, dir, ts, out);
+        }
+        if seg.flags.rst() {
+            return self.on_rst(seg, dir, ts, out);
+        }
+        if self.phase != Phase::Open {
+            let has_data = !seg.payload.is_empty() || seg.missing > 0;
+            // The client's ACK completes the handshake (RFC 9293 §3.5); data proves it happened.
+            if !(has_data || seg.flags.ack() && dir == Direction::ClientToServer) {
+                return Verdict::Keep;
+            }
+            if seg.flags.ack() {
+                // The SYN-ACK may have escaped the capture: the ACK says where the peer starts.
+                self.half(dir.reverse()).sync(seg.ack);
+            }
+            self.open(OpenedBy::Handshake, ts, out);
+        }
+        self.on_open_segment(seg, dir, ts, out)
+    }
+
+    fn on_open_segment(
+        &mut self,
+        seg: &Segment<'_>,
+        dir: Direction,
+        ts: Timestamp,
+        out: &mut Out<'_>,
+    ) -> Verdict {
+        let id = self.id;
+        if seg.flags.ack() {
+            // The ACK first: a hole it covers in the other direction is settled before this data.
+            let other = self.half(dir.reverse());
+            other.ack(seg.ack, ts, &mut |c| out.chunk(id, dir.reverse(), c));
+        }
+        if seg.missing > 0 {
+            out.stats.truncated_segments += 1;
+        }
+        // A SYN's own sequence number precedes its data (RFC 9293 §3.4).
+        let seq = seg.seq.wrapping_add(u32::from(seg.flags.syn()));
+        let data = SegmentData {
+            seq,
+            payload: seg.payload,
+            missing: seg.missing,
+            fin: seg.flags.fin(),
+        };
+        let d = self
+            .half(dir)
+            .segment(data, ts, &mut |c| out.chunk(id, dir, c));
+        out.count(d);
+        if self.c2s.fin_seen() && self.s2c.fin_seen() {
+            self.end(CloseReason::Fin, ts, Some(ts), out);
+            return Verdict::Done;
+        }
+        Verdict::Keep
+    }
+
+    fn on_syn(
+        &mut self,
+        seg: &Segment<'_>,
+        dir: Direction,
+        ts: Timestamp,
+        out: &mut Out<'_>,
+    ) -> Verdict {
+        let client_side = dir == Direction::ClientToServer;
+        if !seg.flags.ack() {
+            if !client_side || self.client_isn != Some(seg.seq) {
+                return Verdict::Restart;
+            }
+            // The same ISN again: a retransmitted SYN, part of the same attempt.
+            match &mut self.phase {
+                Phase::SynSent { syns, last, .. } => {
+                    *syns = syns.saturating_add(1);
+                    *last = ts;
+                }
+                Phase::Open if !seg.payload.is_empty() => {
+                    return self.on_open_segment(seg, dir, ts, out);
+                }
+                _ => out.stats.retransmitted_segments += 1,
+            }
+            return Verdict::Keep;
+        }
+        // A SYN-ACK must acknowledge the client's SYN (RFC 9293 §3.10.7.3); another is stale.
+        let acks_syn = self
+            .client_isn
+            .is_none_or(|isn| seg.ack == isn.wrapping_add(1));
+        if client_side || !acks_syn {
+            out.stats.ignored_segments += 1;
+            return Verdict::Keep;
+        }
+        if self.s2c.is_synced() {
+            out.stats.retransmitted_segments += 1;
+        }
+        self.s2c.sync(seg.seq.wrapping_add(1));
+        if matches!(self.phase, Phase::SynSent { .. }) {
+            self.phase = Phase::SynReceived;
+        }
+        Verdict::Keep
+    }
+
+    fn on_rst(
+        &mut self,
+        seg: &Segment<'_>,
+        dir: Direction,
+        ts: Timestamp,
+        out: &mut Out<'_>,
+    ) -> Verdict {
+        match self.phase {
+            Phase::SynSent { isn, .. } => {
+                if dir == Direction::ClientToServer {
+                    // The client gave up before any answer.
+                    self.attempt(AttemptOutcome::Unanswered, out);
+                    return Verdict::Done;
+                }
+                // RFC 9293 §3.10.7.3: in SYN-SENT a RST is acceptable if it ACKs the SYN.
+                if seg.flags.ack() && seg.ack != isn.wrapping_add(1) {
+                    out.stats.ignored_segments += 1;
+                    return Verdict::Keep;
+                }
+                self.attempt(AttemptOutcome::Refused, out);
+            }
+            Phase::SynReceived => out.stats.half_open += 1,
+            Phase::Open => self.end(CloseReason::Rst, ts, Some(ts), out),
+        }
+        Verdict::Done
+    }
+
+    fn half(&mut self, dir: Direction) -> &mut Reassembler {
+        match dir {
+            Direction::ClientToServer => &mut self.c2s,
+            Direction::ServerToClient => &mut self.s2c,
+        }
+    }
+
+    fn open(&mut self, by: OpenedBy, ts: Timestamp, out: &mut Out<'_>) {
+        self.phase = Phase::Open;
+        out.stats.connections += 1;
+        (out.sink)(StreamEvent::Opened {
+            conn: self.id,
+            client: self.client,
+            server: self.server,
+            ts,
+            by,
+        });
+    }
+
+    fn attempt(&self, outcome: AttemptOutcome, out: &mut Out<'_>) {
+        if let Phase::SynSent { first, syns, .. } = self.phase {
+            out.stats.attempts += 1;
+            (out.sink)(StreamEvent::Attempt(Attempt {
+                ts: first,
+                client: self.client,
+                server: self.server,
+                outcome,
+                syns,
+            }));
+        }
+    }
+
+    /// The connection ends for `reason` at `ts`. An open one flushes both directions (held data
+    /// stamped `data_ts`, or its own arrival time when `None`) and emits `Closed`; an unanswered
+    /// SYN becomes an attempt (unless evicted: then nothing is known); a half-open one is counted.
+    pub(super) fn end(
+        &mut self,
+        reason: CloseReason,
+        ts: Timestamp,
+        data_ts: Option<Timestamp>,
+        out: &mut Out<'_>,
+    ) {
+        match self.phase {
+            Phase::Open => {
+                let id = self.id;
+                let c2s = Direction::ClientToServer;
+                self.c2s.flush(data_ts, &mut |c| out.chunk(id, c2s, c));
+                self.s2c
+                    .flush(data_ts, &mut |c| out.chunk(id, c2s.reverse(), c));
+                (out.sink)(StreamEvent::Closed {
+                    conn: id,
+                    ts,
+                    reason,
+                });
+            }
+            Phase::SynSent { .. } if reason != CloseReason::Evicted => {
+                self.attempt(AttemptOutcome::Unanswered, out);
+            }
+            Phase::SynSent { .. } => {}
+            Phase::SynReceived => out.stats.half_open += 1,
+        }
+    }
+}
