@@ -1,1 +1,483 @@
-//! pcap / pcapng files and stdin, read in pure Rust with `pcap-parser`. STUB: replaced by owner.
+//! pcap and pcapng captures from a file or stdin, read in pure Rust with `pcap-parser`.
+//!
+//! The input is streamed through a bounded buffer ([`INITIAL_BUFFER`], grown only to hold one
+//! larger block, never past [`MAX_BLOCK`]), so a pipe from `tcpdump -w -` works and memory stays
+//! flat. Block framing (how long the next record is, whether the file ends inside it) is read
+//! here so a cut file yields every whole frame, then a [`SourceNote::Truncated`] saying where it
+//! was cut; `pcap-parser` then parses each whole block.
+//!
+//! Formats: legacy pcap (<https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html>) in
+//! both byte orders with microsecond or nanosecond timestamps, and pcapng
+//! (draft-ietf-opsawg-pcapng) with any number of sections and interfaces, see [`pcapng`].
+
+mod buffer;
+mod pcapng;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod writer;
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::mem;
+use std::ops::Range;
+use std::path::Path;
+
+use pcap_parser::pcapng::{parse_block_be, parse_block_le};
+use pcap_parser::{
+    LegacyPcapBlock, PcapError, parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified,
+    parse_pcap_header,
+};
+
+use self::buffer::ReadBuffer;
+use self::pcapng::{SHB_TYPE, Section};
+use super::{Frame, FrameSource, LinkType, SourceError, SourceItem, SourceNote};
+use crate::time::Timestamp;
+
+/// Read size and the buffer's usual size.
+pub const INITIAL_BUFFER: usize = 1 << 20;
+/// The largest record or block accepted. Real packets are at most 256 KiB (libpcap's
+/// MAXIMUM_SNAPLEN); a larger length field means a corrupt file, not a packet to buffer.
+pub const MAX_BLOCK: usize = 16 << 20;
+
+/// The link type field of a pcap header also carries FCS information in its upper bits
+/// (draft-ietf-opsawg-pcap §4, LinkType and additional information).
+const LINKTYPE_MASK: u32 = 0x03FF_FFFF;
+
+/// A pcap or pcapng capture read from any reader.
+pub struct FileSource {
+    name: String,
+    buf: ReadBuffer,
+    format: Format,
+    /// Length of the block handed out last; consumed on the next call, when its borrow is over.
+    pending: usize,
+    link_types: Vec<LinkType>,
+}
+
+enum Format {
+    Legacy(Legacy),
+    Ng(Section),
+    Ended,
+}
+
+/// What the legacy pcap file header says about every record.
+#[derive(Debug, Clone, Copy)]
+struct Legacy {
+    link: LinkType,
+    big_endian: bool,
+    nanos: bool,
+    /// Alexey Kuznetzov's patched format: 8 more bytes per record header.
+    modified: bool,
+}
+
+/// One block's meaning, owned, so that the frame's bytes are borrowed only once it is returned.
+/// `data` ranges are relative to the first byte of the block.
+#[derive(Debug)]
+enum Parsed {
+    Frame {
+        ts: Timestamp,
+        link: LinkType,
+        data: Range<usize>,
+        orig_len: u32,
+    },
+    Note(SourceNote),
+    Interface(LinkType),
+    Nothing,
+    End,
+}
+
+impl FileSource {
+    /// Open a capture file and check that it is one.
+    pub fn open(path: &Path) -> Result<Self, SourceError> {
+        let name = path.display().to_string();
+        match File::open(path) {
+            Ok(file) => Self::from_reader(name, Box::new(file)),
+            Err(source) => Err(SourceError::Open { path: name, source }),
+        }
+    }
+
+    /// A command-line argument: `-` is stdin, anything else a path.
+    pub fn open_arg(arg: &str) -> Result<Self, SourceError> {
+        if arg == "-" {
+            Self::from_reader("stdin".to_string(), Box::new(io::stdin().lock()))
+        } else {
+            Self::open(Path::new(arg))
+        }
+    }
+
+    /// Read a capture from `reader`; `name` is used in errors. Reads the first bytes to tell the
+    /// format, so a file that is not a capture fails here.
+    pub fn from_reader(name: String, reader: Box<dyn Read>) -> Result<Self, SourceError> {
+        let mut source = FileSource {
+            name,
+            buf: ReadBuffer::new(reader, INITIAL_BUFFER),
+            format: Format::Ended,
+            pending: 0,
+            link_types: Vec::new(),
+        };
+        source.format = source.sniff()?;
+        Ok(source)
+    }
+
+    /// Bytes read from the input so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.buf.bytes_read()
+    }
+
+    /// The distinct link types of the capture's interfaces, in the order they were seen.
+    pub fn link_types(&self) -> Vec<LinkType> {
+        self.link_types.clone()
+    }
+
+    /// The name given at construction (the path, or `stdin`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn fill(&mut self, want: usize) -> Result<usize, SourceError> {
+        self.buf.fill(want).map_err(|source| SourceError::Read {
+            path: self.name.clone(),
+            source,
+        })
+    }
+
+    fn malformed(&self, detail: String) -> SourceError {
+        SourceError::Malformed {
+            path: self.name.clone(),
+            offset: self.buf.offset(),
+            detail,
+        }
+    }
+
+    fn truncated(&self, have: usize, what: &str) -> Parsed {
+        let detail = format!(
+            "file ends {have} bytes into {what} at offset {}",
+            self.buf.offset()
+        );
+        Parsed::Note(SourceNote::Truncated { detail })
+    }
+
+    fn note_link(&mut self, link: LinkType) {
+        if !self.link_types.contains(&link) {
+            self.link_types.push(link);
+        }
+    }
+
+    /// Tell the format from the magic number, without consuming anything but a pcap header.
+    fn sniff(&mut self) -> Result<Format, SourceError> {
+        let have = self.fill(24)?;
+        let head = self.buf.available();
+        let magic: Option<[u8; 4]> = head.get(..4).and_then(|m| m.try_into().ok());
+        match magic {
+            Some([0x0A, 0x0D, 0x0D, 0x0A]) => self.sniff_pcapng(have),
+            Some(m) if is_legacy_magic(m) => self.legacy_header(have),
+            _ => Err(SourceError::NotACapture {
+                path: self.name.clone(),
+                detail: describe_start(head),
+            }),
+        }
+    }
+
+    /// The 24-byte pcap file header (draft-ietf-opsawg-pcap §4).
+    fn legacy_header(&mut self, have: usize) -> Result<Format, SourceError> {
+        let head = self.buf.available();
+        let (_, header) = match head.get(..24).map(parse_pcap_header) {
+            Some(Ok(parsed)) => parsed,
+            _ => {
+                let detail = format!("file ends {have} bytes into the 24-byte pcap file header");
+                return Err(self.malformed(detail));
+            }
+        };
+        let link = LinkType(u32::from_ne_bytes(header.network.0.to_ne_bytes()) & LINKTYPE_MASK);
+        let legacy = Legacy {
+            link,
+            big_endian: header.is_bigendian(),
+            nanos: header.is_nanosecond_precision(),
+            modified: header.is_modified_format(),
+        };
+        self.buf.consume(24);
+        self.note_link(link);
+        Ok(Format::Legacy(legacy))
+    }
+
+    /// pcapng starts with a Section Header Block; its byte-order magic must be readable.
+    fn sniff_pcapng(&mut self, have: usize) -> Result<Format, SourceError> {
+        let head = self.buf.available();
+        match head.get(8..12) {
+            Some([0x1A, 0x2B, 0x3C, 0x4D] | [0x4D, 0x3C, 0x2B, 0x1A]) => {
+                Ok(Format::Ng(Section::default()))
+            }
+            Some(bom) => Err(SourceError::NotACapture {
+                path: self.name.clone(),
+                detail: format!(
+                    "starts with the pcapng magic 0a0d0d0a but its byte-order magic is {}, \
+                     neither 1a2b3c4d nor 4d3c2b1a",
+                    hex_bytes(bom)
+                ),
+            }),
+            None => Err(self.malformed(format!(
+                "file ends {have} bytes into the pcapng section header block"
+            ))),
+        }
+    }
+
+    /// The next meaningful block: a frame, a note, or the end.
+    fn next_parsed(&mut self) -> Result<Parsed, SourceError> {
+        loop {
+            self.buf.consume(mem::take(&mut self.pending));
+            let parsed = match &self.format {
+                Format::Legacy(legacy) => self.legacy_record(*legacy)?,
+                Format::Ng(_) => self.ng_block()?,
+                Format::Ended => Parsed::End,
+            };
+            match parsed {
+                Parsed::Interface(link) => self.note_link(link),
+                Parsed::Nothing => {}
+                Parsed::End | Parsed::Note(SourceNote::Truncated { .. }) => {
+                    self.format = Format::Ended;
+                    return Ok(parsed);
+                }
+                _ => return Ok(parsed),
+            }
+        }
+    }
+
+    /// One legacy record: a 16-byte header (ts_sec, ts_frac, caplen, orig_len) and the data.
+    fn legacy_record(&mut self, legacy: Legacy) -> Result<Parsed, SourceError> {
+        let header_len = if legacy.modified { 24 } else { 16 };
+        let have = self.fill(header_len)?;
+        if have == 0 {
+            return Ok(Parsed::End);
+        }
+        if have < header_len {
+            let what = format!("a {header_len}-byte packet record header");
+            return Ok(self.truncated(have, &what));
+        }
+        let caplen = read_u32(self.buf.available(), 8, legacy.big_endian).unwrap_or(u32::MAX);
+        let total = usize::try_from(caplen)
+            .ok()
+            .and_then(|c| c.checked_add(header_len))
+            .filter(|&t| t <= MAX_BLOCK)
+            .ok_or_else(|| self.malformed(too_large("packet record", caplen)))?;
+        let have = self.fill(total)?;
+        if have < total {
+            return Ok(self.truncated(have, &format!("a {total}-byte packet record")));
+        }
+        let parse = match (legacy.modified, legacy.big_endian) {
+            (true, _) => parse_pcap_frame_modified,
+            (false, true) => parse_pcap_frame_be,
+            (false, false) => parse_pcap_frame,
+        };
+        let record: LegacyPcapBlock<'_> = match self.buf.available().get(..total).map(parse) {
+            Some(Ok((_, record))) => record,
+            _ => return Err(self.malformed("unreadable packet record".to_string())),
+        };
+        // Seconds are unsigned 32-bit (good until 2106); the fraction is µs or ns per the magic.
+        let unit = if legacy.nanos { 1 } else { 1_000 };
+        let ts = i64::from(record.ts_sec)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(i64::from(record.ts_usec).saturating_mul(unit));
+        let orig_len = record.origlen;
+        self.pending = total;
+        Ok(Parsed::Frame {
+            ts: Timestamp(ts),
+            link: legacy.link,
+            data: header_len..total,
+            orig_len,
+        })
+    }
+
+    /// One pcapng block (draft-ietf-opsawg-pcapng §3.1): type, total length, body, total length.
+    fn ng_block(&mut self) -> Result<Parsed, SourceError> {
+        let have = self.fill(12)?;
+        if have == 0 {
+            return Ok(Parsed::End);
+        }
+        let head = self.buf.available();
+        let Some((block_type, big_endian, len)) = self.ng_framing(head)? else {
+            return Ok(self.truncated(have, "a pcapng block header"));
+        };
+        let total = usize::try_from(len).unwrap_or(usize::MAX);
+        let have = self.fill(total)?;
+        if have < total {
+            let what = format!("a {total}-byte {}", block_name(block_type));
+            return Ok(self.truncated(have, &what));
+        }
+        self.pending = total;
+        let FileSource {
+            buf, format, name, ..
+        } = self;
+        let (Format::Ng(section), Some(block)) = (format, buf.available().get(..total)) else {
+            return Ok(Parsed::Nothing);
+        };
+        let parsed = if big_endian {
+            parse_block_be(block)
+        } else {
+            parse_block_le(block)
+        };
+        let result = match parsed {
+            Ok((_, parsed)) => section.interpret(block, parsed),
+            Err(e) if is_essential(block_type) => Err(parse_error(&e)),
+            // A damaged block we would not use anyway (statistics, name resolution, custom…) is
+            // skipped: its length is known, so the next block is still found.
+            Err(_) => Ok(Parsed::Nothing),
+        };
+        result.map_err(|detail| SourceError::Malformed {
+            path: name.clone(),
+            offset: buf.offset(),
+            detail: format!("{}: {detail}", block_name(block_type)),
+        })
+    }
+
+    /// Block type, byte order and checked total length; `None` if the file ends before them.
+    /// A Section Header Block carries its own byte order (§4.1); other blocks use the section's.
+    fn ng_framing(&self, head: &[u8]) -> Result<Option<(u32, bool, u32)>, SourceError> {
+        let Format::Ng(section) = &self.format else {
+            return Ok(None);
+        };
+        let Some(raw_type) = read_u32(head, 0, false) else {
+            return Ok(None);
+        };
+        let big_endian = if raw_type == SHB_TYPE {
+            match head.get(8..12) {
+                Some([0x1A, 0x2B, 0x3C, 0x4D]) => true,
+                Some([0x4D, 0x3C, 0x2B, 0x1A]) => false,
+                Some(bom) => {
+                    let detail = format!("section header with byte-order magic {}", hex_bytes(bom));
+                    return Err(self.malformed(detail));
+                }
+                None => return Ok(None),
+            }
+        } else {
+            section.big_endian
+        };
+        let (Some(block_type), Some(len)) =
+            (read_u32(head, 0, big_endian), read_u32(head, 4, big_endian))
+        else {
+            return Ok(None);
+        };
+        if len < 12 || !len.is_multiple_of(4) {
+            let detail = format!("{} with impossible length {len}", block_name(block_type));
+            return Err(self.malformed(detail));
+        }
+        if usize::try_from(len).map_or(true, |l| l > MAX_BLOCK) {
+            return Err(self.malformed(too_large(block_name(block_type), len)));
+        }
+        Ok(Some((block_type, big_endian, len)))
+    }
+}
+
+impl FrameSource for FileSource {
+    fn next_item(&mut self) -> Result<Option<SourceItem<'_>>, SourceError> {
+        let parsed = match self.next_parsed() {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                // Never read past an error: the next call ends the stream.
+                self.format = Format::Ended;
+                return Err(e);
+            }
+        };
+        Ok(match parsed {
+            Parsed::Frame {
+                ts,
+                link,
+                data,
+                orig_len,
+            } => Some(SourceItem::Frame(Frame {
+                ts,
+                link,
+                data: self.buf.available().get(data).unwrap_or_default(),
+                orig_len,
+            })),
+            Parsed::Note(note) => Some(SourceItem::Note(note)),
+            Parsed::Interface(_) | Parsed::Nothing | Parsed::End => None,
+        })
+    }
+}
+
+/// Legacy pcap magic numbers as they appear in the file: microsecond and nanosecond, in either
+/// byte order, and the little-endian Kuznetzov variant that pcap-parser also reads.
+fn is_legacy_magic(magic: [u8; 4]) -> bool {
+    matches!(
+        magic,
+        [0xD4, 0xC3, 0xB2, 0xA1]
+            | [0xA1, 0xB2, 0xC3, 0xD4]
+            | [0x4D, 0x3C, 0xB2, 0xA1]
+            | [0xA1, 0xB2, 0x3C, 0x4D]
+            | [0x34, 0xCD, 0xB2, 0xA1]
+    )
+}
+
+/// Blocks whose damage changes what frames mean; any other damaged block is skipped.
+fn is_essential(block_type: u32) -> bool {
+    matches!(block_type, SHB_TYPE | 0x1 | 0x2 | 0x3 | 0x6)
+}
+
+fn block_name(block_type: u32) -> &'static str {
+    match block_type {
+        SHB_TYPE => "section header block",
+        0x1 => "interface description block",
+        0x2 => "packet block",
+        0x3 => "simple packet block",
+        0x5 => "interface statistics block",
+        0x6 => "enhanced packet block",
+        0xA => "decryption secrets block",
+        _ => "pcapng block",
+    }
+}
+
+fn too_large(what: &str, len: u32) -> String {
+    format!("{what} claims {len} bytes, more than the {MAX_BLOCK}-byte limit")
+}
+
+/// pcap-parser's error without the input bytes it carries.
+fn parse_error(e: &pcap_parser::nom::Err<PcapError<&[u8]>>) -> String {
+    match e {
+        pcap_parser::nom::Err::Incomplete(_) => "fields run past the end of the block".to_string(),
+        pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e) => match e {
+            PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+                format!("unparseable ({})", kind.description())
+            }
+            other => format!("unparseable ({other:?})"),
+        },
+    }
+}
+
+fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    let raw: [u8; 4] = data.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(raw)
+    } else {
+        u32::from_le_bytes(raw)
+    })
+}
+
+fn hex_bytes(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    hex.join(" ")
+}
+
+/// Why the first bytes are not a capture, for a person who passed the wrong file.
+fn describe_start(head: &[u8]) -> String {
+    if head.is_empty() {
+        return "the file is empty".to_string();
+    }
+    if head.starts_with(&[0x1F, 0x8B]) {
+        return "it is gzip-compressed (starts with 1f 8b); decompress it first".to_string();
+    }
+    let shown = head.get(..8).unwrap_or(head);
+    let more = if head.len() > shown.len() { " …" } else { "" };
+    let text = if shown
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
+        " (text)"
+    } else {
+        ""
+    };
+    format!(
+        "starts with bytes {}{more}{text}; expected pcap magic a1b2c3d4/d4c3b2a1/a1b23c4d/4d3cb2a1 \
+         or pcapng 0a0d0d0a",
+        hex_bytes(shown)
+    )
+}
