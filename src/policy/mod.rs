@@ -7,7 +7,9 @@
 //! facts about requests, connection attempts and TLS sessions into [`Finding`]s. Pure: no I/O;
 //! the caller reads files and the environment and passes their contents in.
 
+pub mod aws_config;
 pub mod aws_hosts;
 pub mod endpoints;
+pub mod ini;
 
 pub use endpoints::{Endpoint, EndpointError, Origin, Policy, Scheme};

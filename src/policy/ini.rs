@@ -1,0 +1,373 @@
+//! The shared AWS config file's INI dialect, read the way botocore reads it: Python's
+//! `configparser.RawConfigParser` with its defaults, then botocore's one level of nesting
+//! (`botocore.configloader.raw_config_parse` / `_parse_nested`).
+//!
+//! configparser rules kept here: a line whose first non-blank character is `#` or `;` is a
+//! comment (no inline comments); `[name]` opens a section (the name is everything between the
+//! first `[` and the last `]`, unstripped); `key = value` or `key: value` (split at the first `=`
+//! or `:`, key lowercased); a line indented deeper than its option's line continues that value;
+//! blank lines inside a value are kept and trailing ones dropped; `[DEFAULT]` supplies options to
+//! every section; duplicate sections or options are errors (strict mode), as is an option before
+//! any section. botocore then parses a value that starts with a newline (`s3 =` followed by
+//! indented lines) as `key = value` lines.
+
+use std::fmt;
+
+/// One `[section]` with its options in file order (values joined as configparser joins them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub name: String,
+    pub options: Vec<(String, String)>,
+}
+
+/// A parsed file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ini {
+    pub sections: Vec<Section>,
+    /// Options of `[DEFAULT]`, which configparser offers in every section.
+    pub defaults: Vec<(String, String)>,
+}
+
+/// Why the file does not parse (botocore raises `ConfigParseError` for the same).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IniError {
+    /// 1-based line number.
+    pub line: usize,
+    pub reason: IniErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IniErrorKind {
+    MissingSectionHeader,
+    DuplicateSection(String),
+    DuplicateOption {
+        section: String,
+        option: String,
+    },
+    /// Neither a section header, an option, a comment nor a continuation.
+    NotAnOption,
+    /// A nested (indented) line without `=`.
+    BadNestedLine {
+        option: String,
+    },
+}
+
+impl fmt::Display for IniError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = self.line;
+        match &self.reason {
+            IniErrorKind::MissingSectionHeader => {
+                write!(f, "line {l}: option before any [section]")
+            }
+            IniErrorKind::DuplicateSection(s) => write!(f, "line {l}: section [{s}] appears twice"),
+            IniErrorKind::DuplicateOption { section, option } => {
+                write!(
+                    f,
+                    "line {l}: option `{option}` appears twice in [{section}]"
+                )
+            }
+            IniErrorKind::NotAnOption => write!(f, "line {l}: expected `key = value`"),
+            IniErrorKind::BadNestedLine { option } => {
+                write!(f, "line {l}: nested line under `{option}` has no `=`")
+            }
+        }
+    }
+}
+
+impl std::error::Error for IniError {}
+
+/// configparser's name for the section whose options every section inherits.
+const DEFAULT_SECTION: &str = "DEFAULT";
+
+/// Options being read: each value as its lines, joined at the end.
+struct Building {
+    sections: Vec<(String, Vec<(String, Vec<String>)>)>,
+    defaults: Vec<(String, Vec<String>)>,
+}
+
+impl Building {
+    fn options(&mut self, cur: Option<usize>) -> Option<&mut Vec<(String, Vec<String>)>> {
+        match cur? {
+            usize::MAX => Some(&mut self.defaults),
+            i => self.sections.get_mut(i).map(|s| &mut s.1),
+        }
+    }
+}
+
+impl Ini {
+    /// Parse the file text. Total: any input gives a value or an error with a line number.
+    pub fn parse(text: &str) -> Result<Ini, IniError> {
+        let mut b = Building {
+            sections: Vec::new(),
+            defaults: Vec::new(),
+        };
+        // `usize::MAX` marks [DEFAULT]; `None` = before any section.
+        let mut cur: Option<usize> = None;
+        let mut in_option = false;
+        let mut indent_level = 0usize;
+        for (idx, raw) in text.lines().enumerate() {
+            let line = idx.saturating_add(1);
+            let value = raw.trim();
+            let is_comment = value.starts_with('#') || value.starts_with(';');
+            if value.is_empty() || is_comment {
+                // A blank (not comment) line inside a value is part of it.
+                if !is_comment && in_option {
+                    if let Some(last) = b.options(cur).and_then(|o| o.last_mut()) {
+                        last.1.push(String::new());
+                    }
+                }
+                continue;
+            }
+            let indent = raw.len().saturating_sub(raw.trim_start().len());
+            if in_option && indent > indent_level {
+                if let Some(last) = b.options(cur).and_then(|o| o.last_mut()) {
+                    last.1.push(value.to_string());
+                }
+                continue;
+            }
+            indent_level = indent;
+            if let Some(name) = section_header(value) {
+                cur = Some(open_section(&mut b, name, line)?);
+                in_option = false;
+                continue;
+            }
+            let Some(opts) = b.options(cur) else {
+                return Err(IniError {
+                    line,
+                    reason: IniErrorKind::MissingSectionHeader,
+                });
+            };
+            let (key, val) = split_option(value).ok_or(IniError {
+                line,
+                reason: IniErrorKind::NotAnOption,
+            })?;
+            if opts.iter().any(|(k, _)| *k == key) {
+                let section = match cur {
+                    Some(usize::MAX) => DEFAULT_SECTION.to_string(),
+                    Some(i) => b.sections.get(i).map(|s| s.0.clone()).unwrap_or_default(),
+                    None => String::new(),
+                };
+                return Err(IniError {
+                    line,
+                    reason: IniErrorKind::DuplicateOption {
+                        section,
+                        option: key,
+                    },
+                });
+            }
+            opts.push((key, vec![val.to_string()]));
+            in_option = true;
+        }
+        Ok(b.finish())
+    }
+
+    /// An option of a section, falling back to `[DEFAULT]` as configparser does.
+    pub fn get<'a>(&'a self, section: &'a Section, option: &str) -> Option<&'a str> {
+        section
+            .options
+            .iter()
+            .chain(self.defaults.iter())
+            .find(|(k, _)| k == option)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Building {
+    fn finish(self) -> Ini {
+        let join = |opts: Vec<(String, Vec<String>)>| {
+            opts.into_iter()
+                .map(|(k, v)| (k, v.join("\n").trim_end().to_string()))
+                .collect()
+        };
+        Ini {
+            sections: self
+                .sections
+                .into_iter()
+                .map(|(name, opts)| Section {
+                    name,
+                    options: join(opts),
+                })
+                .collect(),
+            defaults: join(self.defaults),
+        }
+    }
+}
+
+/// `[name]`: everything between the first `[` and the last `]` (Python `\[(?P<header>.+)\]`
+/// matched at the start, greedy), at least one character.
+fn section_header(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix('[')?;
+    let end = inner.rfind(']')?;
+    inner.get(..end).filter(|h| !h.is_empty())
+}
+
+fn open_section(b: &mut Building, name: &str, line: usize) -> Result<usize, IniError> {
+    if name == DEFAULT_SECTION {
+        return Ok(usize::MAX);
+    }
+    if b.sections.iter().any(|(n, _)| n == name) {
+        return Err(IniError {
+            line,
+            reason: IniErrorKind::DuplicateSection(name.to_string()),
+        });
+    }
+    b.sections.push((name.to_string(), Vec::new()));
+    Ok(b.sections.len().saturating_sub(1))
+}
+
+/// `key = value` / `key: value`, split at the first `=` or `:`; the key right-trimmed and
+/// lowercased (configparser's `optionxform`), the value trimmed. An empty key is an error.
+fn split_option(value: &str) -> Option<(String, &str)> {
+    let at = value.find(['=', ':'])?;
+    let key = value.get(..at)?.trim_end();
+    if key.is_empty() {
+        return None;
+    }
+    let val = value.get(at.saturating_add(1)..)?.trim();
+    Some((key.to_lowercase(), val))
+}
+
+/// botocore's one level of nesting: a value that starts with a newline is read as `key = value`
+/// lines (split at the first `=`, both sides trimmed, keys kept as written). None when the value
+/// is a plain string.
+pub fn parse_nested(value: &str) -> Result<Option<Vec<(String, String)>>, String> {
+    if !value.starts_with('\n') {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for l in value.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (k, v) = l.split_once('=').ok_or_else(|| l.to_string())?;
+        out.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = "\
+# comment
+[default]
+region = us-east-1
+; another comment
+
+[profile dev]
+services = local-s3
+Endpoint_URL: https://global.test
+
+[services local-s3]
+s3 =
+  endpoint_url = https://s3.local.test:8443
+  # a comment inside the block
+  addressing_style = path
+
+sts =
+    endpoint_url = http://sts.local.test
+";
+
+    #[test]
+    fn reads_sections_options_and_nesting() {
+        let ini = Ini::parse(CONFIG).unwrap();
+        let names: Vec<&str> = ini.sections.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["default", "profile dev", "services local-s3"]);
+        let dev = &ini.sections[1];
+        assert_eq!(ini.get(dev, "endpoint_url"), Some("https://global.test"));
+        assert_eq!(ini.get(dev, "services"), Some("local-s3"));
+        let svc = &ini.sections[2];
+        let s3 = ini.get(svc, "s3").unwrap();
+        assert_eq!(
+            s3,
+            "\nendpoint_url = https://s3.local.test:8443\naddressing_style = path"
+        );
+        let nested = parse_nested(s3).unwrap().unwrap();
+        assert_eq!(
+            nested[0],
+            ("endpoint_url".into(), "https://s3.local.test:8443".into())
+        );
+        assert_eq!(nested.len(), 2);
+        let sts = parse_nested(ini.get(svc, "sts").unwrap()).unwrap().unwrap();
+        assert_eq!(
+            sts,
+            [(
+                "endpoint_url".to_string(),
+                "http://sts.local.test".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn default_section_is_inherited() {
+        let ini =
+            Ini::parse("[DEFAULT]\nendpoint_url = https://d.test\n[default]\nx = 1\n").unwrap();
+        assert_eq!(ini.sections.len(), 1);
+        assert_eq!(
+            ini.get(&ini.sections[0], "endpoint_url"),
+            Some("https://d.test")
+        );
+    }
+
+    #[test]
+    fn no_inline_comments_and_colon_values() {
+        let ini = Ini::parse("[a]\nendpoint_url = https://h:8443 # not a comment\n").unwrap();
+        assert_eq!(
+            ini.get(&ini.sections[0], "endpoint_url"),
+            Some("https://h:8443 # not a comment")
+        );
+    }
+
+    #[test]
+    fn crlf_and_blank_lines_inside_values() {
+        let ini =
+            Ini::parse("[a]\r\ns3 =\r\n\r\n  endpoint_url = https://h\r\n\r\n[b]\r\n").unwrap();
+        let v = ini.get(&ini.sections[0], "s3").unwrap();
+        assert_eq!(v, "\n\nendpoint_url = https://h");
+        assert_eq!(parse_nested(v).unwrap().unwrap().len(), 1);
+        assert_eq!(ini.sections[1].name, "b");
+    }
+
+    #[test]
+    fn errors_carry_line_numbers() {
+        let e = Ini::parse("x = 1\n").unwrap_err();
+        assert_eq!((e.line, e.reason), (1, IniErrorKind::MissingSectionHeader));
+        let e = Ini::parse("[a]\n[a]\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.reason),
+            (2, IniErrorKind::DuplicateSection("a".into()))
+        );
+        let e = Ini::parse("[a]\nX = 1\nx = 2\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.to_string().contains("`x` appears twice in [a]"));
+        let e = Ini::parse("[a]\njunk\n").unwrap_err();
+        assert_eq!((e.line, e.reason), (2, IniErrorKind::NotAnOption));
+        let e = Ini::parse("[a]\n= v\n").unwrap_err();
+        assert_eq!(e.reason, IniErrorKind::NotAnOption);
+        assert_eq!(
+            parse_nested("\nno equals sign"),
+            Err("no equals sign".to_string())
+        );
+    }
+
+    #[test]
+    fn odd_headers_follow_python() {
+        let ini = Ini::parse("[profile x] trailing]\n[ spaced ]\n").unwrap();
+        assert_eq!(ini.sections[0].name, "profile x] trailing");
+        assert_eq!(ini.sections[1].name, " spaced ");
+        assert!(Ini::parse("[]\n").is_err());
+    }
+
+    #[test]
+    fn total_on_arbitrary_bytes() {
+        for t in [
+            "",
+            "\n\n",
+            "[",
+            "]",
+            "[a]\n  \u{a0}x=1",
+            "[ä]\nü:ö",
+            "[a]\n\t\tk=v\n\tc",
+        ] {
+            let _ = Ini::parse(t);
+        }
+    }
+}
