@@ -1,1 +1,202 @@
-//! **report**: one Report, many renderers. STUB.
+//! **report**: presentation only. One [`Report`] value, built once and redacted once by `app`,
+//! rendered by small independent renderers (table, JSON, JSON Lines, Markdown) into any
+//! `impl Write`. Renderers never recompute anything: every figure they show is a field here.
+
+pub mod json;
+pub mod markdown;
+pub mod redact;
+pub mod table;
+
+use crate::time::Timestamp;
+use serde::Serialize;
+
+/// Everything s3wire learnt from one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub s3wire: ToolInfo,
+    pub capture: CaptureSummary,
+    pub quality: Quality,
+    pub endpoints: Vec<EndpointRecord>,
+    pub requests: Vec<RequestRecord>,
+    pub attempts: Vec<AttemptRecord>,
+    pub tls: Vec<TlsRecord>,
+    pub operations: Vec<OperationCount>,
+    pub findings: Vec<FindingRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub version: String,
+    /// The command line as given (redacted like everything else).
+    pub command: Vec<String>,
+    /// Whether secrets were redacted (false only with `--no-redact`).
+    pub redacted: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CaptureSummary {
+    pub sources: Vec<String>,
+    pub link_types: Vec<String>,
+    pub packets: u64,
+    /// Bytes of captured frame data.
+    pub bytes: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// Packets the kernel/interface dropped (live capture); null when the source cannot know.
+    pub dropped: Option<u64>,
+}
+
+/// How complete the analysis is, so that "no findings" can be trusted (or not).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Quality {
+    /// TCP connections that carried data.
+    pub streams: u64,
+    /// Holes in reassembled streams (lost or uncaptured segments).
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    /// Segments whose payload the snaplen cut.
+    pub truncated: u64,
+    /// Streams whose protocol was neither HTTP nor TLS (or could not be parsed).
+    pub unparsed_streams: u64,
+    /// Connections dropped from the table to respect `--max-connections`.
+    pub evicted_streams: u64,
+    /// Connections whose start the capture missed.
+    pub midstream_streams: u64,
+    pub retransmitted_segments: u64,
+    pub out_of_order_segments: u64,
+    /// Frames that were not TCP over IP (ARP, UDP, …), and frames that could not be decoded.
+    pub non_tcp_frames: u64,
+    pub undecodable_frames: u64,
+    /// HTTP messages the parser had to skip or could not pair.
+    pub http_anomalies: u64,
+    /// Requests analysed but not kept in the report because of `--max-requests`.
+    pub requests_not_kept: u64,
+    /// Requests that never got a response in the capture.
+    pub requests_without_response: u64,
+    /// A capture file ended mid-record.
+    pub truncated_files: u64,
+    /// Human-readable warnings (truncated files, drops, …).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointRecord {
+    pub url: String,
+    pub origin: String,
+    /// Where exactly the entry came from (flag, variable, config file section, what was seen).
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    pub id: u64,
+    pub time: Timestamp,
+    pub scheme: Scheme,
+    pub client: String,
+    pub server: String,
+    pub host: Option<String>,
+    pub method: String,
+    /// The request target as sent (redacted).
+    pub target: String,
+    pub operation: Option<String>,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    /// Why the operation is unknown, or a note on how it was chosen.
+    pub operation_note: Option<String>,
+    pub addressing: Option<String>,
+    pub status: Option<u16>,
+    /// Interim 1xx statuses before the final one (e.g. 100 for `Expect: 100-continue`).
+    pub interim: Vec<u16>,
+    pub user_agent: Option<String>,
+    /// The Authorization header's shape (redacted), when present.
+    pub authorization: Option<String>,
+    pub request_body_bytes: Option<u64>,
+    pub response_body_bytes: Option<u64>,
+    pub response_time: Option<Timestamp>,
+    pub tls: Option<RequestTls>,
+    /// Connection id (same value = same TCP connection).
+    pub connection: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestTls {
+    pub sni: Option<String>,
+    pub version: String,
+    pub decrypted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptRecord {
+    pub time: Timestamp,
+    pub client: String,
+    pub server: String,
+    pub outcome: String,
+    /// SYNs sent for this attempt (1 + retransmissions).
+    pub syns: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsRecord {
+    pub time: Timestamp,
+    pub client: String,
+    pub server: String,
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    /// Negotiated version when the ServerHello was seen, else the highest offered.
+    pub version: String,
+    pub cipher: Option<String>,
+    pub decrypted: bool,
+    /// Application data bytes each way (encrypted, not decrypted).
+    pub client_bytes: u64,
+    pub server_bytes: u64,
+    pub connection: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperationCount {
+    pub operation: String,
+    pub scheme: Scheme,
+    pub count: u64,
+}
+
+/// A finding, flattened for presentation.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRecord {
+    pub kind: String,
+    pub operation: Option<String>,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    /// The request id it is about (see `requests`), or null for an attempt.
+    pub request: Option<u64>,
+    /// Index into `attempts` for refused/unanswered attempts.
+    pub attempt: Option<usize>,
+    pub endpoint: String,
+    pub origin: String,
+    pub endpoint_detail: String,
+    pub time: Timestamp,
+    pub client: String,
+    pub server: String,
+    /// The request as seen: `METHOD http://host:port/target` (redacted).
+    pub seen: Option<String>,
+    pub user_agent: Option<String>,
+    pub status: Option<u16>,
+    pub hint: String,
+    /// For attempts: what the operation may have been, marked as a guess.
+    pub guess: Option<String>,
+}

@@ -1,0 +1,182 @@
+//! Markdown, ready to paste into a GitHub issue: what was captured, the findings with their
+//! evidence, how complete the capture was, and the tool version and command line.
+
+use super::{Report, Scheme};
+use std::io::{self, Write};
+
+pub fn write_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "## s3wire report\n")?;
+    write_capture(r, out)?;
+    write_findings(r, out)?;
+    write_operations(r, out)?;
+    write_endpoints(r, out)?;
+    write_quality(r, out)?;
+    writeln!(
+        out,
+        "\n<sub>s3wire {} · `{}`{}</sub>",
+        r.s3wire.version,
+        r.s3wire.command.join(" ").replace('`', "'"),
+        if r.s3wire.redacted {
+            " · secrets redacted"
+        } else {
+            " · NOT redacted"
+        }
+    )
+}
+
+/// Escape what would break a table cell or start markup.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('\n', " ")
+        .replace('<', "&lt;")
+}
+
+fn write_capture(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let c = &r.capture;
+    let plain = r
+        .requests
+        .iter()
+        .filter(|q| q.scheme == Scheme::Http)
+        .count();
+    writeln!(
+        out,
+        "**Capture:** {} — {} packets ({}), {} → {}  ",
+        c.sources
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        c.packets,
+        c.link_types.join(", "),
+        c.first.map_or("-".into(), |t| t.rfc3339()),
+        c.last.map_or("-".into(), |t| t.rfc3339()),
+    )?;
+    writeln!(
+        out,
+        "**Seen:** {} HTTP requests ({} plaintext), {} TLS sessions, {} connection attempts without data\n",
+        r.requests.len(),
+        plain,
+        r.tls.len(),
+        r.attempts.len()
+    )
+}
+
+fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if r.findings.is_empty() {
+        return writeln!(
+            out,
+            "### Findings\n\nNone: no plaintext S3 traffic to an HTTPS endpoint.\n"
+        );
+    }
+    writeln!(out, "### Findings ({})\n", r.findings.len())?;
+    writeln!(
+        out,
+        "| # | kind | operation | bucket/key | status | endpoint (origin) |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|")?;
+    for (i, f) in r.findings.iter().enumerate() {
+        let op = match (&f.operation, &f.guess) {
+            (Some(op), _) => op.clone(),
+            (None, Some(g)) => format!("{g} (guess)"),
+            _ => "-".into(),
+        };
+        let object = [f.bucket.as_deref(), f.key.as_deref()]
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<Vec<_>>()
+            .join("/");
+        writeln!(
+            out,
+            "| {} | `{}` | {} | {} | {} | {} ({}) |",
+            i + 1,
+            f.kind,
+            cell(&op),
+            cell(if object.is_empty() { "-" } else { &object }),
+            f.status.map_or("-".into(), |s| s.to_string()),
+            cell(&f.endpoint),
+            f.origin
+        )?;
+    }
+    writeln!(out, "\n<details><summary>Evidence</summary>\n\n```")?;
+    for (i, f) in r.findings.iter().enumerate() {
+        writeln!(
+            out,
+            "#{} {} {} → {}",
+            i + 1,
+            f.time.rfc3339(),
+            f.client,
+            f.server
+        )?;
+        if let Some(seen) = &f.seen {
+            writeln!(out, "   {seen}")?;
+        }
+        if let Some(ua) = &f.user_agent {
+            writeln!(out, "   User-Agent: {ua}")?;
+        }
+        writeln!(out, "   endpoint {} from {}", f.endpoint, f.endpoint_detail)?;
+        writeln!(out, "   hint: {}", f.hint)?;
+    }
+    writeln!(out, "```\n</details>\n")
+}
+
+fn write_operations(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if r.operations.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "### Operations\n\n| operation | scheme | count |\n|---|---|---|"
+    )?;
+    for o in &r.operations {
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            cell(&o.operation),
+            o.scheme.as_str(),
+            o.count
+        )?;
+    }
+    writeln!(out)
+}
+
+fn write_endpoints(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "### Endpoint policy\n")?;
+    if r.endpoints.is_empty() {
+        return writeln!(out, "Only AWS's own S3 hosts count as HTTPS.\n");
+    }
+    writeln!(out, "| endpoint | origin | from |\n|---|---|---|")?;
+    for e in &r.endpoints {
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            cell(&e.url),
+            e.origin,
+            cell(&e.detail)
+        )?;
+    }
+    writeln!(out)
+}
+
+fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let q = &r.quality;
+    writeln!(
+        out,
+        "### Capture quality\n\n{} streams · {} gaps ({} bytes) · {} snaplen-truncated segments · \
+         {} unparsed streams · {} evicted · {} started mid-connection · dropped: {}",
+        q.streams,
+        q.gaps,
+        q.gap_bytes,
+        q.truncated,
+        q.unparsed_streams,
+        q.evicted_streams,
+        q.midstream_streams,
+        r.capture
+            .dropped
+            .map_or("unknown".into(), |d| d.to_string())
+    )?;
+    for w in &q.warnings {
+        writeln!(out, "\n> warning: {}", cell(w))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! The terminal report (`--format table`): what an on-call engineer reads first. Findings come
+//! last, right above the verdict line, so they are what stays on screen.
+
+use super::{Report, RequestRecord, Scheme};
+use comfy_table::{
+    Attribute, Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
+};
+use std::io::{self, Write};
+
+/// How to draw the table report.
+#[derive(Debug, Clone, Copy)]
+pub struct TableStyle {
+    pub color: bool,
+    /// Table width when known (a terminal); None lets columns take what they need.
+    pub width: Option<u16>,
+    /// Requests listed before the rest is summarised (None: all of them).
+    pub max_requests: Option<usize>,
+    /// Only the findings' gist.
+    pub quiet: bool,
+}
+
+pub fn write_table(report: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
+    if style.quiet {
+        return write_gist(report, style, out);
+    }
+    write_summary(report, out)?;
+    section(
+        out,
+        "Endpoints configured as HTTPS",
+        endpoints(report, style),
+    )?;
+    section(out, "Operations", operations(report, style))?;
+    write_requests(report, style, out)?;
+    if !report.attempts.is_empty() {
+        section(
+            out,
+            "Connection attempts that carried no data",
+            attempts(report, style),
+        )?;
+    }
+    if !report.tls.is_empty() {
+        section(out, "TLS sessions", tls(report, style))?;
+    }
+    write_quality(report, out)?;
+    if !report.findings.is_empty() {
+        section(out, "Findings", findings(report, style))?;
+    }
+    write_verdict(report, style, out)
+}
+
+fn new_table(style: &TableStyle, header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED);
+    if style.color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    match style.width {
+        Some(w) => {
+            t.set_width(w);
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    t.set_header(
+        header
+            .iter()
+            .map(|h| Cell::new(h).add_attribute(Attribute::Bold)),
+    );
+    t
+}
+
+fn section(out: &mut dyn Write, title: &str, table: Table) -> io::Result<()> {
+    writeln!(out, "\n{title}")?;
+    writeln!(out, "{table}")
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map_or_else(|| "-".to_string(), T::to_string)
+}
+
+fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let c = &r.capture;
+    writeln!(
+        out,
+        "s3wire {} — {}",
+        r.s3wire.version,
+        c.sources.join(", ")
+    )?;
+    let span = match (c.first, c.last) {
+        (Some(a), Some(b)) => format!("{} → {}", a.rfc3339(), b.rfc3339()),
+        _ => "no packets".into(),
+    };
+    writeln!(
+        out,
+        "{} packets, {} bytes ({}); {}",
+        c.packets,
+        c.bytes,
+        c.link_types.join(", "),
+        span
+    )?;
+    writeln!(
+        out,
+        "{} requests ({} plaintext), {} TLS sessions, {} connection attempts without data",
+        r.requests.len() as u64 + r.quality.requests_not_kept,
+        r.requests
+            .iter()
+            .filter(|q| q.scheme == Scheme::Http)
+            .count(),
+        r.tls.len(),
+        r.attempts.len()
+    )
+}
+
+fn endpoints(r: &Report, style: &TableStyle) -> Table {
+    let mut t = new_table(style, &["endpoint", "origin", "from"]);
+    for e in &r.endpoints {
+        t.add_row(vec![e.url.clone(), e.origin.clone(), e.detail.clone()]);
+    }
+    if r.endpoints.is_empty() {
+        t.add_row(vec![
+            "(none: only AWS's own S3 hosts count as HTTPS)",
+            "",
+            "",
+        ]);
+    }
+    t
+}
+
+fn operations(r: &Report, style: &TableStyle) -> Table {
+    let mut t = new_table(style, &["operation", "scheme", "count"]);
+    for o in &r.operations {
+        let scheme = scheme_cell(o.scheme, style);
+        t.add_row(vec![Cell::new(&o.operation), scheme, Cell::new(o.count)]);
+    }
+    t
+}
+
+fn scheme_cell(s: Scheme, style: &TableStyle) -> Cell {
+    let c = Cell::new(s.as_str());
+    match (s, style.color) {
+        (Scheme::Http, true) => c.fg(Color::Yellow),
+        _ => c,
+    }
+}
+
+fn write_requests(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
+    if r.requests.is_empty() {
+        return writeln!(out, "\nRequests: none found");
+    }
+    let shown = style
+        .max_requests
+        .unwrap_or(usize::MAX)
+        .min(r.requests.len());
+    let mut t = new_table(
+        style,
+        &[
+            "#",
+            "time",
+            "scheme",
+            "server",
+            "method",
+            "operation",
+            "bucket/key",
+            "status",
+        ],
+    );
+    for q in &r.requests[..shown] {
+        t.add_row(request_row(q, style));
+    }
+    section(out, "Requests", t)?;
+    if shown < r.requests.len() {
+        writeln!(
+            out,
+            "… {} more requests: use -v to list them all, or --format json",
+            r.requests.len() - shown
+        )?;
+    }
+    Ok(())
+}
+
+fn request_row(q: &RequestRecord, style: &TableStyle) -> Vec<Cell> {
+    let object = match (&q.bucket, &q.key) {
+        (Some(b), Some(k)) => format!("{b}/{k}"),
+        (Some(b), None) => b.clone(),
+        _ => "-".into(),
+    };
+    let op = q.operation.clone().unwrap_or_else(|| "unknown".into());
+    vec![
+        Cell::new(q.id),
+        Cell::new(q.time.to_datetime().format("%H:%M:%S%.3f")),
+        scheme_cell(q.scheme, style),
+        Cell::new(&q.server),
+        Cell::new(&q.method),
+        Cell::new(op),
+        Cell::new(object),
+        Cell::new(opt(&q.status)),
+    ]
+}
+
+fn attempts(r: &Report, style: &TableStyle) -> Table {
+    let mut t = new_table(style, &["time", "client", "server", "outcome", "SYNs"]);
+    for a in &r.attempts {
+        t.add_row(vec![
+            a.time.rfc3339(),
+            a.client.clone(),
+            a.server.clone(),
+            a.outcome.clone(),
+            a.syns.to_string(),
+        ]);
+    }
+    t
+}
+
+fn tls(r: &Report, style: &TableStyle) -> Table {
+    let mut t = new_table(
+        style,
+        &["time", "server", "SNI", "version", "ALPN", "decrypted"],
+    );
+    for s in &r.tls {
+        t.add_row(vec![
+            s.time.to_datetime().format("%H:%M:%S%.3f").to_string(),
+            s.server.clone(),
+            opt(&s.sni),
+            s.version.clone(),
+            s.alpn.join(","),
+            if s.decrypted { "yes" } else { "no" }.into(),
+        ]);
+    }
+    t
+}
+
+fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let q = &r.quality;
+    writeln!(
+        out,
+        "\nCapture quality: {} streams, {} gaps ({} bytes), {} snaplen-truncated segments, \
+         {} unparsed streams, {} evicted, {} started mid-connection, {} requests without response",
+        q.streams,
+        q.gaps,
+        q.gap_bytes,
+        q.truncated,
+        q.unparsed_streams,
+        q.evicted_streams,
+        q.midstream_streams,
+        q.requests_without_response
+    )?;
+    if let Some(d) = r.capture.dropped {
+        writeln!(out, "Packets dropped by the kernel/interface: {d}")?;
+    }
+    for w in &q.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+fn findings(r: &Report, style: &TableStyle) -> Table {
+    let mut t = new_table(
+        style,
+        &["kind", "operation", "request as seen", "endpoint", "hint"],
+    );
+    for f in &r.findings {
+        let kind = Cell::new(&f.kind);
+        let kind = if style.color {
+            kind.fg(Color::Red).add_attribute(Attribute::Bold)
+        } else {
+            kind
+        };
+        let op = match (&f.operation, &f.guess) {
+            (Some(op), _) => op.clone(),
+            (None, Some(g)) => format!("{g} (guess)"),
+            _ => "-".into(),
+        };
+        let seen = f
+            .seen
+            .clone()
+            .unwrap_or_else(|| format!("{} → {}", f.client, f.server));
+        t.add_row(vec![
+            kind,
+            Cell::new(op),
+            Cell::new(format!(
+                "{} {seen}",
+                f.time.to_datetime().format("%H:%M:%S%.3f")
+            )),
+            Cell::new(format!("{} ({})", f.endpoint, f.origin)),
+            Cell::new(&f.hint),
+        ]);
+    }
+    t
+}
+
+fn write_verdict(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
+    let n = r.findings.len();
+    let text = if n == 0 {
+        "No plaintext S3 traffic to an HTTPS endpoint found.".to_string()
+    } else {
+        format!("{n} finding(s): S3 traffic went in plaintext where HTTPS was configured.")
+    };
+    if style.color && n > 0 {
+        writeln!(out, "\n\x1b[1;31m{text}\x1b[0m")
+    } else {
+        writeln!(out, "\n{text}")
+    }
+}
+
+/// `-q`: one line per finding, nothing else.
+fn write_gist(r: &Report, _style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
+    for f in &r.findings {
+        let op = f
+            .operation
+            .clone()
+            .or_else(|| f.guess.as_ref().map(|g| format!("{g}?")));
+        writeln!(
+            out,
+            "{} {} {} {} (endpoint {} from {})",
+            f.time.rfc3339(),
+            f.kind,
+            op.unwrap_or_else(|| "-".into()),
+            f.seen
+                .clone()
+                .unwrap_or_else(|| format!("{} → {}", f.client, f.server)),
+            f.endpoint,
+            f.origin
+        )?;
+    }
+    Ok(())
+}
