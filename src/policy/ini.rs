@@ -80,13 +80,15 @@ impl std::error::Error for IniError {}
 const DEFAULT_SECTION: &str = "DEFAULT";
 
 /// Options being read: each value as its lines, joined at the end.
+type Lines = Vec<(String, Vec<String>)>;
+
 struct Building {
-    sections: Vec<(String, Vec<(String, Vec<String>)>)>,
-    defaults: Vec<(String, Vec<String>)>,
+    sections: Vec<(String, Lines)>,
+    defaults: Lines,
 }
 
 impl Building {
-    fn options(&mut self, cur: Option<usize>) -> Option<&mut Vec<(String, Vec<String>)>> {
+    fn options(&mut self, cur: Option<usize>) -> Option<&mut Lines> {
         match cur? {
             usize::MAX => Some(&mut self.defaults),
             i => self.sections.get_mut(i).map(|s| &mut s.1),
@@ -111,10 +113,11 @@ impl Ini {
             let is_comment = value.starts_with('#') || value.starts_with(';');
             if value.is_empty() || is_comment {
                 // A blank (not comment) line inside a value is part of it.
-                if !is_comment && in_option {
-                    if let Some(last) = b.options(cur).and_then(|o| o.last_mut()) {
-                        last.1.push(String::new());
-                    }
+                if !is_comment
+                    && in_option
+                    && let Some(last) = b.options(cur).and_then(|o| o.last_mut())
+                {
+                    last.1.push(String::new());
                 }
                 continue;
             }
@@ -174,7 +177,7 @@ impl Ini {
 
 impl Building {
     fn finish(self) -> Ini {
-        let join = |opts: Vec<(String, Vec<String>)>| {
+        let join = |opts: Lines| {
             opts.into_iter()
                 .map(|(k, v)| (k, v.join("\n").trim_end().to_string()))
                 .collect()
