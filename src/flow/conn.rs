@@ -121,22 +121,7 @@ impl Conn {
             return None;
         }
         if f.syn() && !f.ack() {
-            // RFC 9293 §3.5: the SYN sender is the client; its data starts at ISN + 1.
-            let mut c = Conn::new(id, seg.src, seg.dst, ts, limits);
-            c.client_isn = Some(seg.seq);
-            c.c2s.sync(seg.seq.wrapping_add(1));
-            c.phase = Phase::SynSent {
-                isn: seg.seq,
-                first: ts,
-                last: ts,
-                syns: 1,
-            };
-            if has_data {
-                // TCP Fast Open (RFC 7413): data on the SYN makes it a connection at once.
-                c.open(OpenedBy::Handshake, ts, out);
-                c.on_open_segment(seg, Direction::ClientToServer, ts, out);
-            }
-            return Some(c);
+            return Some(Conn::from_syn(id, seg, ts, limits, out));
         }
         if f.syn() {
             // A SYN-ACK seen first: its receiver is the client, whose next byte is the ACK number.
@@ -159,6 +144,31 @@ impl Conn {
         c.open(OpenedBy::Midstream, ts, out);
         c.on_segment(seg, ts, out);
         Some(c)
+    }
+
+    /// RFC 9293 §3.5: the SYN sender is the client; its data starts at ISN + 1.
+    fn from_syn(
+        id: ConnId,
+        seg: &Segment<'_>,
+        ts: Timestamp,
+        limits: &FlowLimits,
+        out: &mut Out<'_>,
+    ) -> Conn {
+        let mut c = Conn::new(id, seg.src, seg.dst, ts, limits);
+        c.client_isn = Some(seg.seq);
+        c.c2s.sync(seg.seq.wrapping_add(1));
+        c.phase = Phase::SynSent {
+            isn: seg.seq,
+            first: ts,
+            last: ts,
+            syns: 1,
+        };
+        if !seg.payload.is_empty() || seg.missing > 0 {
+            // TCP Fast Open (RFC 7413): data on the SYN makes it a connection at once.
+            c.open(OpenedBy::Handshake, ts, out);
+            c.on_open_segment(seg, Direction::ClientToServer, ts, out);
+        }
+        c
     }
 
     fn dir_of(&self, src: SocketAddr) -> Direction {
@@ -228,7 +238,7 @@ impl Conn {
             .segment(data, ts, &mut |c| out.chunk(id, dir, c));
         out.count(d);
         if self.c2s.fin_seen() && self.s2c.fin_seen() {
-            self.end(CloseReason::Fin, ts, Some(ts), out);
+            self.end(CloseReason::Fin, ts, out);
             return Verdict::Done;
         }
         Verdict::Keep
@@ -299,7 +309,7 @@ impl Conn {
                 self.attempt(AttemptOutcome::Refused, out);
             }
             Phase::SynReceived => out.stats.half_open += 1,
-            Phase::Open => self.end(CloseReason::Rst, ts, Some(ts), out),
+            Phase::Open => self.end(CloseReason::Rst, ts, out),
         }
         Verdict::Done
     }
@@ -337,22 +347,15 @@ impl Conn {
     }
 
     /// The connection ends for `reason` at `ts`. An open one flushes both directions (held data
-    /// stamped `data_ts`, or its own arrival time when `None`) and emits `Closed`; an unanswered
+    /// keeps its arrival time) and emits `Closed`; an unanswered
     /// SYN becomes an attempt (unless evicted: then nothing is known); a half-open one is counted.
-    pub(super) fn end(
-        &mut self,
-        reason: CloseReason,
-        ts: Timestamp,
-        data_ts: Option<Timestamp>,
-        out: &mut Out<'_>,
-    ) {
+    pub(super) fn end(&mut self, reason: CloseReason, ts: Timestamp, out: &mut Out<'_>) {
         match self.phase {
             Phase::Open => {
                 let id = self.id;
                 let c2s = Direction::ClientToServer;
-                self.c2s.flush(data_ts, &mut |c| out.chunk(id, c2s, c));
-                self.s2c
-                    .flush(data_ts, &mut |c| out.chunk(id, c2s.reverse(), c));
+                self.c2s.flush(ts, &mut |c| out.chunk(id, c2s, c));
+                self.s2c.flush(ts, &mut |c| out.chunk(id, c2s.reverse(), c));
                 (out.sink)(StreamEvent::Closed {
                     conn: id,
                     ts,

@@ -1,10 +1,21 @@
 //! **flow**: TCP segments → ordered byte streams, both ways, per connection.
 //!
-//! A bounded table of connections keyed by 4-tuple learns who is the client (the SYN sender, else
-//! who spoke first / the higher port), reassembles each direction by sequence number (out-of-order
-//! data held within a bounded window, retransmissions and overlaps resolved, gaps recorded and
-//! skipped) and tracks the handshake, so that a SYN answered by RST or by nothing becomes an
-//! [`Attempt`]. Time is the packet's; expiry is driven by it.
+//! A bounded table of connections keyed by 4-tuple ([`FlowTable`]) learns who is the client,
+//! reassembles each direction by sequence number ([`reassembly`]: out-of-order data held within a
+//! bounded window, retransmissions and overlaps resolved first-wins, gaps recorded and skipped)
+//! and tracks the handshake, so that a SYN answered by RST or by nothing becomes an [`Attempt`].
+//! Time is the packet's; expiry is driven by it.
+//!
+//! Who is the client: the sender of a SYN without ACK; the receiver of a SYN-ACK seen first.
+//! Mid-stream (no handshake seen, [`OpenedBy::Midstream`]) a connection starts only on a segment
+//! carrying data: if exactly one of its ports is a service port (below 1024, or a usual HTTP/S3
+//! alternate such as 8080 or 9000, see [`key::is_service_port`]) that side is the server, else
+//! the sender of that first data is the client. Each mid-stream direction then begins with a
+//! `Gap { len: 0 }`.
+//!
+//! Event order per connection: `Opened`, then `Data`/`Gap` of either direction in capture order,
+//! then `Closed`; or a lone `Attempt` for a SYN refused or unanswered that carried no data.
+//! `Opened` waits for the handshake's ACK or the first data, so a bare SYN never opens.
 
 mod conn;
 pub mod handshake;

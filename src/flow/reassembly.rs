@@ -319,14 +319,13 @@ impl Reassembler {
         self.close_emitter(em);
     }
 
-    /// The stream ends: skip every hole, deliver everything held, and report bytes the peer
-    /// acknowledged that were never seen. `ts` stamps all of it; `None` keeps each held piece's
-    /// own arrival time.
-    pub fn flush(&mut self, ts: Option<Timestamp>, out: &mut dyn FnMut(Chunk<'_>)) {
-        let now = ts.unwrap_or_default();
+    /// The stream ends at `now`: skip every hole, deliver everything held (stamped with its own
+    /// arrival time: nothing later completed it), and report bytes the peer acknowledged that
+    /// were never seen.
+    pub fn flush(&mut self, now: Timestamp, out: &mut dyn FnMut(Chunk<'_>)) {
         let mut em = self.emitter(out, now);
         while let Some((&first, held)) = self.held.first_key_value() {
-            let at = ts.unwrap_or(held_ts(held));
+            let at = held_ts(held);
             em.gap(at, first.saturating_sub(self.next));
             self.next = self.next.max(first);
             self.deliver(&[], at, &mut em);

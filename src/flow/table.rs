@@ -98,10 +98,11 @@ impl FlowTable {
         self.expire_syns(now, sink);
         while let Some(slot) = self.conns.oldest() {
             let idle = self.conns.get(slot).map(|c| now.since(c.last_ts));
-            if idle.is_some_and(|idle| idle < self.limits.idle_timeout_ns) {
+            if idle.is_none_or(|idle| idle < self.limits.idle_timeout_ns)
+                || !self.close(slot, CloseReason::Idle, now, sink)
+            {
                 break;
             }
-            self.close(slot, CloseReason::Idle, now, sink);
         }
         self.tombs.expire(now);
     }
@@ -109,7 +110,9 @@ impl FlowTable {
     /// End of input: close every connection, settle pending attempts (as unanswered).
     pub fn finish(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         while let Some(slot) = self.conns.oldest() {
-            self.close(slot, CloseReason::EndOfCapture, now, sink);
+            if !self.close(slot, CloseReason::EndOfCapture, now, sink) {
+                break;
+            }
         }
         self.syn_deadlines.clear();
     }
@@ -178,7 +181,9 @@ impl FlowTable {
                 break;
             };
             self.stats.evicted += 1;
-            self.close(oldest, CloseReason::Evicted, ts, sink);
+            if !self.close(oldest, CloseReason::Evicted, ts, sink) {
+                break;
+            }
         }
         let key = conn.key;
         let slot = self.conns.insert(conn);
@@ -187,22 +192,24 @@ impl FlowTable {
     }
 
     /// End the connection in `slot` for `reason`, emit what that means, and forget it.
+    /// False if the slot was empty.
     fn close(
         &mut self,
         slot: usize,
         reason: CloseReason,
         now: Timestamp,
         sink: &mut dyn FnMut(StreamEvent<'_>),
-    ) {
+    ) -> bool {
         let mut out = Out {
             stats: &mut self.stats,
             sink: &mut *sink,
         };
-        if let Some(conn) = self.conns.get_mut(slot) {
-            // Held data keeps its own arrival time: nothing later completed it.
-            conn.end(reason, now, None, &mut out);
-            self.bury(slot, now);
-        }
+        let Some(conn) = self.conns.get_mut(slot) else {
+            return false;
+        };
+        conn.end(reason, now, &mut out);
+        self.bury(slot, now);
+        true
     }
 
     /// Forget the connection in `slot`, keeping a tombstone for its late segments.

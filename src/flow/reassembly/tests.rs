@@ -122,7 +122,7 @@ fn lost_segment_becomes_a_gap_of_its_length_at_flush() {
     let mut c = Collect::default();
     feed(&mut r, &mut c, seg(1, b"abc"));
     feed(&mut r, &mut c, seg(14, b"xyz")); // 10 bytes lost
-    r.flush(None, &mut |ch| c.push(ch));
+    r.flush(Timestamp(9), &mut |ch| c.push(ch));
     assert_eq!(
         c.got,
         vec![
@@ -160,7 +160,7 @@ fn ack_beyond_the_last_byte_is_a_tail_gap_at_flush() {
     feed(&mut r, &mut c, seg(1, b"abc"));
     r.ack(11, Timestamp(2), &mut |ch| c.push(ch));
     assert_eq!(c.got, vec![Got::Data(b"abc".to_vec())]); // may still arrive
-    r.flush(Some(Timestamp(3)), &mut |ch| c.push(ch));
+    r.flush(Timestamp(3), &mut |ch| c.push(ch));
     assert_eq!(c.got.last(), Some(&Got::Gap(7)));
 }
 
@@ -173,7 +173,7 @@ fn ack_of_fin_is_not_a_gap() {
     feed(&mut r, &mut c, s);
     assert!(r.finished());
     r.ack(5, Timestamp(2), &mut |ch| c.push(ch)); // abc + FIN
-    r.flush(None, &mut |ch| c.push(ch));
+    r.flush(Timestamp(9), &mut |ch| c.push(ch));
     assert_eq!(c.got, vec![Got::Data(b"abc".to_vec())]);
 }
 
@@ -238,7 +238,7 @@ fn over_budget_declares_the_oldest_hole() {
     feed(&mut r, &mut c, seg(51, &[b'y'; 30])); // 20+30+2*64 > 100
     assert_eq!(c.got, vec![Got::Gap(10), Got::Data(vec![b'x'; 20])]);
     assert_eq!(r.held_cost(), 30 + ENTRY_COST, "back under the bound");
-    r.flush(None, &mut |ch| c.push(ch));
+    r.flush(Timestamp(9), &mut |ch| c.push(ch));
     assert_eq!(c.got[2..], [Got::Gap(20), Got::Data(vec![b'y'; 30])]);
     assert_eq!(r.held_cost(), 0);
     // The skipped bytes arriving late are old news.
@@ -312,7 +312,7 @@ proptest! {
             let s = seg(isn.wrapping_add(1).wrapping_add(a as u32), &stream[a..b]);
             r.segment(s, Timestamp(1), &mut |ch| c.push(ch));
         }
-        r.flush(None, &mut |ch| c.push(ch));
+        r.flush(Timestamp(9), &mut |ch| c.push(ch));
         prop_assert_eq!(c.got, vec![Got::Data(stream)]);
     }
 
@@ -337,7 +337,31 @@ proptest! {
             prop_assert!(r.held_cost() <= limit);
             r.ack(if ack % 3 == 0 { start.wrapping_add(ack % 8000) } else { ack }, Timestamp(2), &mut |_| {});
         }
-        r.flush(None, &mut |_| {});
+        r.flush(Timestamp(9), &mut |_| {});
         prop_assert!(delivered <= r.position());
     }
+}
+
+#[test]
+fn held_bytes_take_the_time_of_the_segment_that_completes_them() {
+    let mut r = synced(0);
+    let mut got = Vec::new();
+    let mut push = |c: Chunk<'_>| {
+        if let Chunk::Data { ts, bytes } = c {
+            got.push((ts, bytes.to_vec()));
+        }
+    };
+    r.segment(seg(4, b"def"), Timestamp(5), &mut push);
+    r.segment(seg(1, b"abc"), Timestamp(6), &mut push);
+    r.segment(seg(10, b"jkl"), Timestamp(7), &mut push);
+    r.flush(Timestamp(9), &mut push);
+    assert_eq!(
+        got,
+        vec![
+            (Timestamp(6), b"abc".to_vec()),
+            (Timestamp(6), b"def".to_vec()),
+            // Skipped to at the end: nothing completed it later than its own arrival.
+            (Timestamp(7), b"jkl".to_vec()),
+        ]
+    );
 }

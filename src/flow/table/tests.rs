@@ -524,6 +524,38 @@ fn endless_capture_keeps_memory_flat() {
     }
 }
 
+#[test]
+fn fast_open_data_on_the_syn_is_a_connection() {
+    let mut h = H::new();
+    h.c(0, SYN, 1000, 0, b"GET /");
+    h.c(1, SYN, 1000, 0, b"GET /"); // retransmitted with its data
+    h.s(2, SYNACK, 5000, 1006, b"");
+    h.c(3, PSH, 1006, 5001, b" HTTP/1.1");
+    assert_eq!(
+        h.events[0],
+        Ev::Opened(ConnId(0), client(), server(), OpenedBy::Handshake)
+    );
+    assert_eq!(h.bytes(C2S), b"GET / HTTP/1.1");
+    assert_eq!(h.table.stats().attempts, 0);
+}
+
+#[test]
+fn new_isn_on_an_open_4_tuple_starts_a_new_connection() {
+    let mut h = H::new();
+    h.handshake();
+    h.c(3, PSH, 1001, 5001, b"abc");
+    h.c(4, SYN, 777_777, 0, b"");
+    h.s(5, SYNACK, 9000, 777_778, b"");
+    h.c(6, ACK, 777_778, 9001, b"");
+    assert_eq!(
+        h.events[2..],
+        [
+            Ev::Closed(ConnId(0), CloseReason::Idle),
+            Ev::Opened(ConnId(1), client(), server(), OpenedBy::Handshake),
+        ]
+    );
+}
+
 proptest! {
     /// Random segments on a few 4-tuples never panic and never exceed the bounds.
     #[test]
