@@ -10,6 +10,8 @@
 //! ```
 //! Each stage is a module; they meet only in `app`, through the plain data types each one exports.
 
+pub mod app;
+pub mod cli;
 pub mod decode;
 pub mod flow;
 pub mod policy;

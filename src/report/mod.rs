@@ -87,21 +87,8 @@ pub struct EndpointRecord {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum Scheme {
-    Http,
-    Https,
-}
-
-impl Scheme {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        }
-    }
-}
+/// How a request travelled; the same notion the policy stage judges.
+pub use crate::policy::Scheme;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestRecord {

@@ -29,7 +29,9 @@ pub fn write_table(report: &Report, style: &TableStyle, out: &mut dyn Write) -> 
         "Endpoints configured as HTTPS",
         endpoints(report, style),
     )?;
-    section(out, "Operations", operations(report, style))?;
+    if !report.operations.is_empty() {
+        section(out, "Operations", operations(report, style))?;
+    }
     write_requests(report, style, out)?;
     if !report.attempts.is_empty() {
         section(

@@ -1,0 +1,149 @@
+//! Engine results + policy → the one `Report`. Findings are judged here, once, over everything
+//! the capture showed (a host proven to speak TLS late in the capture still counts).
+
+use super::engine::{Engine, Intake};
+use super::records::{Evidence, Records};
+use super::settings::Settings;
+use crate::cli::Format;
+use crate::flow::FlowStats;
+use crate::policy::Endpoint;
+use crate::report::{CaptureSummary, EndpointRecord, Quality, Report, RequestRecord, ToolInfo};
+use std::io::Write;
+
+pub fn build(engine: Engine, sources: &[String], s: &Settings) -> Report {
+    let (intake, flow, records) = engine.finish();
+    let (endpoints, findings) = super::judge::judge(&s.policy, &records);
+    let operations = records.operation_counts();
+    let quality = quality(&intake, &flow, &records);
+    let Records {
+        requests,
+        attempts,
+        tls,
+        ..
+    } = records;
+    Report {
+        s3wire: ToolInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            command: redact_argv(&s.argv, s.output.redact),
+            redacted: s.output.redact,
+        },
+        capture: capture(&intake, sources),
+        quality,
+        endpoints: endpoints.iter().map(endpoint_record).collect(),
+        requests: requests
+            .into_iter()
+            .map(|(r, _): (RequestRecord, Evidence)| r)
+            .collect(),
+        attempts,
+        tls,
+        operations,
+        findings,
+    }
+}
+
+fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
+    CaptureSummary {
+        sources: sources.to_vec(),
+        link_types: i.link_types.iter().map(|l| l.name()).collect(),
+        packets: i.packets,
+        bytes: i.bytes,
+        first: i.first,
+        last: i.last,
+        dropped: i.dropped,
+    }
+}
+
+fn quality(i: &Intake, f: &FlowStats, r: &Records) -> Quality {
+    let mut warnings: Vec<String> = i
+        .truncations
+        .iter()
+        .map(|t| format!("capture truncated: {t}"))
+        .collect();
+    for l in &i.unsupported_links {
+        warnings.push(format!(
+            "link type {} is not supported: its frames were skipped",
+            l.name()
+        ));
+    }
+    if f.gaps > 0 {
+        warnings.push(format!(
+            "{} gaps ({} bytes) in TCP streams: requests inside them cannot be seen",
+            f.gaps, f.gap_bytes
+        ));
+    }
+    if f.evicted > 0 {
+        warnings.push(format!(
+            "{} connections evicted (raise --max-connections)",
+            f.evicted
+        ));
+    }
+    if r.requests_not_kept > 0 {
+        warnings.push(format!(
+            "{} requests analysed but not listed (raise --max-requests)",
+            r.requests_not_kept
+        ));
+    }
+    Quality {
+        streams: r.streams,
+        gaps: f.gaps,
+        gap_bytes: f.gap_bytes,
+        truncated: f.truncated_segments,
+        unparsed_streams: r.unparsed_streams,
+        evicted_streams: f.evicted,
+        midstream_streams: f.midstream,
+        retransmitted_segments: f.retransmitted_segments,
+        out_of_order_segments: f.out_of_order_segments,
+        non_tcp_frames: i.non_tcp,
+        undecodable_frames: i.undecodable,
+        http_anomalies: r.http_anomalies,
+        requests_not_kept: r.requests_not_kept,
+        requests_without_response: r.requests_without_response,
+        truncated_files: i.truncations.len() as u64,
+        warnings,
+    }
+}
+
+pub fn endpoint_record(e: &Endpoint) -> EndpointRecord {
+    EndpointRecord {
+        url: e.url(),
+        origin: e.origin.as_str().to_string(),
+        detail: e.detail.clone(),
+    }
+}
+
+/// The command line goes into reports; a presigned URL pasted as an argument must not leak.
+fn redact_argv(argv: &[String], redact: bool) -> Vec<String> {
+    argv.iter()
+        .map(|a| {
+            if redact {
+                crate::report::redact::redact_text(a).into_owned()
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
+}
+
+/// `s3wire endpoints`: the policy listing alone.
+pub fn write_endpoints(
+    endpoints: &[Endpoint],
+    format: Format,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let records: Vec<EndpointRecord> = endpoints.iter().map(endpoint_record).collect();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &records)?;
+            writeln!(out)
+        }
+        Format::Jsonl => records
+            .iter()
+            .try_for_each(|r| crate::report::json::line(out, "endpoint", r)),
+        Format::Table | Format::Markdown => {
+            for r in &records {
+                writeln!(out, "{:<40} {:<12} {}", r.url, r.origin, r.detail)?;
+            }
+            Ok(())
+        }
+    }
+}

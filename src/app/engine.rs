@@ -1,0 +1,122 @@
+//! The pipeline, wired: frames → decode → flow → proto → s3 → records. One pass, streaming; the
+//! only state that grows is the bounded list of request records kept for the report.
+
+use super::records::{Evidence, Records};
+use crate::decode::{self, Skip};
+use crate::flow::{FlowLimits, FlowTable, StreamEvent};
+use crate::proto::ProtoLimits;
+use crate::source::{Frame, LinkType, SourceNote};
+use crate::time::Timestamp;
+use std::collections::BTreeSet;
+
+/// Bounds for a whole analysis.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub flow: FlowLimits,
+    pub proto: ProtoLimits,
+    pub max_requests: usize,
+}
+
+/// Counters of what came in, before any protocol meaning.
+#[derive(Debug, Clone, Default)]
+pub struct Intake {
+    pub packets: u64,
+    pub bytes: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    pub link_types: BTreeSet<LinkType>,
+    pub non_tcp: u64,
+    pub undecodable: u64,
+    pub unsupported_links: BTreeSet<LinkType>,
+    pub keylogs: Vec<Vec<u8>>,
+    pub truncations: Vec<String>,
+    pub dropped: Option<u64>,
+}
+
+/// Frames in, records out.
+pub struct Engine {
+    flow: FlowTable,
+    records: Records,
+    intake: Intake,
+    since_expire: u32,
+}
+
+/// How often (in packets) idle connections are expired by packet time.
+const EXPIRE_EVERY: u32 = 4096;
+
+impl Engine {
+    pub fn new(limits: Limits, hints: crate::s3::HostHints, redact: bool) -> Self {
+        Engine {
+            flow: FlowTable::new(limits.flow),
+            records: Records::new(limits, hints, redact),
+            intake: Intake::default(),
+            since_expire: 0,
+        }
+    }
+
+    pub fn frame(&mut self, frame: &Frame<'_>) {
+        self.count(frame);
+        let seg = match decode::decode(frame.link, frame.data) {
+            Ok(seg) => seg,
+            Err(skip) => return self.skipped(skip, frame.link),
+        };
+        let records = &mut self.records;
+        self.flow
+            .ingest(&seg, frame.ts, &mut |ev: StreamEvent<'_>| {
+                records.on_stream(ev)
+            });
+        self.since_expire += 1;
+        if self.since_expire >= EXPIRE_EVERY {
+            self.since_expire = 0;
+            let records = &mut self.records;
+            self.flow.expire(frame.ts, &mut |ev| records.on_stream(ev));
+        }
+    }
+
+    pub fn note(&mut self, note: SourceNote) {
+        match note {
+            SourceNote::KeyLog(k) => self.intake.keylogs.push(k),
+            SourceNote::Truncated { detail } => self.intake.truncations.push(detail),
+            SourceNote::Dropped(n) => {
+                self.intake.dropped = Some(self.intake.dropped.unwrap_or(0).saturating_add(n))
+            }
+        }
+    }
+
+    /// End of input: close every connection and hand back everything learnt.
+    pub fn finish(mut self) -> (Intake, crate::flow::FlowStats, Records) {
+        let now = self.intake.last.unwrap_or_default();
+        let records = &mut self.records;
+        self.flow.finish(now, &mut |ev| records.on_stream(ev));
+        (self.intake, self.flow.stats(), self.records)
+    }
+
+    /// Requests and evidence so far (live mode prints as they come).
+    pub fn take_new_requests(
+        &mut self,
+    ) -> impl Iterator<Item = (&crate::report::RequestRecord, &Evidence)> {
+        self.records.take_new()
+    }
+
+    fn count(&mut self, frame: &Frame<'_>) {
+        let i = &mut self.intake;
+        i.packets += 1;
+        i.bytes += frame.data.len() as u64;
+        i.first = Some(i.first.map_or(frame.ts, |f| f.min(frame.ts)));
+        i.last = Some(i.last.map_or(frame.ts, |l| l.max(frame.ts)));
+        if !i.link_types.contains(&frame.link) {
+            i.link_types.insert(frame.link);
+        }
+    }
+
+    fn skipped(&mut self, skip: Skip, link: LinkType) {
+        match skip {
+            Skip::NotIp | Skip::NotTcp => self.intake.non_tcp += 1,
+            Skip::UnsupportedLink => {
+                self.intake.undecodable += 1;
+                self.intake.unsupported_links.insert(link);
+            }
+            Skip::Fragment | Skip::Malformed => self.intake.undecodable += 1,
+        }
+    }
+}

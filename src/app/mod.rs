@@ -1,0 +1,78 @@
+//! Wires source → … → report for each subcommand. The only place the stages meet.
+
+mod assemble;
+pub mod engine;
+mod judge;
+pub mod records;
+pub mod settings;
+
+use crate::cli::{Cli, Command, Format};
+use crate::report::{self, Report};
+use crate::source::file::FileSource;
+use crate::source::{FrameSource, SourceItem};
+use anyhow::{Context, Result};
+use settings::{OutputSettings, Settings};
+use std::io::Write;
+
+/// What `main` turns into the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Findings,
+}
+
+pub fn run(cli: Cli, argv: Vec<String>) -> Result<Outcome> {
+    match cli.command {
+        Command::Analyze(args) => {
+            let settings = Settings::for_analyze(&args, argv)?;
+            analyze(&settings)
+        }
+        Command::Endpoints(args) => {
+            let (policy, endpoints) = settings::resolve_policy(&args.policy)?;
+            let _ = policy;
+            let out = OutputSettings::for_endpoints(args.format);
+            let mut w = out.open()?;
+            assemble::write_endpoints(&endpoints, args.format, &mut *w)?;
+            w.flush()?;
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+fn analyze(s: &Settings) -> Result<Outcome> {
+    let mut engine = engine::Engine::new(s.limits, s.hints.clone(), s.output.redact);
+    let mut sources_info = Vec::new();
+    for arg in &s.captures {
+        let mut src =
+            FileSource::open_arg(arg).with_context(|| format!("cannot read capture {arg}"))?;
+        while let Some(item) = src
+            .next_item()
+            .with_context(|| format!("while reading {arg}"))?
+        {
+            match item {
+                SourceItem::Frame(f) => engine.frame(&f),
+                SourceItem::Note(n) => engine.note(n),
+            }
+        }
+        sources_info.push(arg.clone());
+    }
+    let report = assemble::build(engine, &sources_info, s);
+    render(&report, &s.output)?;
+    Ok(if report.findings.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}
+
+pub fn render(report: &Report, out: &OutputSettings) -> Result<()> {
+    let mut w = out.open()?;
+    match out.format {
+        Format::Json => report::json::write_json(report, &mut *w)?,
+        Format::Jsonl => report::json::write_jsonl(report, &mut *w)?,
+        Format::Markdown => report::markdown::write_markdown(report, &mut *w)?,
+        Format::Table => report::table::write_table(report, &out.table, &mut *w)?,
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Raw CLI flags → validated settings, in one step. Reads the environment and the AWS config
+//! file here (the policy stage itself is pure and gets their contents).
+
+use super::engine::Limits;
+use crate::cli::{AnalyzeArgs, ColorChoice, Format, LimitArgs, OutputArgs, PolicyArgs};
+use crate::flow::FlowLimits;
+use crate::policy::{Endpoint, Origin, Policy, aws_config};
+use crate::proto::ProtoLimits;
+use crate::report::table::TableStyle;
+use anyhow::{Context, Result, bail};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+pub struct Settings {
+    pub captures: Vec<String>,
+    pub policy: Policy,
+    pub hints: crate::s3::HostHints,
+    pub output: OutputSettings,
+    pub limits: Limits,
+    pub argv: Vec<String>,
+}
+
+pub struct OutputSettings {
+    pub format: Format,
+    pub path: Option<PathBuf>,
+    pub redact: bool,
+    pub table: TableStyle,
+}
+
+impl Settings {
+    pub fn for_analyze(a: &AnalyzeArgs, argv: Vec<String>) -> Result<Settings> {
+        if a.captures.iter().filter(|c| *c == "-").count() > 1 {
+            bail!("standard input (-) can be read only once");
+        }
+        let (policy, _) = resolve_policy(&a.policy)?;
+        let hints = crate::s3::HostHints::new(policy.endpoints().iter().map(Endpoint::url));
+        Ok(Settings {
+            captures: a.captures.clone(),
+            policy,
+            hints,
+            output: OutputSettings::from_args(&a.output),
+            limits: limits(&a.limits),
+            argv,
+        })
+    }
+}
+
+fn limits(l: &LimitArgs) -> Limits {
+    Limits {
+        flow: FlowLimits {
+            max_connections: l.max_connections.max(1),
+            ..FlowLimits::default()
+        },
+        proto: ProtoLimits::default(),
+        max_requests: l.max_requests,
+    }
+}
+
+impl OutputSettings {
+    pub fn from_args(o: &OutputArgs) -> OutputSettings {
+        let to_terminal = o.output.is_none() && std::io::stdout().is_terminal();
+        let format = o.format.unwrap_or(if to_terminal {
+            Format::Table
+        } else {
+            Format::Json
+        });
+        let color = match o.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            // https://no-color.org: any non-empty NO_COLOR turns colour off.
+            ColorChoice::Auto => {
+                to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let width = if to_terminal { terminal_width() } else { None };
+        OutputSettings {
+            format,
+            path: o.output.clone(),
+            redact: !o.no_redact,
+            table: TableStyle {
+                color,
+                width,
+                max_requests: if o.verbose > 0 { None } else { Some(50) },
+                quiet: o.quiet,
+            },
+        }
+    }
+
+    pub fn for_endpoints(format: Format) -> OutputSettings {
+        OutputSettings {
+            format,
+            path: None,
+            redact: true,
+            table: TableStyle {
+                color: false,
+                width: terminal_width(),
+                max_requests: None,
+                quiet: false,
+            },
+        }
+    }
+
+    /// Where the report goes: the `--output` file or standard output (buffered).
+    pub fn open(&self) -> Result<Box<dyn Write>> {
+        Ok(match &self.path {
+            Some(p) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        })
+    }
+}
+
+fn terminal_width() -> Option<u16> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or(Some(120))
+}
+
+/// Endpoints from the flags, the AWS environment and config file (unless `--no-aws-config`).
+pub fn resolve_policy(p: &PolicyArgs) -> Result<(Policy, Vec<Endpoint>)> {
+    let mut endpoints = Vec::new();
+    for url in &p.endpoints {
+        endpoints.push(
+            Endpoint::parse(url, Origin::Flag, "--endpoint")
+                .with_context(|| format!("--endpoint {url}"))?,
+        );
+    }
+    if !p.no_aws_config {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let path = env
+            .get("AWS_CONFIG_FILE")
+            .map(PathBuf::from)
+            .or_else(|| std::env::home_dir().map(|h| h.join(".aws").join("config")));
+        let text = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
+        let label = path
+            .as_ref()
+            .map_or("~/.aws/config".into(), |p| p.display().to_string());
+        let from_config = aws_config::resolve(&env, text.as_deref(), &label, p.profile.as_deref())
+            .with_context(|| format!("reading AWS configuration ({label})"))?;
+        endpoints.extend(from_config);
+    }
+    let policy = Policy::new(endpoints.clone());
+    Ok((policy, endpoints))
+}

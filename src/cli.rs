@@ -1,0 +1,125 @@
+//! The command line, as clap derive types only. `settings.rs` turns these into validated settings;
+//! `--help`, the man page and completions all come from here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Which S3 calls went over the wire in plaintext, to an endpoint that was supposed to be HTTPS?
+///
+/// s3wire reads packets (capture files, a live interface, or the traffic of a command it runs),
+/// reassembles every TCP stream, parses every HTTP exchange and TLS hello, names each S3 operation
+/// and reports those sent in plaintext to an HTTPS endpoint.
+///
+/// Exit status: 0 analysed, no finding; 1 analysed, at least one finding; 2 could not analyse.
+#[derive(Debug, Parser)]
+#[command(name = "s3wire", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse pcap/pcapng capture files (or - for standard input).
+    Analyze(AnalyzeArgs),
+    /// Print the endpoint policy (which endpoints count as HTTPS) and where each entry came from.
+    Endpoints(EndpointArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng); `-` reads standard input. Several files are read in the
+    /// order given, as one capture (e.g. files rotated by `tcpdump -W`).
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<String>,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// Output format (json and jsonl print the same list as machine records).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Where the configured endpoints come from.
+#[derive(Debug, Args, Clone)]
+pub struct PolicyArgs {
+    /// An endpoint the client was configured with (repeatable). The scheme matters:
+    /// `https://host` makes any plaintext request to `host` (any port) a finding.
+    #[arg(long = "endpoint", value_name = "URL")]
+    pub endpoints: Vec<String>,
+
+    /// AWS profile whose `endpoint_url` settings apply (default: $AWS_PROFILE, else `default`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Ignore AWS_ENDPOINT_URL* variables and the AWS config file.
+    #[arg(long)]
+    pub no_aws_config: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Report format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Colour in the table format.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Show signatures, session tokens and presigned credentials instead of redacting them.
+    #[arg(long)]
+    pub no_redact: bool,
+
+    /// More detail (table: list every request).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only the findings' gist (table format).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// Bounds that keep memory flat on any capture; what they drop is counted in `quality`.
+#[derive(Debug, Args, Clone)]
+pub struct LimitArgs {
+    /// Connections tracked at once (least recently active is evicted beyond this).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub max_connections: usize,
+
+    /// Requests kept for the report (later ones are still analysed and counted).
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub max_requests: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
