@@ -1,0 +1,93 @@
+//! The command line contract: exit statuses, errors with hints, formats.
+
+use crate::harness::{Fixture, s3wire};
+
+#[test]
+fn not_a_capture_is_exit_2_with_one_line_and_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "{\"this\": \"is json\"}\n").unwrap();
+    let out = s3wire(&["analyze", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("s3wire: "), "{err}");
+    assert!(err.contains("not a pcap or pcapng"), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn missing_file_is_exit_2() {
+    let out = s3wire(&["analyze", "/nonexistent/x.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.pcap"));
+}
+
+#[test]
+fn bad_endpoint_is_exit_2() {
+    let f = Fixture::load("clean-http");
+    let out = s3wire(&["analyze", &f.capture(), "--endpoint", "s3.example.com"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("https://"));
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let f = Fixture::load("clean-http");
+    let file = std::fs::File::open(f.capture()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3wire"))
+        .args(["analyze", "-", "--format", "json", "--no-aws-config"])
+        .stdin(file)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["requests"].as_array().unwrap().len(),
+        f.expect_list("plaintext_requests").len()
+    );
+}
+
+#[test]
+fn every_format_renders_the_same_capture() {
+    let f = Fixture::load("mixed");
+    for format in ["table", "json", "jsonl", "markdown"] {
+        let out = s3wire(&[
+            "analyze",
+            &f.capture(),
+            "--format",
+            format,
+            "--no-aws-config",
+        ]);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{format}: {:?}",
+            out.status
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("DeleteObject"),
+            "{format} output lacks the DeleteObject:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn jsonl_records_are_typed_lines() {
+    let f = Fixture::load("mixed");
+    let out = s3wire(&[
+        "analyze",
+        &f.capture(),
+        "--format",
+        "jsonl",
+        "--no-aws-config",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        kinds.insert(v["type"].as_str().unwrap().to_string());
+    }
+    for k in ["s3wire", "capture", "quality", "request", "tls"] {
+        assert!(kinds.contains(k), "no {k} record in {kinds:?}");
+    }
+}

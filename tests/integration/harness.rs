@@ -1,0 +1,145 @@
+//! Running the real binary on the committed fixtures, and reading their client-recorded labels.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// `s3wire ARGS…` with a clean environment for the AWS settings (tests must not depend on the
+/// machine's ~/.aws or AWS_* variables).
+pub fn s3wire(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_s3wire"))
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent/s3wire-test-config")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run s3wire")
+}
+
+/// One fixture: its meta file and labels.
+pub struct Fixture {
+    pub name: String,
+    pub meta: Value,
+    pub labels: Vec<Value>,
+}
+
+impl Fixture {
+    pub fn load(name: &str) -> Fixture {
+        let dir = fixtures_dir().join("labels");
+        let meta_text = std::fs::read_to_string(dir.join(format!("{name}.meta.json")))
+            .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
+        let labels_text = std::fs::read_to_string(dir.join(format!("{name}.jsonl"))).unwrap();
+        Fixture {
+            name: name.to_string(),
+            meta: serde_json::from_str(&meta_text).unwrap(),
+            labels: labels_text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+        }
+    }
+
+    /// Every fixture that has a meta file.
+    pub fn all() -> Vec<Fixture> {
+        let mut names: Vec<String> = std::fs::read_dir(fixtures_dir().join("labels"))
+            .unwrap()
+            .filter_map(|e| {
+                let n = e.ok()?.file_name().into_string().ok()?;
+                n.strip_suffix(".meta.json").map(str::to_string)
+            })
+            .collect();
+        names.sort();
+        names.iter().map(|n| Fixture::load(n)).collect()
+    }
+
+    pub fn capture(&self) -> String {
+        let rel = self.meta["capture"].as_str().expect("meta.capture");
+        fixtures_dir().join(rel).to_string_lossy().into_owned()
+    }
+
+    pub fn endpoints(&self) -> Vec<String> {
+        self.meta["endpoints_configured"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn expect_list(&self, key: &str) -> Vec<usize> {
+        self.meta["expect"][key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_u64().map(|n| n as usize))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `analyze --format json` with the fixture's configured endpoints; returns (exit code, report).
+    pub fn analyze(&self, extra: &[&str]) -> (i32, Value) {
+        let capture = self.capture();
+        let mut args = vec![
+            "analyze",
+            capture.as_str(),
+            "--format",
+            "json",
+            "--no-aws-config",
+        ];
+        let eps = self.endpoints();
+        for e in &eps {
+            args.push("--endpoint");
+            args.push(e);
+        }
+        args.extend_from_slice(extra);
+        let out = s3wire(&args);
+        let code = out.status.code().unwrap_or(-1);
+        assert!(
+            code == 0 || code == 1,
+            "{}: exit {code}, stderr: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{}: output is not JSON: {e}", self.name));
+        (code, report)
+    }
+}
+
+/// A label's URL split into (scheme, host, port, target).
+pub struct Url {
+    pub scheme: String,
+    pub host: String,
+    pub target: String,
+}
+
+pub fn split_url(url: &str) -> Url {
+    let (scheme, rest) = url.split_once("://").expect("absolute URL");
+    let (authority, target) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("").to_string()
+    } else {
+        authority.split(':').next().unwrap_or("").to_string()
+    };
+    Url {
+        scheme: scheme.to_string(),
+        host,
+        target: target.to_string(),
+    }
+}
+
+pub fn str_field<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or("")
+}

@@ -1,0 +1,6 @@
+//! The one integration test binary: the real `s3wire` binary on real fixtures, checked against the
+//! labels their clients recorded.
+
+mod cli;
+mod harness;
+mod requests;

@@ -1,0 +1,177 @@
+//! Issue 2: `analyze` finds every labelled request on the wire (method, target, scheme, status)
+//! and invents none, on every fixture, whatever its link type, format or damage.
+
+use crate::harness::{Fixture, split_url, str_field};
+use serde_json::Value;
+
+/// Fixtures whose snaplen cuts request heads: checked by their own test.
+fn heads_survive(f: &Fixture) -> bool {
+    f.meta["snaplen"].as_u64().unwrap_or(u64::MAX) >= 1500
+}
+
+fn plaintext_requests(report: &Value) -> Vec<&Value> {
+    report["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter(|r| r["scheme"] == "http")
+        .collect()
+}
+
+/// Match each labelled plaintext request to a distinct request in the report.
+fn unmatched_labels(f: &Fixture, report: &Value) -> Vec<String> {
+    let mut pool = plaintext_requests(report);
+    let mut missing = Vec::new();
+    for i in f.expect_list("plaintext_requests") {
+        let label = &f.labels[i];
+        let url = split_url(str_field(label, "url"));
+        let found = pool.iter().position(|r| {
+            r["method"] == label["method"]
+                && str_field(r, "target") == url.target
+                && r["status"] == label["status"]
+        });
+        match found {
+            Some(p) => {
+                pool.remove(p);
+            }
+            None => missing.push(format!(
+                "{} label {i}: {} {} status {}",
+                f.name, label["method"], url.target, label["status"]
+            )),
+        }
+    }
+    missing.extend(pool.iter().map(|r| {
+        format!(
+            "{}: invented request {} {} status {}",
+            f.name, r["method"], r["target"], r["status"]
+        )
+    }));
+    missing
+}
+
+#[test]
+fn every_labelled_plaintext_request_is_found_and_none_invented() {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for f in Fixture::all().iter().filter(|f| heads_survive(f)) {
+        let (_, report) = f.analyze(&[]);
+        problems.extend(unmatched_labels(f, &report));
+        checked += f.expect_list("plaintext_requests").len();
+    }
+    assert!(
+        checked > 50,
+        "only {checked} labelled plaintext requests: fixtures missing?"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_tls_session_is_seen_with_its_sni() {
+    for f in Fixture::all().iter().filter(|f| heads_survive(f)) {
+        let tls_labels = f.expect_list("tls_requests");
+        if tls_labels.is_empty() {
+            continue;
+        }
+        let (_, report) = f.analyze(&[]);
+        let snis: Vec<&str> = report["tls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| str_field(t, "sni"))
+            .collect();
+        for i in tls_labels {
+            let host = split_url(str_field(&f.labels[i], "url")).host;
+            assert!(
+                snis.contains(&host.as_str()),
+                "{}: label {i} host {host} not among TLS SNIs {snis:?}",
+                f.name
+            );
+        }
+    }
+}
+
+#[test]
+fn link_type_and_format_are_reported_as_in_the_file() {
+    for f in Fixture::all() {
+        let (_, report) = f.analyze(&[]);
+        let want = str_field(&f.meta, "link_type");
+        let got: Vec<&str> = report["capture"]["link_types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert!(
+            got.contains(&want),
+            "{}: link types {got:?}, want {want}",
+            f.name
+        );
+        assert!(
+            report["capture"]["packets"].as_u64().unwrap() > 10,
+            "{}: packets",
+            f.name
+        );
+    }
+}
+
+#[test]
+fn refused_connections_are_attempts() {
+    for f in Fixture::all() {
+        let want = f.meta["expect"]["refused_attempts"].as_u64().unwrap_or(0);
+        let (_, report) = f.analyze(&[]);
+        let refused = report["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["outcome"] == "refused")
+            .count();
+        assert_eq!(refused as u64, want, "{}: refused attempts", f.name);
+    }
+}
+
+#[test]
+fn reordered_and_duplicated_capture_reassembles_to_the_same_requests() {
+    let f = Fixture::load("downgrade-forwarded-reordered");
+    let (_, report) = f.analyze(&[]);
+    assert!(report["quality"]["out_of_order_segments"].as_u64().unwrap() > 0);
+    assert!(
+        report["quality"]["retransmitted_segments"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(report["quality"]["gaps"], 0);
+    assert!(unmatched_labels(&f, &report).is_empty());
+}
+
+#[test]
+fn truncated_file_yields_what_it_holds_and_says_so() {
+    let f = Fixture::load("mixed-truncated");
+    let (_, report) = f.analyze(&[]);
+    assert_eq!(report["quality"]["truncated_files"], 1);
+    let warnings = report["quality"]["warnings"].to_string();
+    assert!(warnings.contains("truncated"), "{warnings}");
+    assert!(unmatched_labels(&f, &report).is_empty());
+}
+
+#[test]
+fn snaplen_cut_capture_counts_truncation_and_invents_nothing() {
+    let f = Fixture::load("mixed-snaplen96");
+    let (_, report) = f.analyze(&[]);
+    assert!(report["quality"]["truncated"].as_u64().unwrap() > 0);
+    for r in plaintext_requests(&report) {
+        // Whatever is reported must be a prefix of something the client really sent.
+        let target = str_field(r, "target");
+        assert!(
+            f.labels
+                .iter()
+                .any(|l| split_url(str_field(l, "url")).target.starts_with(target)),
+            "invented {target}"
+        );
+    }
+}
