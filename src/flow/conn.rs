@@ -15,6 +15,9 @@ use std::net::SocketAddr;
 pub(super) struct Out<'s> {
     pub(super) stats: &'s mut FlowStats,
     pub(super) sink: &'s mut dyn FnMut(StreamEvent<'_>),
+    /// Out-of-order bytes (with per-piece cost) held by all connections together.
+    pub(super) held_total: &'s mut usize,
+    pub(super) held_cap: usize,
 }
 
 impl Out<'_> {
@@ -81,6 +84,8 @@ pub(super) struct Conn {
     pub(super) client_isn: Option<u32>,
     pub(super) phase: Phase,
     pub(super) last_ts: Timestamp,
+    /// This connection's share of `Out::held_total`, as last reported.
+    held_reported: usize,
     c2s: Reassembler,
     s2c: Reassembler,
 }
@@ -101,6 +106,7 @@ impl Conn {
             client_isn: None,
             phase: Phase::SynReceived,
             last_ts: ts,
+            held_reported: 0,
             c2s: Reassembler::new(limits.max_out_of_order_bytes),
             s2c: Reassembler::new(limits.max_out_of_order_bytes),
         }
@@ -237,6 +243,7 @@ impl Conn {
             .half(dir)
             .segment(data, ts, &mut |c| out.chunk(id, dir, c));
         out.count(d);
+        self.account_held(ts, out);
         if self.c2s.fin_seen() && self.s2c.fin_seen() {
             self.end(CloseReason::Fin, ts, out);
             return Verdict::Done;
@@ -314,6 +321,30 @@ impl Conn {
         Verdict::Done
     }
 
+    /// Keep the table-wide count of held bytes true; over its bound, this connection (whose
+    /// segment crossed it) skips its holes now.
+    fn account_held(&mut self, ts: Timestamp, out: &mut Out<'_>) {
+        self.report_held(out);
+        if *out.held_total > out.held_cap && self.held_reported > 0 {
+            out.stats.out_of_order_released += 1;
+            let id = self.id;
+            let c2s = Direction::ClientToServer;
+            self.c2s.release(ts, &mut |c| out.chunk(id, c2s, c));
+            self.s2c
+                .release(ts, &mut |c| out.chunk(id, c2s.reverse(), c));
+            self.report_held(out);
+        }
+    }
+
+    fn report_held(&mut self, out: &mut Out<'_>) {
+        let now = self.c2s.held_cost().saturating_add(self.s2c.held_cost());
+        *out.held_total = out
+            .held_total
+            .saturating_sub(self.held_reported)
+            .saturating_add(now);
+        self.held_reported = now;
+    }
+
     fn half(&mut self, dir: Direction) -> &mut Reassembler {
         match dir {
             Direction::ClientToServer => &mut self.c2s,
@@ -356,6 +387,7 @@ impl Conn {
                 let c2s = Direction::ClientToServer;
                 self.c2s.flush(ts, &mut |c| out.chunk(id, c2s, c));
                 self.s2c.flush(ts, &mut |c| out.chunk(id, c2s.reverse(), c));
+                self.report_held(out);
                 (out.sink)(StreamEvent::Closed {
                     conn: id,
                     ts,

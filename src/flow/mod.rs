@@ -39,6 +39,10 @@ pub struct FlowLimits {
     pub max_connections: usize,
     /// Bytes held out of order per direction before the oldest hole is declared a gap.
     pub max_out_of_order_bytes: usize,
+    /// Bytes held out of order by all connections together; beyond it, the connection whose
+    /// segment crossed the bound skips its holes at once (keeps memory flat when many lossy
+    /// connections each hold up to `max_out_of_order_bytes`).
+    pub max_total_out_of_order_bytes: usize,
     /// A connection idle this long (capture time, ns) is closed.
     pub idle_timeout_ns: i64,
     /// A SYN with no answer for this long (capture time, ns) is an unanswered attempt.
@@ -50,6 +54,7 @@ impl Default for FlowLimits {
         FlowLimits {
             max_connections: 100_000,
             max_out_of_order_bytes: 4 << 20,
+            max_total_out_of_order_bytes: 256 << 20,
             idle_timeout_ns: 300 * 1_000_000_000,
             syn_timeout_ns: 3 * 1_000_000_000,
         }
@@ -131,6 +136,9 @@ pub struct FlowStats {
     pub half_open: u64,
     /// Segments more than 1 GiB away from their stream (`reassembly::MAX_AHEAD`): dropped.
     pub out_of_window_segments: u64,
+    /// Times a connection skipped its holes early because all connections together held
+    /// `max_total_out_of_order_bytes`.
+    pub out_of_order_released: u64,
     /// Segments that belong to nothing: a bare ACK/FIN/RST on an untracked 4-tuple, a late
     /// segment of a closed connection, a SYN-ACK or RST that does not acknowledge the SYN.
     pub ignored_segments: u64,

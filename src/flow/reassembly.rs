@@ -319,17 +319,11 @@ impl Reassembler {
         self.close_emitter(em);
     }
 
-    /// The stream ends at `now`: skip every hole, deliver everything held (stamped with its own
-    /// arrival time: nothing later completed it), and report bytes the peer acknowledged that
-    /// were never seen.
+    /// The stream ends at `now`: skip every hole, deliver everything held, and report bytes the
+    /// peer acknowledged that were never seen.
     pub fn flush(&mut self, now: Timestamp, out: &mut dyn FnMut(Chunk<'_>)) {
         let mut em = self.emitter(out, now);
-        while let Some((&first, held)) = self.held.first_key_value() {
-            let at = held_ts(held);
-            em.gap(at, first.saturating_sub(self.next));
-            self.next = self.next.max(first);
-            self.deliver(&[], at, &mut em);
-        }
+        self.release_held(&mut em);
         // The peer's ACK also counts our FIN (RFC 9293 §3.4): bytes end where the FIN sits.
         let acked_end = self.fin_at.map_or(self.acked, |f| self.acked.min(f));
         if acked_end > self.next {
@@ -337,6 +331,23 @@ impl Reassembler {
             self.next = acked_end;
         }
         self.close_emitter(em);
+    }
+
+    /// Skip every hole and deliver everything held now (memory is needed elsewhere).
+    pub fn release(&mut self, now: Timestamp, out: &mut dyn FnMut(Chunk<'_>)) {
+        let mut em = self.emitter(out, now);
+        self.release_held(&mut em);
+        self.close_emitter(em);
+    }
+
+    /// Held pieces keep their own arrival time: nothing later completed them.
+    fn release_held(&mut self, em: &mut Emitter<'_>) {
+        while let Some((&first, held)) = self.held.first_key_value() {
+            let at = held_ts(held);
+            em.gap(at, first.saturating_sub(self.next));
+            self.next = self.next.max(first);
+            self.deliver(&[], at, em);
+        }
     }
 
     fn emitter<'s>(&self, out: &'s mut dyn FnMut(Chunk<'_>), ts: Timestamp) -> Emitter<'s> {

@@ -37,6 +37,8 @@ pub struct FlowTable {
     tombs: Tombstones,
     next_id: u64,
     next_check: Timestamp,
+    /// Out-of-order bytes held by all connections (see `FlowLimits::max_total_out_of_order_bytes`).
+    held_total: usize,
 }
 
 impl FlowTable {
@@ -54,6 +56,7 @@ impl FlowTable {
             tombs: Tombstones::new(limits.max_connections),
             next_id: 0,
             next_check: Timestamp(i64::MIN),
+            held_total: 0,
         }
     }
 
@@ -77,6 +80,8 @@ impl FlowTable {
         let mut out = Out {
             stats: &mut self.stats,
             sink: &mut *sink,
+            held_total: &mut self.held_total,
+            held_cap: self.limits.max_total_out_of_order_bytes,
         };
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
@@ -130,6 +135,11 @@ impl FlowTable {
         self.conns.len() == 0
     }
 
+    /// Out-of-order bytes (plus per-piece cost) held by all connections right now.
+    pub fn held_bytes(&self) -> usize {
+        self.held_total
+    }
+
     /// Closed connections remembered to drop their late segments.
     pub fn tombstones(&self) -> usize {
         self.tombs.len()
@@ -156,6 +166,8 @@ impl FlowTable {
         let mut out = Out {
             stats: &mut self.stats,
             sink: &mut *sink,
+            held_total: &mut self.held_total,
+            held_cap: self.limits.max_total_out_of_order_bytes,
         };
         let Some(conn) = Conn::start(id, seg, ts, &self.limits, &mut out) else {
             self.stats.ignored_segments += 1;
@@ -203,6 +215,8 @@ impl FlowTable {
         let mut out = Out {
             stats: &mut self.stats,
             sink: &mut *sink,
+            held_total: &mut self.held_total,
+            held_cap: self.limits.max_total_out_of_order_bytes,
         };
         let Some(conn) = self.conns.get_mut(slot) else {
             return false;
@@ -224,7 +238,13 @@ impl FlowTable {
         let at = Timestamp(last_syn.0.saturating_add(self.limits.syn_timeout_ns));
         self.syn_deadlines.push_back(SynDeadline { at, slot, id });
         // Entries of connections gone since are stale; drop them before they outnumber the table.
-        if self.syn_deadlines.len() > 2 * self.limits.max_connections + 16 {
+        if self.syn_deadlines.len()
+            > self
+                .limits
+                .max_connections
+                .saturating_mul(2)
+                .saturating_add(16)
+        {
             let conns = &self.conns;
             self.syn_deadlines
                 .retain(|d| conns.get(d.slot).is_some_and(|c| c.id == d.id));

@@ -556,6 +556,60 @@ fn new_isn_on_an_open_4_tuple_starts_a_new_connection() {
     );
 }
 
+#[test]
+fn table_wide_out_of_order_bound_releases_the_connection_that_crosses_it() {
+    let mut h = H::with(FlowLimits {
+        max_total_out_of_order_bytes: 1000,
+        ..FlowLimits::default()
+    });
+    let other = addr("192.0.2.10:51001");
+    h.send(0, client(), server(), PSH, 1, 1, b"a", 0);
+    h.send(0, other, server(), PSH, 1, 1, b"a", 0);
+    h.send(1, client(), server(), PSH, 11, 1, &[b'x'; 600], 0); // held: 600 + 64
+    assert_eq!(h.table.held_bytes(), 600 + 64);
+    h.send(2, other, server(), PSH, 21, 1, &[b'y'; 600], 0); // crosses 1000: released at once
+    assert_eq!(h.table.held_bytes(), 600 + 64);
+    assert_eq!(
+        h.events[h.events.len() - 2..],
+        [
+            Ev::Gap(ConnId(1), C2S, 19),
+            Ev::Data(ConnId(1), C2S, vec![b'y'; 600])
+        ]
+    );
+    assert_eq!(h.table.stats().out_of_order_released, 1);
+    h.finish(3);
+    assert_eq!(h.table.held_bytes(), 0);
+}
+
+/// Checks each connection's events come as Opened, Data/Gap…, Closed.
+#[derive(Default)]
+struct Order {
+    /// Opened connections: closed yet?
+    open: std::collections::HashMap<ConnId, bool>,
+    bad: Option<String>,
+}
+
+impl Order {
+    fn check(&mut self, e: StreamEvent<'_>) {
+        let (conn, opening, closing) = match e {
+            StreamEvent::Opened { conn, .. } => (conn, true, false),
+            StreamEvent::Data { conn, .. } | StreamEvent::Gap { conn, .. } => (conn, false, false),
+            StreamEvent::Closed { conn, .. } => (conn, false, true),
+            StreamEvent::Attempt(_) => return,
+        };
+        let state = self.open.get(&conn).copied();
+        let ok = match (opening, state) {
+            (true, None) => true,
+            (true, Some(_)) | (false, None) | (false, Some(true)) => false,
+            (false, Some(false)) => true,
+        };
+        if !ok && self.bad.is_none() {
+            self.bad = Some(format!("{conn:?}: unexpected event in state {state:?}"));
+        }
+        self.open.insert(conn, closing);
+    }
+}
+
 proptest! {
     /// Random segments on a few 4-tuples never panic and never exceed the bounds.
     #[test]
@@ -568,22 +622,28 @@ proptest! {
         let mut table = FlowTable::new(FlowLimits {
             max_connections: 3,
             max_out_of_order_bytes: 500,
+            max_total_out_of_order_bytes: 800,
             idle_timeout_ns: 2_000_000_000,
             syn_timeout_ns: 1_000_000_000,
         });
         let data = [b'z'; 100];
         let mut ts = 0i64;
+        let mut order = Order::default();
         for (pair, rev, flags, seq, ack, len, missing, dt) in segs {
             let (a, b) = (ends[usize::from(pair)], ends[(usize::from(pair) + 1) % 4]);
             let (src, dst) = if rev { (b, a) } else { (a, b) };
             let near = if seq % 3 == 0 { seq % 4096 } else { seq };
             ts += dt % 1_500_000_000;
             let seg = Segment { src, dst, seq: near, ack: ack % 8192, flags: TcpFlags(flags & 0x1f), payload: &data[..len], missing: missing % 300 };
-            table.ingest(&seg, Timestamp(ts), &mut |_| {});
+            table.ingest(&seg, Timestamp(ts), &mut |e| order.check(e));
             prop_assert!(table.len() <= 3);
+            prop_assert!(table.held_bytes() <= 800);
         }
-        table.finish(Timestamp(ts), &mut |_| {});
+        table.finish(Timestamp(ts), &mut |e| order.check(e));
         prop_assert!(table.is_empty());
+        prop_assert_eq!(order.bad, None);
+        prop_assert!(order.open.values().all(|closed| *closed), "every Opened is Closed");
+        prop_assert_eq!(table.held_bytes(), 0);
     }
 
     /// A real exchange cut anyhow and shuffled (after the handshake) arrives whole both ways.
