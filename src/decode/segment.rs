@@ -50,7 +50,9 @@ pub struct Segment<'a> {
 /// etherparse's lax slicing is used so that a packet cut by the snaplen still yields its TCP
 /// header and the captured part of the payload; the IP length fields (RFC 791 §3.1 Total Length,
 /// RFC 8200 §3 Payload Length) bound the payload, so Ethernet trailer padding never enters it.
-/// Borrows only: no allocation.
+/// When an IPv4 Total Length is smaller than its own header (0 is common on outgoing packets
+/// captured before TCP segmentation offload fills it in), etherparse falls back to the captured
+/// length, which is the best available answer. Borrows only: no allocation.
 pub fn tcp_segment(ip: &[u8]) -> Result<Segment<'_>, Skip> {
     let (sliced, stopped) = LaxIpSlice::from_slice(ip).map_err(|_| Skip::Malformed)?;
     let inner = sliced.payload();

@@ -122,6 +122,14 @@ fn ethernet_trailer_is_not_payload() {
 }
 
 #[test]
+fn ipv4_total_length_zero_falls_back_to_captured_length() {
+    // What a capture of outgoing packets shows before TCP segmentation offload fills the field.
+    let mut ip = ip_v4();
+    ip[2..4].copy_from_slice(&[0, 0]);
+    assert_v4_request(LinkType::RAW, &ip);
+}
+
+#[test]
 fn linux_sll_from_lo_and_sll2() {
     assert_v4_request(LinkType::LINUX_SLL, &hex(SLL_V4_GET));
     assert_v4_request(LinkType::LINUX_SLL2, &hex(SLL2_V4_GET));

@@ -7,6 +7,8 @@
 
 pub mod file;
 
+pub use file::FileSource;
+
 use crate::time::Timestamp;
 
 /// A link-layer type as written in capture files (LINKTYPE_*, <https://www.tcpdump.org/linktypes.html>),
