@@ -1,18 +1,89 @@
 //! One connection's protocol state: detection, then HTTP or TLS (or a CONNECT tunnel into TLS).
+//!
+//! Each direction's first bytes are classified ([`detect`]); the connection's protocol is the
+//! client's verdict, or the server's when the client's bytes say nothing (a capture that began
+//! mid-connection: a response shows the stream is HTTP, and the client side resynchronises on
+//! the next request line). Bytes that arrive before the protocol is known are held (bounded) and
+//! replayed once it is. A `CONNECT` answered by 2xx starts detection afresh on the tunnel's bytes;
+//! a `101` ends HTTP on the connection.
 
+use super::detect::{self, Detection, Protocol};
+use super::http::{Handoff, HttpConnection, HttpStats, Switch};
+use super::tls::TlsConnection;
 use super::{ProtoEvent, ProtoLimits};
 use crate::flow::Direction;
 use crate::time::Timestamp;
 
-/// Per-connection protocol analyser. STUB: replaced by the proto owner.
+/// Held bytes or a hole, replayed in order once the protocol is known.
+#[derive(Debug)]
+enum Held {
+    Data(Timestamp, Vec<u8>),
+    Gap(Timestamp, u64),
+}
+
+/// One direction's detection state.
+#[derive(Debug, Default)]
+struct Probe {
+    /// Bytes since the start (or the last gap) while the verdict is pending.
+    first: Vec<u8>,
+    first_ts: Option<Timestamp>,
+    verdict: Option<Protocol>,
+    held: Vec<Held>,
+    held_bytes: usize,
+    seen_data: bool,
+}
+
+#[derive(Debug)]
+enum Mode {
+    Detecting,
+    Http(Box<HttpConnection>),
+    Tls(Box<TlsConnection>),
+    Other,
+}
+
+/// One protocol layer: the connection itself, or the inside of a CONNECT tunnel.
+#[derive(Debug)]
+struct Layer {
+    probes: [Probe; 2],
+    mode: Mode,
+    /// HTTP was sent and the server answered with TLS records (plaintext to a TLS port).
+    server_tls: Vec<u8>,
+    server_answered_tls: bool,
+}
+
+impl Layer {
+    fn new() -> Self {
+        Layer {
+            probes: [Probe::default(), Probe::default()],
+            mode: Mode::Detecting,
+            server_tls: Vec::new(),
+            server_answered_tls: false,
+        }
+    }
+}
+
+/// Per-connection protocol analyser.
 #[derive(Debug)]
 pub struct Conversation {
     limits: ProtoLimits,
+    layer: Layer,
+    handoff: Option<Handoff>,
+    tunnels: u32,
+    ignored_bytes: u64,
+    /// HTTP counters of layers already left (before a tunnel).
+    past_http: HttpStats,
 }
 
 impl Conversation {
     pub fn new(limits: ProtoLimits) -> Self {
-        Conversation { limits }
+        Conversation {
+            limits,
+            layer: Layer::new(),
+            handoff: None,
+            tunnels: 0,
+            ignored_bytes: 0,
+            past_http: HttpStats::default(),
+        }
     }
 
     /// In-order bytes of one direction.
@@ -23,16 +94,287 @@ impl Conversation {
         bytes: &[u8],
         out: &mut Vec<ProtoEvent>,
     ) {
-        let _ = (dir, ts, bytes, out, self.limits);
+        self.probe_data(dir, ts, bytes, out);
+        self.follow_handoffs(out);
     }
 
     /// `len` bytes (0 = unknown) of one direction are missing before the next data.
     pub fn on_gap(&mut self, dir: Direction, ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
-        let _ = (dir, ts, len, out);
+        let probe = &mut self.layer.probes[index(dir)];
+        if probe.verdict.is_none() {
+            // Detection starts over on the bytes after the hole.
+            probe.first.clear();
+            probe.first_ts = None;
+            probe.held.push(Held::Gap(ts, len));
+            return;
+        }
+        self.dispatch(dir, Held::Gap(ts, len), out);
+        self.follow_handoffs(out);
     }
 
     /// The connection ended: flush requests still waiting for a response.
     pub fn on_close(&mut self, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
-        let _ = (ts, out);
+        if let Mode::Http(http) = &mut self.layer.mode {
+            http.on_close(ts, out);
+        }
+    }
+
+    /// The protocol of the innermost layer (inside a tunnel, the tunnel's); None while unknown.
+    pub fn protocol(&self) -> Option<Protocol> {
+        match self.layer.mode {
+            Mode::Detecting => None,
+            Mode::Http(_) => Some(Protocol::Http),
+            Mode::Tls(_) => Some(Protocol::Tls),
+            Mode::Other => Some(Protocol::Other),
+        }
+    }
+
+    /// CONNECT tunnels entered on this connection.
+    pub fn tunnels(&self) -> u32 {
+        self.tunnels
+    }
+
+    /// An HTTP request on this connection was answered with TLS records.
+    pub fn answered_with_tls(&self) -> bool {
+        self.layer.server_answered_tls
+    }
+
+    /// Bytes not parsed: neither HTTP nor TLS, after an upgrade, or beyond the hold bound.
+    pub fn ignored_bytes(&self) -> u64 {
+        self.ignored_bytes
+    }
+
+    /// HTTP counters over every layer of the connection.
+    pub fn http_stats(&self) -> HttpStats {
+        let mut stats = self.past_http;
+        if let Mode::Http(http) = &self.layer.mode {
+            stats.merge(&http.stats());
+        }
+        stats
+    }
+
+    /// The TLS state of the innermost layer, when it is TLS.
+    pub fn tls(&self) -> Option<&TlsConnection> {
+        match &self.layer.mode {
+            Mode::Tls(tls) => Some(tls),
+            _ => None,
+        }
+    }
+
+    fn probe_data(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &[u8],
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        if bytes.is_empty() {
+            return;
+        }
+        let probe = &mut self.layer.probes[index(dir)];
+        probe.seen_data = true;
+        if probe.verdict.is_some() {
+            return self.dispatch(dir, Held::Data(ts, bytes.to_vec()), out);
+        }
+        let take = detect::MAX_DETECT_BYTES
+            .saturating_sub(probe.first.len())
+            .min(bytes.len());
+        probe.first_ts.get_or_insert(ts);
+        probe
+            .first
+            .extend_from_slice(bytes.get(..take).unwrap_or_default());
+        let protocol = match detect::detect(&probe.first) {
+            Detection::NeedMore => return,
+            Detection::Found(protocol) => protocol,
+        };
+        probe.verdict = Some(protocol);
+        let first = std::mem::take(&mut probe.first);
+        let first_ts = probe.first_ts.take().unwrap_or(ts);
+        probe.held.push(Held::Data(first_ts, first));
+        out.push(ProtoEvent::Detected { dir, protocol, ts });
+        if dir == Direction::ServerToClient && protocol == Protocol::Tls {
+            // Meaningful when the client spoke HTTP: plaintext sent to a TLS port.
+            self.layer.server_answered_tls = true;
+        }
+        self.decide(ts, out);
+        if matches!(self.layer.mode, Mode::Detecting) {
+            return self.hold(
+                dir,
+                Held::Data(ts, bytes.get(take..).unwrap_or_default().to_vec()),
+            );
+        }
+        self.replay(dir, out);
+        self.dispatch(
+            dir,
+            Held::Data(ts, bytes.get(take..).unwrap_or_default().to_vec()),
+            out,
+        );
+    }
+
+    /// Settle the layer's protocol once the verdicts allow it.
+    fn decide(&mut self, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+        if !matches!(self.layer.mode, Mode::Detecting) {
+            return;
+        }
+        let [client, server] = &self.layer.probes;
+        let mode = match (client.verdict, server.verdict) {
+            (Some(Protocol::Http), _) => Protocol::Http,
+            (Some(Protocol::Tls), _) => Protocol::Tls,
+            (Some(Protocol::Other), Some(Protocol::Http)) => Protocol::Http,
+            (Some(Protocol::Other), Some(_)) => Protocol::Other,
+            (None, Some(p @ (Protocol::Http | Protocol::Tls))) if !client.seen_data => p,
+            // A response may still show the stream is HTTP, or the client may still speak.
+            _ => return,
+        };
+        let (client_v, server_v) = (client.verdict, server.verdict);
+        self.layer.mode = match mode {
+            Protocol::Http => Mode::Http(Box::new(HttpConnection::new(&self.limits))),
+            Protocol::Tls => Mode::Tls(Box::new(TlsConnection::new(&self.limits))),
+            Protocol::Other => Mode::Other,
+        };
+        if mode == Protocol::Http {
+            // A side whose first bytes are not a message start began mid-message: resync it.
+            for (dir, verdict) in [
+                (Direction::ClientToServer, client_v),
+                (Direction::ServerToClient, server_v),
+            ] {
+                let probe = &mut self.layer.probes[index(dir)];
+                if verdict == Some(Protocol::Other) {
+                    probe.held.insert(0, Held::Gap(ts, 0));
+                }
+            }
+        }
+        self.replay(Direction::ClientToServer, out);
+        self.replay(Direction::ServerToClient, out);
+    }
+
+    fn hold(&mut self, dir: Direction, item: Held) {
+        let probe = &mut self.layer.probes[index(dir)];
+        let item = match item {
+            Held::Data(_, ref bytes) if bytes.is_empty() => return,
+            Held::Data(ts, bytes)
+                if probe.held_bytes.saturating_add(bytes.len()) > self.limits.max_header_bytes =>
+            {
+                self.ignored_bytes = self.ignored_bytes.saturating_add(bytes.len() as u64);
+                Held::Gap(ts, bytes.len() as u64)
+            }
+            item => item,
+        };
+        if let Held::Data(_, bytes) = &item {
+            probe.held_bytes = probe.held_bytes.saturating_add(bytes.len());
+        }
+        probe.held.push(item);
+    }
+
+    fn replay(&mut self, dir: Direction, out: &mut Vec<ProtoEvent>) {
+        let probe = &mut self.layer.probes[index(dir)];
+        let held = std::mem::take(&mut probe.held);
+        probe.held_bytes = 0;
+        for item in held {
+            self.dispatch(dir, item, out);
+        }
+    }
+
+    fn dispatch(&mut self, dir: Direction, item: Held, out: &mut Vec<ProtoEvent>) {
+        if self.handoff.is_some() {
+            // The layer switched: what follows belongs to the next one.
+            return self.after_handoff(dir, item);
+        }
+        let answered_tls = dir == Direction::ServerToClient && self.layer.server_answered_tls;
+        match (&mut self.layer.mode, item) {
+            (Mode::Detecting, item) => self.hold(dir, item),
+            (Mode::Http(_), Held::Data(ts, bytes)) if answered_tls => {
+                self.tls_answer(ts, &bytes, out);
+            }
+            (Mode::Http(http), Held::Data(ts, bytes)) => {
+                http.on_data(dir, ts, &bytes, out);
+                self.handoff = http.take_handoff();
+            }
+            (Mode::Http(http), Held::Gap(ts, len)) => http.on_gap(dir, ts, len, out),
+            (Mode::Tls(tls), Held::Data(ts, bytes)) => tls.on_data(dir, ts, &bytes, out),
+            (Mode::Tls(tls), Held::Gap(..)) => tls.on_gap(dir),
+            (Mode::Other, Held::Data(_, bytes)) => {
+                self.ignored_bytes = self.ignored_bytes.saturating_add(bytes.len() as u64);
+            }
+            (Mode::Other, Held::Gap(..)) => {}
+        }
+    }
+
+    /// Bytes that reach a layer after it handed off go to the handoff, in order.
+    fn after_handoff(&mut self, dir: Direction, item: Held) {
+        let Some(handoff) = self.handoff.as_mut() else {
+            return;
+        };
+        let (bytes, gap) = match dir {
+            Direction::ClientToServer => (&mut handoff.client_bytes, &mut handoff.client_gap),
+            Direction::ServerToClient => (&mut handoff.server_bytes, &mut handoff.server_gap),
+        };
+        match item {
+            Held::Data(_, data) => bytes.extend_from_slice(&data),
+            Held::Gap(..) => *gap = true,
+        }
+    }
+
+    /// RFC 8446 §6: a server that got plaintext where it expected a ClientHello may answer with
+    /// an alert record (`15 03 0x 00 02 level description`).
+    fn tls_answer(&mut self, ts: Timestamp, bytes: &[u8], out: &mut Vec<ProtoEvent>) {
+        const ALERT_RECORD_LEN: usize = 7;
+        let seen = &mut self.layer.server_tls;
+        let before = seen.len();
+        let room = ALERT_RECORD_LEN.saturating_sub(before).min(bytes.len());
+        seen.extend_from_slice(bytes.get(..room).unwrap_or_default());
+        self.ignored_bytes = self.ignored_bytes.saturating_add(bytes.len() as u64);
+        if before < ALERT_RECORD_LEN
+            && let [21, 3, _, 0, 2, level, description] = seen.as_slice()
+        {
+            out.push(ProtoEvent::TlsAlert {
+                dir: Direction::ServerToClient,
+                ts,
+                level: *level,
+                description: *description,
+            });
+        }
+    }
+
+    /// After CONNECT 2xx, detection starts afresh on the tunnel's bytes; after 101, the rest of
+    /// the connection is not parsed.
+    fn follow_handoffs(&mut self, out: &mut Vec<ProtoEvent>) {
+        while let Some(handoff) = self.handoff.take() {
+            if let Mode::Http(http) = &self.layer.mode {
+                self.past_http.merge(&http.stats());
+            }
+            match handoff.switch {
+                Switch::Tunnel { .. } => {
+                    self.tunnels = self.tunnels.saturating_add(1);
+                    self.layer = Layer::new();
+                    if handoff.client_gap {
+                        self.on_gap_inner(Direction::ClientToServer, handoff.ts);
+                    }
+                    if handoff.server_gap {
+                        self.on_gap_inner(Direction::ServerToClient, handoff.ts);
+                    }
+                    let ts = handoff.ts;
+                    self.probe_data(Direction::ClientToServer, ts, &handoff.client_bytes, out);
+                    self.probe_data(Direction::ServerToClient, ts, &handoff.server_bytes, out);
+                }
+                Switch::Upgrade => {
+                    self.layer.mode = Mode::Other;
+                    let n = handoff.client_bytes.len() + handoff.server_bytes.len();
+                    self.ignored_bytes = self.ignored_bytes.saturating_add(n as u64);
+                }
+            }
+        }
+    }
+
+    fn on_gap_inner(&mut self, dir: Direction, ts: Timestamp) {
+        let probe = &mut self.layer.probes[index(dir)];
+        probe.held.push(Held::Gap(ts, 0));
+    }
+}
+
+fn index(dir: Direction) -> usize {
+    match dir {
+        Direction::ClientToServer => 0,
+        Direction::ServerToClient => 1,
     }
 }

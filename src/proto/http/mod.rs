@@ -2,6 +2,24 @@
 //! with correct body framing, so that every exchange on a keep-alive or pipelined connection is
 //! found and bodies are skipped rather than buffered.
 
+mod chunked;
+mod client;
+mod connection;
+mod framing;
+mod head;
+mod queue;
+mod resync;
+mod server;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod transcript;
+
+pub use chunked::{ChunkedDecoder, ChunkedError};
+pub use connection::{Handoff, HttpConnection, HttpStats, Switch};
+pub use framing::FramingError;
+pub use head::HeadError;
+
 use crate::time::Timestamp;
 
 /// A header as seen on the wire (name kept as sent; value lossily decoded as UTF-8).

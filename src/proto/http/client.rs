@@ -1,0 +1,319 @@
+//! The client side of an [`HttpConnection`]: request heads, request bodies (RFC 9112 §6.3 items
+//! 4-7), `Expect: 100-continue` bodies that never come, and bytes held after CONNECT/Upgrade.
+
+use super::HttpRequest;
+use super::connection::{ClientState, HttpConnection};
+use super::framing::{BodyReader, request_framing};
+use super::head::{HeadBuffer, HeadStep, parse_request};
+use super::resync::{Resync, ResyncStep, StartLine};
+use crate::flow::Direction;
+use crate::proto::detect::{self, Detection, Protocol};
+use crate::proto::{Anomaly, ProtoEvent};
+use crate::time::Timestamp;
+
+const DIR: Direction = Direction::ClientToServer;
+
+impl HttpConnection {
+    pub(super) fn client_data(&mut self, ts: Timestamp, bytes: &[u8], out: &mut Vec<ProtoEvent>) {
+        let mut input = bytes;
+        let mut stalls = 0;
+        while !input.is_empty() && !self.stopped && stalls < 2 {
+            let used = self.client_step(ts, input, out);
+            // A step that consumes nothing always changes state; two in a row would be a bug.
+            stalls = if used == 0 { stalls + 1 } else { 0 };
+            input = input.get(used..).unwrap_or_default();
+        }
+    }
+
+    fn client_step(&mut self, ts: Timestamp, input: &[u8], out: &mut Vec<ProtoEvent>) -> usize {
+        let limit = self.limits.max_header_bytes;
+        match &mut self.client {
+            ClientState::Head(head) => match head.feed(ts, input, limit) {
+                Ok(HeadStep::NeedMore) => input.len(),
+                Ok(HeadStep::Complete { block, consumed }) => {
+                    let head_ts = head.ts().unwrap_or(ts);
+                    self.client = ClientState::Head(HeadBuffer::default());
+                    self.on_request_head(&block, head_ts, ts, out);
+                    consumed
+                }
+                Err(_) => {
+                    Self::anomaly(DIR, ts, Anomaly::HeaderTooLarge, out);
+                    self.lose_request();
+                    self.client =
+                        ClientState::Resync(Self::resync_state(StartLine::Request, false));
+                    0
+                }
+            },
+            ClientState::Body { .. } => self.client_body(ts, input, out),
+            ClientState::Hold { held, lost, .. } => {
+                let room = limit.saturating_sub(held.len()).min(input.len());
+                held.extend_from_slice(input.get(..room).unwrap_or_default());
+                *lost |= room < input.len();
+                input.len()
+            }
+            ClientState::Resync(resync) => match resync.feed(ts, input) {
+                ResyncStep::NeedMore => input.len(),
+                ResyncStep::Found {
+                    start,
+                    ts: start_ts,
+                    consumed,
+                    skipped,
+                } => {
+                    self.note_resync(DIR, ts, skipped, out);
+                    self.client = ClientState::Head(HeadBuffer::with_prefix(start, start_ts));
+                    consumed
+                }
+            },
+        }
+    }
+
+    pub(super) fn note_resync(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        skipped: u64,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        self.stats.resyncs = self.stats.resyncs.saturating_add(1);
+        self.stats.skipped_bytes = self.stats.skipped_bytes.saturating_add(skipped);
+        Self::anomaly(dir, ts, Anomaly::Resynced { skipped }, out);
+    }
+
+    /// A request that could not be read still gets a response; keep the pairing for it.
+    fn lose_request(&mut self) {
+        self.stats.lost_requests = self.stats.lost_requests.saturating_add(1);
+        self.queue.push_orphan();
+    }
+
+    fn on_request_head(
+        &mut self,
+        block: &[u8],
+        head_ts: Timestamp,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        match parse_request(block, head_ts) {
+            Ok(request) => self.start_request(request, ts, out),
+            Err(e) => {
+                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
+                self.lose_request();
+                self.client = ClientState::Resync(Resync::new(StartLine::Request));
+            }
+        }
+    }
+
+    fn start_request(&mut self, request: HttpRequest, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+        self.stats.requests = self.stats.requests.saturating_add(1);
+        let framing = request_framing(&request.headers);
+        let expect = request
+            .header("expect")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
+        let switch = request.method == "CONNECT" || request.header("upgrade").is_some();
+        let queued = self.queue.push_request(request, expect, out);
+        if queued.evicted {
+            Self::anomaly(DIR, ts, Anomaly::TooManyPending, out);
+        }
+        let id = queued.id;
+        match framing {
+            Err(e) => {
+                // The body cannot be delimited (RFC 9112 §6.3 item 4): look for the next request.
+                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
+                self.queue.finish_request(id, None, out);
+                self.client = ClientState::Resync(Resync::new(StartLine::Request));
+            }
+            Ok(framing) => match BodyReader::new(framing) {
+                Some(body) => {
+                    self.client = ClientState::Body {
+                        id,
+                        body,
+                        switch,
+                        probe: None,
+                    };
+                }
+                None => {
+                    self.queue.finish_request(id, Some(0), out);
+                    self.client = after_request(id, switch, ts);
+                }
+            },
+        }
+    }
+
+    fn client_body(&mut self, ts: Timestamp, input: &[u8], out: &mut Vec<ProtoEvent>) -> usize {
+        let ClientState::Body {
+            id,
+            body,
+            switch,
+            probe,
+        } = &mut self.client
+        else {
+            return input.len();
+        };
+        let (id, switch, probed) = (*id, *switch, probe.as_ref().map(Vec::len));
+        if let Some(probed) = probed {
+            return self.probe_skipped_body(id, switch, ts, input, out, probed);
+        }
+        let mut no_prefix = Vec::new();
+        match body.feed(input, &mut no_prefix, 0) {
+            Ok(step) => {
+                if step.done {
+                    let len = body.body_len();
+                    self.queue.finish_request(id, len, out);
+                    self.client = after_request(id, switch, ts);
+                }
+                step.consumed
+            }
+            Err(e) => {
+                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
+                self.queue.finish_request(id, None, out);
+                self.client = ClientState::Resync(Self::resync_state(StartLine::Request, false));
+                0
+            }
+        }
+    }
+
+    /// RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` and got a final status may
+    /// skip the body. The next bytes are either the body or the next request line.
+    fn probe_skipped_body(
+        &mut self,
+        id: u64,
+        switch: bool,
+        ts: Timestamp,
+        input: &[u8],
+        out: &mut Vec<ProtoEvent>,
+        probed: usize,
+    ) -> usize {
+        let take = detect::MAX_DETECT_BYTES
+            .saturating_sub(probed)
+            .min(input.len());
+        let ClientState::Body { probe, .. } = &mut self.client else {
+            return input.len();
+        };
+        let Some(buf) = probe.as_mut() else {
+            return input.len();
+        };
+        buf.extend_from_slice(input.get(..take).unwrap_or_default());
+        let verdict = detect::request_line(buf);
+        if verdict == Detection::NeedMore {
+            return take;
+        }
+        let bytes = probe.take().unwrap_or_default();
+        if verdict == Detection::Found(Protocol::Http) {
+            self.queue.finish_request(id, Some(0), out);
+            self.client = after_request(id, switch, ts);
+        }
+        self.client_data(ts, &bytes, out);
+        take
+    }
+
+    /// A final response came for request `id`: if its body has not started and it asked for
+    /// `100-continue`, the client may never send it.
+    pub(super) fn note_final_response(&mut self, id: u64) {
+        if let ClientState::Body {
+            id: body_id,
+            body,
+            probe,
+            ..
+        } = &mut self.client
+            && *body_id == id
+            && body.seen() == 0
+            && probe.is_none()
+            && self.queue.expects_continue(id)
+        {
+            *probe = Some(Vec::new());
+        }
+    }
+
+    /// The answer to a CONNECT/Upgrade request did not switch: held bytes are HTTP again.
+    pub(super) fn release_hold(&mut self, id: u64, out: &mut Vec<ProtoEvent>) {
+        if !matches!(self.client, ClientState::Hold { id: held_id, .. } if held_id == id) {
+            return;
+        }
+        let old = std::mem::replace(&mut self.client, ClientState::Head(HeadBuffer::default()));
+        if let ClientState::Hold {
+            held,
+            held_ts,
+            lost,
+            ..
+        } = old
+        {
+            if lost {
+                self.client = ClientState::Resync(Resync::new(StartLine::Request));
+                self.queue.push_barrier();
+            }
+            self.client_data(held_ts, &held, out);
+        }
+    }
+
+    pub(super) fn client_gap(&mut self, _ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
+        let lost_framing = match &mut self.client {
+            ClientState::Head(head) => {
+                if !head.is_empty() {
+                    self.stats.lost_requests = self.stats.lost_requests.saturating_add(1);
+                }
+                true
+            }
+            ClientState::Body {
+                id,
+                body,
+                switch,
+                probe,
+            } => {
+                let (id, switch) = (*id, *switch);
+                let goes_on = probe.is_none() && body.skip_gap(len);
+                if !goes_on || body.is_done() {
+                    self.queue.finish_request(id, None, out);
+                    self.client = after_request(id, switch, Timestamp::ZERO);
+                }
+                !goes_on
+            }
+            ClientState::Hold { held, lost, .. } => {
+                held.clear();
+                *lost = true;
+                false
+            }
+            ClientState::Resync(resync) => {
+                resync.on_gap();
+                false
+            }
+        };
+        if lost_framing {
+            // Whole requests may be in the hole, unless nothing was seen yet (the capture
+            // started mid-connection, and responses to earlier requests are unmatched anyway).
+            if self.client_seen {
+                self.queue.push_barrier();
+            }
+            self.client = ClientState::Resync(Resync::new(StartLine::Request));
+        }
+    }
+
+    pub(super) fn client_close(&mut self, out: &mut Vec<ProtoEvent>) {
+        let old = std::mem::replace(&mut self.client, ClientState::Head(HeadBuffer::default()));
+        match old {
+            ClientState::Head(head) if !head.is_empty() => {
+                self.stats.lost_requests = self.stats.lost_requests.saturating_add(1);
+            }
+            ClientState::Body {
+                id, body, probe, ..
+            } => {
+                // A refused `100-continue` body that never came is empty, not cut.
+                let len = (probe.is_some() && body.seen() == 0).then_some(0);
+                self.queue.finish_request(id, len, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What the client side reads after a request is complete.
+fn after_request(id: u64, switch: bool, ts: Timestamp) -> ClientState {
+    if switch {
+        ClientState::Hold {
+            id,
+            held: Vec::new(),
+            held_ts: ts,
+            lost: false,
+        }
+    } else {
+        ClientState::Head(HeadBuffer::default())
+    }
+}

@@ -1,0 +1,329 @@
+//! Message body length (RFC 9112 §6.3) and the body reader that counts and skips it.
+
+use super::Header;
+use super::chunked::{ChunkedDecoder, ChunkedError};
+
+/// How a message's body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body (HEAD responses, 1xx/204/304, requests without Content-Length or chunked).
+    Empty,
+    Length(u64),
+    Chunked,
+    /// Response body delimited by the connection closing (RFC 9112 §6.3 item 8).
+    UntilClose,
+    /// `CONNECT` answered by 2xx: the connection becomes a tunnel (RFC 9110 §9.3.6).
+    Tunnel,
+    /// `101 Switching Protocols` (RFC 9110 §15.2.2): the connection stops speaking HTTP/1.1.
+    Upgrade,
+}
+
+/// Why a message's body length cannot be determined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FramingError {
+    #[error("invalid Content-Length {0:?}")]
+    BadContentLength(String),
+    #[error("request Transfer-Encoding does not end in chunked")]
+    RequestNotChunked,
+}
+
+/// RFC 9112 §6.3 for requests: chunked, else Content-Length, else no body.
+pub(crate) fn request_framing(headers: &[Header]) -> Result<Framing, FramingError> {
+    match transfer_coding(headers) {
+        // Item 4: a request whose final coding is not chunked cannot be delimited.
+        Some(false) => Err(FramingError::RequestNotChunked),
+        Some(true) => Ok(Framing::Chunked),
+        None => Ok(content_length(headers)?.map_or(Framing::Empty, Framing::Length)),
+    }
+}
+
+/// RFC 9112 §6.3 for responses; `method` is the matched request's, when known.
+pub(crate) fn response_framing(
+    method: Option<&str>,
+    status: u16,
+    headers: &[Header],
+) -> Result<Framing, FramingError> {
+    // Item 1: HEAD responses, 1xx, 204 and 304 never carry a body.
+    if status == 101 {
+        return Ok(Framing::Upgrade);
+    }
+    if method == Some("HEAD") || (100..200).contains(&status) || status == 204 || status == 304 {
+        return Ok(Framing::Empty);
+    }
+    // Item 2: a 2xx to CONNECT switches to tunnel mode.
+    if method == Some("CONNECT") && (200..300).contains(&status) {
+        return Ok(Framing::Tunnel);
+    }
+    match transfer_coding(headers) {
+        Some(true) => Ok(Framing::Chunked),
+        // Item 4: a final coding other than chunked is read until close.
+        Some(false) => Ok(Framing::UntilClose),
+        None => Ok(content_length(headers)?.map_or(Framing::UntilClose, Framing::Length)),
+    }
+}
+
+/// `Some(true)` when Transfer-Encoding is present and its final coding is chunked (item 3: it
+/// overrides Content-Length), `Some(false)` when present otherwise, `None` when absent.
+fn transfer_coding(headers: &[Header]) -> Option<bool> {
+    let last = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+        .flat_map(|h| h.value.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .last()?;
+    let coding = last.split(';').next().unwrap_or_default().trim();
+    Some(coding.eq_ignore_ascii_case("chunked"))
+}
+
+/// Item 5: every Content-Length value (also comma lists of one repeated value) must agree.
+fn content_length(headers: &[Header]) -> Result<Option<u64>, FramingError> {
+    let mut found: Option<u64> = None;
+    let values = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .flat_map(|h| h.value.split(','));
+    for raw in values {
+        let text = raw.trim();
+        let bad = || FramingError::BadContentLength(text.to_string());
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let n: u64 = text.parse().map_err(|_| bad())?;
+        if found.is_some_and(|f| f != n) {
+            return Err(bad());
+        }
+        found = Some(n);
+    }
+    Ok(found)
+}
+
+/// Counts (and skips) one body. Bytes are never kept, except the first `prefix_limit` of the
+/// payload when the caller asks (response bodies, for error documents).
+#[derive(Debug)]
+pub(crate) struct BodyReader {
+    kind: BodyKind,
+    /// Payload bytes seen (decoded for chunked).
+    seen: u64,
+    /// Bytes of the body were lost to a gap: its length is unknown.
+    cut: bool,
+}
+
+#[derive(Debug)]
+enum BodyKind {
+    Length { remaining: u64 },
+    Chunked(ChunkedDecoder),
+    UntilClose,
+}
+
+/// What a `BodyReader::feed` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BodyStep {
+    pub consumed: usize,
+    pub done: bool,
+}
+
+impl BodyReader {
+    /// A reader for a body framed as `framing`; `None` for framings without a body to read.
+    pub(crate) fn new(framing: Framing) -> Option<Self> {
+        let kind = match framing {
+            Framing::Length(n) if n > 0 => BodyKind::Length { remaining: n },
+            Framing::Chunked => BodyKind::Chunked(ChunkedDecoder::default()),
+            Framing::UntilClose => BodyKind::UntilClose,
+            _ => return None,
+        };
+        Some(BodyReader {
+            kind,
+            seen: 0,
+            cut: false,
+        })
+    }
+
+    pub(crate) fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// The body length to report: what was counted, or None when a gap cut it.
+    pub(crate) fn body_len(&self) -> Option<u64> {
+        (!self.cut).then_some(self.seen)
+    }
+
+    /// The length to report when the body stops being read: complete (or delimited by the
+    /// close) and not cut by a gap, else unknown.
+    pub(crate) fn final_len(&self) -> Option<u64> {
+        let whole = self.is_done() || matches!(self.kind, BodyKind::UntilClose);
+        if whole { self.body_len() } else { None }
+    }
+
+    /// The whole body has been accounted for (a gap may have covered its end).
+    pub(crate) fn is_done(&self) -> bool {
+        match &self.kind {
+            BodyKind::Length { remaining } => *remaining == 0,
+            BodyKind::Chunked(dec) => dec.is_done(),
+            BodyKind::UntilClose => false,
+        }
+    }
+
+    pub(crate) fn feed(
+        &mut self,
+        input: &[u8],
+        prefix: &mut Vec<u8>,
+        prefix_limit: usize,
+    ) -> Result<BodyStep, ChunkedError> {
+        let mut keep = |data: &[u8]| {
+            let room = prefix_limit.saturating_sub(prefix.len());
+            prefix.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+        };
+        let step = match &mut self.kind {
+            BodyKind::Length { remaining } => {
+                let take = usize::try_from(*remaining).map_or(input.len(), |r| r.min(input.len()));
+                keep(input.get(..take).unwrap_or_default());
+                *remaining = remaining.saturating_sub(take as u64);
+                self.seen = self.seen.saturating_add(take as u64);
+                BodyStep {
+                    consumed: take,
+                    done: *remaining == 0,
+                }
+            }
+            BodyKind::Chunked(dec) => {
+                let consumed = dec.feed(input, keep)?;
+                self.seen = dec.data_len();
+                BodyStep {
+                    consumed,
+                    done: dec.is_done(),
+                }
+            }
+            BodyKind::UntilClose => {
+                keep(input);
+                self.seen = self.seen.saturating_add(input.len() as u64);
+                BodyStep {
+                    consumed: input.len(),
+                    done: false,
+                }
+            }
+        };
+        Ok(step)
+    }
+
+    /// `len` bytes (0 = unknown) are missing. True when the body goes on (the gap fell inside
+    /// it); false when its framing is lost and the stream must be resynchronised.
+    pub(crate) fn skip_gap(&mut self, len: u64) -> bool {
+        self.cut = true;
+        match &mut self.kind {
+            BodyKind::Length { remaining } if len > 0 && len <= *remaining => {
+                *remaining -= len;
+                true
+            }
+            BodyKind::Chunked(dec) => dec.skip_gap(len),
+            BodyKind::UntilClose => true,
+            BodyKind::Length { .. } => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(name: &str, value: &str) -> Header {
+        Header {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn request_framing_rules() {
+        assert_eq!(request_framing(&[]), Ok(Framing::Empty));
+        assert_eq!(
+            request_framing(&[h("Content-Length", "11")]),
+            Ok(Framing::Length(11))
+        );
+        let both = [h("Content-Length", "11"), h("Transfer-Encoding", "chunked")];
+        assert_eq!(request_framing(&both), Ok(Framing::Chunked));
+        assert_eq!(
+            request_framing(&[h("Transfer-Encoding", "gzip")]),
+            Err(FramingError::RequestNotChunked)
+        );
+        assert_eq!(
+            request_framing(&[h("Content-Length", "5, 5")]),
+            Ok(Framing::Length(5))
+        );
+        assert!(request_framing(&[h("Content-Length", "5"), h("content-length", "6")]).is_err());
+        assert!(request_framing(&[h("Content-Length", "-1")]).is_err());
+        assert!(request_framing(&[h("Content-Length", "99999999999999999999999")]).is_err());
+    }
+
+    #[test]
+    fn response_framing_rules() {
+        let cl = [h("Content-Length", "1234")];
+        assert_eq!(response_framing(Some("HEAD"), 200, &cl), Ok(Framing::Empty));
+        assert_eq!(
+            response_framing(Some("GET"), 200, &cl),
+            Ok(Framing::Length(1234))
+        );
+        for status in [100, 103, 204, 304] {
+            assert_eq!(
+                response_framing(Some("GET"), status, &cl),
+                Ok(Framing::Empty)
+            );
+        }
+        assert_eq!(
+            response_framing(Some("GET"), 101, &[]),
+            Ok(Framing::Upgrade)
+        );
+        assert_eq!(
+            response_framing(Some("CONNECT"), 200, &[]),
+            Ok(Framing::Tunnel)
+        );
+        assert_eq!(
+            response_framing(Some("CONNECT"), 407, &cl),
+            Ok(Framing::Length(1234))
+        );
+        assert_eq!(response_framing(None, 200, &[]), Ok(Framing::UntilClose));
+        let te = [
+            h("Transfer-Encoding", "gzip, chunked"),
+            h("Content-Length", "3"),
+        ];
+        assert_eq!(response_framing(None, 200, &te), Ok(Framing::Chunked));
+        let gz = [h("Transfer-Encoding", "chunked, gzip")];
+        assert_eq!(response_framing(None, 200, &gz), Ok(Framing::UntilClose));
+    }
+
+    #[test]
+    fn length_body_keeps_bounded_prefix() {
+        let mut body = BodyReader::new(Framing::Length(10)).unwrap();
+        let mut prefix = Vec::new();
+        let step = body.feed(b"0123456789GET", &mut prefix, 4).unwrap();
+        assert_eq!(
+            step,
+            BodyStep {
+                consumed: 10,
+                done: true
+            }
+        );
+        assert_eq!(
+            (prefix.as_slice(), body.body_len()),
+            (&b"0123"[..], Some(10))
+        );
+    }
+
+    #[test]
+    fn gap_shortens_a_length_body() {
+        let mut body = BodyReader::new(Framing::Length(10)).unwrap();
+        let mut prefix = Vec::new();
+        body.feed(b"012", &mut prefix, 0).unwrap();
+        assert!(body.skip_gap(4));
+        let step = body.feed(b"789X", &mut prefix, 0).unwrap();
+        assert_eq!(
+            step,
+            BodyStep {
+                consumed: 3,
+                done: true
+            }
+        );
+        assert_eq!(body.body_len(), None);
+        let mut whole = BodyReader::new(Framing::Length(10)).unwrap();
+        assert!(!whole.skip_gap(0), "unknown gap length loses the framing");
+    }
+}

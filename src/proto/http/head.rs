@@ -1,0 +1,291 @@
+//! Message heads (RFC 9112 §2.1: start-line, header fields, empty line): buffered up to a bound
+//! until the empty line arrives, then parsed once with `httparse`.
+
+use super::{Header, HttpRequest, HttpResponse};
+use crate::time::Timestamp;
+
+/// Why a head could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeadError {
+    #[error("header block larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("{0}")]
+    Malformed(String),
+}
+
+/// Progress of one head being accumulated.
+#[derive(Debug)]
+pub(crate) enum HeadStep {
+    /// All input consumed; the empty line has not arrived yet.
+    NeedMore,
+    /// The head ends after `consumed` bytes of the input just fed; `block` is the whole head.
+    Complete { block: Vec<u8>, consumed: usize },
+}
+
+/// The bytes of a head seen so far, bounded; leading empty lines are skipped (RFC 9112 §2.2).
+#[derive(Debug, Default)]
+pub(crate) struct HeadBuffer {
+    buf: Vec<u8>,
+    /// Time of the chunk that carried the head's first byte.
+    ts: Option<Timestamp>,
+    /// Offset up to which the buffer has been searched for the empty line.
+    scanned: usize,
+}
+
+impl HeadBuffer {
+    /// A head started from bytes already set aside (e.g. a start line found by resync).
+    pub(crate) fn with_prefix(prefix: Vec<u8>, ts: Timestamp) -> Self {
+        HeadBuffer {
+            buf: prefix,
+            ts: Some(ts),
+            scanned: 0,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    pub(crate) fn ts(&self) -> Option<Timestamp> {
+        self.ts
+    }
+
+    /// Append `input`; report where the head ends if the empty line is now present.
+    pub(crate) fn feed(
+        &mut self,
+        ts: Timestamp,
+        input: &[u8],
+        limit: usize,
+    ) -> Result<HeadStep, HeadError> {
+        let skipped = if self.buf.is_empty() {
+            input
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count()
+        } else {
+            0
+        };
+        let input = input.get(skipped..).unwrap_or_default();
+        if input.is_empty() {
+            return Ok(HeadStep::NeedMore);
+        }
+        self.ts.get_or_insert(ts);
+        let old_len = self.buf.len();
+        let room = limit.saturating_add(1).saturating_sub(old_len);
+        self.buf
+            .extend_from_slice(input.get(..room.min(input.len())).unwrap_or_default());
+        match find_head_end(&self.buf, self.scanned.saturating_sub(2)) {
+            Some(end) => {
+                self.buf.truncate(end);
+                let consumed = skipped + end.saturating_sub(old_len);
+                Ok(HeadStep::Complete {
+                    block: std::mem::take(&mut self.buf),
+                    consumed,
+                })
+            }
+            None if self.buf.len() > limit => Err(HeadError::TooLarge(limit)),
+            None => {
+                self.scanned = self.buf.len();
+                Ok(HeadStep::NeedMore)
+            }
+        }
+    }
+}
+
+/// End (exclusive) of the empty line that closes a head: `\n\r\n` or `\n\n` (RFC 9112 §2.2 lets
+/// a recipient accept a bare LF as a line terminator).
+fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let tail = buf.get(from..)?;
+    memchr::memchr_iter(b'\n', tail).find_map(|i| {
+        let at = from + i;
+        match (buf.get(at + 1), buf.get(at + 2)) {
+            (Some(b'\n'), _) => Some(at + 2),
+            (Some(b'\r'), Some(b'\n')) => Some(at + 3),
+            _ => None,
+        }
+    })
+}
+
+/// Header slots tried first; a head with more gets a buffer sized for it.
+const USUAL_HEADERS: usize = 64;
+
+/// Parse a complete request head (`block` ends with the empty line).
+pub(crate) fn parse_request(block: &[u8], ts: Timestamp) -> Result<HttpRequest, HeadError> {
+    let mut slots = [httparse::EMPTY_HEADER; USUAL_HEADERS];
+    let mut req = httparse::Request::new(&mut slots);
+    match req.parse(block) {
+        Ok(httparse::Status::Complete(_)) => Ok(request_from(&req, ts)),
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
+            let mut req = httparse::Request::new(&mut many);
+            match req.parse(block) {
+                Ok(httparse::Status::Complete(_)) => Ok(request_from(&req, ts)),
+                other => Err(malformed(other)),
+            }
+        }
+        other => Err(malformed(other)),
+    }
+}
+
+/// Parse a complete response head.
+pub(crate) fn parse_response(block: &[u8], ts: Timestamp) -> Result<HttpResponse, HeadError> {
+    let mut slots = [httparse::EMPTY_HEADER; USUAL_HEADERS];
+    let mut resp = httparse::Response::new(&mut slots);
+    match response_config().parse_response(&mut resp, block) {
+        Ok(httparse::Status::Complete(_)) => Ok(response_from(&resp, ts)),
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
+            let mut resp = httparse::Response::new(&mut many);
+            match response_config().parse_response(&mut resp, block) {
+                Ok(httparse::Status::Complete(_)) => Ok(response_from(&resp, ts)),
+                other => Err(malformed(other)),
+            }
+        }
+        other => Err(malformed(other)),
+    }
+}
+
+/// Servers in the wild send obsolete folding and stray spaces; a passive observer accepts them
+/// (RFC 9112 §5.2 allows a user agent to replace obs-fold with SP).
+fn response_config() -> httparse::ParserConfig {
+    let mut config = httparse::ParserConfig::default();
+    config
+        .allow_obsolete_multiline_headers_in_responses(true)
+        .allow_spaces_after_header_name_in_responses(true)
+        .allow_multiple_spaces_in_response_status_delimiters(true);
+    config
+}
+
+/// Each header takes at least 3 bytes (`a:` and LF), so this many slots always suffice.
+fn max_headers(block: &[u8]) -> usize {
+    block.len() / 3 + 1
+}
+
+fn malformed(result: httparse::Result<usize>) -> HeadError {
+    match result {
+        Err(e) => HeadError::Malformed(e.to_string()),
+        // The block ends with an empty line, so httparse cannot ask for more.
+        Ok(_) => HeadError::Malformed("incomplete head".into()),
+    }
+}
+
+fn request_from(req: &httparse::Request<'_, '_>, ts: Timestamp) -> HttpRequest {
+    HttpRequest {
+        ts,
+        method: req.method.unwrap_or_default().to_string(),
+        target: req.path.unwrap_or_default().to_string(),
+        version: req.version.unwrap_or_default(),
+        headers: headers_from(req.headers),
+        body_len: None,
+    }
+}
+
+fn response_from(resp: &httparse::Response<'_, '_>, ts: Timestamp) -> HttpResponse {
+    HttpResponse {
+        ts,
+        status: resp.code.unwrap_or_default(),
+        reason: resp.reason.unwrap_or_default().to_string(),
+        version: resp.version.unwrap_or_default(),
+        headers: headers_from(resp.headers),
+        body_len: None,
+        body_prefix: Vec::new(),
+    }
+}
+
+fn headers_from(headers: &[httparse::Header<'_>]) -> Vec<Header> {
+    headers
+        .iter()
+        .map(|h| Header {
+            name: h.name.to_string(),
+            value: String::from_utf8_lossy(h.value).into_owned(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CURL_GET: &[u8] =
+        b"GET /a HTTP/1.1\r\nHost: 127.0.0.1:18080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
+
+    #[test]
+    fn head_found_at_every_split_with_trailing_body() {
+        let mut input = CURL_GET.to_vec();
+        input.extend_from_slice(b"BODY");
+        for split in 0..=input.len() {
+            let mut head = HeadBuffer::default();
+            let (a, b) = input.split_at(split);
+            let (block, used) = match head.feed(Timestamp(1), a, 1024).unwrap() {
+                HeadStep::Complete { block, consumed } => (block, consumed),
+                HeadStep::NeedMore => match head.feed(Timestamp(2), b, 1024).unwrap() {
+                    HeadStep::Complete { block, consumed } => (block, split + consumed),
+                    HeadStep::NeedMore => panic!("no head at split {split}"),
+                },
+            };
+            assert_eq!((block.as_slice(), used), (CURL_GET, CURL_GET.len()));
+            let expected_ts = if split == 0 { 2 } else { 1 };
+            assert_eq!(head.ts(), Some(Timestamp(expected_ts)));
+        }
+    }
+
+    #[test]
+    fn leading_empty_lines_are_skipped() {
+        let mut head = HeadBuffer::default();
+        let mut input = b"\r\n".to_vec();
+        input.extend_from_slice(CURL_GET);
+        match head.feed(Timestamp(0), &input, 1024).unwrap() {
+            HeadStep::Complete { block, consumed } => {
+                assert_eq!((block.as_slice(), consumed), (CURL_GET, input.len()));
+            }
+            HeadStep::NeedMore => panic!("head not found"),
+        }
+    }
+
+    #[test]
+    fn too_large_head_is_an_error() {
+        let mut head = HeadBuffer::default();
+        let r = head.feed(Timestamp(0), &CURL_GET[..60], 40);
+        assert_eq!(r.err(), Some(HeadError::TooLarge(40)));
+    }
+
+    #[test]
+    fn parses_request_fields() {
+        let req = parse_request(CURL_GET, Timestamp(7)).unwrap();
+        assert_eq!((req.method.as_str(), req.target.as_str()), ("GET", "/a"));
+        assert_eq!((req.version, req.ts), (1, Timestamp(7)));
+        assert_eq!(req.header("user-agent"), Some("curl/7.88.1"));
+        assert_eq!(req.headers.len(), 3);
+    }
+
+    #[test]
+    fn many_headers_and_bare_lf() {
+        let mut block = b"GET / HTTP/1.0\n".to_vec();
+        for i in 0..200 {
+            block.extend_from_slice(format!("x-h{i}: v\n").as_bytes());
+        }
+        block.extend_from_slice(b"\n");
+        let req = parse_request(&block, Timestamp(0)).unwrap();
+        assert_eq!((req.headers.len(), req.version), (200, 0));
+    }
+
+    #[test]
+    fn parses_response_with_lossy_value() {
+        let block = b"HTTP/1.1 403 Forbidden\r\nX-Odd: caf\xe9\r\nContent-Length: 0\r\n\r\n";
+        let resp = parse_response(block, Timestamp(0)).unwrap();
+        assert_eq!((resp.status, resp.reason.as_str()), (403, "Forbidden"));
+        assert_eq!(resp.header("x-odd"), Some("caf\u{fffd}"));
+    }
+
+    #[test]
+    fn malformed_heads() {
+        assert!(matches!(
+            parse_request(b"GET / HTTP/9.9\r\n\r\n", Timestamp(0)),
+            Err(HeadError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_response(b"HTTP/1.1 abc\r\n\r\n", Timestamp(0)),
+            Err(HeadError::Malformed(_))
+        ));
+    }
+}

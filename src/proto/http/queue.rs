@@ -1,0 +1,340 @@
+//! Pairing responses with requests on a keep-alive or pipelined connection (RFC 9112 §9.3.2:
+//! responses come in the order the requests were sent). Requests wait in a FIFO; each final
+//! response takes the oldest request not yet answered. When bytes are lost the pairing may be
+//! off, and we prefer reporting requests without a response over pairing them wrongly.
+
+use std::collections::VecDeque;
+
+use super::{HttpExchange, HttpRequest, HttpResponse};
+use crate::proto::ProtoEvent;
+
+/// A request with what is known of its exchange so far.
+#[derive(Debug)]
+struct Pending {
+    request: HttpRequest,
+    request_done: bool,
+    expect_continue: bool,
+    interim: Vec<u16>,
+    response: Option<HttpResponse>,
+    response_done: bool,
+}
+
+#[derive(Debug)]
+enum Slot {
+    Request(Box<Pending>),
+    /// A request already reported (evicted by the pending bound, or unreadable) whose response
+    /// is still expected: that response is consumed without being reported.
+    Orphan {
+        method: Option<String>,
+        response_done: bool,
+    },
+    /// Client bytes were lost here: an unknown number of requests (maybe none) is missing. A
+    /// response reaching this point cannot be paired reliably.
+    Barrier,
+}
+
+/// Who a response belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    Request {
+        id: u64,
+        method: String,
+    },
+    Orphan {
+        id: u64,
+        method: Option<String>,
+    },
+    /// No request to pair with (capture began mid-connection, or pairing was lost).
+    Unmatched,
+}
+
+impl Target {
+    pub(crate) fn method(&self) -> Option<&str> {
+        match self {
+            Target::Request { method, .. } => Some(method),
+            Target::Orphan { method, .. } => method.as_deref(),
+            Target::Unmatched => None,
+        }
+    }
+
+    pub(crate) fn id(&self) -> Option<u64> {
+        match self {
+            Target::Request { id, .. } | Target::Orphan { id, .. } => Some(*id),
+            Target::Unmatched => None,
+        }
+    }
+}
+
+/// What happened when a request was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Queued {
+    pub id: u64,
+    /// The oldest waiting request was reported early to respect `max_pending_requests`.
+    pub evicted: bool,
+}
+
+/// The FIFO of one connection. Slot ids are consecutive: `slots[i]` has id `first_id + i`.
+#[derive(Debug)]
+pub(crate) struct ExchangeQueue {
+    slots: VecDeque<Slot>,
+    first_id: u64,
+    /// Leading slots whose final response head has been seen.
+    answered: usize,
+    /// Pairing was lost for good: requests are reported alone, responses are unmatched.
+    desynced: bool,
+    max_requests: usize,
+    requests: usize,
+}
+
+impl ExchangeQueue {
+    pub(crate) fn new(max_requests: usize) -> Self {
+        ExchangeQueue {
+            slots: VecDeque::new(),
+            first_id: 0,
+            answered: 0,
+            desynced: false,
+            max_requests: max_requests.max(1),
+            requests: 0,
+        }
+    }
+
+    pub(crate) fn is_desynced(&self) -> bool {
+        self.desynced
+    }
+
+    fn next_id(&self) -> u64 {
+        self.first_id.saturating_add(self.slots.len() as u64)
+    }
+
+    fn index(&self, id: u64) -> Option<usize> {
+        usize::try_from(id.checked_sub(self.first_id)?)
+            .ok()
+            .filter(|&i| i < self.slots.len())
+    }
+
+    fn pending_mut(&mut self, id: u64) -> Option<&mut Pending> {
+        let i = self.index(id)?;
+        match self.slots.get_mut(i) {
+            Some(Slot::Request(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Queue a request whose head was read; its body (if any) follows.
+    pub(crate) fn push_request(
+        &mut self,
+        request: HttpRequest,
+        expect_continue: bool,
+        out: &mut Vec<ProtoEvent>,
+    ) -> Queued {
+        let evicted = self.requests >= self.max_requests && self.evict_oldest(out);
+        if self.slots.len() >= self.max_requests.saturating_mul(4) {
+            // Orphans pile up only if responses never come; stop pairing rather than grow.
+            self.desync(out);
+        }
+        let id = self.next_id();
+        self.slots.push_back(Slot::Request(Box::new(Pending {
+            request,
+            request_done: false,
+            expect_continue,
+            interim: Vec::new(),
+            response: None,
+            response_done: false,
+        })));
+        self.requests += 1;
+        Queued { id, evicted }
+    }
+
+    /// A request that could not be read but will be answered.
+    pub(crate) fn push_orphan(&mut self) {
+        if !self.desynced {
+            self.slots.push_back(Slot::Orphan {
+                method: None,
+                response_done: false,
+            });
+        }
+    }
+
+    /// Client bytes were lost (see [`Slot::Barrier`]).
+    pub(crate) fn push_barrier(&mut self) {
+        if !self.desynced && !matches!(self.slots.back(), Some(Slot::Barrier)) {
+            self.slots.push_back(Slot::Barrier);
+        }
+    }
+
+    /// Report the oldest unanswered request now and leave an orphan to absorb its response.
+    fn evict_oldest(&mut self, out: &mut Vec<ProtoEvent>) -> bool {
+        let answered = self.answered;
+        let Some(slot) = self
+            .slots
+            .iter_mut()
+            .skip(answered)
+            .find(|s| matches!(s, Slot::Request(p) if p.request_done))
+        else {
+            return false;
+        };
+        let method = match slot {
+            Slot::Request(p) => Some(p.request.method.clone()),
+            _ => None,
+        };
+        let old = std::mem::replace(
+            slot,
+            Slot::Orphan {
+                method,
+                response_done: false,
+            },
+        );
+        if let Slot::Request(p) = old {
+            emit(*p, out);
+            self.requests = self.requests.saturating_sub(1);
+        }
+        true
+    }
+
+    /// Whom the next response head belongs to. Reaching a barrier loses the pairing.
+    pub(crate) fn next_target(&mut self, out: &mut Vec<ProtoEvent>) -> Target {
+        if self.desynced {
+            return Target::Unmatched;
+        }
+        let id = self.first_id.saturating_add(self.answered as u64);
+        match self.slots.get(self.answered) {
+            None => Target::Unmatched,
+            Some(Slot::Request(p)) => Target::Request {
+                id,
+                method: p.request.method.clone(),
+            },
+            Some(Slot::Orphan { method, .. }) => Target::Orphan {
+                id,
+                method: method.clone(),
+            },
+            Some(Slot::Barrier) => {
+                self.desync(out);
+                Target::Unmatched
+            }
+        }
+    }
+
+    /// The final response head for `target` was read: later responses go to later requests.
+    pub(crate) fn answer(&mut self, target: &Target) {
+        if target.id().is_some() {
+            self.answered = self.answered.saturating_add(1).min(self.slots.len());
+        }
+    }
+
+    /// The target of request `id` (for a CONNECT, the tunnel's authority).
+    pub(crate) fn request_target(&mut self, id: u64) -> Option<String> {
+        self.pending_mut(id).map(|p| p.request.target.clone())
+    }
+
+    pub(crate) fn add_interim(&mut self, id: u64, status: u16) {
+        if let Some(p) = self.pending_mut(id) {
+            p.interim.push(status);
+        }
+    }
+
+    pub(crate) fn expects_continue(&mut self, id: u64) -> bool {
+        self.pending_mut(id).is_some_and(|p| p.expect_continue)
+    }
+
+    /// The request's body ended (`body_len` None when cut).
+    pub(crate) fn finish_request(
+        &mut self,
+        id: u64,
+        body_len: Option<u64>,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        if let Some(p) = self.pending_mut(id) {
+            p.request.body_len = body_len;
+            p.request_done = true;
+        }
+        self.drain(out);
+    }
+
+    /// The response to `id` is complete (or as complete as it will get).
+    pub(crate) fn finish_response(
+        &mut self,
+        id: u64,
+        response: Option<HttpResponse>,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        if let Some(i) = self.index(id) {
+            match self.slots.get_mut(i) {
+                Some(Slot::Request(p)) => {
+                    p.response = response;
+                    p.response_done = true;
+                }
+                Some(Slot::Orphan { response_done, .. }) => *response_done = true,
+                _ => {}
+            }
+        }
+        self.drain(out);
+    }
+
+    /// Report, oldest first, every exchange that is complete.
+    fn drain(&mut self, out: &mut Vec<ProtoEvent>) {
+        while let Some(front) = self.slots.front() {
+            let ready = match front {
+                Slot::Request(p) => p.request_done && (p.response_done || self.desynced),
+                Slot::Orphan { response_done, .. } => *response_done || self.desynced,
+                Slot::Barrier => self.desynced,
+            };
+            if !ready {
+                break;
+            }
+            self.pop_front(out);
+        }
+    }
+
+    fn pop_front(&mut self, out: &mut Vec<ProtoEvent>) {
+        if let Some(slot) = self.slots.pop_front() {
+            self.first_id = self.first_id.saturating_add(1);
+            self.answered = self.answered.saturating_sub(1);
+            if let Slot::Request(p) = slot {
+                self.requests = self.requests.saturating_sub(1);
+                emit(*p, out);
+            }
+        }
+    }
+
+    /// Give up pairing on this connection: complete requests are reported now without their
+    /// (unknown) responses, later ones as soon as they are complete.
+    pub(crate) fn desync(&mut self, out: &mut Vec<ProtoEvent>) {
+        self.desynced = true;
+        let end = self.next_id();
+        // Only the newest request can still be in progress (its body being read); it keeps its
+        // id, which the client side holds.
+        let in_progress = match self.slots.back() {
+            Some(Slot::Request(p)) if !p.request_done => self.next_id().checked_sub(1),
+            _ => None,
+        };
+        let kept = in_progress.and_then(|_| self.slots.pop_back());
+        self.slots.retain(|s| matches!(s, Slot::Request(_)));
+        while !self.slots.is_empty() {
+            self.pop_front(out);
+        }
+        if let (Some(id), Some(slot)) = (in_progress, kept) {
+            self.first_id = id;
+            self.slots.push_back(slot);
+        } else {
+            // Ids never go back, so a stale id held by a half cannot name a new request.
+            self.first_id = end;
+        }
+        self.answered = 0;
+        self.requests = self.slots.len();
+    }
+
+    /// The connection ended (or stopped being HTTP): report everything still waiting.
+    pub(crate) fn flush(&mut self, out: &mut Vec<ProtoEvent>) {
+        while !self.slots.is_empty() {
+            self.pop_front(out);
+        }
+    }
+}
+
+fn emit(p: Pending, out: &mut Vec<ProtoEvent>) {
+    out.push(ProtoEvent::Http(Box::new(HttpExchange {
+        request: p.request,
+        interim: p.interim,
+        response: p.response,
+    })));
+}

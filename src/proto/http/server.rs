@@ -1,0 +1,286 @@
+//! The server side of an [`HttpConnection`]: status lines, interim (1xx) responses, response
+//! bodies (RFC 9112 §6.3 items 1-8), and the switch to a tunnel or another protocol.
+
+use super::HttpResponse;
+use super::connection::{ClientState, Handoff, HttpConnection, ServerState, Switch};
+use super::framing::{BodyReader, Framing, response_framing};
+use super::head::{HeadBuffer, HeadStep, parse_response};
+use super::queue::Target;
+use super::resync::{Resync, ResyncStep, StartLine};
+use crate::flow::Direction;
+use crate::proto::{Anomaly, ProtoEvent};
+use crate::time::Timestamp;
+
+const DIR: Direction = Direction::ServerToClient;
+
+impl HttpConnection {
+    pub(super) fn server_data(&mut self, ts: Timestamp, bytes: &[u8], out: &mut Vec<ProtoEvent>) {
+        let mut input = bytes;
+        let mut stalls = 0;
+        while !input.is_empty() && !self.stopped && stalls < 2 {
+            let used = self.server_step(ts, input, out);
+            stalls = if used == 0 { stalls + 1 } else { 0 };
+            let rest = input.get(used..).unwrap_or_default();
+            if let Some(handoff) = self.handoff.as_mut() {
+                // The bytes after a switching response belong to the new protocol.
+                handoff.server_bytes = rest.to_vec();
+                return;
+            }
+            input = rest;
+        }
+    }
+
+    fn server_step(&mut self, ts: Timestamp, input: &[u8], out: &mut Vec<ProtoEvent>) -> usize {
+        let limit = self.limits.max_header_bytes;
+        match &mut self.server {
+            ServerState::Head(head) => match head.feed(ts, input, limit) {
+                Ok(HeadStep::NeedMore) => input.len(),
+                Ok(HeadStep::Complete { block, consumed }) => {
+                    let head_ts = head.ts().unwrap_or(ts);
+                    self.server = ServerState::Head(HeadBuffer::default());
+                    self.on_response_head(&block, head_ts, ts, out);
+                    consumed
+                }
+                Err(_) => {
+                    Self::anomaly(DIR, ts, Anomaly::HeaderTooLarge, out);
+                    self.lose_response(out);
+                    self.server = ServerState::Resync(Self::resync_state(StartLine::Status, false));
+                    0
+                }
+            },
+            ServerState::Body { .. } => self.server_body(ts, input, out),
+            ServerState::Resync(resync) => match resync.feed(ts, input) {
+                ResyncStep::NeedMore => input.len(),
+                ResyncStep::Found {
+                    start,
+                    ts: start_ts,
+                    consumed,
+                    skipped,
+                } => {
+                    self.note_resync(DIR, ts, skipped, out);
+                    self.server = ServerState::Head(HeadBuffer::with_prefix(start, start_ts));
+                    consumed
+                }
+            },
+        }
+    }
+
+    /// A response head could not be read: it answered the next request, which is reported
+    /// without it, and later responses still pair correctly.
+    fn lose_response(&mut self, out: &mut Vec<ProtoEvent>) {
+        self.stats.lost_responses = self.stats.lost_responses.saturating_add(1);
+        let target = self.queue.next_target(out);
+        self.queue.answer(&target);
+        if let Some(id) = target.id() {
+            self.queue.finish_response(id, None, out);
+            self.release_hold(id, out);
+        }
+    }
+
+    fn on_response_head(
+        &mut self,
+        block: &[u8],
+        head_ts: Timestamp,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        match parse_response(block, head_ts) {
+            Ok(response) => self.start_response(response, ts, out),
+            Err(e) => {
+                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
+                self.lose_response(out);
+                self.server = ServerState::Resync(Resync::new(StartLine::Status));
+            }
+        }
+    }
+
+    fn start_response(
+        &mut self,
+        mut response: HttpResponse,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        let target = self.queue.next_target(out);
+        let status = response.status;
+        if (100..200).contains(&status) && status != 101 {
+            // Interim responses (RFC 9110 §15.2) precede the final one and have no body.
+            if let Some(id) = target.id() {
+                self.queue.add_interim(id, status);
+            }
+            return;
+        }
+        self.stats.responses = self.stats.responses.saturating_add(1);
+        self.queue.answer(&target);
+        if target == Target::Unmatched {
+            self.stats.unmatched_responses = self.stats.unmatched_responses.saturating_add(1);
+            Self::anomaly(DIR, ts, Anomaly::UnmatchedResponse, out);
+        }
+        if let Target::Request { id, .. } = target {
+            self.note_final_response(id);
+        }
+        let framing = response_framing(target.method(), status, &response.headers);
+        let body = match framing {
+            Err(e) => {
+                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
+                self.finish_response(&target, Some(response), out);
+                self.server = ServerState::Resync(Resync::new(StartLine::Status));
+                return;
+            }
+            Ok(switch @ (Framing::Tunnel | Framing::Upgrade)) => {
+                response.body_len = Some(0);
+                return self.switch_protocols(&target, response, switch, ts, out);
+            }
+            Ok(framing) => BodyReader::new(framing),
+        };
+        match body {
+            Some(body) => {
+                self.server = ServerState::Body {
+                    target: target.id(),
+                    response: Some(response),
+                    body,
+                };
+            }
+            None => {
+                response.body_len = Some(0);
+                self.finish_response(&target, Some(response), out);
+            }
+        }
+        if let Some(id) = target.id() {
+            self.release_hold(id, out);
+        }
+    }
+
+    fn finish_response(
+        &mut self,
+        target: &Target,
+        response: Option<HttpResponse>,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        if let Some(id) = target.id() {
+            self.queue.finish_response(id, response, out);
+        }
+    }
+
+    /// CONNECT 2xx or 101: report everything, then hand the rest of the stream over.
+    fn switch_protocols(
+        &mut self,
+        target: &Target,
+        response: HttpResponse,
+        framing: Framing,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        let tunnel_to = match target {
+            Target::Request { id, .. } => self.queue.request_target(*id),
+            _ => None,
+        };
+        self.finish_response(target, Some(response), out);
+        self.queue.flush(out);
+        let switch = if framing == Framing::Tunnel {
+            let target = tunnel_to.unwrap_or_default();
+            out.push(ProtoEvent::Tunnel {
+                target: target.clone(),
+                ts,
+            });
+            Switch::Tunnel { target }
+        } else {
+            Switch::Upgrade
+        };
+        let held = std::mem::replace(&mut self.client, ClientState::Head(HeadBuffer::default()));
+        let (client_bytes, client_gap) = match held {
+            ClientState::Hold { held, lost, .. } => (held, lost),
+            _ => (Vec::new(), false),
+        };
+        self.handoff = Some(Handoff {
+            switch,
+            ts,
+            client_bytes,
+            client_gap,
+            server_bytes: Vec::new(),
+            server_gap: false,
+        });
+        self.stopped = true;
+    }
+
+    fn server_body(&mut self, ts: Timestamp, input: &[u8], out: &mut Vec<ProtoEvent>) -> usize {
+        let ServerState::Body { response, body, .. } = &mut self.server else {
+            return input.len();
+        };
+        let mut unused = Vec::new();
+        let prefix = response
+            .as_mut()
+            .map_or(&mut unused, |r| &mut r.body_prefix);
+        match body.feed(input, prefix, self.limits.body_prefix_bytes) {
+            Ok(step) => {
+                if step.done {
+                    self.end_server_body(out);
+                }
+                step.consumed
+            }
+            Err(e) => {
+                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
+                self.end_server_body(out);
+                self.server = ServerState::Resync(Self::resync_state(StartLine::Status, false));
+                0
+            }
+        }
+    }
+
+    /// The response body ended (complete, cut, or at close): hand the response to its request.
+    fn end_server_body(&mut self, out: &mut Vec<ProtoEvent>) {
+        let old = std::mem::replace(&mut self.server, ServerState::Head(HeadBuffer::default()));
+        if let ServerState::Body {
+            target,
+            response,
+            body,
+        } = old
+        {
+            let response = response.map(|mut r| {
+                r.body_len = body.final_len();
+                r
+            });
+            if let Some(id) = target {
+                self.queue.finish_response(id, response, out);
+            }
+        }
+    }
+
+    pub(super) fn server_gap(&mut self, _ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
+        let lost_framing = match &mut self.server {
+            ServerState::Head(head) => {
+                if !head.is_empty() {
+                    self.stats.lost_responses = self.stats.lost_responses.saturating_add(1);
+                }
+                true
+            }
+            ServerState::Body { body, .. } => {
+                let goes_on = body.skip_gap(len);
+                if !goes_on || body.is_done() {
+                    self.end_server_body(out);
+                }
+                !goes_on
+            }
+            ServerState::Resync(resync) => {
+                resync.on_gap();
+                false
+            }
+        };
+        if lost_framing {
+            // Whole responses may be in the hole: pairing later ones would be guesswork.
+            if self.server_seen {
+                self.queue.desync(out);
+            }
+            self.server = ServerState::Resync(Resync::new(StartLine::Status));
+        }
+    }
+
+    pub(super) fn server_close(&mut self, _ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+        match &self.server {
+            ServerState::Body { .. } => self.end_server_body(out),
+            ServerState::Head(head) if !head.is_empty() => {
+                self.stats.lost_responses = self.stats.lost_responses.saturating_add(1);
+            }
+            _ => {}
+        }
+    }
+}
