@@ -460,7 +460,7 @@ fn hex_bytes(bytes: &[u8]) -> String {
 /// Why the first bytes are not a capture, for a person who passed the wrong file.
 fn describe_start(head: &[u8]) -> String {
     if head.is_empty() {
-        return "the input is empty (0 bytes)".to_string();
+        return "the input is empty".to_string();
     }
     if head.starts_with(&[0x1F, 0x8B]) {
         return "it is gzip-compressed (starts with 1f 8b); decompress it first".to_string();
