@@ -3,13 +3,19 @@
 //! Endpoints come from four places, each kept with its origin so every report can say *why* a
 //! host counts as HTTPS: `--endpoint` flags, the AWS environment and shared config file (resolved
 //! the way botocore does, see [`aws_config`]), AWS's own S3 hosts ([`aws_hosts`]), and hosts the
-//! capture shows speaking TLS ([`evaluate::infer_endpoints`]). [`evaluate::evaluate`] turns plain
-//! facts about requests, connection attempts and TLS sessions into [`Finding`]s. Pure: no I/O;
-//! the caller reads files and the environment and passes their contents in.
+//! capture shows speaking TLS ([`infer_endpoints`]). [`evaluate()`] turns plain facts about
+//! requests, connection attempts and TLS sessions into [`Finding`]s. Pure: no I/O; the caller
+//! reads files and the environment and passes their contents in.
 
 pub mod aws_config;
 pub mod aws_hosts;
 pub mod endpoints;
+pub mod evaluate;
+pub mod finding;
+pub mod hints;
 pub mod ini;
 
+pub use aws_config::{ConfigError, Resolution, resolve, resolve_detailed};
 pub use endpoints::{Endpoint, EndpointError, Origin, Policy, Scheme};
+pub use evaluate::{evaluate, infer_endpoints};
+pub use finding::{AttemptFacts, Finding, FindingKind, OperationGuess, RequestFacts, TlsFacts};

@@ -1,0 +1,496 @@
+use super::*;
+use crate::flow::AttemptOutcome;
+use crate::time::Timestamp;
+
+const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const BOTO_FIXED: &str = "Boto3/1.40.15 md/Botocore#1.40.15 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.3 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.40.15";
+const BOTO_BUGGY: &str = "Boto3/1.40.14 md/Botocore#1.40.14 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.3 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.40.14";
+const NGINX_400: &str = "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n";
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp(T0 * 1_000_000_000 + ms * 1_000_000)
+}
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().expect(s)
+}
+
+fn ep(url: &str, origin: Origin) -> Endpoint {
+    Endpoint::parse(url, origin, "test").expect(url)
+}
+
+fn req(id: u64, ms: i64, client: &str, server: &str, host: Option<&str>) -> RequestFacts {
+    RequestFacts {
+        id,
+        time: at(ms),
+        scheme: Scheme::Http,
+        client: sa(client),
+        server: sa(server),
+        host: host.map(str::to_string),
+        sni: None,
+        method: "PUT".into(),
+        target: "/b1/k1".into(),
+        operation: Some("PutObject".into()),
+        bucket: Some("b1".into()),
+        key: Some("k1".into()),
+        status: Some(200),
+        user_agent: Some(BOTO_FIXED.into()),
+        has_sigv4_auth: false,
+        has_session_token: false,
+        presigned: false,
+        response_body_prefix: None,
+        server_replied_tls: false,
+        reset_without_response: false,
+    }
+}
+
+fn tls(ms: i64, client: &str, server: &str, sni: Option<&str>) -> TlsFacts {
+    TlsFacts {
+        time: at(ms),
+        client: sa(client),
+        server: sa(server),
+        sni: sni.map(str::to_string),
+    }
+}
+
+fn attempt(ms: i64, client: &str, server: &str) -> AttemptFacts {
+    AttemptFacts {
+        time: at(ms),
+        client: sa(client),
+        server: sa(server),
+        outcome: AttemptOutcome::Refused,
+        syns: 1,
+    }
+}
+
+fn kinds(f: &[Finding]) -> Vec<FindingKind> {
+    f.iter().map(|f| f.kind).collect()
+}
+
+#[test]
+fn infers_by_sni_or_by_ip_once_per_host_and_port() {
+    let t = [
+        tls(
+            0,
+            "127.0.0.1:40000",
+            "127.0.0.1:8443",
+            Some("S3.Local.Test"),
+        ),
+        tls(
+            5,
+            "127.0.0.1:40001",
+            "127.0.0.1:8443",
+            Some("s3.local.test"),
+        ),
+        tls(9, "[::1]:40002", "[::1]:9443", None),
+    ];
+    let e = infer_endpoints(&t);
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[0].url(), "https://s3.local.test:8443");
+    assert_eq!(e[0].origin, Origin::Inferred);
+    assert_eq!(
+        e[0].detail,
+        "TLS seen: SNI s3.local.test to 127.0.0.1:8443 at 2026-01-01T00:00:00.000000Z"
+    );
+    assert_eq!(e[1].url(), "https://[::1]:9443");
+    assert!(
+        e[1].detail
+            .starts_with("TLS seen: no SNI, server [::1]:9443")
+    );
+}
+
+#[test]
+fn mixed_schemes_from_one_client() {
+    let t = [tls(
+        0,
+        "127.0.0.1:40000",
+        "127.0.0.1:8443",
+        Some("s3.local.test"),
+    )];
+    let mut policy = Policy::new(vec![]);
+    policy.extend(infer_endpoints(&t));
+    let mut r = req(
+        7,
+        100,
+        "127.0.0.1:40010",
+        "127.0.0.1:80",
+        Some("b1.s3.local.test"),
+    );
+    r.has_sigv4_auth = true;
+    let f = evaluate(&policy, &[r], &[], &t);
+    assert_eq!(
+        kinds(&f),
+        [
+            FindingKind::PlaintextToHttpsEndpoint,
+            FindingKind::CredentialsInCleartext
+        ]
+    );
+    let x = &f[0];
+    assert_eq!(
+        (x.request, x.endpoint.as_deref(), x.origin),
+        (
+            Some(7),
+            Some("https://s3.local.test:8443"),
+            Some(Origin::Inferred)
+        )
+    );
+    assert_eq!(x.operation.as_deref(), Some("PutObject"));
+    assert_eq!(
+        x.hint,
+        "this client reached b1.s3.local.test over HTTPS too: two differently configured clients or a per-operation endpoint override"
+    );
+    assert_eq!(
+        x.seen().as_deref(),
+        Some("PUT http://b1.s3.local.test/b1/k1")
+    );
+    assert!(
+        f[1].hint
+            .starts_with("a request signature crossed the network in cleartext")
+    );
+}
+
+#[test]
+fn downgrade_user_agent_gives_the_botocore_hint() {
+    let policy = Policy::new(vec![ep("https://s3.local.test", Origin::Env)]);
+    let mut r = req(
+        1,
+        0,
+        "127.0.0.1:40010",
+        "127.0.0.1:80",
+        Some("s3.local.test"),
+    );
+    r.user_agent = Some(BOTO_BUGGY.into());
+    r.status = Some(403);
+    let f = evaluate(&policy, &[r], &[], &[]);
+    assert_eq!(kinds(&f), [FindingKind::PlaintextToHttpsEndpoint]);
+    assert_eq!(f[0].origin, Some(Origin::Env));
+    assert_eq!(
+        f[0].hint,
+        "botocore 1.40.14 rewrites an https endpoint_url to http when use_ssl is False/None (boto/botocore#3542, fixed in 1.40.15): upgrade botocore or drop use_ssl; a 403 here may be an aws:SecureTransport bucket policy refusing plaintext"
+    );
+}
+
+#[test]
+fn plain_http_to_nginx_tls_port_configured_http() {
+    let policy = Policy::new(vec![ep("http://s3.local.test:8443", Origin::Flag)]);
+    let mut r = req(
+        3,
+        0,
+        "127.0.0.1:40010",
+        "127.0.0.1:8443",
+        Some("s3.local.test:8443"),
+    );
+    r.status = Some(400);
+    r.response_body_prefix = Some(NGINX_400.into());
+    r.has_sigv4_auth = true;
+    let f = evaluate(&policy, &[r], &[], &[]);
+    // Configured http:// on purpose: not "to an HTTPS endpoint", but the port speaks TLS, and the
+    // signature went out in clear all the same.
+    assert_eq!(
+        kinds(&f),
+        [
+            FindingKind::PlaintextToTlsPort,
+            FindingKind::CredentialsInCleartext
+        ]
+    );
+    assert_eq!(f[0].endpoint.as_deref(), Some("http://s3.local.test:8443"));
+    assert_eq!(
+        f[0].hint,
+        "the server answered \"The plain HTTP request was sent to HTTPS port\": plain HTTP was sent to the TLS port 8443 — the endpoint URL's scheme is http but the port speaks TLS"
+    );
+}
+
+#[test]
+fn https_endpoint_port_reset_and_tls_reply_are_tls_port_evidence() {
+    let policy = Policy::new(vec![ep("https://s3.local.test:8443", Origin::Flag)]);
+    let mut r = req(
+        1,
+        0,
+        "127.0.0.1:40010",
+        "127.0.0.1:8443",
+        Some("s3.local.test:8443"),
+    );
+    r.status = None;
+    r.reset_without_response = true;
+    let f = evaluate(&policy, std::slice::from_ref(&r), &[], &[]);
+    assert_eq!(
+        kinds(&f),
+        [
+            FindingKind::PlaintextToHttpsEndpoint,
+            FindingKind::PlaintextToTlsPort
+        ]
+    );
+    assert!(
+        f[1].hint
+            .starts_with("the server reset the connection without a response")
+    );
+
+    // A reset on another port is not evidence of TLS.
+    let mut r2 = req(
+        2,
+        0,
+        "127.0.0.1:40011",
+        "127.0.0.1:80",
+        Some("s3.local.test"),
+    );
+    r2.status = None;
+    r2.reset_without_response = true;
+    assert_eq!(
+        kinds(&evaluate(&policy, std::slice::from_ref(&r2), &[], &[])),
+        [FindingKind::PlaintextToHttpsEndpoint]
+    );
+    r2.server_replied_tls = true;
+    let f = evaluate(&policy, &[r2], &[], &[]);
+    assert_eq!(
+        kinds(&f),
+        [
+            FindingKind::PlaintextToHttpsEndpoint,
+            FindingKind::PlaintextToTlsPort
+        ]
+    );
+    assert!(f[1].hint.starts_with("the server answered with TLS bytes"));
+}
+
+#[test]
+fn tls_session_at_the_same_address_is_tls_port_evidence_even_unconfigured() {
+    let t = [tls(0, "10.0.0.2:40000", "10.0.0.9:9000", None)];
+    let r = req(
+        1,
+        50,
+        "10.0.0.3:40010",
+        "10.0.0.9:9000",
+        Some("minio.internal:9000"),
+    );
+    // No policy entry at all (not even inferred): still HTTP bytes to a TLS port.
+    let f = evaluate(&Policy::new(vec![]), &[r], &[], &t);
+    assert_eq!(kinds(&f), [FindingKind::PlaintextToTlsPort]);
+    assert_eq!(f[0].endpoint, None);
+    assert!(
+        f[0].hint
+            .starts_with("the capture shows TLS on this address")
+    );
+}
+
+#[test]
+fn refused_attempts_with_retries_and_a_guess() {
+    let policy = Policy::new(vec![ep("https://s3.local.test", Origin::Flag)]);
+    let t = [tls(
+        0,
+        "127.0.0.1:40000",
+        "127.0.0.1:443",
+        Some("s3.local.test"),
+    )];
+    let attempts = [
+        attempt(1000, "127.0.0.1:40100", "127.0.0.1:80"),
+        attempt(1500, "127.0.0.1:40101", "127.0.0.1:80"),
+        attempt(2500, "127.0.0.1:40102", "127.0.0.1:80"),
+        attempt(2600, "127.0.0.1:40103", "127.0.0.1:443"), // the TLS port itself: not plaintext
+        attempt(2700, "127.0.0.1:40104", "127.0.0.2:80"),  // nothing ties 127.0.0.2 to an endpoint
+    ];
+    let mut next = req(
+        9,
+        3000,
+        "127.0.0.1:40200",
+        "127.0.0.1:443",
+        Some("s3.local.test"),
+    );
+    next.scheme = Scheme::Https;
+    next.operation = Some("DeleteObject".into());
+    next.user_agent = Some(BOTO_BUGGY.into());
+    let f = evaluate(&policy, &[next], &attempts, &t);
+    assert_eq!(kinds(&f), [FindingKind::RefusedPlaintextAttempt; 3]);
+    assert_eq!(
+        f.iter().map(|f| f.attempt).collect::<Vec<_>>(),
+        [Some(0), Some(1), Some(2)]
+    );
+    let first = &f[0];
+    assert_eq!(
+        (first.endpoint.as_deref(), first.host.as_deref()),
+        (Some("https://s3.local.test:443"), Some("s3.local.test"))
+    );
+    assert_eq!(first.outcome, Some(AttemptOutcome::Refused));
+    let g = first.guess.as_ref().unwrap();
+    assert_eq!(
+        (g.operation.as_deref(), g.request),
+        (Some("DeleteObject"), 9)
+    );
+    assert_eq!(
+        g.reason,
+        "guess: the next request from 127.0.0.1 to s3.local.test, 2.000 s later (https PUT)"
+    );
+    assert!(first.hint.starts_with("connection to plaintext port 80 of https://s3.local.test:443 refused (3 attempt(s) from 127.0.0.1 within 30 s)"), "{}", first.hint);
+    assert!(first.hint.contains("botocore 1.40.14 rewrites"));
+}
+
+#[test]
+fn weak_guess_when_nothing_close_to_the_same_host() {
+    let policy = Policy::new(vec![ep("https://127.0.0.1:8443", Origin::Flag)]);
+    let a = [attempt(0, "127.0.0.1:40100", "127.0.0.1:80")];
+    let other = req(
+        4,
+        60_000,
+        "127.0.0.1:40200",
+        "127.0.0.1:9000",
+        Some("other.test:9000"),
+    );
+    let f = evaluate(
+        &Policy::new(vec![ep("http://other.test:9000", Origin::Flag)]),
+        std::slice::from_ref(&other),
+        &a,
+        &[],
+    );
+    assert!(
+        f.is_empty(),
+        "nothing ties 127.0.0.1 to an HTTPS endpoint here"
+    );
+    let f = evaluate(&policy, &[other], &a, &[]);
+    let refused: Vec<_> = f
+        .iter()
+        .filter(|f| f.kind == FindingKind::RefusedPlaintextAttempt)
+        .collect();
+    assert_eq!(refused.len(), 1);
+    let g = refused[0].guess.as_ref().unwrap();
+    assert_eq!(
+        g.reason,
+        "weak guess: the next request from 127.0.0.1 in the capture, 60.000 s later, to other.test:9000"
+    );
+}
+
+#[test]
+fn ipv6_endpoint_request_and_attempt() {
+    let policy = Policy::new(vec![ep("https://[::1]:8443", Origin::AwsConfig)]);
+    let r = req(1, 10, "[::1]:40010", "[::1]:80", Some("[::1]"));
+    let mut a = attempt(0, "[::1]:40000", "[::1]:80");
+    a.outcome = AttemptOutcome::Unanswered;
+    let f = evaluate(&policy, &[r], &[a], &[]);
+    assert_eq!(
+        kinds(&f),
+        [
+            FindingKind::RefusedPlaintextAttempt,
+            FindingKind::PlaintextToHttpsEndpoint
+        ]
+    );
+    assert_eq!(f[0].endpoint.as_deref(), Some("https://[::1]:8443"));
+    assert!(f[0].hint.contains(" unanswered "));
+    assert_eq!(f[1].seen().as_deref(), Some("PUT http://[::1]/b1/k1"));
+    assert_eq!(f[1].hint, hints::DEFAULT_HINT);
+}
+
+#[test]
+fn clean_https_and_configured_http_give_nothing() {
+    let policy = Policy::new(vec![
+        ep("https://s3.local.test:8443", Origin::Flag),
+        ep("http://minio.test:9000", Origin::Flag),
+    ]);
+    let t = [tls(
+        0,
+        "127.0.0.1:40000",
+        "127.0.0.1:8443",
+        Some("s3.local.test"),
+    )];
+    let mut https = req(
+        1,
+        1,
+        "127.0.0.1:40000",
+        "127.0.0.1:8443",
+        Some("s3.local.test:8443"),
+    );
+    https.scheme = Scheme::Https;
+    https.has_sigv4_auth = true;
+    let mut plain = req(
+        2,
+        2,
+        "127.0.0.1:40001",
+        "127.0.0.2:9000",
+        Some("minio.test:9000"),
+    );
+    plain.has_sigv4_auth = true;
+    plain.has_session_token = true;
+    assert!(evaluate(&policy, &[https, plain], &[], &t).is_empty());
+}
+
+#[test]
+fn credentials_to_an_unlisted_host() {
+    let mut r = req(
+        5,
+        0,
+        "10.0.0.2:40000",
+        "10.0.0.7:80",
+        Some("files.example.test"),
+    );
+    r.method = "GET".into();
+    r.target =
+        "/b/k?X-Amz-Credential=AKIA%2F20260101&X-Amz-Security-Token=tok&X-Amz-Signature=abc".into();
+    r.presigned = true;
+    r.has_session_token = true;
+    let f = evaluate(&Policy::new(vec![]), &[r], &[], &[]);
+    assert_eq!(kinds(&f), [FindingKind::CredentialsInCleartext]);
+    assert_eq!((f[0].endpoint.as_ref(), f[0].origin), (None, None));
+    assert!(
+        f[0].hint
+            .starts_with("a session token and presigned-URL credentials crossed")
+    );
+}
+
+#[test]
+fn aws_s3_host_over_http_with_403() {
+    let r = {
+        let mut r = req(
+            1,
+            0,
+            "10.0.0.2:40000",
+            "52.218.1.1:80",
+            Some("b1.s3.us-west-2.amazonaws.com"),
+        );
+        r.status = Some(403);
+        r
+    };
+    let f = evaluate(&Policy::new(vec![]), &[r], &[], &[]);
+    assert_eq!(kinds(&f), [FindingKind::PlaintextToHttpsEndpoint]);
+    assert_eq!(f[0].origin, Some(Origin::AwsDefault));
+    assert_eq!(f[0].hint, hints::SECURE_TRANSPORT_HINT);
+    let json = serde_json::to_value(&f[0]).unwrap();
+    assert_eq!(json["kind"], "plaintext-to-https-endpoint");
+    assert_eq!(json["origin"], "aws-default");
+    assert_eq!(json["time"], "2026-01-01T00:00:00.000000Z");
+}
+
+#[test]
+fn findings_are_ordered_by_time() {
+    let policy = Policy::new(vec![ep("https://s3.local.test", Origin::Flag)]);
+    let t = [tls(
+        0,
+        "127.0.0.1:1",
+        "127.0.0.1:443",
+        Some("s3.local.test"),
+    )];
+    let r = req(
+        1,
+        500,
+        "127.0.0.1:40010",
+        "127.0.0.1:80",
+        Some("s3.local.test"),
+    );
+    let a = [
+        attempt(100, "127.0.0.1:40000", "127.0.0.1:80"),
+        attempt(900, "127.0.0.1:40001", "127.0.0.1:80"),
+    ];
+    let f = evaluate(&policy, &[r], &a, &t);
+    let times: Vec<i64> = f.iter().map(|f| (f.time.0 / 1_000_000) % 1000).collect();
+    assert_eq!(times, [100, 500, 900]);
+}
+
+#[test]
+fn connect_to_a_proxy_is_not_a_plaintext_request() {
+    let policy = Policy::new(vec![ep("https://s3.local.test", Origin::Flag)]);
+    let mut r = req(
+        1,
+        0,
+        "127.0.0.1:40010",
+        "127.0.0.1:3128",
+        Some("s3.local.test:443"),
+    );
+    r.method = "CONNECT".into();
+    r.target = "s3.local.test:443".into();
+    assert!(evaluate(&policy, &[r], &[], &[]).is_empty());
+}
