@@ -11,6 +11,10 @@ use crate::decode::Segment;
 use crate::time::Timestamp;
 use std::net::SocketAddr;
 
+/// How long after a mid-stream start a SYN may still turn out to be that connection's own
+/// (capture reordering around the handshake).
+const LATE_SYN_NS: i64 = 1_000_000_000;
+
 /// Where the events of a call go, and the counters they move.
 pub(super) struct Out<'s> {
     pub(super) stats: &'s mut FlowStats,
@@ -84,6 +88,8 @@ pub(super) struct Conn {
     pub(super) client_isn: Option<u32>,
     pub(super) phase: Phase,
     pub(super) last_ts: Timestamp,
+    /// When the connection was first seen.
+    first_ts: Timestamp,
     /// This connection's share of `Out::held_total`, as last reported.
     held_reported: usize,
     c2s: Reassembler,
@@ -106,6 +112,7 @@ impl Conn {
             client_isn: None,
             phase: Phase::SynReceived,
             last_ts: ts,
+            first_ts: ts,
             held_reported: 0,
             c2s: Reassembler::new(limits.max_out_of_order_bytes),
             s2c: Reassembler::new(limits.max_out_of_order_bytes),
@@ -260,6 +267,11 @@ impl Conn {
     ) -> Verdict {
         let client_side = dir == Direction::ClientToServer;
         if !seg.flags.ack() {
+            if client_side && self.late_syn(seg.seq, ts) {
+                // Reordered capture: the handshake's SYN after the first data. Same connection.
+                self.client_isn = Some(seg.seq);
+                return Verdict::Keep;
+            }
             if !client_side || self.client_isn != Some(seg.seq) {
                 return Verdict::Restart;
             }
@@ -292,6 +304,14 @@ impl Conn {
             self.phase = Phase::SynReceived;
         }
         Verdict::Keep
+    }
+
+    /// A SYN (no ISN known yet) just after a mid-stream start, whose data would begin at or
+    /// before the first data seen, belongs to this connection.
+    fn late_syn(&self, isn: u32, ts: Timestamp) -> bool {
+        self.client_isn.is_none()
+            && ts.since(self.first_ts) <= LATE_SYN_NS
+            && self.c2s.precedes_origin(isn.wrapping_add(1))
     }
 
     fn on_rst(

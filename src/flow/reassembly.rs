@@ -12,7 +12,9 @@
 //!   also costs [`ENTRY_COST`], so many tiny pieces are bounded too).
 //! - **Gaps.** A hole becomes a [`Chunk::Gap`] of its exact length, and what follows it is delivered,
 //!   when (a) the held bytes exceed the bound, (b) the receiver acknowledged the whole hole (the bytes
-//!   reached the peer but not the capture), or (c) the stream ends ([`Reassembler::flush`]). Bytes a
+//!   reached the peer but not the capture) and the bytes after it have waited [`ACK_GRACE_NS`], or
+//!   (c) the stream ends ([`Reassembler::flush`]); a tail the peer acknowledged but the capture
+//!   never showed is a gap at the end. Bytes a
 //!   snaplen cut off (`missing`) are a gap at their place in the stream. Adjacent gaps are merged.
 //! - **Before the capture.** A direction whose start was not seen (no SYN) begins with a
 //!   `Gap { len: 0 }` — unknown length — before its first bytes. Its first segment carrying data or
@@ -25,6 +27,11 @@ use std::collections::BTreeMap;
 
 /// Budget charged per held piece on top of its bytes (map node and bookkeeping, roughly).
 pub const ENTRY_COST: usize = 64;
+/// How long (packet time) bytes held after a hole the peer has acknowledged wait for the hole to
+/// show up before it is declared lost. A capture can show an ACK before the data it acknowledges
+/// (multi-queue capture, merged files); a receiver's ACK cannot precede the data on one wire, so
+/// a short wait separates reordering from loss. 200 ms is TCP's minimum RTO (RFC 6298 §2.4).
+pub const ACK_GRACE_NS: i64 = 200_000_000;
 /// Farthest ahead of the next expected byte a segment may start: 2^30, the largest window.
 pub const MAX_AHEAD: u64 = 1 << 30;
 
@@ -218,6 +225,12 @@ impl Reassembler {
         self.synced
     }
 
+    /// Whether data starting at `first_seq` would begin at or before this direction's origin
+    /// (within the window): a SYN the capture showed after its connection's first data.
+    pub fn precedes_origin(&self, first_seq: u32) -> bool {
+        self.synced && u64::from(self.base.wrapping_sub(first_seq)) <= MAX_AHEAD
+    }
+
     /// Bytes delivered or skipped so far (the stream offset of the next byte).
     pub fn position(&self) -> u64 {
         self.next
@@ -304,16 +317,19 @@ impl Reassembler {
     }
 
     /// The peer acknowledged everything before `ack` (RFC 9293 §3.4): a hole it covers reached
-    /// the peer but not the capture, so it is skipped as a gap of known length.
+    /// the peer but not the capture, so once the bytes after it have waited [`ACK_GRACE_NS`] it is
+    /// skipped as a gap of known length.
     pub fn ack(&mut self, ack: u32, ts: Timestamp, out: &mut dyn FnMut(Chunk<'_>)) {
         if !self.synced {
             return;
         }
         let Some(off) = self.offset(ack) else { return };
-        if off <= self.next || off > self.next.saturating_add(MAX_AHEAD) {
+        if off <= self.next.saturating_add(MAX_AHEAD) {
+            self.acked = self.acked.max(off);
+        }
+        if self.held.is_empty() {
             return;
         }
-        self.acked = self.acked.max(off);
         let mut em = self.emitter(out, ts);
         self.skip_acked_holes(ts, &mut em);
         self.close_emitter(em);
@@ -446,10 +462,11 @@ impl Reassembler {
         free
     }
 
-    /// Skip holes the peer has acknowledged in full.
+    /// Skip holes the peer has acknowledged in full, once what follows them has waited long
+    /// enough that the capture is not merely late in showing them.
     fn skip_acked_holes(&mut self, ts: Timestamp, em: &mut Emitter<'_>) {
-        while let Some((&first, _)) = self.held.first_key_value() {
-            if first > self.acked {
+        while let Some((&first, held)) = self.held.first_key_value() {
+            if first > self.acked || ts.since(held_ts(held)) < ACK_GRACE_NS {
                 return;
             }
             self.skip_first_hole(ts, em);

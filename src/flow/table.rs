@@ -275,4 +275,6 @@ impl FlowTable {
 }
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod tests;

@@ -137,12 +137,18 @@ fn lost_segment_becomes_a_gap_of_its_length_at_flush() {
 }
 
 #[test]
-fn hole_acknowledged_by_peer_is_skipped_at_once() {
+fn hole_acknowledged_by_peer_is_skipped_after_the_grace() {
     let mut r = synced(0);
     let mut c = Collect::default();
     feed(&mut r, &mut c, seg(1, b"abc"));
-    feed(&mut r, &mut c, seg(9, b"ijk"));
-    r.ack(12, Timestamp(2), &mut |ch| c.push(ch)); // peer has bytes 1..12: "defgh" were lost
+    feed(&mut r, &mut c, seg(9, b"ijk")); // held at t=1
+    r.ack(12, Timestamp(2), &mut |ch| c.push(ch)); // peer has bytes 1..12: "defgh" were lost…
+    assert_eq!(
+        c.got,
+        vec![Got::Data(b"abc".to_vec())],
+        "…or the capture is late"
+    );
+    r.ack(12, Timestamp(1 + ACK_GRACE_NS), &mut |ch| c.push(ch));
     assert_eq!(
         c.got,
         vec![
@@ -151,6 +157,17 @@ fn hole_acknowledged_by_peer_is_skipped_at_once() {
             Got::Data(b"ijk".to_vec())
         ]
     );
+}
+
+#[test]
+fn ack_seen_before_the_data_it_covers_is_not_a_gap() {
+    let mut r = synced(0);
+    let mut c = Collect::default();
+    feed(&mut r, &mut c, seg(1, b"abc"));
+    r.ack(12, Timestamp(1), &mut |ch| c.push(ch)); // the capture shows the ACK first
+    feed(&mut r, &mut c, seg(9, b"ijk"));
+    feed(&mut r, &mut c, seg(4, b"defgh"));
+    assert_eq!(c.got, vec![Got::Data(b"abcdefghijk".to_vec())]);
 }
 
 #[test]
