@@ -27,7 +27,7 @@ fn run(name: &str) -> (Seen, FlowStats) {
     let mut table = FlowTable::new(FlowLimits::default());
     let mut seen = Seen::default();
     let mut last = Timestamp::ZERO;
-    let mut on = |seen: &mut Seen, e: StreamEvent<'_>| match e {
+    let on = |seen: &mut Seen, e: StreamEvent<'_>| match e {
         StreamEvent::Opened { conn, client, .. } => {
             seen.opened += 1;
             seen.clients.insert(conn, client);
