@@ -12,7 +12,7 @@ use std::io::Write;
 
 pub fn build(engine: Engine, sources: &[String], s: &Settings) -> Report {
     let (intake, flow, records) = engine.finish();
-    let (endpoints, findings) = super::judge::judge(&s.policy, &records);
+    let (endpoints, findings) = super::judge::judge(&s.policy, &records, s.output.redact);
     let operations = records.operation_counts();
     let quality = quality(&intake, &flow, &records);
     let Records {

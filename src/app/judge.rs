@@ -1,10 +1,111 @@
-//! Records → policy facts → findings. (Findings land with policy::evaluate.)
+//! Records → policy facts → findings → report records. The policy stage judges plain facts; this
+//! file only translates between the two vocabularies.
 
-use super::records::Records;
-use crate::policy::{Endpoint, Policy};
-use crate::report::FindingRecord;
+use super::records::{Evidence, Records};
+use crate::policy::finding::{AttemptFacts, Finding, RequestFacts, TlsFacts};
+use crate::policy::{Endpoint, Policy, evaluate};
+use crate::report::{FindingRecord, RequestRecord, redact};
+use std::net::SocketAddr;
 
-pub fn judge(policy: &Policy, records: &Records) -> (Vec<Endpoint>, Vec<FindingRecord>) {
-    let _ = records;
-    (policy.listing(), Vec::new())
+/// The endpoint policy completed by what the capture proves, and the findings against it.
+pub fn judge(
+    configured: &Policy,
+    r: &Records,
+    redact_on: bool,
+) -> (Vec<Endpoint>, Vec<FindingRecord>) {
+    let tls = tls_facts(r);
+    let mut policy = configured.clone();
+    policy.extend(evaluate::infer_endpoints(&tls));
+    let requests: Vec<RequestFacts> = r
+        .requests
+        .iter()
+        .filter_map(|(q, e)| request_facts(q, e))
+        .collect();
+    let attempts = attempt_facts(r);
+    let findings = evaluate::evaluate(&policy, &requests, &attempts, &tls);
+    let records = findings
+        .iter()
+        .map(|f| finding_record(f, redact_on))
+        .collect();
+    (policy.listing(), records)
+}
+
+fn addr(s: &str) -> Option<SocketAddr> {
+    s.parse().ok()
+}
+
+fn tls_facts(r: &Records) -> Vec<TlsFacts> {
+    r.tls
+        .iter()
+        .filter_map(|t| {
+            Some(TlsFacts {
+                time: t.time,
+                client: addr(&t.client)?,
+                server: addr(&t.server)?,
+                sni: t.sni.clone(),
+            })
+        })
+        .collect()
+}
+
+fn attempt_facts(r: &Records) -> Vec<AttemptFacts> {
+    r.attempt_facts.clone()
+}
+
+fn request_facts(q: &RequestRecord, e: &Evidence) -> Option<RequestFacts> {
+    Some(RequestFacts {
+        id: q.id,
+        time: q.time,
+        scheme: q.scheme,
+        client: e.client_addr?,
+        server: e.server_addr?,
+        host: q.host.clone(),
+        sni: q.tls.as_ref().and_then(|t| t.sni.clone()),
+        method: q.method.clone(),
+        target: q.target.clone(),
+        operation: q.operation.clone(),
+        bucket: q.bucket.clone(),
+        key: q.key.clone(),
+        status: q.status,
+        user_agent: q.user_agent.clone(),
+        has_sigv4_auth: e.sigv4_auth,
+        has_session_token: e.session_token,
+        presigned: e.presigned,
+        response_body_prefix: e.response_text.clone(),
+        server_replied_tls: e.server_replied_tls,
+        reset_without_response: e.reset_without_response,
+    })
+}
+
+fn finding_record(f: &Finding, redact_on: bool) -> FindingRecord {
+    // Targets were redacted when the request was recorded; the `seen` line is rebuilt from them,
+    // and redacting again is a no-op that also covers a hint quoting a URL.
+    let clean = |s: String| {
+        if redact_on {
+            redact::redact_text(&s).into_owned()
+        } else {
+            s
+        }
+    };
+    FindingRecord {
+        kind: f.kind.as_str().to_string(),
+        operation: f.operation.clone(),
+        bucket: f.bucket.clone(),
+        key: f.key.clone(),
+        request: f.request,
+        attempt: f.attempt,
+        endpoint: f.endpoint.clone().unwrap_or_else(|| "-".into()),
+        origin: f
+            .origin
+            .map_or_else(|| "-".into(), |o| o.as_str().to_string()),
+        endpoint_detail: f.endpoint_detail.clone().unwrap_or_default(),
+        time: f.time,
+        client: f.client.to_string(),
+        server: f.server.to_string(),
+        seen: f.seen().map(clean),
+        user_agent: f.user_agent.clone(),
+        status: f.status,
+        hint: clean(f.hint.clone()),
+        guess: f.guess.as_ref().and_then(|g| g.operation.clone()),
+    }
 }

@@ -25,6 +25,8 @@ pub struct Evidence {
     pub response_text: Option<String>,
     pub client_addr: Option<SocketAddr>,
     pub server_addr: Option<SocketAddr>,
+    /// The connection was reset before any response came back.
+    pub reset_without_response: bool,
 }
 
 struct Conn {
@@ -35,6 +37,8 @@ struct Conn {
     /// Index into `tls` of this connection's TLS session (after a CONNECT tunnel: the inner one).
     tls: Option<usize>,
     server_replied_tls: bool,
+    /// Set when the flow stage reports a RST, so requests flushed at close know it.
+    reset: bool,
     bytes: [u64; 2],
 }
 
@@ -46,6 +50,7 @@ pub struct Records {
     events: Vec<ProtoEvent>,
     pub requests: Vec<(RequestRecord, Evidence)>,
     pub attempts: Vec<AttemptRecord>,
+    pub attempt_facts: Vec<crate::policy::finding::AttemptFacts>,
     pub tls: Vec<TlsRecord>,
     pub operations: BTreeMap<(String, Scheme), u64>,
     pub requests_seen: u64,
@@ -68,6 +73,7 @@ impl Records {
             events: Vec::new(),
             requests: Vec::new(),
             attempts: Vec::new(),
+            attempt_facts: Vec::new(),
             tls: Vec::new(),
             operations: BTreeMap::new(),
             requests_seen: 0,
@@ -95,6 +101,7 @@ impl Records {
                     client_protocol: None,
                     tls: None,
                     server_replied_tls: false,
+                    reset: false,
                     bytes: [0, 0],
                 };
                 self.conns.insert(conn, c);
@@ -165,6 +172,14 @@ impl Records {
     }
 
     fn attempt(&mut self, a: Attempt) {
+        self.attempt_facts
+            .push(crate::policy::finding::AttemptFacts {
+                time: a.ts,
+                client: a.client,
+                server: a.server,
+                outcome: a.outcome,
+                syns: a.syns,
+            });
         self.attempts.push(AttemptRecord {
             time: a.ts,
             client: a.client.to_string(),
@@ -362,5 +377,6 @@ fn evidence(ex: &HttpExchange, c: &Conn, s3: &s3::S3Request) -> Evidence {
         response_text,
         client_addr: Some(c.client),
         server_addr: Some(c.server),
+        reset_without_response: c.reset && ex.response.is_none(),
     }
 }

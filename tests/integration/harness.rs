@@ -63,15 +63,24 @@ impl Fixture {
         fixtures_dir().join(rel).to_string_lossy().into_owned()
     }
 
-    pub fn endpoints(&self) -> Vec<String> {
-        self.meta["endpoints_configured"]
+    /// What an on-call engineer passes as `--endpoint`: the `https://` endpoints the clients
+    /// were meant to use (a plaintext one beside them is the surprise being hunted), or the
+    /// `http://` ones when plaintext was the intent.
+    pub fn https_endpoints(&self) -> Vec<String> {
+        let all: Vec<String> = self.meta["endpoints_configured"]
             .as_array()
             .map(|a| {
                 a.iter()
                     .filter_map(|v| v.as_str().map(str::to_string))
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let https: Vec<String> = all
+            .iter()
+            .filter(|e| e.starts_with("https://"))
+            .cloned()
+            .collect();
+        if https.is_empty() { all } else { https }
     }
 
     pub fn expect_list(&self, key: &str) -> Vec<usize> {
@@ -95,7 +104,7 @@ impl Fixture {
             "json",
             "--no-aws-config",
         ];
-        let eps = self.endpoints();
+        let eps = self.https_endpoints();
         for e in &eps {
             args.push("--endpoint");
             args.push(e);

@@ -26,7 +26,11 @@ fn frames(name: &str) -> Vec<(Timestamp, LinkType, Vec<u8>)> {
 fn engine() -> Engine {
     let limits = Limits {
         // Small bounds so eviction and out-of-order limits are exercised too.
-        flow: FlowLimits { max_connections: 8, max_out_of_order_bytes: 4096, ..FlowLimits::default() },
+        flow: FlowLimits {
+            max_connections: 8,
+            max_out_of_order_bytes: 4096,
+            ..FlowLimits::default()
+        },
         proto: ProtoLimits::default(),
         max_requests: 1000,
     };
@@ -36,7 +40,12 @@ fn engine() -> Engine {
 fn run(frames: &[(Timestamp, LinkType, Vec<u8>)]) {
     let mut e = engine();
     for (ts, link, data) in frames {
-        let frame = Frame { ts: *ts, link: *link, data, orig_len: data.len() as u32 };
+        let frame = Frame {
+            ts: *ts,
+            link: *link,
+            data,
+            orig_len: data.len() as u32,
+        };
         e.frame(&frame);
     }
     let _ = e.finish();

@@ -1,0 +1,180 @@
+//! Issue 4: the exact findings on every labelled fixture, no false alarms, the exit status, and
+//! no secret from the capture in any output format.
+
+use crate::harness::{Fixture, s3wire, str_field};
+use serde_json::Value;
+
+fn findings<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn plaintext_requests_to_https_endpoints_are_exactly_the_labelled_ones() {
+    let mut checked = 0;
+    for f in Fixture::all()
+        .iter()
+        .filter(|f| f.meta["snaplen"].as_u64().unwrap_or(0) >= 1500)
+    {
+        let (code, report) = f.analyze(&[]);
+        let want: Vec<&str> = f
+            .expect_list("plaintext_to_https")
+            .iter()
+            .map(|&i| str_field(&f.labels[i], "operation"))
+            .collect();
+        let mut got: Vec<&str> = findings(&report, "plaintext-to-https-endpoint")
+            .iter()
+            .map(|x| str_field(x, "operation"))
+            .collect();
+        let mut want_sorted = want.clone();
+        want_sorted.sort();
+        got.sort();
+        assert_eq!(
+            got, want_sorted,
+            "{}: plaintext-to-https-endpoint findings",
+            f.name
+        );
+        let tls_port = findings(&report, "plaintext-to-tls-port").len();
+        assert_eq!(
+            tls_port,
+            f.expect_list("plaintext_to_tls_port").len(),
+            "{}: plaintext-to-tls-port",
+            f.name
+        );
+        let refused = findings(&report, "refused-plaintext-attempt").len() as u64;
+        let want_refused = f.meta["expect"]["refused_attempts"].as_u64().unwrap_or(0);
+        assert_eq!(
+            refused, want_refused,
+            "{}: refused-plaintext-attempt",
+            f.name
+        );
+        let any = !report["findings"].as_array().unwrap().is_empty();
+        assert_eq!(code, if any { 1 } else { 0 }, "{}: exit status", f.name);
+        checked += want.len();
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} labelled plaintext-to-https requests"
+    );
+}
+
+#[test]
+fn clean_sessions_have_no_finding_and_exit_0() {
+    for name in ["clean-https", "clean-http", "boto3-tls"] {
+        let f = Fixture::load(name);
+        let (code, report) = f.analyze(&[]);
+        assert_eq!(report["findings"], serde_json::json!([]), "{name}");
+        assert_eq!(code, 0, "{name}");
+    }
+}
+
+#[test]
+fn capture_alone_proves_the_host_speaks_tls() {
+    // No --endpoint, no AWS config: the TLS sessions to s3.local.test make it an HTTPS host.
+    let f = Fixture::load("mixed");
+    let out = s3wire(&[
+        "analyze",
+        &f.capture(),
+        "--format",
+        "json",
+        "--no-aws-config",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = findings(&report, "plaintext-to-https-endpoint");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["operation"], "DeleteObject");
+    assert_eq!(found[0]["origin"], "inferred");
+    assert!(str_field(found[0], "endpoint_detail").contains("s3.local.test"));
+}
+
+#[test]
+fn refused_attempts_name_a_guess_marked_as_such() {
+    let f = Fixture::load("refused");
+    let (_, report) = f.analyze(&[]);
+    let refused = findings(&report, "refused-plaintext-attempt");
+    assert_eq!(refused.len(), 3);
+    for r in refused {
+        assert_eq!(
+            r["operation"],
+            Value::Null,
+            "no bytes left: the operation is not known"
+        );
+        assert!(r["attempt"].is_u64());
+    }
+}
+
+#[test]
+fn downgrade_hint_names_the_botocore_bug() {
+    let f = Fixture::load("downgrade-forwarded");
+    let (_, report) = f.analyze(&[]);
+    let found = findings(&report, "plaintext-to-https-endpoint");
+    assert!(!found.is_empty());
+    for x in found {
+        let hint = str_field(x, "hint");
+        assert!(
+            hint.contains("1.40.14") && hint.contains("use_ssl"),
+            "{hint}"
+        );
+    }
+}
+
+#[test]
+fn no_secret_from_the_capture_appears_in_any_format() {
+    for name in ["downgrade-forwarded", "boto3-plain", "tls-port"] {
+        let f = Fixture::load(name);
+        let (_, raw) = f.analyze(&["--no-redact"]);
+        let secrets = secrets_in(&raw);
+        assert!(
+            !secrets.is_empty(),
+            "{name}: no signature seen with --no-redact"
+        );
+        for format in ["table", "json", "jsonl", "markdown"] {
+            let mut args = vec![
+                "analyze".to_string(),
+                f.capture(),
+                "--format".into(),
+                format.into(),
+                "-v".into(),
+            ];
+            for e in f.https_endpoints() {
+                args.push("--endpoint".into());
+                args.push(e);
+            }
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = String::from_utf8(s3wire(&argv).stdout).unwrap();
+            for s in &secrets {
+                assert!(
+                    !out.contains(s.as_str()),
+                    "{name} {format}: secret {s} leaked"
+                );
+            }
+        }
+    }
+}
+
+/// Signatures and access key ids as they appear unredacted.
+fn secrets_in(report: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in report["requests"].as_array().unwrap() {
+        let auth = str_field(r, "authorization");
+        if let Some(sig) = auth.split("Signature=").nth(1) {
+            out.push(sig.trim().to_string());
+        }
+        if let Some(cred) = auth.split("Credential=").nth(1) {
+            out.push(cred.split('/').next().unwrap().to_string());
+        }
+        let target = str_field(r, "target");
+        for p in ["Signature=", "X-Amz-Signature="] {
+            if let Some(v) = target.split(p).nth(1) {
+                out.push(v.split('&').next().unwrap().to_string());
+            }
+        }
+    }
+    out.retain(|s| s.len() >= 16);
+    out
+}
