@@ -119,8 +119,14 @@ impl Conn {
         }
     }
 
-    /// A segment on a 4-tuple nobody tracks: a connection starts if it is a SYN, a SYN-ACK, or
+    /// A segment on a 4-tuple nobody tracks starts a connection if it is a SYN, a SYN-ACK, or
     /// carries data (mid-stream); anything else (bare ACK, FIN, RST) starts nothing.
+    pub(super) fn can_start(seg: &Segment<'_>) -> bool {
+        let has_data = !seg.payload.is_empty() || seg.missing > 0;
+        !seg.flags.rst() && (seg.flags.syn() || has_data)
+    }
+
+    /// Start a connection from `seg` (see [`Conn::can_start`]); `None` if it cannot.
     pub(super) fn start(
         id: ConnId,
         seg: &Segment<'_>,

@@ -162,6 +162,12 @@ impl FlowTable {
             }
             self.tombs.remove(&key);
         }
+        if !Conn::can_start(seg) {
+            self.stats.ignored_segments += 1;
+            return;
+        }
+        // Room first, so an evicted connection's events come before the new one's.
+        self.make_room(ts, sink);
         let id = ConnId(self.next_id);
         let mut out = Out {
             stats: &mut self.stats,
@@ -175,19 +181,15 @@ impl FlowTable {
         };
         self.next_id += 1;
         let phase = conn.phase;
-        let slot = self.insert(conn, ts, sink);
+        let slot = self.conns.insert(conn);
+        self.index.insert(key, slot);
         if let Phase::SynSent { last, .. } = phase {
             self.push_syn_deadline(slot, id, last);
         }
     }
 
-    /// Insert, evicting the least recently active connection when the table is full.
-    fn insert(
-        &mut self,
-        conn: Conn,
-        ts: Timestamp,
-        sink: &mut dyn FnMut(StreamEvent<'_>),
-    ) -> usize {
+    /// Evict the least recently active connections until one more fits.
+    fn make_room(&mut self, ts: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         while self.conns.len() >= self.limits.max_connections {
             let Some(oldest) = self.conns.oldest() else {
                 break;
@@ -197,10 +199,6 @@ impl FlowTable {
                 break;
             }
         }
-        let key = conn.key;
-        let slot = self.conns.insert(conn);
-        self.index.insert(key, slot);
-        slot
     }
 
     /// End the connection in `slot` for `reason`, emit what that means, and forget it.
