@@ -35,17 +35,21 @@ impl HostHints {
 
     /// The bucket labels when `host` is a strict subdomain of a hint (`None` inside when it is
     /// the hint itself); outer `None` when no hint matches.
+    /// The deepest hint wins: with hints `example.test` and `s3.example.test`, the bucket of
+    /// `b.s3.example.test` is `b`.
     fn matching(&self, host: &HostName) -> Option<Option<String>> {
-        let mut best: Option<Option<String>> = None;
+        let mut best: Option<(usize, String)> = None;
         for hint in self.hosts.iter().filter(|h| h.port_matches(host.port)) {
             if hint.name == host.name {
                 return Some(None);
             }
-            if let Some(prefix) = strict_prefix(&host.name, &hint.name) {
-                best = Some(Some(prefix.to_string()));
+            if let Some(prefix) = strict_prefix(&host.name, &hint.name)
+                && best.as_ref().is_none_or(|(len, _)| hint.name.len() > *len)
+            {
+                best = Some((hint.name.len(), prefix.to_string()));
             }
         }
-        best
+        best.map(|(_, prefix)| Some(prefix))
     }
 }
 
@@ -399,6 +403,14 @@ mod tests {
         );
         assert_eq!(k("xs3.example.test"), HostKind::Other);
         assert_eq!(k("localhost:9000"), HostKind::Other);
+        let deep = HostHints::new(["example.test".to_string(), "s3.example.test".to_string()]);
+        let kind = host_kind(&HostName::parse("b.s3.example.test").unwrap(), &deep);
+        assert_eq!(
+            kind,
+            HostKind::Hinted {
+                prefix: Some("b".into())
+            }
+        );
         assert_eq!(k("127.0.0.1:9000"), HostKind::Other);
     }
 

@@ -27,6 +27,9 @@ pub(crate) struct Request<'a> {
     pub http: &'a HttpRequest,
     /// The Host is `s3express-control.{region}.amazonaws.com`.
     pub express_control_host: bool,
+    /// The Host is one of AWS's own S3 forms (where it tells ListBuckets from
+    /// ListDirectoryBuckets); on a custom endpoint only the request can.
+    pub aws_host: bool,
 }
 
 impl Request<'_> {
@@ -119,6 +122,7 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
     };
     notes.extend(query_notes(r, op));
     notes.extend(twin_note(op.name));
+    notes.extend(host_tie_note(r, &tier, op));
     Ok(Matched { op: op.name, notes })
 }
 
@@ -205,6 +209,23 @@ fn pick_by_requirements(
         )),
         (None, None) => Err(nothing()),
     }
+}
+
+/// Another op the request fits exactly as well, that only the AWS host would tell apart
+/// (`GET /` is ListBuckets or, on `s3express-control`, ListDirectoryBuckets).
+fn host_tie_note(r: &Request<'_>, tier: &[&Operation], chosen: &Operation) -> Option<String> {
+    let x_id = r.query.get("x-id").flatten();
+    if r.aws_host || x_id.is_some_and(|x| table::by_name(x).is_some()) {
+        return None; // the host or x-id decides
+    }
+    let rank = |op: &Operation| (r.requirements(op), r.optional_present(op));
+    let twin = tier
+        .iter()
+        .find(|op| op.name != chosen.name && rank(op) == rank(chosen))?;
+    Some(format!(
+        "{} sends the identical request; only an AWS host tells them apart",
+        twin.name
+    ))
 }
 
 /// A group op whose literal keys are partly present (`?select` without `select-type=2`).

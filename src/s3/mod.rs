@@ -237,7 +237,13 @@ fn split_for(req: &HttpRequest, kind: &HostKind, path: &str) -> Split {
         }
         _ => (A::Path, None),
     };
-    if bucket.is_none() && is_wgor(req, path) {
+    if is_wgor(req, path) && (bucket.is_none() || req.header("x-amz-request-route").is_some()) {
+        // The host prefix is the request route (`endpoint.hostPrefix`), not a bucket.
+        let addressing = if bucket.is_some() {
+            A::ObjectLambda
+        } else {
+            addressing
+        };
         return Split {
             addressing,
             bucket: None,
@@ -247,8 +253,8 @@ fn split_for(req: &HttpRequest, kind: &HostKind, path: &str) -> Split {
     addressing::split(addressing, bucket, path)
 }
 
-/// `POST /WriteGetObjectResponse` on an Object Lambda host or in path style (bucket names have
-/// no upper case, so the segment cannot be a bucket).
+/// `POST /WriteGetObjectResponse` on an Object Lambda host, in path style (bucket names have no
+/// upper case, so the segment cannot be a bucket), or with the `x-amz-request-route` header.
 fn is_wgor(req: &HttpRequest, path: &str) -> bool {
     req.method == "POST" && path == "/WriteGetObjectResponse"
 }
@@ -281,6 +287,7 @@ fn structural(
                 ..
             }
         ),
+        aws_host: matches!(kind, HostKind::Aws { .. }),
     };
     classify::match_operation(&r)
 }
@@ -297,22 +304,10 @@ fn match_with_x_id(
     notes: &mut Vec<String>,
 ) -> Result<Matched, String> {
     let found = structural(req, q, kind, split, path);
-    let Some(Some(x_id)) = q.get("x-id") else {
+    let Some(op) = x_id_operation(req, q, notes) else {
         return found;
     };
-    let Some(op) = table::by_name(x_id) else {
-        notes.push(format!(
-            "x-id `{x_id}` is not an operation of the model; ignored"
-        ));
-        return found;
-    };
-    if op.method != req.method {
-        notes.push(format!(
-            "x-id `{x_id}` is a {} operation; ignored",
-            op.method
-        ));
-        return found;
-    }
+    let x_id = op.name;
     if shape_of(split, path) != op.path {
         match alternate_split(split, host, path).filter(|a| shape_of(a, path) == op.path) {
             Some(alt) => {
@@ -344,6 +339,29 @@ fn match_with_x_id(
     })
 }
 
+/// The operation `?x-id=` names, when it is one of the model's with this request's method.
+fn x_id_operation(
+    req: &HttpRequest,
+    q: &Query,
+    notes: &mut Vec<String>,
+) -> Option<&'static table::Operation> {
+    let x_id = q.get("x-id").flatten()?;
+    let Some(op) = table::by_name(x_id) else {
+        notes.push(format!(
+            "x-id `{x_id}` is not an operation of the model; ignored"
+        ));
+        return None;
+    };
+    if op.method != req.method {
+        notes.push(format!(
+            "x-id `{x_id}` is a {} operation; ignored",
+            op.method
+        ));
+        return None;
+    }
+    Some(op)
+}
+
 /// The other addressing style, for when x-id says the first one split the path wrongly:
 /// path style ↔ virtual-hosted with the Host's first label as the bucket.
 fn alternate_split(split: &Split, host: &HostName, path: &str) -> Option<Split> {
@@ -362,3 +380,5 @@ fn alternate_split(split: &Split, host: &HostName, path: &str) -> Option<Split> 
 mod tests;
 #[cfg(test)]
 mod tests_ops;
+#[cfg(test)]
+mod tests_real;
