@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn bare_lf_line_endings_are_tolerated() {
         let mut d = ChunkedDecoder::default();
-        assert_eq!(d.feed(b"3\nabc\n0\n\n", |_| {}), Ok(11));
+        assert_eq!(d.feed(b"3\nabc\n0\n\n", |_| {}), Ok(9));
         assert!(d.is_done());
         assert_eq!(d.data_len(), 3);
     }

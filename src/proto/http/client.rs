@@ -76,7 +76,9 @@ impl HttpConnection {
     ) {
         self.stats.resyncs = self.stats.resyncs.saturating_add(1);
         self.stats.skipped_bytes = self.stats.skipped_bytes.saturating_add(skipped);
-        Self::anomaly(dir, ts, Anomaly::Resynced { skipped }, out);
+        if skipped > 0 {
+            Self::anomaly(dir, ts, Anomaly::Resynced { skipped }, out);
+        }
     }
 
     /// A request that could not be read still gets a response; keep the pairing for it.
@@ -185,19 +187,29 @@ impl HttpConnection {
         let take = detect::MAX_DETECT_BYTES
             .saturating_sub(probed)
             .min(input.len());
-        let ClientState::Body { probe, .. } = &mut self.client else {
+        let ClientState::Body { probe, body, .. } = &mut self.client else {
             return input.len();
         };
         let Some(buf) = probe.as_mut() else {
             return input.len();
         };
         buf.extend_from_slice(input.get(..take).unwrap_or_default());
-        let verdict = detect::request_line(buf);
-        if verdict == Detection::NeedMore {
-            return take;
-        }
+        // Either the next request starts here, or the body was sent after all and (for a
+        // Content-Length body) the next request starts right after it.
+        let after_body = body
+            .remaining()
+            .and_then(|n| usize::try_from(n).ok())
+            .and_then(|n| buf.get(n..))
+            .filter(|rest| !rest.is_empty())
+            .map_or(Detection::NeedMore, detect::request_line);
+        let skipped_body = match (detect::request_line(buf), after_body) {
+            (_, Detection::Found(Protocol::Http)) | (Detection::Found(Protocol::Other), _) => false,
+            (Detection::Found(Protocol::Http), _) => true,
+            _ if buf.len() >= detect::MAX_DETECT_BYTES => false,
+            _ => return take,
+        };
         let bytes = probe.take().unwrap_or_default();
-        if verdict == Detection::Found(Protocol::Http) {
+        if skipped_body {
             self.queue.finish_request(id, Some(0), out);
             self.client = after_request(id, switch, ts);
         }

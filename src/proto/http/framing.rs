@@ -70,8 +70,7 @@ fn transfer_coding(headers: &[Header]) -> Option<bool> {
         .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
         .flat_map(|h| h.value.split(','))
         .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .last()?;
+        .rfind(|c| !c.is_empty())?;
     let coding = last.split(';').next().unwrap_or_default().trim();
     Some(coding.eq_ignore_ascii_case("chunked"))
 }
@@ -153,6 +152,14 @@ impl BodyReader {
     pub(crate) fn final_len(&self) -> Option<u64> {
         let whole = self.is_done() || matches!(self.kind, BodyKind::UntilClose);
         if whole { self.body_len() } else { None }
+    }
+
+    /// Bytes still expected of a Content-Length body.
+    pub(crate) fn remaining(&self) -> Option<u64> {
+        match &self.kind {
+            BodyKind::Length { remaining } => Some(*remaining),
+            _ => None,
+        }
     }
 
     /// The whole body has been accounted for (a gap may have covered its end).
