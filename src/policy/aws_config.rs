@@ -32,6 +32,12 @@ pub enum ConfigError {
         option: String,
         line: String,
     },
+    #[error("{path}: [{section}] `{option}` must be a block of indented `key = value` lines")]
+    NotABlock {
+        path: String,
+        section: String,
+        option: String,
+    },
     #[error(
         "{path}: profile `{profile}` sets `services = {name}` but there is no [services {name}] section"
     )]
@@ -278,11 +284,19 @@ impl ProfileCtx<'_> {
             option: "s3".into(),
             line,
         })?;
+        // botocore calls `.get('endpoint_url')` on the block, and fails on a plain string.
+        let nested = nested.ok_or_else(|| ConfigError::NotABlock {
+            path: self.path.to_string(),
+            section: section.name.clone(),
+            option: "s3".into(),
+        })?;
+        // A repeated key: the last one wins (a Python dict), and an empty value is unset.
         let url = nested
-            .unwrap_or_default()
             .into_iter()
-            .find(|(k, v)| k == "endpoint_url" && !v.is_empty())
-            .map(|(_, v)| v);
+            .rev()
+            .find(|(k, _)| k == "endpoint_url")
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_empty());
         let detail = format!(
             "{} [{}] s3 endpoint_url ({}: services = {name})",
             self.path,

@@ -222,3 +222,17 @@ fn no_config_and_no_env_is_nothing() {
         ("default", "default")
     );
 }
+
+#[test]
+fn services_block_must_be_nested_and_last_key_wins() {
+    let text = "[default]\nservices = s\n[services s]\ns3 = https://flat.test\n";
+    let err = resolve(&env(&[]), Some(text), PATH, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "~/.aws/config: [services s] `s3` must be a block of indented `key = value` lines"
+    );
+    let text = "[default]\nservices = s\nendpoint_url = https://g.test\n[services s]\ns3 =\n  endpoint_url = https://a.test\n  endpoint_url =\n";
+    assert_eq!(one(&env(&[]), Some(text), None).unwrap().host, "g.test");
+    let text = "[default]\nservices = s\n[services s]\nsts =\n  endpoint_url = https://sts.test\n";
+    assert_eq!(one(&env(&[]), Some(text), None), None);
+}

@@ -46,10 +46,6 @@ pub enum IniErrorKind {
     },
     /// Neither a section header, an option, a comment nor a continuation.
     NotAnOption,
-    /// A nested (indented) line without `=`.
-    BadNestedLine {
-        option: String,
-    },
 }
 
 impl fmt::Display for IniError {
@@ -67,9 +63,6 @@ impl fmt::Display for IniError {
                 )
             }
             IniErrorKind::NotAnOption => write!(f, "line {l}: expected `key = value`"),
-            IniErrorKind::BadNestedLine { option } => {
-                write!(f, "line {l}: nested line under `{option}` has no `=`")
-            }
         }
     }
 }
@@ -85,6 +78,13 @@ type Lines = Vec<(String, Vec<String>)>;
 struct Building {
     sections: Vec<(String, Lines)>,
     defaults: Lines,
+    /// The section being read: an index into `sections`, `usize::MAX` for [DEFAULT], None before
+    /// the first header.
+    cur: Option<usize>,
+    /// An option has been read in the current section (so deeper lines continue it).
+    in_option: bool,
+    /// Indentation of the last option or header line.
+    indent_level: usize,
 }
 
 impl Building {
@@ -102,64 +102,12 @@ impl Ini {
         let mut b = Building {
             sections: Vec::new(),
             defaults: Vec::new(),
+            cur: None,
+            in_option: false,
+            indent_level: 0,
         };
-        // `usize::MAX` marks [DEFAULT]; `None` = before any section.
-        let mut cur: Option<usize> = None;
-        let mut in_option = false;
-        let mut indent_level = 0usize;
         for (idx, raw) in text.lines().enumerate() {
-            let line = idx.saturating_add(1);
-            let value = raw.trim();
-            let is_comment = value.starts_with('#') || value.starts_with(';');
-            if value.is_empty() || is_comment {
-                // A blank (not comment) line inside a value is part of it.
-                if !is_comment
-                    && in_option
-                    && let Some(last) = b.options(cur).and_then(|o| o.last_mut())
-                {
-                    last.1.push(String::new());
-                }
-                continue;
-            }
-            let indent = raw.len().saturating_sub(raw.trim_start().len());
-            if in_option && indent > indent_level {
-                if let Some(last) = b.options(cur).and_then(|o| o.last_mut()) {
-                    last.1.push(value.to_string());
-                }
-                continue;
-            }
-            indent_level = indent;
-            if let Some(name) = section_header(value) {
-                cur = Some(open_section(&mut b, name, line)?);
-                in_option = false;
-                continue;
-            }
-            let Some(opts) = b.options(cur) else {
-                return Err(IniError {
-                    line,
-                    reason: IniErrorKind::MissingSectionHeader,
-                });
-            };
-            let (key, val) = split_option(value).ok_or(IniError {
-                line,
-                reason: IniErrorKind::NotAnOption,
-            })?;
-            if opts.iter().any(|(k, _)| *k == key) {
-                let section = match cur {
-                    Some(usize::MAX) => DEFAULT_SECTION.to_string(),
-                    Some(i) => b.sections.get(i).map(|s| s.0.clone()).unwrap_or_default(),
-                    None => String::new(),
-                };
-                return Err(IniError {
-                    line,
-                    reason: IniErrorKind::DuplicateOption {
-                        section,
-                        option: key,
-                    },
-                });
-            }
-            opts.push((key, vec![val.to_string()]));
-            in_option = true;
+            b.line(idx.saturating_add(1), raw)?;
         }
         Ok(b.finish())
     }
@@ -176,6 +124,62 @@ impl Ini {
 }
 
 impl Building {
+    /// One line, as configparser's `_read` loop body.
+    fn line(&mut self, line: usize, raw: &str) -> Result<(), IniError> {
+        let value = raw.trim();
+        let is_comment = value.starts_with('#') || value.starts_with(';');
+        if value.is_empty() || is_comment {
+            // A blank (not comment) line inside a value is part of it.
+            if !is_comment && self.in_option {
+                self.continue_value(String::new());
+            }
+            return Ok(());
+        }
+        let indent = raw.len().saturating_sub(raw.trim_start().len());
+        if self.in_option && indent > self.indent_level {
+            self.continue_value(value.to_string());
+            return Ok(());
+        }
+        self.indent_level = indent;
+        if let Some(name) = section_header(value) {
+            self.cur = Some(open_section(self, name, line)?);
+            self.in_option = false;
+            return Ok(());
+        }
+        self.option(line, value)
+    }
+
+    fn continue_value(&mut self, text: String) {
+        if let Some(last) = self.options(self.cur).and_then(|o| o.last_mut()) {
+            last.1.push(text);
+        }
+    }
+
+    /// A `key = value` line of the current section.
+    fn option(&mut self, line: usize, value: &str) -> Result<(), IniError> {
+        let err = |reason| IniError { line, reason };
+        let section = match self.cur {
+            Some(usize::MAX) => DEFAULT_SECTION.to_string(),
+            Some(i) => self
+                .sections
+                .get(i)
+                .map(|s| s.0.clone())
+                .unwrap_or_default(),
+            None => return Err(err(IniErrorKind::MissingSectionHeader)),
+        };
+        let (key, val) = split_option(value).ok_or(err(IniErrorKind::NotAnOption))?;
+        let opts = self
+            .options(self.cur)
+            .ok_or(err(IniErrorKind::MissingSectionHeader))?;
+        if opts.iter().any(|(k, _)| *k == key) {
+            let option = key;
+            return Err(err(IniErrorKind::DuplicateOption { section, option }));
+        }
+        opts.push((key, vec![val.to_string()]));
+        self.in_option = true;
+        Ok(())
+    }
+
     fn finish(self) -> Ini {
         let join = |opts: Lines| {
             opts.into_iter()
