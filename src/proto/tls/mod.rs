@@ -12,8 +12,12 @@
 //! short and never buffer more than a hello.
 
 mod connection;
+pub mod decrypt;
 pub mod handshake;
 pub mod hello;
+pub mod keylog;
+pub mod keys;
+mod plaintext;
 mod reader;
 pub mod record;
 mod suites;
@@ -21,6 +25,8 @@ mod suites;
 mod testdata;
 
 pub use connection::{AppDataCount, TlsConnection};
+pub use keylog::{KeyLog, KeyLogError};
+pub use plaintext::{DecryptCount, Decryption, Plaintext};
 pub use suites::cipher_suite_name;
 
 use crate::time::Timestamp;

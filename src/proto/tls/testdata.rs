@@ -11,6 +11,8 @@
 //! - alert: server with `-tls1_3` (no `-alpn`), client with `-tls1_2`: the server refuses in
 //!   clear
 
+pub mod decrypt;
+
 /// Decode a hex constant (test-only: the constants are known good).
 pub fn hex(s: &str) -> Vec<u8> {
     (0..s.len())

@@ -1,0 +1,341 @@
+//! Record decryption (RFC 8446 §5.2–5.4 for TLS 1.3; RFC 5288 §3 AES-GCM and RFC 7905 §2
+//! ChaCha20-Poly1305 for TLS 1.2) and the per-direction cipher state that follows the key
+//! changes of a TLS 1.3 connection.
+//!
+//! The end of the TLS 1.3 handshake is found by trial: a direction starts on its handshake key;
+//! the first record that does not open under it but opens under the application key (sequence
+//! 0) starts the application phase. An AEAD tag makes a wrong guess fail, never pass, so this
+//! needs no handshake parsing and works with only the `*_TRAFFIC_SECRET_0` lines of a key log.
+//! In the application phase a decrypted KeyUpdate (RFC 8446 §4.6.3) moves to the next key
+//! generation (§7.2); a record that fails may also be the first after a KeyUpdate we could not
+//! read, so the next generation is tried before the record is given up. A record given up still
+//! used its sequence number, so the count moves on.
+
+use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
+use chacha20poly1305::ChaCha20Poly1305;
+
+use super::keys::{AeadKind, HashKind, TrafficKey, tls13_next_secret, tls13_traffic_key};
+use super::record::{ContentType, RecordHeader};
+
+/// Authentication tag length of every AEAD we support.
+const TAG_LEN: usize = 16;
+/// TLS 1.2 AES-GCM explicit nonce (RFC 5288 §3).
+const EXPLICIT_NONCE_LEN: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecryptError {
+    #[error("record too short for its AEAD")]
+    TooShort,
+    #[error("authentication failed (wrong key, or sequence lost)")]
+    BadTag,
+    #[error("TLS 1.3 inner plaintext has no content type")]
+    NoContentType,
+    /// A TLS 1.3 record before the application phase that no key opens: without the handshake
+    /// secret, most likely encrypted handshake (not data lost).
+    #[error("record before the application keys, and no handshake key")]
+    BeforeApplication,
+}
+
+/// A decrypted record: the real content type (TLS 1.3 hides it inside) and the plaintext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    pub content_type: ContentType,
+    pub plaintext: Vec<u8>,
+}
+
+/// How a record carries its nonce and additional data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Nonce = IV xor sequence; AAD = the record header (RFC 8446 §5.2, §5.3).
+    Tls13,
+    /// Nonce = 4-byte salt + 8-byte explicit nonce from the record (RFC 5288 §3).
+    Tls12Gcm,
+    /// Nonce = IV xor sequence (RFC 7905 §2).
+    Tls12ChaCha,
+}
+
+enum Engine {
+    Aes128(Box<Aes128Gcm>),
+    Aes256(Box<Aes256Gcm>),
+    ChaCha(Box<ChaCha20Poly1305>),
+}
+
+impl Engine {
+    fn new(kind: AeadKind, key: &[u8]) -> Option<Engine> {
+        Some(match kind {
+            AeadKind::Aes128Gcm => Engine::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
+            AeadKind::Aes256Gcm => Engine::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
+            AeadKind::ChaCha20Poly1305 => {
+                Engine::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
+            }
+        })
+    }
+
+    /// Decrypt `buf` in place; false if the tag does not verify.
+    fn open(&self, nonce: [u8; 12], aad: &[u8], buf: &mut [u8], tag: [u8; TAG_LEN]) -> bool {
+        let (nonce, tag) = (&nonce.into(), &tag.into());
+        match self {
+            Engine::Aes128(c) => c.decrypt_inout_detached(nonce, aad, buf.into(), tag),
+            Engine::Aes256(c) => c.decrypt_inout_detached(nonce, aad, buf.into(), tag),
+            Engine::ChaCha(c) => c.decrypt_inout_detached(nonce, aad, buf.into(), tag),
+        }
+        .is_ok()
+    }
+}
+
+/// One direction's record protection under one key: cipher, IV, sequence number.
+pub struct RecordCipher {
+    engine: Engine,
+    iv: Vec<u8>,
+    framing: Framing,
+    seq: u64,
+}
+
+impl std::fmt::Debug for RecordCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecordCipher({:?}, seq {})", self.framing, self.seq)
+    }
+}
+
+impl RecordCipher {
+    /// `seq` is the number of records already sent under this key (normally 0).
+    pub fn new(framing: Framing, aead: AeadKind, key: &TrafficKey, seq: u64) -> Option<Self> {
+        let iv_len = if framing == Framing::Tls12Gcm { 4 } else { 12 };
+        (key.iv.len() == iv_len).then_some(())?;
+        Some(RecordCipher {
+            engine: Engine::new(aead, &key.key)?,
+            iv: key.iv.clone(),
+            framing,
+            seq,
+        })
+    }
+
+    /// Decrypt one record body; the sequence number advances only on success.
+    pub fn open(&mut self, header: &RecordHeader, body: &[u8]) -> Result<Opened, DecryptError> {
+        let explicit = if self.framing == Framing::Tls12Gcm {
+            EXPLICIT_NONCE_LEN
+        } else {
+            0
+        };
+        let plain_len = body
+            .len()
+            .checked_sub(explicit + TAG_LEN)
+            .ok_or(DecryptError::TooShort)?;
+        let (nonce_part, rest) = body.split_at(explicit);
+        let (ciphertext, tag) = rest.split_at(plain_len);
+        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| DecryptError::TooShort)?;
+        let nonce = self.nonce(nonce_part);
+        let aad = self.aad(header, plain_len);
+        let mut buf = ciphertext.to_vec();
+        if !self.engine.open(nonce, &aad, &mut buf, tag) {
+            return Err(DecryptError::BadTag);
+        }
+        self.skip();
+        match self.framing {
+            Framing::Tls13 => inner_plaintext(buf),
+            Framing::Tls12Gcm | Framing::Tls12ChaCha => Ok(Opened {
+                content_type: header.content_type,
+                plaintext: buf,
+            }),
+        }
+    }
+
+    /// A record went by under this key (opened or not): the next one has the next number.
+    pub fn skip(&mut self) {
+        self.seq = self.seq.wrapping_add(1);
+    }
+
+    /// The per-record nonce (RFC 8446 §5.3; RFC 5288 §3; RFC 7905 §2).
+    fn nonce(&self, explicit: &[u8]) -> [u8; 12] {
+        let mut nonce = [0u8; 12];
+        if self.framing == Framing::Tls12Gcm {
+            for (dst, src) in nonce.iter_mut().zip(self.iv.iter().chain(explicit)) {
+                *dst = *src;
+            }
+            return nonce;
+        }
+        let seq = self.seq.to_be_bytes();
+        for (i, (dst, iv)) in nonce.iter_mut().zip(&self.iv).enumerate() {
+            let s = i
+                .checked_sub(4)
+                .and_then(|j| seq.get(j))
+                .copied()
+                .unwrap_or(0);
+            *dst = iv ^ s;
+        }
+        nonce
+    }
+
+    /// Additional data: the record header in TLS 1.3 (RFC 8446 §5.2); seq_num + type + version
+    /// + plaintext length in TLS 1.2 (RFC 5246 §6.2.3.3).
+    fn aad(&self, header: &RecordHeader, plain_len: usize) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(13);
+        if self.framing != Framing::Tls13 {
+            aad.extend(self.seq.to_be_bytes());
+        }
+        aad.push(header.content_type.0);
+        aad.extend(header.version.0.to_be_bytes());
+        let len = if self.framing == Framing::Tls13 {
+            header.len
+        } else {
+            u16::try_from(plain_len).unwrap_or(u16::MAX)
+        };
+        aad.extend(len.to_be_bytes());
+        aad
+    }
+}
+
+/// TLSInnerPlaintext (RFC 8446 §5.2): content, then the real type, then zero padding.
+fn inner_plaintext(mut buf: Vec<u8>) -> Result<Opened, DecryptError> {
+    let end = buf
+        .iter()
+        .rposition(|&b| b != 0)
+        .ok_or(DecryptError::NoContentType)?;
+    let content_type = ContentType(buf.get(end).copied().unwrap_or(0));
+    buf.truncate(end);
+    Ok(Opened {
+        content_type,
+        plaintext: buf,
+    })
+}
+
+/// A TLS 1.3 direction: handshake key, then application keys (with updates).
+#[derive(Debug)]
+pub struct Tls13Direction {
+    hash: HashKind,
+    aead: AeadKind,
+    handshake: Option<RecordCipher>,
+    /// The current application cipher and the secret it came from.
+    app: Option<(RecordCipher, Vec<u8>)>,
+    in_app: bool,
+}
+
+impl Tls13Direction {
+    /// From the direction's handshake and first application traffic secrets (either may be
+    /// missing from the key log); `seen` records were already sent under the handshake key.
+    pub fn new(
+        hash: HashKind,
+        aead: AeadKind,
+        handshake: Option<&[u8]>,
+        app: Option<&[u8]>,
+        seen: u64,
+    ) -> Self {
+        let cipher = |secret: &[u8], seq| {
+            let key = tls13_traffic_key(hash, aead, secret)?;
+            RecordCipher::new(Framing::Tls13, aead, &key, seq)
+        };
+        Tls13Direction {
+            hash,
+            aead,
+            handshake: handshake.and_then(|s| cipher(s, seen)),
+            app: app.and_then(|s| Some((cipher(s, 0)?, s.to_vec()))),
+            in_app: false,
+        }
+    }
+
+    pub fn has_keys(&self) -> bool {
+        self.handshake.is_some() || self.app.is_some()
+    }
+
+    pub fn open(&mut self, header: &RecordHeader, body: &[u8]) -> Result<Opened, DecryptError> {
+        if !self.in_app {
+            let hs = self.handshake.as_mut().map(|c| c.open(header, body));
+            if let Some(Ok(opened)) = hs {
+                return Ok(opened);
+            }
+            let app = self.app.as_mut().map(|(c, _)| c.open(header, body));
+            if let Some(Ok(opened)) = app {
+                self.in_app = true;
+                self.handshake = None;
+                return Ok(opened);
+            }
+            return Err(match hs {
+                None => DecryptError::BeforeApplication,
+                Some(r) => r.err().unwrap_or(DecryptError::BadTag),
+            });
+        }
+        let Some((cipher, _)) = self.app.as_mut() else {
+            return Err(DecryptError::BadTag);
+        };
+        match cipher.open(header, body) {
+            Ok(opened) => {
+                let plain = &opened.plaintext;
+                if opened.content_type == ContentType::HANDSHAKE && has_key_update(plain) {
+                    self.next_generation();
+                }
+                Ok(opened)
+            }
+            Err(DecryptError::BadTag) => self
+                .try_key_update(header, body)
+                .inspect_err(|_| self.skip_app()),
+            Err(e) => {
+                self.skip_app();
+                Err(e)
+            }
+        }
+    }
+
+    /// A record under the application key was given up: it still used its sequence number.
+    fn skip_app(&mut self) {
+        if let Some((cipher, _)) = self.app.as_mut() {
+            cipher.skip();
+        }
+    }
+
+    /// Move the application key to its next generation (RFC 8446 §7.2).
+    fn next_generation(&mut self) {
+        let next = self.app.as_ref().and_then(|(_, secret)| {
+            let next = tls13_next_secret(self.hash, secret)?;
+            let key = tls13_traffic_key(self.hash, self.aead, &next)?;
+            Some((RecordCipher::new(Framing::Tls13, self.aead, &key, 0)?, next))
+        });
+        if next.is_some() {
+            self.app = next;
+        }
+    }
+
+    /// A record that fails under the current key may be the first after a KeyUpdate.
+    fn try_key_update(
+        &mut self,
+        header: &RecordHeader,
+        body: &[u8],
+    ) -> Result<Opened, DecryptError> {
+        let (_, secret) = self.app.as_ref().ok_or(DecryptError::BadTag)?;
+        let next = tls13_next_secret(self.hash, secret).ok_or(DecryptError::BadTag)?;
+        let key = tls13_traffic_key(self.hash, self.aead, &next).ok_or(DecryptError::BadTag)?;
+        let mut cipher =
+            RecordCipher::new(Framing::Tls13, self.aead, &key, 0).ok_or(DecryptError::BadTag)?;
+        let opened = cipher.open(header, body)?;
+        self.app = Some((cipher, next));
+        Ok(opened)
+    }
+}
+
+/// True if decrypted handshake bytes hold a KeyUpdate (type 24) message (RFC 8446 §4.6.3).
+fn has_key_update(mut msgs: &[u8]) -> bool {
+    const KEY_UPDATE: u8 = 24;
+    while let [msg_type, l0, l1, l2, rest @ ..] = msgs {
+        if *msg_type == KEY_UPDATE {
+            return true;
+        }
+        let len = u32::from_be_bytes([0, *l0, *l1, *l2]) as usize;
+        msgs = rest.get(len..).unwrap_or_default();
+    }
+    false
+}
+
+/// The cipher state of one direction.
+#[derive(Debug)]
+pub enum DirectionCipher {
+    Tls12(RecordCipher),
+    Tls13(Tls13Direction),
+}
+
+impl DirectionCipher {
+    pub fn open(&mut self, header: &RecordHeader, body: &[u8]) -> Result<Opened, DecryptError> {
+        match self {
+            DirectionCipher::Tls12(c) => c.open(header, body).inspect_err(|_| c.skip()),
+            DirectionCipher::Tls13(d) => d.open(header, body),
+        }
+    }
+}

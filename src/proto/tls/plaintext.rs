@@ -1,0 +1,191 @@
+//! Decryption wired to one direction of a connection: whole protected records are collected
+//! (one at a time, at most 2^14+2048 bytes), the direction's cipher is built from the hellos
+//! and the key log when first needed, and application data comes out as [`Plaintext`] for
+//! the HTTP parser.
+
+use crate::flow::Direction;
+
+use super::decrypt::{DecryptError, DirectionCipher, Framing, RecordCipher, Tls13Direction};
+use super::keylog::KeyLog;
+use super::keys::{AeadKind, suite_crypto, tls12_keys};
+use super::record::{ContentType, Fragment, RecordHeader};
+use super::{ClientHello, ServerHello, TlsVersion};
+
+/// Decrypted application data of one direction, in stream order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plaintext {
+    Data(Vec<u8>),
+    /// Records that did not decrypt after data had flowed: the plaintext has a hole here.
+    Gap {
+        records: u64,
+    },
+}
+
+/// Records decrypted in one direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecryptCount {
+    /// Records that opened (any inner content type).
+    pub records: u64,
+    /// Plaintext bytes of application data delivered.
+    pub bytes: u64,
+    /// Records that did not open although keys were there.
+    pub failed: u64,
+}
+
+/// Where decryption of a connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decryption {
+    /// No key log was given.
+    NoKeyLog,
+    /// Nothing encrypted has been seen yet.
+    NotYet,
+    /// At least one record opened: the keys are right.
+    Decrypted,
+    /// The ClientHello or ServerHello was not seen (capture started late, or a gap).
+    NoHello,
+    /// The key log has no usable secrets for this ClientHello.random.
+    NoSecrets,
+    /// The negotiated suite is not one we decrypt (CBC, CCM, …).
+    UnsupportedSuite(u16),
+    /// Keys were found but records did not open.
+    Failed,
+}
+
+/// What the connection knows that a direction's keys depend on.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct KeyContext<'a> {
+    pub keylog: &'a KeyLog,
+    pub client_hello: Option<&'a ClientHello>,
+    pub server_hello: Option<&'a ServerHello>,
+    pub dir: Direction,
+}
+
+/// One direction's decryption state.
+#[derive(Debug, Default)]
+pub(super) struct SideDecrypt {
+    cipher: Option<DirectionCipher>,
+    /// The protected record being collected.
+    record: Vec<u8>,
+    /// Protected records seen so far, opened or not (where a late-found key's sequence starts).
+    seen: u64,
+    pub count: DecryptCount,
+}
+
+impl SideDecrypt {
+    /// A fragment of a protected record. `Err` tells why the record was not decrypted.
+    pub fn on_fragment(
+        &mut self,
+        f: &Fragment<'_>,
+        ctx: KeyContext<'_>,
+        plain: &mut Vec<Plaintext>,
+    ) -> Result<(), Decryption> {
+        if f.first {
+            self.record.clear();
+        }
+        self.record.extend_from_slice(f.bytes);
+        if !f.last {
+            return Ok(());
+        }
+        let body = std::mem::take(&mut self.record);
+        let result = self.on_record(&f.header, &body, ctx, plain);
+        self.seen = self.seen.saturating_add(1);
+        self.record = body;
+        self.record.clear();
+        result
+    }
+
+    fn on_record(
+        &mut self,
+        header: &RecordHeader,
+        body: &[u8],
+        ctx: KeyContext<'_>,
+        plain: &mut Vec<Plaintext>,
+    ) -> Result<(), Decryption> {
+        if self.cipher.is_none() {
+            let built = build(ctx, self.seen);
+            self.cipher = Some(built.inspect_err(|_| self.hole(plain))?);
+        }
+        let Some(cipher) = self.cipher.as_mut() else {
+            return Ok(());
+        };
+        match cipher.open(header, body) {
+            Ok(opened) => {
+                self.count.records = self.count.records.saturating_add(1);
+                if opened.content_type == ContentType::APPLICATION_DATA {
+                    let n = u64::try_from(opened.plaintext.len()).unwrap_or(u64::MAX);
+                    self.count.bytes = self.count.bytes.saturating_add(n);
+                    push_data(plain, opened.plaintext);
+                }
+                Ok(())
+            }
+            Err(DecryptError::BeforeApplication) => Ok(()),
+            Err(_) => {
+                self.count.failed = self.count.failed.saturating_add(1);
+                self.hole(plain);
+                Err(Decryption::Failed)
+            }
+        }
+    }
+
+    /// A record's plaintext is missing: a hole, once data has flowed (before that the HTTP
+    /// parser has nothing to lose).
+    fn hole(&self, plain: &mut Vec<Plaintext>) {
+        if self.count.bytes == 0 {
+            return;
+        }
+        match plain.last_mut() {
+            Some(Plaintext::Gap { records }) => *records = records.saturating_add(1),
+            _ => plain.push(Plaintext::Gap { records: 1 }),
+        }
+    }
+}
+
+fn push_data(plain: &mut Vec<Plaintext>, data: Vec<u8>) {
+    if data.is_empty() {
+        return;
+    }
+    match plain.last_mut() {
+        Some(Plaintext::Data(d)) => d.extend_from_slice(&data),
+        _ => plain.push(Plaintext::Data(data)),
+    }
+}
+
+/// The direction's cipher from the hellos (randoms, version, suite) and the key log.
+fn build(ctx: KeyContext<'_>, seen: u64) -> Result<DirectionCipher, Decryption> {
+    let (Some(ch), Some(sh)) = (ctx.client_hello, ctx.server_hello) else {
+        return Err(Decryption::NoHello);
+    };
+    if sh.hello_retry {
+        return Err(Decryption::NoHello);
+    }
+    let suite = sh.cipher_suite;
+    let (aead, hash) = suite_crypto(suite).ok_or(Decryption::UnsupportedSuite(suite))?;
+    let secrets = ctx.keylog.get(&ch.random).ok_or(Decryption::NoSecrets)?;
+    let client = ctx.dir == Direction::ClientToServer;
+    if sh.version == TlsVersion::TLS1_3 {
+        let (hs, app) = if client {
+            (secrets.client_handshake, secrets.client_traffic_0)
+        } else {
+            (secrets.server_handshake, secrets.server_traffic_0)
+        };
+        let d = Tls13Direction::new(hash, aead, hs.as_deref(), app.as_deref(), seen);
+        return if d.has_keys() {
+            Ok(DirectionCipher::Tls13(d))
+        } else {
+            Err(Decryption::NoSecrets)
+        };
+    }
+    let master = secrets.master_secret.ok_or(Decryption::NoSecrets)?;
+    let (c, s) = tls12_keys(hash, aead, &master, &ch.random, &sh.random);
+    let framing = match aead {
+        AeadKind::ChaCha20Poly1305 => Framing::Tls12ChaCha,
+        AeadKind::Aes128Gcm | AeadKind::Aes256Gcm => Framing::Tls12Gcm,
+    };
+    let key = if client { c } else { s };
+    RecordCipher::new(framing, aead, &key, seen)
+        .map(DirectionCipher::Tls12)
+        .ok_or(Decryption::Failed)
+}
+
+#[cfg(test)]
+mod tests;
