@@ -107,7 +107,9 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
         .filter(|op| Some(op.literal_query.len()) == most)
         .collect();
     let (op, mut notes) = match most {
-        Some(n) if n > 0 => pick_by_requirements(r, &tier, true, String::new)?,
+        Some(n) if n > 0 => pick_by_requirements(r, &tier, true, || {
+            format!("{} {} matches no operation", r.method, shape_text(r.shape))
+        })?,
         _ => match pick_default(r, &group, &tier)? {
             Choice::Op(op, notes) => (op, notes),
             Choice::PostObject => {

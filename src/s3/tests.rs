@@ -456,3 +456,52 @@ fn unknowns_say_why() {
     assert_eq!(op(&r), "DeleteBucketAnalyticsConfiguration");
     assert!(r.note.unwrap().contains("required `id` missing"));
 }
+
+mod total {
+    use super::super::tests_ops::request;
+    use super::super::*;
+    use proptest::prelude::*;
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("/".to_string()),
+            Just("?".to_string()),
+            Just("&".to_string()),
+            Just("=".to_string()),
+            Just("%".to_string()),
+            Just("%FF".to_string()),
+            Just("x-id=GetObject".to_string()),
+            Just("uploadId".to_string()),
+            Just("WriteGetObjectResponse".to_string()),
+            Just("http://".to_string()),
+            Just("[".to_string()),
+            Just(":".to_string()),
+            Just(".".to_string()),
+            "[a-z0-9\u{e9}\u{2713}-]{0,6}",
+        ]
+    }
+
+    proptest! {
+        /// classify is total: any method, target and Host give a value, never a panic, and an
+        /// unknown always says why.
+        #[test]
+        fn classify_never_panics(
+            method in prop_oneof![Just("GET"), Just("PUT"), Just("POST"), Just("HEAD"), Just("X")],
+            target in proptest::collection::vec(piece(), 0..12),
+            host in proptest::collection::vec(piece(), 0..6),
+            copy in any::<bool>(),
+        ) {
+            let target = target.concat();
+            let host = format!("{}.s3.amazonaws.com", host.concat());
+            let mut headers = vec![("Host", host.as_str())];
+            if copy {
+                headers.push(("x-amz-copy-source", "/b/k"));
+            }
+            let hints = HostHints::new(["localhost:4566".to_string()]);
+            let got = classify(&request(method, &target, &headers), &hints);
+            if let Err(u) = &got.operation {
+                prop_assert!(!u.reason.is_empty());
+            }
+        }
+    }
+}
