@@ -256,11 +256,21 @@ impl<'a> Context<'a> {
 
     /// The HTTPS endpoint an attempt's server belongs to (by a host name the capture ties to its
     /// IP, or an IP-literal endpoint), when the attempt's port is not that endpoint's TLS port.
+    /// The host the same client named next on that server is tried first (loopback captures tie
+    /// many names to one IP).
     fn endpoint_for_attempt(&self, a: &AttemptFacts) -> Option<(Option<String>, Endpoint)> {
+        let next_host = self
+            .requests
+            .iter()
+            .filter(|r| r.client.ip() == a.client.ip() && r.server.ip() == a.server.ip())
+            .filter(|r| r.time >= a.time && r.time.since(a.time) <= GUESS_WINDOW_NS)
+            .min_by_key(|r| r.time)
+            .and_then(|r| r.host.as_deref())
+            .map(|h| parse_host_header(h).0);
         let names = self.hosts_by_ip.get(&a.server.ip());
-        let candidates = names
-            .into_iter()
-            .flatten()
+        let candidates = next_host
+            .iter()
+            .chain(names.into_iter().flatten())
             .map(|h| Some(h.as_str()))
             .chain([None]);
         candidates.into_iter().find_map(|h| {

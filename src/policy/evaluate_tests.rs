@@ -494,3 +494,28 @@ fn connect_to_a_proxy_is_not_a_plaintext_request() {
     r.target = "s3.local.test:443".into();
     assert!(evaluate(&policy, &[r], &[], &[]).is_empty());
 }
+
+#[test]
+fn attempt_host_prefers_what_the_same_client_named_next() {
+    let policy = Policy::new(vec![
+        ep("https://aaa.local.test", Origin::Flag),
+        ep("https://s3.local.test", Origin::Flag),
+    ]);
+    let t = [
+        tls(0, "127.0.0.1:1", "127.0.0.1:443", Some("aaa.local.test")),
+        tls(0, "127.0.0.1:2", "127.0.0.1:443", Some("s3.local.test")),
+    ];
+    let mut next = req(
+        3,
+        1200,
+        "127.0.0.1:40200",
+        "127.0.0.1:443",
+        Some("bkt.s3.local.test"),
+    );
+    next.scheme = Scheme::Https;
+    let a = [attempt(1000, "127.0.0.1:40100", "127.0.0.1:80")];
+    let f = evaluate(&policy, &[next], &a, &t);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].host.as_deref(), Some("bkt.s3.local.test"));
+    assert_eq!(f[0].endpoint.as_deref(), Some("https://s3.local.test:443"));
+}
