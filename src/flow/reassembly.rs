@@ -252,15 +252,38 @@ impl Reassembler {
     }
 
     /// Stream offset of `seq`, by its signed distance from the next expected byte (RFC 9293 §3.4);
-    /// `None` when it lies before offset 0.
-    fn offset(&self, seq: u32) -> Option<u64> {
+    /// negative when it lies before the stream's origin.
+    fn signed_offset(&self, seq: u32) -> i64 {
         let cur = self.base.wrapping_add(self.next as u32);
-        let rel = seq.wrapping_sub(cur) as i32;
-        if rel >= 0 {
-            self.next.checked_add(rel.unsigned_abs().into())
-        } else {
-            self.next.checked_sub(rel.unsigned_abs().into())
+        let rel = i64::from(seq.wrapping_sub(cur) as i32);
+        i64::try_from(self.next)
+            .unwrap_or(i64::MAX)
+            .saturating_add(rel)
+    }
+
+    /// Stream offset of `seq`; `None` when it lies before the origin.
+    fn offset(&self, seq: u32) -> Option<u64> {
+        u64::try_from(self.signed_offset(seq)).ok()
+    }
+
+    /// Where a segment's content starts, with whatever lies before the origin cut off; `None`
+    /// when all of it (FIN included) lies before the origin.
+    fn place<'a>(&self, seg: &SegmentData<'a>) -> Option<(u64, &'a [u8], u64)> {
+        let start = self.signed_offset(seg.seq);
+        let missing = u64::from(seg.missing);
+        let Ok(cut) = u64::try_from(start.saturating_neg()) else {
+            return Some((start.unsigned_abs(), seg.payload, missing)); // start > 0
+        };
+        let len = (seg.payload.len() as u64).saturating_add(missing);
+        if cut > 0 && cut >= len.saturating_add(u64::from(seg.fin)) {
+            return None;
         }
+        let from_payload = usize::try_from(cut)
+            .unwrap_or(usize::MAX)
+            .min(seg.payload.len());
+        let rest = seg.payload.get(from_payload..).unwrap_or_default();
+        let from_missing = cut.saturating_sub(from_payload as u64);
+        Some((0, rest, missing.saturating_sub(from_missing)))
     }
 
     /// Place one segment of this direction; chunks that become deliverable go to `out`.
@@ -270,17 +293,17 @@ impl Reassembler {
         ts: Timestamp,
         out: &mut dyn FnMut(Chunk<'_>),
     ) -> Disposition {
-        let len = (seg.payload.len() as u64).saturating_add(seg.missing.into());
         if !self.synced {
-            if len == 0 && !seg.fin {
+            if seg.payload.is_empty() && seg.missing == 0 && !seg.fin {
                 return Disposition::Empty;
             }
             self.sync(seg.seq);
             self.unknown_start = true;
         }
-        let Some(start) = self.offset(seg.seq) else {
+        let Some((start, payload, missing)) = self.place(&seg) else {
             return Disposition::Retransmission;
         };
+        let len = (payload.len() as u64).saturating_add(missing);
         if start > self.next.saturating_add(MAX_AHEAD) {
             return Disposition::OutOfWindow;
         }
@@ -295,10 +318,10 @@ impl Reassembler {
             return Disposition::Retransmission;
         }
         let pieces = [
-            (start, Body::Bytes(seg.payload)),
+            (start, Body::Bytes(payload)),
             (
-                start.saturating_add(seg.payload.len() as u64),
-                Body::Lost(seg.missing.into()),
+                start.saturating_add(payload.len() as u64),
+                Body::Lost(missing),
             ),
         ];
         let mut em = self.emitter(out, ts);

@@ -382,3 +382,28 @@ fn held_bytes_take_the_time_of_the_segment_that_completes_them() {
         ]
     );
 }
+
+#[test]
+fn segment_straddling_a_midstream_origin_delivers_its_new_tail() {
+    let mut r = Reassembler::new(1 << 20);
+    let mut c = Collect::default();
+    feed(&mut r, &mut c, seg(1000, b"cd")); // origin: 1000
+    assert_eq!(
+        feed(&mut r, &mut c, seg(998, b"ab")),
+        Disposition::Retransmission,
+        "wholly before the origin"
+    );
+    // A resegmented retransmission from before the origin, reaching past what was delivered.
+    assert_eq!(
+        feed(&mut r, &mut c, seg(998, b"abcdef")),
+        Disposition::InOrder
+    );
+    assert_eq!(c.got, vec![Got::Gap(0), Got::Data(b"cdef".to_vec())]);
+    let mut fin = seg(990, b"");
+    fin.fin = true;
+    feed(&mut r, &mut c, fin);
+    assert!(
+        !r.fin_seen(),
+        "a FIN before the origin is not this stream's end"
+    );
+}
