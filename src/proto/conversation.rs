@@ -105,10 +105,9 @@ impl Conversation {
             // Detection starts over on the bytes after the hole.
             probe.first.clear();
             probe.first_ts = None;
-            probe.held.push(Held::Gap(ts, len));
-            return;
+            return self.hold(dir, Held::Gap(ts, len));
         }
-        self.dispatch(dir, Held::Gap(ts, len), out);
+        self.dispatch_gap(dir, ts, len, out);
         self.follow_handoffs(out);
     }
 
@@ -134,9 +133,9 @@ impl Conversation {
         self.tunnels
     }
 
-    /// An HTTP request on this connection was answered with TLS records.
+    /// HTTP was sent on this connection and the server answered with TLS records.
     pub fn answered_with_tls(&self) -> bool {
-        self.layer.server_answered_tls
+        matches!(self.layer.mode, Mode::Http(_)) && self.layer.server_answered_tls
     }
 
     /// Bytes not parsed: neither HTTP nor TLS, after an upgrade, or beyond the hold bound.
@@ -174,7 +173,7 @@ impl Conversation {
         let probe = &mut self.layer.probes[index(dir)];
         probe.seen_data = true;
         if probe.verdict.is_some() {
-            return self.dispatch(dir, Held::Data(ts, bytes.to_vec()), out);
+            return self.dispatch_data(dir, ts, bytes, out);
         }
         let take = detect::MAX_DETECT_BYTES
             .saturating_sub(probe.first.len())
@@ -190,29 +189,28 @@ impl Conversation {
         probe.verdict = Some(protocol);
         let first = std::mem::take(&mut probe.first);
         let first_ts = probe.first_ts.take().unwrap_or(ts);
+        if protocol == Protocol::Other {
+            // Not a message start: if the connection turns out to be HTTP, this side began
+            // mid-message (the capture started mid-connection) and must resynchronise.
+            probe.held.insert(0, Held::Gap(ts, 0));
+        }
         probe.held.push(Held::Data(first_ts, first));
         out.push(ProtoEvent::Detected { dir, protocol, ts });
         if dir == Direction::ServerToClient && protocol == Protocol::Tls {
             // Meaningful when the client spoke HTTP: plaintext sent to a TLS port.
             self.layer.server_answered_tls = true;
         }
-        self.decide(ts, out);
+        self.decide();
+        let rest = bytes.get(take..).unwrap_or_default();
         if matches!(self.layer.mode, Mode::Detecting) {
-            return self.hold(
-                dir,
-                Held::Data(ts, bytes.get(take..).unwrap_or_default().to_vec()),
-            );
+            return self.hold(dir, Held::Data(ts, rest.to_vec()));
         }
-        self.replay(dir, out);
-        self.dispatch(
-            dir,
-            Held::Data(ts, bytes.get(take..).unwrap_or_default().to_vec()),
-            out,
-        );
+        self.replay_all(out);
+        self.dispatch_data(dir, ts, rest, out);
     }
 
     /// Settle the layer's protocol once the verdicts allow it.
-    fn decide(&mut self, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+    fn decide(&mut self) {
         if !matches!(self.layer.mode, Mode::Detecting) {
             return;
         }
@@ -226,28 +224,15 @@ impl Conversation {
             // A response may still show the stream is HTTP, or the client may still speak.
             _ => return,
         };
-        let (client_v, server_v) = (client.verdict, server.verdict);
         self.layer.mode = match mode {
             Protocol::Http => Mode::Http(Box::new(HttpConnection::new(&self.limits))),
             Protocol::Tls => Mode::Tls(Box::new(TlsConnection::new(&self.limits))),
             Protocol::Other => Mode::Other,
         };
-        if mode == Protocol::Http {
-            // A side whose first bytes are not a message start began mid-message: resync it.
-            for (dir, verdict) in [
-                (Direction::ClientToServer, client_v),
-                (Direction::ServerToClient, server_v),
-            ] {
-                let probe = &mut self.layer.probes[index(dir)];
-                if verdict == Some(Protocol::Other) {
-                    probe.held.insert(0, Held::Gap(ts, 0));
-                }
-            }
-        }
-        self.replay(Direction::ClientToServer, out);
-        self.replay(Direction::ServerToClient, out);
     }
 
+    /// Keep bytes (or a hole) until the protocol is known; beyond the bound bytes become a
+    /// hole, and consecutive holes merge, so memory stays bounded.
     fn hold(&mut self, dir: Direction, item: Held) {
         let probe = &mut self.layer.probes[index(dir)];
         let item = match item {
@@ -260,58 +245,71 @@ impl Conversation {
             }
             item => item,
         };
-        if let Held::Data(_, bytes) = &item {
-            probe.held_bytes = probe.held_bytes.saturating_add(bytes.len());
-        }
-        probe.held.push(item);
-    }
-
-    fn replay(&mut self, dir: Direction, out: &mut Vec<ProtoEvent>) {
-        let probe = &mut self.layer.probes[index(dir)];
-        let held = std::mem::take(&mut probe.held);
-        probe.held_bytes = 0;
-        for item in held {
-            self.dispatch(dir, item, out);
+        match (probe.held.last_mut(), item) {
+            (Some(Held::Gap(_, total)), Held::Gap(_, len)) => *total = total.saturating_add(len),
+            (_, item) => {
+                if let Held::Data(_, bytes) = &item {
+                    probe.held_bytes = probe.held_bytes.saturating_add(bytes.len());
+                }
+                probe.held.push(item);
+            }
         }
     }
 
-    fn dispatch(&mut self, dir: Direction, item: Held, out: &mut Vec<ProtoEvent>) {
-        if self.handoff.is_some() {
+    /// The protocol is known: what was held goes through, client side first (it spoke first).
+    fn replay_all(&mut self, out: &mut Vec<ProtoEvent>) {
+        for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+            let probe = &mut self.layer.probes[index(dir)];
+            let held = std::mem::take(&mut probe.held);
+            probe.held_bytes = 0;
+            for item in held {
+                match item {
+                    Held::Data(ts, bytes) => self.dispatch_data(dir, ts, &bytes, out),
+                    Held::Gap(ts, len) => self.dispatch_gap(dir, ts, len, out),
+                }
+            }
+        }
+    }
+
+    fn dispatch_data(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &[u8],
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        if let Some(handoff) = self.handoff.as_mut() {
             // The layer switched: what follows belongs to the next one.
-            return self.after_handoff(dir, item);
+            return handoff_bytes(handoff, dir).extend_from_slice(bytes);
         }
         let answered_tls = dir == Direction::ServerToClient && self.layer.server_answered_tls;
-        match (&mut self.layer.mode, item) {
-            (Mode::Detecting, item) => self.hold(dir, item),
-            (Mode::Http(_), Held::Data(ts, bytes)) if answered_tls => {
-                self.tls_answer(ts, &bytes, out);
-            }
-            (Mode::Http(http), Held::Data(ts, bytes)) => {
-                http.on_data(dir, ts, &bytes, out);
+        match &mut self.layer.mode {
+            Mode::Detecting => self.hold(dir, Held::Data(ts, bytes.to_vec())),
+            Mode::Http(_) if answered_tls => self.tls_answer(ts, bytes, out),
+            Mode::Http(http) => {
+                http.on_data(dir, ts, bytes, out);
                 self.handoff = http.take_handoff();
             }
-            (Mode::Http(http), Held::Gap(ts, len)) => http.on_gap(dir, ts, len, out),
-            (Mode::Tls(tls), Held::Data(ts, bytes)) => tls.on_data(dir, ts, &bytes, out),
-            (Mode::Tls(tls), Held::Gap(..)) => tls.on_gap(dir),
-            (Mode::Other, Held::Data(_, bytes)) => {
+            Mode::Tls(tls) => tls.on_data(dir, ts, bytes, out),
+            Mode::Other => {
                 self.ignored_bytes = self.ignored_bytes.saturating_add(bytes.len() as u64);
             }
-            (Mode::Other, Held::Gap(..)) => {}
         }
     }
 
-    /// Bytes that reach a layer after it handed off go to the handoff, in order.
-    fn after_handoff(&mut self, dir: Direction, item: Held) {
-        let Some(handoff) = self.handoff.as_mut() else {
+    fn dispatch_gap(&mut self, dir: Direction, ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
+        if let Some(handoff) = self.handoff.as_mut() {
+            match dir {
+                Direction::ClientToServer => handoff.client_gap = true,
+                Direction::ServerToClient => handoff.server_gap = true,
+            }
             return;
-        };
-        let (bytes, gap) = match dir {
-            Direction::ClientToServer => (&mut handoff.client_bytes, &mut handoff.client_gap),
-            Direction::ServerToClient => (&mut handoff.server_bytes, &mut handoff.server_gap),
-        };
-        match item {
-            Held::Data(_, data) => bytes.extend_from_slice(&data),
-            Held::Gap(..) => *gap = true,
+        }
+        match &mut self.layer.mode {
+            Mode::Detecting => self.hold(dir, Held::Gap(ts, len)),
+            Mode::Http(http) => http.on_gap(dir, ts, len, out),
+            Mode::Tls(tls) => tls.on_gap(dir),
+            Mode::Other => {}
         }
     }
 
@@ -348,10 +346,10 @@ impl Conversation {
                     self.tunnels = self.tunnels.saturating_add(1);
                     self.layer = Layer::new();
                     if handoff.client_gap {
-                        self.on_gap_inner(Direction::ClientToServer, handoff.ts);
+                        self.hold(Direction::ClientToServer, Held::Gap(handoff.ts, 0));
                     }
                     if handoff.server_gap {
-                        self.on_gap_inner(Direction::ServerToClient, handoff.ts);
+                        self.hold(Direction::ServerToClient, Held::Gap(handoff.ts, 0));
                     }
                     let ts = handoff.ts;
                     self.probe_data(Direction::ClientToServer, ts, &handoff.client_bytes, out);
@@ -365,10 +363,12 @@ impl Conversation {
             }
         }
     }
+}
 
-    fn on_gap_inner(&mut self, dir: Direction, ts: Timestamp) {
-        let probe = &mut self.layer.probes[index(dir)];
-        probe.held.push(Held::Gap(ts, 0));
+fn handoff_bytes(handoff: &mut Handoff, dir: Direction) -> &mut Vec<u8> {
+    match dir {
+        Direction::ClientToServer => &mut handoff.client_bytes,
+        Direction::ServerToClient => &mut handoff.server_bytes,
     }
 }
 
