@@ -27,6 +27,8 @@ struct SynDeadline {
     id: ConnId,
 }
 
+/// Every TCP connection of a capture, bounded by [`FlowLimits`]: feed it segments in capture
+/// order with [`FlowTable::ingest`], end with [`FlowTable::finish`].
 #[derive(Debug)]
 pub struct FlowTable {
     limits: FlowLimits,
@@ -60,7 +62,8 @@ impl FlowTable {
         }
     }
 
-    /// Feed one segment captured at `ts`; events are handed to `sink` in stream order.
+    /// Feed one segment captured at `ts`; events are handed to `sink` in stream order. Once per
+    /// second of packet time this also runs [`FlowTable::expire`].
     pub fn ingest(
         &mut self,
         seg: &Segment<'_>,
