@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use crate::flow::Direction;
-use crate::proto::{Anomaly, ProtoEvent, ProtoLimits};
+use crate::proto::{Anomaly, ProtoEvent, ProtoLimits, Transport};
 use crate::time::Timestamp;
 
 use super::handshake::{CLIENT_HELLO, HandshakeOutput, HandshakeReader, SERVER_HELLO};
@@ -137,7 +137,9 @@ impl TlsConnection {
         }
     }
 
-    /// Bytes of `dir` are missing before the next data: its record framing is lost.
+    /// Bytes of `dir` are missing before the next data: its record framing is lost, and with
+    /// it decryption (no more plaintext comes from `dir`: the caller's HTTP parser should be
+    /// told of the gap).
     pub fn on_gap(&mut self, dir: Direction) {
         let side = self.side(dir);
         side.records.lose();
@@ -168,6 +170,15 @@ impl TlsConnection {
     /// True once a gap or a malformed record header stopped the parsing of `dir`.
     pub fn is_lost(&self, dir: Direction) -> bool {
         self.sides[dir_index(dir)].records.is_lost()
+    }
+
+    /// How HTTP found inside this connection travelled: SNI and negotiated version (None
+    /// until the ServerHello is seen).
+    pub fn transport(&self) -> Option<Transport> {
+        Some(Transport::Tls {
+            sni: self.client_hello.as_ref().and_then(|h| h.sni.clone()),
+            version: self.version()?,
+        })
     }
 
     /// Records and plaintext bytes decrypted in one direction.

@@ -80,6 +80,20 @@ fn tls13_handshake_then_application_data_is_counted() {
 }
 
 #[test]
+fn transport_names_sni_and_version_once_negotiated() {
+    let (c, s) = (hex(testdata::TLS13_CLIENT), hex(testdata::TLS13_SERVER));
+    let mut conn = new_conn();
+    run(&mut conn, &[(C, &c)]);
+    assert_eq!(conn.transport(), None);
+    run(&mut conn, &[(S, &s)]);
+    let want = Transport::Tls {
+        sni: Some("s3.example.test".into()),
+        version: TlsVersion::TLS1_3,
+    };
+    assert_eq!(conn.transport(), Some(want));
+}
+
+#[test]
 fn byte_by_byte_gives_the_same_result_timed_by_the_first_byte() {
     let c = hex(testdata::TLS13_CLIENT);
     let mut conn = new_conn();

@@ -161,6 +161,23 @@ fn a_corrupted_record_after_data_is_a_hole() {
 }
 
 #[test]
+fn a_gap_stops_decryption_of_that_direction() {
+    let mut conn = with_log(td::D13_AES128_KEYLOG);
+    let (c, s) = (hex(td::D13_AES128_CLIENT), hex(td::D13_AES128_SERVER));
+    let (mut events, mut plain) = (Vec::new(), Vec::new());
+    conn.on_data_plain(C, Timestamp(0), &c[..517], &mut events, &mut plain);
+    conn.on_data_plain(S, Timestamp(1), &s, &mut events, &mut plain);
+    assert_eq!(plain, data(RESPONSE));
+    conn.on_gap(C);
+    plain.clear();
+    conn.on_data_plain(C, Timestamp(2), &c[517..], &mut events, &mut plain);
+    assert_eq!(
+        (plain, conn.decrypted(C)),
+        (vec![], DecryptCount::default())
+    );
+}
+
+#[test]
 fn tls12_aes128_gcm_both_directions() {
     let mut conn = with_log(td::D12_AES128_KEYLOG);
     let (c, s) = (hex(td::D12_AES128_CLIENT), hex(td::D12_AES128_SERVER));
