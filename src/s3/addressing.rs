@@ -195,7 +195,7 @@ pub(crate) fn host_kind(host: &HostName, hints: &HostHints) -> HostKind {
     };
     let labels: Vec<&str> = rest.split('.').collect();
     // Longest endpoint part first, so a bucket named like an endpoint label stays a bucket.
-    for k in (1..=3).rev() {
+    for k in (1..=5).rev() {
         let Some(split) = labels.len().checked_sub(k) else {
             continue;
         };
@@ -223,6 +223,15 @@ fn aws_form(labels: &[&str]) -> Option<AwsForm> {
             AccessPoint
         }
         ["accesspoint", "s3-global"] => MultiRegionAccessPoint,
+        // Outposts access points: `{name}-{account}.{outpost id}.s3-outposts.{region}`.
+        [o, "s3-outposts", r] if o.starts_with("op-") && is_region(r) => AccessPoint,
+        // PrivateLink interface endpoints (`[bucket.]vpce-….s3.{region}.vpce.amazonaws.com`):
+        // the literal `bucket.` label belongs to the endpoint, a bucket may precede it.
+        ["bucket", v, "s3", r, "vpce"] | [v, "s3", r, "vpce"]
+            if v.starts_with("vpce-") && is_region(r) =>
+        {
+            Service
+        }
         ["s3express-control" | "s3express-control-fips", r] if is_region(r) => ExpressControl,
         [z, r] if is_region(r) && express_zone(z) => ExpressZonal,
         ["s3-object-lambda" | "s3-object-lambda-fips", r] if is_region(r) => ObjectLambda,
@@ -372,6 +381,15 @@ mod tests {
             kind("b.s3-website-us-east-1.amazonaws.com"),
             aws(Website, Some("b"))
         );
+        let op = "ap-123456789012.op-01ac5d28a6a232904.s3-outposts.us-west-2.amazonaws.com";
+        assert_eq!(kind(op), aws(AccessPoint, Some("ap-123456789012")));
+        let vpce = "bucket.vpce-1a2b3c4d-5e6f.s3.us-east-1.vpce.amazonaws.com";
+        assert_eq!(kind(vpce), aws(Service, None));
+        let vpce = "my-b.bucket.vpce-1a2b3c4d-5e6f.s3.us-east-1.vpce.amazonaws.com";
+        assert_eq!(kind(vpce), aws(Service, Some("my-b")));
+        // S3 Control (account-level API) is not the S3 API.
+        let control = "123456789012.s3-control.us-east-1.amazonaws.com";
+        assert_eq!(kind(control), HostKind::AwsOther);
         assert_eq!(kind("sts.amazonaws.com"), HostKind::AwsOther);
         assert_eq!(kind("dynamodb.us-east-1.amazonaws.com"), HostKind::AwsOther);
     }

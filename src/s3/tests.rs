@@ -451,6 +451,33 @@ fn unknowns_say_why() {
     assert!(reason(&go("GET", "b.s3-website-us-east-1.amazonaws.com", "/")).contains("website"));
     assert!(reason(&go_with("GET", "ftp://h/x", &h)).contains("`ftp:`"));
     assert!(reason(&go_with("GET", "/b", &[("Host", "h:port")])).contains("not host[:port]"));
+    // Signals on a host nobody named: SigV2 says S3; SigV4 for another service says not.
+    let v2 = [
+        ("Host", "10.0.0.5:9000"),
+        ("Authorization", "AWS AKIDEXAMPLE:c2lnbmF0dXJl"),
+    ];
+    assert_eq!(op(&go_with("GET", "/b/k", &v2)), "GetObject");
+    let sts = [
+        ("Host", "10.0.0.5"),
+        ("X-Amz-Date", "20260101T000000Z"),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=a",
+        ),
+    ];
+    assert!(reason(&go_with("POST", "/", &sts)).contains("service `sts`"));
+    let ctl = [
+        ("Host", "123456789012.s3-control.us-east-1.amazonaws.com"),
+        ("Authorization", SIGV4),
+    ];
+    assert!(
+        reason(&go_with(
+            "GET",
+            "/v20180820/configuration/publicAccessBlock",
+            &ctl
+        ))
+        .contains("another AWS service")
+    );
     // A literal subresource without its required member is still named, with a note.
     let r = go_with("DELETE", "/b?analytics", &h);
     assert_eq!(op(&r), "DeleteBucketAnalyticsConfiguration");
