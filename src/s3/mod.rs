@@ -6,14 +6,21 @@
 //!
 //! Order, as the model tells operations apart:
 //! 1. Request target (RFC 9112 §3.2): origin-form, or absolute-form whose authority replaces Host.
-//! 2. Host → addressing style ([`addressing`]): AWS S3 host forms, configured/observed endpoints
+//! 2. Host → addressing style (`addressing.rs`): AWS S3 host forms, configured/observed endpoints
 //!    ([`HostHints`]) and `*.localhost` put the bucket in the Host; otherwise path style. Is it S3
 //!    at all (S3 host, SigV4 scope service, SigV2, presigned query, `x-amz-*`, `x-id`)?
 //! 3. Bucket and key are split off the path *before* the operation is chosen, giving the path
 //!    shape `/`, `/{Bucket}` or `/{Bucket}/{Key+}`.
 //! 4. Method + shape group → literal query keys (most wins, fixed values compared) → required
-//!    query members → required headers → the group's default ([`classify`] module).
+//!    query members → required headers → the group's default (`classify.rs`).
 //! 5. `?x-id=Op` (Smithy SDKs) names the operation: it confirms, or overrides with a note.
+//! 6. Requests the wire cannot tell apart resolve to one name and say so in `note`: deprecated
+//!    twins (GetBucketLifecycle → GetBucketLifecycleConfiguration, …), and ListBuckets /
+//!    ListDirectoryBuckets on a custom endpoint (on AWS the host decides).
+//!
+//! Known limit: a virtual-hosted request to a custom endpoint that is not among the hints looks
+//! path-style (the Host cannot say where the endpoint starts); `x-id` corrects it when the split
+//! is visibly wrong, so the policy stage should pass configured and observed endpoints as hints.
 
 mod addressing;
 mod classify;
