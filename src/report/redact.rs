@@ -149,12 +149,47 @@ fn key_id_end(value: &str) -> usize {
 /// `name=value` pairs named like secrets (see [`redact_target`]) and the `<SignatureProvided>` /
 /// `<AWSAccessKeyId>` elements of `SignatureDoesNotMatch` errors are redacted.
 pub fn redact_text(s: &str) -> Cow<'_, str> {
-    let pairs = redact_pairs(s);
-    let xml = redact_xml(&pairs);
-    match xml {
-        Cow::Owned(o) => Cow::Owned(o),
-        Cow::Borrowed(_) => pairs,
+    let mut cur = Cow::Borrowed(s);
+    for step in [redact_pairs, redact_xml, redact_userinfo] {
+        if let Cow::Owned(o) = step(&cur) {
+            cur = Cow::Owned(o);
+        }
     }
+    cur
+}
+
+/// `scheme://user:password@host` (a proxy URL in a command line, say) → the password redacted
+/// (RFC 3986 §3.2.1 deprecates passwords in URLs for this reason).
+fn redact_userinfo(s: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut done = 0;
+    let mut search = 0;
+    while let Some(rel) = s.get(search..).and_then(|t| t.find("://")) {
+        let start = search + rel + 3;
+        search = start;
+        let authority_end = s[start..]
+            .find(|c: char| matches!(c, '/' | '?' | '#') || ends_value(c))
+            .map_or(s.len(), |i| start + i);
+        let authority = &s[start..authority_end];
+        let Some(at) = authority.rfind('@') else {
+            continue;
+        };
+        let Some(colon) = authority[..at].find(':') else {
+            continue;
+        };
+        if &authority[colon + 1..at] == REDACTED {
+            continue;
+        }
+        out.push_str(&s[done..start + colon + 1]);
+        out.push_str(REDACTED);
+        done = start + at;
+        search = authority_end;
+    }
+    if done == 0 {
+        return Cow::Borrowed(s);
+    }
+    out.push_str(&s[done..]);
+    Cow::Owned(out)
 }
 
 /// Characters that end a value inside free text.
@@ -356,6 +391,25 @@ mod tests {
             redact_text(xml),
             "<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>AKIA…</AWSAccessKeyId><SignatureProvided><redacted></SignatureProvided></Error>"
         );
+    }
+
+    #[test]
+    fn passwords_in_urls() {
+        let argv = "s3wire run -- env HTTPS_PROXY=http://alice:s3cr3t@proxy.test:3128 aws s3 ls";
+        let r = redact_text(argv);
+        assert_eq!(
+            r,
+            "s3wire run -- env HTTPS_PROXY=http://alice:<redacted>@proxy.test:3128 aws s3 ls"
+        );
+        assert_eq!(redact_text(&r), r);
+        for t in [
+            "http://alice@proxy.test/",
+            "https://h/p?q=a@b:c",
+            "mailto:a@b",
+            "http://[::1]:9000/x",
+        ] {
+            assert_eq!(redact_text(t), t, "{t}");
+        }
     }
 
     #[test]
