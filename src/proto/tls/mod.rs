@@ -1,11 +1,14 @@
-//! TLS (RFC 8446, RFC 5246) as seen from the wire: record framing, handshake reassembly, and the
-//! hellos in clear (SNI, ALPN, versions, cipher suite). Decryption (with a key log) lives here too
-//! once it lands; its plaintext is fed to the same HTTP parser.
+//! TLS (RFC 8446, RFC 5246) as seen from the wire: record framing, handshake reassembly, the
+//! hellos in clear (SNI, ALPN, versions, cipher suite), and, with an NSS key log, decryption of
+//! the application data, whose plaintext the conversation feeds to the same HTTP parser.
 //!
 //! Layers, each pure and total: [`record`] frames a direction into fragments buffering only the
 //! 5-byte header; [`handshake`] reassembles messages across records, keeping only the hellos (up to
 //! `ProtoLimits::max_handshake_bytes`); [`hello`] parses them; [`TlsConnection`] ties both
-//! directions together and emits `ProtoEvent`s. Application data is counted, never buffered.
+//! directions together and emits `ProtoEvent`s. Without a key log application data is counted,
+//! never buffered; with one, one record at a time per direction is collected and opened
+//! ([`keylog`], [`keys`], [`decrypt`]): TLS 1.3 and TLS 1.2 with AES-GCM or ChaCha20-Poly1305
+//! (CBC and CCM suites are reported as [`Decryption::UnsupportedSuite`]).
 //! SSLv2-compatible ClientHellos (RFC 5246 Appendix E.2) are reported as `BadTls`, not parsed:
 //! they cannot carry SNI or ALPN and no current client sends them. Hand-written rather than
 //! `tls-parser`: the few structures we need are small, and these parsers can say which field was
@@ -25,7 +28,7 @@ mod suites;
 mod testdata;
 
 pub use connection::{AppDataCount, TlsConnection};
-pub use keylog::{KeyLog, KeyLogError};
+pub use keylog::{KeyLog, KeyLogError, KeyLogErrorKind, Secrets};
 pub use plaintext::{DecryptCount, Decryption, Plaintext};
 pub use suites::cipher_suite_name;
 
