@@ -7,12 +7,17 @@
 //! replayed once it is. A `CONNECT` answered by 2xx starts detection afresh on the tunnel's bytes;
 //! a `101` ends HTTP on the connection.
 
+mod tls_layer;
+
+use std::sync::Arc;
+
 use super::detect::{self, Detection, Protocol};
 use super::http::{Handoff, HttpConnection, HttpStats, Switch};
-use super::tls::TlsConnection;
+use super::tls::{KeyLog, TlsConnection};
 use super::{ProtoEvent, ProtoLimits};
 use crate::flow::Direction;
 use crate::time::Timestamp;
+use tls_layer::TlsLayer;
 
 /// Held bytes or a hole, replayed in order once the protocol is known.
 #[derive(Debug)]
@@ -37,7 +42,7 @@ struct Probe {
 enum Mode {
     Detecting,
     Http(Box<HttpConnection>),
-    Tls(Box<TlsConnection>),
+    Tls(Box<TlsLayer>),
     Other,
 }
 
@@ -66,6 +71,8 @@ impl Layer {
 #[derive(Debug)]
 pub struct Conversation {
     limits: ProtoLimits,
+    /// Secrets to decrypt TLS layers with (from `SSLKEYLOGFILE`), when given.
+    keylog: Option<Arc<KeyLog>>,
     layer: Layer,
     handoff: Option<Handoff>,
     tunnels: u32,
@@ -76,8 +83,15 @@ pub struct Conversation {
 
 impl Conversation {
     pub fn new(limits: ProtoLimits) -> Self {
+        Conversation::with_keylog(limits, None)
+    }
+
+    /// A conversation whose TLS layers are decrypted with `keylog` when it has their secrets;
+    /// decrypted HTTP/1.x goes through the same parser as plaintext.
+    pub fn with_keylog(limits: ProtoLimits, keylog: Option<Arc<KeyLog>>) -> Self {
         Conversation {
             limits,
+            keylog,
             layer: Layer::new(),
             handoff: None,
             tunnels: 0,
@@ -113,8 +127,10 @@ impl Conversation {
 
     /// The connection ended: flush requests still waiting for a response.
     pub fn on_close(&mut self, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
-        if let Mode::Http(http) = &mut self.layer.mode {
-            http.on_close(ts, out);
+        match &mut self.layer.mode {
+            Mode::Http(http) => http.on_close(ts, out),
+            Mode::Tls(tls) => tls.on_close(ts, out),
+            Mode::Detecting | Mode::Other => {}
         }
     }
 
@@ -146,8 +162,14 @@ impl Conversation {
     /// HTTP counters over every layer of the connection.
     pub fn http_stats(&self) -> HttpStats {
         let mut stats = self.past_http;
-        if let Mode::Http(http) = &self.layer.mode {
-            stats.merge(&http.stats());
+        match &self.layer.mode {
+            Mode::Http(http) => stats.merge(&http.stats()),
+            Mode::Tls(tls) => {
+                if let Some(http) = tls.http() {
+                    stats.merge(&http.stats());
+                }
+            }
+            Mode::Detecting | Mode::Other => {}
         }
         stats
     }
@@ -155,7 +177,7 @@ impl Conversation {
     /// The TLS state of the innermost layer, when it is TLS.
     pub fn tls(&self) -> Option<&TlsConnection> {
         match &self.layer.mode {
-            Mode::Tls(tls) => Some(tls),
+            Mode::Tls(tls) => Some(tls.tls()),
             _ => None,
         }
     }
@@ -226,7 +248,7 @@ impl Conversation {
         };
         self.layer.mode = match mode {
             Protocol::Http => Mode::Http(Box::new(HttpConnection::new(&self.limits))),
-            Protocol::Tls => Mode::Tls(Box::new(TlsConnection::new(&self.limits))),
+            Protocol::Tls => Mode::Tls(Box::new(TlsLayer::new(&self.limits, self.keylog.clone()))),
             Protocol::Other => Mode::Other,
         };
     }
@@ -308,7 +330,7 @@ impl Conversation {
         match &mut self.layer.mode {
             Mode::Detecting => self.hold(dir, Held::Gap(ts, len)),
             Mode::Http(http) => http.on_gap(dir, ts, len, out),
-            Mode::Tls(tls) => tls.on_gap(dir),
+            Mode::Tls(tls) => tls.on_gap(dir, ts, out),
             Mode::Other => {}
         }
     }
@@ -380,266 +402,4 @@ fn index(dir: Direction) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::proto::http::transcript::{self, Segment};
-    use crate::proto::{Anomaly, http::HttpExchange};
-    use Direction::{ClientToServer as C2S, ServerToClient as S2C};
-
-    fn replay(segments: &[Segment]) -> (Conversation, Vec<ProtoEvent>) {
-        let mut conv = Conversation::new(ProtoLimits::default());
-        let mut out = Vec::new();
-        for s in segments {
-            conv.on_data(s.dir, s.ts, &s.bytes, &mut out);
-        }
-        conv.on_close(Timestamp(99), &mut out);
-        (conv, out)
-    }
-
-    fn detected(events: &[ProtoEvent]) -> Vec<(Direction, Protocol)> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                ProtoEvent::Detected { dir, protocol, .. } => Some((*dir, *protocol)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn exchanges(events: &[ProtoEvent]) -> Vec<&HttpExchange> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                ProtoEvent::Http(x) => Some(x.as_ref()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn plain_http_detected_both_ways() {
-        let (conv, events) = replay(&transcript::parse(transcript::KEEPALIVE_TWO_GETS));
-        assert_eq!(
-            detected(&events),
-            [(C2S, Protocol::Http), (S2C, Protocol::Http)]
-        );
-        assert_eq!(exchanges(&events).len(), 2);
-        assert_eq!(conv.protocol(), Some(Protocol::Http));
-        assert_eq!(conv.http_stats().responses, 2);
-    }
-
-    #[test]
-    fn every_split_and_byte_by_byte_give_the_same_events() {
-        let whole = transcript::parse(transcript::KEEPALIVE_TWO_GETS);
-        let (_, expected) = replay(&whole);
-        let bytewise: Vec<Segment> = whole
-            .iter()
-            .flat_map(|s| {
-                s.bytes.iter().map(|b| Segment {
-                    bytes: vec![*b],
-                    ..s.clone()
-                })
-            })
-            .collect();
-        assert_eq!(replay(&bytewise).1, expected);
-        for (i, target) in whole.iter().enumerate() {
-            for cut in 1..target.bytes.len() {
-                let mut split = whole.clone();
-                split[i].bytes.truncate(cut);
-                let rest = target.bytes.get(cut..).unwrap_or_default().to_vec();
-                split.insert(
-                    i + 1,
-                    Segment {
-                        bytes: rest,
-                        ..target.clone()
-                    },
-                );
-                assert_eq!(replay(&split).1, expected, "segment {i} cut at {cut}");
-            }
-        }
-    }
-
-    #[test]
-    fn connect_tunnel_then_tls_client_hello() {
-        let (conv, events) = replay(&transcript::parse(transcript::CONNECT_TUNNEL_TLS));
-        let connect = exchanges(&events)[0];
-        assert_eq!(connect.request.method, "CONNECT");
-        assert_eq!(connect.response.as_ref().map(|r| r.status), Some(200));
-        let tunnel = events.iter().find_map(|e| match e {
-            ProtoEvent::Tunnel { target, .. } => Some(target.as_str()),
-            _ => None,
-        });
-        assert_eq!(tunnel, Some("127.0.0.1:18443"));
-        assert_eq!(
-            detected(&events),
-            [
-                (C2S, Protocol::Http),
-                (S2C, Protocol::Http),
-                (C2S, Protocol::Tls),
-                (S2C, Protocol::Tls)
-            ]
-        );
-        assert_eq!((conv.protocol(), conv.tunnels()), (Some(Protocol::Tls), 1));
-        assert!(conv.tls().is_some());
-    }
-
-    #[test]
-    fn tls_bytes_pipelined_after_connect_reach_the_tunnel() {
-        let mut conv = Conversation::new(ProtoLimits::default());
-        let mut out = Vec::new();
-        let mut connect = b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n".to_vec();
-        connect.extend_from_slice(&[0x16, 0x03, 0x01, 0x00, 0x05]);
-        conv.on_data(C2S, Timestamp(0), &connect, &mut out);
-        let ok = b"HTTP/1.1 200 OK\r\n\r\n";
-        conv.on_data(S2C, Timestamp(1), ok, &mut out);
-        assert_eq!(detected(&out).last(), Some(&(C2S, Protocol::Tls)));
-        assert_eq!(conv.protocol(), Some(Protocol::Tls));
-    }
-
-    #[test]
-    fn plain_http_answered_by_tls_alert() {
-        let mut segments = transcript::parse(transcript::PLAIN_HTTP_TO_TLS_PORT);
-        // What a TLS 1.2 server sends on plaintext: fatal (2) protocol_version (70), RFC 8446 §6.
-        segments.push(Segment {
-            dir: S2C,
-            ts: Timestamp(5),
-            bytes: vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46],
-        });
-        let (conv, events) = replay(&segments);
-        assert_eq!(
-            detected(&events),
-            [(C2S, Protocol::Http), (S2C, Protocol::Tls)]
-        );
-        assert!(events.contains(&ProtoEvent::TlsAlert {
-            dir: S2C,
-            ts: Timestamp(5),
-            level: 2,
-            description: 70
-        }));
-        let x = exchanges(&events);
-        assert_eq!(x.len(), 1);
-        assert_eq!(
-            (x[0].request.target.as_str(), x[0].response.is_none()),
-            ("/bucket/key", true)
-        );
-        assert!(conv.answered_with_tls());
-    }
-
-    #[test]
-    fn mid_connection_start_detected_from_the_server() {
-        let mut conv = Conversation::new(ProtoLimits::default());
-        let mut out = Vec::new();
-        conv.on_gap(C2S, Timestamp(0), 0, &mut out);
-        conv.on_data(C2S, Timestamp(1), b"tail of an upload body", &mut out);
-        conv.on_data(
-            S2C,
-            Timestamp(2),
-            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-            &mut out,
-        );
-        conv.on_data(
-            C2S,
-            Timestamp(3),
-            b"\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n",
-            &mut out,
-        );
-        conv.on_data(
-            S2C,
-            Timestamp(4),
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
-            &mut out,
-        );
-        conv.on_close(Timestamp(5), &mut out);
-        assert_eq!(
-            detected(&out),
-            [(C2S, Protocol::Other), (S2C, Protocol::Http)]
-        );
-        let x = exchanges(&out);
-        assert_eq!(x.len(), 1);
-        assert_eq!(x[0].request.target, "/next");
-        assert_eq!(x[0].response.as_ref().map(|r| r.status), Some(404));
-        assert!(out.iter().any(|e| matches!(
-            e,
-            ProtoEvent::Anomaly {
-                what: Anomaly::UnmatchedResponse,
-                ..
-            }
-        )));
-    }
-
-    #[test]
-    fn other_protocols_are_ignored_and_counted() {
-        let mut conv = Conversation::new(ProtoLimits::default());
-        let mut out = Vec::new();
-        conv.on_data(S2C, Timestamp(0), b"220 smtp.local ESMTP\r\n", &mut out);
-        conv.on_data(C2S, Timestamp(1), b"EHLO me\r\n", &mut out);
-        conv.on_data(S2C, Timestamp(2), b"250 ok\r\n", &mut out);
-        conv.on_close(Timestamp(3), &mut out);
-        assert_eq!(conv.protocol(), Some(Protocol::Other));
-        assert_eq!(conv.ignored_bytes(), 22 + 9 + 8);
-        assert_eq!(
-            detected(&out),
-            [(S2C, Protocol::Other), (C2S, Protocol::Other)]
-        );
-    }
-
-    #[test]
-    fn upgrade_ends_http() {
-        let mut conv = Conversation::new(ProtoLimits::default());
-        let mut out = Vec::new();
-        conv.on_data(
-            C2S,
-            Timestamp(0),
-            b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
-            &mut out,
-        );
-        conv.on_data(
-            S2C,
-            Timestamp(1),
-            b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
-            &mut out,
-        );
-        conv.on_data(
-            C2S,
-            Timestamp(2),
-            b"GET /not-http HTTP/1.1\r\n\r\n",
-            &mut out,
-        );
-        conv.on_close(Timestamp(3), &mut out);
-        assert_eq!(conv.protocol(), Some(Protocol::Other));
-        assert_eq!(exchanges(&out).len(), 1);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn random_bytes_and_chunkings_never_panic(
-            chunks in proptest::collection::vec(
-                (0u8..4, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)),
-                0..40,
-            ),
-            seed in proptest::prelude::any::<u8>(),
-        ) {
-            let mut conv = Conversation::new(ProtoLimits { max_header_bytes: 256, ..ProtoLimits::default() });
-            let mut out = Vec::new();
-            // Random bytes alone rarely look like HTTP; a real head now and then reaches deeper.
-            let heads: [&[u8]; 3] = [
-                b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\n",
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-                b"CONNECT h:1 HTTP/1.1\r\n\r\n",
-            ];
-            for (i, (op, bytes)) in chunks.iter().enumerate() {
-                let ts = Timestamp(i as i64);
-                let dir = if op % 2 == 0 { C2S } else { S2C };
-                match op {
-                    0 | 1 if (i as u8).wrapping_add(seed) % 5 == 0 => {
-                        let head = heads[(i + usize::from(seed)) % heads.len()];
-                        conv.on_data(dir, ts, head, &mut out);
-                    }
-                    0 | 1 => conv.on_data(dir, ts, bytes, &mut out),
-                    _ => conv.on_gap(dir, ts, bytes.len() as u64, &mut out),
-                }
-            }
-            conv.on_close(Timestamp(1000), &mut out);
-        }
-    }
-}
+mod tests;

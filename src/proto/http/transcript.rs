@@ -53,3 +53,5 @@ pub(crate) const AWS_CHUNKED_PUT: &[u8] = include_bytes!("testdata/aws_chunked_p
 pub(crate) const CONNECT_TUNNEL_TLS: &[u8] = include_bytes!("testdata/connect_tunnel_tls.tr");
 pub(crate) const PLAIN_HTTP_TO_TLS_PORT: &[u8] =
     include_bytes!("testdata/plain_http_to_tls_port.tr");
+pub(crate) const TLS13_KEYLOG_GET: &[u8] = include_bytes!("testdata/tls13_keylog_get.tr");
+pub(crate) const TLS13_KEYLOG_GET_KEYS: &str = include_str!("testdata/tls13_keylog_get.keys");

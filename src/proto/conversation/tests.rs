@@ -1,0 +1,301 @@
+//! Conversation over captured connections and hand-made edge cases.
+
+use super::*;
+use crate::proto::http::transcript::{self, Segment};
+use crate::proto::{Anomaly, http::HttpExchange};
+use Direction::{ClientToServer as C2S, ServerToClient as S2C};
+
+fn replay(segments: &[Segment]) -> (Conversation, Vec<ProtoEvent>) {
+    let mut conv = Conversation::new(ProtoLimits::default());
+    let mut out = Vec::new();
+    for s in segments {
+        conv.on_data(s.dir, s.ts, &s.bytes, &mut out);
+    }
+    conv.on_close(Timestamp(99), &mut out);
+    (conv, out)
+}
+
+fn detected(events: &[ProtoEvent]) -> Vec<(Direction, Protocol)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ProtoEvent::Detected { dir, protocol, .. } => Some((*dir, *protocol)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn exchanges(events: &[ProtoEvent]) -> Vec<&HttpExchange> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ProtoEvent::Http(x) => Some(x.as_ref()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn plain_http_detected_both_ways() {
+    let (conv, events) = replay(&transcript::parse(transcript::KEEPALIVE_TWO_GETS));
+    assert_eq!(
+        detected(&events),
+        [(C2S, Protocol::Http), (S2C, Protocol::Http)]
+    );
+    assert_eq!(exchanges(&events).len(), 2);
+    assert_eq!(conv.protocol(), Some(Protocol::Http));
+    assert_eq!(conv.http_stats().responses, 2);
+}
+
+#[test]
+fn every_split_and_byte_by_byte_give_the_same_events() {
+    let whole = transcript::parse(transcript::KEEPALIVE_TWO_GETS);
+    let (_, expected) = replay(&whole);
+    let bytewise: Vec<Segment> = whole
+        .iter()
+        .flat_map(|s| {
+            s.bytes.iter().map(|b| Segment {
+                bytes: vec![*b],
+                ..s.clone()
+            })
+        })
+        .collect();
+    assert_eq!(replay(&bytewise).1, expected);
+    for (i, target) in whole.iter().enumerate() {
+        for cut in 1..target.bytes.len() {
+            let mut split = whole.clone();
+            split[i].bytes.truncate(cut);
+            let rest = target.bytes.get(cut..).unwrap_or_default().to_vec();
+            split.insert(
+                i + 1,
+                Segment {
+                    bytes: rest,
+                    ..target.clone()
+                },
+            );
+            assert_eq!(replay(&split).1, expected, "segment {i} cut at {cut}");
+        }
+    }
+}
+
+#[test]
+fn connect_tunnel_then_tls_client_hello() {
+    let (conv, events) = replay(&transcript::parse(transcript::CONNECT_TUNNEL_TLS));
+    let connect = exchanges(&events)[0];
+    assert_eq!(connect.request.method, "CONNECT");
+    assert_eq!(connect.response.as_ref().map(|r| r.status), Some(200));
+    let tunnel = events.iter().find_map(|e| match e {
+        ProtoEvent::Tunnel { target, .. } => Some(target.as_str()),
+        _ => None,
+    });
+    assert_eq!(tunnel, Some("127.0.0.1:18443"));
+    assert_eq!(
+        detected(&events),
+        [
+            (C2S, Protocol::Http),
+            (S2C, Protocol::Http),
+            (C2S, Protocol::Tls),
+            (S2C, Protocol::Tls)
+        ]
+    );
+    assert_eq!((conv.protocol(), conv.tunnels()), (Some(Protocol::Tls), 1));
+    assert!(conv.tls().is_some());
+}
+
+#[test]
+fn tls_bytes_pipelined_after_connect_reach_the_tunnel() {
+    let mut conv = Conversation::new(ProtoLimits::default());
+    let mut out = Vec::new();
+    let mut connect = b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n".to_vec();
+    connect.extend_from_slice(&[0x16, 0x03, 0x01, 0x00, 0x05]);
+    conv.on_data(C2S, Timestamp(0), &connect, &mut out);
+    let ok = b"HTTP/1.1 200 OK\r\n\r\n";
+    conv.on_data(S2C, Timestamp(1), ok, &mut out);
+    assert_eq!(detected(&out).last(), Some(&(C2S, Protocol::Tls)));
+    assert_eq!(conv.protocol(), Some(Protocol::Tls));
+}
+
+#[test]
+fn plain_http_answered_by_tls_alert() {
+    let mut segments = transcript::parse(transcript::PLAIN_HTTP_TO_TLS_PORT);
+    // What a TLS 1.2 server sends on plaintext: fatal (2) protocol_version (70), RFC 8446 §6.
+    segments.push(Segment {
+        dir: S2C,
+        ts: Timestamp(5),
+        bytes: vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46],
+    });
+    let (conv, events) = replay(&segments);
+    assert_eq!(
+        detected(&events),
+        [(C2S, Protocol::Http), (S2C, Protocol::Tls)]
+    );
+    assert!(events.contains(&ProtoEvent::TlsAlert {
+        dir: S2C,
+        ts: Timestamp(5),
+        level: 2,
+        description: 70
+    }));
+    let x = exchanges(&events);
+    assert_eq!(x.len(), 1);
+    assert_eq!(
+        (x[0].request.target.as_str(), x[0].response.is_none()),
+        ("/bucket/key", true)
+    );
+    assert!(conv.answered_with_tls());
+}
+
+#[test]
+fn mid_connection_start_detected_from_the_server() {
+    let mut conv = Conversation::new(ProtoLimits::default());
+    let mut out = Vec::new();
+    conv.on_gap(C2S, Timestamp(0), 0, &mut out);
+    conv.on_data(C2S, Timestamp(1), b"tail of an upload body", &mut out);
+    conv.on_data(
+        S2C,
+        Timestamp(2),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        &mut out,
+    );
+    conv.on_data(
+        C2S,
+        Timestamp(3),
+        b"\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+        &mut out,
+    );
+    conv.on_data(
+        S2C,
+        Timestamp(4),
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        &mut out,
+    );
+    conv.on_close(Timestamp(5), &mut out);
+    assert_eq!(
+        detected(&out),
+        [(C2S, Protocol::Other), (S2C, Protocol::Http)]
+    );
+    let x = exchanges(&out);
+    assert_eq!(x.len(), 1);
+    assert_eq!(x[0].request.target, "/next");
+    assert_eq!(x[0].response.as_ref().map(|r| r.status), Some(404));
+    assert!(out.iter().any(|e| matches!(
+        e,
+        ProtoEvent::Anomaly {
+            what: Anomaly::UnmatchedResponse,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn other_protocols_are_ignored_and_counted() {
+    let mut conv = Conversation::new(ProtoLimits::default());
+    let mut out = Vec::new();
+    conv.on_data(S2C, Timestamp(0), b"220 smtp.local ESMTP\r\n", &mut out);
+    conv.on_data(C2S, Timestamp(1), b"EHLO me\r\n", &mut out);
+    conv.on_data(S2C, Timestamp(2), b"250 ok\r\n", &mut out);
+    conv.on_close(Timestamp(3), &mut out);
+    assert_eq!(conv.protocol(), Some(Protocol::Other));
+    assert_eq!(conv.ignored_bytes(), 22 + 9 + 8);
+    assert_eq!(
+        detected(&out),
+        [(S2C, Protocol::Other), (C2S, Protocol::Other)]
+    );
+}
+
+#[test]
+fn upgrade_ends_http() {
+    let mut conv = Conversation::new(ProtoLimits::default());
+    let mut out = Vec::new();
+    conv.on_data(
+        C2S,
+        Timestamp(0),
+        b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+        &mut out,
+    );
+    conv.on_data(
+        S2C,
+        Timestamp(1),
+        b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        &mut out,
+    );
+    conv.on_data(
+        C2S,
+        Timestamp(2),
+        b"GET /not-http HTTP/1.1\r\n\r\n",
+        &mut out,
+    );
+    conv.on_close(Timestamp(3), &mut out);
+    assert_eq!(conv.protocol(), Some(Protocol::Other));
+    assert_eq!(exchanges(&out).len(), 1);
+}
+
+#[test]
+fn decrypted_tls_goes_through_the_http_parser() {
+    let (log, errors) = KeyLog::parse(transcript::TLS13_KEYLOG_GET_KEYS);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut conv = Conversation::with_keylog(ProtoLimits::default(), Some(Arc::new(log)));
+    let mut out = Vec::new();
+    for s in transcript::parse(transcript::TLS13_KEYLOG_GET) {
+        conv.on_data(s.dir, s.ts, &s.bytes, &mut out);
+    }
+    conv.on_close(Timestamp(99), &mut out);
+    assert_eq!(detected(&out), [(C2S, Protocol::Tls), (S2C, Protocol::Tls)]);
+    let x = exchanges(&out);
+    assert_eq!(x.len(), 1, "{out:?}");
+    assert_eq!(
+        (x[0].request.method.as_str(), x[0].request.target.as_str()),
+        ("GET", "/bucket/key.txt")
+    );
+    assert_eq!(x[0].request.header("user-agent"), Some("curl/7.88.1"));
+    let resp = x[0].response.as_ref().unwrap();
+    assert_eq!((resp.status, resp.version), (200, 0));
+    assert!(
+        resp.body_len.is_some_and(|n| n > 1000),
+        "{:?}",
+        resp.body_len
+    );
+    assert_eq!(conv.http_stats().requests, 1);
+}
+
+#[test]
+fn tls_without_keylog_gives_no_exchanges() {
+    let (_, out) = replay(&transcript::parse(transcript::TLS13_KEYLOG_GET));
+    assert!(exchanges(&out).is_empty());
+    assert!(
+        out.iter()
+            .any(|e| matches!(e, ProtoEvent::ClientHello(h) if h.alpn == ["http/1.1"]))
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn random_bytes_and_chunkings_never_panic(
+        chunks in proptest::collection::vec(
+            (0u8..4, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)),
+            0..40,
+        ),
+        seed in proptest::prelude::any::<u8>(),
+    ) {
+        let mut conv = Conversation::new(ProtoLimits { max_header_bytes: 256, ..ProtoLimits::default() });
+        let mut out = Vec::new();
+        // Random bytes alone rarely look like HTTP; a real head now and then reaches deeper.
+        let heads: [&[u8]; 3] = [
+            b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"CONNECT h:1 HTTP/1.1\r\n\r\n",
+        ];
+        for (i, (op, bytes)) in chunks.iter().enumerate() {
+            let ts = Timestamp(i as i64);
+            let dir = if op % 2 == 0 { C2S } else { S2C };
+            match op {
+                0 | 1 if (i as u8).wrapping_add(seed) % 5 == 0 => {
+                    let head = heads[(i + usize::from(seed)) % heads.len()];
+                    conv.on_data(dir, ts, head, &mut out);
+                }
+                0 | 1 => conv.on_data(dir, ts, bytes, &mut out),
+                _ => conv.on_gap(dir, ts, bytes.len() as u64, &mut out),
+            }
+        }
+        conv.on_close(Timestamp(1000), &mut out);
+    }
+}

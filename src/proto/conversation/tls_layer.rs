@@ -1,0 +1,86 @@
+//! A TLS layer of a conversation: record and hello parsing by [`TlsConnection`], and, with a
+//! key log, its decrypted application data through the same HTTP/1.x parser as plaintext.
+
+use std::sync::Arc;
+
+use crate::flow::Direction;
+use crate::proto::http::HttpConnection;
+use crate::proto::tls::{KeyLog, Plaintext, TlsConnection};
+use crate::proto::{ProtoEvent, ProtoLimits};
+use crate::time::Timestamp;
+
+/// ALPN protocol id of HTTP/2 (RFC 7540 §3.3), whose frames the HTTP/1.x parser cannot read.
+const ALPN_H2: &str = "h2";
+
+#[derive(Debug)]
+pub(super) struct TlsLayer {
+    tls: TlsConnection,
+    /// Created with the first decrypted bytes.
+    http: Option<HttpConnection>,
+    limits: ProtoLimits,
+}
+
+impl TlsLayer {
+    pub(super) fn new(limits: &ProtoLimits, keylog: Option<Arc<KeyLog>>) -> Self {
+        TlsLayer {
+            tls: TlsConnection::with_keylog(limits, keylog),
+            http: None,
+            limits: *limits,
+        }
+    }
+
+    pub(super) fn tls(&self) -> &TlsConnection {
+        &self.tls
+    }
+
+    pub(super) fn http(&self) -> Option<&HttpConnection> {
+        self.http.as_ref()
+    }
+
+    pub(super) fn on_data(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &[u8],
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        let mut plain = Vec::new();
+        self.tls.on_data_plain(dir, ts, bytes, out, &mut plain);
+        if plain.is_empty() || self.negotiated_h2() {
+            return;
+        }
+        let limits = self.limits;
+        let http = self
+            .http
+            .get_or_insert_with(|| HttpConnection::new(&limits));
+        for piece in plain {
+            match piece {
+                Plaintext::Data(data) => http.on_data(dir, ts, &data, out),
+                Plaintext::Gap { .. } => http.on_gap(dir, ts, 0, out),
+            }
+        }
+        // A CONNECT sent inside TLS (to an HTTPS proxy) is reported, its tunnel not followed.
+        let _ = http.take_handoff();
+    }
+
+    pub(super) fn on_gap(&mut self, dir: Direction, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+        self.tls.on_gap(dir);
+        // Record framing, hence decryption, is lost for this direction: so is HTTP framing.
+        if let Some(http) = self.http.as_mut() {
+            http.on_gap(dir, ts, 0, out);
+        }
+    }
+
+    pub(super) fn on_close(&mut self, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+        if let Some(http) = self.http.as_mut() {
+            http.on_close(ts, out);
+        }
+    }
+
+    fn negotiated_h2(&self) -> bool {
+        self.tls
+            .server_hello()
+            .and_then(|h| h.alpn.as_deref())
+            .is_some_and(|a| a == ALPN_H2)
+    }
+}
