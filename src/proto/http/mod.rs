@@ -1,6 +1,24 @@
 //! HTTP/1.x (RFC 9112): incremental request and response parsing over a reassembled stream,
 //! with correct body framing, so that every exchange on a keep-alive or pipelined connection is
 //! found and bodies are skipped rather than buffered.
+//!
+//! [`HttpConnection`] takes both directions of one stream in any chunking and emits an
+//! [`HttpExchange`] when a response is complete (or at close). How it decides:
+//! - Heads are buffered up to `ProtoLimits::max_header_bytes` until the empty line (CRLF or bare
+//!   LF), then parsed once with `httparse`. Bodies are counted, never kept, except the first
+//!   `body_prefix_bytes` of a response's (decoded) payload.
+//! - Body length per RFC 9112 §6.3: requests chunked > Content-Length > none; responses to HEAD,
+//!   1xx, 204 and 304 have none, CONNECT 2xx opens a tunnel, 101 ends HTTP, else chunked >
+//!   Content-Length > until close. Chunked is decoded by a state machine (extensions, trailers).
+//! - Responses pair FIFO with requests (bounded by `max_pending_requests`: beyond it the oldest
+//!   request is reported without its response, and that response is skipped when it comes).
+//!   1xx statuses go to `interim`. A final status before any byte of an `Expect: 100-continue`
+//!   body lets the client skip the body: a request line next ends it (body_len 0).
+//! - Gaps: inside a body they only make `body_len` unknown; elsewhere the side resynchronises
+//!   on the next request/status line. Lost client bytes may hide whole requests, lost server
+//!   bytes whole responses: once that uncertainty is reached, pairing stops for the connection
+//!   and requests are reported without responses rather than with someone else's. A gap before
+//!   any byte (capture started mid-connection) costs nothing: early responses are unmatched.
 
 mod chunked;
 mod client;

@@ -582,3 +582,48 @@ fn malformed_and_garbage_input_does_not_panic() {
         );
     }
 }
+
+/// Every transcript, re-chunked at random points (within each segment, so the interleaving of
+/// directions is kept), gives exactly the events of the original chunking.
+mod rechunking {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ALL: [&[u8]; 9] = [
+        transcript::KEEPALIVE_TWO_GETS,
+        transcript::HEAD,
+        transcript::CHUNKED_TRAILERS,
+        transcript::NO_CONTENT_NOT_MODIFIED,
+        transcript::READ_UNTIL_CLOSE,
+        transcript::EXPECT_CONTINUE_PUT,
+        transcript::PIPELINED_THREE,
+        transcript::EXPECT_DENIED_THEN_GET,
+        transcript::AWS_CHUNKED_PUT,
+    ];
+
+    fn rechunk(segments: &[Segment], cuts: &[usize]) -> Vec<Segment> {
+        let mut out = Vec::new();
+        let mut cuts = cuts.iter().cycle();
+        for s in segments {
+            let mut rest = s.bytes.as_slice();
+            while !rest.is_empty() {
+                let n = (cuts.next().copied().unwrap_or(1) % rest.len()).max(1);
+                let (a, b) = rest.split_at(n);
+                out.push(seg(s.dir, s.ts.secs(), a));
+                rest = b;
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn random_rechunking_changes_nothing(
+            which in 0..ALL.len(),
+            cuts in proptest::collection::vec(1usize..200, 1..20),
+        ) {
+            let whole = transcript::parse(ALL[which]);
+            prop_assert_eq!(run(&rechunk(&whole, &cuts)), run(&whole));
+        }
+    }
+}
