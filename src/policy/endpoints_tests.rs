@@ -209,3 +209,15 @@ fn host_header_parsing_is_total() {
     assert_eq!(parse_host_header("[::1"), ("[::1".into(), None));
     assert_eq!(parse_host_header(""), ("".into(), None));
 }
+
+proptest::proptest! {
+    #[test]
+    fn parsing_and_lookup_are_total(s in "(?s).{0,40}", port in 0u16..) {
+        let _ = Endpoint::parse(&s, Origin::Flag, "p");
+        let _ = Endpoint::parse(&format!("https://{s}"), Origin::Flag, "p");
+        let p = Policy::new(vec![ep("https://s3.local.test", Origin::Flag), ep("http://[::1]:9000", Origin::Flag)]);
+        let server = SocketAddr::from(([127, 0, 0, 1], port));
+        let _ = p.https_for_host(Some(&s), server);
+        let _ = parse_host_header(&s);
+    }
+}

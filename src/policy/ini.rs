@@ -363,6 +363,19 @@ sts =
         assert!(Ini::parse("[]\n").is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn total_on_any_text(lines in proptest::collection::vec("[ \t]{0,3}[\\[\\]=:#; a-zA-Z]{0,12}", 0..12)) {
+            if let Ok(ini) = Ini::parse(&lines.join("\n")) {
+                for s in &ini.sections {
+                    for (_, v) in &s.options {
+                        let _ = parse_nested(v);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn total_on_arbitrary_bytes() {
         for t in [
