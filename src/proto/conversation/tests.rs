@@ -116,6 +116,44 @@ fn tls_bytes_pipelined_after_connect_reach_the_tunnel() {
 }
 
 #[test]
+fn plain_http_through_a_tunnel() {
+    let mut conv = Conversation::new(ProtoLimits::default());
+    let mut out = Vec::new();
+    conv.on_data(
+        C2S,
+        Timestamp(0),
+        b"CONNECT s3.local:80 HTTP/1.1\r\n\r\n",
+        &mut out,
+    );
+    conv.on_data(
+        S2C,
+        Timestamp(1),
+        b"HTTP/1.1 200 Connection established\r\n\r\n",
+        &mut out,
+    );
+    conv.on_data(
+        C2S,
+        Timestamp(2),
+        b"GET /b/k HTTP/1.1\r\nHost: s3.local\r\n\r\n",
+        &mut out,
+    );
+    conv.on_data(
+        S2C,
+        Timestamp(3),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        &mut out,
+    );
+    conv.on_close(Timestamp(4), &mut out);
+    let x = exchanges(&out);
+    let targets: Vec<_> = x.iter().map(|x| x.request.target.as_str()).collect();
+    assert_eq!(targets, ["s3.local:80", "/b/k"]);
+    assert_eq!(x[1].response.as_ref().map(|r| r.status), Some(200));
+    assert_eq!(detected(&out).len(), 4);
+    assert_eq!((conv.protocol(), conv.tunnels()), (Some(Protocol::Http), 1));
+    assert_eq!(conv.http_stats().requests, 2);
+}
+
+#[test]
 fn plain_http_answered_by_tls_alert() {
     let mut segments = transcript::parse(transcript::PLAIN_HTTP_TO_TLS_PORT);
     // What a TLS 1.2 server sends on plaintext: fatal (2) protocol_version (70), RFC 8446 §6.
