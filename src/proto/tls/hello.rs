@@ -340,4 +340,24 @@ mod tests {
         let e = parse_client_hello(&synthetic_hello(b"\x00"), Timestamp(0)).unwrap_err();
         assert_eq!(e, HelloError::Client(FieldError::Empty("protocol_name")));
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn hello_parsers_never_panic(body in prop::collection::vec(any::<u8>(), 0..600)) {
+                let _ = parse_client_hello(&body, Timestamp(0));
+                let _ = parse_server_hello(&body, Timestamp(0));
+            }
+
+            #[test]
+            fn mutated_real_hello_never_panics(pos in 0usize..327, val in any::<u8>()) {
+                let mut body = first_body(testdata::TLS13_CLIENT);
+                body[pos] = val;
+                let _ = parse_client_hello(&body, Timestamp(0));
+            }
+        }
+    }
 }

@@ -236,4 +236,17 @@ just two
             Some(vec![0xab; 48])
         );
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn parse_never_panics(text in "(CLIENT_RANDOM|CLIENT_TRAFFIC_SECRET_0|#)?[ 0-9a-fA-Fxz\n\t]{0,300}") {
+                let (_, errors) = KeyLog::parse(&text);
+                prop_assert!(errors.iter().all(|e| e.line >= 1));
+            }
+        }
+    }
 }
