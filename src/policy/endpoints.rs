@@ -291,8 +291,10 @@ impl Policy {
 
     /// The HTTPS endpoint that `host` (a `Host` header or absolute-form authority, port allowed)
     /// or, for IP-literal endpoints, the server address belongs to — the port does not matter (the
-    /// downgrade turns 443 into 80). None when nothing matches, or when a configured `http://`
-    /// endpoint names this host and port: plaintext there was configured on purpose.
+    /// downgrade turns 443 into 80). A listed HTTPS endpoint wins over a configured `http://` one
+    /// for the same host (one client configured plaintext to a host that is HTTPS: exactly what
+    /// s3wire is for); a configured `http://` endpoint only overrides the AWS default for AWS's
+    /// own hosts (plaintext to S3 configured on purpose). None when nothing matches.
     pub fn https_for_host(
         &self,
         host: Option<&str>,
@@ -306,12 +308,6 @@ impl Policy {
             None => (None, None),
         };
         let port = explicit_port.unwrap_or(server.port());
-        if self
-            .plaintext_configured(host.as_deref(), server.ip(), port)
-            .is_some()
-        {
-            return None;
-        }
         let listed = self
             .endpoints
             .iter()
@@ -322,6 +318,12 @@ impl Policy {
             return Some(Cow::Borrowed(e));
         }
         let host = host.filter(|h| self.aws_defaults && is_aws_s3_host(h))?;
+        if self
+            .plaintext_configured(Some(&host), server.ip(), port)
+            .is_some()
+        {
+            return None;
+        }
         Some(Cow::Owned(Endpoint {
             scheme: Scheme::Https,
             host,

@@ -148,19 +148,31 @@ fn aws_hosts_are_https_by_default_unless_configured_http() {
 }
 
 #[test]
-fn configured_http_on_the_same_port_overrides_https() {
+fn https_wins_over_configured_http_for_the_same_host() {
+    // The fixtures' `mixed` and `tls-port` runs: one client https://h:8443, another http://h:5000
+    // or even http://h:8443 — the plaintext one is the finding.
+    let p = Policy::new(vec![
+        ep("https://s3.local.test:8443", Origin::Flag),
+        ep("http://s3.local.test:5000", Origin::Flag),
+        ep("http://s3.local.test:8443", Origin::Flag),
+    ]);
+    for (host, server) in [
+        ("s3.local.test:5000", "127.0.0.1:5000"),
+        ("s3.local.test:8443", "127.0.0.1:8443"),
+    ] {
+        let e = p.https_for_host(Some(host), sa(server)).expect(host);
+        assert_eq!(e.url(), "https://s3.local.test:8443");
+    }
     let p = Policy::new(vec![
         ep("http://minio.test:9000", Origin::Flag),
         ep("https://minio.test", Origin::Inferred),
     ]);
-    assert!(
+    assert_eq!(
         p.https_for_host(Some("minio.test:9000"), sa("10.0.0.1:9000"))
-            .is_none()
+            .unwrap()
+            .origin,
+        Origin::Inferred
     );
-    let e = p
-        .https_for_host(Some("minio.test"), sa("10.0.0.1:80"))
-        .unwrap();
-    assert_eq!(e.origin, Origin::Inferred);
 }
 
 #[test]

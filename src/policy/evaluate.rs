@@ -12,8 +12,8 @@
 //!   other than its TLS port. Each attempt is reported; the operation is guessed from the next
 //!   request of the same client.
 //! - `credentials-in-cleartext`: an HTTP request with a signature, session token or presigned
-//!   credentials — unless it went to an endpoint configured `http://` on purpose (and the port
-//!   does not speak TLS).
+//!   credentials — unless it went to an endpoint configured `http://` on purpose and nothing says
+//!   the host or port is HTTPS (no HTTPS endpoint for the host, no TLS on the port).
 //!
 //! Nothing that travelled inside TLS is a finding.
 
@@ -158,7 +158,7 @@ impl<'a> Context<'a> {
             out.push(f);
         }
         let carried = r.has_sigv4_auth || r.has_session_token || r.presigned;
-        if carried && (http_cfg.is_none() || evidence.is_some()) {
+        if carried && (https.is_some() || evidence.is_some() || http_cfg.is_none()) {
             let e = https.as_deref().or(http_cfg);
             let mut f = Finding::for_request(FindingKind::CredentialsInCleartext, r, e);
             f.hint = hints::credentials_hint(r.has_sigv4_auth, r.has_session_token, r.presigned);

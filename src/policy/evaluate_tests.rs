@@ -519,3 +519,51 @@ fn attempt_host_prefers_what_the_same_client_named_next() {
     assert_eq!(f[0].host.as_deref(), Some("bkt.s3.local.test"));
     assert_eq!(f[0].endpoint.as_deref(), Some("https://s3.local.test:443"));
 }
+
+#[test]
+fn both_schemes_configured_for_one_host_still_finds_the_plaintext_one() {
+    // As in the fixtures `mixed` / `refused`: main client https://s3.local.test:8443, the other
+    // client http://s3.local.test:5000 (a DeleteObject) or http://s3.local.test:80 (refused).
+    let policy = Policy::new(vec![
+        ep("https://s3.local.test:8443", Origin::Flag),
+        ep("http://s3.local.test:5000", Origin::Flag),
+        ep("http://s3.local.test:80", Origin::Flag),
+    ]);
+    let t = [tls(
+        0,
+        "127.0.0.1:40000",
+        "127.0.0.1:8443",
+        Some("s3.local.test"),
+    )];
+    let mut del = req(
+        5,
+        100,
+        "127.0.0.1:40010",
+        "127.0.0.1:5000",
+        Some("s3.local.test:5000"),
+    );
+    del.method = "DELETE".into();
+    del.operation = Some("DeleteObject".into());
+    del.status = Some(204);
+    del.has_sigv4_auth = true;
+    let a = [attempt(50, "127.0.0.1:40005", "127.0.0.1:80")];
+    let f = evaluate(&policy, &[del], &a, &t);
+    assert_eq!(
+        kinds(&f),
+        [
+            FindingKind::RefusedPlaintextAttempt,
+            FindingKind::PlaintextToHttpsEndpoint,
+            FindingKind::CredentialsInCleartext
+        ]
+    );
+    assert_eq!(f[1].endpoint.as_deref(), Some("https://s3.local.test:8443"));
+    assert!(
+        f[1].hint
+            .starts_with("this client reached s3.local.test over HTTPS too")
+    );
+    let g = f[0].guess.as_ref().unwrap();
+    assert_eq!(
+        (g.operation.as_deref(), g.request),
+        (Some("DeleteObject"), 5)
+    );
+}
