@@ -31,6 +31,8 @@ mod server;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_edge;
+#[cfg(test)]
 pub(crate) mod transcript;
 
 pub use chunked::{ChunkedDecoder, ChunkedError};

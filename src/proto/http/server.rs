@@ -94,12 +94,7 @@ impl HttpConnection {
         }
     }
 
-    fn start_response(
-        &mut self,
-        mut response: HttpResponse,
-        ts: Timestamp,
-        out: &mut Vec<ProtoEvent>,
-    ) {
+    fn start_response(&mut self, response: HttpResponse, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
         let target = self.queue.next_target(out);
         let status = response.status;
         if (100..200).contains(&status) && status != 101 {
@@ -118,31 +113,41 @@ impl HttpConnection {
         if let Target::Request { id, .. } = target {
             self.note_final_response(id);
         }
-        let framing = response_framing(target.method(), status, &response.headers);
-        let body = match framing {
-            Err(e) => {
-                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
-                self.finish_response(&target, Some(response), out);
-                self.server = ServerState::Resync(Resync::new(StartLine::Status));
-                return;
-            }
+        self.frame_response(target, response, ts, out);
+    }
+
+    /// Read the final response's body as framed (RFC 9112 §6.3), or switch protocols.
+    fn frame_response(
+        &mut self,
+        target: Target,
+        mut response: HttpResponse,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        match response_framing(target.method(), response.status, &response.headers) {
             Ok(switch @ (Framing::Tunnel | Framing::Upgrade)) => {
                 response.body_len = Some(0);
                 return self.switch_protocols(&target, response, switch, ts, out);
             }
-            Ok(framing) => BodyReader::new(framing),
-        };
-        match body {
-            Some(body) => {
-                self.server = ServerState::Body {
-                    target: target.id(),
-                    response: Some(response),
-                    body,
-                };
-            }
-            None => {
-                response.body_len = Some(0);
+            Ok(framing) => match BodyReader::new(framing) {
+                Some(body) => {
+                    self.server = ServerState::Body {
+                        target: target.id(),
+                        response: Some(response),
+                        body,
+                    };
+                }
+                None => {
+                    response.body_len = Some(0);
+                    self.finish_response(&target, Some(response), out);
+                }
+            },
+            Err(e) => {
+                // The body cannot be delimited: its length stays unknown, and the next
+                // response is found by its status line.
+                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
                 self.finish_response(&target, Some(response), out);
+                self.server = ServerState::Resync(Resync::new(StartLine::Status));
             }
         }
         if let Some(id) = target.id() {

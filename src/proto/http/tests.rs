@@ -5,9 +5,9 @@ use super::*;
 use crate::flow::Direction::{self, ClientToServer as C2S, ServerToClient as S2C};
 use crate::proto::{Anomaly, ProtoEvent, ProtoLimits};
 
-const CLOSE_TS: Timestamp = Timestamp(99);
+pub(super) const CLOSE_TS: Timestamp = Timestamp(99);
 
-fn run_with(limits: ProtoLimits, segments: &[Segment]) -> Vec<ProtoEvent> {
+pub(super) fn run_with(limits: ProtoLimits, segments: &[Segment]) -> Vec<ProtoEvent> {
     let mut conn = HttpConnection::new(&limits);
     let mut out = Vec::new();
     for s in segments {
@@ -17,11 +17,11 @@ fn run_with(limits: ProtoLimits, segments: &[Segment]) -> Vec<ProtoEvent> {
     out
 }
 
-fn run(segments: &[Segment]) -> Vec<ProtoEvent> {
+pub(super) fn run(segments: &[Segment]) -> Vec<ProtoEvent> {
     run_with(ProtoLimits::default(), segments)
 }
 
-fn seg(dir: Direction, secs: i64, bytes: &[u8]) -> Segment {
+pub(super) fn seg(dir: Direction, secs: i64, bytes: &[u8]) -> Segment {
     Segment {
         dir,
         ts: Timestamp::from_secs_nanos(secs, 0),
@@ -29,7 +29,7 @@ fn seg(dir: Direction, secs: i64, bytes: &[u8]) -> Segment {
     }
 }
 
-fn exchanges(events: &[ProtoEvent]) -> Vec<&HttpExchange> {
+pub(super) fn exchanges(events: &[ProtoEvent]) -> Vec<&HttpExchange> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -39,7 +39,7 @@ fn exchanges(events: &[ProtoEvent]) -> Vec<&HttpExchange> {
         .collect()
 }
 
-fn anomalies(events: &[ProtoEvent]) -> Vec<&Anomaly> {
+pub(super) fn anomalies(events: &[ProtoEvent]) -> Vec<&Anomaly> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -50,9 +50,9 @@ fn anomalies(events: &[ProtoEvent]) -> Vec<&Anomaly> {
 }
 
 /// (method, target, request body_len, status, response body_len) of each exchange.
-type Summary = (String, String, Option<u64>, Option<u16>, Option<u64>);
+pub(super) type Summary = (String, String, Option<u64>, Option<u16>, Option<u64>);
 
-fn summary(events: &[ProtoEvent]) -> Vec<Summary> {
+pub(super) fn summary(events: &[ProtoEvent]) -> Vec<Summary> {
     exchanges(events)
         .iter()
         .map(|x| {
@@ -68,7 +68,7 @@ fn summary(events: &[ProtoEvent]) -> Vec<Summary> {
         .collect()
 }
 
-fn s(
+pub(super) fn s(
     method: &str,
     target: &str,
     req: Option<u64>,
@@ -285,302 +285,6 @@ fn interim_103_is_recorded() {
         [s("GET", "/", Some(0), Some(200), Some(2))]
     );
     assert_eq!(exchanges(&events)[0].interim, [103]);
-}
-
-#[test]
-fn gap_inside_a_body_shortens_it() {
-    let limits = ProtoLimits::default();
-    let mut conn = HttpConnection::new(&limits);
-    let mut out = Vec::new();
-    conn.on_data(
-        C2S,
-        Timestamp(0),
-        b"PUT /b/k HTTP/1.1\r\nContent-Length: 10\r\n\r\n012",
-        &mut out,
-    );
-    conn.on_gap(C2S, Timestamp(1), 4, &mut out);
-    conn.on_data(C2S, Timestamp(2), b"789GET /n HTTP/1.1\r\n\r\n", &mut out);
-    conn.on_data(
-        S2C,
-        Timestamp(3),
-        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n01",
-        &mut out,
-    );
-    conn.on_gap(S2C, Timestamp(4), 1, &mut out);
-    conn.on_data(
-        S2C,
-        Timestamp(5),
-        b"3HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
-        &mut out,
-    );
-    conn.on_close(CLOSE_TS, &mut out);
-    assert_eq!(
-        summary(&out),
-        [
-            s("PUT", "/b/k", None, Some(200), None),
-            s("GET", "/n", Some(0), Some(404), Some(0))
-        ]
-    );
-    assert!(!conn.pairing_lost());
-}
-
-#[test]
-fn gap_in_a_request_head_resyncs_and_drops_pairing() {
-    let mut conn = HttpConnection::new(&ProtoLimits::default());
-    let mut out = Vec::new();
-    conn.on_data(
-        C2S,
-        Timestamp(0),
-        b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /lost HT",
-        &mut out,
-    );
-    conn.on_gap(C2S, Timestamp(1), 30, &mut out);
-    conn.on_data(
-        C2S,
-        Timestamp(2),
-        b"ent: x\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n",
-        &mut out,
-    );
-    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-    for ts in 3..6 {
-        conn.on_data(S2C, Timestamp(ts), ok, &mut out);
-    }
-    conn.on_close(CLOSE_TS, &mut out);
-    // /a is answered by the first response; after the hole nobody knows which response is /c's.
-    assert_eq!(
-        summary(&out),
-        [
-            s("GET", "/a", Some(0), Some(200), Some(0)),
-            s("GET", "/c", Some(0), None, None)
-        ]
-    );
-    assert!(anomalies(&out).contains(&&Anomaly::Resynced { skipped: 10 }));
-    let stats = conn.stats();
-    assert_eq!((stats.lost_requests, stats.unmatched_responses), (1, 2));
-    assert!(conn.pairing_lost());
-}
-
-#[test]
-fn gap_in_a_response_head_resyncs_on_status_line() {
-    let mut conn = HttpConnection::new(&ProtoLimits::default());
-    let mut out = Vec::new();
-    conn.on_data(
-        C2S,
-        Timestamp(0),
-        b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
-        &mut out,
-    );
-    conn.on_data(
-        S2C,
-        Timestamp(1),
-        b"HTTP/1.1 200 OK\r\nContent-Le",
-        &mut out,
-    );
-    conn.on_gap(S2C, Timestamp(2), 100, &mut out);
-    conn.on_data(
-        S2C,
-        Timestamp(3),
-        b"xx\r\nHTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n",
-        &mut out,
-    );
-    conn.on_close(CLOSE_TS, &mut out);
-    assert_eq!(
-        summary(&out),
-        [
-            s("GET", "/a", Some(0), None, None),
-            s("GET", "/b", Some(0), None, None)
-        ]
-    );
-    assert!(anomalies(&out).contains(&&Anomaly::Resynced { skipped: 4 }));
-    assert_eq!(conn.stats().lost_responses, 1);
-}
-
-#[test]
-fn mid_connection_start_response_without_request() {
-    let mut conn = HttpConnection::new(&ProtoLimits::default());
-    let mut out = Vec::new();
-    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
-    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
-    conn.on_data(
-        S2C,
-        Timestamp(1),
-        b"ody tail\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
-        &mut out,
-    );
-    conn.on_data(C2S, Timestamp(2), b"GET /next HTTP/1.1\r\n\r\n", &mut out);
-    conn.on_data(
-        S2C,
-        Timestamp(3),
-        b"HTTP/1.1 204 No Content\r\n\r\n",
-        &mut out,
-    );
-    conn.on_close(CLOSE_TS, &mut out);
-    assert_eq!(
-        summary(&out),
-        [s("GET", "/next", Some(0), Some(204), Some(0))]
-    );
-    assert_eq!(
-        anomalies(&out),
-        [
-            &Anomaly::Resynced { skipped: 10 },
-            &Anomaly::UnmatchedResponse
-        ]
-    );
-    assert!(!conn.pairing_lost());
-}
-
-#[test]
-fn header_block_too_large_is_skipped() {
-    let limits = ProtoLimits {
-        max_header_bytes: 64,
-        ..ProtoLimits::default()
-    };
-    let mut big = b"GET /big HTTP/1.1\r\nX-Pad: ".to_vec();
-    big.extend(std::iter::repeat_n(b'a', 100));
-    big.extend_from_slice(b"\r\n\r\nGET /small HTTP/1.1\r\n\r\n");
-    let events = run_with(
-        limits,
-        &[
-            seg(C2S, 0, &big),
-            seg(
-                S2C,
-                1,
-                b"HTTP/1.1 431 Too Large\r\nContent-Length: 0\r\n\r\n",
-            ),
-            seg(S2C, 2, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
-        ],
-    );
-    assert_eq!(anomalies(&events)[0], &Anomaly::HeaderTooLarge);
-    // The unreadable request's response (431) is absorbed; /small keeps its own.
-    assert_eq!(
-        summary(&events),
-        [s("GET", "/small", Some(0), Some(200), Some(0))]
-    );
-}
-
-#[test]
-fn pending_bound_reports_oldest_without_mispairing() {
-    let limits = ProtoLimits {
-        max_pending_requests: 2,
-        ..ProtoLimits::default()
-    };
-    let ok = |n: &str| format!("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{n}");
-    let events = run_with(
-        limits,
-        &[
-            seg(
-                C2S,
-                0,
-                b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n",
-            ),
-            seg(
-                S2C,
-                1,
-                format!("{}{}{}", ok("1"), ok("2"), ok("3")).as_bytes(),
-            ),
-        ],
-    );
-    assert_eq!(anomalies(&events), [&Anomaly::TooManyPending]);
-    let bodies: Vec<_> = exchanges(&events)
-        .iter()
-        .map(|x| {
-            (
-                x.request.target.clone(),
-                x.response.as_ref().map(|r| r.body_prefix.clone()),
-            )
-        })
-        .collect();
-    assert_eq!(
-        bodies,
-        [
-            ("/1".to_string(), None),
-            ("/2".to_string(), Some(b"2".to_vec())),
-            ("/3".to_string(), Some(b"3".to_vec()))
-        ]
-    );
-}
-
-#[test]
-fn nginx_plain_http_to_https_port_keeps_error_text() {
-    let events = run(&[
-        seg(C2S, 0, b"GET /bucket/key HTTP/1.1\r\nHost: s3.local:443\r\n\r\n"),
-        seg(S2C, 1, b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: 62\r\nConnection: close\r\n\r\n<head><title>400 The plain HTTP request was sent to HTTPS port"),
-    ]);
-    let resp = exchanges(&events)[0].response.clone().unwrap();
-    assert_eq!((resp.status, resp.body_len), (400, Some(62)));
-    assert!(
-        String::from_utf8_lossy(&resp.body_prefix)
-            .contains("plain HTTP request was sent to HTTPS port")
-    );
-}
-
-#[test]
-fn upgrade_101_stops_http() {
-    let mut conn = HttpConnection::new(&ProtoLimits::default());
-    let mut out = Vec::new();
-    let req = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello";
-    conn.on_data(C2S, Timestamp(0), req, &mut out);
-    conn.on_data(
-        S2C,
-        Timestamp(1),
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi",
-        &mut out,
-    );
-    assert_eq!(
-        summary(&out),
-        [s("GET", "/ws", Some(0), Some(101), Some(0))]
-    );
-    let handoff = conn.take_handoff().unwrap();
-    assert_eq!(handoff.switch, Switch::Upgrade);
-    assert_eq!(
-        (
-            handoff.client_bytes.as_slice(),
-            handoff.server_bytes.as_slice()
-        ),
-        (&b"\x81\x05hello"[..], &b"\x81\x02hi"[..])
-    );
-    assert!(conn.is_stopped());
-}
-
-#[test]
-fn connect_refused_releases_held_requests() {
-    let events = run(&[
-        seg(C2S, 0, b"CONNECT s3.amazonaws.com:443 HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\n\r\n"),
-        seg(S2C, 1, b"HTTP/1.1 407 Proxy Auth Required\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
-    ]);
-    assert_eq!(
-        summary(&events),
-        [
-            s(
-                "CONNECT",
-                "s3.amazonaws.com:443",
-                Some(0),
-                Some(407),
-                Some(0)
-            ),
-            s("GET", "/x", Some(0), Some(200), Some(0))
-        ]
-    );
-}
-
-#[test]
-fn malformed_and_garbage_input_does_not_panic() {
-    let inputs: [&[u8]; 6] = [
-        b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
-        b"\x00\xff\r\n\r\n\r\n\n\n",
-        b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nGET / HTTP/1.1\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n",
-    ];
-    for input in inputs {
-        let events = run(&[seg(C2S, 0, input), seg(S2C, 1, input)]);
-        assert!(
-            !anomalies(&events).is_empty(),
-            "{:?}",
-            String::from_utf8_lossy(input)
-        );
-    }
 }
 
 /// Every transcript, re-chunked at random points (within each segment, so the interleaving of
