@@ -299,6 +299,11 @@ impl HttpConnection {
     }
 
     pub(super) fn client_close(&mut self, out: &mut Vec<ProtoEvent>) {
+        if let ClientState::Hold { id, .. } = self.client {
+            // No answer ever came (or only the client side was captured): what the client sent
+            // after its CONNECT/Upgrade request is read as HTTP, so its requests are reported.
+            self.release_hold(id, out);
+        }
         let old = std::mem::replace(&mut self.client, ClientState::Head(HeadBuffer::default()));
         match old {
             ClientState::Head(head) if !head.is_empty() => {

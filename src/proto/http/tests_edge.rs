@@ -300,3 +300,20 @@ fn malformed_and_garbage_input_does_not_panic() {
         );
     }
 }
+
+#[test]
+fn unanswered_upgrade_request_does_not_swallow_later_requests() {
+    // Only the client side was captured: curl's h2c upgrade offer, then another request.
+    let events = run(&[seg(
+        C2S,
+        0,
+        b"GET /a HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+    )]);
+    assert_eq!(
+        summary(&events),
+        [
+            s("GET", "/a", Some(0), None, None),
+            s("GET", "/b", Some(0), None, None)
+        ]
+    );
+}
