@@ -2,7 +2,7 @@
 //! reassembly, and how it ends. Events go straight to the sink; the table does the bookkeeping.
 
 use super::key::{FlowKey, sender_is_client};
-use super::reassembly::{Chunk, Disposition, Reassembler, SegmentData};
+use super::reassembly::{ACK_GRACE_NS, Chunk, Disposition, Reassembler, SegmentData};
 use super::{
     Attempt, AttemptOutcome, CloseReason, ConnId, Direction, FlowLimits, FlowStats, OpenedBy,
     StreamEvent,
@@ -236,10 +236,13 @@ impl Conn {
         out: &mut Out<'_>,
     ) -> Verdict {
         let id = self.id;
+        let mut after_peer = 0;
         if seg.flags.ack() {
             // The ACK first: a hole it covers in the other direction is settled before this data.
+            let reach = self.half(dir).reach();
             let other = self.half(dir.reverse());
-            other.ack(seg.ack, ts, &mut |c| out.chunk(id, dir.reverse(), c));
+            after_peer = other.ack_offset(seg.ack);
+            other.ack(seg.ack, reach, ts, &mut |c| out.chunk(id, dir.reverse(), c));
         }
         if seg.missing > 0 {
             out.stats.truncated_segments += 1;
@@ -251,11 +254,14 @@ impl Conn {
             payload: seg.payload,
             missing: seg.missing,
             fin: seg.flags.fin(),
+            after_peer,
         };
+        let peer_reach = self.half(dir.reverse()).reach();
         let d = self
             .half(dir)
-            .segment(data, ts, &mut |c| out.chunk(id, dir, c));
+            .segment(data, peer_reach, ts, &mut |c| out.chunk(id, dir, c));
         out.count(d);
+        self.settle(ts, out);
         self.account_held(ts, out);
         if self.c2s.fin_seen() && self.s2c.fin_seen() {
             self.end(CloseReason::Fin, ts, out);
@@ -345,6 +351,35 @@ impl Conn {
             Phase::Open => self.end(CloseReason::Rst, ts, out),
         }
         Verdict::Done
+    }
+
+    /// Deliver what waited for the other direction: bytes whose segment acknowledged peer bytes
+    /// not yet delivered go after them, so a response never precedes its request even when the
+    /// capture shows them out of order. A side that waited [`ACK_GRACE_NS`] for peer bytes the
+    /// capture never showed has those declared a gap (the ACK proves they were received).
+    fn settle(&mut self, ts: Timestamp, out: &mut Out<'_>) {
+        let id = self.id;
+        let (c2s, s2c) = (Direction::ClientToServer, Direction::ServerToClient);
+        loop {
+            let (c_reach, s_reach) = (self.c2s.reach(), self.s2c.reach());
+            if self.c2s.pump(s_reach, ts, &mut |c| out.chunk(id, c2s, c))
+                || self.s2c.pump(c_reach, ts, &mut |c| out.chunk(id, s2c, c))
+            {
+                continue;
+            }
+            let graced = |w: Option<(u64, Timestamp)>| {
+                w.filter(|(_, since)| ts.since(*since) >= ACK_GRACE_NS)
+            };
+            if let Some((barrier, _)) = graced(self.c2s.waiting(s_reach)) {
+                self.s2c
+                    .skip_to(barrier, c_reach, ts, &mut |c| out.chunk(id, s2c, c));
+            } else if let Some((barrier, _)) = graced(self.s2c.waiting(c_reach)) {
+                self.c2s
+                    .skip_to(barrier, s_reach, ts, &mut |c| out.chunk(id, c2s, c));
+            } else {
+                return;
+            }
+        }
     }
 
     /// Keep the table-wide count of held bytes true; over its bound, this connection (whose

@@ -13,8 +13,10 @@
 //! the sender of that first data is the client. Each mid-stream direction then begins with a
 //! `Gap { len: 0 }`.
 //!
-//! Event order per connection: `Opened`, then `Data`/`Gap` of either direction in capture order,
-//! then `Closed`; or a lone `Attempt` for a SYN refused or unanswered that carried no data.
+//! Event order per connection: `Opened`, then `Data`/`Gap` of either direction, then `Closed`;
+//! or a lone `Attempt` for a SYN refused or unanswered that carried no data. Across directions
+//! the order is the conversation's: bytes are held until the peer bytes their segment's ACK
+//! covers have been delivered, so a response follows its request even in a reordered capture.
 //! `Opened` waits for the handshake's ACK or the first data, so a bare SYN never opens.
 
 mod conn;

@@ -14,15 +14,24 @@
 //!   when (a) the held bytes exceed the bound, (b) the receiver acknowledged the whole hole (the bytes
 //!   reached the peer but not the capture) and the bytes after it have waited [`ACK_GRACE_NS`], or
 //!   (c) the stream ends ([`Reassembler::flush`]); a tail the peer acknowledged but the capture
-//!   never showed is a gap at the end. Bytes a
-//!   snaplen cut off (`missing`) are a gap at their place in the stream. Adjacent gaps are merged.
+//!   never showed is a gap at the end. Bytes a snaplen cut off (`missing`) are a gap at their place
+//!   in the stream. Adjacent gaps are merged.
 //! - **Before the capture.** A direction whose start was not seen (no SYN) begins with a
 //!   `Gap { len: 0 }` — unknown length — before its first bytes. Its first segment carrying data or
 //!   a FIN sets its origin; an earlier segment arriving after it counts as a retransmission.
+//! - **Across directions.** A segment's ACK number says how much of the peer's stream was sent
+//!   before it. Its bytes wait (held, copied) until the peer's stream is delivered that far, so a
+//!   response never reaches `proto` before its request, even when the capture shows them out of
+//!   order; if the peer's bytes never show up within [`ACK_GRACE_NS`], the caller skips them as a
+//!   gap ([`Reassembler::waiting`], [`Reassembler::skip_to`]). Standalone use passes
+//!   `peer_reach = u64::MAX` and nothing waits.
 //! - **Sanity window.** Segments more than [`MAX_AHEAD`] bytes beyond the next expected byte (the
 //!   largest scaled window, RFC 7323 §2.3) are dropped as out of window.
 
+mod piece;
+
 use crate::time::Timestamp;
+use piece::{Body, Emitter, Held, HeldBody};
 use std::collections::BTreeMap;
 
 /// Budget charged per held piece on top of its bytes (map node and bookkeeping, roughly).
@@ -59,6 +68,9 @@ pub struct SegmentData<'a> {
     pub missing: u32,
     /// FIN: consumes one sequence number after the payload (RFC 9293 §3.4).
     pub fin: bool,
+    /// The peer's stream offset this segment acknowledges ([`Reassembler::ack_offset`] of the
+    /// peer; 0 for none): its bytes are not delivered before the peer's bytes up to there.
+    pub after_peer: u64,
 }
 
 /// How a segment was taken.
@@ -74,108 +86,6 @@ pub enum Disposition {
     Retransmission,
     /// Too far from the stream to be believed; dropped.
     OutOfWindow,
-}
-
-/// A piece of stream content: bytes, or a known number of bytes that were not captured.
-#[derive(Debug, Clone, Copy)]
-enum Body<'a> {
-    Bytes(&'a [u8]),
-    Lost(u64),
-}
-
-impl Body<'_> {
-    fn len(&self) -> u64 {
-        match self {
-            Body::Bytes(b) => b.len() as u64,
-            Body::Lost(n) => *n,
-        }
-    }
-
-    /// The sub-range `[from, to)` of this body (offsets relative to its start).
-    fn slice(&self, from: u64, to: u64) -> Self {
-        match *self {
-            Body::Bytes(b) => {
-                let (f, t) = (usize::try_from(from), usize::try_from(to));
-                Body::Bytes(match (f, t) {
-                    (Ok(f), Ok(t)) => b.get(f..t).unwrap_or_default(),
-                    _ => &[],
-                })
-            }
-            Body::Lost(_) => Body::Lost(to.saturating_sub(from)),
-        }
-    }
-}
-
-/// A held out-of-order piece (owned copy).
-#[derive(Debug)]
-enum Held {
-    Bytes(Box<[u8]>, Timestamp),
-    Lost(u64, Timestamp),
-}
-
-impl Held {
-    fn len(&self) -> u64 {
-        match self {
-            Held::Bytes(b, _) => b.len() as u64,
-            Held::Lost(n, _) => *n,
-        }
-    }
-
-    fn cost(&self) -> usize {
-        match self {
-            Held::Bytes(b, _) => b.len().saturating_add(ENTRY_COST),
-            Held::Lost(..) => ENTRY_COST,
-        }
-    }
-}
-
-/// Hands chunks to the caller, merging adjacent gaps and announcing an unknown start once.
-struct Emitter<'s> {
-    out: &'s mut dyn FnMut(Chunk<'_>),
-    gap: u64,
-    gap_ts: Timestamp,
-    /// A `Gap { len: 0 }` is owed before anything else (the stream began before the capture).
-    unknown: bool,
-}
-
-impl Emitter<'_> {
-    fn gap(&mut self, ts: Timestamp, len: u64) {
-        if len == 0 {
-            return;
-        }
-        if self.gap == 0 {
-            self.gap_ts = ts;
-        }
-        self.gap = self.gap.saturating_add(len);
-    }
-
-    fn data(&mut self, ts: Timestamp, bytes: &[u8]) {
-        self.settle();
-        if !bytes.is_empty() {
-            self.announce_unknown(ts);
-            (self.out)(Chunk::Data { ts, bytes });
-        }
-    }
-
-    fn settle(&mut self) {
-        if self.unknown && self.gap > 0 {
-            self.announce_unknown(self.gap_ts);
-        }
-        if self.gap > 0 {
-            (self.out)(Chunk::Gap {
-                ts: self.gap_ts,
-                len: self.gap,
-            });
-            self.gap = 0;
-        }
-    }
-
-    fn announce_unknown(&mut self, ts: Timestamp) {
-        if self.unknown {
-            self.unknown = false;
-            (self.out)(Chunk::Gap { ts, len: 0 });
-        }
-    }
 }
 
 /// One direction of a TCP connection.
@@ -287,9 +197,12 @@ impl Reassembler {
     }
 
     /// Place one segment of this direction; chunks that become deliverable go to `out`.
+    /// `peer_reach` is how far the other direction has been delivered ([`Reassembler::reach`]):
+    /// bytes whose segment acknowledged more of the peer than that wait (see the module doc).
     pub fn segment(
         &mut self,
         seg: SegmentData<'_>,
+        peer_reach: u64,
         ts: Timestamp,
         out: &mut dyn FnMut(Chunk<'_>),
     ) -> Disposition {
@@ -325,36 +238,98 @@ impl Reassembler {
             ),
         ];
         let mut em = self.emitter(out, ts);
-        let disposition = if start <= self.next {
-            self.deliver(&pieces, ts, &mut em);
-            Disposition::InOrder
-        } else if self.hold(&pieces, ts) {
-            Disposition::OutOfOrder
-        } else {
-            Disposition::Retransmission
-        };
-        self.skip_acked_holes(ts, &mut em);
+        let before = self.next;
+        if start <= self.next {
+            self.deliver(&pieces, seg.after_peer, peer_reach, ts, &mut em);
+        }
+        let held = end > self.next && self.hold(&pieces, seg.after_peer, ts);
+        self.skip_acked_holes(peer_reach, ts, &mut em);
         self.enforce_budget(ts, &mut em);
         self.close_emitter(em);
-        disposition
+        match (self.next > before, held) {
+            (true, _) => Disposition::InOrder,
+            (false, true) => Disposition::OutOfOrder,
+            (false, false) => Disposition::Retransmission,
+        }
     }
 
     /// The peer acknowledged everything before `ack` (RFC 9293 §3.4): a hole it covers reached
     /// the peer but not the capture, so once the bytes after it have waited [`ACK_GRACE_NS`] it is
     /// skipped as a gap of known length.
-    pub fn ack(&mut self, ack: u32, ts: Timestamp, out: &mut dyn FnMut(Chunk<'_>)) {
-        if !self.synced {
-            return;
-        }
-        let Some(off) = self.offset(ack) else { return };
-        if off <= self.next.saturating_add(MAX_AHEAD) {
-            self.acked = self.acked.max(off);
-        }
+    pub fn ack(
+        &mut self,
+        ack: u32,
+        peer_reach: u64,
+        ts: Timestamp,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        let off = self.ack_offset(ack);
+        self.acked = self.acked.max(off);
         if self.held.is_empty() {
             return;
         }
         let mut em = self.emitter(out, ts);
-        self.skip_acked_holes(ts, &mut em);
+        self.skip_acked_holes(peer_reach, ts, &mut em);
+        self.close_emitter(em);
+    }
+
+    /// The stream offset an ACK number of the peer stands for; 0 when unknown or out of window.
+    pub fn ack_offset(&self, ack: u32) -> u64 {
+        if !self.synced {
+            return 0;
+        }
+        self.offset(ack)
+            .filter(|off| *off <= self.next.saturating_add(MAX_AHEAD))
+            .unwrap_or(0)
+    }
+
+    /// How far the peer's ACKs can have reached: the next byte, plus one once the FIN is
+    /// delivered (it takes a sequence number, RFC 9293 §3.4).
+    pub fn reach(&self) -> u64 {
+        self.next.saturating_add(u64::from(self.finished()))
+    }
+
+    /// Deliver held pieces that were waiting for the peer, now that it reached `peer_reach`.
+    /// True if anything moved.
+    pub fn pump(&mut self, peer_reach: u64, ts: Timestamp, out: &mut dyn FnMut(Chunk<'_>)) -> bool {
+        if self
+            .held
+            .first_key_value()
+            .is_none_or(|(k, _)| *k > self.next)
+        {
+            return false;
+        }
+        let before = self.next;
+        let mut em = self.emitter(out, ts);
+        self.deliver(&[], 0, peer_reach, ts, &mut em);
+        self.close_emitter(em);
+        self.next > before
+    }
+
+    /// The peer offset the next bytes wait for, and since when, if they wait.
+    pub fn waiting(&self, peer_reach: u64) -> Option<(u64, Timestamp)> {
+        let (k, h) = self.held.first_key_value()?;
+        (*k <= self.next && h.barrier > peer_reach).then_some((h.barrier, h.ts))
+    }
+
+    /// Everything before `offset` counts as delivered: held pieces there go out now, holes become
+    /// gaps (the peer proved it received those bytes; the capture never showed them).
+    pub fn skip_to(
+        &mut self,
+        offset: u64,
+        peer_reach: u64,
+        ts: Timestamp,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        let mut em = self.emitter(out, ts);
+        while self.next < offset {
+            match self.held.first_key_value().map(|(k, _)| *k) {
+                Some(k) if k <= self.next => self.deliver_first(ts, &mut em),
+                Some(k) => self.skip_gap(ts, k.min(offset), &mut em),
+                None => self.skip_gap(ts, offset, &mut em),
+            }
+        }
+        self.deliver(&[], 0, peer_reach, ts, &mut em);
         self.close_emitter(em);
     }
 
@@ -366,8 +341,7 @@ impl Reassembler {
         // The peer's ACK also counts our FIN (RFC 9293 §3.4): bytes end where the FIN sits.
         let acked_end = self.fin_at.map_or(self.acked, |f| self.acked.min(f));
         if acked_end > self.next {
-            em.gap(now, acked_end - self.next);
-            self.next = acked_end;
+            self.skip_gap(now, acked_end, &mut em);
         }
         self.close_emitter(em);
     }
@@ -382,10 +356,11 @@ impl Reassembler {
     /// Held pieces keep their own arrival time: nothing later completed them.
     fn release_held(&mut self, em: &mut Emitter<'_>) {
         while let Some((&first, held)) = self.held.first_key_value() {
-            let at = held_ts(held);
-            em.gap(at, first.saturating_sub(self.next));
-            self.next = self.next.max(first);
-            self.deliver(&[], at, em);
+            let at = held.ts;
+            if first > self.next {
+                self.skip_gap(at, first, em);
+            }
+            self.deliver_first(at, em);
         }
     }
 
@@ -403,17 +378,29 @@ impl Reassembler {
         self.unknown_start = em.unknown;
     }
 
-    /// Deliver from `next`: held pieces and the current segment's pieces, interleaved, as long as
-    /// they are contiguous. Segment bytes are handed out by reference (no copy).
-    fn deliver(&mut self, pieces: &[(u64, Body<'_>)], ts: Timestamp, em: &mut Emitter<'_>) {
+    /// Deliver from `next`: held pieces and the current segment's pieces (acknowledging the peer
+    /// up to `barrier`), interleaved, while contiguous and not waiting for the peer. Segment
+    /// bytes are handed out by reference (no copy).
+    fn deliver(
+        &mut self,
+        pieces: &[(u64, Body<'_>)],
+        barrier: u64,
+        peer_reach: u64,
+        ts: Timestamp,
+        em: &mut Emitter<'_>,
+    ) {
         loop {
-            if let Some(entry) = self.held.first_entry()
-                && *entry.key() <= self.next
+            if let Some((&k, held)) = self.held.first_key_value()
+                && k <= self.next
             {
-                let (at, held) = entry.remove_entry();
-                self.held_cost = self.held_cost.saturating_sub(held.cost());
-                self.emit_held(at, &held, ts, em);
+                if held.barrier > peer_reach {
+                    return;
+                }
+                self.deliver_first(ts, em);
                 continue;
+            }
+            if barrier > peer_reach {
+                return;
             }
             let limit = self.held.first_key_value().map_or(u64::MAX, |(k, _)| *k);
             let Some(&(start, body)) = pieces
@@ -423,41 +410,46 @@ impl Reassembler {
                 return;
             };
             let to = start.saturating_add(body.len()).min(limit);
-            let part = body.slice(self.next - start, to - start);
-            match part {
-                Body::Bytes(b) => em.data(ts, b),
-                Body::Lost(n) => em.gap(ts, n),
-            }
+            em.body(ts, body.slice(self.next - start, to - start));
             self.next = to;
         }
     }
 
-    /// Emit the part of a held piece that lies at or after `next`.
-    fn emit_held(&mut self, at: u64, held: &Held, ts: Timestamp, em: &mut Emitter<'_>) {
+    /// Take the first held piece out and emit the part of it at or after `next`.
+    fn deliver_first(&mut self, ts: Timestamp, em: &mut Emitter<'_>) {
+        let Some((at, held)) = self.held.pop_first() else {
+            return;
+        };
+        self.held_cost = self.held_cost.saturating_sub(held.cost());
         let end = at.saturating_add(held.len());
         if end <= self.next {
             return;
         }
-        let skip = self.next - at;
-        match held {
-            Held::Bytes(b, _) => {
+        let skip = self.next.saturating_sub(at);
+        match &held.body {
+            HeldBody::Bytes(b) => {
                 let from = usize::try_from(skip).unwrap_or(usize::MAX);
                 em.data(ts, b.get(from..).unwrap_or_default());
             }
-            Held::Lost(n, _) => em.gap(ts, n.saturating_sub(skip)),
+            HeldBody::Lost(n) => em.gap(ts, n.saturating_sub(skip)),
         }
         self.next = end;
     }
 
-    /// Copy the parts of `pieces` no held piece covers yet (first wins). True if anything was new.
-    fn hold(&mut self, pieces: &[(u64, Body<'_>)], ts: Timestamp) -> bool {
+    /// A hole from `next` to `to` is skipped as a gap.
+    fn skip_gap(&mut self, ts: Timestamp, to: u64, em: &mut Emitter<'_>) {
+        em.gap(ts, to.saturating_sub(self.next));
+        self.next = self.next.max(to);
+    }
+
+    /// Copy the parts of `pieces` at or after `next` that no held piece covers yet (first wins).
+    /// True if anything was new.
+    fn hold(&mut self, pieces: &[(u64, Body<'_>)], barrier: u64, ts: Timestamp) -> bool {
         let mut new = false;
         for &(start, body) in pieces {
-            for (from, to) in self.uncovered(start, start.saturating_add(body.len())) {
-                let held = match body.slice(from - start, to - start) {
-                    Body::Bytes(b) => Held::Bytes(b.into(), ts),
-                    Body::Lost(n) => Held::Lost(n, ts),
-                };
+            let end = start.saturating_add(body.len());
+            for (from, to) in self.uncovered(start.max(self.next), end) {
+                let held = Held::new(body.slice(from - start, to - start), ts, barrier);
                 self.held_cost = self.held_cost.saturating_add(held.cost());
                 self.held.insert(from, held);
                 new = true;
@@ -468,11 +460,14 @@ impl Reassembler {
 
     /// Sub-ranges of `[start, end)` not covered by held pieces.
     fn uncovered(&self, start: u64, end: u64) -> Vec<(u64, u64)> {
+        let mut free = Vec::new();
+        if start >= end {
+            return free;
+        }
         let mut cur = start;
         if let Some((k, h)) = self.held.range(..start).next_back() {
             cur = cur.max(k.saturating_add(h.len()));
         }
-        let mut free = Vec::new();
         for (&k, h) in self.held.range(start..end) {
             if k > cur {
                 free.push((cur, k));
@@ -487,34 +482,27 @@ impl Reassembler {
 
     /// Skip holes the peer has acknowledged in full, once what follows them has waited long
     /// enough that the capture is not merely late in showing them.
-    fn skip_acked_holes(&mut self, ts: Timestamp, em: &mut Emitter<'_>) {
+    fn skip_acked_holes(&mut self, peer_reach: u64, ts: Timestamp, em: &mut Emitter<'_>) {
         while let Some((&first, held)) = self.held.first_key_value() {
-            if first > self.acked || ts.since(held_ts(held)) < ACK_GRACE_NS {
+            let hole = first > self.next && first <= self.acked;
+            if !hole || ts.since(held.ts) < ACK_GRACE_NS {
                 return;
             }
-            self.skip_first_hole(ts, em);
+            self.skip_gap(ts, first, em);
+            self.deliver(&[], 0, peer_reach, ts, em);
         }
     }
 
-    /// Held bytes over the bound: the oldest hole is declared a gap, so what follows can go.
+    /// Held bytes over the bound: the oldest hole is declared a gap and what follows goes, even
+    /// if it was waiting for the peer.
     fn enforce_budget(&mut self, ts: Timestamp, em: &mut Emitter<'_>) {
-        while self.held_cost > self.limit && !self.held.is_empty() {
-            self.skip_first_hole(ts, em);
+        while self.held_cost > self.limit {
+            let Some((&first, _)) = self.held.first_key_value() else {
+                return;
+            };
+            self.skip_gap(ts, first, em);
+            self.deliver_first(ts, em);
         }
-    }
-
-    fn skip_first_hole(&mut self, ts: Timestamp, em: &mut Emitter<'_>) {
-        if let Some((&first, _)) = self.held.first_key_value() {
-            em.gap(ts, first.saturating_sub(self.next));
-            self.next = self.next.max(first);
-            self.deliver(&[], ts, em);
-        }
-    }
-}
-
-fn held_ts(held: &Held) -> Timestamp {
-    match held {
-        Held::Bytes(_, ts) | Held::Lost(_, ts) => *ts,
     }
 }
 

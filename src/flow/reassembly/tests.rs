@@ -31,11 +31,12 @@ fn seg(seq: u32, payload: &[u8]) -> SegmentData<'_> {
         payload,
         missing: 0,
         fin: false,
+        after_peer: 0,
     }
 }
 
 fn feed(r: &mut Reassembler, c: &mut Collect, s: SegmentData<'_>) -> Disposition {
-    r.segment(s, Timestamp(1), &mut |ch| c.push(ch))
+    r.segment(s, u64::MAX, Timestamp(1), &mut |ch| c.push(ch))
 }
 
 fn synced(isn: u32) -> Reassembler {
@@ -49,7 +50,7 @@ fn in_order_passes_through_borrowing_the_segment() {
     let mut r = synced(1000);
     let payload = b"GET / HTTP/1.1\r\n".to_vec();
     let mut seen = None;
-    let d = r.segment(seg(1001, &payload), Timestamp(7), &mut |c| {
+    let d = r.segment(seg(1001, &payload), u64::MAX, Timestamp(7), &mut |c| {
         if let Chunk::Data { bytes, ts } = c {
             seen = Some((bytes.as_ptr(), bytes.len(), ts));
         }
@@ -142,13 +143,15 @@ fn hole_acknowledged_by_peer_is_skipped_after_the_grace() {
     let mut c = Collect::default();
     feed(&mut r, &mut c, seg(1, b"abc"));
     feed(&mut r, &mut c, seg(9, b"ijk")); // held at t=1
-    r.ack(12, Timestamp(2), &mut |ch| c.push(ch)); // peer has bytes 1..12: "defgh" were lost…
+    r.ack(12, u64::MAX, Timestamp(2), &mut |ch| c.push(ch)); // peer has bytes 1..12: "defgh" were lost…
     assert_eq!(
         c.got,
         vec![Got::Data(b"abc".to_vec())],
         "…or the capture is late"
     );
-    r.ack(12, Timestamp(1 + ACK_GRACE_NS), &mut |ch| c.push(ch));
+    r.ack(12, u64::MAX, Timestamp(1 + ACK_GRACE_NS), &mut |ch| {
+        c.push(ch)
+    });
     assert_eq!(
         c.got,
         vec![
@@ -164,7 +167,7 @@ fn ack_seen_before_the_data_it_covers_is_not_a_gap() {
     let mut r = synced(0);
     let mut c = Collect::default();
     feed(&mut r, &mut c, seg(1, b"abc"));
-    r.ack(12, Timestamp(1), &mut |ch| c.push(ch)); // the capture shows the ACK first
+    r.ack(12, u64::MAX, Timestamp(1), &mut |ch| c.push(ch)); // the capture shows the ACK first
     feed(&mut r, &mut c, seg(9, b"ijk"));
     feed(&mut r, &mut c, seg(4, b"defgh"));
     assert_eq!(c.got, vec![Got::Data(b"abcdefghijk".to_vec())]);
@@ -175,7 +178,7 @@ fn ack_beyond_the_last_byte_is_a_tail_gap_at_flush() {
     let mut r = synced(0);
     let mut c = Collect::default();
     feed(&mut r, &mut c, seg(1, b"abc"));
-    r.ack(11, Timestamp(2), &mut |ch| c.push(ch));
+    r.ack(11, u64::MAX, Timestamp(2), &mut |ch| c.push(ch));
     assert_eq!(c.got, vec![Got::Data(b"abc".to_vec())]); // may still arrive
     r.flush(Timestamp(3), &mut |ch| c.push(ch));
     assert_eq!(c.got.last(), Some(&Got::Gap(7)));
@@ -189,7 +192,7 @@ fn ack_of_fin_is_not_a_gap() {
     s.fin = true;
     feed(&mut r, &mut c, s);
     assert!(r.finished());
-    r.ack(5, Timestamp(2), &mut |ch| c.push(ch)); // abc + FIN
+    r.ack(5, u64::MAX, Timestamp(2), &mut |ch| c.push(ch)); // abc + FIN
     r.flush(Timestamp(9), &mut |ch| c.push(ch));
     assert_eq!(c.got, vec![Got::Data(b"abc".to_vec())]);
 }
@@ -327,7 +330,7 @@ proptest! {
         let mut c = Collect::default();
         for (a, b) in pieces {
             let s = seg(isn.wrapping_add(1).wrapping_add(a as u32), &stream[a..b]);
-            r.segment(s, Timestamp(1), &mut |ch| c.push(ch));
+            r.segment(s, u64::MAX, Timestamp(1), &mut |ch| c.push(ch));
         }
         r.flush(Timestamp(9), &mut |ch| c.push(ch));
         prop_assert_eq!(c.got, vec![Got::Data(stream)]);
@@ -347,12 +350,12 @@ proptest! {
         let mut delivered = 0u64;
         for (seq, len, missing, fin, ack) in segs {
             let near = if seq % 2 == 0 { start.wrapping_add(seq % 5000) } else { seq };
-            let s = SegmentData { seq: near, payload: &data[..len], missing: missing % 3000, fin };
-            r.segment(s, Timestamp(1), &mut |ch| if let Chunk::Data { bytes, .. } = ch {
+            let s = SegmentData { seq: near, payload: &data[..len], missing: missing % 3000, fin, after_peer: 0 };
+            r.segment(s, u64::MAX, Timestamp(1), &mut |ch| if let Chunk::Data { bytes, .. } = ch {
                 delivered += bytes.len() as u64;
             });
             prop_assert!(r.held_cost() <= limit);
-            r.ack(if ack % 3 == 0 { start.wrapping_add(ack % 8000) } else { ack }, Timestamp(2), &mut |_| {});
+            r.ack(if ack % 3 == 0 { start.wrapping_add(ack % 8000) } else { ack }, u64::MAX, Timestamp(2), &mut |_| {});
         }
         r.flush(Timestamp(9), &mut |_| {});
         prop_assert!(delivered <= r.position());
@@ -368,9 +371,9 @@ fn held_bytes_take_the_time_of_the_segment_that_completes_them() {
             got.push((ts, bytes.to_vec()));
         }
     };
-    r.segment(seg(4, b"def"), Timestamp(5), &mut push);
-    r.segment(seg(1, b"abc"), Timestamp(6), &mut push);
-    r.segment(seg(10, b"jkl"), Timestamp(7), &mut push);
+    r.segment(seg(4, b"def"), u64::MAX, Timestamp(5), &mut push);
+    r.segment(seg(1, b"abc"), u64::MAX, Timestamp(6), &mut push);
+    r.segment(seg(10, b"jkl"), u64::MAX, Timestamp(7), &mut push);
     r.flush(Timestamp(9), &mut push);
     assert_eq!(
         got,
@@ -406,4 +409,41 @@ fn segment_straddling_a_midstream_origin_delivers_its_new_tail() {
         !r.fin_seen(),
         "a FIN before the origin is not this stream's end"
     );
+}
+
+#[test]
+fn bytes_acknowledging_unseen_peer_bytes_wait_for_them() {
+    let mut r = synced(0);
+    let mut c = Collect::default();
+    let mut reply = seg(1, b"HTTP/1.1 200 OK");
+    reply.after_peer = 40; // the peer's bytes up to offset 40 were received before this was sent
+    assert_eq!(
+        r.segment(reply, 25, Timestamp(3), &mut |ch| c.push(ch)),
+        Disposition::OutOfOrder
+    );
+    assert!(c.got.is_empty());
+    assert_eq!(r.waiting(25), Some((40, Timestamp(3))));
+    assert!(!r.pump(39, Timestamp(4), &mut |ch| c.push(ch)));
+    assert!(r.pump(40, Timestamp(5), &mut |ch| c.push(ch)));
+    assert_eq!(c.got, vec![Got::Data(b"HTTP/1.1 200 OK".to_vec())]);
+    assert_eq!(r.waiting(40), None);
+}
+
+#[test]
+fn skip_to_turns_unseen_acknowledged_bytes_into_a_gap() {
+    let mut r = synced(0);
+    let mut c = Collect::default();
+    feed(&mut r, &mut c, seg(1, b"abc"));
+    feed(&mut r, &mut c, seg(7, b"ghi"));
+    r.skip_to(12, u64::MAX, Timestamp(2), &mut |ch| c.push(ch));
+    assert_eq!(
+        c.got,
+        vec![
+            Got::Data(b"abc".to_vec()),
+            Got::Gap(3),
+            Got::Data(b"ghi".to_vec()),
+            Got::Gap(3)
+        ]
+    );
+    assert_eq!(r.position(), 12); // stream offsets, not sequence numbers
 }

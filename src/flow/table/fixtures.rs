@@ -15,6 +15,8 @@ struct Seen {
     streams: BTreeMap<(SocketAddr, bool), Vec<u8>>,
     clients: BTreeMap<ConnId, SocketAddr>,
     attempts: Vec<(AttemptOutcome, u32)>,
+    /// Data as runs per direction, in delivery order (what proto pairs requests with responses by).
+    transcript: Vec<(bool, Vec<u8>)>,
     opened: u64,
     closed: u64,
 }
@@ -101,6 +103,10 @@ fn reordered_capture_rebuilds_the_same_streams() {
         assert!(mixed.streams[k] == *v, "{k:?} differs");
     }
     assert_eq!(stats.gaps, 0);
+    assert_eq!(
+        mixed.transcript, plain.transcript,
+        "requests and responses interleave the same"
+    );
 }
 
 #[test]

@@ -1,0 +1,133 @@
+//! Property tests of the table: random segments, shuffled exchanges, endless captures.
+
+use super::order::transcript;
+use super::*;
+
+#[test]
+fn endless_capture_keeps_memory_flat() {
+    let mut h = H::with(FlowLimits {
+        max_connections: 64,
+        ..FlowLimits::default()
+    });
+    for i in 0..5000u32 {
+        let c = SocketAddr::new(client().ip(), 1024 + (i % 60000) as u16);
+        let ts = i64::from(i) * 1000;
+        h.send(ts, c, server(), SYN, i, 0, b"", 0);
+        if i % 3 == 0 {
+            h.send(ts, c, server(), PSH, i + 1, 0, b"GET", 0);
+        }
+        h.events.clear();
+        assert!(h.table.len() <= 64);
+        assert!(h.table.tombstones() <= 64);
+        assert!(h.table.syn_deadlines.len() <= 2 * 64 + 16);
+        assert!(h.table.index.len() <= 64);
+    }
+}
+
+/// Checks each connection's events come as Opened, Data/Gap…, Closed.
+#[derive(Default)]
+struct Order {
+    /// Opened connections: closed yet?
+    open: std::collections::HashMap<ConnId, bool>,
+    bad: Option<String>,
+}
+
+impl Order {
+    fn check(&mut self, e: StreamEvent<'_>) {
+        let (conn, opening, closing) = match e {
+            StreamEvent::Opened { conn, .. } => (conn, true, false),
+            StreamEvent::Data { conn, .. } | StreamEvent::Gap { conn, .. } => (conn, false, false),
+            StreamEvent::Closed { conn, .. } => (conn, false, true),
+            StreamEvent::Attempt(_) => return,
+        };
+        let state = self.open.get(&conn).copied();
+        let ok = match (opening, state) {
+            (true, None) => true,
+            (true, Some(_)) | (false, None) | (false, Some(true)) => false,
+            (false, Some(false)) => true,
+        };
+        if !ok && self.bad.is_none() {
+            self.bad = Some(format!("{conn:?}: unexpected event in state {state:?}"));
+        }
+        self.open.insert(conn, closing);
+    }
+}
+
+proptest! {
+    /// Random segments on a few 4-tuples never panic and never exceed the bounds.
+    #[test]
+    fn random_segments_never_panic(
+        segs in proptest::collection::vec(
+            (0u8..4, any::<bool>(), any::<u8>(), any::<u32>(), any::<u32>(), 0usize..100, 0u32..2000, 0i64..5_000_000_000),
+            0..300),
+    ) {
+        let ends = [addr("10.0.0.1:50000"), addr("10.0.0.2:80"), addr("10.0.0.3:443"), addr("[::1]:9000")];
+        let mut table = FlowTable::new(FlowLimits {
+            max_connections: 3,
+            max_out_of_order_bytes: 500,
+            max_total_out_of_order_bytes: 800,
+            idle_timeout_ns: 2_000_000_000,
+            syn_timeout_ns: 1_000_000_000,
+        });
+        let data = [b'z'; 100];
+        let mut ts = 0i64;
+        let mut order = Order::default();
+        for (pair, rev, flags, seq, ack, len, missing, dt) in segs {
+            let (a, b) = (ends[usize::from(pair)], ends[(usize::from(pair) + 1) % 4]);
+            let (src, dst) = if rev { (b, a) } else { (a, b) };
+            let near = if seq % 3 == 0 { seq % 4096 } else { seq };
+            ts += dt % 1_500_000_000;
+            let seg = Segment { src, dst, seq: near, ack: ack % 8192, flags: TcpFlags(flags & 0x1f), payload: &data[..len], missing: missing % 300 };
+            table.ingest(&seg, Timestamp(ts), &mut |e| order.check(e));
+            prop_assert!(table.len() <= 3);
+            prop_assert!(table.held_bytes() <= 800);
+        }
+        table.finish(Timestamp(ts), &mut |e| order.check(e));
+        prop_assert!(table.is_empty());
+        prop_assert_eq!(order.bad, None);
+        prop_assert!(order.open.values().all(|closed| *closed), "every Opened is Closed");
+        prop_assert_eq!(table.held_bytes(), 0);
+    }
+
+    /// A real exchange cut anyhow and shuffled (after the handshake) arrives whole both ways.
+    #[test]
+    fn shuffled_exchange_rebuilds_both_streams(
+        req in proptest::collection::vec(any::<u8>(), 1..1500),
+        resp in proptest::collection::vec(any::<u8>(), 1..1500),
+        cut in 1usize..300,
+        isn_c in any::<u32>(),
+        isn_s in any::<u32>(),
+        seed in any::<u64>(),
+    ) {
+        let mut h = H::new();
+        h.c(0, SYN, isn_c, 0, b"");
+        h.s(1, SYNACK, isn_s, isn_c.wrapping_add(1), b"");
+        let mut segs = Vec::new();
+        for (from_client, stream, isn) in [(true, &req, isn_c), (false, &resp, isn_s)] {
+            for at in (0..stream.len()).step_by(cut) {
+                let end = (at + cut).min(stream.len());
+                segs.push((from_client, isn.wrapping_add(1).wrapping_add(at as u32), stream[at..end].to_vec()));
+            }
+        }
+        let mut state = seed | 1;
+        for i in (1..segs.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            segs.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        for (i, (from_client, seq, bytes)) in segs.iter().enumerate() {
+            let (src, dst) = if *from_client { (client(), server()) } else { (server(), client()) };
+            // The server's segments ACK the whole request (it answers once it has it all).
+            let ack = if *from_client { isn_s.wrapping_add(1) } else { isn_c.wrapping_add(1).wrapping_add(req.len() as u32) };
+            h.send(2 + i as i64, src, dst, PSH, *seq, ack, bytes, 0);
+        }
+        prop_assert_eq!(
+            transcript(&h.events),
+            vec![(C2S, req.clone()), (S2C, resp.clone())],
+            "the response never overtakes its request"
+        );
+        h.finish(10_000);
+        prop_assert_eq!(h.bytes(C2S), req);
+        prop_assert_eq!(h.bytes(S2C), resp);
+        prop_assert_eq!(h.table.stats().gaps, 0);
+    }
+}
