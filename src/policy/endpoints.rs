@@ -238,6 +238,10 @@ pub struct Policy {
     endpoints: Vec<Endpoint>,
     /// Treat AWS's own S3 hosts as HTTPS endpoints ([`Origin::AwsDefault`]).
     pub aws_defaults: bool,
+    /// Addresses endpoint hosts are known to have outside the capture (name resolution done by
+    /// the caller), so that a refused connection to a bare IP can be tied to its host when the
+    /// capture itself never names it: (host, address, how it was learnt).
+    addresses: Vec<(String, IpAddr, String)>,
 }
 
 impl Policy {
@@ -247,6 +251,7 @@ impl Policy {
         let mut p = Policy {
             endpoints: Vec::new(),
             aws_defaults: true,
+            addresses: Vec::new(),
         };
         p.extend(endpoints);
         p
@@ -264,6 +269,27 @@ impl Policy {
                 self.endpoints.push(e);
             }
         }
+    }
+
+    /// Record that `host` has address `ip` (e.g. resolved from `/etc/hosts` or DNS by the caller;
+    /// `how` says so in findings: "resolved on this machine").
+    pub fn add_address(&mut self, host: &str, ip: IpAddr, how: &str) {
+        let host = normalise_host(host);
+        if !self
+            .addresses
+            .iter()
+            .any(|(h, a, _)| *h == host && *a == ip)
+        {
+            self.addresses.push((host, ip, how.to_string()));
+        }
+    }
+
+    /// Host names known (outside the capture) to have this address, with how each was learnt.
+    pub fn names_for_ip(&self, ip: IpAddr) -> impl Iterator<Item = (&str, &str)> {
+        self.addresses
+            .iter()
+            .filter(move |(_, a, _)| *a == ip)
+            .map(|(h, _, how)| (h.as_str(), how.as_str()))
     }
 
     /// The listed endpoints (without the AWS host patterns).

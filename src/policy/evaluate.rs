@@ -217,6 +217,18 @@ impl<'a> Context<'a> {
             return None; // a TLS port that refused: the server is down, not a downgrade
         }
         let (host, endpoint) = self.endpoint_for_attempt(a)?;
+        let resolved = host.as_deref().and_then(|h| {
+            let seen = self
+                .hosts_by_ip
+                .get(&a.server.ip())
+                .is_some_and(|n| n.contains(h));
+            let how = self
+                .policy
+                .names_for_ip(a.server.ip())
+                .find(|(n, _)| *n == h);
+            how.filter(|_| !seen)
+                .map(|(_, how)| format!("{h} → {} {how}", a.server.ip()))
+        });
         let guess = self.guess(a, host.as_deref());
         let retries = all
             .iter()
@@ -249,7 +261,7 @@ impl<'a> Context<'a> {
             user_agent: None,
             status: None,
             outcome: Some(a.outcome),
-            hint: attempt_hint(a, &endpoint, retries, ua),
+            hint: attempt_hint(a, &endpoint, retries, ua, resolved.as_deref()),
             guess,
         })
     }
@@ -268,10 +280,13 @@ impl<'a> Context<'a> {
             .and_then(|r| r.host.as_deref())
             .map(|h| parse_host_header(h).0);
         let names = self.hosts_by_ip.get(&a.server.ip());
+        let resolved = self.policy.names_for_ip(a.server.ip()).map(|(h, _)| h);
         let candidates = next_host
             .iter()
             .chain(names.into_iter().flatten())
-            .map(|h| Some(h.as_str()))
+            .map(String::as_str)
+            .chain(resolved)
+            .map(Some)
             .chain([None]);
         candidates.into_iter().find_map(|h| {
             let e = self.policy.https_for_host(h, a.server)?;
@@ -329,21 +344,28 @@ fn related_hosts(a: &str, b: &str) -> bool {
     a == b || sub(a, b) || sub(b, a)
 }
 
-/// The hint for a plaintext request: the most specific cause first (an affected botocore, a
-/// client that also used HTTPS, the TLS-port evidence), a 403 noted after it.
+/// The hint for a plaintext request: at most two causes, most specific first — an affected
+/// botocore, the TLS-port evidence (for that kind), a client that also used HTTPS, a 403 — or
+/// the default.
 fn cause_hint(
     r: &RequestFacts,
     mixed: Option<&str>,
     tls_port: Option<(TlsPortEvidence, u16)>,
 ) -> String {
-    let primary = hints::downgrade_hint(r.user_agent.as_deref())
-        .or_else(|| mixed.map(hints::mixed_schemes_hint))
-        .or_else(|| tls_port.map(|(ev, port)| tls_port_hint(ev, port)));
-    let forbidden = (r.status == Some(403)).then_some(hints::SECURE_TRANSPORT_HINT);
-    match primary {
-        Some(p) => hints::join(p, forbidden),
-        None => forbidden.unwrap_or(hints::DEFAULT_HINT).to_string(),
+    let parts: Vec<String> = [
+        hints::downgrade_hint(r.user_agent.as_deref()),
+        tls_port.map(|(ev, port)| tls_port_hint(ev, port)),
+        mixed.map(hints::mixed_schemes_hint),
+        (r.status == Some(403)).then(|| hints::SECURE_TRANSPORT_HINT.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .take(2)
+    .collect();
+    if parts.is_empty() {
+        return hints::DEFAULT_HINT.to_string();
     }
+    parts.join("; ")
 }
 
 fn tls_port_hint(ev: TlsPortEvidence, port: u16) -> String {
@@ -361,7 +383,13 @@ fn tls_port_hint(ev: TlsPortEvidence, port: u16) -> String {
     )
 }
 
-fn attempt_hint(a: &AttemptFacts, e: &Endpoint, retries: usize, ua: Option<&str>) -> String {
+fn attempt_hint(
+    a: &AttemptFacts,
+    e: &Endpoint,
+    retries: usize,
+    ua: Option<&str>,
+    resolved: Option<&str>,
+) -> String {
     let how = match a.outcome {
         crate::flow::AttemptOutcome::Refused => "refused",
         crate::flow::AttemptOutcome::Unanswered => "unanswered",
@@ -373,6 +401,9 @@ fn attempt_hint(a: &AttemptFacts, e: &Endpoint, retries: usize, ua: Option<&str>
         e.url(),
         a.client.ip()
     );
+    if let Some(r) = resolved {
+        hint = format!("{hint} (the capture never names the host: {r})");
+    }
     if let Some(d) = hints::downgrade_hint(ua) {
         hint = format!("{hint}; the guessed request's User-Agent: {d}");
     }

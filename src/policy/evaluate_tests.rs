@@ -567,3 +567,71 @@ fn both_schemes_configured_for_one_host_still_finds_the_plaintext_one() {
         (Some("DeleteObject"), 5)
     );
 }
+
+#[test]
+fn refused_attempts_tied_to_a_host_by_resolution_when_the_capture_never_names_it() {
+    // The fixture `downgrade-refused`: only SYN → RST to 127.0.0.1:80, nothing else.
+    let mut policy = Policy::new(vec![ep("https://s3.local.test", Origin::Flag)]);
+    let a = [
+        attempt(0, "127.0.0.1:44510", "127.0.0.1:80"),
+        attempt(800, "127.0.0.1:44514", "127.0.0.1:80"),
+    ];
+    assert!(evaluate(&policy, &[], &a, &[]).is_empty());
+    policy.add_address(
+        "S3.local.test",
+        "127.0.0.1".parse().unwrap(),
+        "(resolved on this machine)",
+    );
+    let f = evaluate(&policy, &[], &a, &[]);
+    assert_eq!(kinds(&f), [FindingKind::RefusedPlaintextAttempt; 2]);
+    assert_eq!(f[0].host.as_deref(), Some("s3.local.test"));
+    assert!(
+        f[0].hint.ends_with("(the capture never names the host: s3.local.test → 127.0.0.1 (resolved on this machine))"),
+        "{}",
+        f[0].hint
+    );
+    assert!(
+        f[0].hint
+            .contains("(2 attempt(s) from 127.0.0.1 within 30 s)")
+    );
+}
+
+#[test]
+fn tls_port_hint_puts_the_evidence_before_the_mixed_client() {
+    let policy = Policy::new(vec![
+        ep("https://s3.local.test:8443", Origin::Flag),
+        ep("http://s3.local.test:8443", Origin::Flag),
+    ]);
+    let t = [tls(
+        0,
+        "127.0.0.1:40000",
+        "127.0.0.1:8443",
+        Some("s3.local.test"),
+    )];
+    let mut r = req(
+        5,
+        100,
+        "127.0.0.1:40010",
+        "127.0.0.1:8443",
+        Some("s3.local.test:8443"),
+    );
+    r.status = Some(400);
+    r.response_body_prefix = Some(NGINX_400.into());
+    let f = evaluate(&policy, &[r], &[], &t);
+    assert_eq!(
+        kinds(&f),
+        [
+            FindingKind::PlaintextToHttpsEndpoint,
+            FindingKind::PlaintextToTlsPort
+        ]
+    );
+    assert!(
+        f[0].hint
+            .starts_with("this client reached s3.local.test over HTTPS too")
+    );
+    assert!(
+        f[1].hint
+            .starts_with("the server answered \"The plain HTTP request was sent to HTTPS port\"")
+    );
+    assert!(f[1].hint.ends_with("; this client reached s3.local.test over HTTPS too: two differently configured clients or a per-operation endpoint override"));
+}

@@ -67,14 +67,6 @@ pub fn plain_http_rejection(body: Option<&str>) -> Option<&'static str> {
         .find(|t| body.contains(t))
 }
 
-/// Join a primary hint and an optional secondary one into one line.
-pub fn join(primary: String, secondary: Option<&str>) -> String {
-    match secondary {
-        Some(s) if !primary.contains(s) => format!("{primary}; {s}"),
-        _ => primary,
-    }
-}
-
 /// What a plaintext request carried, for the credentials hint.
 pub fn credentials_hint(sigv4: bool, token: bool, presigned: bool) -> String {
     let mut what = Vec::new();
