@@ -261,7 +261,7 @@ impl Conn {
             .half(dir)
             .segment(data, peer_reach, ts, &mut |c| out.chunk(id, dir, c));
         out.count(d);
-        self.settle(ts, out);
+        self.settle(ts, ACK_GRACE_NS, out);
         self.account_held(ts, out);
         if self.c2s.fin_seen() && self.s2c.fin_seen() {
             self.end(CloseReason::Fin, ts, out);
@@ -355,9 +355,9 @@ impl Conn {
 
     /// Deliver what waited for the other direction: bytes whose segment acknowledged peer bytes
     /// not yet delivered go after them, so a response never precedes its request even when the
-    /// capture shows them out of order. A side that waited [`ACK_GRACE_NS`] for peer bytes the
-    /// capture never showed has those declared a gap (the ACK proves they were received).
-    fn settle(&mut self, ts: Timestamp, out: &mut Out<'_>) {
+    /// capture shows them out of order. A side that waited `grace_ns` for peer bytes the capture
+    /// never showed has those declared a gap (the ACK proves they were received).
+    fn settle(&mut self, ts: Timestamp, grace_ns: i64, out: &mut Out<'_>) {
         let id = self.id;
         let (c2s, s2c) = (Direction::ClientToServer, Direction::ServerToClient);
         loop {
@@ -367,9 +367,8 @@ impl Conn {
             {
                 continue;
             }
-            let graced = |w: Option<(u64, Timestamp)>| {
-                w.filter(|(_, since)| ts.since(*since) >= ACK_GRACE_NS)
-            };
+            let graced =
+                |w: Option<(u64, Timestamp)>| w.filter(|(_, since)| ts.since(*since) >= grace_ns);
             if let Some((barrier, _)) = graced(self.c2s.waiting(s_reach)) {
                 self.s2c
                     .skip_to(barrier, c_reach, ts, &mut |c| out.chunk(id, s2c, c));
@@ -446,6 +445,8 @@ impl Conn {
             Phase::Open => {
                 let id = self.id;
                 let c2s = Direction::ClientToServer;
+                // Nothing more will come: what waits for the peer goes now, in order.
+                self.settle(ts, i64::MIN, out);
                 self.c2s.flush(ts, &mut |c| out.chunk(id, c2s, c));
                 self.s2c.flush(ts, &mut |c| out.chunk(id, c2s.reverse(), c));
                 self.report_held(out);

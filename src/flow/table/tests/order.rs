@@ -61,3 +61,24 @@ fn response_waiting_for_a_request_never_captured_goes_after_the_grace() {
         ]
     );
 }
+
+#[test]
+fn at_close_a_waiting_response_still_follows_its_request_gap() {
+    let mut h = H::new();
+    h.handshake();
+    h.c(3, PSH, 1001, 5001, b"GET /");
+    // " HTTP/1.1\r\n\r\n" (13 bytes) escaped the capture; the response ACKs it.
+    h.s(4, PSH, 5001, 1019, b"HTTP/1.1 200 OK\r\n\r\n");
+    h.s(5, FIN, 5020, 1019, b"");
+    h.c(6, FIN, 1019, 5021, b"");
+    let id = ConnId(0);
+    assert_eq!(
+        h.events[1..],
+        [
+            Ev::Data(id, C2S, b"GET /".to_vec()),
+            Ev::Gap(id, C2S, 13),
+            Ev::Data(id, S2C, b"HTTP/1.1 200 OK\r\n\r\n".to_vec()),
+            Ev::Closed(id, CloseReason::Fin),
+        ]
+    );
+}
