@@ -217,18 +217,9 @@ impl<'a> Context<'a> {
             return None; // a TLS port that refused: the server is down, not a downgrade
         }
         let (host, endpoint) = self.endpoint_for_attempt(a)?;
-        let resolved = host.as_deref().and_then(|h| {
-            let seen = self
-                .hosts_by_ip
-                .get(&a.server.ip())
-                .is_some_and(|n| n.contains(h));
-            let how = self
-                .policy
-                .names_for_ip(a.server.ip())
-                .find(|(n, _)| *n == h);
-            how.filter(|_| !seen)
-                .map(|(_, how)| format!("{h} → {} {how}", a.server.ip()))
-        });
+        let resolved = host
+            .as_deref()
+            .and_then(|h| self.resolved_only(h, a.server.ip()));
         let guess = self.guess(a, host.as_deref());
         let retries = all
             .iter()
@@ -242,28 +233,18 @@ impl<'a> Context<'a> {
             .as_ref()
             .and_then(|g| self.requests.iter().find(|r| r.id == g.request))
             .and_then(|r| r.user_agent.as_deref());
-        Some(Finding {
-            kind: FindingKind::RefusedPlaintextAttempt,
-            request: None,
-            attempt: Some(index),
-            operation: None,
-            bucket: None,
-            key: None,
-            endpoint: Some(endpoint.url()),
-            origin: Some(endpoint.origin),
-            endpoint_detail: Some(endpoint.detail.clone()),
-            time: a.time,
-            client: a.client,
-            server: a.server,
-            host,
-            method: None,
-            target: None,
-            user_agent: None,
-            status: None,
-            outcome: Some(a.outcome),
-            hint: attempt_hint(a, &endpoint, retries, ua, resolved.as_deref()),
-            guess,
-        })
+        let mut f = Finding::for_attempt(index, a, &endpoint, host);
+        f.hint = attempt_hint(a, &endpoint, retries, ua, resolved.as_deref());
+        f.guess = guess;
+        Some(f)
+    }
+
+    /// `host → ip (how)` when only name resolution outside the capture ties them.
+    fn resolved_only(&self, host: &str, ip: IpAddr) -> Option<String> {
+        let seen = self.hosts_by_ip.get(&ip).is_some_and(|n| n.contains(host));
+        let how = self.policy.names_for_ip(ip).find(|(n, _)| *n == host);
+        how.filter(|_| !seen)
+            .map(|(_, how)| format!("{host} → {ip} {how}"))
     }
 
     /// The HTTPS endpoint an attempt's server belongs to (by a host name the capture ties to its
@@ -413,3 +394,7 @@ fn attempt_hint(
 #[cfg(test)]
 #[path = "evaluate_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "evaluate_attempt_tests.rs"]
+mod attempt_tests;

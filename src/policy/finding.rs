@@ -167,6 +167,37 @@ impl Finding {
         }
     }
 
+    /// A finding about a connection attempt, hint and guess to be filled in.
+    pub(crate) fn for_attempt(
+        index: usize,
+        a: &AttemptFacts,
+        endpoint: &Endpoint,
+        host: Option<String>,
+    ) -> Finding {
+        Finding {
+            kind: FindingKind::RefusedPlaintextAttempt,
+            request: None,
+            attempt: Some(index),
+            operation: None,
+            bucket: None,
+            key: None,
+            endpoint: Some(endpoint.url()),
+            origin: Some(endpoint.origin),
+            endpoint_detail: Some(endpoint.detail.clone()),
+            time: a.time,
+            client: a.client,
+            server: a.server,
+            host,
+            method: None,
+            target: None,
+            user_agent: None,
+            status: None,
+            outcome: Some(a.outcome),
+            hint: String::new(),
+            guess: None,
+        }
+    }
+
     /// The request as seen: `GET http://host:port/bucket/key?…` (absolute-form targets as
     /// sent). Not redacted: pass it through `report::redact::redact_target`.
     pub fn seen(&self) -> Option<String> {
