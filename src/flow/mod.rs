@@ -127,7 +127,9 @@ pub struct FlowStats {
     pub gap_bytes: u64,
     /// Segments whose payload the snaplen cut (each is also a gap of the cut bytes).
     pub truncated_segments: u64,
+    /// Segments that brought nothing new (all bytes already delivered or held).
     pub retransmitted_segments: u64,
+    /// Segments held: a hole before them, or waiting for the peer bytes their ACK covers.
     pub out_of_order_segments: u64,
     /// Connections evicted at `max_connections` (including unanswered SYNs, then not reported).
     pub evicted: u64,

@@ -80,7 +80,8 @@ pub enum Disposition {
     Empty,
     /// New bytes were delivered in order.
     InOrder,
-    /// New bytes are held until the hole before them is filled or skipped.
+    /// New bytes are held until the hole before them is filled or skipped, or until the peer's
+    /// stream reaches what their segment acknowledged.
     OutOfOrder,
     /// Nothing new: every byte was already delivered or held.
     Retransmission,
