@@ -172,7 +172,10 @@ impl<'a> Context<'a> {
         https: Option<&Endpoint>,
         port: u16,
     ) -> Option<TlsPortEvidence> {
-        if let Some(text) = hints::plain_http_rejection(r.response_body_prefix.as_deref()) {
+        // nginx, Apache and Go all say it with a 400; any other status is an object that
+        // happens to contain the words.
+        let rejection = hints::plain_http_rejection(r.response_body_prefix.as_deref());
+        if let Some(text) = rejection.filter(|_| matches!(r.status, Some(400) | None)) {
             return Some(TlsPortEvidence::ServerText(text));
         }
         if r.server_replied_tls {

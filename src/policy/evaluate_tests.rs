@@ -189,7 +189,7 @@ fn plain_http_to_nginx_tls_port_configured_http() {
     r.status = Some(400);
     r.response_body_prefix = Some(NGINX_400.into());
     r.has_sigv4_auth = true;
-    let f = evaluate(&policy, &[r], &[], &[]);
+    let f = evaluate(&policy, std::slice::from_ref(&r), &[], &[]);
     // Configured http:// on purpose: not "to an HTTPS endpoint", but the port speaks TLS, and the
     // signature went out in clear all the same.
     assert_eq!(
@@ -200,6 +200,14 @@ fn plain_http_to_nginx_tls_port_configured_http() {
         ]
     );
     assert_eq!(f[0].endpoint.as_deref(), Some("http://s3.local.test:8443"));
+    // The same words in a 200 (an object's content) prove nothing.
+    let mut r2 = r;
+    r2.status = Some(200);
+    assert!(
+        evaluate(&policy, &[r2], &[], &[])
+            .iter()
+            .all(|f| f.kind != FindingKind::PlaintextToTlsPort)
+    );
     assert_eq!(
         f[0].hint,
         "the server answered \"The plain HTTP request was sent to HTTPS port\": plain HTTP was sent to the TLS port 8443 — the endpoint URL's scheme is http but the port speaks TLS"
