@@ -37,9 +37,22 @@ impl HostHints {
     /// the hint itself); outer `None` when no hint matches.
     /// The deepest hint wins: with hints `example.test` and `s3.example.test`, the bucket of
     /// `b.s3.example.test` is `b`.
+    ///
+    /// Hints on the same port are tried first; then any port, because the name is what makes
+    /// `bucket.host` virtual-hosted, and a client that reaches the endpoint on another port
+    /// (https://host:8443 configured, http://bucket.host:5000 sent) is exactly what we hunt.
     fn matching(&self, host: &HostName) -> Option<Option<String>> {
+        self.matching_where(host, |h| h.port_matches(host.port))
+            .or_else(|| self.matching_where(host, |_| true))
+    }
+
+    fn matching_where(
+        &self,
+        host: &HostName,
+        port_ok: impl Fn(&HostName) -> bool,
+    ) -> Option<Option<String>> {
         let mut best: Option<(usize, String)> = None;
-        for hint in self.hosts.iter().filter(|h| h.port_matches(host.port)) {
+        for hint in self.hosts.iter().filter(|h| port_ok(h)) {
             if hint.name == host.name {
                 return Some(None);
             }
@@ -408,10 +421,13 @@ mod tests {
                 prefix: Some("b".into())
             }
         );
-        // Port-aware: another port of localhost is not the hinted endpoint.
+        // Another port of a hinted name is still that service (the port is what a
+        // misconfigured client changes); the bucket is the same either way.
         assert_eq!(
             k("b.localhost:9000"),
-            HostKind::Localhost { prefix: "b".into() }
+            HostKind::Hinted {
+                prefix: Some("b".into())
+            }
         );
         assert_eq!(
             k("a.b.s3.example.test:8080"),
@@ -420,7 +436,7 @@ mod tests {
             }
         );
         assert_eq!(k("xs3.example.test"), HostKind::Other);
-        assert_eq!(k("localhost:9000"), HostKind::Other);
+        assert_eq!(k("localhost:9000"), HostKind::Hinted { prefix: None });
         let deep = HostHints::new(["example.test".to_string(), "s3.example.test".to_string()]);
         let kind = host_kind(&HostName::parse("b.s3.example.test").unwrap(), &deep);
         assert_eq!(

@@ -83,6 +83,13 @@ impl Fixture {
         if https.is_empty() { all } else { https }
     }
 
+    /// The client's TLS key log, when the scenario has one.
+    pub fn keylog(&self) -> Option<String> {
+        let rel = self.meta["keylog"].as_str()?;
+        let path = fixtures_dir().join(rel);
+        path.exists().then(|| path.to_string_lossy().into_owned())
+    }
+
     pub fn expect_list(&self, key: &str) -> Vec<usize> {
         self.meta["expect"][key]
             .as_array()
@@ -104,6 +111,11 @@ impl Fixture {
             "json",
             "--no-aws-config",
         ];
+        let keylog = self.keylog();
+        if let Some(k) = &keylog {
+            args.push("--keylog");
+            args.push(k);
+        }
         let eps = self.https_endpoints();
         for e in &eps {
             args.push("--endpoint");

@@ -18,45 +18,62 @@ fn plaintext_requests(report: &Value) -> Vec<&Value> {
         .collect()
 }
 
-/// Match each labelled plaintext request to a distinct request in the report.
+/// Match each labelled request that reached the wire (plaintext, or TLS decrypted with the
+/// client's key log) to a distinct request in the report, scheme included.
 fn unmatched_labels(f: &Fixture, report: &Value) -> Vec<String> {
-    let mut pool = plaintext_requests(report);
+    let mut pool: Vec<&Value> = report["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .collect();
     let mut missing = Vec::new();
-    for i in f.expect_list("plaintext_requests") {
+    for i in wire_labels(f) {
         let label = &f.labels[i];
         let url = split_url(str_field(label, "url"));
         let found = pool.iter().position(|r| {
             r["method"] == label["method"]
                 && str_field(r, "target") == url.target
                 && r["status"] == label["status"]
+                && str_field(r, "scheme") == url.scheme
         });
         match found {
             Some(p) => {
                 pool.remove(p);
             }
             None => missing.push(format!(
-                "{} label {i}: {} {} status {}",
-                f.name, label["method"], url.target, label["status"]
+                "{} label {i}: {} {} {} status {}",
+                f.name, url.scheme, label["method"], url.target, label["status"]
             )),
         }
     }
     missing.extend(pool.iter().map(|r| {
         format!(
-            "{}: invented request {} {} status {}",
-            f.name, r["method"], r["target"], r["status"]
+            "{}: invented request {} {} {} status {}",
+            f.name, r["scheme"], r["method"], r["target"], r["status"]
         )
     }));
     missing
 }
 
+/// Labels of requests whose bytes are readable in the capture: plaintext ones, and TLS ones
+/// when the scenario ships the client's key log.
+fn wire_labels(f: &Fixture) -> Vec<usize> {
+    let mut wanted = f.expect_list("plaintext_requests");
+    if f.keylog().is_some() || f.meta["keylog_embedded"].is_string() {
+        wanted.extend(f.expect_list("tls_requests"));
+    }
+    wanted.sort();
+    wanted
+}
+
 #[test]
-fn every_labelled_plaintext_request_is_found_and_none_invented() {
+fn every_labelled_request_is_found_decrypted_or_not_and_none_invented() {
     let mut problems = Vec::new();
     let mut checked = 0;
     for f in Fixture::all().iter().filter(|f| heads_survive(f)) {
         let (_, report) = f.analyze(&["--no-redact"]);
         problems.extend(unmatched_labels(f, &report));
-        checked += f.expect_list("plaintext_requests").len();
+        checked += wire_labels(f).len();
     }
     assert!(
         checked > 50,
@@ -174,4 +191,69 @@ fn snaplen_cut_capture_counts_truncation_and_invents_nothing() {
             "invented {target}"
         );
     }
+}
+
+/// Issue 3: every labelled plaintext request is named as the client itself named it, with the
+/// bucket the client used (path-style or virtual-hosted), on every client's fixtures.
+#[test]
+fn every_labelled_request_is_named_as_its_client_named_it() {
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for f in Fixture::all().iter().filter(|f| heads_survive(f)) {
+        let (_, report) = f.analyze(&["--no-redact"]);
+        let requests: Vec<&Value> = report["requests"].as_array().unwrap().iter().collect();
+        for i in wire_labels(f) {
+            let label = &f.labels[i];
+            let url = split_url(str_field(label, "url"));
+            let Some(r) = requests.iter().find(|r| {
+                r["method"] == label["method"]
+                    && str_field(r, "target") == url.target
+                    && str_field(r, "scheme") == url.scheme
+            }) else {
+                continue; // reported by the test above
+            };
+            checked += 1;
+            let want_op = str_field(label, "operation");
+            // Labels from SDKs use the model's name; a browser-style presigned fetch is GetObject.
+            if str_field(r, "operation") != want_op {
+                wrong.push(format!(
+                    "{} label {i}: {} {} named {:?} ({}), client says {want_op}",
+                    f.name,
+                    label["method"],
+                    url.target,
+                    r["operation"],
+                    str_field(r, "operation_note")
+                ));
+            }
+            if let Some(bucket) = expected_bucket(f, &url) {
+                if r["bucket"] != bucket.as_str() {
+                    wrong.push(format!(
+                        "{} label {i}: bucket {:?}, client used {bucket}",
+                        f.name, r["bucket"]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} named requests checked");
+    assert!(
+        wrong.is_empty(),
+        "{} misnamed of {checked}:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// The bucket a label's URL addresses: the labels before a configured endpoint's host
+/// (virtual-hosted), else the first path segment (path-style); None for service-level calls.
+fn expected_bucket(f: &Fixture, url: &crate::harness::Url) -> Option<String> {
+    for e in f.meta["endpoints_configured"].as_array()? {
+        let endpoint_host = split_url(e.as_str()?).host;
+        if let Some(prefix) = url.host.strip_suffix(&format!(".{endpoint_host}")) {
+            return Some(prefix.to_string());
+        }
+    }
+    let path = url.target.split('?').next()?;
+    let first = path.trim_start_matches('/').split('/').next()?;
+    (!first.is_empty()).then(|| first.to_string())
 }
