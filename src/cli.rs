@@ -22,8 +22,84 @@ pub struct Cli {
 pub enum Command {
     /// Analyse pcap/pcapng capture files (or - for standard input).
     Analyze(AnalyzeArgs),
+    /// Capture live from an interface (libpcap) until Ctrl-C, --duration or --count; print each
+    /// S3 request as it completes, then the full report.
+    Capture(CaptureArgs),
+    /// Capture while COMMAND runs (with SSLKEYLOGFILE set for it) and report on its traffic only.
+    /// The report goes to standard error (or --output): COMMAND's own output stays clean.
+    Run(RunArgs),
     /// Print the endpoint policy (which endpoints count as HTTPS) and where each entry came from.
     Endpoints(EndpointArgs),
+}
+
+/// Where and what to capture live (shared by `capture` and `run`).
+#[derive(Debug, Args, Clone)]
+pub struct LiveArgs {
+    /// Network interface to capture on (`any`: every interface, Linux).
+    #[arg(long, short = 'i', default_value = "any", value_name = "IF")]
+    pub interface: String,
+
+    /// BPF capture filter (tcpdump syntax), applied in the kernel.
+    #[arg(long, default_value = "tcp", value_name = "BPF")]
+    pub filter: String,
+
+    /// Also save the captured packets to FILE as pcapng (to attach to an issue or re-analyse).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+
+    /// Stop after this many packets.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// An NSS key log (SSLKEYLOGFILE) to read TLS secrets from as it grows.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+
+    /// Report every connection seen, not only those of COMMAND and its children.
+    #[arg(long)]
+    pub all_traffic: bool,
+
+    /// Keep COMMAND's TLS key log (SSLKEYLOGFILE) at FILE instead of a removed temporary file.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -32,6 +108,12 @@ pub struct AnalyzeArgs {
     /// order given, as one capture (e.g. files rotated by `tcpdump -W`).
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<String>,
+
+    /// TLS key log (NSS format, as written by SSLKEYLOGFILE; repeatable) to decrypt HTTPS
+    /// sessions, so their operations are named too. Key logs inside a pcapng (Decryption
+    /// Secrets Blocks, `editcap --inject-secrets`) are used without this flag.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylogs: Vec<PathBuf>,
 
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -68,6 +150,12 @@ pub struct PolicyArgs {
     /// Ignore AWS_ENDPOINT_URL* variables and the AWS config file.
     #[arg(long)]
     pub no_aws_config: bool,
+
+    /// HOST=IP: the address an endpoint's host had (repeatable, like curl's --resolve). Ties
+    /// refused or unanswered connections to an endpoint when the capture itself never names the
+    /// address (no TLS session or request to it).
+    #[arg(long = "resolve", value_name = "HOST=IP")]
+    pub resolve: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]

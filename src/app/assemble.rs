@@ -50,6 +50,7 @@ fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
         first: i.first,
         last: i.last,
         dropped: i.dropped,
+        command_exit: None,
     }
 }
 
@@ -59,6 +60,7 @@ fn quality(i: &Intake, f: &FlowStats, r: &Records) -> Quality {
         .iter()
         .map(|t| format!("capture truncated: {t}"))
         .collect();
+    warnings.extend(i.keylog_warnings.iter().map(|w| format!("key log: {w}")));
     for l in &i.unsupported_links {
         warnings.push(format!(
             "link type {} is not supported: its frames were skipped",
@@ -98,6 +100,8 @@ fn quality(i: &Intake, f: &FlowStats, r: &Records) -> Quality {
         http_anomalies: r.http_anomalies,
         requests_not_kept: r.requests_not_kept,
         requests_without_response: r.requests_without_response,
+        requests_lost: r.requests_lost,
+        tls_not_decrypted: r.tls.iter().filter(|t| !t.decrypted).count() as u64,
         truncated_files: i.truncations.len() as u64,
         warnings,
     }

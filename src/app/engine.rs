@@ -1,6 +1,7 @@
 //! The pipeline, wired: frames → decode → flow → proto → s3 → records. One pass, streaming; the
 //! only state that grows is the bounded list of request records kept for the report.
 
+use super::attribution::{self, Attribution, ProcessLookup};
 use super::records::{Evidence, Records};
 use crate::decode::{self, Skip};
 use crate::flow::{FlowLimits, FlowTable, StreamEvent};
@@ -28,7 +29,10 @@ pub struct Intake {
     pub non_tcp: u64,
     pub undecodable: u64,
     pub unsupported_links: BTreeSet<LinkType>,
-    pub keylogs: Vec<Vec<u8>>,
+    /// Malformed key log lines (file or pcapng block, line number, why).
+    pub keylog_warnings: Vec<String>,
+    /// Key log sources read (files and pcapng Decryption Secrets Blocks).
+    pub keylog_sources: u64,
     pub truncations: Vec<String>,
     pub dropped: Option<u64>,
 }
@@ -39,6 +43,7 @@ pub struct Engine {
     records: Records,
     intake: Intake,
     since_expire: u32,
+    attribution: Option<Attribution>,
 }
 
 /// How often (in packets) idle connections are expired by packet time.
@@ -51,6 +56,7 @@ impl Engine {
             records: Records::new(limits, hints, redact),
             intake: Intake::default(),
             since_expire: 0,
+            attribution: None,
         }
     }
 
@@ -60,22 +66,54 @@ impl Engine {
             Ok(seg) => seg,
             Err(skip) => return self.skipped(skip, frame.link),
         };
-        let records = &mut self.records;
+        let (records, attr) = (&mut self.records, &mut self.attribution);
         self.flow
             .ingest(&seg, frame.ts, &mut |ev: StreamEvent<'_>| {
-                records.on_stream(ev)
+                attribution::route(attr, records, ev)
             });
         self.since_expire += 1;
         if self.since_expire >= EXPIRE_EVERY {
-            self.since_expire = 0;
-            let records = &mut self.records;
-            self.flow.expire(frame.ts, &mut |ev| records.on_stream(ev));
+            self.tick(frame.ts);
+        }
+    }
+
+    /// Expire idle connections and unanswered SYNs as of `now` (live capture calls this on a
+    /// timer too, so a slow trickle of packets still frees memory and reports attempts).
+    pub fn tick(&mut self, now: Timestamp) {
+        self.since_expire = 0;
+        let (records, attr) = (&mut self.records, &mut self.attribution);
+        self.flow
+            .expire(now, &mut |ev| attribution::route(attr, records, ev));
+    }
+
+    /// Live capture: name each connection's local process, and drop the connections `lookup`
+    /// rejects before they reach the records (see `attribution`).
+    pub fn set_process_lookup(&mut self, lookup: ProcessLookup) {
+        self.attribution = Some(Attribution::new(lookup));
+    }
+
+    /// Connections and attempts the process lookup left out.
+    pub fn not_attributed(&self) -> (u64, u64) {
+        self.attribution
+            .as_ref()
+            .map_or((0, 0), |a| (a.skipped_connections, a.skipped_attempts))
+    }
+
+    /// Add NSS key log text (RFC 9850) for TLS decryption; connections already open see it too.
+    /// Malformed lines are reported in `quality.warnings` with `origin` and their line number.
+    pub fn add_keylog(&mut self, text: &str, origin: &str) {
+        self.intake.keylog_sources += 1;
+        for e in self.records.keylog().add(text, 1) {
+            self.intake.keylog_warnings.push(format!("{origin} line {}: {}", e.line, e.kind));
         }
     }
 
     pub fn note(&mut self, note: SourceNote) {
         match note {
-            SourceNote::KeyLog(k) => self.intake.keylogs.push(k),
+            SourceNote::KeyLog(k) => {
+                let origin = format!("pcapng Decryption Secrets Block #{}", self.intake.keylog_sources + 1);
+                self.add_keylog(&String::from_utf8_lossy(&k), &origin);
+            }
             SourceNote::Truncated { detail } => self.intake.truncations.push(detail),
             SourceNote::Dropped(n) => {
                 self.intake.dropped = Some(self.intake.dropped.unwrap_or(0).saturating_add(n))
@@ -86,8 +124,9 @@ impl Engine {
     /// End of input: close every connection and hand back everything learnt.
     pub fn finish(mut self) -> (Intake, crate::flow::FlowStats, Records) {
         let now = self.intake.last.unwrap_or_default();
-        let records = &mut self.records;
-        self.flow.finish(now, &mut |ev| records.on_stream(ev));
+        let (records, attr) = (&mut self.records, &mut self.attribution);
+        self.flow
+            .finish(now, &mut |ev| attribution::route(attr, records, ev));
         (self.intake, self.flow.stats(), self.records)
     }
 

@@ -4,7 +4,7 @@
 use super::records::{Evidence, Records};
 use crate::policy::finding::{AttemptFacts, Finding, RequestFacts, TlsFacts};
 use crate::policy::{Endpoint, Policy, evaluate};
-use crate::report::{FindingRecord, RequestRecord, redact};
+use crate::report::{FindingRecord, GuessRecord, RequestRecord, redact};
 use std::net::SocketAddr;
 
 /// The endpoint policy completed by what the capture proves, and the findings against it.
@@ -106,6 +106,10 @@ fn finding_record(f: &Finding, redact_on: bool) -> FindingRecord {
         user_agent: f.user_agent.clone(),
         status: f.status,
         hint: clean(f.hint.clone()),
-        guess: f.guess.as_ref().and_then(|g| g.operation.clone()),
+        guess: f.guess.as_ref().map(|g| GuessRecord {
+            operation: g.operation.clone(),
+            request: g.request,
+            reason: g.reason.clone(),
+        }),
     }
 }

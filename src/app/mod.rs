@@ -1,8 +1,11 @@
 //! Wires source → … → report for each subcommand. The only place the stages meet.
 
 mod assemble;
+mod attribution;
 pub mod engine;
 mod judge;
+#[cfg(feature = "live")]
+mod live;
 pub mod records;
 pub mod settings;
 
@@ -27,6 +30,14 @@ pub fn run(cli: Cli, argv: Vec<String>) -> Result<Outcome> {
             let settings = Settings::for_analyze(&args, argv)?;
             analyze(&settings)
         }
+        #[cfg(feature = "live")]
+        Command::Capture(args) => live::capture(&args, argv),
+        #[cfg(feature = "live")]
+        Command::Run(args) => live::run(&args, argv),
+        #[cfg(not(feature = "live"))]
+        Command::Capture(_) | Command::Run(_) => {
+            anyhow::bail!("this s3wire was built without live capture (cargo feature `live`)")
+        }
         Command::Endpoints(args) => {
             let (policy, endpoints) = settings::resolve_policy(&args.policy)?;
             let _ = policy;
@@ -41,6 +52,9 @@ pub fn run(cli: Cli, argv: Vec<String>) -> Result<Outcome> {
 
 fn analyze(s: &Settings) -> Result<Outcome> {
     let mut engine = engine::Engine::new(s.limits, s.hints.clone(), s.output.redact);
+    for (name, text) in &s.keylogs {
+        engine.add_keylog(text, name);
+    }
     let mut sources_info = Vec::new();
     for arg in &s.captures {
         let mut src =
@@ -67,12 +81,18 @@ fn analyze(s: &Settings) -> Result<Outcome> {
 
 pub fn render(report: &Report, out: &OutputSettings) -> Result<()> {
     let mut w = out.open()?;
-    match out.format {
-        Format::Json => report::json::write_json(report, &mut *w)?,
-        Format::Jsonl => report::json::write_jsonl(report, &mut *w)?,
-        Format::Markdown => report::markdown::write_markdown(report, &mut *w)?,
-        Format::Table => report::table::write_table(report, &out.table, &mut *w)?,
-    }
+    render_to(report, out, &mut *w)?;
     w.flush()?;
+    Ok(())
+}
+
+/// The report in `out`'s format into any writer (`run` writes it to standard error).
+pub fn render_to(report: &Report, out: &OutputSettings, w: &mut dyn Write) -> Result<()> {
+    match out.format {
+        Format::Json => report::json::write_json(report, w)?,
+        Format::Jsonl => report::json::write_jsonl(report, w)?,
+        Format::Markdown => report::markdown::write_markdown(report, w)?,
+        Format::Table => report::table::write_table(report, &out.table, w)?,
+    }
     Ok(())
 }

@@ -10,7 +10,9 @@ use crate::report::{
     AttemptRecord, OperationCount, RequestRecord, RequestTls, Scheme, TlsRecord, redact,
 };
 use crate::s3::{self, HostHints};
+use crate::proto::tls::{Decryption, KeyLog};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::net::SocketAddr;
 
 /// What the policy stage needs about a request beyond its (redacted) record.
@@ -46,6 +48,9 @@ pub struct Records {
     limits: Limits,
     hints: HostHints,
     redact: bool,
+    /// Shared with every conversation created after it exists; grows in place (pcapng blocks,
+    /// live key logs), so connections already open can use secrets that arrive later.
+    keylog: Option<Arc<KeyLog>>,
     conns: HashMap<ConnId, Conn>,
     events: Vec<ProtoEvent>,
     pub requests: Vec<(RequestRecord, Evidence)>,
@@ -56,6 +61,8 @@ pub struct Records {
     pub requests_seen: u64,
     pub requests_not_kept: u64,
     pub requests_without_response: u64,
+    /// Requests whose head a gap or error destroyed (counted by the HTTP parser, never reported).
+    pub requests_lost: u64,
     pub streams: u64,
     pub unparsed_streams: u64,
     pub http_anomalies: u64,
@@ -69,6 +76,7 @@ impl Records {
             limits,
             hints,
             redact,
+            keylog: None,
             conns: HashMap::new(),
             events: Vec::new(),
             requests: Vec::new(),
@@ -79,6 +87,7 @@ impl Records {
             requests_seen: 0,
             requests_not_kept: 0,
             requests_without_response: 0,
+            requests_lost: 0,
             streams: 0,
             unparsed_streams: 0,
             http_anomalies: 0,
@@ -97,7 +106,7 @@ impl Records {
                 let c = Conn {
                     client,
                     server,
-                    conv: Conversation::new(self.limits.proto),
+                    conv: Conversation::with_keylog(self.limits.proto, self.keylog.clone()),
                     client_protocol: None,
                     tls: None,
                     server_replied_tls: false,
@@ -140,6 +149,11 @@ impl Records {
         }
     }
 
+    /// The key log conversations decrypt with, created on first use.
+    pub fn keylog(&mut self) -> Arc<KeyLog> {
+        self.keylog.get_or_insert_with(|| Arc::new(KeyLog::default())).clone()
+    }
+
     /// Requests added since the last call (for live output).
     pub fn take_new(&mut self) -> impl Iterator<Item = (&RequestRecord, &Evidence)> {
         let from = self.reported.min(self.requests.len());
@@ -165,9 +179,13 @@ impl Records {
                 self.unparsed_streams += 1;
             }
         }
+        self.requests_lost += c.conv.http_stats().lost_requests;
         if let Some(t) = c.tls.and_then(|i| self.tls.get_mut(i)) {
             t.client_bytes = c.bytes[0];
             t.server_bytes = c.bytes[1];
+            let d = c.conv.tls().map_or(Decryption::NoKeyLog, |t| t.decryption());
+            t.decrypted = d == Decryption::Decrypted;
+            t.decryption = decryption_text(d);
         }
     }
 
@@ -244,6 +262,7 @@ impl Records {
                         .name(),
                     cipher: None,
                     decrypted: false,
+                    decryption: String::new(),
                     client_bytes: 0,
                     server_bytes: 0,
                     connection: id.0,
@@ -351,7 +370,21 @@ impl Records {
                 decrypted: true,
             }),
             connection: id.0,
+            process: None,
         }
+    }
+}
+
+/// Why a TLS session was or was not decrypted, for the report.
+fn decryption_text(d: Decryption) -> String {
+    match d {
+        Decryption::NoKeyLog => "no key log given (--keylog, or a pcapng with secrets)".into(),
+        Decryption::NotYet => "no encrypted records seen".into(),
+        Decryption::Decrypted => "decrypted".into(),
+        Decryption::NoHello => "hello not captured: keys cannot be matched".into(),
+        Decryption::NoSecrets => "the key log has no secrets for this session".into(),
+        Decryption::UnsupportedSuite(s) => format!("cipher suite 0x{s:04x} is not decrypted"),
+        Decryption::Failed => "keys did not authenticate the records".into(),
     }
 }
 

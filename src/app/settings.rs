@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 pub struct Settings {
     pub captures: Vec<String>,
+    /// Key log files: (name for messages, contents).
+    pub keylogs: Vec<(String, String)>,
     pub policy: Policy,
     pub hints: crate::s3::HostHints,
     pub output: OutputSettings,
@@ -35,8 +37,15 @@ impl Settings {
         }
         let (policy, _) = resolve_policy(&a.policy)?;
         let hints = crate::s3::HostHints::new(policy.endpoints().iter().map(Endpoint::url));
+        let mut keylogs = Vec::new();
+        for path in &a.keylogs {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --keylog {}", path.display()))?;
+            keylogs.push((path.display().to_string(), text));
+        }
         Ok(Settings {
             captures: a.captures.clone(),
+            keylogs,
             policy,
             hints,
             output: OutputSettings::from_args(&a.output),
@@ -146,6 +155,22 @@ pub fn resolve_policy(p: &PolicyArgs) -> Result<(Policy, Vec<Endpoint>)> {
             .with_context(|| format!("reading AWS configuration ({label})"))?;
         endpoints.extend(from_config);
     }
-    let policy = Policy::new(endpoints.clone());
+    let mut policy = Policy::new(endpoints.clone());
+    for r in &p.resolve {
+        let (host, ip) = r
+            .split_once('=')
+            .and_then(|(h, ip)| {
+                Some((
+                    h,
+                    ip.trim_matches(['[', ']'])
+                        .parse::<std::net::IpAddr>()
+                        .ok()?,
+                ))
+            })
+            .with_context(|| {
+                format!("--resolve {r}: expected HOST=IP, e.g. s3.example.com=10.0.0.5")
+            })?;
+        policy.add_address(host, ip, "--resolve");
+    }
     Ok((policy, endpoints))
 }

@@ -1,7 +1,7 @@
 //! Markdown, ready to paste into a GitHub issue: what was captured, the findings with their
 //! evidence, how complete the capture was, and the tool version and command line.
 
-use super::{Report, Scheme};
+use super::{Report, Scheme, guess_text};
 use std::io::{self, Write};
 
 pub fn write_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -77,7 +77,7 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     for (i, f) in r.findings.iter().enumerate() {
         let op = match (&f.operation, &f.guess) {
             (Some(op), _) => op.clone(),
-            (None, Some(g)) => format!("{g} (guess)"),
+            (None, Some(g)) => guess_text(g),
             _ => "-".into(),
         };
         let object = [f.bucket.as_deref(), f.key.as_deref()]

@@ -44,6 +44,9 @@ pub struct CaptureSummary {
     pub last: Option<Timestamp>,
     /// Packets the kernel/interface dropped (live capture); null when the source cannot know.
     pub dropped: Option<u64>,
+    /// `s3wire run`: the command's exit status (128 + signal number when a signal ended it, as
+    /// shells report it); null for other subcommands or when it could not be waited for.
+    pub command_exit: Option<i32>,
 }
 
 /// How complete the analysis is, so that "no findings" can be trusted (or not).
@@ -73,6 +76,10 @@ pub struct Quality {
     pub requests_not_kept: u64,
     /// Requests that never got a response in the capture.
     pub requests_without_response: u64,
+    /// Request heads destroyed by a gap or unreadable: requests known to exist but not listed.
+    pub requests_lost: u64,
+    /// TLS sessions whose records were not decrypted (no key log, no secrets, unsupported suite).
+    pub tls_not_decrypted: u64,
     /// A capture file ended mid-record.
     pub truncated_files: u64,
     /// Human-readable warnings (truncated files, drops, …).
@@ -119,6 +126,18 @@ pub struct RequestRecord {
     pub tls: Option<RequestTls>,
     /// Connection id (same value = same TCP connection).
     pub connection: u64,
+    /// Live capture: the local process that owned the client socket (null offline or unknown).
+    pub process: Option<ProcessInfo>,
+}
+
+/// A local process, as `/proc` named it when its connection was first seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    /// The short name (`/proc/PID/comm`), e.g. `python3`.
+    pub name: String,
+    /// The command line, arguments joined by spaces (redacted like every other field).
+    pub cmdline: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +168,9 @@ pub struct TlsRecord {
     pub version: String,
     pub cipher: Option<String>,
     pub decrypted: bool,
+    /// Why it was or was not decrypted (`decrypted`, `no key log given …`, `the key log has no
+    /// secrets for this session`, `cipher suite 0x… is not decrypted`, …).
+    pub decryption: String,
     /// Application data bytes each way (encrypted, not decrypted).
     pub client_bytes: u64,
     pub server_bytes: u64,
@@ -184,6 +206,25 @@ pub struct FindingRecord {
     pub user_agent: Option<String>,
     pub status: Option<u16>,
     pub hint: String,
-    /// For attempts: what the operation may have been, marked as a guess.
-    pub guess: Option<String>,
+    /// For attempts: what the operation may have been. Always a guess: no request bytes exist.
+    pub guess: Option<GuessRecord>,
+}
+
+/// A guess at an attempt's operation, from the same client's next request.
+#[derive(Debug, Clone, Serialize)]
+pub struct GuessRecord {
+    pub operation: Option<String>,
+    /// The request the guess is taken from.
+    pub request: u64,
+    /// Why this request, and how far it was from the attempt.
+    pub reason: String,
+}
+
+/// How every renderer shows a guessed operation. The policy stage's reasons start with "guess:"
+/// or "weak guess:", so the word is always there.
+pub fn guess_text(g: &GuessRecord) -> String {
+    match &g.operation {
+        Some(op) => format!("{op}? ({})", g.reason),
+        None => format!("unknown ({})", g.reason),
+    }
 }

@@ -1,7 +1,7 @@
 //! The terminal report (`--format table`): what an on-call engineer reads first. Findings come
 //! last, right above the verdict line, so they are what stays on screen.
 
-use super::{Report, RequestRecord, Scheme};
+use super::{Report, RequestRecord, Scheme, guess_text};
 use comfy_table::{
     Attribute, Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
 };
@@ -273,7 +273,7 @@ fn findings(r: &Report, style: &TableStyle) -> Table {
         };
         let op = match (&f.operation, &f.guess) {
             (Some(op), _) => op.clone(),
-            (None, Some(g)) => format!("{g} (guess)"),
+            (None, Some(g)) => guess_text(g),
             _ => "-".into(),
         };
         let seen = f
@@ -314,7 +314,7 @@ fn write_gist(r: &Report, _style: &TableStyle, out: &mut dyn Write) -> io::Resul
         let op = f
             .operation
             .clone()
-            .or_else(|| f.guess.as_ref().map(|g| format!("{g}?")));
+            .or_else(|| f.guess.as_ref().map(guess_text));
         writeln!(
             out,
             "{} {} {} {} (endpoint {} from {})",

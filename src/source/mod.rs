@@ -6,6 +6,12 @@
 //! `live` cargo feature.
 
 pub mod file;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod pcapng_writer;
+pub mod procs;
+#[cfg(feature = "live")]
+pub mod run;
 
 pub use file::FileSource;
 

@@ -1,0 +1,390 @@
+//! `capture` and `run`: live frames → the same engine as `analyze`, a line per S3 request as it
+//! completes (or JSON Lines), a status line on a terminal, then the full report.
+//!
+//! The loop reads with a short timeout, so Ctrl-C, `--duration`, `--count` and the child's exit
+//! are checked even when no packet comes; on the same beat idle connections are expired, the key
+//! log is read, and the status line is redrawn.
+
+mod print;
+
+use super::Outcome;
+use super::assemble;
+use super::attribution::Verdict;
+use super::engine::{Engine, Limits};
+use super::settings::{OutputSettings, Settings, resolve_policy};
+use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
+use crate::flow::FlowLimits;
+use crate::policy::Endpoint;
+use crate::proto::ProtoLimits;
+use crate::report::{ProcessInfo, Report};
+use crate::source::live::{LiveEvent, LiveOptions, LiveSource};
+use crate::source::pcapng_writer::PcapngWriter;
+use crate::source::procs::ProcTable;
+use crate::source::run::{KeyLogTail, RunningCommand, exit_code};
+use crate::source::{Frame, SourceNote};
+use crate::time::Timestamp;
+use anyhow::{Context, Result};
+use print::Printer;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::io::{BufWriter, IsTerminal};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often the loop does its housekeeping (expiry, key log, status line).
+const TICK: Duration = Duration::from_millis(200);
+/// After the command exits: how long to keep reading for its last packets (FIN, final ACKs).
+const DRAIN: Duration = Duration::from_millis(300);
+
+pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
+    let s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
+    let interrupts = interrupt_counter()?;
+    let mut source = open_source(&args.live)?;
+    let printer = Printer::for_capture(&s.output, &args.output)?;
+    let mut live = Live::new(&s, &args.live, printer)?;
+    if let Some(k) = &args.keylog {
+        live.keylog =
+            Some(KeyLogTail::open(k).with_context(|| format!("cannot read --keylog {}", k.display()))?);
+    }
+    live.engine.set_process_lookup(lookup(live.procs.clone()));
+    let deadline = args
+        .duration
+        .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
+    let count = args.count.unwrap_or(u64::MAX);
+    while interrupts.load(Ordering::SeqCst) == 0
+        && deadline.is_none_or(|d| Instant::now() < d)
+        && live.packets < count
+    {
+        live.step(&mut source)?;
+    }
+    live.finish(&mut source, &s, None)
+}
+
+pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
+    let mut s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
+    s.output = report_to_stderr(s.output, &args.output);
+    let interrupts = interrupt_counter()?;
+    let mut source = open_source(&args.live)?;
+    let printer = Printer::for_run(&s.output, &args.output)?;
+    let mut live = Live::new(&s, &args.live, printer)?;
+    let mut child = RunningCommand::spawn(&args.command, args.keylog.as_deref())?;
+    let root = (!args.all_traffic).then(|| child.pid());
+    live.procs.borrow_mut().tree = root.map(|r| (r, HashSet::from([r])));
+    live.engine.set_process_lookup(lookup(live.procs.clone()));
+    let mut ended: Option<(Instant, i32)> = None;
+    loop {
+        let idle = live.step(&mut source)?;
+        live.add_keys(child.new_keys());
+        if interrupts.load(Ordering::SeqCst) >= 2 {
+            child.kill();
+        }
+        match ended {
+            None => {
+                if let Some(status) = child.try_wait()? {
+                    ended = Some((Instant::now(), exit_code(status)));
+                }
+            }
+            Some((at, _)) if idle && at.elapsed() >= DRAIN => break,
+            Some(_) => {}
+        }
+    }
+    live.add_keys(child.new_keys());
+    let code = ended.map(|(_, c)| c);
+    live.finish(&mut source, &s, code)
+}
+
+/// Ctrl-C sets a counter instead of killing s3wire, so the report is still printed (and in `run`
+/// the command, which got the same SIGINT from the terminal, decides when it is done). The
+/// `ctrlc` crate is used because std has no signal API and a raw `sigaction` would need `unsafe`.
+fn interrupt_counter() -> Result<Arc<AtomicU32>> {
+    let n = Arc::new(AtomicU32::new(0));
+    let handler = n.clone();
+    ctrlc::set_handler(move || {
+        handler.fetch_add(1, Ordering::SeqCst);
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(n)
+}
+
+fn open_source(l: &LiveArgs) -> Result<LiveSource> {
+    Ok(LiveSource::open(&LiveOptions::new(&l.interface, &l.filter))?)
+}
+
+fn settings(
+    policy: &PolicyArgs,
+    output: &OutputArgs,
+    limits: &LimitArgs,
+    argv: Vec<String>,
+    live: &LiveArgs,
+) -> Result<Settings> {
+    let (policy, _) = resolve_policy(policy)?;
+    let hints = crate::s3::HostHints::new(policy.endpoints().iter().map(Endpoint::url));
+    Ok(Settings {
+        captures: vec![format!("live:{} (filter: {})", live.interface, live.filter)],
+        keylogs: Vec::new(),
+        policy,
+        hints,
+        output: OutputSettings::from_args(output),
+        limits: Limits {
+            flow: FlowLimits {
+                max_connections: limits.max_connections.max(1),
+                ..FlowLimits::default()
+            },
+            proto: ProtoLimits::default(),
+            max_requests: limits.max_requests,
+        },
+        argv,
+    })
+}
+
+/// `run` keeps standard output for the command: the report goes to standard error unless
+/// `--output` names a file, and its default format and colour follow standard error.
+fn report_to_stderr(mut out: OutputSettings, o: &OutputArgs) -> OutputSettings {
+    if out.path.is_some() {
+        return out;
+    }
+    let tty = std::io::stderr().is_terminal();
+    if o.format.is_none() {
+        out.format = if tty { Format::Table } else { Format::Json };
+    }
+    out.table.color = match o.color {
+        crate::cli::ColorChoice::Always => true,
+        crate::cli::ColorChoice::Never => false,
+        crate::cli::ColorChoice::Auto => {
+            tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    out.table.width = if tty { Some(120) } else { None };
+    out
+}
+
+/// Who owns each connection: `/proc`, looked up at the SYN when the loop sees one (the socket
+/// surely exists then), else when the flow stage opens the connection.
+struct Procs {
+    table: ProcTable,
+    /// `run` without `--all-traffic`: the command's pid, and the pids known to be it or its
+    /// descendants.
+    tree: Option<(u32, HashSet<u32>)>,
+    at_syn: HashMap<(SocketAddr, SocketAddr), Option<ProcessInfo>>,
+    redact: bool,
+}
+
+/// Bound on SYN-time lookups waiting for their connection (unanswered SYNs leave entries behind).
+const MAX_AT_SYN: usize = 4096;
+
+impl Procs {
+    fn lookup(&mut self, client: SocketAddr, server: SocketAddr) -> Option<ProcessInfo> {
+        let p = self.table.owner(client, server)?;
+        let cmdline = if self.redact {
+            crate::report::redact::redact_text(&p.cmdline).into_owned()
+        } else {
+            p.cmdline
+        };
+        Some(ProcessInfo {
+            pid: p.pid,
+            name: p.name,
+            cmdline,
+        })
+    }
+
+    fn syn(&mut self, client: SocketAddr, server: SocketAddr) {
+        if self.at_syn.len() >= MAX_AT_SYN {
+            self.at_syn.clear();
+        }
+        let p = self.lookup(client, server);
+        self.at_syn.insert((client, server), p);
+    }
+
+    fn verdict(&mut self, client: SocketAddr, server: SocketAddr) -> Verdict {
+        let p = match self.at_syn.remove(&(client, server)) {
+            Some(p) => p,
+            None => self.lookup(client, server),
+        };
+        let Some((root, tree)) = &mut self.tree else {
+            return Verdict::Keep(p);
+        };
+        let Some(p) = p else { return Verdict::Skip };
+        if tree.contains(&p.pid) || self.table.descends_from(p.pid, *root) {
+            tree.insert(p.pid);
+            Verdict::Keep(Some(p))
+        } else {
+            Verdict::Skip
+        }
+    }
+}
+
+fn lookup(procs: Rc<RefCell<Procs>>) -> super::attribution::ProcessLookup {
+    Box::new(move |client, server| procs.borrow_mut().verdict(client, server))
+}
+
+/// The state of one live session.
+struct Live {
+    engine: Engine,
+    printer: Printer,
+    procs: Rc<RefCell<Procs>>,
+    writer: Option<PcapngWriter<BufWriter<std::fs::File>>>,
+    keylog: Option<KeyLogTail>,
+    keys: Vec<u8>,
+    packets: u64,
+    last_tick: Instant,
+    policy: crate::policy::Policy,
+}
+
+impl Live {
+    fn new(s: &Settings, l: &LiveArgs, printer: Printer) -> Result<Self> {
+        let writer = match &l.write {
+            Some(p) => {
+                let f = std::fs::File::create(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?;
+                Some(PcapngWriter::new(BufWriter::new(f), 262_144)?)
+            }
+            None => None,
+        };
+        let procs = Procs {
+            table: ProcTable::new("/proc"),
+            tree: None,
+            at_syn: HashMap::new(),
+            redact: s.output.redact,
+        };
+        Ok(Live {
+            engine: Engine::new(s.limits, s.hints.clone(), s.output.redact),
+            printer,
+            procs: Rc::new(RefCell::new(procs)),
+            writer,
+            keylog: None,
+            keys: Vec::new(),
+            packets: 0,
+            last_tick: Instant::now(),
+            policy: s.policy.clone(),
+        })
+    }
+
+    /// One read; true when it timed out without a packet.
+    fn step(&mut self, source: &mut LiveSource) -> Result<bool> {
+        let idle = match source.next_event()? {
+            LiveEvent::Frame(f) => {
+                self.frame(&f)?;
+                false
+            }
+            LiveEvent::Idle => true,
+        };
+        if idle || self.last_tick.elapsed() >= TICK {
+            self.tick(source)?;
+        }
+        Ok(idle)
+    }
+
+    fn frame(&mut self, f: &Frame<'_>) -> Result<()> {
+        self.packets += 1;
+        if let Some(w) = &mut self.writer {
+            w.write_frame(f).context("writing the --write capture")?;
+        }
+        if let Ok(seg) = crate::decode::decode(f.link, f.data)
+            && seg.flags.syn()
+            && !seg.flags.ack()
+        {
+            self.procs.borrow_mut().syn(seg.src, seg.dst);
+        }
+        self.engine.frame(f);
+        self.print_new()
+    }
+
+    fn print_new(&mut self) -> Result<()> {
+        let policy = &self.policy;
+        for (r, _) in self.engine.take_new_requests() {
+            self.printer.request(r, policy)?;
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, source: &mut LiveSource) -> Result<()> {
+        self.last_tick = Instant::now();
+        self.engine.tick(wall_clock());
+        if let Some(k) = self.keylog.as_mut().map(KeyLogTail::read_new) {
+            self.add_keys(k);
+        }
+        self.print_new()?;
+        self.printer.status(self.packets, source.dropped());
+        Ok(())
+    }
+
+    fn add_keys(&mut self, keys: Vec<u8>) {
+        if !keys.is_empty() {
+            self.keys.extend_from_slice(&keys);
+            self.engine.note(SourceNote::KeyLog(keys));
+        }
+    }
+
+    fn finish(
+        mut self,
+        source: &mut LiveSource,
+        s: &Settings,
+        command_exit: Option<i32>,
+    ) -> Result<Outcome> {
+        self.print_new()?;
+        self.printer.clear_status();
+        let dropped = source.dropped();
+        if let Some(d) = dropped {
+            self.engine.note(SourceNote::Dropped(d));
+        }
+        if let Some(mut w) = self.writer.take() {
+            if !self.keys.is_empty() {
+                w.write_keylog(&self.keys)?;
+            }
+            w.flush().context("writing the --write capture")?;
+        }
+        let not_attributed = self.engine.not_attributed();
+        let mut report = assemble::build(self.engine, &s.captures, s);
+        report.capture.command_exit = command_exit;
+        if dropped.is_none() {
+            report.capture.dropped = None;
+        }
+        warn_live(&mut report, not_attributed, !self.keys.is_empty());
+        if let Some(code) = command_exit {
+            eprintln!("s3wire: the command exited with status {code}");
+        }
+        self.printer.report(&report, &s.output)?;
+        Ok(if report.findings.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Findings
+        })
+    }
+}
+
+/// What only live capture knows, said where the report's reader looks for completeness.
+fn warn_live(report: &mut Report, (conns, attempts): (u64, u64), had_keys: bool) {
+    let w = &mut report.quality.warnings;
+    if let Some(d) = report.capture.dropped.filter(|d| *d > 0) {
+        w.push(format!(
+            "{d} packets dropped by the kernel or interface: requests may be missing"
+        ));
+    }
+    if conns + attempts > 0 {
+        w.push(format!(
+            "{conns} connections and {attempts} connection attempts of other processes left out \
+             (--all-traffic reports them)"
+        ));
+    }
+    let opaque = report.tls.iter().filter(|t| !t.decrypted).count();
+    if opaque > 0 {
+        let why = if had_keys {
+            "a key log was collected but these sessions could not be decrypted with it"
+        } else {
+            "no TLS key log was available"
+        };
+        w.push(format!(
+            "{opaque} TLS sessions were not decrypted ({why}): their requests are not listed"
+        ));
+    }
+}
+
+fn wall_clock() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_secs_nanos(i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos())
+}

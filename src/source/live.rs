@@ -1,0 +1,195 @@
+//! Live capture through libpcap (the `pcap` crate): an interface, a kernel BPF filter, immediate
+//! mode (each packet is delivered as it arrives, not when a buffer fills) and a short read timeout,
+//! so the caller regains control regularly to check Ctrl-C, a duration, or a child process.
+//!
+//! libpcap reports link types as DLT_* values; the rest of s3wire speaks LINKTYPE_* (the values
+//! written in files), so they are translated here (<https://www.tcpdump.org/linktypes.html>).
+
+use super::{Frame, LinkType};
+use crate::time::Timestamp;
+
+/// What to capture.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub interface: String,
+    pub filter: String,
+    pub snaplen: u32,
+    /// How long a read waits for a packet before returning [`LiveEvent::Idle`].
+    pub timeout_ms: u32,
+}
+
+impl LiveOptions {
+    pub fn new(interface: &str, filter: &str) -> Self {
+        LiveOptions {
+            interface: interface.to_string(),
+            filter: filter.to_string(),
+            snaplen: 262_144,
+            timeout_ms: 100,
+        }
+    }
+}
+
+/// One read from the interface.
+#[derive(Debug)]
+pub enum LiveEvent<'a> {
+    Frame(Frame<'a>),
+    /// The read timeout passed without a packet.
+    Idle,
+}
+
+/// Why live capture could not start or continue. Each says what and where, in one line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LiveError {
+    #[error(
+        "capturing on {interface} needs root or the CAP_NET_RAW and CAP_NET_ADMIN capabilities: \
+         run with sudo, or once `sudo setcap cap_net_raw,cap_net_admin=eip {exe}` ({detail})"
+    )]
+    Permission {
+        interface: String,
+        /// This executable's path, for the exact `setcap` line.
+        exe: String,
+        detail: String,
+    },
+    #[error("no capture interface named {interface:?} ({detail})")]
+    NoSuchInterface { interface: String, detail: String },
+    #[error("capture filter {filter:?} is not valid BPF: {detail}")]
+    Filter { filter: String, detail: String },
+    #[error("capture on {interface} failed: {detail}")]
+    Capture { interface: String, detail: String },
+}
+
+/// An open live capture.
+pub struct LiveSource {
+    cap: pcap::Capture<pcap::Active>,
+    link: LinkType,
+    interface: String,
+}
+
+impl LiveSource {
+    pub fn open(opts: &LiveOptions) -> Result<Self, LiveError> {
+        let interface = opts.interface.clone();
+        let fail = |e: pcap::Error| classify(&interface, e);
+        let mut cap = pcap::Capture::from_device(opts.interface.as_str())
+            .map_err(fail)?
+            .promisc(false)
+            .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
+            .immediate_mode(true)
+            .timeout(i32::try_from(opts.timeout_ms).unwrap_or(100))
+            .open()
+            .map_err(fail)?;
+        cap.filter(&opts.filter, true)
+            .map_err(|e| LiveError::Filter {
+                filter: opts.filter.clone(),
+                detail: pcap_detail(&e),
+            })?;
+        let link = linktype_from_dlt(cap.get_datalink().0);
+        Ok(LiveSource {
+            cap,
+            link,
+            interface,
+        })
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// The next packet, or `Idle` when the read timeout passed first.
+    pub fn next_event(&mut self) -> Result<LiveEvent<'_>, LiveError> {
+        match self.cap.next_packet() {
+            Ok(p) => {
+                let ts = Timestamp::from_secs_nanos(
+                    p.header.ts.tv_sec,
+                    u32::try_from(p.header.ts.tv_usec)
+                        .unwrap_or(0)
+                        .saturating_mul(1000),
+                );
+                Ok(LiveEvent::Frame(Frame {
+                    ts,
+                    link: self.link,
+                    data: p.data,
+                    orig_len: p.header.len,
+                }))
+            }
+            Err(pcap::Error::TimeoutExpired) => Ok(LiveEvent::Idle),
+            Err(e) => Err(LiveError::Capture {
+                interface: self.interface.clone(),
+                detail: pcap_detail(&e),
+            }),
+        }
+    }
+
+    /// Packets dropped so far by the kernel (no room in the buffer) and by the interface.
+    pub fn dropped(&mut self) -> Option<u64> {
+        let s = self.cap.stats().ok()?;
+        Some(u64::from(s.dropped) + u64::from(s.if_dropped))
+    }
+}
+
+/// libpcap's errors are strings; its permission and device messages are stable enough to sort.
+fn classify(interface: &str, e: pcap::Error) -> LiveError {
+    let detail = pcap_detail(&e);
+    let lower = detail.to_lowercase();
+    let interface = interface.to_string();
+    if lower.contains("permission") || lower.contains("not permitted") {
+        let exe = std::env::current_exe()
+            .map_or_else(|_| "$(which s3wire)".into(), |p| p.display().to_string());
+        LiveError::Permission {
+            interface,
+            exe,
+            detail,
+        }
+    } else if lower.contains("no such device") || lower.contains("doesn't exist") {
+        LiveError::NoSuchInterface { interface, detail }
+    } else {
+        LiveError::Capture { interface, detail }
+    }
+}
+
+fn pcap_detail(e: &pcap::Error) -> String {
+    match e {
+        pcap::Error::PcapError(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// DLT_* (libpcap, platform-dependent) → LINKTYPE_* (files). Only DLT_RAW differs on Linux
+/// (12, or 14 on some BSDs, vs LINKTYPE_RAW 101); the others s3wire decodes share their values.
+pub fn linktype_from_dlt(dlt: i32) -> LinkType {
+    match dlt {
+        12 | 14 => LinkType::RAW,
+        n => LinkType(u32::try_from(n).unwrap_or(u32::MAX)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dlt_values_become_file_link_types() {
+        assert_eq!(linktype_from_dlt(1), LinkType::ETHERNET);
+        assert_eq!(linktype_from_dlt(113), LinkType::LINUX_SLL);
+        assert_eq!(linktype_from_dlt(276), LinkType::LINUX_SLL2);
+        assert_eq!(linktype_from_dlt(12), LinkType::RAW);
+        assert_eq!(linktype_from_dlt(0), LinkType::NULL);
+    }
+
+    #[test]
+    fn libpcap_messages_are_sorted_into_causes() {
+        let perm = pcap::Error::PcapError(
+            "any: You don't have permission to perform this capture on that device \
+             (socket: Operation not permitted)"
+                .into(),
+        );
+        assert!(matches!(classify("any", perm), LiveError::Permission { .. }));
+        let nodev = pcap::Error::PcapError("nope0: No such device exists".into());
+        assert!(matches!(
+            classify("nope0", nodev),
+            LiveError::NoSuchInterface { .. }
+        ));
+        let other = pcap::Error::PcapError("something else".into());
+        assert!(matches!(classify("lo", other), LiveError::Capture { .. }));
+    }
+}

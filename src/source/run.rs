@@ -1,0 +1,254 @@
+//! `s3wire run -- COMMAND`: the child process whose traffic is captured. It inherits stdin, stdout
+//! and stderr untouched and gets `SSLKEYLOGFILE` pointing at a key log only it and we can read
+//! (mode 0600), so the TLS libraries that honour it (OpenSSL via Python, curl, NSS, Go with a
+//! hook) write the secrets that let its HTTPS be decrypted.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    #[error("cannot start {command:?}: command not found")]
+    NotFound { command: String },
+    #[error("cannot start {command:?}: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create the TLS key log {path}: {source}")]
+    KeyLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("waiting for {command:?}: {source}")]
+    Wait {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The running command and its key log.
+pub struct RunningCommand {
+    child: Child,
+    name: String,
+    keylog: KeyLogFile,
+}
+
+impl RunningCommand {
+    /// Starts `argv` with `SSLKEYLOGFILE` set: to `keep` when given (kept afterwards), else to a
+    /// private temporary file removed when this value is dropped.
+    pub fn spawn(argv: &[String], keep: Option<&Path>) -> Result<Self, RunError> {
+        let name = argv.first().cloned().unwrap_or_default();
+        let keylog = KeyLogFile::create(keep)?;
+        let child = Command::new(&name)
+            .args(argv.iter().skip(1))
+            .env("SSLKEYLOGFILE", &keylog.path)
+            .spawn()
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::NotFound => RunError::NotFound {
+                    command: name.clone(),
+                },
+                _ => RunError::Spawn {
+                    command: name.clone(),
+                    source,
+                },
+            })?;
+        Ok(RunningCommand {
+            child,
+            name,
+            keylog,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status once the command has ended (never blocks).
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, RunError> {
+        self.child.try_wait().map_err(|source| RunError::Wait {
+            command: self.name.clone(),
+            source,
+        })
+    }
+
+    /// Key log text written since the last call (whole lines only).
+    pub fn new_keys(&mut self) -> Vec<u8> {
+        self.keylog.read_new()
+    }
+
+    pub fn keylog_path(&self) -> &Path {
+        &self.keylog.path
+    }
+
+    /// Ends the command at once (a second Ctrl-C while it ignores the first).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// An exit status as shells report it: the code, or 128 + the signal that ended the process.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+struct KeyLogFile {
+    path: PathBuf,
+    keep: bool,
+    tail: KeyLogTail,
+}
+
+impl KeyLogFile {
+    fn create(keep: Option<&Path>) -> Result<Self, RunError> {
+        let path = match keep {
+            Some(p) => p.to_path_buf(),
+            None => std::env::temp_dir().join(format!(
+                "s3wire-keylog-{}-{}.txt",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos())
+            )),
+        };
+        let mut open = OpenOptions::new();
+        open.read(true).write(true).mode(0o600);
+        // A temporary name must be new (no one may have planted a file there); a named one is
+        // truncated so that old secrets are not mixed with this run's.
+        if keep.is_some() {
+            open.create(true).truncate(true);
+        } else {
+            open.create_new(true);
+        }
+        let file = open.open(&path).map_err(|source| RunError::KeyLog {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(KeyLogFile {
+            path,
+            keep: keep.is_some(),
+            tail: KeyLogTail::from_file(file),
+        })
+    }
+
+    fn read_new(&mut self) -> Vec<u8> {
+        self.tail.read_new()
+    }
+}
+
+/// Follows a key log as a TLS library appends to it.
+pub struct KeyLogTail {
+    file: File,
+    /// Bytes read so far that did not yet end with a newline.
+    partial: Vec<u8>,
+}
+
+impl KeyLogTail {
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        Ok(KeyLogTail::from_file(File::open(path)?))
+    }
+
+    fn from_file(file: File) -> Self {
+        KeyLogTail {
+            file,
+            partial: Vec::new(),
+        }
+    }
+
+    /// Whole lines appended since the last call.
+    pub fn read_new(&mut self) -> Vec<u8> {
+        let pos = self.file.stream_position().unwrap_or(0);
+        let mut buf = Vec::new();
+        if self.file.read_to_end(&mut buf).is_err() {
+            let _ = self.file.seek(SeekFrom::Start(pos));
+            return Vec::new();
+        }
+        self.partial.extend_from_slice(&buf);
+        match self.partial.iter().rposition(|b| *b == b'\n') {
+            Some(end) => {
+                let rest = self.partial.split_off(end + 1);
+                std::mem::replace(&mut self.partial, rest)
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+impl Drop for KeyLogFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn wait(c: &mut RunningCommand) -> ExitStatus {
+        loop {
+            if let Some(s) = c.try_wait().unwrap() {
+                return s;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn child_gets_a_private_keylog_and_its_exit_code_is_kept() {
+        let script = "printf 'CLIENT_RANDOM aa bb\\nCLIENT_RA' >> \"$SSLKEYLOGFILE\"; exit 3";
+        let mut c = RunningCommand::spawn(&argv(&["sh", "-c", script]), None).unwrap();
+        let path = c.keylog_path().to_path_buf();
+        let mode = std::fs::metadata(&path).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        assert_eq!(exit_code(wait(&mut c)), 3);
+        // Only whole lines are handed out; the cut line waits for its end.
+        assert_eq!(c.new_keys(), b"CLIENT_RANDOM aa bb\n");
+        assert_eq!(c.new_keys(), b"");
+        drop(c);
+        assert!(!path.exists(), "temporary key log removed");
+    }
+
+    #[test]
+    fn named_keylog_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = dir.path().join("keys.txt");
+        let script = "echo 'CLIENT_RANDOM 01 02' >> \"$SSLKEYLOGFILE\"";
+        let mut c = RunningCommand::spawn(&argv(&["sh", "-c", script]), Some(&keep)).unwrap();
+        assert_eq!(exit_code(wait(&mut c)), 0);
+        drop(c);
+        assert_eq!(std::fs::read(&keep).unwrap(), b"CLIENT_RANDOM 01 02\n");
+    }
+
+    #[test]
+    fn signals_count_as_128_plus_the_signal() {
+        let mut c = RunningCommand::spawn(&argv(&["sh", "-c", "kill -TERM $$"]), None).unwrap();
+        assert_eq!(exit_code(wait(&mut c)), 128 + 15);
+    }
+
+    #[test]
+    fn a_missing_command_says_so() {
+        let e = RunningCommand::spawn(&argv(&["s3wire-no-such-command"]), None)
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "cannot start \"s3wire-no-such-command\": command not found"
+        );
+    }
+}
