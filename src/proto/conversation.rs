@@ -79,6 +79,8 @@ pub struct Conversation {
     ignored_bytes: u64,
     /// HTTP counters of layers already left (before a tunnel).
     past_http: HttpStats,
+    /// Whether each direction has delivered a byte yet (see `on_gap`).
+    started: [bool; 2],
 }
 
 impl Conversation {
@@ -97,6 +99,7 @@ impl Conversation {
             tunnels: 0,
             ignored_bytes: 0,
             past_http: HttpStats::default(),
+            started: [false, false],
         }
     }
 
@@ -108,12 +111,20 @@ impl Conversation {
         bytes: &[u8],
         out: &mut Vec<ProtoEvent>,
     ) {
+        self.started[index(dir)] |= !bytes.is_empty();
         self.probe_data(dir, ts, bytes, out);
         self.follow_handoffs(out);
     }
 
     /// `len` bytes (0 = unknown) of one direction are missing before the next data.
     pub fn on_gap(&mut self, dir: Direction, ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
+        // An unknown-length hole before a direction's first byte only says "the capture may have
+        // started late"; the flow stage says it before a late SYN can prove otherwise (capture
+        // reordering). Nothing was lost to parse: the first bytes decide, as at any start, and a
+        // real mid-stream start shows up as bytes that are not a message or record start.
+        if len == 0 && !self.started[index(dir)] {
+            return;
+        }
         let probe = &mut self.layer.probes[index(dir)];
         if probe.verdict.is_none() {
             // Detection starts over on the bytes after the hole.

@@ -2,6 +2,7 @@
 //! labels their clients recorded.
 
 mod cli;
+mod decryption;
 mod docs;
 mod findings;
 mod harness;
