@@ -225,13 +225,13 @@ fn every_labelled_request_is_named_as_its_client_named_it() {
                     str_field(r, "operation_note")
                 ));
             }
-            if let Some(bucket) = expected_bucket(f, &url) {
-                if r["bucket"] != bucket.as_str() {
-                    wrong.push(format!(
-                        "{} label {i}: bucket {:?}, client used {bucket}",
-                        f.name, r["bucket"]
-                    ));
-                }
+            if let Some(bucket) = expected_bucket(f, &url)
+                && r["bucket"] != bucket.as_str()
+            {
+                wrong.push(format!(
+                    "{} label {i}: bucket {:?}, client used {bucket}",
+                    f.name, r["bucket"]
+                ));
             }
         }
     }
