@@ -67,17 +67,25 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__analyze)
-            opts="-o -v -q -h --endpoint --profile --no-aws-config --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --help"
+            opts="-o -v -q -h --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --keylog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -113,7 +121,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__capture)
-            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,6 +167,10 @@ _s3wire() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json jsonl markdown" -- "${cur}"))
                     return 0
@@ -191,7 +203,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__endpoints)
-            opts="-h --endpoint --profile --no-aws-config --format --help"
+            opts="-h --endpoint --profile --no-aws-config --resolve --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +214,10 @@ _s3wire() {
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -301,7 +317,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__run)
-            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,6 +352,10 @@ _s3wire() {
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -118,6 +118,8 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("no-verify-ssl", "aws cli"),
     ("locked", "cargo install"),
     ("path", "cargo install"),
+    ("tls-keylog", "node"),
+    ("inject-secrets", "editcap"),
 ];
 
 /// `--name` tokens in Markdown text: `--` at the start of a word, then `[a-z0-9-]`, starting with
