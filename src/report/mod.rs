@@ -2,6 +2,7 @@
 //! rendered by small independent renderers (table, JSON, JSON Lines, Markdown) into any
 //! `impl Write`. Renderers never recompute anything: every figure they show is a field here.
 
+mod blocks;
 pub mod json;
 pub mod markdown;
 pub mod redact;

@@ -45,7 +45,7 @@ pub fn write_table(report: &Report, style: &TableStyle, out: &mut dyn Write) -> 
     }
     write_quality(report, out)?;
     if !report.findings.is_empty() {
-        section(out, "Findings", findings(report, style))?;
+        super::blocks::write_findings(report, style.color, out)?;
     }
     write_verdict(report, style, out)
 }
@@ -257,41 +257,6 @@ fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "warning: {w}")?;
     }
     Ok(())
-}
-
-fn findings(r: &Report, style: &TableStyle) -> Table {
-    let mut t = new_table(
-        style,
-        &["kind", "operation", "request as seen", "endpoint", "hint"],
-    );
-    for f in &r.findings {
-        let kind = Cell::new(&f.kind);
-        let kind = if style.color {
-            kind.fg(Color::Red).add_attribute(Attribute::Bold)
-        } else {
-            kind
-        };
-        let op = match (&f.operation, &f.guess) {
-            (Some(op), _) => op.clone(),
-            (None, Some(g)) => guess_text(g),
-            _ => "-".into(),
-        };
-        let seen = f
-            .seen
-            .clone()
-            .unwrap_or_else(|| format!("{} → {}", f.client, f.server));
-        t.add_row(vec![
-            kind,
-            Cell::new(op),
-            Cell::new(format!(
-                "{} {seen}",
-                f.time.to_datetime().format("%H:%M:%S%.3f")
-            )),
-            Cell::new(format!("{} ({})", f.endpoint, f.origin)),
-            Cell::new(&f.hint),
-        ]);
-    }
-    t
 }
 
 fn write_verdict(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
