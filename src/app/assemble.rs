@@ -14,7 +14,7 @@ pub fn build(engine: Engine, sources: &[String], s: &Settings) -> Report {
     let (intake, flow, records) = engine.finish();
     let (endpoints, findings) = super::judge::judge(&s.policy, &records, s.output.redact);
     let operations = records.operation_counts();
-    let quality = quality(&intake, &flow, &records);
+    let quality = quality(&intake, &flow, &records, &s.policy_notes);
     let Records {
         requests,
         attempts,
@@ -54,12 +54,13 @@ fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
     }
 }
 
-fn quality(i: &Intake, f: &FlowStats, r: &Records) -> Quality {
+fn quality(i: &Intake, f: &FlowStats, r: &Records, s_notes: &[String]) -> Quality {
     let mut warnings: Vec<String> = i
         .truncations
         .iter()
         .map(|t| format!("capture truncated: {t}"))
         .collect();
+    warnings.extend(s_notes.iter().map(|n| format!("endpoint policy: {n}")));
     warnings.extend(i.keylog_warnings.iter().map(|w| format!("key log: {w}")));
     for l in &i.unsupported_links {
         warnings.push(format!(
@@ -128,24 +129,34 @@ fn redact_argv(argv: &[String], redact: bool) -> Vec<String> {
         .collect()
 }
 
-/// `s3wire endpoints`: the policy listing alone.
+/// `s3wire endpoints`: the policy listing alone, with the notes on how it was resolved.
 pub fn write_endpoints(
-    endpoints: &[Endpoint],
+    policy: &crate::policy::Policy,
+    notes: &[String],
     format: Format,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let records: Vec<EndpointRecord> = endpoints.iter().map(endpoint_record).collect();
+    let records: Vec<EndpointRecord> = policy.listing().iter().map(endpoint_record).collect();
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &records)?;
+            let doc = serde_json::json!({ "endpoints": records, "notes": notes });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)
         }
-        Format::Jsonl => records
-            .iter()
-            .try_for_each(|r| crate::report::json::line(out, "endpoint", r)),
+        Format::Jsonl => {
+            records
+                .iter()
+                .try_for_each(|r| crate::report::json::line(out, "endpoint", r))?;
+            notes.iter().try_for_each(|n| {
+                crate::report::json::line(out, "note", &serde_json::json!({ "text": n }))
+            })
+        }
         Format::Table | Format::Markdown => {
             for r in &records {
                 writeln!(out, "{:<40} {:<12} {}", r.url, r.origin, r.detail)?;
+            }
+            for n in notes {
+                writeln!(out, "note: {n}")?;
             }
             Ok(())
         }

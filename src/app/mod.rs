@@ -39,11 +39,10 @@ pub fn run(cli: Cli, argv: Vec<String>) -> Result<Outcome> {
             anyhow::bail!("this s3wire was built without live capture (cargo feature `live`)")
         }
         Command::Endpoints(args) => {
-            let (policy, endpoints) = settings::resolve_policy(&args.policy)?;
-            let _ = policy;
+            let (policy, notes) = settings::resolve_policy(&args.policy)?;
             let out = OutputSettings::for_endpoints(args.format);
             let mut w = out.open()?;
-            assemble::write_endpoints(&endpoints, args.format, &mut *w)?;
+            assemble::write_endpoints(&policy, &notes, args.format, &mut *w)?;
             w.flush()?;
             Ok(Outcome::Clean)
         }

@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 pub struct Settings {
     pub captures: Vec<String>,
+    /// How the endpoint policy was resolved, where a reader should know (shown as warnings).
+    pub policy_notes: Vec<String>,
     /// Key log files: (name for messages, contents).
     pub keylogs: Vec<(String, String)>,
     pub policy: Policy,
@@ -35,7 +37,7 @@ impl Settings {
         if a.captures.iter().filter(|c| *c == "-").count() > 1 {
             bail!("standard input (-) can be read only once");
         }
-        let (policy, _) = resolve_policy(&a.policy)?;
+        let (policy, policy_notes) = resolve_policy(&a.policy)?;
         let hints = crate::s3::HostHints::new(policy.endpoints().iter().map(Endpoint::url));
         let mut keylogs = Vec::new();
         for path in &a.keylogs {
@@ -44,6 +46,7 @@ impl Settings {
             keylogs.push((path.display().to_string(), text));
         }
         Ok(Settings {
+            policy_notes,
             captures: a.captures.clone(),
             keylogs,
             policy,
@@ -133,7 +136,10 @@ fn terminal_width() -> Option<u16> {
 }
 
 /// Endpoints from the flags, the AWS environment and config file (unless `--no-aws-config`).
-pub fn resolve_policy(p: &PolicyArgs) -> Result<(Policy, Vec<Endpoint>)> {
+/// Also returns what a reader should know about how it was resolved (ignored endpoint settings,
+/// a profile missing from the file, settings shadowed by others).
+pub fn resolve_policy(p: &PolicyArgs) -> Result<(Policy, Vec<String>)> {
+    let mut notes = Vec::new();
     let mut endpoints = Vec::new();
     for url in &p.endpoints {
         endpoints.push(
@@ -151,11 +157,13 @@ pub fn resolve_policy(p: &PolicyArgs) -> Result<(Policy, Vec<Endpoint>)> {
         let label = path
             .as_ref()
             .map_or("~/.aws/config".into(), |p| p.display().to_string());
-        let from_config = aws_config::resolve(&env, text.as_deref(), &label, p.profile.as_deref())
-            .with_context(|| format!("reading AWS configuration ({label})"))?;
-        endpoints.extend(from_config);
+        let resolution =
+            aws_config::resolve_detailed(&env, text.as_deref(), &label, p.profile.as_deref())
+                .with_context(|| format!("reading AWS configuration ({label})"))?;
+        endpoints.extend(resolution.endpoints);
+        notes.extend(resolution.notes);
     }
-    let mut policy = Policy::new(endpoints.clone());
+    let mut policy = Policy::new(endpoints);
     for r in &p.resolve {
         let (host, ip) = r
             .split_once('=')
@@ -172,5 +180,5 @@ pub fn resolve_policy(p: &PolicyArgs) -> Result<(Policy, Vec<Endpoint>)> {
             })?;
         policy.add_address(host, ip, "--resolve");
     }
-    Ok((policy, endpoints))
+    Ok((policy, notes))
 }

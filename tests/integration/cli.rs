@@ -91,3 +91,61 @@ fn jsonl_records_are_typed_lines() {
         assert!(kinds.contains(k), "no {k} record in {kinds:?}");
     }
 }
+
+/// `s3wire endpoints` resolves the AWS environment and config file the way the SDKs do and says
+/// where each entry came from, and what was overridden.
+#[test]
+fn endpoints_command_shows_the_policy_and_its_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config");
+    std::fs::write(
+        &cfg,
+        "[profile dev]\nendpoint_url = https://minio.internal:9000\n\
+         [default]\nservices = s3svc\n[services s3svc]\ns3 =\n  endpoint_url = https://s3.local.test:8443\n",
+    )
+    .unwrap();
+    let run = |envs: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_s3wire"));
+        c.args(["endpoints", "--format", "json"])
+            .env("AWS_CONFIG_FILE", &cfg);
+        for k in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+        ] {
+            c.env_remove(k);
+        }
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let default = run(&[]);
+    assert_eq!(default["endpoints"][0]["url"], "https://s3.local.test:8443");
+    assert_eq!(default["endpoints"][0]["origin"], "aws-config");
+    let dev = run(&[("AWS_PROFILE", "dev")]);
+    assert_eq!(dev["endpoints"][0]["url"], "https://minio.internal:9000");
+    let env = run(&[
+        ("AWS_PROFILE", "dev"),
+        ("AWS_ENDPOINT_URL_S3", "https://x.example"),
+    ]);
+    assert_eq!(env["endpoints"][0]["origin"], "env");
+    assert_eq!(env["endpoints"][0]["detail"], "AWS_ENDPOINT_URL_S3");
+    assert!(env["notes"][0].as_str().unwrap().contains("overridden"));
+    let ignored = run(&[("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]);
+    assert!(
+        ignored["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["origin"] == "aws-default")
+    );
+}
