@@ -46,8 +46,9 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
     let printer = Printer::for_capture(&s.output, &args.output)?;
     let mut live = Live::new(&s, &args.live, printer)?;
     if let Some(k) = &args.keylog {
-        live.keylog =
-            Some(KeyLogTail::open(k).with_context(|| format!("cannot read --keylog {}", k.display()))?);
+        live.keylog = Some(
+            KeyLogTail::open(k).with_context(|| format!("cannot read --keylog {}", k.display()))?,
+        );
     }
     live.engine.set_process_lookup(lookup(live.procs.clone()));
     let deadline = args
@@ -76,7 +77,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     live.engine.set_process_lookup(lookup(live.procs.clone()));
     let mut ended: Option<(Instant, i32)> = None;
     loop {
-        let idle = live.step(&mut source)?;
+        live.step(&mut source)?;
         live.add_keys(child.new_keys());
         if interrupts.load(Ordering::SeqCst) >= 2 {
             child.kill();
@@ -87,7 +88,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
                     ended = Some((Instant::now(), exit_code(status)));
                 }
             }
-            Some((at, _)) if idle && at.elapsed() >= DRAIN => break,
+            Some((at, _)) if at.elapsed() >= DRAIN => break,
             Some(_) => {}
         }
     }
@@ -110,7 +111,10 @@ fn interrupt_counter() -> Result<Arc<AtomicU32>> {
 }
 
 fn open_source(l: &LiveArgs) -> Result<LiveSource> {
-    Ok(LiveSource::open(&LiveOptions::new(&l.interface, &l.filter))?)
+    Ok(LiveSource::open(&LiveOptions::new(
+        &l.interface,
+        &l.filter,
+    ))?)
 }
 
 fn settings(
@@ -123,6 +127,7 @@ fn settings(
     let (policy, _) = resolve_policy(policy)?;
     let hints = crate::s3::HostHints::new(policy.endpoints().iter().map(Endpoint::url));
     Ok(Settings {
+        policy_notes: Vec::new(),
         captures: vec![format!("live:{} (filter: {})", live.interface, live.filter)],
         keylogs: Vec::new(),
         policy,
@@ -177,7 +182,10 @@ const MAX_AT_SYN: usize = 4096;
 
 impl Procs {
     fn lookup(&mut self, client: SocketAddr, server: SocketAddr) -> Option<ProcessInfo> {
-        let p = self.table.owner(client, server)?;
+        let p = match &mut self.tree {
+            Some((root, tree)) => self.table.owner_in_tree(client, server, *root, tree)?,
+            None => self.table.owner(client, server)?,
+        };
         let cmdline = if self.redact {
             crate::report::redact::redact_text(&p.cmdline).into_owned()
         } else {
@@ -203,15 +211,11 @@ impl Procs {
             Some(p) => p,
             None => self.lookup(client, server),
         };
-        let Some((root, tree)) = &mut self.tree else {
-            return Verdict::Keep(p);
-        };
-        let Some(p) = p else { return Verdict::Skip };
-        if tree.contains(&p.pid) || self.table.descends_from(p.pid, *root) {
-            tree.insert(p.pid);
-            Verdict::Keep(Some(p))
-        } else {
-            Verdict::Skip
+        match (&self.tree, p) {
+            (None, p) => Verdict::Keep(p),
+            // Found within the command's process tree: it is the command's.
+            (Some(_), Some(p)) => Verdict::Keep(Some(p)),
+            (Some(_), None) => Verdict::Skip,
         }
     }
 }
@@ -386,5 +390,8 @@ fn wall_clock() -> Timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    Timestamp::from_secs_nanos(i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos())
+    Timestamp::from_secs_nanos(
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        d.subsec_nanos(),
+    )
 }
