@@ -1,5 +1,10 @@
 //! One connection's state machine: handshake (RFC 9293 §3.5), who is the client, both directions'
 //! reassembly, and how it ends. Events go straight to the sink; the table does the bookkeeping.
+//! A start without a handshake is first held for a late one ([`early`]).
+
+mod early;
+#[cfg(test)]
+pub(super) use early::MAX_EARLY_SEGMENTS;
 
 use super::key::{FlowKey, sender_is_client};
 use super::reassembly::{ACK_GRACE_NS, Chunk, Disposition, Reassembler, SegmentData};
@@ -56,6 +61,8 @@ impl Out<'_> {
 /// Where the handshake stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
+    /// Data came first: its segments are held for a late handshake ([`early`]); nothing emitted.
+    Held,
     /// The client's SYN, unanswered so far.
     SynSent {
         isn: u32,
@@ -77,6 +84,9 @@ pub(super) enum Verdict {
     Done,
     /// A SYN with a new ISN: the old connection ends and the segment starts a new one.
     Restart,
+    /// Its events ended (Closed emitted) before this segment, when what it held went through:
+    /// remove it, keep a tombstone, and take the segment as one of an untracked 4-tuple.
+    Ended,
 }
 
 #[derive(Debug)]
@@ -94,6 +104,8 @@ pub(super) struct Conn {
     held_reported: usize,
     c2s: Reassembler,
     s2c: Reassembler,
+    /// Segments held while a late handshake may still show up (`None` once settled).
+    early: Option<Box<early::Early>>,
 }
 
 impl Conn {
@@ -116,6 +128,7 @@ impl Conn {
             held_reported: 0,
             c2s: Reassembler::new(limits.max_out_of_order_bytes),
             s2c: Reassembler::new(limits.max_out_of_order_bytes),
+            early: None,
         }
     }
 
@@ -139,15 +152,9 @@ impl Conn {
         if f.rst() {
             return None;
         }
-        if f.syn() && !f.ack() {
-            return Some(Conn::from_syn(id, seg, ts, limits, out));
-        }
         if f.syn() {
-            // A SYN-ACK seen first: its receiver is the client, whose next byte is the ACK number.
-            let mut c = Conn::new(id, seg.dst, seg.src, ts, limits);
-            c.client_isn = Some(seg.ack.wrapping_sub(1));
-            c.c2s.sync(seg.ack);
-            c.s2c.sync(seg.seq.wrapping_add(1));
+            let mut c = Conn::new(id, seg.src, seg.dst, ts, limits);
+            c.handshake(seg, ts, out);
             return Some(c);
         }
         if !has_data {
@@ -159,24 +166,31 @@ impl Conn {
             (seg.dst, seg.src)
         };
         let mut c = Conn::new(id, client, server, ts, limits);
-        out.stats.midstream += 1;
-        c.open(OpenedBy::Midstream, ts, out);
-        c.on_segment(seg, ts, out);
+        c.delay(seg, ts, limits, out);
         Some(c)
     }
 
-    /// RFC 9293 §3.5: the SYN sender is the client; its data starts at ISN + 1.
-    fn from_syn(
-        id: ConnId,
-        seg: &Segment<'_>,
-        ts: Timestamp,
-        limits: &FlowLimits,
-        out: &mut Out<'_>,
-    ) -> Conn {
-        let mut c = Conn::new(id, seg.src, seg.dst, ts, limits);
-        c.client_isn = Some(seg.seq);
-        c.c2s.sync(seg.seq.wrapping_add(1));
-        c.phase = Phase::SynSent {
+    /// Today's mid-stream start: open at once on data without a handshake.
+    fn open_midstream(&mut self, ts: Timestamp, out: &mut Out<'_>) {
+        out.stats.midstream += 1;
+        self.open(OpenedBy::Midstream, ts, out);
+    }
+
+    /// RFC 9293 §3.5: the SYN sender is the client, its data starts at ISN + 1; a SYN-ACK seen
+    /// first makes its receiver the client, whose next byte is the ACK number.
+    fn handshake(&mut self, seg: &Segment<'_>, ts: Timestamp, out: &mut Out<'_>) {
+        if seg.flags.ack() {
+            (self.client, self.server) = (seg.dst, seg.src);
+            self.client_isn = Some(seg.ack.wrapping_sub(1));
+            self.c2s.sync(seg.ack);
+            self.s2c.sync(seg.seq.wrapping_add(1));
+            self.phase = Phase::SynReceived;
+            return;
+        }
+        (self.client, self.server) = (seg.src, seg.dst);
+        self.client_isn = Some(seg.seq);
+        self.c2s.sync(seg.seq.wrapping_add(1));
+        self.phase = Phase::SynSent {
             isn: seg.seq,
             first: ts,
             last: ts,
@@ -184,10 +198,9 @@ impl Conn {
         };
         if !seg.payload.is_empty() || seg.missing > 0 {
             // TCP Fast Open (RFC 7413): data on the SYN makes it a connection at once.
-            c.open(OpenedBy::Handshake, ts, out);
-            c.on_open_segment(seg, Direction::ClientToServer, ts, out);
+            self.open(OpenedBy::Handshake, ts, out);
+            self.on_open_segment(seg, Direction::ClientToServer, ts, out);
         }
-        c
     }
 
     fn dir_of(&self, src: SocketAddr) -> Direction {
@@ -205,6 +218,14 @@ impl Conn {
         ts: Timestamp,
         out: &mut Out<'_>,
     ) -> Verdict {
+        if self.early.is_some() {
+            return self.on_early_segment(seg, ts, out);
+        }
+        self.step(seg, ts, out)
+    }
+
+    /// One segment through the state machine (nothing held for a late handshake).
+    fn step(&mut self, seg: &Segment<'_>, ts: Timestamp, out: &mut Out<'_>) -> Verdict {
         self.last_ts = self.last_ts.max(ts);
         let dir = self.dir_of(seg.src);
         if seg.flags.syn() {
@@ -349,6 +370,8 @@ impl Conn {
             }
             Phase::SynReceived => out.stats.half_open += 1,
             Phase::Open => self.end(CloseReason::Rst, ts, out),
+            // A RST settles what is held first (see `early`): never reached.
+            Phase::Held => {}
         }
         Verdict::Done
     }
@@ -397,7 +420,12 @@ impl Conn {
     }
 
     fn report_held(&mut self, out: &mut Out<'_>) {
-        let now = self.c2s.held_cost().saturating_add(self.s2c.held_cost());
+        let early = self.early.as_ref().map_or(0, |e| e.cost());
+        let now = self
+            .c2s
+            .held_cost()
+            .saturating_add(self.s2c.held_cost())
+            .saturating_add(early);
         *out.held_total = out
             .held_total
             .saturating_sub(self.held_reported)
@@ -441,6 +469,10 @@ impl Conn {
     /// keeps its arrival time) and emits `Closed`; an unanswered
     /// SYN becomes an attempt (unless evicted: then nothing is known); a half-open one is counted.
     pub(super) fn end(&mut self, reason: CloseReason, ts: Timestamp, out: &mut Out<'_>) {
+        // What was held for a late handshake goes through first (mid-stream if none came).
+        if self.resolve_early(out) != Verdict::Keep {
+            return;
+        }
         match self.phase {
             Phase::Open => {
                 let id = self.id;
@@ -461,6 +493,7 @@ impl Conn {
             }
             Phase::SynSent { .. } => {}
             Phase::SynReceived => out.stats.half_open += 1,
+            Phase::Held => {}
         }
     }
 }

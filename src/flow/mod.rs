@@ -13,11 +13,25 @@
 //! the sender of that first data is the client. Each mid-stream direction then begins with a
 //! `Gap { len: 0 }`.
 //!
+//! Delayed starts: a capture may show a connection's first data before its SYN (multi-queue
+//! NICs, `-i any`, merged files). So data on an untracked 4-tuple opens nothing at once: the
+//! connection's segments are held (copied; bounded per connection by count and
+//! `max_out_of_order_bytes`, and charged to `max_total_out_of_order_bytes`) for
+//! [`reassembly::ACK_GRACE_NS`] of packet time. A SYN or SYN-ACK arriving within it whose
+//! sequence and ACK numbers agree with the held segments opens the connection as
+//! [`OpenedBy::Handshake`] and the held segments go through in sequence order, nothing lost.
+//! Otherwise (grace over on a later packet, `expire` or `finish`; a RST; a bound exceeded; a SYN
+//! that disagrees) it opens mid-stream exactly as it would have at once, only later. Counted in
+//! [`FlowStats::delayed_starts`] and [`FlowStats::late_handshakes`]; details in `conn/early.rs`.
+//!
 //! Event order per connection: `Opened`, then `Data`/`Gap` of either direction, then `Closed`;
 //! or a lone `Attempt` for a SYN refused or unanswered that carried no data. Across directions
 //! the order is the conversation's: bytes are held until the peer bytes their segment's ACK
 //! covers have been delivered, so a response follows its request even in a reordered capture.
-//! `Opened` waits for the handshake's ACK or the first data, so a bare SYN never opens.
+//! `Opened` waits for the handshake's ACK or the first data, so a bare SYN never opens; a start
+//! without a handshake waits up to the delayed-start grace. Held segments keep their own time, so
+//! a connection's events can carry times up to 200 ms older than events already emitted for
+//! other connections.
 
 mod conn;
 pub mod handshake;
@@ -146,4 +160,10 @@ pub struct FlowStats {
     /// Segments that belong to nothing: a bare ACK/FIN/RST on an untracked 4-tuple, a late
     /// segment of a closed connection, a SYN-ACK or RST that does not acknowledge the SYN.
     pub ignored_segments: u64,
+    /// Connections whose data came before any handshake and were held for a late one (up to
+    /// `reassembly::ACK_GRACE_NS`) before opening.
+    pub delayed_starts: u64,
+    /// Of those, connections whose SYN or SYN-ACK then arrived within the grace: opened by the
+    /// handshake with no data lost (the rest are counted in `midstream`).
+    pub late_handshakes: u64,
 }

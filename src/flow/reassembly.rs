@@ -142,6 +142,11 @@ impl Reassembler {
         self.synced && u64::from(self.base.wrapping_sub(first_seq)) <= MAX_AHEAD
     }
 
+    /// Stream offset of `seq` (negative before the origin): orders segments of this direction.
+    pub fn seq_offset(&self, seq: u32) -> i64 {
+        self.signed_offset(seq)
+    }
+
     /// Bytes delivered or skipped so far (the stream offset of the next byte).
     pub fn position(&self) -> u64 {
         self.next

@@ -11,6 +11,7 @@
 use super::conn::{Conn, Out, Phase, Verdict};
 use super::key::FlowKey;
 use super::lru::Lru;
+use super::reassembly::ACK_GRACE_NS;
 use super::tombstone::Tombstones;
 use super::{CloseReason, ConnId, FlowLimits, FlowStats, StreamEvent};
 use crate::decode::Segment;
@@ -19,9 +20,10 @@ use std::collections::{HashMap, VecDeque};
 
 const SECOND_NS: i64 = 1_000_000_000;
 
-/// When a SYN-only connection is to be declared unanswered.
+/// When a SYN-only connection is to be declared unanswered, or a delayed start stops waiting
+/// for its handshake.
 #[derive(Debug, Clone, Copy)]
-struct SynDeadline {
+struct Deadline {
     at: Timestamp,
     slot: usize,
     id: ConnId,
@@ -35,7 +37,9 @@ pub struct FlowTable {
     stats: FlowStats,
     index: HashMap<FlowKey, usize>,
     conns: Lru<Conn>,
-    syn_deadlines: VecDeque<SynDeadline>,
+    syn_deadlines: VecDeque<Deadline>,
+    /// Delayed starts (conn/early.rs) in the order they began: each ends its grace at `at`.
+    early_deadlines: VecDeque<Deadline>,
     tombs: Tombstones,
     next_id: u64,
     next_check: Timestamp,
@@ -55,6 +59,7 @@ impl FlowTable {
             index: HashMap::new(),
             conns: Lru::new(),
             syn_deadlines: VecDeque::new(),
+            early_deadlines: VecDeque::new(),
             tombs: Tombstones::new(limits.max_connections),
             next_id: 0,
             next_check: Timestamp(i64::MIN),
@@ -70,6 +75,9 @@ impl FlowTable {
         ts: Timestamp,
         sink: &mut dyn FnMut(StreamEvent<'_>),
     ) {
+        if self.early_deadlines.front().is_some_and(|d| d.at <= ts) {
+            self.expire_early(ts, sink);
+        }
         if ts >= self.next_check {
             self.expire(ts, sink);
             self.next_check = Timestamp(ts.0.saturating_add(SECOND_NS));
@@ -97,12 +105,17 @@ impl FlowTable {
                 self.tombs.remove(&key);
                 self.start(key, seg, ts, sink);
             }
+            Verdict::Ended => {
+                self.bury(slot, ts);
+                self.start(key, seg, ts, sink);
+            }
         }
     }
 
     /// Expire what packet time says is over (call with the latest timestamp): SYNs unanswered
     /// for `syn_timeout_ns`, connections idle for `idle_timeout_ns`, old tombstones.
     pub fn expire(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        self.expire_early(now, sink);
         self.expire_syns(now, sink);
         while let Some(slot) = self.conns.oldest() {
             let idle = self.conns.get(slot).map(|c| now.since(c.last_ts));
@@ -123,6 +136,7 @@ impl FlowTable {
             }
         }
         self.syn_deadlines.clear();
+        self.early_deadlines.clear();
     }
 
     pub fn stats(&self) -> FlowStats {
@@ -186,8 +200,10 @@ impl FlowTable {
         let phase = conn.phase;
         let slot = self.conns.insert(conn);
         self.index.insert(key, slot);
-        if let Phase::SynSent { last, .. } = phase {
-            self.push_syn_deadline(slot, id, last);
+        match phase {
+            Phase::SynSent { last, .. } => self.push_syn_deadline(slot, id, last),
+            Phase::Held => self.push_early_deadline(slot, id, ts),
+            _ => {}
         }
     }
 
@@ -237,18 +253,53 @@ impl FlowTable {
 
     fn push_syn_deadline(&mut self, slot: usize, id: ConnId, last_syn: Timestamp) {
         let at = Timestamp(last_syn.0.saturating_add(self.limits.syn_timeout_ns));
-        self.syn_deadlines.push_back(SynDeadline { at, slot, id });
-        // Entries of connections gone since are stale; drop them before they outnumber the table.
-        if self.syn_deadlines.len()
-            > self
-                .limits
-                .max_connections
-                .saturating_mul(2)
-                .saturating_add(16)
-        {
+        self.syn_deadlines.push_back(Deadline { at, slot, id });
+        self.drop_stale(false);
+    }
+
+    fn push_early_deadline(&mut self, slot: usize, id: ConnId, since: Timestamp) {
+        let at = Timestamp(since.0.saturating_add(ACK_GRACE_NS));
+        self.early_deadlines.push_back(Deadline { at, slot, id });
+        self.drop_stale(true);
+    }
+
+    /// Entries of connections gone since are stale; drop them before they outnumber the table.
+    fn drop_stale(&mut self, early: bool) {
+        let queue = if early {
+            &mut self.early_deadlines
+        } else {
+            &mut self.syn_deadlines
+        };
+        let cap = self
+            .limits
+            .max_connections
+            .saturating_mul(2)
+            .saturating_add(16);
+        if queue.len() > cap {
             let conns = &self.conns;
-            self.syn_deadlines
-                .retain(|d| conns.get(d.slot).is_some_and(|c| c.id == d.id));
+            queue.retain(|d| conns.get(d.slot).is_some_and(|c| c.id == d.id));
+        }
+    }
+
+    /// Delayed starts whose grace is over stop waiting for their handshake (conn/early.rs).
+    fn expire_early(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        while let Some(&d) = self.early_deadlines.front() {
+            if d.at > now {
+                return;
+            }
+            self.early_deadlines.pop_front();
+            let mut out = Out {
+                stats: &mut self.stats,
+                sink: &mut *sink,
+                held_total: &mut self.held_total,
+                held_cap: self.limits.max_total_out_of_order_bytes,
+            };
+            let Some(conn) = self.conns.get_mut(d.slot).filter(|c| c.id == d.id) else {
+                continue;
+            };
+            if conn.early_due(now) && conn.resolve_early(&mut out) != Verdict::Keep {
+                self.bury(d.slot, now);
+            }
         }
     }
 

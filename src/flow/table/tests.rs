@@ -12,6 +12,8 @@ const FIN: u8 = TcpFlags::FIN | TcpFlags::ACK;
 const RST: u8 = TcpFlags::RST;
 const RSTACK: u8 = TcpFlags::RST | TcpFlags::ACK;
 const SEC: i64 = 1_000_000_000;
+/// How long a start without a handshake waits for a late one (conn/early.rs).
+const GRACE: i64 = crate::flow::reassembly::ACK_GRACE_NS;
 
 /// An owned copy of a [`StreamEvent`], for assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -420,6 +422,8 @@ fn midstream_response_first_guesses_the_client_by_port() {
     let mut h = H::new();
     h.s(0, PSH, 70_000, 3000, b"HTTP/1.1 200 OK\r\n");
     h.c(1, PSH, 3000, 70_017, b"GET /next HTTP/1.1\r\n");
+    assert!(h.events.is_empty(), "held for a late handshake");
+    h.expire(GRACE);
     let id = ConnId(0);
     assert_eq!(
         h.events,
@@ -441,6 +445,7 @@ fn midstream_between_ephemeral_ports_first_speaker_is_client() {
     let (a, b) = (addr("10.0.0.1:40000"), addr("10.0.0.2:45000"));
     h.send(0, b, a, ACK, 1, 1, b"", 0); // a bare ACK starts nothing
     h.send(1, b, a, PSH, 1, 1, b"hello", 0);
+    h.expire(1 + GRACE);
     assert_eq!(
         h.events[0],
         Ev::Opened(ConnId(0), b, a, OpenedBy::Midstream)
@@ -473,6 +478,7 @@ fn least_recently_active_is_evicted_at_max_connections() {
         let c = SocketAddr::new(client().ip(), port);
         h.send(i as i64, c, srv, PSH, 100 + i as u32 * 10, 1, b"data", 0);
     }
+    h.expire(3 + GRACE);
     // 40001 was touched after 40002, so 40002 (conn 1) goes.
     let at = |want: &Ev| h.events.iter().position(|e| e == want);
     let evicted = at(&Ev::Closed(ConnId(1), CloseReason::Evicted));
@@ -559,9 +565,10 @@ fn table_wide_out_of_order_bound_releases_the_connection_that_crosses_it() {
     let other = addr("192.0.2.10:51001");
     h.send(0, client(), server(), PSH, 1, 1, b"a", 0);
     h.send(0, other, server(), PSH, 1, 1, b"a", 0);
-    h.send(1, client(), server(), PSH, 11, 1, &[b'x'; 600], 0); // held: 600 + 64
+    h.expire(GRACE); // both open mid-stream
+    h.send(GRACE + 1, client(), server(), PSH, 11, 1, &[b'x'; 600], 0); // held: 600 + 64
     assert_eq!(h.table.held_bytes(), 600 + 64);
-    h.send(2, other, server(), PSH, 21, 1, &[b'y'; 600], 0); // crosses 1000: released at once
+    h.send(GRACE + 2, other, server(), PSH, 21, 1, &[b'y'; 600], 0); // crosses 1000: released
     assert_eq!(h.table.held_bytes(), 600 + 64);
     assert_eq!(
         h.events[h.events.len() - 2..],
@@ -571,9 +578,10 @@ fn table_wide_out_of_order_bound_releases_the_connection_that_crosses_it() {
         ]
     );
     assert_eq!(h.table.stats().out_of_order_released, 1);
-    h.finish(3);
+    h.finish(GRACE + 3);
     assert_eq!(h.table.held_bytes(), 0);
 }
 
+mod early;
 mod order;
 mod props;
