@@ -1,6 +1,7 @@
 //! `s3wire::app::engine::Engine`: a capture as `frames` records (link type, time step, snaplen
-//! flag, bytes) → decode → flow table and reassembly → proto → s3 → request records, then the
-//! end of input. Small flow bounds so eviction, out-of-order limits and expiry are reached.
+//! flag, bytes; or a key log / truncation note), with the fixtures' key logs loaded → decode →
+//! flow table and reassembly → proto (TLS decrypted) → s3 → request records, then the end of
+//! input. Small flow bounds so eviction, out-of-order limits and expiry are reached.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,8 +9,9 @@ use s3wire::app::engine::{Engine, Limits};
 use s3wire::flow::FlowLimits;
 use s3wire::proto::ProtoLimits;
 use s3wire::s3::HostHints;
-use s3wire::source::Frame;
+use s3wire::source::{Frame, SourceNote};
 use s3wire::time::Timestamp;
+use s3wire_fuzz::RecordKind;
 
 fn limits() -> Limits {
     Limits {
@@ -32,9 +34,23 @@ fn limits() -> Limits {
 fuzz_target!(|data: &[u8]| {
     let hints = HostHints::new(["s3.local.test".to_string()]);
     let mut engine = Engine::new(limits(), hints, true);
+    engine.add_keylog(&s3wire_fuzz::FIXTURE_KEYLOGS.join("\n"), "fixtures");
     let mut ts = Timestamp::from_secs_nanos(1_764_000_000, 0);
     for f in s3wire_fuzz::frames(data) {
         ts = Timestamp(ts.0.saturating_add(i64::from(f.delta_ms) * 1_000_000));
+        match f.kind {
+            RecordKind::Frame => {}
+            RecordKind::KeyLogNote => {
+                engine.note(SourceNote::KeyLog(f.data.to_vec()));
+                continue;
+            }
+            RecordKind::TruncatedNote => {
+                engine.note(SourceNote::Truncated {
+                    detail: "fuzz".to_string(),
+                });
+                continue;
+            }
+        }
         let extra = if f.truncated { 100 } else { 0 };
         engine.frame(&Frame {
             ts,

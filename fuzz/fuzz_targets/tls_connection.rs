@@ -10,20 +10,11 @@ use s3wire::time::Timestamp;
 use s3wire_fuzz::Chunk;
 use std::sync::{Arc, OnceLock};
 
-/// Key logs of the TLS fixtures, so seeds from their streams decrypt and mutations reach the
-/// record decryption and the plaintext paths.
+/// The bundled captures' key logs, parsed once.
 fn keylog() -> Arc<KeyLog> {
     static LOG: OnceLock<Arc<KeyLog>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let text = [
-            include_str!("../../fixtures/captures/mixed.keys"),
-            include_str!("../../fixtures/captures/tls12.keys"),
-            include_str!("../../fixtures/captures/clean-https.keys"),
-        ]
-        .join("\n");
-        Arc::new(KeyLog::parse(&text).0)
-    })
-    .clone()
+    LOG.get_or_init(|| Arc::new(KeyLog::parse(&s3wire_fuzz::FIXTURE_KEYLOGS.join("\n")).0))
+        .clone()
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -18,6 +18,28 @@ const LINKS: [LinkType; 9] = [
     LinkType(147),
 ];
 
+/// The bundled captures' TLS key logs, so that seeds made from their sessions decrypt and
+/// mutations reach record decryption and the HTTP parser behind it.
+pub const FIXTURE_KEYLOGS: &[&str] = &[
+    include_str!("../../fixtures/captures/awscli-mixed.keys"),
+    include_str!("../../fixtures/captures/boto3-tls.keys"),
+    include_str!("../../fixtures/captures/clean-https.keys"),
+    include_str!("../../fixtures/captures/curl-chacha.keys"),
+    include_str!("../../fixtures/captures/ipv6.keys"),
+    include_str!("../../fixtures/captures/js-mixed.keys"),
+    include_str!("../../fixtures/captures/mixed-any-sll.keys"),
+    include_str!("../../fixtures/captures/mixed-any-sll2.keys"),
+    include_str!("../../fixtures/captures/mixed-nano.keys"),
+    include_str!("../../fixtures/captures/mixed-pcapng.keys"),
+    include_str!("../../fixtures/captures/mixed-snaplen96.keys"),
+    include_str!("../../fixtures/captures/mixed.keys"),
+    include_str!("../../fixtures/captures/refused.keys"),
+    include_str!("../../fixtures/captures/s3cmd-virtual.keys"),
+    include_str!("../../fixtures/captures/tls-port.keys"),
+    include_str!("../../fixtures/captures/tls12.keys"),
+    include_str!("../../fixtures/captures/virtual.keys"),
+];
+
 /// A selector byte → a link type (`b % 9`).
 pub fn link_type(b: u8) -> LinkType {
     LINKS[usize::from(b) % LINKS.len()]
@@ -77,9 +99,20 @@ pub fn push_data(out: &mut Vec<u8>, dir: Direction, bytes: &[u8]) {
     }
 }
 
+/// What an `engine` record is: a frame, or one of the notes a source can give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Frame,
+    /// The bytes are key log text from a pcapng Decryption Secrets Block.
+    KeyLogNote,
+    /// The file ended inside a record (the bytes are ignored).
+    TruncatedNote,
+}
+
 /// One captured frame of the `engine` format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FuzzFrame<'a> {
+    pub kind: RecordKind,
     pub link: LinkType,
     /// Milliseconds since the previous frame (0–255).
     pub delta_ms: u8,
@@ -89,7 +122,8 @@ pub struct FuzzFrame<'a> {
 }
 
 /// A capture as bytes: records of `[link][delta ms][flags][len lo][len hi][len bytes]`; `flags`
-/// bit 0 marks a snaplen-cut frame. A record cut short keeps what there is.
+/// bit 0 marks a snaplen-cut frame, bit 1 makes the record a key log note, else bit 2 a
+/// truncation note. A record cut short keeps what there is.
 pub fn frames(mut data: &[u8]) -> Vec<FuzzFrame<'_>> {
     let mut out = Vec::new();
     while let [link, delta, flags, rest @ ..] = data {
@@ -98,7 +132,13 @@ pub fn frames(mut data: &[u8]) -> Vec<FuzzFrame<'_>> {
             _ => (rest.len(), &[][..]),
         };
         let (bytes, rest) = rest.split_at(len.min(rest.len()));
+        let kind = match flags & 6 {
+            0 => RecordKind::Frame,
+            2 | 6 => RecordKind::KeyLogNote,
+            _ => RecordKind::TruncatedNote,
+        };
         out.push(FuzzFrame {
+            kind,
             link: link_type(*link),
             delta_ms: *delta,
             truncated: flags & 1 != 0,
@@ -141,6 +181,14 @@ pub fn fields<const N: usize>(text: &str) -> [&str; N] {
     out
 }
 
+/// Encodes a key log note of [`frames`] (text over 64 KiB is cut).
+pub fn push_keylog_note(out: &mut Vec<u8>, text: &[u8]) {
+    let text = &text[..text.len().min(usize::from(u16::MAX))];
+    out.extend_from_slice(&[0, 0, 2]);
+    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    out.extend_from_slice(text);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +223,10 @@ mod tests {
             (LinkType::ETHERNET, 7, &b"abc"[..])
         );
         assert_eq!(got[1].link, LinkType::LINUX_SLL2);
+        assert_eq!(got[1].kind, RecordKind::Frame);
+        let notes = frames(&[1, 0, 2, 1, 0, b'x', 1, 0, 4, 0, 0]);
+        assert_eq!(notes[0].kind, RecordKind::KeyLogNote);
+        assert_eq!(notes[1].kind, RecordKind::TruncatedNote);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use s3wire::flow::Direction;
 use s3wire::proto::tls::KeyLog;
 use s3wire::proto::{Conversation, ProtoEvent, ProtoLimits};
-use s3wire::source::{FileSource, FrameSource, SourceItem};
+use s3wire::source::{FileSource, FrameSource, SourceItem, SourceNote};
 use s3wire::time::Timestamp;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -90,7 +90,14 @@ fn read_capture(path: &Path) -> Capture {
     let mut src = FileSource::open(path).expect("open capture");
     let mut last: Option<Timestamp> = None;
     while let Ok(Some(item)) = src.next_item() {
-        let SourceItem::Frame(f) = item else { continue };
+        let f = match item {
+            SourceItem::Frame(f) => f,
+            SourceItem::Note(SourceNote::KeyLog(text)) => {
+                s3wire_fuzz::push_keylog_note(&mut cap.engine, &text);
+                continue;
+            }
+            SourceItem::Note(_) => continue,
+        };
         let link = s3wire_fuzz::link_byte(f.link);
         let delta = last.map_or(0, |l| f.ts.since(l) / 1_000_000).clamp(0, 255) as u8;
         last = Some(f.ts);
