@@ -181,6 +181,43 @@ fn every_flag_the_docs_mention_exists_in_the_cli() {
     );
 }
 
+/// Relative link targets in Markdown text: `](path)` or `](path#anchor)`, not URLs.
+fn relative_links_in(text: &str) -> Vec<&str> {
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(target, _)| target))
+        .map(|t| t.split_once('#').map_or(t, |(path, _)| path))
+        .filter(|t| !t.is_empty() && !t.contains("://") && !t.starts_with("mailto:"))
+        .collect()
+}
+
+/// The architecture and guide link to source files; a moved file must not leave a dead link.
+#[test]
+fn every_relative_link_in_the_docs_exists() {
+    let mut dead = Vec::new();
+    for path in markdown_docs() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let dir = path.parent().unwrap();
+        for link in relative_links_in(&text) {
+            if !dir.join(link).exists() {
+                let rel = path
+                    .strip_prefix(repo())
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                dead.push(format!("{rel}: {link}"));
+            }
+        }
+    }
+    assert!(dead.is_empty(), "dead links: {dead:?}");
+}
+
+#[test]
+fn link_scanner_keeps_relative_paths_only() {
+    let text = "[a](../src/lib.rs) [b](guide.md#capturing-well) [c](https://x.test/y) [d](#top)";
+    assert_eq!(relative_links_in(text), vec!["../src/lib.rs", "guide.md"]);
+}
+
 #[test]
 fn flag_scanner_finds_flags_and_skips_rules_and_separators() {
     let text = "| --- | x |\nrun -- cmd --no-redact, `--format=json` and a--b; --max-requests.\n";
