@@ -21,12 +21,12 @@ use crate::source::live::{LiveEvent, LiveOptions, LiveSource};
 use crate::source::pcapng_writer::PcapngWriter;
 use crate::source::procs::ProcTable;
 use crate::source::run::{KeyLogTail, RunningCommand, exit_code};
-use crate::source::{Frame, SourceNote};
+use crate::source::{Frame, LinkType, SourceNote};
 use crate::time::Timestamp;
 use anyhow::{Context, Result};
 use print::Printer;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufWriter, IsTerminal};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -43,12 +43,19 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
     let s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
     let interrupts = interrupt_counter()?;
     let mut source = open_source(&args.live)?;
+    // Like tcpdump's "listening on": the moment packets are being captured (scripts wait for it).
+    eprintln!(
+        "s3wire: capturing on {} ({}, filter: {}); Ctrl-C stops",
+        args.live.interface,
+        source.link().name(),
+        args.live.filter
+    );
     let printer = Printer::for_capture(&s.output, &args.output)?;
     let mut live = Live::new(&s, &args.live, printer)?;
     if let Some(k) = &args.keylog {
-        live.keylog = Some(
-            KeyLogTail::open(k).with_context(|| format!("cannot read --keylog {}", k.display()))?,
-        );
+        let tail =
+            KeyLogTail::open(k).with_context(|| format!("cannot read --keylog {}", k.display()))?;
+        live.follow_keylog(tail, k.display().to_string());
     }
     live.engine.set_process_lookup(lookup(live.procs.clone()));
     let deadline = args
@@ -72,13 +79,15 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     let printer = Printer::for_run(&s.output, &args.output)?;
     let mut live = Live::new(&s, &args.live, printer)?;
     let mut child = RunningCommand::spawn(&args.command, args.keylog.as_deref())?;
+    let tail = KeyLogTail::open(child.keylog_path())
+        .with_context(|| format!("cannot read {}", child.keylog_path().display()))?;
+    live.follow_keylog(tail, "the command's SSLKEYLOGFILE".into());
     let root = (!args.all_traffic).then(|| child.pid());
     live.procs.borrow_mut().tree = root.map(|r| (r, HashSet::from([r])));
     live.engine.set_process_lookup(lookup(live.procs.clone()));
     let mut ended: Option<(Instant, i32)> = None;
     loop {
         live.step(&mut source)?;
-        live.add_keys(child.new_keys());
         if interrupts.load(Ordering::SeqCst) >= 2 {
             child.kill();
         }
@@ -92,7 +101,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
             Some(_) => {}
         }
     }
-    live.add_keys(child.new_keys());
+    live.read_keys();
     let code = ended.map(|(_, c)| c);
     live.finish(&mut source, &s, code)
 }
@@ -230,7 +239,9 @@ struct Live {
     printer: Printer,
     procs: Rc<RefCell<Procs>>,
     writer: Option<PcapngWriter<BufWriter<std::fs::File>>>,
-    keylog: Option<KeyLogTail>,
+    /// The key log being followed, and how warnings name it.
+    keylog: Option<(KeyLogTail, String)>,
+    delayed: Delay,
     keys: Vec<u8>,
     packets: u64,
     last_tick: Instant,
@@ -259,6 +270,7 @@ impl Live {
             procs: Rc::new(RefCell::new(procs)),
             writer,
             keylog: None,
+            delayed: Delay::default(),
             keys: Vec::new(),
             packets: 0,
             last_tick: Instant::now(),
@@ -292,8 +304,25 @@ impl Live {
         {
             self.procs.borrow_mut().syn(seg.src, seg.dst);
         }
-        self.engine.frame(f);
+        if self.keylog.is_some() {
+            self.delayed.push(f);
+            self.release(false);
+        } else {
+            self.engine.frame(f);
+        }
         self.print_new()
+    }
+
+    /// Frames held for the key log: those due (or all, at the end) go to the engine, after
+    /// the key log's newest lines.
+    fn release(&mut self, all: bool) {
+        if !all && !self.delayed.due() {
+            return;
+        }
+        self.read_keys();
+        while let Some(f) = self.delayed.pop(all) {
+            self.engine.frame(&f.frame());
+        }
     }
 
     fn print_new(&mut self) -> Result<()> {
@@ -306,19 +335,30 @@ impl Live {
 
     fn tick(&mut self, source: &mut LiveSource) -> Result<()> {
         self.last_tick = Instant::now();
+        self.release(false);
         self.engine.tick(wall_clock());
-        if let Some(k) = self.keylog.as_mut().map(KeyLogTail::read_new) {
-            self.add_keys(k);
-        }
         self.print_new()?;
         self.printer.status(self.packets, source.dropped());
         Ok(())
     }
 
-    fn add_keys(&mut self, keys: Vec<u8>) {
+    /// Follow a key log. The engine's key log exists from now on, so that connections opened
+    /// before their secrets are written still decrypt once the secrets arrive.
+    fn follow_keylog(&mut self, tail: KeyLogTail, origin: String) {
+        self.engine.add_keylog("", &origin);
+        self.keylog = Some((tail, origin));
+    }
+
+    /// New lines of the key log (the command's, or `capture --keylog`) into the engine.
+    fn read_keys(&mut self) {
+        let Some((tail, origin)) = &mut self.keylog else {
+            return;
+        };
+        let keys = tail.read_new();
         if !keys.is_empty() {
+            self.engine
+                .add_keylog(&String::from_utf8_lossy(&keys), origin);
             self.keys.extend_from_slice(&keys);
-            self.engine.note(SourceNote::KeyLog(keys));
         }
     }
 
@@ -328,6 +368,7 @@ impl Live {
         s: &Settings,
         command_exit: Option<i32>,
     ) -> Result<Outcome> {
+        self.release(true);
         self.print_new()?;
         self.printer.clear_status();
         let dropped = source.dropped();
@@ -356,6 +397,70 @@ impl Live {
         } else {
             Outcome::Findings
         })
+    }
+}
+
+/// How long frames wait for the key log when one is followed. A TLS 1.3 server sends its
+/// encrypted handshake before the client has even read the ServerHello and written the secrets
+/// that open it; a short delay lets every secret reach the key log before its records are read.
+const KEY_DELAY: Duration = Duration::from_millis(250);
+/// Bytes held at most while waiting (a burst beyond it is processed at once): memory stays flat.
+const MAX_DELAYED_BYTES: usize = 64 << 20;
+
+/// Frames copied on arrival, waiting [`KEY_DELAY`].
+#[derive(Default)]
+struct Delay {
+    frames: VecDeque<Held>,
+    bytes: usize,
+}
+
+struct Held {
+    arrived: Instant,
+    ts: Timestamp,
+    link: LinkType,
+    data: Vec<u8>,
+    orig_len: u32,
+}
+
+impl Held {
+    fn frame(&self) -> Frame<'_> {
+        Frame {
+            ts: self.ts,
+            link: self.link,
+            data: &self.data,
+            orig_len: self.orig_len,
+        }
+    }
+}
+
+impl Delay {
+    fn push(&mut self, f: &Frame<'_>) {
+        self.bytes += f.data.len();
+        self.frames.push_back(Held {
+            arrived: Instant::now(),
+            ts: f.ts,
+            link: f.link,
+            data: f.data.to_vec(),
+            orig_len: f.orig_len,
+        });
+    }
+
+    fn due(&self) -> bool {
+        self.bytes > MAX_DELAYED_BYTES
+            || self
+                .frames
+                .front()
+                .is_some_and(|h| h.arrived.elapsed() >= KEY_DELAY)
+    }
+
+    /// The oldest frame if it is due (or if `all`).
+    fn pop(&mut self, all: bool) -> Option<Held> {
+        if !all && !self.due() {
+            return None;
+        }
+        let h = self.frames.pop_front()?;
+        self.bytes -= h.data.len();
+        Some(h)
     }
 }
 

@@ -7,6 +7,7 @@
 
 use super::{Frame, LinkType};
 use crate::time::Timestamp;
+use std::os::unix::io::{AsRawFd, RawFd};
 
 /// What to capture.
 #[derive(Debug, Clone)]
@@ -64,6 +65,9 @@ pub struct LiveSource {
     cap: pcap::Capture<pcap::Active>,
     link: LinkType,
     interface: String,
+    timeout_ms: i32,
+    /// The last read returned a packet: more may be buffered, read again before waiting.
+    pending: bool,
 }
 
 impl LiveSource {
@@ -75,8 +79,16 @@ impl LiveSource {
             .promisc(false)
             .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
             .immediate_mode(true)
+            // Room for bursts while a slow moment (a /proc lookup) holds the reader: 32 MiB,
+            // fixed, so memory stays flat.
+            .buffer_size(32 << 20)
             .timeout(i32::try_from(opts.timeout_ms).unwrap_or(100))
             .open()
+            .map_err(fail)?
+            // libpcap's own read timeout is not honoured in immediate mode on Linux (the read
+            // keeps polling until a packet comes), so reads never block and `next_event` waits
+            // on the descriptor itself.
+            .setnonblock()
             .map_err(fail)?;
         cap.filter(&opts.filter, true)
             .map_err(|e| LiveError::Filter {
@@ -88,6 +100,8 @@ impl LiveSource {
             cap,
             link,
             interface,
+            timeout_ms: i32::try_from(opts.timeout_ms).unwrap_or(100),
+            pending: false,
         })
     }
 
@@ -97,6 +111,9 @@ impl LiveSource {
 
     /// The next packet, or `Idle` when the read timeout passed first.
     pub fn next_event(&mut self) -> Result<LiveEvent<'_>, LiveError> {
+        if !self.pending {
+            wait_readable(self.cap.as_raw_fd(), self.timeout_ms);
+        }
         match self.cap.next_packet() {
             Ok(p) => {
                 let ts = Timestamp::from_secs_nanos(
@@ -105,6 +122,7 @@ impl LiveSource {
                         .unwrap_or(0)
                         .saturating_mul(1000),
                 );
+                self.pending = true;
                 Ok(LiveEvent::Frame(Frame {
                     ts,
                     link: self.link,
@@ -112,7 +130,10 @@ impl LiveSource {
                     orig_len: p.header.len,
                 }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(LiveEvent::Idle),
+            Err(pcap::Error::TimeoutExpired) => {
+                self.pending = false;
+                Ok(LiveEvent::Idle)
+            }
             Err(e) => Err(LiveError::Capture {
                 interface: self.interface.clone(),
                 detail: pcap_detail(&e),
@@ -124,6 +145,21 @@ impl LiveSource {
     pub fn dropped(&mut self) -> Option<u64> {
         let s = self.cap.stats().ok()?;
         Some(u64::from(s.dropped) + u64::from(s.if_dropped))
+    }
+}
+
+/// Blocks until `fd` is readable or `timeout_ms` passed (poll(2)); errors (EINTR from Ctrl-C)
+/// just end the wait early, the caller reads or checks its stop conditions either way.
+fn wait_readable(fd: RawFd, timeout_ms: i32) {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `p` is one valid, exclusively borrowed pollfd and the count passed is 1; poll(2)
+    // writes only its `revents` field. The fd stays open: `self.cap` owns it for this call.
+    unsafe {
+        libc::poll(&mut p, 1, timeout_ms);
     }
 }
 
@@ -183,7 +219,10 @@ mod tests {
              (socket: Operation not permitted)"
                 .into(),
         );
-        assert!(matches!(classify("any", perm), LiveError::Permission { .. }));
+        assert!(matches!(
+            classify("any", perm),
+            LiveError::Permission { .. }
+        ));
         let nodev = pcap::Error::PcapError("nope0: No such device exists".into());
         assert!(matches!(
             classify("nope0", nodev),

@@ -129,7 +129,10 @@ mod tests {
         0x08, 0x0a, 0x74, 0x32, 0xc6, 0x43, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
     ];
 
-    fn read_back(bytes: Vec<u8>) -> (Vec<(Timestamp, LinkType, Vec<u8>, u32)>, Vec<SourceNote>) {
+    /// A frame read back: timestamp, link type, captured bytes, length on the wire.
+    type Owned = (Timestamp, LinkType, Vec<u8>, u32);
+
+    fn read_back(bytes: Vec<u8>) -> (Vec<Owned>, Vec<SourceNote>) {
         let mut src =
             FileSource::from_reader("mem".into(), Box::new(std::io::Cursor::new(bytes))).unwrap();
         let (mut frames, mut notes) = (Vec::new(), Vec::new());

@@ -7,7 +7,7 @@
 //! `/proc/net/tcp`: Linux `Documentation/networking/proc_net_tcp.rst`; addresses are the kernel's
 //! `__be32` words printed as host-order hex, so they are read back with native byte order.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -76,7 +76,10 @@ fn word(hex: &str) -> Option<[u8; 4]> {
 
 /// The inode of a `/proc/PID/fd/N` link target `socket:[12345]`.
 pub fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// The parent pid from `/proc/PID/stat` (`pid (comm) state ppid …`; comm may hold spaces and
@@ -110,28 +113,55 @@ pub fn find_row(rows: &[SocketRow], local: SocketAddr, remote: SocketAddr) -> Op
 /// Reads the live socket and process tables under a `/proc` root.
 pub struct ProcTable {
     root: PathBuf,
-    /// inode → pid, refreshed by a full scan when an inode is not in it.
-    owners: HashMap<u64, u32>,
+    /// The pids that owned the latest connections, newest first: a process that opened one
+    /// connection usually opens the next, and checking its fds is far cheaper than a full scan.
+    recent: Vec<u32>,
 }
+
+/// How many recent owners are checked before every process is.
+const RECENT_OWNERS: usize = 16;
 
 impl ProcTable {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         ProcTable {
             root: root.into(),
-            owners: HashMap::new(),
+            recent: Vec::new(),
         }
     }
 
     /// The process holding the socket `local` → `remote`, if it is local and still open.
     pub fn owner(&mut self, local: SocketAddr, remote: SocketAddr) -> Option<Process> {
         let inode = self.inode(local, remote)?;
-        let pid = match self.owners.get(&inode) {
-            Some(pid) if self.root.join(pid.to_string()).exists() => *pid,
-            _ => {
-                self.owners = scan_fds(&self.root);
-                *self.owners.get(&inode)?
-            }
+        let pid = match self.recent.iter().copied().find(|p| self.holds(*p, inode)) {
+            Some(pid) => pid,
+            None => find_owner(&self.root, inode)?,
         };
+        self.recent.retain(|p| *p != pid);
+        self.recent.insert(0, pid);
+        self.recent.truncate(RECENT_OWNERS);
+        self.process(pid)
+    }
+
+    /// Like [`owner`](Self::owner), but only among `root` and its descendants (`tree`, grown
+    /// as new descendants appear): reads the fds of that tree only, so following one command
+    /// stays cheap however busy the host is.
+    pub fn owner_in_tree(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        root: u32,
+        tree: &mut HashSet<u32>,
+    ) -> Option<Process> {
+        let inode = self.inode(local, remote)?;
+        if let Some(pid) = tree.iter().copied().find(|p| self.holds(*p, inode)) {
+            return self.process(pid);
+        }
+        let fresh: Vec<u32> = self
+            .descendants(root)
+            .into_iter()
+            .filter(|p| tree.insert(*p))
+            .collect();
+        let pid = fresh.into_iter().find(|p| self.holds(*p, inode))?;
         self.process(pid)
     }
 
@@ -145,6 +175,11 @@ impl ProcTable {
             let text = std::fs::read_to_string(self.root.join(f)).ok()?;
             find_row(&parse_net_tcp(&text), local, remote).map(|r| r.inode)
         })
+    }
+
+    /// Whether `pid` has a descriptor on socket `inode`.
+    fn holds(&self, pid: u32, inode: u64) -> bool {
+        socket_fds(&self.root.join(pid.to_string())).any(|i| i == inode)
     }
 
     pub fn process(&self, pid: u32) -> Option<Process> {
@@ -163,46 +198,41 @@ impl ProcTable {
         parse_stat_ppid(&stat)
     }
 
-    /// Whether `pid` is `ancestor` or one of its descendants (by the parent chain, now).
-    pub fn descends_from(&self, pid: u32, ancestor: u32) -> bool {
-        let mut p = pid;
-        // Bounded walk: pid 1 (or 0) ends every chain; the bound guards against a racing table.
-        for _ in 0..128 {
-            if p == ancestor {
-                return true;
-            }
-            match self.parent(p) {
-                Some(next) if next != 0 && next != p => p = next,
-                _ => return false,
-            }
+    /// `root` and every process now descending from it (one pass over `/proc/*/stat`).
+    pub fn descendants(&self, root: u32) -> Vec<u32> {
+        let parents: Vec<(u32, u32)> = pids(&self.root)
+            .filter_map(|p| Some((p, self.parent(p)?)))
+            .collect();
+        let mut found = vec![root];
+        let mut i = 0;
+        while let Some(&p) = found.get(i) {
+            found.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+            i += 1;
         }
-        false
+        found
     }
 }
 
-/// inode → pid for every socket fd of every process under `root`.
-fn scan_fds(root: &Path) -> HashMap<u64, u32> {
-    let mut owners = HashMap::new();
-    let Ok(procs) = std::fs::read_dir(root) else {
-        return owners;
-    };
-    for entry in procs.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            if let Some(inode) = std::fs::read_link(fd.path())
-                .ok()
-                .and_then(|l| l.to_str().and_then(socket_inode))
-            {
-                owners.insert(inode, pid);
-            }
-        }
-    }
-    owners
+fn pids(root: &Path) -> impl Iterator<Item = u32> {
+    std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+}
+
+/// The socket inodes a process holds (`/proc/PID/fd/*` → `socket:[N]`).
+fn socket_fds(proc_dir: &Path) -> impl Iterator<Item = u64> {
+    std::fs::read_dir(proc_dir.join("fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| socket_inode(std::fs::read_link(fd.path()).ok()?.to_str()?))
+}
+
+/// The process holding socket `inode`, searching every process under `root`.
+fn find_owner(root: &Path, inode: u64) -> Option<u32> {
+    pids(root).find(|pid| socket_fds(&root.join(pid.to_string())).any(|i| i == inode))
 }
 
 #[cfg(test)]
@@ -252,7 +282,10 @@ mod tests {
         // Row 21 is a TIME_WAIT row (state 06) in the kernel's format, inode 0.
         let rows = parse_net_tcp(TCP);
         assert_eq!(rows[4].inode, 0);
-        assert_eq!(find_row(&rows, sa("127.0.0.1:47872"), sa("127.0.0.1:43377")), None);
+        assert_eq!(
+            find_row(&rows, sa("127.0.0.1:47872"), sa("127.0.0.1:43377")),
+            None
+        );
     }
 
     #[cfg(target_endian = "little")]
@@ -316,7 +349,37 @@ mod tests {
             .owner(client.local_addr().unwrap(), client.peer_addr().unwrap())
             .expect("own socket found");
         assert_eq!(me.pid, std::process::id());
-        assert!(table.descends_from(me.pid, me.pid));
-        assert!(!table.descends_from(1, me.pid));
+        let mut tree = HashSet::new();
+        let again = table.owner_in_tree(
+            client.local_addr().unwrap(),
+            client.peer_addr().unwrap(),
+            me.pid,
+            &mut tree,
+        );
+        assert_eq!(again.map(|p| p.pid), Some(me.pid));
+        assert!(tree.contains(&me.pid));
+        // A tree rooted at a pid that does not exist holds no socket.
+        let mut other = HashSet::new();
+        let none = table.owner_in_tree(
+            client.local_addr().unwrap(),
+            client.peer_addr().unwrap(),
+            u32::MAX,
+            &mut other,
+        );
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn a_child_process_is_a_descendant() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let table = ProcTable::new("/proc");
+        let tree = table.descendants(std::process::id());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(tree.contains(&child.id()), "{tree:?}");
+        assert_eq!(tree[0], std::process::id());
     }
 }

@@ -215,7 +215,10 @@ mod tests {
         let mut c = RunningCommand::spawn(&argv(&["sh", "-c", script]), None).unwrap();
         let path = c.keylog_path().to_path_buf();
         let mode = std::fs::metadata(&path).unwrap().permissions();
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
         assert_eq!(exit_code(wait(&mut c)), 3);
         // Only whole lines are handed out; the cut line waits for its end.
         assert_eq!(c.new_keys(), b"CLIENT_RANDOM aa bb\n");

@@ -6,5 +6,7 @@ mod decryption;
 mod docs;
 mod findings;
 mod harness;
+#[cfg(feature = "live")]
+mod live;
 mod requests;
 mod robustness;

@@ -59,7 +59,12 @@ impl Printer {
             _ => None,
         };
         let lines = (jsonl.is_none() && io::stdout().is_terminal()).then_some(Stream::Stdout);
-        Ok(Printer::new(lines, jsonl, false, colour(args, io::stdout().is_terminal())))
+        Ok(Printer::new(
+            lines,
+            jsonl,
+            false,
+            colour(args, io::stdout().is_terminal()),
+        ))
     }
 
     /// `run`: standard output belongs to the command, so lines go to standard error.
@@ -73,7 +78,12 @@ impl Printer {
         };
         let tty = io::stderr().is_terminal();
         let lines = (jsonl.is_none() && tty).then_some(Stream::Stderr);
-        Ok(Printer::new(lines, jsonl, out.path.is_none(), colour(args, tty)))
+        Ok(Printer::new(
+            lines,
+            jsonl,
+            out.path.is_none(),
+            colour(args, tty),
+        ))
     }
 
     fn new(lines: Option<Stream>, jsonl: Option<Stream>, to_stderr: bool, color: bool) -> Self {
@@ -247,14 +257,20 @@ mod tests {
         assert!(is_flagged(&r, &policy()));
         assert_eq!(
             line(&r, true, false),
-            "00:00:01.250 python3[4242]       http  DeleteObject             fx-live/a.txt 204 \
+            "00:00:01.250 python3[4242]      http  DeleteObject             fx-live/a.txt 204 \
              s3.local.test:5000  ← PLAINTEXT TO HTTPS ENDPOINT\n"
         );
     }
 
     #[test]
     fn other_hosts_and_https_are_not_flagged() {
-        assert!(!is_flagged(&record(Scheme::Http, "other.test:5000"), &policy()));
-        assert!(!is_flagged(&record(Scheme::Https, "s3.local.test:8443"), &policy()));
+        assert!(!is_flagged(
+            &record(Scheme::Http, "other.test:5000"),
+            &policy()
+        ));
+        assert!(!is_flagged(
+            &record(Scheme::Https, "s3.local.test:8443"),
+            &policy()
+        ));
     }
 }

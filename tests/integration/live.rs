@@ -1,0 +1,397 @@
+//! Live capture for real, on loopback: `s3wire run` around a boto3 session and `s3wire capture`
+//! while a client talks to moto. Needs root (capturing) and the servers of `scripts/test-servers`
+//! (moto on 127.0.0.1:25480, nginx TLS on :25443 for s3.local.test). Without root these tests
+//! skip with a message; without the servers they skip locally but fail when `CI` is set, since
+//! `.ci/run` starts them.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+const PLAIN: &str = "http://s3.local.test:25480";
+const TLS: &str = "https://s3.local.test:25443";
+/// Only the test servers' traffic: other processes on a busy machine cannot flood the capture.
+const FILTER: &str = "tcp port 25480 or tcp port 25443";
+
+/// A boto3 session: three calls to the HTTPS endpoint, then one DeleteObject sent by a second
+/// client configured (by mistake) with the plaintext port of the same host.
+const BOTO3_SESSION: &str = r#"
+import sys, boto3, botocore.config
+tls_url, plain_url, ca = sys.argv[1:4]
+cfg = botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+kw = dict(aws_access_key_id="AKIALIVETEST00000000", aws_secret_access_key="not/a/secret",
+          region_name="us-east-1", config=cfg)
+tls = boto3.client("s3", endpoint_url=tls_url, verify=ca, **kw)
+plain = boto3.client("s3", endpoint_url=plain_url, **kw)
+tls.create_bucket(Bucket="fx-live-run")
+tls.put_object(Bucket="fx-live-run", Key="report.txt", Body=b"hello")
+tls.get_object(Bucket="fx-live-run", Key="report.txt")["Body"].read()
+plain.delete_object(Bucket="fx-live-run", Key="report.txt")
+print("session done")
+"#;
+
+/// Four plain-HTTP calls with boto3 to moto directly.
+const PLAIN_SESSION: &str = r#"
+import sys, boto3, botocore.config
+cfg = botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id="AKIALIVETEST00000000",
+                  aws_secret_access_key="not/a/secret", region_name="us-east-1", config=cfg)
+s3.create_bucket(Bucket="fx-live-capture")
+s3.put_object(Bucket="fx-live-capture", Key="a.txt", Body=b"abc")
+s3.get_object(Bucket="fx-live-capture", Key="a.txt")["Body"].read()
+s3.delete_object(Bucket="fx-live-capture", Key="a.txt")
+"#;
+
+struct Servers {
+    python: PathBuf,
+    ca: PathBuf,
+    /// The tests share the servers' ports: one live test at a time, or each sees the other's.
+    _turn: MutexGuard<'static, ()>,
+}
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        .unwrap_or(false)
+}
+
+/// The servers, or None (the test then returns) after saying why.
+fn servers(test: &str) -> Option<Servers> {
+    if !is_root() {
+        eprintln!("SKIP {test}: needs root (live capture)");
+        return None;
+    }
+    let state = std::env::var_os("S3WIRE_TEST_SERVERS")
+        .map_or_else(|| PathBuf::from("/tmp/s3wire-test-servers"), PathBuf::from);
+    let s = Servers {
+        python: state.join("venv/bin/python"),
+        ca: state.join("server.crt"),
+        _turn: ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()),
+    };
+    let up = s.python.exists()
+        && s.ca.exists()
+        && TcpStream::connect("127.0.0.1:25480").is_ok()
+        && TcpStream::connect("127.0.0.1:25443").is_ok();
+    if up {
+        return Some(s);
+    }
+    let why = format!(
+        "{test}: test servers not running (scripts/test-servers setup && scripts/test-servers start)"
+    );
+    assert!(std::env::var_os("CI").is_none(), "{why}");
+    eprintln!("SKIP {why}");
+    None
+}
+
+fn s3wire() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_s3wire"));
+    c.env("AWS_CONFIG_FILE", "/nonexistent/s3wire-test-config")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_PROFILE")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn json(path: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn ops(report: &Value) -> Vec<(String, String, String, String)> {
+    report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["scheme"].as_str().unwrap_or("").to_string(),
+                r["method"].as_str().unwrap_or("").to_string(),
+                r["operation"].as_str().unwrap_or("unknown").to_string(),
+                r["status"].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn run_reports_the_commands_plaintext_delete_with_its_process() {
+    let Some(srv) = servers("run_reports_the_commands_plaintext_delete_with_its_process") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (report, keys) = (dir.path().join("report.json"), dir.path().join("keys.txt"));
+    let out = s3wire()
+        .args([
+            "run",
+            "--filter",
+            FILTER,
+            "--endpoint",
+            TLS,
+            "--no-aws-config",
+        ])
+        .args(["--format", "json", "--output"])
+        .arg(&report)
+        .arg("--keylog")
+        .arg(&keys)
+        .arg("--")
+        .arg(&srv.python)
+        .args(["-c", BOTO3_SESSION, TLS, PLAIN])
+        .arg(&srv.ca)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The command's own output passes through untouched; s3wire's verdict is the exit status.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "session done\n",
+        "{stderr}"
+    );
+    assert_eq!(code(&out), 1, "{stderr}");
+    assert!(
+        stderr.contains("the command exited with status 0"),
+        "{stderr}"
+    );
+    let r = json(&report);
+    assert_eq!(r["capture"]["command_exit"], 0);
+    assert_eq!(r["capture"]["dropped"], 0);
+
+    let got = ops(&r);
+    let delete = (
+        "http".into(),
+        "DELETE".into(),
+        "DeleteObject".into(),
+        "204".into(),
+    );
+    assert!(got.contains(&delete), "{got:?}");
+    // The HTTPS calls were decrypted with the key log the command wrote.
+    for op in ["CreateBucket", "PutObject", "GetObject"] {
+        let want = ("https".to_string(), op.to_string());
+        assert!(
+            got.iter().any(|g| (g.0.clone(), g.2.clone()) == want),
+            "{op}: {got:?}"
+        );
+    }
+    assert_eq!(got.len(), 4, "only the command's requests: {got:?}");
+
+    // Every request is the python session's; nginx's own legs to moto were left out.
+    for q in r["requests"].as_array().unwrap() {
+        let name = q["process"]["name"].as_str().unwrap_or("");
+        assert!(name.starts_with("python"), "{q}");
+        assert!(
+            q["process"]["cmdline"].as_str().unwrap().contains("boto3"),
+            "{q}"
+        );
+    }
+    let warnings = r["quality"]["warnings"].to_string();
+    assert!(
+        warnings.contains("of other processes left out"),
+        "{warnings}"
+    );
+
+    let findings = r["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["kind"] == "plaintext-to-https-endpoint"
+            && f["operation"] == "DeleteObject"),
+        "{findings:?}"
+    );
+    let kept = std::fs::read_to_string(&keys).unwrap();
+    assert!(
+        kept.contains("CLIENT_TRAFFIC_SECRET_0"),
+        "key log kept: {kept}"
+    );
+}
+
+#[test]
+fn run_passes_the_commands_exit_status_into_the_report() {
+    if !is_root() {
+        eprintln!("SKIP run_passes_the_commands_exit_status_into_the_report: needs root");
+        return;
+    }
+    let out = s3wire()
+        .args([
+            "run", "--filter", FILTER, "--format", "json", "--", "sh", "-c", "exit 7",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "no traffic, no finding");
+    // `run` keeps standard output for the command: the JSON report went to standard error.
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let start = stderr.find('{').expect("a JSON report on stderr");
+    let end = stderr.rfind('}').unwrap();
+    let r: Value = serde_json::from_str(&stderr[start..=end]).unwrap();
+    assert_eq!(r["capture"]["command_exit"], 7);
+    assert!(
+        stderr.contains("the command exited with status 7"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn capture_writes_pcapng_that_analyze_reads_back_the_same() {
+    let Some(srv) = servers("capture_writes_pcapng_that_analyze_reads_back_the_same") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (pcapng, report) = (dir.path().join("live.pcapng"), dir.path().join("live.json"));
+    let mut cap = s3wire()
+        .args(["capture", "--interface", "lo", "--filter", "tcp port 25480"])
+        .args(["--duration", "5", "--endpoint", TLS, "--no-aws-config"])
+        .args(["--format", "json", "--write"])
+        .arg(&pcapng)
+        .arg("--output")
+        .arg(&report)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the "capturing on" line: from then on, packets are captured.
+    let mut stderr = BufReader::new(cap.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("capturing on lo"), "{first}");
+    let client = Command::new(&srv.python)
+        .args(["-c", PLAIN_SESSION, PLAIN])
+        .output()
+        .unwrap();
+    assert!(client.status.success(), "{client:?}");
+    let status = cap.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "plaintext to an https host is a finding"
+    );
+
+    let live = json(&report);
+    let want: Vec<(String, String, String, String)> = [
+        ("PUT", "CreateBucket", "200"),
+        ("PUT", "PutObject", "200"),
+        ("GET", "GetObject", "200"),
+        ("DELETE", "DeleteObject", "204"),
+    ]
+    .iter()
+    .map(|(m, o, s)| ("http".into(), m.to_string(), o.to_string(), s.to_string()))
+    .collect();
+    assert_eq!(ops(&live), want);
+    assert_eq!(live["capture"]["dropped"], 0);
+    // capture names the process even though it did not start it.
+    for q in live["requests"].as_array().unwrap() {
+        assert!(
+            q["process"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("python"),
+            "{q}"
+        );
+    }
+
+    let again = s3wire()
+        .args([
+            "analyze",
+            "--endpoint",
+            TLS,
+            "--no-aws-config",
+            "--format",
+            "json",
+        ])
+        .arg(&pcapng)
+        .output()
+        .unwrap();
+    assert_eq!(
+        code(&again),
+        1,
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let offline: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(ops(&offline), want);
+    assert_eq!(offline["capture"]["packets"], live["capture"]["packets"]);
+    assert_eq!(
+        offline["findings"].as_array().map(Vec::len),
+        live["findings"].as_array().map(Vec::len)
+    );
+}
+
+#[test]
+fn capture_without_privileges_says_what_is_missing_and_the_fix() {
+    if !is_root() {
+        // Unprivileged already: the real case, no need to drop anything.
+        let out = s3wire()
+            .args(["capture", "--duration", "1"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 2);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("setcap cap_net_raw,cap_net_admin=eip")
+        );
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    // As root, run s3wire as `nobody` (no capabilities survive the uid change).
+    let out = s3wire()
+        .args(["capture", "--interface", "lo", "--duration", "1"])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("needs root or the CAP_NET_RAW and CAP_NET_ADMIN"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sudo setcap cap_net_raw,cap_net_admin=eip "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn live_errors_are_one_line_each() {
+    if !is_root() {
+        eprintln!("SKIP live_errors_are_one_line_each: needs root");
+        return;
+    }
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["capture", "-i", "s3wire-nope0", "--duration", "1"],
+            "no capture interface named",
+        ),
+        (
+            &[
+                "capture",
+                "-i",
+                "lo",
+                "--filter",
+                "tcp and and",
+                "--duration",
+                "1",
+            ],
+            "is not valid BPF",
+        ),
+        (
+            &["run", "-i", "lo", "--", "s3wire-no-such-command"],
+            "command not found",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = s3wire().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code(&out), 2, "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+}
