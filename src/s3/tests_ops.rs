@@ -3,7 +3,6 @@
 //! classified path-style, virtual-hosted, and in the Smithy SDKs' `?x-id=` form.
 
 use super::*;
-use crate::proto::http::Header;
 use crate::time::Timestamp;
 
 const MODEL_ROWS: &str = include_str!("testdata/operations.tsv");
@@ -49,13 +48,7 @@ pub(super) fn request(method: &str, target: &str, headers: &[(&str, &str)]) -> H
         method: method.to_string(),
         target: target.to_string(),
         version: 1,
-        headers: headers
-            .iter()
-            .map(|(n, v)| Header {
-                name: n.to_string(),
-                value: v.to_string(),
-            })
-            .collect(),
+        headers: headers.iter().copied().collect(),
         body_len: Some(0),
     }
 }

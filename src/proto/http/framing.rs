@@ -1,6 +1,6 @@
 //! Message body length (RFC 9112 §6.3) and the body reader that counts and skips it.
 
-use super::Header;
+use super::Headers;
 use super::chunked::{ChunkedDecoder, ChunkedError};
 
 /// How a message's body is delimited.
@@ -28,7 +28,7 @@ pub enum FramingError {
 }
 
 /// RFC 9112 §6.3 for requests: chunked, else Content-Length, else no body.
-pub(crate) fn request_framing(headers: &[Header]) -> Result<Framing, FramingError> {
+pub(crate) fn request_framing(headers: &Headers) -> Result<Framing, FramingError> {
     match transfer_coding(headers) {
         // Item 4: a request whose final coding is not chunked cannot be delimited.
         Some(false) => Err(FramingError::RequestNotChunked),
@@ -41,7 +41,7 @@ pub(crate) fn request_framing(headers: &[Header]) -> Result<Framing, FramingErro
 pub(crate) fn response_framing(
     method: Option<&str>,
     status: u16,
-    headers: &[Header],
+    headers: &Headers,
 ) -> Result<Framing, FramingError> {
     // Item 1: HEAD responses, 1xx, 204 and 304 never carry a body.
     if status == 101 {
@@ -64,11 +64,10 @@ pub(crate) fn response_framing(
 
 /// `Some(true)` when Transfer-Encoding is present and its final coding is chunked (item 3: it
 /// overrides Content-Length), `Some(false)` when present otherwise, `None` when absent.
-fn transfer_coding(headers: &[Header]) -> Option<bool> {
+fn transfer_coding(headers: &Headers) -> Option<bool> {
     let last = headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
-        .flat_map(|h| h.value.split(','))
+        .all("transfer-encoding")
+        .flat_map(|v| v.split(','))
         .map(str::trim)
         .rfind(|c| !c.is_empty())?;
     let coding = last.split(';').next().unwrap_or_default().trim();
@@ -76,12 +75,9 @@ fn transfer_coding(headers: &[Header]) -> Option<bool> {
 }
 
 /// Item 5: every Content-Length value (also comma lists of one repeated value) must agree.
-fn content_length(headers: &[Header]) -> Result<Option<u64>, FramingError> {
+fn content_length(headers: &Headers) -> Result<Option<u64>, FramingError> {
     let mut found: Option<u64> = None;
-    let values = headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .flat_map(|h| h.value.split(','));
+    let values = headers.all("content-length").flat_map(|v| v.split(','));
     for raw in values {
         let text = raw.trim();
         let bad = || FramingError::BadContentLength(text.to_string());
@@ -232,11 +228,20 @@ impl BodyReader {
 mod tests {
     use super::*;
 
-    fn h(name: &str, value: &str) -> Header {
-        Header {
-            name: name.into(),
-            value: value.into(),
-        }
+    fn h(name: &str, value: &str) -> (String, String) {
+        (name.into(), value.into())
+    }
+
+    fn request_framing(fields: &[(String, String)]) -> Result<Framing, FramingError> {
+        super::request_framing(&fields.iter().cloned().collect())
+    }
+
+    fn response_framing(
+        method: Option<&str>,
+        status: u16,
+        fields: &[(String, String)],
+    ) -> Result<Framing, FramingError> {
+        super::response_framing(method, status, &fields.iter().cloned().collect())
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Message heads (RFC 9112 §2.1: start-line, header fields, empty line): buffered up to a bound
 //! until the empty line arrives, then parsed once with `httparse`.
 
-use super::{Header, HttpRequest, HttpResponse};
+use std::borrow::Cow;
+
+use super::{Headers, HttpRequest, HttpResponse};
 use crate::time::Timestamp;
 
 /// Why a head could not be read.
@@ -15,11 +17,15 @@ pub enum HeadError {
 
 /// Progress of one head being accumulated.
 #[derive(Debug)]
-pub(crate) enum HeadStep {
+pub(crate) enum HeadStep<'a> {
     /// All input consumed; the empty line has not arrived yet.
     NeedMore,
-    /// The head ends after `consumed` bytes of the input just fed; `block` is the whole head.
-    Complete { block: Vec<u8>, consumed: usize },
+    /// The head ends after `consumed` bytes of the input just fed; `block` is the whole head,
+    /// borrowed from the input when it arrived in one piece (the usual case: no copy).
+    Complete {
+        block: Cow<'a, [u8]>,
+        consumed: usize,
+    },
 }
 
 /// The bytes of a head seen so far, bounded; leading empty lines are skipped (RFC 9112 §2.2).
@@ -51,12 +57,12 @@ impl HeadBuffer {
     }
 
     /// Append `input`; report where the head ends if the empty line is now present.
-    pub(crate) fn feed(
+    pub(crate) fn feed<'a>(
         &mut self,
         ts: Timestamp,
-        input: &[u8],
+        input: &'a [u8],
         limit: usize,
-    ) -> Result<HeadStep, HeadError> {
+    ) -> Result<HeadStep<'a>, HeadError> {
         let skipped = if self.buf.is_empty() {
             input
                 .iter()
@@ -72,6 +78,16 @@ impl HeadBuffer {
         self.ts.get_or_insert(ts);
         let old_len = self.buf.len();
         let room = limit.saturating_add(1).saturating_sub(old_len);
+        if old_len == 0 {
+            // The whole head in this input: parse it in place.
+            let window = input.get(..room.min(input.len())).unwrap_or_default();
+            if let Some(end) = find_head_end(window, 0) {
+                return Ok(HeadStep::Complete {
+                    block: Cow::Borrowed(window.get(..end).unwrap_or_default()),
+                    consumed: skipped + end,
+                });
+            }
+        }
         self.buf
             .extend_from_slice(input.get(..room.min(input.len())).unwrap_or_default());
         match find_head_end(&self.buf, self.scanned.saturating_sub(2)) {
@@ -79,7 +95,7 @@ impl HeadBuffer {
                 self.buf.truncate(end);
                 let consumed = skipped + end.saturating_sub(old_len);
                 Ok(HeadStep::Complete {
-                    block: std::mem::take(&mut self.buf),
+                    block: Cow::Owned(std::mem::take(&mut self.buf)),
                     consumed,
                 })
             }
@@ -192,14 +208,13 @@ fn response_from(resp: &httparse::Response<'_, '_>, ts: Timestamp) -> HttpRespon
     }
 }
 
-fn headers_from(headers: &[httparse::Header<'_>]) -> Vec<Header> {
-    headers
-        .iter()
-        .map(|h| Header {
-            name: h.name.to_string(),
-            value: String::from_utf8_lossy(h.value).into_owned(),
-        })
-        .collect()
+fn headers_from(headers: &[httparse::Header<'_>]) -> Headers {
+    let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let mut out = Headers::with_capacity(headers.len(), bytes);
+    for h in headers {
+        out.push_bytes(h.name, h.value);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -223,7 +238,7 @@ mod tests {
                     HeadStep::NeedMore => panic!("no head at split {split}"),
                 },
             };
-            assert_eq!((block.as_slice(), used), (CURL_GET, CURL_GET.len()));
+            assert_eq!((block.as_ref(), used), (CURL_GET, CURL_GET.len()));
             let expected_ts = if split == 0 { 2 } else { 1 };
             assert_eq!(head.ts(), Some(Timestamp(expected_ts)));
         }
@@ -236,7 +251,7 @@ mod tests {
         input.extend_from_slice(CURL_GET);
         match head.feed(Timestamp(0), &input, 1024).unwrap() {
             HeadStep::Complete { block, consumed } => {
-                assert_eq!((block.as_slice(), consumed), (CURL_GET, input.len()));
+                assert_eq!((block.as_ref(), consumed), (CURL_GET, input.len()));
             }
             HeadStep::NeedMore => panic!("head not found"),
         }

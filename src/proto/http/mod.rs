@@ -43,10 +43,106 @@ pub use head::HeadError;
 use crate::time::Timestamp;
 
 /// A header as seen on the wire (name kept as sent; value lossily decoded as UTF-8).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: String,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+}
+
+/// The header fields of one message, in wire order, kept in one buffer: a head costs two
+/// allocations however many fields it has, and a lookup allocates nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    /// Each field's name then value, back to back.
+    text: String,
+    spans: Vec<Span>,
+}
+
+/// Where one field lies in `Headers::text`: name `start..name_end`, value `name_end..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    name_end: usize,
+    end: usize,
+}
+
+impl Headers {
+    /// Room for `fields` fields of `bytes` bytes in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Headers {
+            text: String::with_capacity(bytes),
+            spans: Vec::with_capacity(fields),
+        }
+    }
+
+    pub fn push(&mut self, name: &str, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        let name_end = self.text.len();
+        self.text.push_str(value);
+        self.spans.push(Span {
+            start,
+            name_end,
+            end: self.text.len(),
+        });
+    }
+
+    /// A field whose value is raw wire bytes: decoded as UTF-8, lossily only when it is not.
+    pub fn push_bytes(&mut self, name: &str, value: &[u8]) {
+        match std::str::from_utf8(value) {
+            Ok(v) => self.push(name, v),
+            Err(_) => self.push(name, &String::from_utf8_lossy(value)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The fields in wire order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Header<'_>> + ExactSizeIterator + '_ {
+        self.spans.iter().map(|s| Header {
+            name: self.text.get(s.start..s.name_end).unwrap_or_default(),
+            value: self.value(s),
+        })
+    }
+
+    /// First field with this name (ASCII case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.all(name).next()
+    }
+
+    /// The values of every field with this name (ASCII case-insensitive), in wire order.
+    pub fn all<'h>(&'h self, name: &str) -> impl DoubleEndedIterator<Item = &'h str> {
+        // Names are compared as bytes: only the values found are sliced as text.
+        let bytes = self.text.as_bytes();
+        self.spans
+            .iter()
+            .filter(move |s| {
+                bytes
+                    .get(s.start..s.name_end)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+            })
+            .map(|s| self.value(s))
+    }
+
+    fn value(&self, s: &Span) -> &str {
+        self.text.get(s.name_end..s.end).unwrap_or_default()
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        let mut headers = Headers::default();
+        for (n, v) in iter {
+            headers.push(n.as_ref(), v.as_ref());
+        }
+        headers
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +155,7 @@ pub struct HttpRequest {
     pub target: String,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub version: u8,
-    pub headers: Vec<Header>,
+    pub headers: Headers,
     /// Body length as framed (Content-Length or the sum of chunk sizes); None if unknown/cut.
     pub body_len: Option<u64>,
 }
@@ -67,7 +163,7 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// First header with this name (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name)
+        self.headers.get(name)
     }
 }
 
@@ -77,7 +173,7 @@ pub struct HttpResponse {
     pub status: u16,
     pub reason: String,
     pub version: u8,
-    pub headers: Vec<Header>,
+    pub headers: Headers,
     pub body_len: Option<u64>,
     /// The first bytes of the body (bounded), e.g. an S3 error document.
     pub body_prefix: Vec<u8>,
@@ -85,7 +181,7 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name)
+        self.headers.get(name)
     }
 }
 
@@ -97,11 +193,4 @@ pub struct HttpExchange {
     pub interim: Vec<u16>,
     /// None when the connection ended (or a gap hit) before a response was seen.
     pub response: Option<HttpResponse>,
-}
-
-fn find_header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
 }

@@ -3,6 +3,7 @@
 //! response takes the oldest request not yet answered. When bytes are lost the pairing may be
 //! off, and we prefer reporting requests without a response over pairing them wrongly.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use super::{HttpExchange, HttpRequest, HttpResponse};
@@ -25,7 +26,7 @@ enum Slot {
     /// A request already reported (evicted by the pending bound, or unreadable) whose response
     /// is still expected: that response is consumed without being reported.
     Orphan {
-        method: Option<String>,
+        method: Option<Method>,
         response_done: bool,
     },
     /// Client bytes were lost here: an unknown number of requests (maybe none) is missing. A
@@ -33,16 +34,30 @@ enum Slot {
     Barrier,
 }
 
+/// A request's method, as a response's framing needs it (RFC 9112 §6.3 items 1–2); the
+/// methods clients send are not copied.
+type Method = Cow<'static, str>;
+
+fn method_of(m: &str) -> Method {
+    const KNOWN: [&str; 8] = [
+        "GET", "PUT", "POST", "HEAD", "DELETE", "OPTIONS", "CONNECT", "PATCH",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == m)
+        .map_or_else(|| Cow::Owned(m.to_string()), |k| Cow::Borrowed(*k))
+}
+
 /// Who a response belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
     Request {
         id: u64,
-        method: String,
+        method: Method,
     },
     Orphan {
         id: u64,
-        method: Option<String>,
+        method: Option<Method>,
     },
     /// No request to pair with (capture began mid-connection, or pairing was lost).
     Unmatched,
@@ -174,7 +189,7 @@ impl ExchangeQueue {
             return false;
         };
         let method = match slot {
-            Slot::Request(p) => Some(p.request.method.clone()),
+            Slot::Request(p) => Some(method_of(&p.request.method)),
             _ => None,
         };
         let old = std::mem::replace(
@@ -201,7 +216,7 @@ impl ExchangeQueue {
             None => Target::Unmatched,
             Some(Slot::Request(p)) => Target::Request {
                 id,
-                method: p.request.method.clone(),
+                method: method_of(&p.request.method),
             },
             Some(Slot::Orphan { method, .. }) => Target::Orphan {
                 id,
