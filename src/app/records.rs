@@ -57,7 +57,8 @@ pub struct Records {
     pub attempts: Vec<AttemptRecord>,
     pub attempt_facts: Vec<crate::policy::finding::AttemptFacts>,
     pub tls: Vec<TlsRecord>,
-    pub operations: BTreeMap<(String, Scheme), u64>,
+    /// Requests per operation (the model's names are static; "unknown" for the rest).
+    pub operations: BTreeMap<(&'static str, Scheme), u64>,
     pub requests_seen: u64,
     pub requests_not_kept: u64,
     pub requests_without_response: u64,
@@ -165,7 +166,7 @@ impl Records {
         self.operations
             .iter()
             .map(|((op, scheme), n)| OperationCount {
-                operation: op.clone(),
+                operation: op.to_string(),
                 scheme: *scheme,
                 count: *n,
             })
@@ -300,16 +301,14 @@ impl Records {
             Scheme::Http
         };
         let s3 = s3::classify(&ex.request, &self.hints);
-        let op_name = s3.operation.as_ref().ok().map(|s| s.to_string());
-        *self
-            .operations
-            .entry((op_name.clone().unwrap_or_else(|| "unknown".into()), scheme))
-            .or_default() += 1;
+        let op = s3.operation.as_ref().map_or("unknown", |op| *op);
+        *self.operations.entry((op, scheme)).or_default() += 1;
         if self.requests.len() >= self.limits.max_requests {
             self.requests_not_kept += 1;
             return;
         }
         let evidence = evidence(&ex, c, &s3);
+        let op_name = s3.operation.as_ref().ok().map(|s| s.to_string());
         let record = self.record(id, c, tls, scheme, ex, s3, op_name);
         self.requests.push((record, evidence));
     }

@@ -6,12 +6,14 @@
 //! the S3 user guide ("Virtual hosting of buckets", "Access points", "Directory bucket
 //! endpoints"); custom endpoints are recognised from configured or observed hosts ([`HostHints`]).
 
+use std::borrow::Cow;
+
 /// Endpoint hosts known to speak S3 (configured, or observed in the capture), e.g.
 /// `minio.local:9000`. A Host equal to one is path-style; a strict subdomain of one is
 /// virtual-hosted, its extra leading labels being the bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostHints {
-    hosts: Vec<HostName>,
+    hosts: Vec<HostName<'static>>,
 }
 
 impl HostHints {
@@ -29,7 +31,7 @@ impl HostHints {
         if let Some(h) = HostName::parse(authority)
             && !self.hosts.contains(&h)
         {
-            self.hosts.push(h);
+            self.hosts.push(h.into_owned());
         }
     }
 
@@ -41,17 +43,17 @@ impl HostHints {
     /// Hints on the same port are tried first; then any port, because the name is what makes
     /// `bucket.host` virtual-hosted, and a client that reaches the endpoint on another port
     /// (https://host:8443 configured, http://bucket.host:5000 sent) is exactly what we hunt.
-    fn matching(&self, host: &HostName) -> Option<Option<String>> {
+    fn matching<'h>(&self, host: &'h HostName<'_>) -> Option<Option<&'h str>> {
         self.matching_where(host, |h| h.port_matches(host.port))
             .or_else(|| self.matching_where(host, |_| true))
     }
 
-    fn matching_where(
+    fn matching_where<'h>(
         &self,
-        host: &HostName,
+        host: &'h HostName<'_>,
         port_ok: impl Fn(&HostName) -> bool,
-    ) -> Option<Option<String>> {
-        let mut best: Option<(usize, String)> = None;
+    ) -> Option<Option<&'h str>> {
+        let mut best: Option<(usize, &'h str)> = None;
         for hint in self.hosts.iter().filter(|h| port_ok(h)) {
             if hint.name == host.name {
                 return Some(None);
@@ -59,7 +61,7 @@ impl HostHints {
             if let Some(prefix) = strict_prefix(&host.name, &hint.name)
                 && best.as_ref().is_none_or(|(len, _)| hint.name.len() > *len)
             {
-                best = Some((hint.name.len(), prefix.to_string()));
+                best = Some((hint.name.len(), prefix));
             }
         }
         best.map(|(_, prefix)| Some(prefix))
@@ -89,15 +91,16 @@ pub enum Addressing {
 }
 
 /// A Host value, lower-cased, without a trailing dot; IPv6 literals keep their brackets.
+/// Borrowed from the request unless lower-casing changed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HostName {
-    pub name: String,
+pub(crate) struct HostName<'a> {
+    pub name: Cow<'a, str>,
     pub port: Option<u16>,
 }
 
-impl HostName {
+impl<'a> HostName<'a> {
     /// Parses `host[:port]` (RFC 9110 §7.2); `None` when empty or the port is not a number.
-    pub fn parse(s: &str) -> Option<HostName> {
+    pub fn parse(s: &'a str) -> Option<HostName<'a>> {
         let s = s.trim();
         let (name, port) = if s.starts_with('[') {
             let end = s.find(']')?;
@@ -114,11 +117,23 @@ impl HostName {
                 None => (s, None),
             }
         };
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let name = name.trim_end_matches('.');
         if name.is_empty() {
             return None;
         }
+        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(name)
+        };
         Some(HostName { name, port })
+    }
+
+    fn into_owned(self) -> HostName<'static> {
+        HostName {
+            name: Cow::Owned(self.name.into_owned()),
+            port: self.port,
+        }
     }
 
     /// A hint without a port matches any port; with one, the same port (or no port for 80/443).
@@ -145,21 +160,21 @@ fn strict_prefix<'a>(host: &'a str, parent: &str) -> Option<&'a str> {
     (!prefix.is_empty()).then_some(prefix)
 }
 
-/// What the Host says about the request.
+/// What the Host says about the request (prefixes borrowed from the host name).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum HostKind {
+pub(crate) enum HostKind<'a> {
     /// An AWS S3 host; `prefix` holds the labels left of the endpoint part (bucket, access point
     /// alias or request route).
     Aws {
         form: AwsForm,
-        prefix: Option<String>,
+        prefix: Option<&'a str>,
     },
     /// An AWS domain, but not one of S3's endpoints (`sts.amazonaws.com`).
     AwsOther,
     /// A configured or observed S3 endpoint, or a subdomain of one.
-    Hinted { prefix: Option<String> },
+    Hinted { prefix: Option<&'a str> },
     /// `{bucket}.localhost`: local emulators (LocalStack, MinIO) resolve these to loopback.
-    Localhost { prefix: String },
+    Localhost { prefix: &'a str },
     /// Anything else: path style, and S3 only if the request itself says so.
     Other,
 }
@@ -190,7 +205,7 @@ const AWS_SUFFIXES: &[&str] = &[
     ".amazonaws.eu",
 ];
 
-pub(crate) fn host_kind(host: &HostName, hints: &HostHints) -> HostKind {
+pub(crate) fn host_kind<'a>(host: &'a HostName<'_>, hints: &HostHints) -> HostKind<'a> {
     if let Some(prefix) = hints.matching(host) {
         return HostKind::Hinted { prefix };
     }
@@ -199,9 +214,7 @@ pub(crate) fn host_kind(host: &HostName, hints: &HostHints) -> HostKind {
         .strip_suffix(".localhost")
         .filter(|p| !p.is_empty())
     {
-        return HostKind::Localhost {
-            prefix: prefix.to_string(),
-        };
+        return HostKind::Localhost { prefix };
     }
     let Some(rest) = AWS_SUFFIXES.iter().find_map(|s| host.name.strip_suffix(s)) else {
         return HostKind::Other;
@@ -214,7 +227,11 @@ pub(crate) fn host_kind(host: &HostName, hints: &HostHints) -> HostKind {
         };
         let (prefix, endpoint) = labels.split_at(split);
         if let Some(form) = aws_form(endpoint) {
-            let prefix = (!prefix.is_empty()).then(|| prefix.join("."));
+            // The prefix labels are the start of the name, joined by the dots between them.
+            let len = prefix.iter().map(|l| l.len() + 1).sum::<usize>();
+            let prefix = (!prefix.is_empty())
+                .then(|| rest.get(..len.saturating_sub(1)))
+                .flatten();
             return HostKind::Aws { form, prefix };
         }
     }
@@ -282,20 +299,24 @@ fn is_region(s: &str) -> bool {
 
 /// The bucket, and the raw (still percent-encoded) key, as the addressing style splits the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Split {
+pub(crate) struct Split<'a> {
     pub addressing: Addressing,
-    pub bucket: Option<String>,
-    pub raw_key: Option<String>,
+    pub bucket: Option<&'a str>,
+    pub raw_key: Option<&'a str>,
 }
 
 /// Splits `path` (origin-form, starts with `/`) for the given addressing style.
-pub(crate) fn split(addressing: Addressing, host_bucket: Option<&str>, path: &str) -> Split {
+pub(crate) fn split<'a>(
+    addressing: Addressing,
+    host_bucket: Option<&'a str>,
+    path: &'a str,
+) -> Split<'a> {
     let rest = path.strip_prefix('/').unwrap_or(path);
-    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let non_empty = |s: &'a str| (!s.is_empty()).then_some(s);
     match host_bucket {
         Some(b) => Split {
             addressing,
-            bucket: Some(b.to_string()),
+            bucket: Some(b),
             raw_key: non_empty(rest),
         },
         None => {
@@ -313,15 +334,17 @@ pub(crate) fn split(addressing: Addressing, host_bucket: Option<&str>, path: &st
 mod tests {
     use super::*;
 
-    fn kind(host: &str) -> HostKind {
-        host_kind(&HostName::parse(host).unwrap(), &HostHints::default())
+    /// A host name that lives as long as the test, so the kind can borrow from it.
+    fn host(h: &str) -> &'static HostName<'static> {
+        Box::leak(Box::new(HostName::parse(h).unwrap().into_owned()))
     }
 
-    fn aws(form: AwsForm, prefix: Option<&str>) -> HostKind {
-        HostKind::Aws {
-            form,
-            prefix: prefix.map(str::to_string),
-        }
+    fn kind(h: &str) -> HostKind<'static> {
+        host_kind(host(h), &HostHints::default())
+    }
+
+    fn aws(form: AwsForm, prefix: Option<&str>) -> HostKind<'_> {
+        HostKind::Aws { form, prefix }
     }
 
     #[test]
@@ -413,38 +436,29 @@ mod tests {
             "http://localhost:4566/".to_string(),
             "s3.example.test".into(),
         ]);
-        let k = |h: &str| host_kind(&HostName::parse(h).unwrap(), &hints);
+        let k = |h: &str| host_kind(host(h), &hints);
         assert_eq!(k("localhost:4566"), HostKind::Hinted { prefix: None });
         assert_eq!(
             k("b.localhost:4566"),
-            HostKind::Hinted {
-                prefix: Some("b".into())
-            }
+            HostKind::Hinted { prefix: Some("b") }
         );
         // Another port of a hinted name is still that service (the port is what a
         // misconfigured client changes); the bucket is the same either way.
         assert_eq!(
             k("b.localhost:9000"),
-            HostKind::Hinted {
-                prefix: Some("b".into())
-            }
+            HostKind::Hinted { prefix: Some("b") }
         );
         assert_eq!(
             k("a.b.s3.example.test:8080"),
             HostKind::Hinted {
-                prefix: Some("a.b".into())
+                prefix: Some("a.b")
             }
         );
         assert_eq!(k("xs3.example.test"), HostKind::Other);
         assert_eq!(k("localhost:9000"), HostKind::Hinted { prefix: None });
         let deep = HostHints::new(["example.test".to_string(), "s3.example.test".to_string()]);
-        let kind = host_kind(&HostName::parse("b.s3.example.test").unwrap(), &deep);
-        assert_eq!(
-            kind,
-            HostKind::Hinted {
-                prefix: Some("b".into())
-            }
-        );
+        let kind = host_kind(host("b.s3.example.test"), &deep);
+        assert_eq!(kind, HostKind::Hinted { prefix: Some("b") });
         assert_eq!(k("127.0.0.1:9000"), HostKind::Other);
     }
 
@@ -469,18 +483,12 @@ mod tests {
     #[test]
     fn split_path_and_virtual() {
         let s = split(Addressing::Path, None, "/b/dir/k%20x");
-        assert_eq!(
-            (s.bucket.as_deref(), s.raw_key.as_deref()),
-            (Some("b"), Some("dir/k%20x"))
-        );
+        assert_eq!((s.bucket, s.raw_key), (Some("b"), Some("dir/k%20x")));
         let s = split(Addressing::Path, None, "/b/");
-        assert_eq!((s.bucket.as_deref(), s.raw_key), (Some("b"), None));
+        assert_eq!((s.bucket, s.raw_key), (Some("b"), None));
         let s = split(Addressing::Path, None, "/");
         assert_eq!((s.bucket, s.raw_key), (None, None));
         let s = split(Addressing::VirtualHosted, Some("b"), "//lead");
-        assert_eq!(
-            (s.bucket.as_deref(), s.raw_key.as_deref()),
-            (Some("b"), Some("/lead"))
-        );
+        assert_eq!((s.bucket, s.raw_key), (Some("b"), Some("/lead")));
     }
 }

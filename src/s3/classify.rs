@@ -3,7 +3,6 @@
 //! request URI template, then required query members, then required headers; the member of the
 //! method + path group that needs nothing is the fallback.
 
-use super::ops::OPERATIONS;
 use super::query::Query;
 use super::table::{self, Operation, PathShape};
 use crate::proto::http::HttpRequest;
@@ -23,7 +22,7 @@ pub const POST_OBJECT: &str = "PostObject";
 pub(crate) struct Request<'a> {
     pub method: &'a str,
     pub shape: PathShape,
-    pub query: &'a Query,
+    pub query: &'a Query<'a>,
     pub http: &'a HttpRequest,
     /// The Host is `s3express-control.{region}.amazonaws.com`.
     pub express_control_host: bool,
@@ -85,10 +84,7 @@ impl Request<'_> {
 
 /// The operation the request is, or why none can be named.
 pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
-    let group: Vec<&'static Operation> = OPERATIONS
-        .iter()
-        .filter(|op| !op.deprecated && op.method == r.method && op.path == r.shape)
-        .collect();
+    let group = table::group(r.method, r.shape);
     if group.is_empty() {
         return Err(format!(
             "no S3 operation is {} {}",
@@ -96,21 +92,14 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
             shape_text(r.shape)
         ));
     }
-    let with_literals: Vec<&'static Operation> = group
-        .iter()
-        .copied()
-        .filter(|op| r.literals_ok(op))
-        .collect();
-    let most = with_literals.iter().map(|op| op.literal_query.len()).max();
-    let tier: Vec<&'static Operation> = with_literals
-        .into_iter()
-        .filter(|op| Some(op.literal_query.len()) == most)
-        .collect();
+    let with_literals = group.iter().copied().filter(|op| r.literals_ok(op));
+    let most = with_literals.clone().map(|op| op.literal_query.len()).max();
+    let tier = with_literals.filter(|op| Some(op.literal_query.len()) == most);
     let (op, mut notes) = match most {
-        Some(n) if n > 0 => pick_by_requirements(r, &tier, true, || {
+        Some(n) if n > 0 => pick_by_requirements(r, tier.clone(), true, || {
             format!("{} {} matches no operation", r.method, shape_text(r.shape))
         })?,
-        _ => match pick_default(r, &group, &tier)? {
+        _ => match pick_default(r, group, tier.clone())? {
             Choice::Op(op, notes) => (op, notes),
             Choice::PostObject => {
                 let note = "browser-based POST form upload (multipart/form-data); PostObject \
@@ -124,7 +113,7 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
     };
     notes.extend(query_notes(r, op));
     notes.extend(twin_note(op.name));
-    notes.extend(host_tie_note(r, &tier, op));
+    notes.extend(host_tie_note(r, tier, op));
     Ok(Matched { op: op.name, notes })
 }
 
@@ -138,7 +127,7 @@ enum Choice {
 fn pick_default(
     r: &Request<'_>,
     group: &[&'static Operation],
-    tier: &[&'static Operation],
+    tier: impl Iterator<Item = &'static Operation> + Clone,
 ) -> Result<Choice, String> {
     if let Some(reason) = partial_literals(r, group) {
         return Err(reason);
@@ -167,11 +156,11 @@ fn pick_default(
 /// by its literal key is still reported when a required member is missing, with a note.
 fn pick_by_requirements(
     r: &Request<'_>,
-    tier: &[&'static Operation],
+    tier: impl Iterator<Item = &'static Operation> + Clone,
     lenient: bool,
     nothing: impl FnOnce() -> String,
 ) -> Result<(&'static Operation, Vec<String>), String> {
-    let full = tier.iter().copied().filter(|op| {
+    let full = tier.clone().filter(|op| {
         let (have, need) = r.requirements(op);
         have == need
     });
@@ -186,8 +175,6 @@ fn pick_by_requirements(
     // them, means the request is neither (e.g. `PUT /b/k?uploadId=1` without partNumber).
     let have_best = best.map_or(0, |op| r.requirements(op).1);
     let partial = tier
-        .iter()
-        .copied()
         .filter(|op| {
             let (have, need) = r.requirements(op);
             have < need && (have > have_best || (lenient && best.is_none()))
@@ -215,15 +202,17 @@ fn pick_by_requirements(
 
 /// Another op the request fits exactly as well, that only the AWS host would tell apart
 /// (`GET /` is ListBuckets or, on `s3express-control`, ListDirectoryBuckets).
-fn host_tie_note(r: &Request<'_>, tier: &[&Operation], chosen: &Operation) -> Option<String> {
+fn host_tie_note<'o>(
+    r: &Request<'_>,
+    mut tier: impl Iterator<Item = &'o Operation>,
+    chosen: &Operation,
+) -> Option<String> {
     let x_id = r.query.get("x-id").flatten();
     if r.aws_host || x_id.is_some_and(|x| table::by_name(x).is_some()) {
         return None; // the host or x-id decides
     }
     let rank = |op: &Operation| (r.requirements(op), r.optional_present(op));
-    let twin = tier
-        .iter()
-        .find(|op| op.name != chosen.name && rank(op) == rank(chosen))?;
+    let twin = tier.find(|op| op.name != chosen.name && rank(op) == rank(chosen))?;
     Some(format!(
         "{} sends the identical request; only an AWS host tells them apart",
         twin.name
@@ -275,7 +264,7 @@ fn query_notes(r: &Request<'_>, op: &Operation) -> Vec<String> {
 
 /// Deprecated operations that send the identical request as `current`.
 pub(crate) fn twin_note(current: &str) -> Option<String> {
-    let twins: Vec<&str> = OPERATIONS
+    let twins: Vec<&str> = table::deprecated()
         .iter()
         .filter(|op| op.current_twin == Some(current))
         .map(|op| op.name)

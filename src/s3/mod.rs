@@ -107,13 +107,13 @@ fn classify_into(
     let mut split = split_for(req, &kind, target.path);
     let matched = match_with_x_id(req, &query, &kind, &host, &mut split, target.path, notes);
     out.addressing = split.addressing;
-    out.bucket = split.bucket.as_deref().map(|b| query::decode(b).0);
-    if let Some(raw) = split.raw_key.as_deref() {
+    out.bucket = split.bucket.map(|b| query::decode(b).0.into_owned());
+    if let Some(raw) = split.raw_key {
         let (key, lossy) = query::decode(raw);
         if lossy {
             notes.push("key is not UTF-8 once percent-decoded; shown lossily".to_string());
         }
-        out.key = Some(key);
+        out.key = Some(key.into_owned());
     }
     let matched = matched?;
     notes.extend(matched.notes);
@@ -192,10 +192,11 @@ fn s3_evidence(
             let signed_v2 = req
                 .header("authorization")
                 .is_some_and(|a| a.starts_with("AWS "));
-            let amz_header = req
-                .headers
-                .iter()
-                .any(|h| h.name.to_ascii_lowercase().starts_with("x-amz-"));
+            let amz_header = req.headers.iter().any(|h| {
+                h.name
+                    .get(..6)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"))
+            });
             let x_id = matches!(q.get("x-id"), Some(Some(v)) if table::by_name(v).is_some());
             if scope.is_some() || signed_v2 || query::presigned(q).is_some() || amz_header || x_id {
                 Ok(())
@@ -225,22 +226,20 @@ fn sigv4_service<'a>(req: &'a HttpRequest, q: &'a Query) -> Option<&'a str> {
 }
 
 /// The addressing style the Host implies, applied to the path.
-fn split_for(req: &HttpRequest, kind: &HostKind, path: &str) -> Split {
+fn split_for<'a>(req: &HttpRequest, kind: &HostKind<'a>, path: &'a str) -> Split<'a> {
     use Addressing as A;
     let (addressing, bucket) = match kind {
         HostKind::Aws { form, prefix } => match (form, prefix) {
             (AwsForm::ObjectLambda, _) if is_wgor(req, path) => (A::ObjectLambda, None),
             (AwsForm::ExpressControl, _) => (A::ExpressControl, None),
             (_, None) => (A::Path, None),
-            (AwsForm::Service, Some(p)) => (A::VirtualHosted, Some(p.as_str())),
-            (AwsForm::ExpressZonal, Some(p)) => (A::ExpressZonal, Some(p.as_str())),
-            (AwsForm::MultiRegionAccessPoint, Some(p)) => {
-                (A::MultiRegionAccessPoint, Some(p.as_str()))
-            }
-            (_, Some(p)) => (A::AccessPoint, Some(p.as_str())),
+            (AwsForm::Service, Some(p)) => (A::VirtualHosted, Some(*p)),
+            (AwsForm::ExpressZonal, Some(p)) => (A::ExpressZonal, Some(*p)),
+            (AwsForm::MultiRegionAccessPoint, Some(p)) => (A::MultiRegionAccessPoint, Some(*p)),
+            (_, Some(p)) => (A::AccessPoint, Some(*p)),
         },
         HostKind::Hinted { prefix: Some(p) } | HostKind::Localhost { prefix: p } => {
-            (A::VirtualHosted, Some(p.as_str()))
+            (A::VirtualHosted, Some(*p))
         }
         _ => (A::Path, None),
     };
@@ -301,13 +300,13 @@ fn structural(
 
 /// Matches structurally, then lets `?x-id=Op` confirm or override (Smithy SDKs put the
 /// operation name there; S3 ignores `x-` query parameters).
-fn match_with_x_id(
+fn match_with_x_id<'a>(
     req: &HttpRequest,
     q: &Query,
     kind: &HostKind,
-    host: &HostName,
-    split: &mut Split,
-    path: &str,
+    host: &'a HostName,
+    split: &mut Split<'a>,
+    path: &'a str,
     notes: &mut Vec<String>,
 ) -> Result<Matched, String> {
     let found = structural(req, q, kind, split, path);
@@ -371,7 +370,7 @@ fn x_id_operation(
 
 /// The other addressing style, for when x-id says the first one split the path wrongly:
 /// path style ↔ virtual-hosted with the Host's first label as the bucket.
-fn alternate_split(split: &Split, host: &HostName, path: &str) -> Option<Split> {
+fn alternate_split<'a>(split: &Split, host: &'a HostName, path: &'a str) -> Option<Split<'a>> {
     match split.addressing {
         Addressing::Path => {
             let (bucket, rest) = host.name.split_once('.')?;

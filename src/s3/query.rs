@@ -1,17 +1,20 @@
 //! The request target's query (RFC 3986 §3.4) as S3 reads it: `&`-separated keys, with or without
 //! `=value`, percent-decoded, case-sensitive; and query-string authentication (presigned URLs).
 
+use std::borrow::Cow;
+
 use percent_encoding::percent_decode_str;
 
 /// Query parameters in wire order; a key sent without `=` has no value (`?acl`), one sent as
-/// `key=` has an empty value. Repeated keys are all kept.
+/// `key=` has an empty value. Repeated keys are all kept. Borrowed from the target unless
+/// percent-decoding changed them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Query {
-    params: Vec<(String, Option<String>)>,
+pub(crate) struct Query<'a> {
+    params: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
 }
 
-impl Query {
-    pub fn parse(raw: &str) -> Query {
+impl<'a> Query<'a> {
+    pub fn parse(raw: &'a str) -> Query<'a> {
         let params = raw
             .split('&')
             .filter(|p| !p.is_empty())
@@ -36,21 +39,24 @@ impl Query {
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.params.iter().map(|(k, _)| k.as_str())
+        self.params.iter().map(|(k, _)| k.as_ref())
     }
 }
 
 /// Percent-decodes (RFC 3986 §2.1) into UTF-8; `+` stays `+` (S3 paths take it literally).
-/// Returns the text and whether it had to be decoded lossily.
-pub(crate) fn decode(s: &str) -> (String, bool) {
-    let bytes: Vec<u8> = percent_decode_str(s).collect();
-    match String::from_utf8(bytes) {
+/// Returns the text (borrowed when there was nothing to decode) and whether it had to be
+/// decoded lossily.
+pub(crate) fn decode(s: &str) -> (Cow<'_, str>, bool) {
+    if !s.contains('%') {
+        return (Cow::Borrowed(s), false);
+    }
+    match percent_decode_str(s).decode_utf8() {
         Ok(text) => (text, false),
-        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+        Err(_) => (percent_decode_str(s).decode_utf8_lossy(), true),
     }
 }
 
-fn decode_lossy(s: &str) -> String {
+fn decode_lossy(s: &str) -> Cow<'_, str> {
     decode(s).0
 }
 
@@ -140,10 +146,14 @@ mod tests {
     fn decoding_keeps_plus_and_reports_lossy() {
         assert_eq!(
             decode("a+b%20c%E2%9C%93"),
-            ("a+b c\u{2713}".to_string(), false)
+            (Cow::from("a+b c\u{2713}"), false)
         );
-        assert_eq!(decode("bad%FFbyte"), ("bad\u{FFFD}byte".to_string(), true));
-        assert_eq!(decode("%zz%"), ("%zz%".to_string(), false));
+        assert_eq!(decode("bad%FFbyte"), (Cow::from("bad\u{FFFD}byte"), true));
+        assert_eq!(decode("%zz%"), (Cow::from("%zz%"), false));
+        assert!(matches!(
+            decode("plain+key"),
+            (Cow::Borrowed("plain+key"), false)
+        ));
     }
 
     #[test]

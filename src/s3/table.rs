@@ -5,6 +5,8 @@
 //! `location: querystring` / `location: header` members and its `required` list, `deprecated`,
 //! `endpoint.hostPrefix` and `staticContextParams.UseS3ExpressControlEndpoint`.
 
+use std::sync::LazyLock;
+
 use super::ops::OPERATIONS;
 
 /// Which part of the request URI template precedes the query: it decides whether the operation
@@ -53,24 +55,75 @@ pub struct Operation {
     pub express_control: bool,
 }
 
-/// The operation with this exact name.
+/// The operation with this exact name (the table is sorted by name).
 pub fn by_name(name: &str) -> Option<&'static Operation> {
-    OPERATIONS.iter().find(|op| op.name == name)
+    let i = OPERATIONS.binary_search_by(|op| op.name.cmp(name)).ok()?;
+    OPERATIONS.get(i)
+}
+
+/// Views of the table built once, so that classifying a request scans a handful of rows
+/// instead of all of them.
+struct Index {
+    /// Current (not deprecated) operations by method and path shape, in table order.
+    groups: Vec<(&'static str, PathShape, Vec<&'static Operation>)>,
+    /// Every literal query key once, in table order.
+    literal_keys: Vec<&'static str>,
+    deprecated: Vec<&'static Operation>,
+}
+
+static INDEX: LazyLock<Index> = LazyLock::new(|| {
+    let mut index = Index {
+        groups: Vec::new(),
+        literal_keys: Vec::new(),
+        deprecated: Vec::new(),
+    };
+    for op in &OPERATIONS {
+        for l in op.literal_query {
+            if !index.literal_keys.contains(&l.key) {
+                index.literal_keys.push(l.key);
+            }
+        }
+        if op.deprecated {
+            index.deprecated.push(op);
+            continue;
+        }
+        let at = index
+            .groups
+            .iter()
+            .position(|(m, p, _)| *m == op.method && *p == op.path);
+        match at.and_then(|i| index.groups.get_mut(i)) {
+            Some((_, _, ops)) => ops.push(op),
+            None => index.groups.push((op.method, op.path, vec![op])),
+        }
+    }
+    index
+});
+
+/// The current operations with this method and path shape, in table order.
+pub(crate) fn group(method: &str, path: PathShape) -> &'static [&'static Operation] {
+    INDEX
+        .groups
+        .iter()
+        .find(|(m, p, _)| *p == path && *m == method)
+        .map_or(&[], |(_, _, ops)| ops.as_slice())
+}
+
+/// The deprecated operations, in table order.
+pub(crate) fn deprecated() -> &'static [&'static Operation] {
+    &INDEX.deprecated
 }
 
 /// True when `key` is a literal query key of some operation (`acl`, `uploads`, `list-type`).
 pub fn is_literal_key(key: &str) -> bool {
-    OPERATIONS
-        .iter()
-        .any(|op| op.literal_query.iter().any(|l| l.key == key))
+    INDEX.literal_keys.contains(&key)
 }
 
 /// The literal key that `key` equals ignoring ASCII case, when it differs in case.
 pub fn literal_key_case_twin(key: &str) -> Option<&'static str> {
-    OPERATIONS
+    INDEX
+        .literal_keys
         .iter()
-        .flat_map(|op| op.literal_query.iter())
-        .map(|l| l.key)
+        .copied()
         .find(|k| *k != key && k.eq_ignore_ascii_case(key))
 }
 
@@ -158,5 +211,29 @@ mod tests {
         assert!(is_literal_key("uploads") && !is_literal_key("uploadId"));
         assert_eq!(literal_key_case_twin("ACL"), Some("acl"));
         assert_eq!(literal_key_case_twin("acl"), None);
+    }
+
+    #[test]
+    fn index_views_agree_with_the_table() {
+        for op in &OPERATIONS {
+            assert_eq!(by_name(op.name), Some(op));
+            let in_group = group(op.method, op.path).contains(&op);
+            assert_eq!(in_group, !op.deprecated, "{}", op.name);
+            assert_eq!(deprecated().contains(&op), op.deprecated, "{}", op.name);
+        }
+        assert_eq!(by_name("NoSuchOperation"), None);
+        let grouped: usize = ["GET", "PUT", "POST", "DELETE", "HEAD"]
+            .iter()
+            .flat_map(|m| {
+                [
+                    PathShape::Service,
+                    PathShape::Bucket,
+                    PathShape::Object,
+                    PathShape::WriteGetObjectResponse,
+                ]
+                .map(|p| group(m, p).len())
+            })
+            .sum();
+        assert_eq!(grouped + deprecated().len(), OPERATION_COUNT);
     }
 }
