@@ -1,8 +1,10 @@
 //! One connection's state machine: handshake (RFC 9293 §3.5), who is the client, both directions'
 //! reassembly, and how it ends. Events go straight to the sink; the table does the bookkeeping.
-//! A start without a handshake is first held for a late one ([`early`]).
+//! A start without a handshake is first held for a late one ([`early`]); a RST before the last
+//! bytes lets them arrive ([`reset`]).
 
 mod early;
+mod reset;
 #[cfg(test)]
 pub(super) use early::MAX_EARLY_SEGMENTS;
 
@@ -87,6 +89,9 @@ pub(super) enum Verdict {
     /// Its events ended (Closed emitted) before this segment, when what it held went through:
     /// remove it, keep a tombstone, and take the segment as one of an untracked 4-tuple.
     Ended,
+    /// A RST came before bytes it accounts for ([`reset`]): keep the connection, and check it
+    /// again `ACK_GRACE_NS` after this segment.
+    Linger,
 }
 
 #[derive(Debug)]
@@ -106,6 +111,8 @@ pub(super) struct Conn {
     s2c: Reassembler,
     /// Segments held while a late handshake may still show up (`None` once settled).
     early: Option<Box<early::Early>>,
+    /// A RST seen while bytes it accounts for were missing: the connection lingers for them.
+    reset: Option<reset::Reset>,
 }
 
 impl Conn {
@@ -129,6 +136,7 @@ impl Conn {
             c2s: Reassembler::new(limits.max_out_of_order_bytes),
             s2c: Reassembler::new(limits.max_out_of_order_bytes),
             early: None,
+            reset: None,
         }
     }
 
@@ -221,7 +229,21 @@ impl Conn {
         if self.early.is_some() {
             return self.on_early_segment(seg, ts, out);
         }
-        self.step(seg, ts, out)
+        if matches!(self.phase, Phase::SynSent { .. }) && self.lacks_origin(seg) {
+            return self.hold_for_origin(seg, ts, out);
+        }
+        let v = self.step(seg, ts, out);
+        if v == Verdict::Keep && self.reset.is_some() {
+            return self.after_reset(ts, out);
+        }
+        v
+    }
+
+    /// Data or a FIN (not a SYN or RST) of a direction whose first sequence number is unknown.
+    fn lacks_origin(&self, seg: &Segment<'_>) -> bool {
+        let f = seg.flags;
+        let content = !seg.payload.is_empty() || seg.missing > 0 || f.fin();
+        content && !f.syn() && !f.rst() && !self.synced(self.dir_of(seg.src))
     }
 
     /// One segment through the state machine (nothing held for a late handshake).
@@ -369,7 +391,7 @@ impl Conn {
                 self.attempt(AttemptOutcome::Refused, out);
             }
             Phase::SynReceived => out.stats.half_open += 1,
-            Phase::Open => self.end(CloseReason::Rst, ts, out),
+            Phase::Open => return self.on_open_rst(seg, dir, ts, out),
             // A RST settles what is held first (see `early`): never reached.
             Phase::Held => {}
         }
@@ -433,6 +455,14 @@ impl Conn {
         self.held_reported = now;
     }
 
+    /// Whether `dir`'s first sequence number is known.
+    fn synced(&self, dir: Direction) -> bool {
+        match dir {
+            Direction::ClientToServer => self.c2s.is_synced(),
+            Direction::ServerToClient => self.s2c.is_synced(),
+        }
+    }
+
     fn half(&mut self, dir: Direction) -> &mut Reassembler {
         match dir {
             Direction::ClientToServer => &mut self.c2s,
@@ -473,6 +503,12 @@ impl Conn {
         if self.resolve_early(out) != Verdict::Keep {
             return;
         }
+        // A RST was seen: whatever ends the lingering, the RST ended the connection.
+        let reason = if self.reset.is_some() {
+            CloseReason::Rst
+        } else {
+            reason
+        };
         match self.phase {
             Phase::Open => {
                 let id = self.id;

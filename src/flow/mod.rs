@@ -21,8 +21,13 @@
 //! sequence and ACK numbers agree with the held segments opens the connection as
 //! [`OpenedBy::Handshake`] and the held segments go through in sequence order, nothing lost.
 //! Otherwise (grace over on a later packet, `expire` or `finish`; a RST; a bound exceeded; a SYN
-//! that disagrees) it opens mid-stream exactly as it would have at once, only later. Counted in
+//! that disagrees) it opens mid-stream exactly as it would have at once, only later. A server's
+//! data after the SYN but before the SYN-ACK is held the same way. Counted in
 //! [`FlowStats::delayed_starts`] and [`FlowStats::late_handshakes`]; details in `conn/early.rs`.
+//!
+//! The end mirrors the start: a RST whose sequence or ACK number accounts for bytes not yet
+//! captured lets the connection linger up to the same grace for them, then `Closed { Rst }`
+//! (`conn/reset.rs`); a RST leaving nothing outstanding closes at once.
 //!
 //! Event order per connection: `Opened`, then `Data`/`Gap` of either direction, then `Closed`;
 //! or a lone `Attempt` for a SYN refused or unanswered that carried no data. Across directions

@@ -136,6 +136,11 @@ impl Reassembler {
         self.synced
     }
 
+    /// The bound on out-of-order bytes this direction was made with.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Whether data starting at `first_seq` would begin at or before this direction's origin
     /// (within the window): a SYN the capture showed after its connection's first data.
     pub fn precedes_origin(&self, first_seq: u32) -> bool {

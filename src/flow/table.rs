@@ -38,7 +38,8 @@ pub struct FlowTable {
     index: HashMap<FlowKey, usize>,
     conns: Lru<Conn>,
     syn_deadlines: VecDeque<Deadline>,
-    /// Delayed starts (conn/early.rs) in the order they began: each ends its grace at `at`.
+    /// Delayed starts (conn/early.rs) and connections lingering after a RST (conn/reset.rs), in
+    /// the order they began: each ends its grace at `at`.
     early_deadlines: VecDeque<Deadline>,
     tombs: Tombstones,
     next_id: u64,
@@ -97,8 +98,10 @@ impl FlowTable {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
+        let id = conn.id;
         match conn.on_segment(seg, ts, &mut out) {
             Verdict::Keep => {}
+            Verdict::Linger => self.push_early_deadline(slot, id, ts),
             Verdict::Done => self.bury(slot, ts),
             Verdict::Restart => {
                 self.close(slot, CloseReason::Idle, ts, sink);
@@ -281,7 +284,8 @@ impl FlowTable {
         }
     }
 
-    /// Delayed starts whose grace is over stop waiting for their handshake (conn/early.rs).
+    /// Delayed starts whose grace is over stop waiting for their handshake (conn/early.rs);
+    /// connections lingering after a RST close (conn/reset.rs).
     fn expire_early(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         while let Some(&d) = self.early_deadlines.front() {
             if d.at > now {
@@ -298,6 +302,9 @@ impl FlowTable {
                 continue;
             };
             if conn.early_due(now) && conn.resolve_early(&mut out) != Verdict::Keep {
+                self.bury(d.slot, now);
+            } else if conn.reset_due(now) {
+                conn.end(CloseReason::Rst, now, &mut out);
                 self.bury(d.slot, now);
             }
         }

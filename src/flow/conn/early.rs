@@ -16,6 +16,10 @@
 //!   number is known (from the SYN, the SYN-ACK, or the ACK completing the handshake); until then
 //!   later data of that direction is held too. A SYN that disagrees belongs to another
 //!   connection: what is held opens mid-stream first, as it would have without the grace.
+//! - **Data before the SYN-ACK.** The same holding covers a server's data that comes after the
+//!   SYN but before anything says where the server's stream starts (SYN-ACK, or the client's ACK).
+//! - **Handshake seen, a direction still unplaced.** When the grace ends, its held segments go
+//!   through in sequence order and that direction starts at the lowest, after a `Gap { len: 0 }`.
 //! - **No handshake.** When the grace ends (checked on every packet's time, on `expire` and on
 //!   `finish`), when a RST arrives, or when a bound is exceeded, the held segments go through
 //!   exactly as before: opened mid-stream at the first one's time, then in capture order, each
@@ -23,7 +27,9 @@
 //!   packet time later. (Past the grace, the late-SYN rule of `conn` still applies.)
 //! - **Bounds.** At most [`MAX_EARLY_SEGMENTS`] segments and `max_out_of_order_bytes` (payload
 //!   plus [`ENTRY_COST`] each) per connection, charged to the table-wide out-of-order budget.
-//!   Counted in `FlowStats::delayed_starts` and `FlowStats::late_handshakes`.
+//!   Counted in `FlowStats::delayed_starts`; `FlowStats::late_handshakes` counts those the
+//!   handshake placed entirely. Established connections never hold: their fast path is a check of
+//!   an `Option` and of the phase.
 
 use super::{Conn, Out, Phase, Verdict};
 use crate::decode::{Segment, TcpFlags};
@@ -163,7 +169,6 @@ impl Conn {
             if !self.fits_handshake(seg) {
                 return self.resolve_then(seg, ts, out);
             }
-            out.stats.late_handshakes += 1;
             self.handshake(seg, ts, out);
             return self.release_synced(out);
         }
@@ -246,29 +251,56 @@ impl Conn {
     }
 
     /// After the handshake: held segments of directions now synchronised go through, in
-    /// sequence order; once nothing is held, holding is over.
+    /// sequence order (which may synchronise the other direction: again, until none is ready);
+    /// once nothing is held, holding is over and the handshake placed it all.
     fn release_synced(&mut self, out: &mut Out<'_>) -> Verdict {
-        let (c2s, s2c, client) = (self.c2s.is_synced(), self.s2c.is_synced(), self.client);
-        let ready = |s: &EarlySeg| if s.src == client { c2s } else { s2c };
-        let Some(early) = self.early.as_mut() else {
-            return Verdict::Keep;
-        };
-        if !early.segs.iter().any(ready) {
+        loop {
+            let (c2s, s2c, client) = (self.c2s.is_synced(), self.s2c.is_synced(), self.client);
+            let ready = |s: &EarlySeg| if s.src == client { c2s } else { s2c };
+            let Some(early) = self.early.as_mut() else {
+                return Verdict::Keep;
+            };
             if early.segs.is_empty() {
+                out.stats.late_handshakes += 1;
                 self.early = None;
+                return Verdict::Keep;
             }
-            return Verdict::Keep;
+            if !early.segs.iter().any(ready) {
+                return Verdict::Keep;
+            }
+            let (go, stay): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut early.segs).into_iter().partition(ready);
+            early.cost = stay.iter().map(EarlySeg::cost).sum();
+            early.segs = stay;
+            self.report_held(out);
+            let go = self.in_seq_order(go);
+            let v = self.replay(go, out);
+            if v != Verdict::Keep {
+                return v;
+            }
         }
-        let (go, stay): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut early.segs).into_iter().partition(ready);
-        early.cost = stay.iter().map(EarlySeg::cost).sum();
-        early.segs = stay;
-        if early.segs.is_empty() {
-            self.early = None;
+    }
+
+    /// The handshake is under way but has not said where `seg`'s direction starts (a server's
+    /// data before its SYN-ACK): hold it like a delayed start, `Linger` for the table's deadline.
+    pub(super) fn hold_for_origin(
+        &mut self,
+        seg: &Segment<'_>,
+        ts: Timestamp,
+        out: &mut Out<'_>,
+    ) -> Verdict {
+        self.last_ts = self.last_ts.max(ts);
+        out.stats.delayed_starts += 1;
+        self.early = Some(Box::new(Early {
+            since: ts,
+            segs: Vec::new(),
+            cost: 0,
+            limit: self.c2s.limit(),
+        }));
+        match self.hold(seg, ts, out) {
+            Verdict::Keep => Verdict::Linger,
+            v => v,
         }
-        self.report_held(out);
-        let go = self.in_seq_order(go);
-        self.replay(go, out)
     }
 
     /// Each direction's segments by sequence number (stable: a pure ACK stays after the data
@@ -312,13 +344,6 @@ impl Conn {
             let n = early.segs.len() as u64;
             out.stats.ignored_segments = out.stats.ignored_segments.saturating_add(n);
             self.report_held(out);
-        }
-    }
-
-    fn synced(&self, dir: crate::flow::Direction) -> bool {
-        match dir {
-            crate::flow::Direction::ClientToServer => self.c2s.is_synced(),
-            crate::flow::Direction::ServerToClient => self.s2c.is_synced(),
         }
     }
 }

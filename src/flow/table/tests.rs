@@ -585,3 +585,4 @@ fn table_wide_out_of_order_bound_releases_the_connection_that_crosses_it() {
 mod early;
 mod order;
 mod props;
+mod reset;

@@ -200,3 +200,27 @@ fn held_bytes_are_charged_to_the_table_wide_budget() {
     assert_eq!(h.table.held_bytes(), 0);
     assert_eq!(h.bytes(C2S).len(), 1200);
 }
+
+#[test]
+fn server_data_after_the_syn_waits_for_the_syn_ack() {
+    let mut h = H::new();
+    h.c(0, SYN, 1000, 0, b"");
+    h.s(1, PSH, 5012, 1001, b"world"); // its second segment first
+    h.s(2, PSH, 5001, 1001, b"220 hello, ");
+    assert!(
+        h.events.is_empty(),
+        "no SYN-ACK yet: where it starts is unknown"
+    );
+    h.s(3, SYNACK, 5000, 1001, b"");
+    assert_eq!(
+        h.events[0],
+        Ev::Opened(ConnId(0), client(), server(), OpenedBy::Handshake)
+    );
+    assert_eq!(h.bytes(S2C), b"220 hello, world");
+    assert_eq!(gaps(&h.events), 0);
+    let st = h.table.stats();
+    assert_eq!(
+        (st.delayed_starts, st.late_handshakes, st.midstream),
+        (1, 1, 0)
+    );
+}

@@ -130,4 +130,50 @@ proptest! {
         prop_assert_eq!(h.bytes(S2C), resp);
         prop_assert_eq!(h.table.stats().gaps, 0);
     }
+    /// The same exchange with its handshake shuffled in too (all within the delayed-start grace,
+    /// at most 61 segments held, under its bound of 64): one connection opened by its handshake,
+    /// both streams whole, no gap of any kind.
+    #[test]
+    fn shuffled_start_with_its_handshake_rebuilds_both_streams(
+        req in proptest::collection::vec(any::<u8>(), 1..1500),
+        resp in proptest::collection::vec(any::<u8>(), 1..1500),
+        cut in 50usize..300,
+        isn_c in any::<u32>(),
+        isn_s in any::<u32>(),
+        seed in any::<u64>(),
+    ) {
+        let (c0, s0) = (isn_c.wrapping_add(1), isn_s.wrapping_add(1));
+        let req_end = c0.wrapping_add(req.len() as u32);
+        // (from client, flags, seq, ack, bytes)
+        let mut segs = vec![
+            (true, SYN, isn_c, 0, Vec::new()),
+            (false, SYNACK, isn_s, c0, Vec::new()),
+            (true, ACK, c0, s0, Vec::new()),
+        ];
+        for (from_client, stream, first, ack) in [(true, &req, c0, s0), (false, &resp, s0, req_end)] {
+            for at in (0..stream.len()).step_by(cut) {
+                let end = (at + cut).min(stream.len());
+                segs.push((from_client, PSH, first.wrapping_add(at as u32), ack, stream[at..end].to_vec()));
+            }
+        }
+        let mut state = seed | 1;
+        for i in (1..segs.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            segs.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut h = H::new();
+        for (i, (from_client, flags, seq, ack, bytes)) in segs.iter().enumerate() {
+            let (src, dst) = if *from_client { (client(), server()) } else { (server(), client()) };
+            h.send(i as i64, src, dst, *flags, *seq, *ack, bytes, 0);
+        }
+        h.finish(10_000);
+        prop_assert_eq!(
+            transcript(&h.events),
+            vec![(C2S, req.clone()), (S2C, resp.clone())]
+        );
+        prop_assert_eq!(&h.events[0], &Ev::Opened(ConnId(0), client(), server(), OpenedBy::Handshake));
+        prop_assert!(!h.events.iter().any(|e| matches!(e, Ev::Gap(..))), "{:?}", h.table.stats());
+        prop_assert_eq!((h.table.stats().connections, h.table.stats().midstream), (1, 0));
+        prop_assert_eq!(h.table.held_bytes(), 0);
+    }
 }
