@@ -89,8 +89,9 @@ pub(super) enum Verdict {
     /// Its events ended (Closed emitted) before this segment, when what it held went through:
     /// remove it, keep a tombstone, and take the segment as one of an untracked 4-tuple.
     Ended,
-    /// A RST came before bytes it accounts for ([`reset`]): keep the connection, and check it
-    /// again `ACK_GRACE_NS` after this segment.
+    /// Keep the connection and check it again `ACK_GRACE_NS` after this segment: a RST came
+    /// before bytes it accounts for ([`reset`]), or data waits for the handshake to place it
+    /// ([`early`]).
     Linger,
 }
 
@@ -178,7 +179,7 @@ impl Conn {
         Some(c)
     }
 
-    /// Today's mid-stream start: open at once on data without a handshake.
+    /// The mid-stream start (no handshake seen): open now, the client guessed.
     fn open_midstream(&mut self, ts: Timestamp, out: &mut Out<'_>) {
         out.stats.midstream += 1;
         self.open(OpenedBy::Midstream, ts, out);

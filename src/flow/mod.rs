@@ -165,10 +165,11 @@ pub struct FlowStats {
     /// Segments that belong to nothing: a bare ACK/FIN/RST on an untracked 4-tuple, a late
     /// segment of a closed connection, a SYN-ACK or RST that does not acknowledge the SYN.
     pub ignored_segments: u64,
-    /// Connections whose data came before any handshake and were held for a late one (up to
-    /// `reassembly::ACK_GRACE_NS`) before opening.
+    /// Connections whose data came before the handshake said where it starts (before the SYN,
+    /// or a server's before its SYN-ACK) and was held for it, up to `reassembly::ACK_GRACE_NS`.
     pub delayed_starts: u64,
-    /// Of those, connections whose SYN or SYN-ACK then arrived within the grace: opened by the
-    /// handshake with no data lost (the rest are counted in `midstream`).
+    /// Of those, connections whose handshake then placed all held data within the grace (the
+    /// rest open mid-stream, counted in `midstream`, or start a direction at its lowest held
+    /// byte).
     pub late_handshakes: u64,
 }
