@@ -130,12 +130,12 @@ pub(crate) fn parse_request(block: &[u8], ts: Timestamp) -> Result<HttpRequest, 
     let mut slots = [httparse::EMPTY_HEADER; USUAL_HEADERS];
     let mut req = httparse::Request::new(&mut slots);
     match req.parse(block) {
-        Ok(httparse::Status::Complete(_)) => Ok(request_from(&req, ts)),
+        Ok(httparse::Status::Complete(_)) => Ok(request_from(block, &req, ts)),
         Err(httparse::Error::TooManyHeaders) => {
             let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
             let mut req = httparse::Request::new(&mut many);
             match req.parse(block) {
-                Ok(httparse::Status::Complete(_)) => Ok(request_from(&req, ts)),
+                Ok(httparse::Status::Complete(_)) => Ok(request_from(block, &req, ts)),
                 other => Err(malformed(other)),
             }
         }
@@ -148,12 +148,12 @@ pub(crate) fn parse_response(block: &[u8], ts: Timestamp) -> Result<HttpResponse
     let mut slots = [httparse::EMPTY_HEADER; USUAL_HEADERS];
     let mut resp = httparse::Response::new(&mut slots);
     match response_config().parse_response(&mut resp, block) {
-        Ok(httparse::Status::Complete(_)) => Ok(response_from(&resp, ts)),
+        Ok(httparse::Status::Complete(_)) => Ok(response_from(block, &resp, ts)),
         Err(httparse::Error::TooManyHeaders) => {
             let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
             let mut resp = httparse::Response::new(&mut many);
             match response_config().parse_response(&mut resp, block) {
-                Ok(httparse::Status::Complete(_)) => Ok(response_from(&resp, ts)),
+                Ok(httparse::Status::Complete(_)) => Ok(response_from(block, &resp, ts)),
                 other => Err(malformed(other)),
             }
         }
@@ -185,30 +185,38 @@ fn malformed(result: httparse::Result<usize>) -> HeadError {
     }
 }
 
-fn request_from(req: &httparse::Request<'_, '_>, ts: Timestamp) -> HttpRequest {
+fn request_from(block: &[u8], req: &httparse::Request<'_, '_>, ts: Timestamp) -> HttpRequest {
     HttpRequest {
         ts,
         method: req.method.unwrap_or_default().to_string(),
         target: req.path.unwrap_or_default().to_string(),
         version: req.version.unwrap_or_default(),
-        headers: headers_from(req.headers),
+        headers: headers_from(block, req.headers),
         body_len: None,
     }
 }
 
-fn response_from(resp: &httparse::Response<'_, '_>, ts: Timestamp) -> HttpResponse {
+fn response_from(block: &[u8], resp: &httparse::Response<'_, '_>, ts: Timestamp) -> HttpResponse {
     HttpResponse {
         ts,
         status: resp.code.unwrap_or_default(),
         reason: resp.reason.unwrap_or_default().to_string(),
         version: resp.version.unwrap_or_default(),
-        headers: headers_from(resp.headers),
+        headers: headers_from(block, resp.headers),
         body_len: None,
         body_prefix: Vec::new(),
     }
 }
 
-fn headers_from(headers: &[httparse::Header<'_>]) -> Headers {
+/// The fields as text: the head itself when it is UTF-8, else each value decoded lossily.
+fn headers_from(block: &[u8], headers: &[httparse::Header<'_>]) -> Headers {
+    let fields = headers.iter().map(|h| (h.name.as_bytes(), h.value));
+    if let Some(h) = std::str::from_utf8(block)
+        .ok()
+        .and_then(|head| Headers::within(head, fields))
+    {
+        return h;
+    }
     let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
     let mut out = Headers::with_capacity(headers.len(), bytes);
     for h in headers {
@@ -290,6 +298,22 @@ mod tests {
         let resp = parse_response(block, Timestamp(0)).unwrap();
         assert_eq!((resp.status, resp.reason.as_str()), (403, "Forbidden"));
         assert_eq!(resp.header("x-odd"), Some("caf\u{fffd}"));
+    }
+
+    #[test]
+    fn fields_read_in_place_equal_fields_copied() {
+        let req = parse_request(CURL_GET, Timestamp(0)).unwrap();
+        let copied: Headers = [
+            ("Host", "127.0.0.1:18080"),
+            ("User-Agent", "curl/7.88.1"),
+            ("Accept", "*/*"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(req.headers, copied);
+        let names: Vec<_> = req.headers.iter().map(|h| h.name).collect();
+        assert_eq!(names, ["Host", "User-Agent", "Accept"]);
+        assert_eq!(req.headers.iter().next_back().map(|h| h.value), Some("*/*"));
     }
 
     #[test]

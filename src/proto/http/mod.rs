@@ -51,18 +51,19 @@ pub struct Header<'a> {
 
 /// The header fields of one message, in wire order, kept in one buffer: a head costs two
 /// allocations however many fields it has, and a lookup allocates nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Headers {
     /// Each field's name then value, back to back.
     text: String,
     spans: Vec<Span>,
 }
 
-/// Where one field lies in `Headers::text`: name `start..name_end`, value `name_end..end`.
+/// Where one field lies in `Headers::text`: name `start..name_end`, value `value_start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
     start: usize,
     name_end: usize,
+    value_start: usize,
     end: usize,
 }
 
@@ -83,6 +84,7 @@ impl Headers {
         self.spans.push(Span {
             start,
             name_end,
+            value_start: name_end,
             end: self.text.len(),
         });
     }
@@ -93,6 +95,30 @@ impl Headers {
             Ok(v) => self.push(name, v),
             Err(_) => self.push(name, &String::from_utf8_lossy(value)),
         }
+    }
+
+    /// The fields of a head that is valid UTF-8 (nearly every head), kept as the head's own
+    /// text: fields are found in it by position, so nothing is copied or checked per field.
+    /// `None` when a field does not lie inside `head` on character boundaries.
+    pub(crate) fn within<'h>(
+        head: &str,
+        fields: impl ExactSizeIterator<Item = (&'h [u8], &'h [u8])>,
+    ) -> Option<Headers> {
+        let mut spans = Vec::with_capacity(fields.len());
+        for (name, value) in fields {
+            let (start, name_end) = position(head, name)?;
+            let (value_start, end) = position(head, value)?;
+            spans.push(Span {
+                start,
+                name_end,
+                value_start,
+                end,
+            });
+        }
+        Some(Headers {
+            text: head.to_string(),
+            spans,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -131,8 +157,24 @@ impl Headers {
     }
 
     fn value(&self, s: &Span) -> &str {
-        self.text.get(s.name_end..s.end).unwrap_or_default()
+        self.text.get(s.value_start..s.end).unwrap_or_default()
     }
+}
+
+/// Equal when the fields are, however they are laid out in the buffer.
+impl PartialEq for Headers {
+    fn eq(&self, other: &Headers) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
+
+/// Where `part` (a slice of `whole`'s bytes) lies in `whole`, if it is text there.
+fn position(whole: &str, part: &[u8]) -> Option<(usize, usize)> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    whole.get(start..end).map(|_| (start, end))
 }
 
 impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
