@@ -65,9 +65,10 @@ fn generated_man_pages_and_completions_are_current() {
             stale.push(rel.display().to_string());
         }
     }
+    let verb = if stale.len() == 1 { "is" } else { "are" };
     assert!(
         stale.is_empty(),
-        "{} is stale: run {UPDATE_VAR}=1 cargo test --test integration docs",
+        "{} {verb} stale: run {UPDATE_VAR}=1 cargo test --test integration docs",
         stale.join(", ")
     );
 }
