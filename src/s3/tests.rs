@@ -532,3 +532,21 @@ mod total {
         }
     }
 }
+
+#[test]
+fn split_once_lit_is_split_once() {
+    for (s, pat) in [
+        ("http://h/p", "://"),
+        ("/b/k?x=http://y", "://"),
+        ("/b/k", "://"),
+        (":/:/://", "://"),
+        (
+            "AWS4-HMAC-SHA256 Credential=A/s3/aws4_request, C",
+            "Credential=",
+        ),
+        ("Credential", "Credential="),
+        ("", "://"),
+    ] {
+        assert_eq!(split_once_lit(s, pat), s.split_once(pat), "{s}");
+    }
+}
