@@ -216,9 +216,11 @@ impl Procs {
     }
 
     fn verdict(&mut self, client: SocketAddr, server: SocketAddr) -> Verdict {
+        // Found at the SYN, or else now: the socket usually still exists when the handshake
+        // completes, and a reader of `/proc/net/tcp` can miss a row while the table changes.
         let p = match self.at_syn.remove(&(client, server)) {
-            Some(p) => p,
-            None => self.lookup(client, server),
+            Some(Some(p)) => Some(p),
+            _ => self.lookup(client, server),
         };
         match (&self.tree, p) {
             (None, p) => Verdict::Keep(p),

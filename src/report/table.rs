@@ -157,21 +157,32 @@ fn write_requests(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Re
         .max_requests
         .unwrap_or(usize::MAX)
         .min(r.requests.len());
-    let mut t = new_table(
-        style,
-        &[
-            "#",
-            "time",
-            "scheme",
-            "server",
-            "method",
-            "operation",
-            "bucket/key",
-            "status",
-        ],
-    );
+    let mut header = vec![
+        "#",
+        "time",
+        "scheme",
+        "server",
+        "method",
+        "operation",
+        "bucket/key",
+        "status",
+    ];
+    // Live capture knows each request's local process; files never do, so no empty column.
+    let with_process = r.requests.iter().any(|q| q.process.is_some());
+    if with_process {
+        header.push("process");
+    }
+    let mut t = new_table(style, &header);
     for q in &r.requests[..shown] {
-        t.add_row(request_row(q, style));
+        let mut row = request_row(q, style);
+        if with_process {
+            row.push(Cell::new(
+                q.process
+                    .as_ref()
+                    .map_or("-".to_string(), |p| format!("{}[{}]", p.name, p.pid)),
+            ));
+        }
+        t.add_row(row);
     }
     section(out, "Requests", t)?;
     if shown < r.requests.len() {

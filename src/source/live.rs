@@ -82,7 +82,9 @@ impl LiveSource {
             // Room for bursts while a slow moment (a /proc lookup) holds the reader: 32 MiB,
             // fixed, so memory stays flat.
             .buffer_size(32 << 20)
-            .timeout(i32::try_from(opts.timeout_ms).unwrap_or(100))
+            // libpcap hands this to the kernel as the ring's block-retire timeout: 1 ms keeps
+            // delivery prompt (waiting for the next packet is `timeout_ms`, in `next_event`).
+            .timeout(1)
             .open()
             .map_err(fail)?
             // libpcap's own read timeout is not honoured in immediate mode on Linux (the read

@@ -120,6 +120,8 @@ pub struct ProcTable {
 
 /// How many recent owners are checked before every process is.
 const RECENT_OWNERS: usize = 16;
+/// Readings of the socket table before a connection is declared not local (or gone).
+const INODE_READS: usize = 3;
 
 impl ProcTable {
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -165,15 +167,19 @@ impl ProcTable {
         self.process(pid)
     }
 
+    /// The socket's inode. The kernel prints `/proc/net/tcp` a page at a time from a hash table
+    /// that keeps changing, so on a busy host one reading can miss a row: a few are tried.
     fn inode(&self, local: SocketAddr, remote: SocketAddr) -> Option<u64> {
         let file = if local.is_ipv4() && remote.is_ipv4() {
             ["net/tcp", "net/tcp6"]
         } else {
             ["net/tcp6", "net/tcp"]
         };
-        file.iter().find_map(|f| {
-            let text = std::fs::read_to_string(self.root.join(f)).ok()?;
-            find_row(&parse_net_tcp(&text), local, remote).map(|r| r.inode)
+        (0..INODE_READS).find_map(|_| {
+            file.iter().find_map(|f| {
+                let text = std::fs::read_to_string(self.root.join(f)).ok()?;
+                find_row(&parse_net_tcp(&text), local, remote).map(|r| r.inode)
+            })
         })
     }
 
