@@ -92,9 +92,18 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
             shape_text(r.shape)
         ));
     }
-    let with_literals = group.iter().copied().filter(|op| r.literals_ok(op));
-    let most = with_literals.clone().map(|op| op.literal_query.len()).max();
-    let tier = with_literals.filter(|op| Some(op.literal_query.len()) == most);
+    let mut with_literals = Ops::default();
+    group
+        .iter()
+        .filter(|op| r.literals_ok(op))
+        .for_each(|op| with_literals.push(op));
+    let most = with_literals.iter().map(|op| op.literal_query.len()).max();
+    let mut tier = Ops::default();
+    with_literals
+        .iter()
+        .filter(|op| Some(op.literal_query.len()) == most)
+        .for_each(|op| tier.push(op));
+    let tier = tier.iter();
     let (op, mut notes) = match most {
         Some(n) if n > 0 => pick_by_requirements(r, tier.clone(), true, || {
             format!("{} {} matches no operation", r.method, shape_text(r.shape))
@@ -115,6 +124,38 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
     notes.extend(twin_note(op.name));
     notes.extend(host_tie_note(r, tier, op));
     Ok(Matched { op: op.name, notes })
+}
+
+/// No group of the table has more members (a test checks it).
+pub(crate) const MAX_GROUP: usize = 40;
+
+/// Some members of one group, in table order, kept on the stack: the matcher goes over them
+/// several times, and filtering the group again each time costs more than keeping them.
+struct Ops {
+    ops: [Option<&'static Operation>; MAX_GROUP],
+    len: usize,
+}
+
+impl Default for Ops {
+    fn default() -> Self {
+        Ops {
+            ops: [None; MAX_GROUP],
+            len: 0,
+        }
+    }
+}
+
+impl Ops {
+    fn push(&mut self, op: &'static Operation) {
+        if let Some(slot) = self.ops.get_mut(self.len) {
+            *slot = Some(op);
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'static Operation> + Clone + '_ {
+        self.ops.iter().map_while(|op| *op)
+    }
 }
 
 enum Choice {

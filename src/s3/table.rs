@@ -235,5 +235,10 @@ mod tests {
             })
             .sum();
         assert_eq!(grouped + deprecated().len(), OPERATION_COUNT);
+        let largest = INDEX.groups.iter().map(|(_, _, ops)| ops.len()).max();
+        assert!(
+            largest <= Some(crate::s3::classify::MAX_GROUP),
+            "{largest:?}"
+        );
     }
 }
