@@ -317,6 +317,19 @@ mod tests {
     }
 
     #[test]
+    fn lookups_ignore_case_and_tell_same_shape_names_apart() {
+        let h: Headers = [("X-Ab", "1"), ("x-bb", "2"), ("X-AB", "3"), ("", "4")]
+            .into_iter()
+            .collect();
+        assert_eq!(h.get("x-ab"), Some("1"));
+        assert_eq!(h.all("X-aB").collect::<Vec<_>>(), ["1", "3"]);
+        assert_eq!(h.get("X-BB"), Some("2"));
+        assert_eq!(h.get("x-cb"), None);
+        assert_eq!(h.get("x-a"), None);
+        assert_eq!(h.get(""), Some("4"));
+    }
+
+    #[test]
     fn malformed_heads() {
         assert!(matches!(
             parse_request(b"GET / HTTP/9.9\r\n\r\n", Timestamp(0)),
