@@ -12,6 +12,8 @@ pub mod pcapng_writer;
 pub mod procs;
 #[cfg(feature = "live")]
 pub mod run;
+#[cfg(feature = "live")]
+pub mod sockdiag;
 
 pub use file::FileSource;
 

@@ -167,9 +167,16 @@ impl ProcTable {
         self.process(pid)
     }
 
-    /// The socket's inode. The kernel prints `/proc/net/tcp` a page at a time from a hash table
-    /// that keeps changing, so on a busy host one reading can miss a row: a few are tried.
+    /// The socket's inode: asked of the kernel exactly (`sockdiag`), else from `/proc/net/tcp`.
+    /// The kernel prints that a page at a time from a hash table that keeps changing, so on a
+    /// busy host one reading can miss a row: a few are tried.
     fn inode(&self, local: SocketAddr, remote: SocketAddr) -> Option<u64> {
+        #[cfg(feature = "live")]
+        if self.root == Path::new("/proc")
+            && let Some(inode) = super::sockdiag::inode(local, remote)
+        {
+            return Some(inode);
+        }
         let file = if local.is_ipv4() && remote.is_ipv4() {
             ["net/tcp", "net/tcp6"]
         } else {
