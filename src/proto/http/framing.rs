@@ -29,11 +29,12 @@ pub enum FramingError {
 
 /// RFC 9112 §6.3 for requests: chunked, else Content-Length, else no body.
 pub(crate) fn request_framing(headers: &Headers) -> Result<Framing, FramingError> {
-    match transfer_coding(headers) {
+    let (coding, length) = body_fields(headers);
+    match coding {
         // Item 4: a request whose final coding is not chunked cannot be delimited.
         Some(false) => Err(FramingError::RequestNotChunked),
         Some(true) => Ok(Framing::Chunked),
-        None => Ok(content_length(headers)?.map_or(Framing::Empty, Framing::Length)),
+        None => Ok(length?.map_or(Framing::Empty, Framing::Length)),
     }
 }
 
@@ -54,43 +55,56 @@ pub(crate) fn response_framing(
     if method == Some("CONNECT") && (200..300).contains(&status) {
         return Ok(Framing::Tunnel);
     }
-    match transfer_coding(headers) {
+    let (coding, length) = body_fields(headers);
+    match coding {
         Some(true) => Ok(Framing::Chunked),
         // Item 4: a final coding other than chunked is read until close.
         Some(false) => Ok(Framing::UntilClose),
-        None => Ok(content_length(headers)?.map_or(Framing::UntilClose, Framing::Length)),
+        None => Ok(length?.map_or(Framing::UntilClose, Framing::Length)),
     }
 }
 
-/// `Some(true)` when Transfer-Encoding is present and its final coding is chunked (item 3: it
-/// overrides Content-Length), `Some(false)` when present otherwise, `None` when absent.
-fn transfer_coding(headers: &Headers) -> Option<bool> {
-    let last = headers
-        .all("transfer-encoding")
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .rfind(|c| !c.is_empty())?;
-    let coding = last.split(';').next().unwrap_or_default().trim();
-    Some(coding.eq_ignore_ascii_case("chunked"))
+/// Transfer-Encoding and Content-Length, read in one pass over the fields.
+///
+/// The coding is `Some(true)` when Transfer-Encoding is present and its final coding is chunked
+/// (item 3: it overrides Content-Length), `Some(false)` when present otherwise, `None` when
+/// absent. The length follows item 5: every Content-Length value (also comma lists of one
+/// repeated value) must agree; the first that does not is the error.
+fn body_fields(headers: &Headers) -> (Option<bool>, Result<Option<u64>, FramingError>) {
+    let mut last_coding: Option<&str> = None;
+    let mut length: Result<Option<u64>, FramingError> = Ok(None);
+    for h in headers.iter() {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            let codings = h.value.split(',').map(str::trim);
+            last_coding = codings.filter(|c| !c.is_empty()).last().or(last_coding);
+        } else if h.name.eq_ignore_ascii_case("content-length")
+            && let Ok(found) = length
+        {
+            length = h
+                .value
+                .split(',')
+                .try_fold(found, |found, raw| agreed_length(found, raw));
+        }
+    }
+    let chunked = last_coding.map(|last| {
+        let coding = last.split(';').next().unwrap_or_default().trim();
+        coding.eq_ignore_ascii_case("chunked")
+    });
+    (chunked, length)
 }
 
-/// Item 5: every Content-Length value (also comma lists of one repeated value) must agree.
-fn content_length(headers: &Headers) -> Result<Option<u64>, FramingError> {
-    let mut found: Option<u64> = None;
-    let values = headers.all("content-length").flat_map(|v| v.split(','));
-    for raw in values {
-        let text = raw.trim();
-        let bad = || FramingError::BadContentLength(text.to_string());
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let n: u64 = text.parse().map_err(|_| bad())?;
-        if found.is_some_and(|f| f != n) {
-            return Err(bad());
-        }
-        found = Some(n);
+/// One Content-Length value, checked against the ones before it.
+fn agreed_length(found: Option<u64>, raw: &str) -> Result<Option<u64>, FramingError> {
+    let text = raw.trim();
+    let bad = || FramingError::BadContentLength(text.to_string());
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
     }
-    Ok(found)
+    let n: u64 = text.parse().map_err(|_| bad())?;
+    if found.is_some_and(|f| f != n) {
+        return Err(bad());
+    }
+    Ok(Some(n))
 }
 
 /// Counts (and skips) one body. Bytes are never kept, except the first `prefix_limit` of the

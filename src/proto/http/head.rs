@@ -2,6 +2,9 @@
 //! until the empty line arrives, then parsed once with `httparse`.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem;
 
 use super::{Headers, HttpRequest, HttpResponse};
 use crate::time::Timestamp;
@@ -110,16 +113,25 @@ impl HeadBuffer {
 
 /// End (exclusive) of the empty line that closes a head: `\n\r\n` or `\n\n` (RFC 9112 §2.2 lets
 /// a recipient accept a bare LF as a line terminator).
+/// Two substring searches instead of stopping at every line's LF: the usual CRLF end first, then
+/// a bare-LF end only before it.
 fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    static CRLF_END: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\n\r\n"));
+    static LF_END: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\n\n"));
     let tail = buf.get(from..)?;
-    memchr::memchr_iter(b'\n', tail).find_map(|i| {
-        let at = from + i;
-        match (buf.get(at + 1), buf.get(at + 2)) {
-            (Some(b'\n'), _) => Some(at + 2),
-            (Some(b'\r'), Some(b'\n')) => Some(at + 3),
-            _ => None,
-        }
-    })
+    let crlf = CRLF_END.find(tail);
+    // A bare-LF end counts only if it starts before the CRLF one (`\n\n` may overlap it by
+    // nothing: its second byte differs).
+    let before = crlf.map_or(tail.len(), |i| i.saturating_add(1).min(tail.len()));
+    let lf = tail.get(..before).and_then(|t| LF_END.find(t));
+    let end = match (lf, crlf) {
+        (Some(i), _) => i.checked_add(2)?,
+        (None, Some(i)) => i.checked_add(3)?,
+        (None, None) => return None,
+    };
+    from.checked_add(end)
 }
 
 /// Header slots tried first; a head with more gets a buffer sized for it.
@@ -327,6 +339,35 @@ mod tests {
         assert_eq!(h.get("x-cb"), None);
         assert_eq!(h.get("x-a"), None);
         assert_eq!(h.get(""), Some("4"));
+    }
+
+    /// The definition: the first LF followed by LF or CRLF.
+    fn head_end_by_lines(buf: &[u8], from: usize) -> Option<usize> {
+        (from..buf.len()).find_map(|at| match buf.get(at..) {
+            Some([b'\n', b'\n', ..]) => Some(at + 2),
+            Some([b'\n', b'\r', b'\n', ..]) => Some(at + 3),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn head_end_search_agrees_with_its_definition_on_every_short_text() {
+        let alphabet = [b'\r', b'\n', b'a'];
+        for len in 0..=8u32 {
+            for mut n in 0..3usize.pow(len) {
+                let buf: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let b = alphabet[n % 3];
+                        n /= 3;
+                        b
+                    })
+                    .collect();
+                for from in 0..=buf.len() {
+                    let want = head_end_by_lines(&buf, from);
+                    assert_eq!(find_head_end(&buf, from), want, "{buf:?} from {from}");
+                }
+            }
+        }
     }
 
     #[test]
