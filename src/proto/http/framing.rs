@@ -75,15 +75,12 @@ fn body_fields(headers: &Headers) -> (Option<bool>, Result<Option<u64>, FramingE
     let mut length: Result<Option<u64>, FramingError> = Ok(None);
     for h in headers.iter() {
         if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            let codings = h.value.split(',').map(str::trim);
-            last_coding = codings.filter(|c| !c.is_empty()).last().or(last_coding);
+            let mut codings = h.value.split(',').map(str::trim);
+            last_coding = codings.rfind(|c| !c.is_empty()).or(last_coding);
         } else if h.name.eq_ignore_ascii_case("content-length")
             && let Ok(found) = length
         {
-            length = h
-                .value
-                .split(',')
-                .try_fold(found, |found, raw| agreed_length(found, raw));
+            length = h.value.split(',').try_fold(found, agreed_length);
         }
     }
     let chunked = last_coding.map(|last| {
