@@ -197,33 +197,35 @@ fn pick_default(
 /// by its literal key is still reported when a required member is missing, with a note.
 fn pick_by_requirements(
     r: &Request<'_>,
-    tier: impl Iterator<Item = &'static Operation> + Clone,
+    tier: impl Iterator<Item = &'static Operation>,
     lenient: bool,
     nothing: impl FnOnce() -> String,
 ) -> Result<(&'static Operation, Vec<String>), String> {
-    let full = tier.clone().filter(|op| {
-        let (have, need) = r.requirements(op);
-        have == need
-    });
-    let best = full.max_by_key(|op| {
-        (
-            r.requirements(op).1,
-            r.optional_present(op),
-            op.express_control == r.express_control_host,
-        )
-    });
+    // Each op's (present, required) count, computed once: the passes below reuse it.
+    let mut counted = [None; MAX_GROUP];
+    for (slot, op) in counted.iter_mut().zip(tier) {
+        *slot = Some((op, r.requirements(op)));
+    }
+    let counted = || counted.iter().map_while(|c| *c);
+    let best = counted()
+        .filter(|(_, (have, need))| have == need)
+        .max_by_key(|(op, (_, need))| {
+            (
+                *need,
+                r.optional_present(op),
+                op.express_control == r.express_control_host,
+            )
+        });
     // An op with more of its required members present than the chosen one, but not all of
     // them, means the request is neither (e.g. `PUT /b/k?uploadId=1` without partNumber).
-    let have_best = best.map_or(0, |op| r.requirements(op).1);
-    let partial = tier
-        .filter(|op| {
-            let (have, need) = r.requirements(op);
-            have < need && (have > have_best || (lenient && best.is_none()))
+    let have_best = best.map_or(0, |(_, (_, need))| need);
+    let best = best.map(|(op, _)| op);
+    let partial = counted()
+        .filter(|(_, (have, need))| {
+            have < need && (*have > have_best || (lenient && best.is_none()))
         })
-        .max_by_key(|op| {
-            let (have, need) = r.requirements(op);
-            (have, std::cmp::Reverse(need))
-        });
+        .max_by_key(|(_, (have, need))| (*have, std::cmp::Reverse(*need)))
+        .map(|(op, _)| op);
     match (best, partial) {
         (Some(op), None) => Ok((op, Vec::new())),
         (_, Some(p)) if lenient => {
