@@ -182,8 +182,10 @@ struct Procs {
     /// `run` without `--all-traffic`: the command's pid, and the pids known to be it or its
     /// descendants.
     tree: Option<(u32, HashSet<u32>)>,
-    at_syn: HashMap<(SocketAddr, SocketAddr), Option<ProcessInfo>>,
+    at_syn: HashMap<(SocketAddr, SocketAddr), Seen>,
     redact: bool,
+    /// `run`: connections kept although their process could not be found.
+    unattributed: u64,
 }
 
 /// Bound on SYN-time lookups waiting for their connection (unanswered SYNs leave entries behind).
@@ -211,24 +213,47 @@ impl Procs {
         if self.at_syn.len() >= MAX_AT_SYN {
             self.at_syn.clear();
         }
-        let p = self.lookup(client, server);
-        self.at_syn.insert((client, server), p);
+        let seen = self.see(client, server);
+        self.at_syn.insert((client, server), seen);
+    }
+
+    /// What the socket table says now.
+    fn see(&mut self, client: SocketAddr, server: SocketAddr) -> Seen {
+        match self.lookup(client, server) {
+            Some(p) => Seen::Owner(p),
+            // `run`: open, but held outside the command's tree.
+            None if self.tree.is_some() && self.table.is_open(client, server) => Seen::Other,
+            None => Seen::Unknown,
+        }
     }
 
     fn verdict(&mut self, client: SocketAddr, server: SocketAddr) -> Verdict {
-        // Found at the SYN, or else now: the socket usually still exists when the handshake
-        // completes, and a reader of `/proc/net/tcp` can miss a row while the table changes.
-        let p = match self.at_syn.remove(&(client, server)) {
-            Some(Some(p)) => Some(p),
-            _ => self.lookup(client, server),
+        // Seen at the SYN, or else now: the socket usually still exists when the handshake
+        // completes (but frames may be processed late: see `KEY_DELAY`).
+        let seen = match self.at_syn.remove(&(client, server)) {
+            Some(Seen::Unknown) | None => self.see(client, server),
+            Some(seen) => seen,
         };
-        match (&self.tree, p) {
-            (None, p) => Verdict::Keep(p),
-            // Found within the command's process tree: it is the command's.
-            (Some(_), Some(p)) => Verdict::Keep(Some(p)),
-            (Some(_), None) => Verdict::Skip,
+        match (seen, self.tree.is_some()) {
+            (Seen::Owner(p), _) => Verdict::Keep(Some(p)),
+            (Seen::Other, _) => Verdict::Skip,
+            (Seen::Unknown, false) => Verdict::Keep(None),
+            // `run`: gone before it could be looked up (or not a local client). Kept, because
+            // hiding the command's own plaintext request would be worse than showing a
+            // stranger's; counted and said in the report.
+            (Seen::Unknown, true) => {
+                self.unattributed += 1;
+                Verdict::Keep(None)
+            }
         }
     }
+}
+
+/// A connection's socket as the table showed it.
+enum Seen {
+    Owner(ProcessInfo),
+    Other,
+    Unknown,
 }
 
 fn lookup(procs: Rc<RefCell<Procs>>) -> super::attribution::ProcessLookup {
@@ -245,6 +270,7 @@ struct Live {
     keylog: Option<(KeyLogTail, String)>,
     delayed: Delay,
     keys: Vec<u8>,
+    had_keys: bool,
     packets: u64,
     last_tick: Instant,
     policy: crate::policy::Policy,
@@ -265,6 +291,7 @@ impl Live {
             tree: None,
             at_syn: HashMap::new(),
             redact: s.output.redact,
+            unattributed: 0,
         };
         Ok(Live {
             engine: Engine::new(s.limits, s.hints.clone(), s.output.redact),
@@ -274,6 +301,7 @@ impl Live {
             keylog: None,
             delayed: Delay::default(),
             keys: Vec::new(),
+            had_keys: false,
             packets: 0,
             last_tick: Instant::now(),
             policy: s.policy.clone(),
@@ -360,7 +388,11 @@ impl Live {
         if !keys.is_empty() {
             self.engine
                 .add_keylog(&String::from_utf8_lossy(&keys), origin);
-            self.keys.extend_from_slice(&keys);
+            self.had_keys = true;
+            // Kept only to embed in the --write file (its Decryption Secrets Block).
+            if self.writer.is_some() {
+                self.keys.extend_from_slice(&keys);
+            }
         }
     }
 
@@ -389,8 +421,19 @@ impl Live {
         if dropped.is_none() {
             report.capture.dropped = None;
         }
-        warn_live(&mut report, not_attributed, !self.keys.is_empty());
-        if let Some(code) = command_exit {
+        warn_live(&mut report, not_attributed, self.had_keys);
+        let unknown = self.procs.borrow().unattributed;
+        if unknown > 0 {
+            report.quality.warnings.push(format!(
+                "{unknown} connections closed before their process could be looked up: kept, \
+                 they may not be the command's"
+            ));
+        }
+        // On standard error too, unless a JSON report goes there (it must stay parseable; the
+        // status is in `capture.command_exit`).
+        let json_on_stderr =
+            s.output.path.is_none() && matches!(s.output.format, Format::Json | Format::Jsonl);
+        if let Some(code) = command_exit.filter(|_| !json_on_stderr) {
             eprintln!("s3wire: the command exited with status {code}");
         }
         self.printer.report(&report, &s.output)?;

@@ -167,6 +167,11 @@ impl ProcTable {
         self.process(pid)
     }
 
+    /// Whether the socket `local` → `remote` exists on this host now.
+    pub fn is_open(&self, local: SocketAddr, remote: SocketAddr) -> bool {
+        self.inode(local, remote).is_some()
+    }
+
     /// The socket's inode: asked of the kernel exactly (`sockdiag`), else from `/proc/net/tcp`.
     /// The kernel prints that a page at a time from a hash table that keeps changing, so on a
     /// busy host one reading can miss a row: a few are tried.

@@ -202,10 +202,14 @@ fn run_reports_the_commands_plaintext_delete_with_its_process() {
             "{op}: {got:?}"
         );
     }
-    assert_eq!(got.len(), 4, "only the command's requests: {got:?}");
-
-    // Every request is the python session's; nginx's own legs to moto were left out.
-    for q in r["requests"].as_array().unwrap() {
+    // The command's four requests carry its process; nginx's own legs to moto were left out.
+    // On a saturated machine a leg that closed before s3wire looked it up is kept without a
+    // process (a lost lookup must not hide the command's own requests) and the report says so.
+    let requests = r["requests"].as_array().unwrap();
+    let (mine, unknown): (Vec<&Value>, Vec<&Value>) =
+        requests.iter().partition(|q| q["process"].is_object());
+    assert_eq!(mine.len(), 4, "the command's requests: {got:?}");
+    for q in &mine {
         let name = q["process"]["name"].as_str().unwrap_or("");
         assert!(name.starts_with("python"), "{q}");
         assert!(
@@ -218,6 +222,13 @@ fn run_reports_the_commands_plaintext_delete_with_its_process() {
         warnings.contains("of other processes left out"),
         "{warnings}"
     );
+    if !unknown.is_empty() {
+        assert!(
+            warnings.contains("closed before their process could be looked up"),
+            "{warnings}"
+        );
+        eprintln!("note: {} requests kept without a process", unknown.len());
+    }
 
     let findings = r["findings"].as_array().unwrap();
     assert!(
@@ -240,20 +251,44 @@ fn run_passes_the_commands_exit_status_into_the_report() {
     }
     let out = s3wire()
         .args([
-            "run", "--filter", FILTER, "--format", "json", "--", "sh", "-c", "exit 7",
+            "run",
+            "--filter",
+            "tcp port 9",
+            "--format",
+            "json",
+            "--",
+            "sh",
+            "-c",
+            "exit 7",
         ])
         .output()
         .unwrap();
+    // The discard port: no traffic, so no finding, however busy the machine is.
     assert_eq!(code(&out), 0, "no traffic, no finding");
     // `run` keeps standard output for the command: the JSON report went to standard error.
     assert!(out.stdout.is_empty());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let start = stderr.find('{').expect("a JSON report on stderr");
-    let end = stderr.rfind('}').unwrap();
-    let r: Value = serde_json::from_str(&stderr[start..=end]).unwrap();
+    // ... as a document of its own: standard error parses as JSON as a whole.
+    let r: Value = serde_json::from_slice(&out.stderr).expect("stderr is the JSON report");
     assert_eq!(r["capture"]["command_exit"], 7);
+
+    // A report for people says it in words too.
+    let out = s3wire()
+        .args([
+            "run",
+            "--filter",
+            "tcp port 9",
+            "--format",
+            "table",
+            "--",
+            "sh",
+            "-c",
+            "kill -TERM $$",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("the command exited with status 7"),
+        stderr.contains("the command exited with status 143"),
         "{stderr}"
     );
 }
