@@ -101,7 +101,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
             Some(_) => {}
         }
     }
-    live.read_keys();
+    live.read_keys()?;
     let code = ended.map(|(_, c)| c);
     live.finish(&mut source, &s, code)
 }
@@ -269,7 +269,6 @@ struct Live {
     /// The key log being followed, and how warnings name it.
     keylog: Option<(KeyLogTail, String)>,
     delayed: Delay,
-    keys: Vec<u8>,
     had_keys: bool,
     packets: u64,
     last_tick: Instant,
@@ -300,7 +299,6 @@ impl Live {
             writer,
             keylog: None,
             delayed: Delay::default(),
-            keys: Vec::new(),
             had_keys: false,
             packets: 0,
             last_tick: Instant::now(),
@@ -325,7 +323,9 @@ impl Live {
 
     fn frame(&mut self, f: &Frame<'_>) -> Result<()> {
         self.packets += 1;
-        if let Some(w) = &mut self.writer {
+        if self.keylog.is_none()
+            && let Some(w) = &mut self.writer
+        {
             w.write_frame(f).context("writing the --write capture")?;
         }
         if let Ok(seg) = crate::decode::decode(f.link, f.data)
@@ -336,7 +336,7 @@ impl Live {
         }
         if self.keylog.is_some() {
             self.delayed.push(f);
-            self.release(false);
+            self.release(false)?;
         } else {
             self.engine.frame(f);
         }
@@ -345,14 +345,21 @@ impl Live {
 
     /// Frames held for the key log: those due (or all, at the end) go to the engine, after
     /// the key log's newest lines.
-    fn release(&mut self, all: bool) {
+    /// With `--write`, they are written now too, after the key log lines read just before
+    /// them: each secrets block precedes the records it opens, as readers need.
+    fn release(&mut self, all: bool) -> Result<()> {
         if !all && !self.delayed.due() {
-            return;
+            return Ok(());
         }
-        self.read_keys();
+        self.read_keys()?;
         while let Some(f) = self.delayed.pop(all) {
+            if let Some(w) = &mut self.writer {
+                w.write_frame(&f.frame())
+                    .context("writing the --write capture")?;
+            }
             self.engine.frame(&f.frame());
         }
+        Ok(())
     }
 
     fn print_new(&mut self) -> Result<()> {
@@ -365,7 +372,7 @@ impl Live {
 
     fn tick(&mut self, source: &mut LiveSource) -> Result<()> {
         self.last_tick = Instant::now();
-        self.release(false);
+        self.release(false)?;
         self.engine.tick(wall_clock());
         self.print_new()?;
         self.printer.status(self.packets, source.dropped());
@@ -379,21 +386,24 @@ impl Live {
         self.keylog = Some((tail, origin));
     }
 
-    /// New lines of the key log (the command's, or `capture --keylog`) into the engine.
-    fn read_keys(&mut self) {
+    /// New lines of the key log (the command's, or `capture --keylog`) into the engine, and
+    /// into the `--write` file as a Decryption Secrets Block.
+    fn read_keys(&mut self) -> Result<()> {
         let Some((tail, origin)) = &mut self.keylog else {
-            return;
+            return Ok(());
         };
         let keys = tail.read_new();
-        if !keys.is_empty() {
-            self.engine
-                .add_keylog(&String::from_utf8_lossy(&keys), origin);
-            self.had_keys = true;
-            // Kept only to embed in the --write file (its Decryption Secrets Block).
-            if self.writer.is_some() {
-                self.keys.extend_from_slice(&keys);
-            }
+        if keys.is_empty() {
+            return Ok(());
         }
+        self.engine
+            .add_keylog(&String::from_utf8_lossy(&keys), origin);
+        self.had_keys = true;
+        if let Some(w) = &mut self.writer {
+            w.write_keylog(&keys)
+                .context("writing the --write capture")?;
+        }
+        Ok(())
     }
 
     fn finish(
@@ -402,7 +412,7 @@ impl Live {
         s: &Settings,
         command_exit: Option<i32>,
     ) -> Result<Outcome> {
-        self.release(true);
+        self.release(true)?;
         self.print_new()?;
         self.printer.clear_status();
         let dropped = source.dropped();
@@ -410,9 +420,6 @@ impl Live {
             self.engine.note(SourceNote::Dropped(d));
         }
         if let Some(mut w) = self.writer.take() {
-            if !self.keys.is_empty() {
-                w.write_keylog(&self.keys)?;
-            }
             w.flush().context("writing the --write capture")?;
         }
         let not_attributed = self.engine.not_attributed();

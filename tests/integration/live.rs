@@ -151,6 +151,7 @@ fn run_reports_the_commands_plaintext_delete_with_its_process() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (report, keys) = (dir.path().join("report.json"), dir.path().join("keys.txt"));
+    let pcapng = dir.path().join("run.pcapng");
     let out = s3wire()
         .args([
             "run",
@@ -164,6 +165,8 @@ fn run_reports_the_commands_plaintext_delete_with_its_process() {
         .arg(&report)
         .arg("--keylog")
         .arg(&keys)
+        .arg("--write")
+        .arg(&pcapng)
         .arg("--")
         .arg(&srv.python)
         .args(["-c", BOTO3_SESSION, TLS, PLAIN])
@@ -235,6 +238,28 @@ fn run_reports_the_commands_plaintext_delete_with_its_process() {
         findings.iter().any(|f| f["kind"] == "plaintext-to-https-endpoint"
             && f["operation"] == "DeleteObject"),
         "{findings:?}"
+    );
+    // The written capture carries the secrets (before the records they open): it decrypts alone.
+    let again = s3wire()
+        .args([
+            "analyze",
+            "--endpoint",
+            TLS,
+            "--no-aws-config",
+            "--format",
+            "json",
+        ])
+        .arg(&pcapng)
+        .output()
+        .unwrap();
+    let offline: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(offline["tls"][0]["decrypted"], true, "{}", offline["tls"]);
+    let offline_ops = ops(&offline);
+    assert!(
+        offline_ops
+            .iter()
+            .any(|o| o.0 == "https" && o.2 == "PutObject"),
+        "{offline_ops:?}"
     );
     let kept = std::fs::read_to_string(&keys).unwrap();
     assert!(
