@@ -300,13 +300,16 @@ impl Records {
         } else {
             Scheme::Http
         };
-        let s3 = s3::classify(&ex.request, &self.hints);
-        let op = s3.operation.as_ref().map_or("unknown", |op| *op);
-        *self.operations.entry((op, scheme)).or_default() += 1;
         if self.requests.len() >= self.limits.max_requests {
+            // Not kept: the report only counts its operation.
+            let op = s3::operation(&ex.request, &self.hints).unwrap_or("unknown");
+            *self.operations.entry((op, scheme)).or_default() += 1;
             self.requests_not_kept += 1;
             return;
         }
+        let s3 = s3::classify(&ex.request, &self.hints);
+        let op = s3.operation.as_ref().map_or("unknown", |op| *op);
+        *self.operations.entry((op, scheme)).or_default() += 1;
         let evidence = evidence(&ex, c, &s3);
         let op_name = s3.operation.as_ref().ok().map(|s| s.to_string());
         let record = self.record(id, c, tls, scheme, ex, s3, op_name);

@@ -71,6 +71,22 @@ const S3_SERVICES: &[&str] = &["s3", "s3express", "s3-object-lambda", "s3-outpos
 
 /// Classifies one request. `hints` are the hosts known to be S3 endpoints.
 pub fn classify(req: &HttpRequest, hints: &HostHints) -> S3Request {
+    classify_with(req, hints, Detail::Full)
+}
+
+/// The operation alone: the same decision as [`classify`], without decoding the bucket and key
+/// (for requests the report only counts).
+pub fn operation(req: &HttpRequest, hints: &HostHints) -> Result<&'static str, Unknown> {
+    classify_with(req, hints, Detail::OperationOnly).operation
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    Full,
+    OperationOnly,
+}
+
+fn classify_with(req: &HttpRequest, hints: &HostHints, detail: Detail) -> S3Request {
     let mut out = S3Request {
         operation: Err(Unknown {
             reason: String::new(),
@@ -82,8 +98,8 @@ pub fn classify(req: &HttpRequest, hints: &HostHints) -> S3Request {
         note: None,
     };
     let mut notes = Vec::new();
-    out.operation =
-        classify_into(req, hints, &mut out, &mut notes).map_err(|reason| Unknown { reason });
+    out.operation = classify_into(req, hints, detail, &mut out, &mut notes)
+        .map_err(|reason| Unknown { reason });
     out.note = (!notes.is_empty()).then(|| notes.join("; "));
     out
 }
@@ -91,6 +107,7 @@ pub fn classify(req: &HttpRequest, hints: &HostHints) -> S3Request {
 fn classify_into(
     req: &HttpRequest,
     hints: &HostHints,
+    detail: Detail,
     out: &mut S3Request,
     notes: &mut Vec<String>,
 ) -> Result<&'static str, String> {
@@ -107,6 +124,16 @@ fn classify_into(
     let mut split = split_for(req, &kind, target.path);
     let matched = match_with_x_id(req, &query, &kind, &host, &mut split, target.path, notes);
     out.addressing = split.addressing;
+    if detail == Detail::Full {
+        set_bucket_and_key(out, &split, notes);
+    }
+    let matched = matched?;
+    notes.extend(matched.notes);
+    Ok(matched.op)
+}
+
+/// Bucket and key, percent-decoded (a lossy key gets a note).
+fn set_bucket_and_key(out: &mut S3Request, split: &Split, notes: &mut Vec<String>) {
     out.bucket = split.bucket.map(|b| query::decode(b).0.into_owned());
     if let Some(raw) = split.raw_key {
         let (key, lossy) = query::decode(raw);
@@ -115,9 +142,6 @@ fn classify_into(
         }
         out.key = Some(key.into_owned());
     }
-    let matched = matched?;
-    notes.extend(matched.notes);
-    Ok(matched.op)
 }
 
 struct Target<'a> {

@@ -80,6 +80,7 @@ fn check_custom(text: &str, hints: &HostHints) -> usize {
     let all = recorded(text);
     for r in &all {
         let got = classify(&r.req, hints);
+        assert_eq!(operation(&r.req, hints), got.operation, "{}", r.label);
         let want = match r.op() {
             // botocore sends no x-id: to a custom endpoint this is `GET /`, exactly ListBuckets.
             "ListDirectoryBuckets" if !r.req.target.contains("x-id=") => "ListBuckets",
