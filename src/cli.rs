@@ -192,7 +192,8 @@ pub struct LimitArgs {
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub max_connections: usize,
 
-    /// Requests kept for the report (later ones are still analysed and counted).
+    /// Requests kept for the report, per scheme (plaintext and HTTPS each): later ones are still
+    /// counted by operation; plaintext ones beyond it are not judged, and a warning says so.
     #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub max_requests: usize,
 }

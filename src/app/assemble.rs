@@ -86,6 +86,13 @@ fn quality(i: &Intake, f: &FlowStats, r: &Records, s_notes: &[String]) -> Qualit
             r.requests_not_kept
         ));
     }
+    if r.plaintext_not_judged > 0 {
+        warnings.push(format!(
+            "{} plaintext requests beyond --max-requests were counted but not judged: \
+             findings may be missing (raise --max-requests)",
+            r.plaintext_not_judged
+        ));
+    }
     Quality {
         streams: r.streams,
         gaps: f.gaps,
@@ -100,6 +107,7 @@ fn quality(i: &Intake, f: &FlowStats, r: &Records, s_notes: &[String]) -> Qualit
         undecodable_frames: i.undecodable,
         http_anomalies: r.http_anomalies,
         requests_not_kept: r.requests_not_kept,
+        plaintext_not_judged: r.plaintext_not_judged,
         requests_without_response: r.requests_without_response,
         requests_lost: r.requests_lost,
         tls_not_decrypted: r.tls.iter().filter(|t| !t.decrypted).count() as u64,

@@ -104,14 +104,19 @@ impl Engine {
     pub fn add_keylog(&mut self, text: &str, origin: &str) {
         self.intake.keylog_sources += 1;
         for e in self.records.keylog().add(text, 1) {
-            self.intake.keylog_warnings.push(format!("{origin} line {}: {}", e.line, e.kind));
+            self.intake
+                .keylog_warnings
+                .push(format!("{origin} line {}: {}", e.line, e.kind));
         }
     }
 
     pub fn note(&mut self, note: SourceNote) {
         match note {
             SourceNote::KeyLog(k) => {
-                let origin = format!("pcapng Decryption Secrets Block #{}", self.intake.keylog_sources + 1);
+                let origin = format!(
+                    "pcapng Decryption Secrets Block #{}",
+                    self.intake.keylog_sources + 1
+                );
                 self.add_keylog(&String::from_utf8_lossy(&k), &origin);
             }
             SourceNote::Truncated { detail } => self.intake.truncations.push(detail),

@@ -5,15 +5,15 @@
 use super::engine::Limits;
 use crate::flow::{Attempt, ConnId, Direction, StreamEvent};
 use crate::proto::http::HttpExchange;
+use crate::proto::tls::{Decryption, KeyLog};
 use crate::proto::{Conversation, ProtoEvent, Protocol};
 use crate::report::{
     AttemptRecord, OperationCount, RequestRecord, RequestTls, Scheme, TlsRecord, redact,
 };
 use crate::s3::{self, HostHints};
-use crate::proto::tls::{Decryption, KeyLog};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// What the policy stage needs about a request beyond its (redacted) record.
 #[derive(Debug, Clone, Default)]
@@ -61,6 +61,10 @@ pub struct Records {
     pub operations: BTreeMap<(&'static str, Scheme), u64>,
     pub requests_seen: u64,
     pub requests_not_kept: u64,
+    /// Plaintext requests past the quota: counted, not judged (findings may be missing).
+    pub plaintext_not_judged: u64,
+    /// Requests kept so far, per scheme (`scheme_index`).
+    kept: [usize; 2],
     pub requests_without_response: u64,
     /// Requests whose head a gap or error destroyed (counted by the HTTP parser, never reported).
     pub requests_lost: u64,
@@ -87,6 +91,8 @@ impl Records {
             operations: BTreeMap::new(),
             requests_seen: 0,
             requests_not_kept: 0,
+            plaintext_not_judged: 0,
+            kept: [0, 0],
             requests_without_response: 0,
             requests_lost: 0,
             streams: 0,
@@ -152,7 +158,9 @@ impl Records {
 
     /// The key log conversations decrypt with, created on first use.
     pub fn keylog(&mut self) -> Arc<KeyLog> {
-        self.keylog.get_or_insert_with(|| Arc::new(KeyLog::default())).clone()
+        self.keylog
+            .get_or_insert_with(|| Arc::new(KeyLog::default()))
+            .clone()
     }
 
     /// Requests added since the last call (for live output).
@@ -184,7 +192,10 @@ impl Records {
         if let Some(t) = c.tls.and_then(|i| self.tls.get_mut(i)) {
             t.client_bytes = c.bytes[0];
             t.server_bytes = c.bytes[1];
-            let d = c.conv.tls().map_or(Decryption::NoKeyLog, |t| t.decryption());
+            let d = c
+                .conv
+                .tls()
+                .map_or(Decryption::NoKeyLog, |t| t.decryption());
             t.decrypted = d == Decryption::Decrypted;
             t.decryption = decryption_text(d);
         }
@@ -300,8 +311,13 @@ impl Records {
         } else {
             Scheme::Http
         };
-        if self.requests.len() >= self.limits.max_requests {
+        // Findings are judged on plaintext requests only, so each scheme has its own quota: a
+        // flood of HTTPS requests never pushes a plaintext one out of judgement.
+        if self.kept[scheme_index(scheme)] >= self.limits.max_requests {
             // Not kept: the report only counts its operation.
+            if scheme == Scheme::Http {
+                self.plaintext_not_judged += 1;
+            }
             let op = s3::operation(&ex.request, &self.hints).unwrap_or("unknown");
             *self.operations.entry((op, scheme)).or_default() += 1;
             self.requests_not_kept += 1;
@@ -313,6 +329,7 @@ impl Records {
         let evidence = evidence(&ex, c, &s3);
         let op_name = s3.operation.as_ref().ok().map(|s| s.to_string());
         let record = self.record(id, c, tls, scheme, ex, s3, op_name);
+        self.kept[scheme_index(scheme)] += 1;
         self.requests.push((record, evidence));
     }
 
@@ -387,6 +404,13 @@ fn decryption_text(d: Decryption) -> String {
         Decryption::NoSecrets => "the key log has no secrets for this session".into(),
         Decryption::UnsupportedSuite(s) => format!("cipher suite 0x{s:04x} is not decrypted"),
         Decryption::Failed => "keys did not authenticate the records".into(),
+    }
+}
+
+fn scheme_index(s: Scheme) -> usize {
+    match s {
+        Scheme::Http => 0,
+        Scheme::Https => 1,
     }
 }
 

@@ -75,6 +75,8 @@ pub struct Quality {
     pub http_anomalies: u64,
     /// Requests analysed but not kept in the report because of `--max-requests`.
     pub requests_not_kept: u64,
+    /// Plaintext requests beyond `--max-requests`: counted, but no finding was judged on them.
+    pub plaintext_not_judged: u64,
     /// Requests that never got a response in the capture.
     pub requests_without_response: u64,
     /// Request heads destroyed by a gap or unreadable: requests known to exist but not listed.

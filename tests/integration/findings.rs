@@ -185,3 +185,18 @@ fn secrets_in(report: &Value) -> Vec<String> {
     out.retain(|s| s.len() >= 16);
     out
 }
+
+/// `--max-requests` is a quota per scheme: HTTPS volume never pushes a plaintext request out of
+/// judgement, and plaintext requests beyond the quota are said to be unjudged.
+#[test]
+fn request_quota_never_hides_a_plaintext_request_silently() {
+    let f = Fixture::load("mixed");
+    // 7 HTTPS requests come first; the plaintext DeleteObject is the 6th request overall.
+    let (_, report) = f.analyze(&["--max-requests", "2"]);
+    assert_eq!(findings(&report, "plaintext-to-https-endpoint").len(), 1);
+    let (code, report) = f.analyze(&["--max-requests", "0"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["quality"]["plaintext_not_judged"], 1);
+    let warnings = report["quality"]["warnings"].to_string();
+    assert!(warnings.contains("not judged"), "{warnings}");
+}
