@@ -324,6 +324,11 @@ impl Records {
             return;
         }
         let s3 = s3::classify(&ex.request, &self.hints);
+        if let Some(service) = &s3.learned_service_host {
+            // A request that only makes sense virtual-hosted proved the service host: later
+            // requests to other names under it split bucket and key the same way.
+            self.hints.add(service);
+        }
         let op = s3.operation.as_ref().map_or("unknown", |op| *op);
         *self.operations.entry((op, scheme)).or_default() += 1;
         let evidence = evidence(&ex, c, &s3);

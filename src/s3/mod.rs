@@ -52,6 +52,9 @@ pub struct S3Request {
     pub presigned: Option<Presigned>,
     /// What a reader should know about the choice (deprecated twin, x-id, ignored keys), `; `-joined.
     pub note: Option<String>,
+    /// A custom service host this request proved to be virtual-hosted under (`s3.example.test`
+    /// for `bucket.s3.example.test`), for callers that learn hints from the capture.
+    pub learned_service_host: Option<String>,
 }
 
 /// Why no operation could be named.
@@ -96,6 +99,7 @@ fn classify_with(req: &HttpRequest, hints: &HostHints, detail: Detail) -> S3Requ
         addressing: Addressing::Unresolved,
         presigned: None,
         note: None,
+        learned_service_host: None,
     };
     let mut notes = Vec::new();
     out.operation = classify_into(req, hints, detail, &mut out, &mut notes)
@@ -122,7 +126,24 @@ fn classify_into(
     let kind = addressing::host_kind(&host, hints);
     s3_evidence(req, &query, &kind, &host)?;
     let mut split = split_for(req, &kind, target.path);
-    let matched = match_with_x_id(req, &query, &kind, &host, &mut split, target.path, notes);
+    let mut matched = match_with_x_id(req, &query, &kind, &host, &mut split, target.path, notes);
+    if kind == HostKind::Other
+        && implausible_path_style(req, &query, &split, &matched)
+        && let Some(alt) = alternate_split(&split, &host, target.path)
+        && let Ok(m) = structural(req, &query, &kind, &alt, target.path)
+    {
+        // `PUT /` or `GET /?list-type=2` is no S3 operation in path style: the host carries
+        // the bucket (a virtual-hosted client of an endpoint nobody configured).
+        notes.push(
+            "virtual-hosted style inferred: read path-style, the request is no S3 operation".into(),
+        );
+        out.learned_service_host = host.name.split_once('.').map(|(_, rest)| match host.port {
+            Some(p) => format!("{rest}:{p}"),
+            None => rest.to_string(),
+        });
+        split = alt;
+        matched = Ok(m);
+    }
     out.addressing = split.addressing;
     if detail == Detail::Full {
         set_bucket_and_key(out, &split, notes);
@@ -413,6 +434,37 @@ fn x_id_operation(
 
 /// The other addressing style, for when x-id says the first one split the path wrongly:
 /// path style ↔ virtual-hosted with the Host's first label as the bucket.
+/// A path-style reading that names nothing, or names ListBuckets while carrying a bucket-level
+/// query key (`list-type`, `delimiter`, a subresource such as `?tagging`), or is a request to `/`
+/// that only makes sense for a bucket.
+fn implausible_path_style(
+    req: &HttpRequest,
+    q: &Query,
+    split: &Split,
+    matched: &Result<Matched, String>,
+) -> bool {
+    if split.bucket.is_some() {
+        return false;
+    }
+    match matched {
+        Err(_) => req.method != "GET" || q.keys().next().is_some(),
+        Ok(m) => {
+            m.op == "ListBuckets"
+                && q.keys().any(|k| {
+                    matches!(
+                        k,
+                        "list-type"
+                            | "delimiter"
+                            | "encoding-type"
+                            | "marker"
+                            | "start-after"
+                            | "versions"
+                    ) || table::is_literal_key(k)
+                })
+        }
+    }
+}
+
 fn alternate_split<'a>(split: &Split, host: &'a HostName, path: &'a str) -> Option<Split<'a>> {
     match split.addressing {
         Addressing::Path => {

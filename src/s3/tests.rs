@@ -550,3 +550,35 @@ fn split_once_lit_is_split_once() {
         assert_eq!(split_once_lit(s, pat), s.split_once(pat), "{s}");
     }
 }
+
+#[test]
+fn a_request_that_names_nothing_path_style_is_read_virtual_hosted_on_an_unknown_host() {
+    let signed = [(
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+    )];
+    let hosted = |method: &str, target: &str| {
+        let mut h = signed.to_vec();
+        h.push(("host", "photos.store.example.test:9000"));
+        classify(&request(method, target, &h), &HostHints::default())
+    };
+    let create = hosted("PUT", "/");
+    assert_eq!(op(&create), "CreateBucket");
+    assert_eq!(bk(&create), (Some("photos"), None));
+    assert_eq!(
+        create.learned_service_host.as_deref(),
+        Some("store.example.test:9000")
+    );
+    let list = hosted("GET", "/?list-type=2&prefix=a%2F");
+    assert_eq!(op(&list), "ListObjectsV2");
+    assert_eq!(bk(&list), (Some("photos"), None));
+    // A plausible path-style request is left alone, and teaches nothing.
+    let get = hosted("GET", "/photos/a.jpg");
+    assert_eq!(
+        (op(&get), bk(&get)),
+        ("GetObject", (Some("photos"), Some("a.jpg")))
+    );
+    assert_eq!(get.learned_service_host, None);
+    let list_buckets = hosted("GET", "/");
+    assert_eq!(op(&list_buckets), "ListBuckets");
+}

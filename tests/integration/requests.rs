@@ -257,3 +257,43 @@ fn expected_bucket(f: &Fixture, url: &crate::harness::Url) -> Option<String> {
     let first = path.trim_start_matches('/').split('/').next()?;
     (!first.is_empty()).then(|| first.to_string())
 }
+
+/// Without `--endpoint` or AWS config, a virtual-hosted client of a custom endpoint is still read
+/// right: `PUT /` or `GET /?list-type=2` is no S3 operation path-style, so the host carries the
+/// bucket, and the service host it proves makes later object requests split the same way.
+#[test]
+fn virtual_hosted_clients_are_read_right_without_any_configuration() {
+    for name in ["virtual", "s3cmd-virtual"] {
+        let f = Fixture::load(name);
+        let keylog = f.keylog().unwrap();
+        let out = crate::harness::s3wire(&[
+            "analyze",
+            &f.capture(),
+            "--keylog",
+            &keylog,
+            "--format",
+            "json",
+            "--no-aws-config",
+            "--no-redact",
+        ]);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let requests = report["requests"].as_array().unwrap();
+        assert_eq!(requests.len(), wire_labels(&f).len(), "{name}");
+        for (r, i) in requests.iter().zip(wire_labels(&f)) {
+            let label = &f.labels[i];
+            let url = split_url(str_field(label, "url"));
+            assert_eq!(
+                str_field(r, "operation"),
+                str_field(label, "operation"),
+                "{name} label {i}"
+            );
+            let bucket = url.host.split('.').next().unwrap();
+            assert_eq!(
+                r["bucket"], bucket,
+                "{name} label {i}: {} {}",
+                r["method"], r["target"]
+            );
+            assert_eq!(r["addressing"], "virtualhosted", "{name} label {i}");
+        }
+    }
+}
