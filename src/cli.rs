@@ -143,7 +143,8 @@ pub struct PolicyArgs {
     #[arg(long = "endpoint", value_name = "URL")]
     pub endpoints: Vec<String>,
 
-    /// AWS profile whose `endpoint_url` settings apply (default: $AWS_PROFILE, else `default`).
+    /// AWS profile whose `endpoint_url` settings apply (default, as in botocore:
+    /// $AWS_DEFAULT_PROFILE, else $AWS_PROFILE, else `default`).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 
