@@ -148,9 +148,7 @@ impl Engine {
         i.bytes += frame.data.len() as u64;
         i.first = Some(i.first.map_or(frame.ts, |f| f.min(frame.ts)));
         i.last = Some(i.last.map_or(frame.ts, |l| l.max(frame.ts)));
-        if !i.link_types.contains(&frame.link) {
-            i.link_types.insert(frame.link);
-        }
+        i.link_types.insert(frame.link);
     }
 
     fn skipped(&mut self, skip: Skip, link: LinkType) {

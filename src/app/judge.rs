@@ -2,10 +2,9 @@
 //! file only translates between the two vocabularies.
 
 use super::records::{Evidence, Records};
-use crate::policy::finding::{AttemptFacts, Finding, RequestFacts, TlsFacts};
+use crate::policy::finding::{Finding, RequestFacts};
 use crate::policy::{Endpoint, Policy, evaluate};
 use crate::report::{FindingRecord, GuessRecord, RequestRecord, redact};
-use std::net::SocketAddr;
 
 /// The endpoint policy completed by what the capture proves, and the findings against it.
 pub fn judge(
@@ -13,16 +12,14 @@ pub fn judge(
     r: &Records,
     redact_on: bool,
 ) -> (Vec<Endpoint>, Vec<FindingRecord>) {
-    let tls = tls_facts(r);
     let mut policy = configured.clone();
-    policy.extend(evaluate::infer_endpoints(&tls));
+    policy.extend(evaluate::infer_endpoints(&r.tls_facts));
     let requests: Vec<RequestFacts> = r
         .requests
         .iter()
-        .filter_map(|(q, e)| request_facts(q, e))
+        .map(|(q, e)| request_facts(q, e))
         .collect();
-    let attempts = attempt_facts(r);
-    let findings = evaluate::evaluate(&policy, &requests, &attempts, &tls);
+    let findings = evaluate::evaluate(&policy, &requests, &r.attempt_facts, &r.tls_facts);
     let records = findings
         .iter()
         .map(|f| finding_record(f, redact_on))
@@ -30,35 +27,13 @@ pub fn judge(
     (policy.listing(), records)
 }
 
-fn addr(s: &str) -> Option<SocketAddr> {
-    s.parse().ok()
-}
-
-fn tls_facts(r: &Records) -> Vec<TlsFacts> {
-    r.tls
-        .iter()
-        .filter_map(|t| {
-            Some(TlsFacts {
-                time: t.time,
-                client: addr(&t.client)?,
-                server: addr(&t.server)?,
-                sni: t.sni.clone(),
-            })
-        })
-        .collect()
-}
-
-fn attempt_facts(r: &Records) -> Vec<AttemptFacts> {
-    r.attempt_facts.clone()
-}
-
-fn request_facts(q: &RequestRecord, e: &Evidence) -> Option<RequestFacts> {
-    Some(RequestFacts {
+fn request_facts(q: &RequestRecord, e: &Evidence) -> RequestFacts {
+    RequestFacts {
         id: q.id,
         time: q.time,
         scheme: q.scheme,
-        client: e.client_addr?,
-        server: e.server_addr?,
+        client: e.client_addr,
+        server: e.server_addr,
         host: q.host.clone(),
         sni: q.tls.as_ref().and_then(|t| t.sni.clone()),
         method: q.method.clone(),
@@ -74,7 +49,7 @@ fn request_facts(q: &RequestRecord, e: &Evidence) -> Option<RequestFacts> {
         response_body_prefix: e.response_text.clone(),
         server_replied_tls: e.server_replied_tls,
         reset_without_response: e.reset_without_response,
-    })
+    }
 }
 
 fn finding_record(f: &Finding, redact_on: bool) -> FindingRecord {

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// What the policy stage needs about a request beyond its (redacted) record.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Evidence {
     pub sigv4_auth: bool,
     pub session_token: bool,
@@ -25,8 +25,8 @@ pub struct Evidence {
     pub server_replied_tls: bool,
     /// The start of the response body, when it is short text worth quoting (error documents).
     pub response_text: Option<String>,
-    pub client_addr: Option<SocketAddr>,
-    pub server_addr: Option<SocketAddr>,
+    pub client_addr: SocketAddr,
+    pub server_addr: SocketAddr,
     /// The connection was reset before any response came back.
     pub reset_without_response: bool,
 }
@@ -56,6 +56,8 @@ pub struct Records {
     pub requests: Vec<(RequestRecord, Evidence)>,
     pub attempts: Vec<AttemptRecord>,
     pub attempt_facts: Vec<crate::policy::finding::AttemptFacts>,
+    /// The policy's view of each TLS session (typed addresses), parallel to `tls`.
+    pub tls_facts: Vec<crate::policy::finding::TlsFacts>,
     pub tls: Vec<TlsRecord>,
     /// Requests per operation (the model's names are static; "unknown" for the rest).
     pub operations: BTreeMap<(&'static str, Scheme), u64>,
@@ -87,6 +89,7 @@ impl Records {
             requests: Vec::new(),
             attempts: Vec::new(),
             attempt_facts: Vec::new(),
+            tls_facts: Vec::new(),
             tls: Vec::new(),
             operations: BTreeMap::new(),
             requests_seen: 0,
@@ -281,6 +284,12 @@ impl Records {
                 };
                 c.tls = Some(self.tls.len());
                 self.tls.push(rec);
+                self.tls_facts.push(crate::policy::finding::TlsFacts {
+                    time: h.ts,
+                    client: c.client,
+                    server: c.server,
+                    sni: h.sni.clone(),
+                });
             }
             ProtoEvent::ServerHello(h) => {
                 if let Some(t) = c.tls.and_then(|i| self.tls.get_mut(i)) {
@@ -439,8 +448,8 @@ fn evidence(ex: &HttpExchange, c: &Conn, s3: &s3::S3Request) -> Evidence {
         presigned: s3.presigned.is_some(),
         server_replied_tls: c.server_replied_tls,
         response_text,
-        client_addr: Some(c.client),
-        server_addr: Some(c.server),
+        client_addr: c.client,
+        server_addr: c.server,
         reset_without_response: c.reset && ex.response.is_none(),
     }
 }

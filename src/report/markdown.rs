@@ -160,20 +160,14 @@ fn write_endpoints(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let q = &r.quality;
+    let dropped = r
+        .capture
+        .dropped
+        .map_or("unknown".into(), |d| d.to_string());
     writeln!(
         out,
-        "### Capture quality\n\n{} streams · {} gaps ({} bytes) · {} snaplen-truncated segments · \
-         {} unparsed streams · {} evicted · {} started mid-connection · dropped: {}",
-        q.streams,
-        q.gaps,
-        q.gap_bytes,
-        q.truncated,
-        q.unparsed_streams,
-        q.evicted_streams,
-        q.midstream_streams,
-        r.capture
-            .dropped
-            .map_or("unknown".into(), |d| d.to_string())
+        "### Capture quality\n\n{} · dropped: {dropped}",
+        q.phrases().join(" · ")
     )?;
     for w in &q.warnings {
         writeln!(out, "\n> warning: {}", cell(w))?;

@@ -89,6 +89,26 @@ pub struct Quality {
     pub warnings: Vec<String>,
 }
 
+impl Quality {
+    /// The completeness counters as short phrases, in the one order every human format uses.
+    pub fn phrases(&self) -> Vec<String> {
+        vec![
+            format!("{} streams", self.streams),
+            format!("{} gaps ({} bytes)", self.gaps, self.gap_bytes),
+            format!("{} snaplen-truncated segments", self.truncated),
+            format!("{} unparsed streams", self.unparsed_streams),
+            format!("{} evicted", self.evicted_streams),
+            format!("{} started mid-connection", self.midstream_streams),
+            format!(
+                "{} requests without response",
+                self.requests_without_response
+            ),
+            format!("{} requests lost in gaps", self.requests_lost),
+            format!("{} TLS sessions not decrypted", self.tls_not_decrypted),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EndpointRecord {
     pub url: String,

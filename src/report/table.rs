@@ -248,19 +248,7 @@ fn tls(r: &Report, style: &TableStyle) -> Table {
 
 fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let q = &r.quality;
-    writeln!(
-        out,
-        "\nCapture quality: {} streams, {} gaps ({} bytes), {} snaplen-truncated segments, \
-         {} unparsed streams, {} evicted, {} started mid-connection, {} requests without response",
-        q.streams,
-        q.gaps,
-        q.gap_bytes,
-        q.truncated,
-        q.unparsed_streams,
-        q.evicted_streams,
-        q.midstream_streams,
-        q.requests_without_response
-    )?;
+    writeln!(out, "\nCapture quality: {}", q.phrases().join(", "))?;
     if let Some(d) = r.capture.dropped {
         writeln!(out, "Packets dropped by the kernel/interface: {d}")?;
     }

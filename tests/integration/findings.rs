@@ -112,6 +112,11 @@ fn refused_attempts_name_a_guess_marked_as_such() {
             "no bytes left: the operation is not known"
         );
         assert!(r["attempt"].is_u64());
+        // The client's next request (the key log decrypts it) was the DeleteObject retried over
+        // HTTPS: that is the guess, and it says it is one.
+        assert_eq!(r["guess"]["operation"], "DeleteObject", "{r}");
+        assert!(r["guess"]["request"].is_u64());
+        assert!(str_field(&r["guess"], "reason").contains("guess"), "{r}");
     }
 }
 
