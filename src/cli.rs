@@ -193,10 +193,10 @@ pub struct LimitArgs {
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub max_connections: usize,
 
-    /// Requests kept for the report, per scheme (plaintext and HTTPS each): later ones are still
-    /// counted by operation; plaintext ones beyond it are not judged, and a warning says so.
-    #[arg(long, default_value_t = 200_000, value_name = "N")]
-    pub max_requests: usize,
+    /// Requests listed by the table and Markdown reports (default 50; -v lists every one).
+    /// Every request is analysed and judged whatever this is; JSON and JSON Lines list them all.
+    #[arg(long, value_name = "N")]
+    pub max_requests: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,6 +13,7 @@
 pub mod app;
 pub mod cli;
 pub mod decode;
+pub mod facts;
 pub mod flow;
 pub mod policy;
 pub mod proto;

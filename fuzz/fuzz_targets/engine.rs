@@ -1,11 +1,15 @@
 //! `s3wire::app::engine::Engine`: a capture as `frames` records (link type, time step, snaplen
 //! flag, bytes; or a key log / truncation note), with the fixtures' key logs loaded → decode →
-//! flow table and reassembly → proto (TLS decrypted) → s3 → request records, then the end of
-//! input. Small flow bounds so eviction, out-of-order limits and expiry are reached.
+//! flow table and reassembly → proto (TLS decrypted) → s3 → typed facts → the streaming judge
+//! (a small look-ahead window) → report rows through the redactor, then the end of input. Small
+//! bounds so eviction, out-of-order limits, expiry and early judgement are reached.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use s3wire::app::engine::{Engine, Limits};
+use s3wire::app::records::Fact;
+use s3wire::policy::{Judge, Judged, Policy};
+use s3wire::report::rows::Redactor;
 use s3wire::flow::FlowLimits;
 use s3wire::proto::ProtoLimits;
 use s3wire::s3::HostHints;
@@ -27,13 +31,52 @@ fn limits() -> Limits {
             max_pending_requests: 8,
             ..ProtoLimits::default()
         },
-        max_requests: 16,
+    }
+}
+
+/// Every fact drained into the judge, every judged item made into rows.
+fn pump(engine: &mut Engine, judge: &mut Judge) {
+    let mut judged = Vec::new();
+    for fact in engine.drain() {
+        match fact {
+            Fact::Hello(h) => judge.tls(&h),
+            Fact::Request(r) => judge.request(r, &mut judged),
+            Fact::Attempt(a) => judge.attempt(a, &mut judged),
+            Fact::Session(_) => {}
+        }
+    }
+    rows(&judged);
+}
+
+fn rows(judged: &[Judged]) {
+    let redactor = Redactor { on: true };
+    for j in judged {
+        let findings = match j {
+            Judged::Request(r, f) => {
+                let _ = redactor.request(r);
+                f.as_slice()
+            }
+            Judged::Attempt(_, a, f) => {
+                let _ = redactor.attempt(a);
+                f.as_deref().map_or(&[][..], std::slice::from_ref)
+            }
+        };
+        for f in findings {
+            let _ = redactor.finding(f);
+        }
     }
 }
 
 fuzz_target!(|data: &[u8]| {
     let hints = HostHints::new(["s3.local.test".to_string()]);
-    let mut engine = Engine::new(limits(), hints, true);
+    let mut engine = Engine::new(limits(), hints);
+    let endpoint = s3wire::policy::Endpoint::parse(
+        "https://s3.local.test",
+        s3wire::policy::Origin::Flag,
+        "fuzz",
+    )
+    .expect("a valid endpoint");
+    let mut judge = Judge::new(Policy::new(vec![endpoint]), 8);
     engine.add_keylog(&s3wire_fuzz::FIXTURE_KEYLOGS.join("\n"), "fixtures");
     let mut ts = Timestamp::from_secs_nanos(1_764_000_000, 0);
     for f in s3wire_fuzz::frames(data) {
@@ -60,8 +103,14 @@ fuzz_target!(|data: &[u8]| {
                 .unwrap_or(u32::MAX)
                 .saturating_add(extra),
         });
+        pump(&mut engine, &mut judge);
     }
     engine.tick(Timestamp(ts.0.saturating_add(120_000_000_000)));
+    engine.close_all();
+    pump(&mut engine, &mut judge);
+    let mut judged = Vec::new();
+    judge.finish(&mut judged);
+    rows(&judged);
     let (intake, _flows, records) = engine.finish();
     assert!(intake.packets <= data.len() as u64);
     let _ = records.operation_counts();

@@ -1,47 +1,15 @@
-//! Engine results + policy → the one `Report`. Findings are judged here, once, over everything
-//! the capture showed (a host proven to speak TLS late in the capture still counts).
+//! The end of an analysis: the engine's counters and the judge's stats → the report's
+//! `capture` and `quality` sections; and the `endpoints` subcommand's listing.
 
-use super::engine::{Engine, Intake};
-use super::records::{Evidence, Records};
-use super::settings::Settings;
+use super::engine::Intake;
+use super::records::Records;
 use crate::cli::Format;
 use crate::flow::FlowStats;
-use crate::policy::Endpoint;
-use crate::report::{CaptureSummary, EndpointRecord, Quality, Report, RequestRecord, ToolInfo};
+use crate::policy::{Endpoint, JudgeStats};
+use crate::report::{CaptureSummary, EndpointRecord, Quality};
 use std::io::Write;
 
-pub fn build(engine: Engine, sources: &[String], s: &Settings) -> Report {
-    let (intake, flow, records) = engine.finish();
-    let (endpoints, findings) = super::judge::judge(&s.policy, &records, s.output.redact);
-    let operations = records.operation_counts();
-    let quality = quality(&intake, &flow, &records, &s.policy_notes);
-    let Records {
-        requests,
-        attempts,
-        tls,
-        ..
-    } = records;
-    Report {
-        s3wire: ToolInfo {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            command: redact_argv(&s.argv, s.output.redact),
-            redacted: s.output.redact,
-        },
-        capture: capture(&intake, sources),
-        quality,
-        endpoints: endpoints.iter().map(endpoint_record).collect(),
-        requests: requests
-            .into_iter()
-            .map(|(r, _): (RequestRecord, Evidence)| r)
-            .collect(),
-        attempts,
-        tls,
-        operations,
-        findings,
-    }
-}
-
-fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
+pub(super) fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
     CaptureSummary {
         sources: sources.to_vec(),
         link_types: i.link_types.iter().map(|l| l.name()).collect(),
@@ -54,7 +22,13 @@ fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
     }
 }
 
-fn quality(i: &Intake, f: &FlowStats, r: &Records, s_notes: &[String]) -> Quality {
+pub(super) fn quality(
+    i: &Intake,
+    f: &FlowStats,
+    r: &Records,
+    j: &JudgeStats,
+    s_notes: &[String],
+) -> Quality {
     let mut warnings: Vec<String> = i
         .truncations
         .iter()
@@ -80,17 +54,12 @@ fn quality(i: &Intake, f: &FlowStats, r: &Records, s_notes: &[String]) -> Qualit
             f.evicted
         ));
     }
-    if r.requests_not_kept > 0 {
+    for (host, n, at) in &j.judged_before_proof {
         warnings.push(format!(
-            "{} requests analysed but not listed (raise --max-requests)",
-            r.requests_not_kept
-        ));
-    }
-    if r.plaintext_not_judged > 0 {
-        warnings.push(format!(
-            "{} plaintext requests beyond --max-requests were counted but not judged: \
-             findings may be missing (raise --max-requests)",
-            r.plaintext_not_judged
+            "{n} plaintext requests to {host} were judged before TLS to it was seen at {}: \
+             they are not findings; run again with --endpoint https://{host} to judge them \
+             against it",
+            at.rfc3339()
         ));
     }
     Quality {
@@ -106,35 +75,21 @@ fn quality(i: &Intake, f: &FlowStats, r: &Records, s_notes: &[String]) -> Qualit
         non_tcp_frames: i.non_tcp,
         undecodable_frames: i.undecodable,
         http_anomalies: r.http_anomalies,
-        requests_not_kept: r.requests_not_kept,
-        plaintext_not_judged: r.plaintext_not_judged,
+        judged_before_proof: j.judged_before_proof.iter().map(|(_, n, _)| n).sum(),
         requests_without_response: r.requests_without_response,
         requests_lost: r.requests_lost,
-        tls_not_decrypted: r.tls.iter().filter(|t| !t.decrypted).count() as u64,
+        tls_not_decrypted: r.tls_not_decrypted,
         truncated_files: i.truncations.len() as u64,
         warnings,
     }
 }
 
-pub fn endpoint_record(e: &Endpoint) -> EndpointRecord {
+pub(super) fn endpoint_record(e: &Endpoint) -> EndpointRecord {
     EndpointRecord {
         url: e.url(),
         origin: e.origin.as_str().to_string(),
         detail: e.detail.clone(),
     }
-}
-
-/// The command line goes into reports; a presigned URL pasted as an argument must not leak.
-fn redact_argv(argv: &[String], redact: bool) -> Vec<String> {
-    argv.iter()
-        .map(|a| {
-            if redact {
-                crate::report::redact::redact_text(a).into_owned()
-            } else {
-                a.clone()
-            }
-        })
-        .collect()
 }
 
 /// `s3wire endpoints`: the policy listing alone, with the notes on how it was resolved.

@@ -2,7 +2,7 @@
 //! is kept at all. Sits between `flow` and the records: a connection the lookup rejects never
 //! reaches them, so the report, counters and findings are about the kept traffic only.
 
-use super::records::Records;
+use super::records::{Fact, Records};
 use crate::flow::{ConnId, StreamEvent};
 use crate::report::ProcessInfo;
 use std::collections::{HashMap, HashSet};
@@ -22,8 +22,6 @@ pub struct Attribution {
     lookup: ProcessLookup,
     skipped: HashSet<ConnId>,
     processes: HashMap<ConnId, ProcessInfo>,
-    /// Requests before this index already carry their process.
-    labelled: usize,
     pub skipped_connections: u64,
     pub skipped_attempts: u64,
 }
@@ -34,7 +32,6 @@ impl Attribution {
             lookup,
             skipped: HashSet::new(),
             processes: HashMap::new(),
-            labelled: 0,
             skipped_connections: 0,
             skipped_attempts: 0,
         }
@@ -75,13 +72,15 @@ impl Attribution {
         }
     }
 
-    /// Names the process of every request recorded since the last call.
+    /// Names the process of every request waiting in the records' outbox.
     fn label(&mut self, records: &mut Records) {
-        let from = self.labelled.min(records.requests.len());
-        for (r, _) in &mut records.requests[from..] {
-            r.process = self.processes.get(&ConnId(r.connection)).cloned();
+        for f in records.pending_mut() {
+            if let Fact::Request(r) = f
+                && r.process.is_none()
+            {
+                r.process = self.processes.get(&ConnId(r.connection)).cloned();
+            }
         }
-        self.labelled = records.requests.len();
     }
 }
 

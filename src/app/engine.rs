@@ -1,8 +1,9 @@
-//! The pipeline, wired: frames → decode → flow → proto → s3 → records. One pass, streaming; the
-//! only state that grows is the bounded list of request records kept for the report.
+//! The pipeline, wired: frames → decode → flow → proto → s3 → typed facts. One pass, streaming:
+//! facts wait in the records' outbox until the caller drains them after each frame, so nothing
+//! grows with the capture but counters and the bounded connection table.
 
 use super::attribution::{self, Attribution, ProcessLookup};
-use super::records::{Evidence, Records};
+use super::records::{Fact, Records};
 use crate::decode::{self, Skip};
 use crate::flow::{FlowLimits, FlowTable, StreamEvent};
 use crate::proto::ProtoLimits;
@@ -15,7 +16,6 @@ use std::collections::BTreeSet;
 pub struct Limits {
     pub flow: FlowLimits,
     pub proto: ProtoLimits,
-    pub max_requests: usize,
 }
 
 /// Counters of what came in, before any protocol meaning.
@@ -50,10 +50,10 @@ pub struct Engine {
 const EXPIRE_EVERY: u32 = 4096;
 
 impl Engine {
-    pub fn new(limits: Limits, hints: crate::s3::HostHints, redact: bool) -> Self {
+    pub fn new(limits: Limits, hints: crate::s3::HostHints) -> Self {
         Engine {
             flow: FlowTable::new(limits.flow),
-            records: Records::new(limits, hints, redact),
+            records: Records::new(limits, hints),
             intake: Intake::default(),
             since_expire: 0,
             attribution: None,
@@ -126,20 +126,24 @@ impl Engine {
         }
     }
 
-    /// End of input: close every connection and hand back everything learnt.
-    pub fn finish(mut self) -> (Intake, crate::flow::FlowStats, Records) {
+    /// End of input: close every connection (drain the facts that gives), then hand back the
+    /// counters with [`Engine::finish`].
+    pub fn close_all(&mut self) {
         let now = self.intake.last.unwrap_or_default();
         let (records, attr) = (&mut self.records, &mut self.attribution);
         self.flow
             .finish(now, &mut |ev| attribution::route(attr, records, ev));
+    }
+
+    /// Everything counted, once every fact has been drained.
+    pub fn finish(self) -> (Intake, crate::flow::FlowStats, Records) {
         (self.intake, self.flow.stats(), self.records)
     }
 
-    /// Requests and evidence so far (live mode prints as they come).
-    pub fn take_new_requests(
-        &mut self,
-    ) -> impl Iterator<Item = (&crate::report::RequestRecord, &Evidence)> {
-        self.records.take_new()
+    /// The facts completed since the last call, in completion order. Call after every frame,
+    /// `tick` and `finish_flows`: they are not kept once drained.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Fact> {
+        self.records.drain()
     }
 
     fn count(&mut self, frame: &Frame<'_>) {

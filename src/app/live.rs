@@ -8,14 +8,12 @@
 mod print;
 
 use super::Outcome;
-use super::assemble;
+use super::analysis::{self, Analysis};
 use super::attribution::Verdict;
-use super::engine::{Engine, Limits};
 use super::settings::{OutputSettings, Settings, resolve_policy};
 use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
-use crate::flow::FlowLimits;
+use crate::facts::Request;
 use crate::policy::Endpoint;
-use crate::proto::ProtoLimits;
 use crate::report::{ProcessInfo, Report};
 use crate::source::live::{LiveEvent, LiveOptions, LiveSource};
 use crate::source::pcapng_writer::PcapngWriter;
@@ -57,7 +55,9 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
             KeyLogTail::open(k).with_context(|| format!("cannot read --keylog {}", k.display()))?;
         live.follow_keylog(tail, k.display().to_string());
     }
-    live.engine.set_process_lookup(lookup(live.procs.clone()));
+    live.run
+        .engine
+        .set_process_lookup(lookup(live.procs.clone()));
     let deadline = args
         .duration
         .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
@@ -84,7 +84,9 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     live.follow_keylog(tail, "the command's SSLKEYLOGFILE".into());
     let root = (!args.all_traffic).then(|| child.pid());
     live.procs.borrow_mut().tree = root.map(|r| (r, HashSet::from([r])));
-    live.engine.set_process_lookup(lookup(live.procs.clone()));
+    live.run
+        .engine
+        .set_process_lookup(lookup(live.procs.clone()));
     let mut ended: Option<(Instant, i32)> = None;
     loop {
         live.step(&mut source)?;
@@ -141,15 +143,8 @@ fn settings(
         keylogs: Vec::new(),
         policy,
         hints,
-        output: OutputSettings::from_args(output),
-        limits: Limits {
-            flow: FlowLimits {
-                max_connections: limits.max_connections.max(1),
-                ..FlowLimits::default()
-            },
-            proto: ProtoLimits::default(),
-            max_requests: limits.max_requests,
-        },
+        output: OutputSettings::from_args(output, limits),
+        limits: super::settings::limits(limits),
         argv,
     })
 }
@@ -262,7 +257,7 @@ fn lookup(procs: Rc<RefCell<Procs>>) -> super::attribution::ProcessLookup {
 
 /// The state of one live session.
 struct Live {
-    engine: Engine,
+    run: Analysis,
     printer: Printer,
     procs: Rc<RefCell<Procs>>,
     writer: Option<PcapngWriter<BufWriter<std::fs::File>>>,
@@ -292,8 +287,18 @@ impl Live {
             redact: s.output.redact,
             unattributed: 0,
         };
+        // The report streams to its destination as rows are judged: the `--output` file, or
+        // standard error for `run` (standard output is the command's), else standard output.
+        let (to_stderr, out) = (printer.report_to_stderr(), s.output.clone());
+        let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || {
+            if to_stderr {
+                Ok(Box::new(BufWriter::new(std::io::stderr())) as Box<dyn std::io::Write>)
+            } else {
+                out.open().map_err(std::io::Error::other)
+            }
+        });
         Ok(Live {
-            engine: Engine::new(s.limits, s.hints.clone(), s.output.redact),
+            run: Analysis::new(s, sink),
             printer,
             procs: Rc::new(RefCell::new(procs)),
             writer,
@@ -338,9 +343,9 @@ impl Live {
             self.delayed.push(f);
             self.release(false)?;
         } else {
-            self.engine.frame(f);
+            self.run.engine.frame(f);
         }
-        self.print_new()
+        self.pump()
     }
 
     /// Frames held for the key log: those due (or all, at the end) go to the engine, after
@@ -357,24 +362,42 @@ impl Live {
                 w.write_frame(&f.frame())
                     .context("writing the --write capture")?;
             }
-            self.engine.frame(&f.frame());
+            self.run.engine.frame(&f.frame());
+            self.pump()?;
         }
         Ok(())
     }
 
-    fn print_new(&mut self) -> Result<()> {
-        let policy = &self.policy;
-        for (r, _) in self.engine.take_new_requests() {
-            self.printer.request(r, policy)?;
-        }
-        Ok(())
+    /// Facts into the judge and the report; a line for each request as it completes.
+    fn pump(&mut self) -> Result<()> {
+        let (printer, policy) = (&mut self.printer, &self.policy);
+        let mut failed = None;
+        self.run.pump(&mut |r: &Request| {
+            if let Err(e) = printer.request(r, policy) {
+                failed.get_or_insert(e);
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
     }
 
     fn tick(&mut self, source: &mut LiveSource) -> Result<()> {
         self.last_tick = Instant::now();
         self.release(false)?;
-        self.engine.tick(wall_clock());
-        self.print_new()?;
+        let now = wall_clock();
+        let (printer, policy) = (&mut self.printer, &self.policy);
+        let mut failed = None;
+        // Rows are judged once they have waited JUDGE_DELAY, so the report streams while the
+        // capture runs; a TLS session that proves a host HTTPS later is then reported as a
+        // warning (quality.judged_before_proof), not as findings.
+        let flush = Timestamp(now.0.saturating_sub(JUDGE_DELAY.as_nanos() as i64));
+        self.run.tick(now, Some(flush), &mut |r: &Request| {
+            if let Err(e) = printer.request(r, policy) {
+                failed.get_or_insert(e);
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
         self.printer.status(self.packets, source.dropped());
         Ok(())
     }
@@ -382,7 +405,7 @@ impl Live {
     /// Follow a key log. The engine's key log exists from now on, so that connections opened
     /// before their secrets are written still decrypt once the secrets arrive.
     fn follow_keylog(&mut self, tail: KeyLogTail, origin: String) {
-        self.engine.add_keylog("", &origin);
+        self.run.engine.add_keylog("", &origin);
         self.keylog = Some((tail, origin));
     }
 
@@ -396,7 +419,8 @@ impl Live {
         if keys.is_empty() {
             return Ok(());
         }
-        self.engine
+        self.run
+            .engine
             .add_keylog(&String::from_utf8_lossy(&keys), origin);
         self.had_keys = true;
         if let Some(w) = &mut self.writer {
@@ -413,29 +437,18 @@ impl Live {
         command_exit: Option<i32>,
     ) -> Result<Outcome> {
         self.release(true)?;
-        self.print_new()?;
+        self.pump()?;
         self.printer.clear_status();
         let dropped = source.dropped();
         if let Some(d) = dropped {
-            self.engine.note(SourceNote::Dropped(d));
+            self.run.note(SourceNote::Dropped(d));
         }
         if let Some(mut w) = self.writer.take() {
             w.flush().context("writing the --write capture")?;
         }
-        let not_attributed = self.engine.not_attributed();
-        let mut report = assemble::build(self.engine, &s.captures, s);
-        report.capture.command_exit = command_exit;
-        if dropped.is_none() {
-            report.capture.dropped = None;
-        }
-        warn_live(&mut report, not_attributed, self.had_keys);
+        let not_attributed = self.run.engine.not_attributed();
         let unknown = self.procs.borrow().unattributed;
-        if unknown > 0 {
-            report.quality.warnings.push(format!(
-                "{unknown} connections closed before their process could be looked up: kept, \
-                 they may not be the command's"
-            ));
-        }
+        let had_keys = self.had_keys;
         // On standard error too, unless a JSON report goes there (it must stay parseable; the
         // status is in `capture.command_exit`).
         let json_on_stderr =
@@ -443,14 +456,34 @@ impl Live {
         if let Some(code) = command_exit.filter(|_| !json_on_stderr) {
             eprintln!("s3wire: the command exited with status {code}");
         }
-        self.printer.report(&report, &s.output)?;
-        Ok(if report.findings.is_empty() {
-            Outcome::Clean
-        } else {
-            Outcome::Findings
-        })
+        let (printer, policy) = (&mut self.printer, &self.policy);
+        let report = self.run.finish(
+            s,
+            &mut |r: &Request| {
+                let _ = printer.request(r, policy);
+            },
+            |report| {
+                report.capture.command_exit = command_exit;
+                if dropped.is_none() {
+                    report.capture.dropped = None;
+                }
+                warn_live(report, not_attributed, had_keys);
+                if unknown > 0 {
+                    report.quality.warnings.push(format!(
+                        "{unknown} connections closed before their process could be looked up: \
+                         kept, they may not be the command's"
+                    ));
+                }
+            },
+        )?;
+        Ok(super::outcome(&report))
     }
 }
+
+/// How long (capture time) a live request waits for what may judge it (a TLS session that
+/// proves its host HTTPS, the request a refused attempt was for) before it is judged and
+/// written.
+const JUDGE_DELAY: Duration = Duration::from_secs(2);
 
 /// How long frames wait for the key log when one is followed. A TLS 1.3 server sends its
 /// encrypted handshake before the client has even read the ServerHello and written the secrets
@@ -530,7 +563,7 @@ fn warn_live(report: &mut Report, (conns, attempts): (u64, u64), had_keys: bool)
              (--all-traffic reports them)"
         ));
     }
-    let opaque = report.tls.iter().filter(|t| !t.decrypted).count();
+    let opaque = report.quality.tls_not_decrypted;
     if opaque > 0 {
         let why = if had_keys {
             "a key log was collected but these sessions could not be decrypted with it"

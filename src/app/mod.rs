@@ -1,21 +1,21 @@
 //! Wires source → … → report for each subcommand. The only place the stages meet.
 
+pub mod analysis;
 mod assemble;
 mod attribution;
 pub mod engine;
-mod judge;
 #[cfg(feature = "live")]
 mod live;
 pub mod records;
 pub mod settings;
 
-use crate::cli::{Cli, Command, Format};
-use crate::report::{self, Report};
+use crate::cli::{Cli, Command};
+use crate::report::Report;
 use crate::source::file::FileSource;
 use crate::source::{FrameSource, SourceItem};
 use anyhow::{Context, Result};
 use settings::{OutputSettings, Settings};
-use std::io::Write;
+use std::io::{self, Write};
 
 /// What `main` turns into the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,48 +50,38 @@ pub fn run(cli: Cli, argv: Vec<String>) -> Result<Outcome> {
 }
 
 fn analyze(s: &Settings) -> Result<Outcome> {
-    let mut engine = engine::Engine::new(s.limits, s.hints.clone(), s.output.redact);
-    for (name, text) in &s.keylogs {
-        engine.add_keylog(text, name);
-    }
-    let mut sources_info = Vec::new();
+    // Every input is opened (and its format checked) before anything is written.
+    let mut sources = Vec::new();
     for arg in &s.captures {
-        let mut src =
+        let src =
             FileSource::open_arg(arg).with_context(|| format!("cannot read capture {arg}"))?;
+        sources.push((arg, src));
+    }
+    let out = s.output.clone();
+    let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || {
+        out.open().map_err(io::Error::other)
+    });
+    let mut run = analysis::Analysis::new(s, sink);
+    for (arg, mut src) in sources {
         while let Some(item) = src
             .next_item()
             .with_context(|| format!("while reading {arg}"))?
         {
             match item {
-                SourceItem::Frame(f) => engine.frame(&f),
-                SourceItem::Note(n) => engine.note(n),
+                SourceItem::Frame(f) => run.frame(&f)?,
+                SourceItem::Note(n) => run.note(n),
             }
         }
-        sources_info.push(arg.clone());
     }
-    let report = assemble::build(engine, &sources_info, s);
-    render(&report, &s.output)?;
-    Ok(if report.findings.is_empty() {
+    let report = run.finish(s, &mut |_| {}, |_| {})?;
+    Ok(outcome(&report))
+}
+
+/// Exit status 1 when anything was found.
+pub fn outcome(report: &Report) -> Outcome {
+    if report.summary.findings == 0 {
         Outcome::Clean
     } else {
         Outcome::Findings
-    })
-}
-
-pub fn render(report: &Report, out: &OutputSettings) -> Result<()> {
-    let mut w = out.open()?;
-    render_to(report, out, &mut *w)?;
-    w.flush()?;
-    Ok(())
-}
-
-/// The report in `out`'s format into any writer (`run` writes it to standard error).
-pub fn render_to(report: &Report, out: &OutputSettings, w: &mut dyn Write) -> Result<()> {
-    match out.format {
-        Format::Json => report::json::write_json(report, w)?,
-        Format::Jsonl => report::json::write_jsonl(report, w)?,
-        Format::Markdown => report::markdown::write_markdown(report, w)?,
-        Format::Table => report::table::write_table(report, &out.table, w)?,
     }
-    Ok(())
 }

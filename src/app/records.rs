@@ -1,34 +1,29 @@
-//! Stream and protocol events → the records the report keeps: one per HTTP request, TLS session
-//! and connection attempt. This is where `proto`'s exchanges meet `s3`'s classification and the
-//! one place secrets are redacted before anything is stored.
+//! Stream and protocol events → typed facts, in the order they complete: one [`Fact`] per HTTP
+//! request, TLS hello, finished TLS session and connection attempt. This is where `proto`'s
+//! exchanges meet `s3`'s classification. Nothing is kept per request: the facts wait in a small
+//! outbox that the caller drains after every frame; only counters and per-connection state stay.
 
 use super::engine::Limits;
+use crate::facts::{Attempt as AttemptFact, Evidence, Request, RequestTls, TlsHello};
 use crate::flow::{Attempt, ConnId, Direction, StreamEvent};
 use crate::proto::http::HttpExchange;
 use crate::proto::tls::{Decryption, KeyLog};
 use crate::proto::{Conversation, ProtoEvent, Protocol};
-use crate::report::{
-    AttemptRecord, OperationCount, RequestRecord, RequestTls, Scheme, TlsRecord, redact,
-};
+use crate::report::{OperationCount, Scheme, TlsRecord};
 use crate::s3::{self, HostHints};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// What the policy stage needs about a request beyond its (redacted) record.
+/// What the records stage hands on, in completion order.
 #[derive(Debug, Clone)]
-pub struct Evidence {
-    pub sigv4_auth: bool,
-    pub session_token: bool,
-    pub presigned: bool,
-    /// The server answered these plaintext bytes with TLS (an alert or a handshake).
-    pub server_replied_tls: bool,
-    /// The start of the response body, when it is short text worth quoting (error documents).
-    pub response_text: Option<String>,
-    pub client_addr: SocketAddr,
-    pub server_addr: SocketAddr,
-    /// The connection was reset before any response came back.
-    pub reset_without_response: bool,
+pub enum Fact {
+    /// A ClientHello: what the policy learns about a host as soon as it is seen.
+    Hello(TlsHello),
+    Request(Box<Request>),
+    Attempt(AttemptFact),
+    /// A TLS session, complete at its connection's close (bytes, decryption outcome).
+    Session(TlsRecord),
 }
 
 struct Conn {
@@ -36,8 +31,8 @@ struct Conn {
     server: SocketAddr,
     conv: Conversation,
     client_protocol: Option<Protocol>,
-    /// Index into `tls` of this connection's TLS session (after a CONNECT tunnel: the inner one).
-    tls: Option<usize>,
+    /// This connection's TLS session (after a CONNECT tunnel: the inner one), until close.
+    tls: Option<TlsRecord>,
     server_replied_tls: bool,
     /// Set when the flow stage reports a RST, so requests flushed at close know it.
     reset: bool,
@@ -47,62 +42,53 @@ struct Conn {
 pub struct Records {
     limits: Limits,
     hints: HostHints,
-    redact: bool,
     /// Shared with every conversation created after it exists; grows in place (pcapng blocks,
     /// live key logs), so connections already open can use secrets that arrive later.
     keylog: Option<Arc<KeyLog>>,
     conns: HashMap<ConnId, Conn>,
     events: Vec<ProtoEvent>,
-    pub requests: Vec<(RequestRecord, Evidence)>,
-    pub attempts: Vec<AttemptRecord>,
-    pub attempt_facts: Vec<crate::policy::finding::AttemptFacts>,
-    /// The policy's view of each TLS session (typed addresses), parallel to `tls`.
-    pub tls_facts: Vec<crate::policy::finding::TlsFacts>,
-    pub tls: Vec<TlsRecord>,
+    /// Facts completed since the caller last drained them.
+    outbox: Vec<Fact>,
     /// Requests per operation (the model's names are static; "unknown" for the rest).
     pub operations: BTreeMap<(&'static str, Scheme), u64>,
     pub requests_seen: u64,
-    pub requests_not_kept: u64,
-    /// Plaintext requests past the quota: counted, not judged (findings may be missing).
-    pub plaintext_not_judged: u64,
-    /// Requests kept so far, per scheme (`scheme_index`).
-    kept: [usize; 2],
     pub requests_without_response: u64,
     /// Requests whose head a gap or error destroyed (counted by the HTTP parser, never reported).
     pub requests_lost: u64,
     pub streams: u64,
     pub unparsed_streams: u64,
     pub http_anomalies: u64,
-    /// Index of the first request not yet handed out by `take_new`.
-    reported: usize,
+    pub tls_not_decrypted: u64,
 }
 
 impl Records {
-    pub fn new(limits: Limits, hints: HostHints, redact: bool) -> Self {
+    pub fn new(limits: Limits, hints: HostHints) -> Self {
         Records {
             limits,
             hints,
-            redact,
             keylog: None,
             conns: HashMap::new(),
             events: Vec::new(),
-            requests: Vec::new(),
-            attempts: Vec::new(),
-            attempt_facts: Vec::new(),
-            tls_facts: Vec::new(),
-            tls: Vec::new(),
+            outbox: Vec::new(),
             operations: BTreeMap::new(),
             requests_seen: 0,
-            requests_not_kept: 0,
-            plaintext_not_judged: 0,
-            kept: [0, 0],
             requests_without_response: 0,
             requests_lost: 0,
             streams: 0,
             unparsed_streams: 0,
             http_anomalies: 0,
-            reported: 0,
+            tls_not_decrypted: 0,
         }
+    }
+
+    /// The facts completed since the last call, oldest first.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Fact> {
+        self.outbox.drain(..)
+    }
+
+    /// Facts waiting in the outbox (live capture labels them with their process).
+    pub fn pending_mut(&mut self) -> &mut [Fact] {
+        &mut self.outbox
     }
 
     pub fn on_stream(&mut self, ev: StreamEvent<'_>) {
@@ -136,21 +122,21 @@ impl Records {
                 };
                 c.bytes[dir_index(dir)] += bytes.len() as u64;
                 c.conv.on_data(dir, ts, bytes, &mut self.events);
-                self.drain(conn);
+                self.drain_events(conn);
             }
             StreamEvent::Gap { conn, dir, ts, len } => {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     return;
                 };
                 c.conv.on_gap(dir, ts, len, &mut self.events);
-                self.drain(conn);
+                self.drain_events(conn);
             }
             StreamEvent::Closed { conn, ts, .. } => {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     return;
                 };
                 c.conv.on_close(ts, &mut self.events);
-                self.drain(conn);
+                self.drain_events(conn);
                 if let Some(c) = self.conns.remove(&conn) {
                     self.close(c);
                 }
@@ -164,13 +150,6 @@ impl Records {
         self.keylog
             .get_or_insert_with(|| Arc::new(KeyLog::default()))
             .clone()
-    }
-
-    /// Requests added since the last call (for live output).
-    pub fn take_new(&mut self) -> impl Iterator<Item = (&RequestRecord, &Evidence)> {
-        let from = self.reported.min(self.requests.len());
-        self.reported = self.requests.len();
-        self.requests[from..].iter().map(|(r, e)| (r, e))
     }
 
     pub fn operation_counts(&self) -> Vec<OperationCount> {
@@ -192,7 +171,7 @@ impl Records {
             }
         }
         self.requests_lost += c.conv.http_stats().lost_requests;
-        if let Some(t) = c.tls.and_then(|i| self.tls.get_mut(i)) {
+        if let Some(mut t) = c.tls {
             t.client_bytes = c.bytes[0];
             t.server_bytes = c.bytes[1];
             let d = c
@@ -201,31 +180,22 @@ impl Records {
                 .map_or(Decryption::NoKeyLog, |t| t.decryption());
             t.decrypted = d == Decryption::Decrypted;
             t.decryption = decryption_text(d);
+            self.tls_not_decrypted += u64::from(!t.decrypted);
+            self.outbox.push(Fact::Session(t));
         }
     }
 
     fn attempt(&mut self, a: Attempt) {
-        self.attempt_facts
-            .push(crate::policy::finding::AttemptFacts {
-                time: a.ts,
-                client: a.client,
-                server: a.server,
-                outcome: a.outcome,
-                syns: a.syns,
-            });
-        self.attempts.push(AttemptRecord {
+        self.outbox.push(Fact::Attempt(AttemptFact {
             time: a.ts,
-            client: a.client.to_string(),
-            server: a.server.to_string(),
-            outcome: match a.outcome {
-                crate::flow::AttemptOutcome::Refused => "refused".into(),
-                crate::flow::AttemptOutcome::Unanswered => "unanswered".into(),
-            },
+            client: a.client,
+            server: a.server,
+            outcome: a.outcome,
             syns: a.syns,
-        });
+        }));
     }
 
-    fn drain(&mut self, conn: ConnId) {
+    fn drain_events(&mut self, conn: ConnId) {
         let mut events = std::mem::take(&mut self.events);
         for ev in events.drain(..) {
             self.proto_event(conn, ev);
@@ -262,7 +232,7 @@ impl Records {
             }
             ProtoEvent::Http(ex) => self.exchange(id, *ex),
             ProtoEvent::ClientHello(h) => {
-                let rec = TlsRecord {
+                c.tls = Some(TlsRecord {
                     time: h.ts,
                     client: c.client.to_string(),
                     server: c.server.to_string(),
@@ -281,18 +251,16 @@ impl Records {
                     client_bytes: 0,
                     server_bytes: 0,
                     connection: id.0,
-                };
-                c.tls = Some(self.tls.len());
-                self.tls.push(rec);
-                self.tls_facts.push(crate::policy::finding::TlsFacts {
+                });
+                self.outbox.push(Fact::Hello(TlsHello {
                     time: h.ts,
                     client: c.client,
                     server: c.server,
                     sni: h.sni.clone(),
-                });
+                }));
             }
             ProtoEvent::ServerHello(h) => {
-                if let Some(t) = c.tls.and_then(|i| self.tls.get_mut(i)) {
+                if let Some(t) = &mut c.tls {
                     t.version = h.version.name();
                     t.cipher = Some(
                         crate::proto::tls::cipher_suite_name(h.cipher_suite)
@@ -314,24 +282,11 @@ impl Records {
         if ex.response.is_none() {
             self.requests_without_response += 1;
         }
-        let tls = c.tls.and_then(|i| self.tls.get(i));
-        let scheme = if tls.is_some() {
+        let scheme = if c.tls.is_some() {
             Scheme::Https
         } else {
             Scheme::Http
         };
-        // Findings are judged on plaintext requests only, so each scheme has its own quota: a
-        // flood of HTTPS requests never pushes a plaintext one out of judgement.
-        if self.kept[scheme_index(scheme)] >= self.limits.max_requests {
-            // Not kept: the report only counts its operation.
-            if scheme == Scheme::Http {
-                self.plaintext_not_judged += 1;
-            }
-            let op = s3::operation(&ex.request, &self.hints).unwrap_or("unknown");
-            *self.operations.entry((op, scheme)).or_default() += 1;
-            self.requests_not_kept += 1;
-            return;
-        }
         let s3 = s3::classify(&ex.request, &self.hints);
         if let Some(service) = &s3.learned_service_host {
             // A request that only makes sense virtual-hosted proved the service host: later
@@ -340,71 +295,57 @@ impl Records {
         }
         let op = s3.operation.as_ref().map_or("unknown", |op| *op);
         *self.operations.entry((op, scheme)).or_default() += 1;
-        let evidence = evidence(&ex, c, &s3);
-        let op_name = s3.operation.as_ref().ok().map(|s| s.to_string());
-        let record = self.record(id, c, tls, scheme, ex, s3, op_name);
-        self.kept[scheme_index(scheme)] += 1;
-        self.requests.push((record, evidence));
+        let request = request(self.requests_seen, id, c, scheme, ex, s3);
+        self.outbox.push(Fact::Request(Box::new(request)));
     }
+}
 
-    #[allow(clippy::too_many_arguments)] // the pieces of one record, gathered in one place
-    fn record(
-        &self,
-        id: ConnId,
-        c: &Conn,
-        tls: Option<&TlsRecord>,
-        scheme: Scheme,
-        ex: HttpExchange,
-        s3: s3::S3Request,
-        operation: Option<String>,
-    ) -> RequestRecord {
-        let req = &ex.request;
-        let redact_on = self.redact;
-        let target = if redact_on {
-            redact::redact_target(&req.target).into_owned()
-        } else {
-            req.target.clone()
-        };
-        let authorization = req.header("authorization").map(|v| {
-            if redact_on {
-                redact::redact_header("authorization", v).into_owned()
-            } else {
-                v.to_string()
-            }
-        });
-        let note = match &s3.operation {
-            Ok(_) => s3.note.clone(),
-            Err(u) => Some(u.reason.clone()),
-        };
-        RequestRecord {
-            id: self.requests_seen,
-            time: req.ts,
-            scheme,
-            client: c.client.to_string(),
-            server: c.server.to_string(),
-            host: req.header("host").map(str::to_string),
-            method: req.method.clone(),
-            target,
-            operation,
-            bucket: s3.bucket,
-            key: s3.key,
-            operation_note: note,
-            addressing: Some(format!("{:?}", s3.addressing).to_lowercase()),
-            status: ex.response.as_ref().map(|r| r.status),
-            interim: ex.interim.clone(),
-            user_agent: req.header("user-agent").map(str::to_string),
-            authorization,
-            request_body_bytes: req.body_len,
-            response_body_bytes: ex.response.as_ref().and_then(|r| r.body_len),
-            response_time: ex.response.as_ref().map(|r| r.ts),
-            tls: tls.map(|t| RequestTls {
-                sni: t.sni.clone(),
-                version: t.version.clone(),
-                decrypted: true,
-            }),
-            connection: id.0,
-            process: None,
-        }
+/// One typed request: the exchange, its classification and the connection's evidence.
+fn request(
+    id: u64,
+    conn: ConnId,
+    c: &Conn,
+    scheme: Scheme,
+    ex: HttpExchange,
+    s3: s3::S3Request,
+) -> Request {
+    let evidence = evidence(&ex, c, &s3);
+    let HttpExchange {
+        request: req,
+        response,
+        interim,
+        ..
+    } = ex;
+    let header = |name: &str| req.header(name).map(str::to_string);
+    Request {
+        id,
+        time: req.ts,
+        scheme,
+        client: c.client,
+        server: c.server,
+        host: header("host"),
+        user_agent: header("user-agent"),
+        authorization: header("authorization"),
+        operation: s3.operation.map_err(|u| u.reason),
+        operation_note: s3.note,
+        bucket: s3.bucket,
+        key: s3.key,
+        addressing: s3.addressing,
+        status: response.as_ref().map(|r| r.status),
+        interim,
+        request_body_bytes: req.body_len,
+        response_body_bytes: response.as_ref().and_then(|r| r.body_len),
+        response_time: response.as_ref().map(|r| r.ts),
+        tls: c.tls.as_ref().map(|t| RequestTls {
+            sni: t.sni.clone(),
+            version: t.version.clone(),
+            decrypted: true,
+        }),
+        connection: conn.0,
+        process: None,
+        evidence,
+        method: req.method,
+        target: req.target,
     }
 }
 
@@ -418,13 +359,6 @@ fn decryption_text(d: Decryption) -> String {
         Decryption::NoSecrets => "the key log has no secrets for this session".into(),
         Decryption::UnsupportedSuite(s) => format!("cipher suite 0x{s:04x} is not decrypted"),
         Decryption::Failed => "keys did not authenticate the records".into(),
-    }
-}
-
-fn scheme_index(s: Scheme) -> usize {
-    match s {
-        Scheme::Http => 0,
-        Scheme::Https => 1,
     }
 }
 
@@ -448,8 +382,6 @@ fn evidence(ex: &HttpExchange, c: &Conn, s3: &s3::S3Request) -> Evidence {
         presigned: s3.presigned.is_some(),
         server_replied_tls: c.server_replied_tls,
         response_text,
-        client_addr: c.client,
-        server_addr: c.server,
         reset_without_response: c.reset && ex.response.is_none(),
     }
 }

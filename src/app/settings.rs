@@ -6,6 +6,7 @@ use crate::cli::{AnalyzeArgs, ColorChoice, Format, LimitArgs, OutputArgs, Policy
 use crate::flow::FlowLimits;
 use crate::policy::{Endpoint, Origin, Policy, aws_config};
 use crate::proto::ProtoLimits;
+use crate::report::sink::Shown;
 use crate::report::table::TableStyle;
 use anyhow::{Context, Result, bail};
 use std::collections::HashMap;
@@ -25,12 +26,20 @@ pub struct Settings {
     pub argv: Vec<String>,
 }
 
+#[derive(Clone)]
 pub struct OutputSettings {
     pub format: Format,
     pub path: Option<PathBuf>,
     pub redact: bool,
     pub table: TableStyle,
+    /// Rows the table and Markdown list (the rest are counted).
+    pub shown: Shown,
 }
+
+/// Rows a human format lists by default: enough to read, few enough to stay on a screen.
+const SHOWN_REQUESTS: usize = 50;
+const SHOWN_FINDINGS: usize = 100;
+const SHOWN_OTHER: usize = 50;
 
 impl Settings {
     pub fn for_analyze(a: &AnalyzeArgs, argv: Vec<String>) -> Result<Settings> {
@@ -51,26 +60,25 @@ impl Settings {
             keylogs,
             policy,
             hints,
-            output: OutputSettings::from_args(&a.output),
+            output: OutputSettings::from_args(&a.output, &a.limits),
             limits: limits(&a.limits),
             argv,
         })
     }
 }
 
-fn limits(l: &LimitArgs) -> Limits {
+pub fn limits(l: &LimitArgs) -> Limits {
     Limits {
         flow: FlowLimits {
             max_connections: l.max_connections.max(1),
             ..FlowLimits::default()
         },
         proto: ProtoLimits::default(),
-        max_requests: l.max_requests,
     }
 }
 
 impl OutputSettings {
-    pub fn from_args(o: &OutputArgs) -> OutputSettings {
+    pub fn from_args(o: &OutputArgs, l: &LimitArgs) -> OutputSettings {
         let to_terminal = o.output.is_none() && std::io::stdout().is_terminal();
         let format = o.format.unwrap_or(if to_terminal {
             Format::Table
@@ -93,8 +101,16 @@ impl OutputSettings {
             table: TableStyle {
                 color,
                 width,
-                max_requests: if o.verbose > 0 { None } else { Some(50) },
                 quiet: o.quiet,
+            },
+            shown: if o.verbose > 0 {
+                Shown::all()
+            } else {
+                Shown {
+                    requests: Some(l.max_requests.unwrap_or(SHOWN_REQUESTS)),
+                    findings: Some(SHOWN_FINDINGS),
+                    other: Some(SHOWN_OTHER),
+                }
             },
         }
     }
@@ -107,9 +123,9 @@ impl OutputSettings {
             table: TableStyle {
                 color: false,
                 width: terminal_width(),
-                max_requests: None,
                 quiet: false,
             },
+            shown: Shown::all(),
         }
     }
 

@@ -10,6 +10,16 @@ pub enum AttemptOutcome {
     Unanswered,
 }
 
+impl AttemptOutcome {
+    /// The name reports use (the same as its JSON value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Refused => "refused",
+            AttemptOutcome::Unanswered => "unanswered",
+        }
+    }
+}
+
 /// One connection attempt (retransmitted SYNs of the same 4-tuple and ISN are one attempt).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {

@@ -1,4 +1,5 @@
-//! Facts + policy → findings, and endpoints inferred from the TLS the capture shows.
+//! The rules: facts + policy + what the capture taught → findings. [`judge`](super::judge) calls
+//! them as items leave its window; [`evaluate`] runs them over a whole capture at once.
 //!
 //! Rules (see DESIGN.md "Findings"):
 //! - `plaintext-to-https-endpoint`: an HTTP request whose host (or server IP, for IP-literal
@@ -15,78 +16,100 @@
 //!   credentials — unless it went to an endpoint configured `http://` on purpose and nothing says
 //!   the host or port is HTTPS (no HTTPS endpoint for the host, no TLS on the port).
 //!
-//! Nothing that travelled inside TLS is a finding.
+//! Nothing that travelled inside TLS is a finding. Every lookup here is a hash lookup in
+//! [`Knowledge`] or a scan of a bounded candidate list: the cost of a rule does not depend on how
+//! many requests came before.
 
-use super::endpoints::{Endpoint, Origin, Policy, Scheme, normalise_host, parse_host_header};
+use super::endpoints::{Endpoint, Policy, Scheme, parse_host_header};
 use super::finding::{AttemptFacts, Finding, FindingKind, OperationGuess, RequestFacts, TlsFacts};
 use super::hints;
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
-
-/// A request to the same host within this long after an attempt is its likely operation.
-const GUESS_WINDOW_NS: i64 = 10 * 1_000_000_000;
-/// Attempts from one client to one server address this close together are one operation's retries.
-const RETRY_WINDOW_NS: i64 = 30 * 1_000_000_000;
+use super::judge::{Judge, Judged, inferred_endpoint};
+use super::knowledge::{Knowledge, related_hosts};
+use crate::facts::Request;
+use crate::time::Timestamp;
+use std::collections::HashSet;
+use std::net::SocketAddr;
 
 /// An endpoint per host the capture shows speaking TLS: by SNI, or by server IP when no SNI was
 /// sent (IP-literal endpoints). The port is the TLS server's. One entry per host and port.
 pub fn infer_endpoints(tls: &[TlsFacts]) -> Vec<Endpoint> {
     let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for t in tls {
-        let (host, detail) = match t.sni.as_deref().map(normalise_host) {
-            Some(sni) if !sni.is_empty() => {
-                let d = format!(
-                    "TLS seen: SNI {sni} to {} at {}",
-                    t.server,
-                    t.time.rfc3339()
-                );
-                (sni, d)
-            }
-            _ => {
-                let d = format!(
-                    "TLS seen: no SNI, server {} at {}",
-                    t.server,
-                    t.time.rfc3339()
-                );
-                (t.server.ip().to_string(), d)
-            }
-        };
-        if seen.insert((host.clone(), t.server.port())) {
-            out.push(Endpoint {
-                scheme: Scheme::Https,
-                host,
-                port: Some(t.server.port()),
-                origin: Origin::Inferred,
-                detail,
-            });
-        }
-    }
-    out
+    tls.iter()
+        .map(inferred_endpoint)
+        .filter(|e| seen.insert((e.host.clone(), e.port)))
+        .collect()
 }
 
-/// All findings, ordered by time (stable: a request's findings keep the order of the kinds).
+/// All findings of a whole capture against `policy` exactly as given (endpoints inferred from
+/// `tls` are not added: see [`infer_endpoints`]), ordered by time (stable: a request's findings
+/// keep the order of the kinds). The streaming [`Judge`] with a window as large as the capture.
 pub fn evaluate(
     policy: &Policy,
     requests: &[RequestFacts],
     attempts: &[AttemptFacts],
     tls: &[TlsFacts],
 ) -> Vec<Finding> {
-    let ctx = Context::new(policy, requests, tls);
-    let mut out = Vec::new();
-    // A CONNECT is the plaintext half of a proxy tunnel whose payload is (normally) TLS: the
-    // tunnel's own requests are judged, not the CONNECT.
-    let plaintext = requests
-        .iter()
-        .filter(|r| r.scheme == Scheme::Http && !r.method.eq_ignore_ascii_case("CONNECT"));
-    for r in plaintext {
-        ctx.request_findings(r, &mut out);
+    let mut judge = Judge::new(policy.clone(), usize::MAX);
+    for t in tls {
+        judge.learn_tls(t);
     }
-    for (i, a) in attempts.iter().enumerate() {
-        out.extend(ctx.attempt_finding(i, a, attempts));
+    let mut judged = Vec::new();
+    for r in requests {
+        judge.request(Box::new(r.clone()), &mut judged);
     }
+    for a in attempts {
+        judge.attempt(a.clone(), &mut judged);
+    }
+    judge.finish(&mut judged);
+    let mut out: Vec<Finding> = judged
+        .into_iter()
+        .flat_map(|j| match j {
+            Judged::Request(_, f) => f,
+            Judged::Attempt(_, _, f) => f.into_iter().map(|f| *f).collect(),
+        })
+        .collect();
     out.sort_by_key(|f| f.time);
     out
+}
+
+/// What an attempt's guess needs of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: u64,
+    pub time: Timestamp,
+    pub scheme: Scheme,
+    pub server: SocketAddr,
+    pub host: Option<String>,
+    pub method: String,
+    pub operation: Option<&'static str>,
+    pub user_agent: Option<String>,
+}
+
+impl Candidate {
+    pub fn of(r: &Request) -> Candidate {
+        Candidate {
+            id: r.id,
+            time: r.time,
+            scheme: r.scheme,
+            server: r.server,
+            host: r.host.clone(),
+            method: r.method.clone(),
+            operation: r.operation_name(),
+            user_agent: r.user_agent.clone(),
+        }
+    }
+}
+
+/// An attempt with the requests of its client that came after it.
+pub struct AttemptView<'a> {
+    pub index: usize,
+    pub attempt: &'a AttemptFacts,
+    /// Within [`GUESS_WINDOW_NS`], earliest first.
+    pub near: &'a [Candidate],
+    /// The earliest at all.
+    pub first: Option<&'a Candidate>,
+    /// Attempts from the same client IP to the same server within 30 s (itself included).
+    pub retries: usize,
 }
 
 /// Why a plaintext request is known to have hit a TLS port.
@@ -98,234 +121,161 @@ enum TlsPortEvidence {
     ResetOnHttpsPort,
 }
 
-struct Context<'a> {
-    policy: &'a Policy,
-    requests: &'a [RequestFacts],
-    tls: &'a [TlsFacts],
-    tls_servers: HashSet<SocketAddr>,
-    /// Host names the capture ties to each server IP (Host headers, SNIs).
-    hosts_by_ip: HashMap<IpAddr, BTreeSet<String>>,
-}
-
-impl<'a> Context<'a> {
-    fn new(policy: &'a Policy, requests: &'a [RequestFacts], tls: &'a [TlsFacts]) -> Self {
-        let mut hosts_by_ip: HashMap<IpAddr, BTreeSet<String>> = HashMap::new();
-        let named = requests
-            .iter()
-            .filter_map(|r| Some((r.server.ip(), parse_host_header(r.host.as_deref()?).0)))
-            .chain(
-                tls.iter()
-                    .filter_map(|t| Some((t.server.ip(), normalise_host(t.sni.as_deref()?)))),
-            );
-        for (ip, host) in named.filter(|(_, h)| !h.is_empty()) {
-            hosts_by_ip.entry(ip).or_default().insert(host);
-        }
-        Context {
-            policy,
-            requests,
-            tls,
-            tls_servers: tls.iter().map(|t| t.server).collect(),
-            hosts_by_ip,
-        }
+/// The findings about one request. A CONNECT is the plaintext half of a proxy tunnel whose
+/// payload is (normally) TLS: the tunnel's own requests are judged, not the CONNECT.
+pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut Vec<Finding>) {
+    if r.scheme != Scheme::Http || r.method.eq_ignore_ascii_case("CONNECT") {
+        return;
     }
-
-    fn request_findings(&self, r: &RequestFacts, out: &mut Vec<Finding>) {
-        let (host, explicit_port) = match r.host.as_deref() {
-            Some(h) => {
-                let (h, p) = parse_host_header(h);
-                (Some(h), p)
-            }
-            None => (None, None),
-        };
-        let port = explicit_port.unwrap_or(r.server.port());
-        let https = self.policy.https_for_host(r.host.as_deref(), r.server);
-        let http_cfg = self
-            .policy
-            .plaintext_configured(host.as_deref(), r.server.ip(), port);
-        let evidence = self.tls_port_evidence(r, https.as_deref(), port);
-        let mixed = host
-            .as_deref()
-            .filter(|h| self.client_used_tls(r.client.ip(), h, r.server.ip()));
-        if let Some(e) = https.as_deref() {
-            let mut f = Finding::for_request(FindingKind::PlaintextToHttpsEndpoint, r, Some(e));
-            f.hint = cause_hint(r, mixed, None);
-            out.push(f);
+    let (host, explicit_port) = match r.host.as_deref() {
+        Some(h) => {
+            let (h, p) = parse_host_header(h);
+            (Some(h), p)
         }
-        if let Some(ev) = evidence {
-            let e = https.as_deref().or(http_cfg);
-            let mut f = Finding::for_request(FindingKind::PlaintextToTlsPort, r, e);
-            f.hint = cause_hint(r, mixed, Some((ev, port)));
-            out.push(f);
-        }
-        let carried = r.has_sigv4_auth || r.has_session_token || r.presigned;
-        if carried && (https.is_some() || evidence.is_some() || http_cfg.is_none()) {
-            let e = https.as_deref().or(http_cfg);
-            let mut f = Finding::for_request(FindingKind::CredentialsInCleartext, r, e);
-            f.hint = hints::credentials_hint(r.has_sigv4_auth, r.has_session_token, r.presigned);
-            out.push(f);
-        }
+        None => (None, None),
+    };
+    let port = explicit_port.unwrap_or(r.server.port());
+    let https = p.https_for_host(r.host.as_deref(), r.server);
+    let http_cfg = p.plaintext_configured(host.as_deref(), r.server.ip(), port);
+    let evidence = tls_port_evidence(k, r, https.as_deref(), port);
+    let mixed = host
+        .as_deref()
+        .filter(|h| k.client_used_tls(r.client.ip(), h, r.server.ip()));
+    if let Some(e) = https.as_deref() {
+        let mut f = Finding::for_request(FindingKind::PlaintextToHttpsEndpoint, r, Some(e));
+        f.hint = cause_hint(r, mixed, None);
+        out.push(f);
     }
-
-    fn tls_port_evidence(
-        &self,
-        r: &RequestFacts,
-        https: Option<&Endpoint>,
-        port: u16,
-    ) -> Option<TlsPortEvidence> {
-        // nginx, Apache and Go all say it with a 400; any other status is an object that
-        // happens to contain the words.
-        let rejection = hints::plain_http_rejection(r.response_body_prefix.as_deref());
-        if let Some(text) = rejection.filter(|_| matches!(r.status, Some(400) | None)) {
-            return Some(TlsPortEvidence::ServerText(text));
-        }
-        if r.server_replied_tls {
-            return Some(TlsPortEvidence::ReplyWasTls);
-        }
-        if self.tls_servers.contains(&r.server) {
-            return Some(TlsPortEvidence::TlsSessionSeen);
-        }
-        let on_https_port = https.is_some_and(|e| e.port == Some(port));
-        (r.reset_without_response && r.status.is_none() && on_https_port)
-            .then_some(TlsPortEvidence::ResetOnHttpsPort)
+    if let Some(ev) = evidence {
+        let e = https.as_deref().or(http_cfg);
+        let mut f = Finding::for_request(FindingKind::PlaintextToTlsPort, r, e);
+        f.hint = cause_hint(r, mixed, Some((ev, port)));
+        out.push(f);
     }
-
-    /// Did this client IP also speak TLS to `host` (the same name, a subdomain or parent of it,
-    /// or the same server IP when no SNI was sent)?
-    fn client_used_tls(&self, client: IpAddr, host: &str, server: IpAddr) -> bool {
-        let by_tls = self
-            .tls
-            .iter()
-            .filter(|t| t.client.ip() == client)
-            .any(|t| match t.sni.as_deref().map(normalise_host) {
-                Some(sni) => related_hosts(&sni, host),
-                None => t.server.ip() == server,
-            });
-        let by_request = self.requests.iter().any(|q| {
-            q.scheme == Scheme::Https
-                && q.client.ip() == client
-                && q.host
-                    .as_deref()
-                    .is_some_and(|h| related_hosts(&parse_host_header(h).0, host))
-        });
-        by_tls || by_request
-    }
-
-    fn attempt_finding(
-        &self,
-        index: usize,
-        a: &AttemptFacts,
-        all: &[AttemptFacts],
-    ) -> Option<Finding> {
-        if self.tls_servers.contains(&a.server) {
-            return None; // a TLS port that refused: the server is down, not a downgrade
-        }
-        let (host, endpoint) = self.endpoint_for_attempt(a)?;
-        let resolved = host
-            .as_deref()
-            .and_then(|h| self.resolved_only(h, a.server.ip()));
-        let guess = self.guess(a, host.as_deref());
-        let retries = all
-            .iter()
-            .filter(|b| {
-                b.client.ip() == a.client.ip()
-                    && b.server == a.server
-                    && b.time.since(a.time).saturating_abs() <= RETRY_WINDOW_NS
-            })
-            .count();
-        let ua = guess
-            .as_ref()
-            .and_then(|g| self.requests.iter().find(|r| r.id == g.request))
-            .and_then(|r| r.user_agent.as_deref());
-        let mut f = Finding::for_attempt(index, a, &endpoint, host);
-        f.hint = attempt_hint(a, &endpoint, retries, ua, resolved.as_deref());
-        f.guess = guess;
-        Some(f)
-    }
-
-    /// `host → ip (how)` when only name resolution outside the capture ties them.
-    fn resolved_only(&self, host: &str, ip: IpAddr) -> Option<String> {
-        let seen = self.hosts_by_ip.get(&ip).is_some_and(|n| n.contains(host));
-        let how = self.policy.names_for_ip(ip).find(|(n, _)| *n == host);
-        how.filter(|_| !seen)
-            .map(|(_, how)| format!("{host} → {ip} {how}"))
-    }
-
-    /// The HTTPS endpoint an attempt's server belongs to (by a host name the capture ties to its
-    /// IP, or an IP-literal endpoint), when the attempt's port is not that endpoint's TLS port.
-    /// The host the same client named next on that server is tried first (loopback captures tie
-    /// many names to one IP).
-    fn endpoint_for_attempt(&self, a: &AttemptFacts) -> Option<(Option<String>, Endpoint)> {
-        let next_host = self
-            .requests
-            .iter()
-            .filter(|r| r.client.ip() == a.client.ip() && r.server.ip() == a.server.ip())
-            .filter(|r| r.time >= a.time && r.time.since(a.time) <= GUESS_WINDOW_NS)
-            .min_by_key(|r| r.time)
-            .and_then(|r| r.host.as_deref())
-            .map(|h| parse_host_header(h).0);
-        let names = self.hosts_by_ip.get(&a.server.ip());
-        let resolved = self.policy.names_for_ip(a.server.ip()).map(|(h, _)| h);
-        let candidates = next_host
-            .iter()
-            .chain(names.into_iter().flatten())
-            .map(String::as_str)
-            .chain(resolved)
-            .map(Some)
-            .chain([None]);
-        candidates.into_iter().find_map(|h| {
-            let e = self.policy.https_for_host(h, a.server)?;
-            let tls_port = e.port.unwrap_or(Scheme::Https.default_port());
-            (tls_port != a.server.port()).then(|| (h.map(str::to_string), e.into_owned()))
-        })
-    }
-
-    /// The next request of the same client IP: to the same host (or server IP) within
-    /// [`GUESS_WINDOW_NS`], else the next one in the capture at all.
-    fn guess(&self, a: &AttemptFacts, host: Option<&str>) -> Option<OperationGuess> {
-        let later = || {
-            self.requests
-                .iter()
-                .filter(move |r| r.client.ip() == a.client.ip() && r.time >= a.time)
-        };
-        let same_host = |r: &&RequestFacts| match (host, r.host.as_deref()) {
-            (Some(h), Some(rh)) => related_hosts(&parse_host_header(rh).0, h),
-            _ => r.server.ip() == a.server.ip(),
-        };
-        let close = later()
-            .filter(|r| r.time.since(a.time) <= GUESS_WINDOW_NS)
-            .filter(same_host)
-            .min_by_key(|r| r.time);
-        let (r, strong) = match close {
-            Some(r) => (r, true),
-            None => (later().min_by_key(|r| r.time)?, false),
-        };
-        let secs = r.time.since(a.time) as f64 / 1e9;
-        let to = r.host.clone().unwrap_or_else(|| r.server.to_string());
-        let reason = if strong {
-            format!(
-                "guess: the next request from {} to {to}, {secs:.3} s later ({} {})",
-                a.client.ip(),
-                r.scheme.as_str(),
-                r.method
-            )
-        } else {
-            format!(
-                "weak guess: the next request from {} in the capture, {secs:.3} s later, to {to}",
-                a.client.ip()
-            )
-        };
-        Some(OperationGuess {
-            operation: r.operation.clone(),
-            request: r.id,
-            reason,
-        })
+    let ev = &r.evidence;
+    let carried = ev.sigv4_auth || ev.session_token || ev.presigned;
+    if carried && (https.is_some() || evidence.is_some() || http_cfg.is_none()) {
+        let e = https.as_deref().or(http_cfg);
+        let mut f = Finding::for_request(FindingKind::CredentialsInCleartext, r, e);
+        f.hint = hints::credentials_hint(ev.sigv4_auth, ev.session_token, ev.presigned);
+        out.push(f);
     }
 }
 
-/// Same name, or one a subdomain of the other (virtual-hosted bucket vs. endpoint host).
-fn related_hosts(a: &str, b: &str) -> bool {
-    let sub = |x: &str, y: &str| x.strip_suffix(y).is_some_and(|p| p.ends_with('.'));
-    a == b || sub(a, b) || sub(b, a)
+fn tls_port_evidence(
+    k: &Knowledge,
+    r: &RequestFacts,
+    https: Option<&Endpoint>,
+    port: u16,
+) -> Option<TlsPortEvidence> {
+    // nginx, Apache and Go all say it with a 400; any other status is an object that
+    // happens to contain the words.
+    let rejection = hints::plain_http_rejection(r.evidence.response_text.as_deref());
+    if let Some(text) = rejection.filter(|_| matches!(r.status, Some(400) | None)) {
+        return Some(TlsPortEvidence::ServerText(text));
+    }
+    if r.evidence.server_replied_tls {
+        return Some(TlsPortEvidence::ReplyWasTls);
+    }
+    if k.is_tls_server(r.server) {
+        return Some(TlsPortEvidence::TlsSessionSeen);
+    }
+    let on_https_port = https.is_some_and(|e| e.port == Some(port));
+    (r.evidence.reset_without_response && r.status.is_none() && on_https_port)
+        .then_some(TlsPortEvidence::ResetOnHttpsPort)
+}
+
+/// The finding about one attempt, when it went to an HTTPS endpoint's plaintext port.
+pub fn attempt_finding(p: &Policy, k: &Knowledge, v: &AttemptView<'_>) -> Option<Finding> {
+    let a = v.attempt;
+    if k.is_tls_server(a.server) {
+        return None; // a TLS port that refused: the server is down, not a downgrade
+    }
+    let (host, endpoint) = endpoint_for_attempt(p, k, v)?;
+    let resolved = host
+        .as_deref()
+        .and_then(|h| resolved_only(p, k, h, a.server.ip()));
+    let (guess, guessed) = guess(v, host.as_deref()).unzip();
+    let ua = guessed.and_then(|c| c.user_agent.as_deref());
+    let mut f = Finding::for_attempt(v.index, a, &endpoint, host);
+    f.hint = attempt_hint(a, &endpoint, v.retries, ua, resolved.as_deref());
+    f.guess = guess;
+    Some(f)
+}
+
+/// `host → ip (how)` when only name resolution outside the capture ties them.
+fn resolved_only(p: &Policy, k: &Knowledge, host: &str, ip: std::net::IpAddr) -> Option<String> {
+    let how = p.names_for_ip(ip).find(|(n, _)| *n == host);
+    how.filter(|_| !k.ip_named(ip, host))
+        .map(|(_, how)| format!("{host} → {ip} {how}"))
+}
+
+/// The HTTPS endpoint an attempt's server belongs to (by a host name the capture ties to its
+/// IP, or an IP-literal endpoint), when the attempt's port is not that endpoint's TLS port.
+/// The host the same client named next on that server is tried first (loopback captures tie
+/// many names to one IP).
+fn endpoint_for_attempt(
+    p: &Policy,
+    k: &Knowledge,
+    v: &AttemptView<'_>,
+) -> Option<(Option<String>, Endpoint)> {
+    let a = v.attempt;
+    let next_host = v
+        .near
+        .iter()
+        .find(|r| r.server.ip() == a.server.ip())
+        .and_then(|r| r.host.as_deref())
+        .map(|h| parse_host_header(h).0);
+    let names = k.hosts_of(a.server.ip());
+    let resolved = p.names_for_ip(a.server.ip()).map(|(h, _)| h);
+    let candidates = next_host
+        .iter()
+        .chain(names)
+        .map(String::as_str)
+        .chain(resolved)
+        .map(Some)
+        .chain([None]);
+    candidates.into_iter().find_map(|h| {
+        let e = p.https_for_host(h, a.server)?;
+        let tls_port = e.port.unwrap_or(Scheme::Https.default_port());
+        (tls_port != a.server.port()).then(|| (h.map(str::to_string), e.into_owned()))
+    })
+}
+
+/// The next request of the same client IP: to the same host (or server IP) within
+/// [`GUESS_WINDOW_NS`], else the next one in the capture at all.
+fn guess<'a>(v: &AttemptView<'a>, host: Option<&str>) -> Option<(OperationGuess, &'a Candidate)> {
+    let a = v.attempt;
+    let same_host = |r: &&Candidate| match (host, r.host.as_deref()) {
+        (Some(h), Some(rh)) => related_hosts(&parse_host_header(rh).0, h),
+        _ => r.server.ip() == a.server.ip(),
+    };
+    let close = v.near.iter().find(same_host);
+    let (r, strong) = match close {
+        Some(r) => (r, true),
+        None => (v.first?, false),
+    };
+    let secs = r.time.since(a.time) as f64 / 1e9;
+    let to = r.host.clone().unwrap_or_else(|| r.server.to_string());
+    let reason = if strong {
+        format!(
+            "guess: the next request from {} to {to}, {secs:.3} s later ({} {})",
+            a.client.ip(),
+            r.scheme.as_str(),
+            r.method
+        )
+    } else {
+        format!(
+            "weak guess: the next request from {} in the capture, {secs:.3} s later, to {to}",
+            a.client.ip()
+        )
+    };
+    let g = OperationGuess {
+        operation: r.operation.map(str::to_string),
+        request: r.id,
+        reason,
+    };
+    Some((g, r))
 }
 
 /// The hint for a plaintext request: at most two causes, most specific first — an affected
@@ -374,10 +324,7 @@ fn attempt_hint(
     ua: Option<&str>,
     resolved: Option<&str>,
 ) -> String {
-    let how = match a.outcome {
-        crate::flow::AttemptOutcome::Refused => "refused",
-        crate::flow::AttemptOutcome::Unanswered => "unanswered",
-    };
+    let how = a.outcome.as_str();
     let mut hint = format!(
         "connection to plaintext port {} of {} {how} ({retries} attempt(s) from {} within 30 s): \
          no request bytes were sent; the client was configured with, or rewritten to, http://",

@@ -3,6 +3,7 @@
 use super::tests::{BOTO_BUGGY, attempt, ep, kinds, req, tls};
 use super::*;
 use crate::flow::AttemptOutcome;
+use crate::policy::Origin;
 
 #[test]
 fn refused_attempts_with_retries_and_a_guess() {
@@ -28,7 +29,7 @@ fn refused_attempts_with_retries_and_a_guess() {
         Some("s3.local.test"),
     );
     next.scheme = Scheme::Https;
-    next.operation = Some("DeleteObject".into());
+    next.operation = Ok("DeleteObject");
     next.user_agent = Some(BOTO_BUGGY.into());
     let f = evaluate(&policy, &[next], &attempts, &t);
     assert_eq!(kinds(&f), [FindingKind::RefusedPlaintextAttempt; 3]);

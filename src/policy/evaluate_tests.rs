@@ -1,5 +1,6 @@
 use super::*;
 use crate::flow::AttemptOutcome;
+use crate::policy::Origin;
 use crate::time::Timestamp;
 
 pub(super) const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -33,20 +34,24 @@ pub(super) fn req(
         client: sa(client),
         server: sa(server),
         host: host.map(str::to_string),
-        sni: None,
         method: "PUT".into(),
         target: "/b1/k1".into(),
-        operation: Some("PutObject".into()),
+        operation: Ok("PutObject"),
+        operation_note: None,
         bucket: Some("b1".into()),
         key: Some("k1".into()),
+        addressing: crate::s3::Addressing::Path,
         status: Some(200),
+        interim: vec![],
         user_agent: Some(BOTO_FIXED.into()),
-        has_sigv4_auth: false,
-        has_session_token: false,
-        presigned: false,
-        response_body_prefix: None,
-        server_replied_tls: false,
-        reset_without_response: false,
+        authorization: None,
+        request_body_bytes: None,
+        response_body_bytes: None,
+        response_time: None,
+        tls: None,
+        connection: 1,
+        process: None,
+        evidence: crate::facts::Evidence::default(),
     }
 }
 
@@ -122,7 +127,7 @@ fn mixed_schemes_from_one_client() {
         "127.0.0.1:80",
         Some("b1.s3.local.test"),
     );
-    r.has_sigv4_auth = true;
+    r.evidence.sigv4_auth = true;
     let f = evaluate(&policy, &[r], &[], &t);
     assert_eq!(
         kinds(&f),
@@ -187,8 +192,8 @@ fn plain_http_to_nginx_tls_port_configured_http() {
         Some("s3.local.test:8443"),
     );
     r.status = Some(400);
-    r.response_body_prefix = Some(NGINX_400.into());
-    r.has_sigv4_auth = true;
+    r.evidence.response_text = Some(NGINX_400.into());
+    r.evidence.sigv4_auth = true;
     let f = evaluate(&policy, std::slice::from_ref(&r), &[], &[]);
     // Configured http:// on purpose: not "to an HTTPS endpoint", but the port speaks TLS, and the
     // signature went out in clear all the same.
@@ -225,7 +230,7 @@ fn https_endpoint_port_reset_and_tls_reply_are_tls_port_evidence() {
         Some("s3.local.test:8443"),
     );
     r.status = None;
-    r.reset_without_response = true;
+    r.evidence.reset_without_response = true;
     let f = evaluate(&policy, std::slice::from_ref(&r), &[], &[]);
     assert_eq!(
         kinds(&f),
@@ -248,12 +253,12 @@ fn https_endpoint_port_reset_and_tls_reply_are_tls_port_evidence() {
         Some("s3.local.test"),
     );
     r2.status = None;
-    r2.reset_without_response = true;
+    r2.evidence.reset_without_response = true;
     assert_eq!(
         kinds(&evaluate(&policy, std::slice::from_ref(&r2), &[], &[])),
         [FindingKind::PlaintextToHttpsEndpoint]
     );
-    r2.server_replied_tls = true;
+    r2.evidence.server_replied_tls = true;
     let f = evaluate(&policy, &[r2], &[], &[]);
     assert_eq!(
         kinds(&f),
@@ -305,7 +310,7 @@ fn clean_https_and_configured_http_give_nothing() {
         Some("s3.local.test:8443"),
     );
     https.scheme = Scheme::Https;
-    https.has_sigv4_auth = true;
+    https.evidence.sigv4_auth = true;
     let mut plain = req(
         2,
         2,
@@ -313,8 +318,8 @@ fn clean_https_and_configured_http_give_nothing() {
         "127.0.0.2:9000",
         Some("minio.test:9000"),
     );
-    plain.has_sigv4_auth = true;
-    plain.has_session_token = true;
+    plain.evidence.sigv4_auth = true;
+    plain.evidence.session_token = true;
     assert!(evaluate(&policy, &[https, plain], &[], &t).is_empty());
 }
 
@@ -330,8 +335,8 @@ fn credentials_to_an_unlisted_host() {
     r.method = "GET".into();
     r.target =
         "/b/k?X-Amz-Credential=AKIA%2F20260101&X-Amz-Security-Token=tok&X-Amz-Signature=abc".into();
-    r.presigned = true;
-    r.has_session_token = true;
+    r.evidence.presigned = true;
+    r.evidence.session_token = true;
     let f = evaluate(&Policy::new(vec![]), &[r], &[], &[]);
     assert_eq!(kinds(&f), [FindingKind::CredentialsInCleartext]);
     assert_eq!((f[0].endpoint.as_ref(), f[0].origin), (None, None));
@@ -402,9 +407,9 @@ fn both_schemes_configured_for_one_host_still_finds_the_plaintext_one() {
         Some("s3.local.test:5000"),
     );
     del.method = "DELETE".into();
-    del.operation = Some("DeleteObject".into());
+    del.operation = Ok("DeleteObject");
     del.status = Some(204);
-    del.has_sigv4_auth = true;
+    del.evidence.sigv4_auth = true;
     let a = [attempt(50, "127.0.0.1:40005", "127.0.0.1:80")];
     let f = evaluate(&policy, &[del], &a, &t);
     assert_eq!(
@@ -447,7 +452,7 @@ fn tls_port_hint_puts_the_evidence_before_the_mixed_client() {
         Some("s3.local.test:8443"),
     );
     r.status = Some(400);
-    r.response_body_prefix = Some(NGINX_400.into());
+    r.evidence.response_text = Some(NGINX_400.into());
     let f = evaluate(&policy, &[r], &[], &t);
     assert_eq!(
         kinds(&f),

@@ -1,72 +1,14 @@
 //! What the policy stage is told (plain facts gathered by `app` from the earlier stages) and what
 //! it concludes (findings).
 
-use super::endpoints::{Endpoint, Origin, Scheme};
+use super::endpoints::{Endpoint, Origin};
 use crate::flow::AttemptOutcome;
 use crate::time::Timestamp;
 use serde::Serialize;
 use std::net::SocketAddr;
 
-/// One HTTP request as the wire showed it, with what answered it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestFacts {
-    /// The request's id in the report.
-    pub id: u64,
-    /// Time of the request line.
-    pub time: Timestamp,
-    /// Http: sent in clear. Https: read from inside TLS (decrypted).
-    pub scheme: Scheme,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    /// The `Host` header, or the authority of an absolute-form target (may carry `:port`).
-    pub host: Option<String>,
-    /// SNI of the TLS session that carried it (Https only).
-    pub sni: Option<String>,
-    pub method: String,
-    /// The request target exactly as sent.
-    pub target: String,
-    pub operation: Option<String>,
-    pub bucket: Option<String>,
-    pub key: Option<String>,
-    /// Final response status; None when no response was seen.
-    pub status: Option<u16>,
-    pub user_agent: Option<String>,
-    /// `Authorization` carried an AWS signature (SigV4, SigV4a or SigV2).
-    pub has_sigv4_auth: bool,
-    /// `x-amz-security-token` header (or query parameter).
-    pub has_session_token: bool,
-    /// Presigned-URL credentials in the query (`X-Amz-Credential`/`X-Amz-Signature`,
-    /// `AWSAccessKeyId`/`Signature`).
-    pub presigned: bool,
-    /// The start of the response body as text, when there was one (error documents, nginx's
-    /// "The plain HTTP request was sent to HTTPS port").
-    pub response_body_prefix: Option<String>,
-    /// The server answered these plaintext bytes with TLS (an alert or handshake record).
-    pub server_replied_tls: bool,
-    /// The server reset the connection without any response.
-    pub reset_without_response: bool,
-}
-
-/// A connection attempt that carried no data: refused (RST) or unanswered SYNs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptFacts {
-    /// Time of the first SYN.
-    pub time: Timestamp,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub outcome: AttemptOutcome,
-    /// SYNs sent (1 + retransmissions).
-    pub syns: u32,
-}
-
-/// A TLS session's ClientHello, in clear.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFacts {
-    pub time: Timestamp,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub sni: Option<String>,
-}
+/// The policy's names for the typed records it judges (see [`crate::facts`]).
+pub use crate::facts::{Attempt as AttemptFacts, Request as RequestFacts, TlsHello as TlsFacts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -147,7 +89,7 @@ impl Finding {
             kind,
             request: Some(r.id),
             attempt: None,
-            operation: r.operation.clone(),
+            operation: r.operation_name().map(str::to_string),
             bucket: r.bucket.clone(),
             key: r.key.clone(),
             endpoint: endpoint.map(Endpoint::url),
@@ -201,8 +143,12 @@ impl Finding {
     /// The request as seen: `GET http://host:port/bucket/key?…` (absolute-form targets as
     /// sent). Not redacted: pass it through `report::redact::redact_target`.
     pub fn seen(&self) -> Option<String> {
+        self.seen_as(self.target.as_deref()?)
+    }
+
+    /// [`Finding::seen`] with another rendering of the target (e.g. redacted).
+    pub fn seen_as(&self, target: &str) -> Option<String> {
         let method = self.method.as_deref()?;
-        let target = self.target.as_deref()?;
         if target.starts_with('/') {
             let authority = self.host.clone().unwrap_or_else(|| self.server.to_string());
             Some(format!("{method} http://{authority}{target}"))

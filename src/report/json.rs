@@ -1,41 +1,24 @@
-//! JSON (one document) and JSON Lines (one record per line, each with a `type`) renderers.
+//! JSON Lines pieces: one record per line, each with a `type` (the streaming writers are in
+//! [`super::sink`]).
 
 use super::Report;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::io::{self, Write};
 
-/// The whole report as one pretty-printed JSON document (the contract in docs/json.md).
-pub fn write_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
-    out.write_all(b"\n")
-}
-
-/// One JSON object per line: a `s3wire` header, then `capture`, `quality`, every `endpoint`,
-/// `request`, `attempt`, `tls`, `operation` count and `finding`, each tagged with `type`.
-pub fn write_jsonl(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    line(out, "s3wire", &report.s3wire)?;
-    line(out, "capture", &report.capture)?;
-    line(out, "quality", &report.quality)?;
+/// The sections of a JSON Lines report known only at the end: every `endpoint`, `operation`
+/// count, then `capture`, `quality` and `summary`, each tagged with `type`. (The `s3wire` header
+/// came first, and every `request`, `finding`, `attempt` and `tls` row as it was judged.)
+pub fn write_jsonl_end(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for e in &report.endpoints {
         line(out, "endpoint", e)?;
-    }
-    for r in &report.requests {
-        line(out, "request", r)?;
-    }
-    for a in &report.attempts {
-        line(out, "attempt", a)?;
-    }
-    for t in &report.tls {
-        line(out, "tls", t)?;
     }
     for o in &report.operations {
         line(out, "operation", o)?;
     }
-    for f in &report.findings {
-        line(out, "finding", f)?;
-    }
-    Ok(())
+    line(out, "capture", &report.capture)?;
+    line(out, "quality", &report.quality)?;
+    line(out, "summary", &report.summary)
 }
 
 /// One tagged record. `type` comes first so `grep '"type":"finding"'` and `jq` both work.

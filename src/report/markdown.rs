@@ -1,7 +1,7 @@
 //! Markdown, ready to paste into a GitHub issue: what was captured, the findings with their
 //! evidence, how complete the capture was, and the tool version and command line.
 
-use super::{Report, Scheme, guess_text};
+use super::{Report, guess_text};
 use std::io::{self, Write};
 
 pub fn write_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -33,11 +33,7 @@ fn cell(s: &str) -> String {
 
 fn write_capture(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let c = &r.capture;
-    let plain = r
-        .requests
-        .iter()
-        .filter(|q| q.scheme == Scheme::Http)
-        .count();
+    let plain = r.summary.plaintext_requests;
     writeln!(
         out,
         "**Capture:** {} — {} packets ({}), {} → {}  ",
@@ -54,21 +50,18 @@ fn write_capture(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "**Seen:** {} HTTP requests ({} plaintext), {} TLS sessions, {} connection attempts without data\n",
-        r.requests.len(),
-        plain,
-        r.tls.len(),
-        r.attempts.len()
+        r.summary.requests, plain, r.summary.tls_sessions, r.summary.attempts
     )
 }
 
 fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    if r.findings.is_empty() {
+    if r.summary.findings == 0 {
         return writeln!(
             out,
             "### Findings\n\nNone: no plaintext S3 traffic to an HTTPS endpoint.\n"
         );
     }
-    writeln!(out, "### Findings ({})\n", r.findings.len())?;
+    writeln!(out, "### Findings ({})\n", r.summary.findings)?;
     writeln!(
         out,
         "| # | kind | operation | bucket/key | status | endpoint (origin) |"
@@ -96,6 +89,13 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             f.status.map_or("-".into(), |s| s.to_string()),
             cell(&f.endpoint),
             f.origin
+        )?;
+    }
+    let more = r.summary.findings.saturating_sub(r.findings.len() as u64);
+    if more > 0 {
+        writeln!(
+            out,
+            "\n… {more} more findings: `s3wire … --format json` lists them all."
         )?;
     }
     writeln!(out, "\n<details><summary>Evidence</summary>\n\n```")?;

@@ -1,17 +1,24 @@
-//! **report**: presentation only. One [`Report`] value, built once and redacted once by `app`,
-//! rendered by small independent renderers (table, JSON, JSON Lines, Markdown) into any
-//! `impl Write`. Renderers never recompute anything: every figure they show is a field here.
+//! **report**: presentation only. Typed records become report rows once, through one
+//! [`rows::Redactor`]; rows stream into a [`sink::Sink`] as they are judged (JSON and JSON Lines
+//! write them at once, the human formats keep only what they show), and the [`Report`] — what is
+//! known only at the end, plus the rows kept for showing — closes the output. Renderers never
+//! recompute anything: every figure they show is a field here.
 
 mod blocks;
 pub mod json;
 pub mod markdown;
 pub mod redact;
+pub mod rows;
+pub mod sink;
+mod spool;
 pub mod table;
 
 use crate::time::Timestamp;
 use serde::Serialize;
 
-/// Everything s3wire learnt from one run.
+/// What closes a report: everything known only at the end of the pass, and the rows the human
+/// formats keep to show (the first ones; `summary` has the true totals). JSON and JSON Lines
+/// stream every row and ignore the kept ones.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub s3wire: ToolInfo,
@@ -23,6 +30,22 @@ pub struct Report {
     pub tls: Vec<TlsRecord>,
     pub operations: Vec<OperationCount>,
     pub findings: Vec<FindingRecord>,
+    pub summary: Summary,
+}
+
+/// Totals over the whole pass (the kept rows may be fewer).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub requests: u64,
+    /// Requests sent in clear (scheme `http`).
+    pub plaintext_requests: u64,
+    pub tls_sessions: u64,
+    pub attempts: u64,
+    pub findings: u64,
+    /// Findings per kind (`plaintext-to-https-endpoint`, …), kinds without findings left out.
+    pub findings_by_kind: std::collections::BTreeMap<String, u64>,
+    /// Requests with at least one finding.
+    pub requests_with_findings: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,10 +96,10 @@ pub struct Quality {
     pub undecodable_frames: u64,
     /// HTTP messages the parser had to skip or could not pair.
     pub http_anomalies: u64,
-    /// Requests analysed but not kept in the report because of `--max-requests`.
-    pub requests_not_kept: u64,
-    /// Plaintext requests beyond `--max-requests`: counted, but no finding was judged on them.
-    pub plaintext_not_judged: u64,
+    /// Plaintext requests judged before a TLS session later in a long capture proved their
+    /// host HTTPS (each is judged a bounded look-ahead after it completes): not findings, and a
+    /// warning names the host. Always 0 when the endpoint was given with `--endpoint`.
+    pub judged_before_proof: u64,
     /// Requests that never got a response in the capture.
     pub requests_without_response: u64,
     /// Request heads destroyed by a gap or unreadable: requests known to exist but not listed.
@@ -136,7 +159,8 @@ pub struct RequestRecord {
     pub key: Option<String>,
     /// Why the operation is unknown, or a note on how it was chosen.
     pub operation_note: Option<String>,
-    pub addressing: Option<String>,
+    /// `path`, `virtual-hosted`, `access-point`, … or `unresolved`.
+    pub addressing: crate::s3::Addressing,
     pub status: Option<u16>,
     /// Interim 1xx statuses before the final one (e.g. 100 for `Expect: 100-continue`).
     pub interim: Vec<u16>,
@@ -153,29 +177,14 @@ pub struct RequestRecord {
     pub process: Option<ProcessInfo>,
 }
 
-/// A local process, as `/proc` named it when its connection was first seen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProcessInfo {
-    pub pid: u32,
-    /// The short name (`/proc/PID/comm`), e.g. `python3`.
-    pub name: String,
-    /// The command line, arguments joined by spaces (redacted like every other field).
-    pub cmdline: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RequestTls {
-    pub sni: Option<String>,
-    pub version: String,
-    pub decrypted: bool,
-}
+pub use crate::facts::{ProcessInfo, RequestTls};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptRecord {
     pub time: Timestamp,
     pub client: String,
     pub server: String,
-    pub outcome: String,
+    pub outcome: crate::flow::AttemptOutcome,
     /// SYNs sent for this attempt (1 + retransmissions).
     pub syns: u32,
 }

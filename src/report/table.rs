@@ -13,15 +13,16 @@ pub struct TableStyle {
     pub color: bool,
     /// Table width when known (a terminal); None lets columns take what they need.
     pub width: Option<u16>,
-    /// Requests listed before the rest is summarised (None: all of them).
-    pub max_requests: Option<usize>,
     /// Only the findings' gist.
     pub quiet: bool,
 }
 
 pub fn write_table(report: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
     if style.quiet {
-        return write_gist(report, style, out);
+        return report
+            .findings
+            .iter()
+            .try_for_each(|f| write_gist_line(f, out));
     }
     write_summary(report, out)?;
     section(
@@ -42,12 +43,39 @@ pub fn write_table(report: &Report, style: &TableStyle, out: &mut dyn Write) -> 
     }
     if !report.tls.is_empty() {
         section(out, "TLS sessions", tls(report, style))?;
+        more(
+            out,
+            report.summary.tls_sessions,
+            report.tls.len(),
+            "TLS sessions",
+        )?;
     }
     write_quality(report, out)?;
     if !report.findings.is_empty() {
         super::blocks::write_findings(report, style.color, out)?;
+        let more = report
+            .summary
+            .findings
+            .saturating_sub(report.findings.len() as u64);
+        if more > 0 {
+            writeln!(
+                out,
+                "\n… {more} more findings: the JSON report lists them all (--format json)"
+            )?;
+        }
     }
     write_verdict(report, style, out)
+}
+
+/// `… N more X: …` under a section that shows only the first rows.
+fn more(out: &mut dyn Write, total: u64, shown: usize, what: &str) -> io::Result<()> {
+    match total.saturating_sub(shown as u64) {
+        0 => Ok(()),
+        n => writeln!(
+            out,
+            "… {n} more {what}: use -v to list them all, or --format json"
+        ),
+    }
 }
 
 fn new_table(style: &TableStyle, header: &[&str]) -> Table {
@@ -107,13 +135,10 @@ fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "{} requests ({} plaintext), {} TLS sessions, {} connection attempts without data",
-        r.requests.len() as u64 + r.quality.requests_not_kept,
-        r.requests
-            .iter()
-            .filter(|q| q.scheme == Scheme::Http)
-            .count(),
-        r.tls.len(),
-        r.attempts.len()
+        r.summary.requests,
+        r.summary.plaintext_requests,
+        r.summary.tls_sessions,
+        r.summary.attempts
     )
 }
 
@@ -153,10 +178,7 @@ fn write_requests(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Re
     if r.requests.is_empty() {
         return writeln!(out, "\nRequests: none found");
     }
-    let shown = style
-        .max_requests
-        .unwrap_or(usize::MAX)
-        .min(r.requests.len());
+    let shown = r.requests.len();
     let mut header = vec![
         "#",
         "time",
@@ -173,7 +195,7 @@ fn write_requests(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Re
         header.push("process");
     }
     let mut t = new_table(style, &header);
-    for q in &r.requests[..shown] {
+    for q in &r.requests {
         let mut row = request_row(q, style);
         if with_process {
             row.push(Cell::new(
@@ -185,11 +207,11 @@ fn write_requests(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Re
         t.add_row(row);
     }
     section(out, "Requests", t)?;
-    if shown < r.requests.len() {
+    let more = r.summary.requests.saturating_sub(shown as u64);
+    if more > 0 {
         writeln!(
             out,
-            "… {} more requests: use -v to list them all, or --format json",
-            r.requests.len() - shown
+            "… {more} more requests: use -v to list them all, or --format json"
         )?;
     }
     Ok(())
@@ -221,7 +243,7 @@ fn attempts(r: &Report, style: &TableStyle) -> Table {
             a.time.rfc3339(),
             a.client.clone(),
             a.server.clone(),
-            a.outcome.clone(),
+            a.outcome.as_str().to_string(),
             a.syns.to_string(),
         ]);
     }
@@ -259,7 +281,7 @@ fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn write_verdict(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
-    let n = r.findings.len();
+    let n = r.summary.findings;
     let text = if n == 0 {
         "No plaintext S3 traffic to an HTTPS endpoint found.".to_string()
     } else {
@@ -272,25 +294,22 @@ fn write_verdict(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Res
     }
 }
 
-/// `-q`: one line per finding, nothing else.
-fn write_gist(r: &Report, _style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
-    for f in &r.findings {
-        let op = f
-            .operation
+/// `-q`: one line per finding, nothing else, written as each finding is judged.
+pub fn write_gist_line(f: &super::FindingRecord, out: &mut dyn Write) -> io::Result<()> {
+    let op = f
+        .operation
+        .clone()
+        .or_else(|| f.guess.as_ref().map(guess_text));
+    writeln!(
+        out,
+        "{} {} {} {} (endpoint {} from {})",
+        f.time.rfc3339(),
+        f.kind,
+        op.unwrap_or_else(|| "-".into()),
+        f.seen
             .clone()
-            .or_else(|| f.guess.as_ref().map(guess_text));
-        writeln!(
-            out,
-            "{} {} {} {} (endpoint {} from {})",
-            f.time.rfc3339(),
-            f.kind,
-            op.unwrap_or_else(|| "-".into()),
-            f.seen
-                .clone()
-                .unwrap_or_else(|| format!("{} → {}", f.client, f.server)),
-            f.endpoint,
-            f.origin
-        )?;
-    }
-    Ok(())
+            .unwrap_or_else(|| format!("{} → {}", f.client, f.server)),
+        f.endpoint,
+        f.origin
+    )
 }

@@ -68,8 +68,9 @@ impl HostHints {
     }
 }
 
-/// How the request addresses its bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the request addresses its bucket (serialised as `path`, `virtual-hosted`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Addressing {
     /// `/{bucket}/{key}` on a service host (AWS or custom).
     Path,

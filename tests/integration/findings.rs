@@ -191,17 +191,32 @@ fn secrets_in(report: &Value) -> Vec<String> {
     out
 }
 
-/// `--max-requests` is a quota per scheme: HTTPS volume never pushes a plaintext request out of
-/// judgement, and plaintext requests beyond the quota are said to be unjudged.
+/// `--max-requests` bounds only the rows a human report lists: every request is still judged,
+/// JSON lists them all, and the table says how many it left out.
 #[test]
-fn request_quota_never_hides_a_plaintext_request_silently() {
+fn max_requests_bounds_the_listing_never_the_judgement() {
     let f = Fixture::load("mixed");
-    // 7 HTTPS requests come first; the plaintext DeleteObject is the 6th request overall.
-    let (_, report) = f.analyze(&["--max-requests", "2"]);
-    assert_eq!(findings(&report, "plaintext-to-https-endpoint").len(), 1);
     let (code, report) = f.analyze(&["--max-requests", "0"]);
-    assert_eq!(code, 0);
-    assert_eq!(report["quality"]["plaintext_not_judged"], 1);
-    let warnings = report["quality"]["warnings"].to_string();
-    assert!(warnings.contains("not judged"), "{warnings}");
+    assert_eq!(code, 1);
+    assert_eq!(findings(&report, "plaintext-to-https-endpoint").len(), 1);
+    assert_eq!(report["requests"].as_array().unwrap().len(), 8);
+    assert_eq!(report["summary"]["requests"], 8);
+    let capture = f.capture();
+    let mut args = vec![
+        "analyze",
+        capture.as_str(),
+        "--format",
+        "table",
+        "--no-aws-config",
+    ];
+    let eps = f.https_endpoints();
+    for e in &eps {
+        args.extend(["--endpoint", e.as_str()]);
+    }
+    let keylog = f.keylog().expect("mixed has a key log");
+    args.extend(["--keylog", keylog.as_str(), "--max-requests", "3"]);
+    let out = s3wire(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("… 5 more requests: use -v"), "{text}");
+    assert!(text.contains("8 requests (1 plaintext)"), "{text}");
 }

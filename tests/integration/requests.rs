@@ -293,7 +293,7 @@ fn virtual_hosted_clients_are_read_right_without_any_configuration() {
                 "{name} label {i}: {} {}",
                 r["method"], r["target"]
             );
-            assert_eq!(r["addressing"], "virtualhosted", "{name} label {i}");
+            assert_eq!(r["addressing"], "virtual-hosted", "{name} label {i}");
         }
     }
 }

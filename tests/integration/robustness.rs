@@ -32,9 +32,8 @@ fn engine() -> Engine {
             ..FlowLimits::default()
         },
         proto: ProtoLimits::default(),
-        max_requests: 1000,
     };
-    Engine::new(limits, s3wire::s3::HostHints::default(), true)
+    Engine::new(limits, s3wire::s3::HostHints::default())
 }
 
 fn run(frames: &[(Timestamp, LinkType, Vec<u8>)]) {
@@ -47,7 +46,10 @@ fn run(frames: &[(Timestamp, LinkType, Vec<u8>)]) {
             orig_len: data.len() as u32,
         };
         e.frame(&frame);
+        e.drain().for_each(drop);
     }
+    e.close_all();
+    e.drain().for_each(drop);
     let _ = e.finish();
 }
 

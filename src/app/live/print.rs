@@ -1,19 +1,19 @@
-//! What a live session shows while it runs and when it stops: a line per request (terminal) or a
-//! JSON Lines record per request, a status line on standard error, then the report.
+//! What a live session shows while it runs: a line per request as it completes (on a terminal,
+//! when the report is not streaming there itself) and a status line on standard error. The
+//! report itself streams through the analysis' sink.
 
 use crate::app::settings::OutputSettings;
 use crate::cli::{Format, OutputArgs};
+use crate::facts::Request;
 use crate::policy::{Policy, Scheme};
-use crate::report::{self, Report, RequestRecord};
+use crate::report::rows::Redactor;
 use anyhow::Result;
 use std::io::{self, IsTerminal, Write};
-use std::net::SocketAddr;
 
 /// Where live output goes.
 enum Stream {
     Stdout,
     Stderr,
-    File(Box<dyn Write>),
 }
 
 impl Stream {
@@ -25,21 +25,16 @@ impl Stream {
                 o.flush()
             }
             Stream::Stderr => io::stderr().write_all(text),
-            Stream::File(w) => {
-                w.write_all(text)?;
-                w.flush()
-            }
         }
     }
 }
 
 pub struct Printer {
-    /// A line per request for a person (table format, on a terminal).
+    /// A line per request for a person (on a terminal).
     lines: Option<Stream>,
-    /// A JSON record per request (`--format jsonl`): the report's own destination.
-    jsonl: Option<Stream>,
     /// The report goes to standard error (`run` without `--output`).
     report_to_stderr: bool,
+    redactor: Redactor,
     color: bool,
     status: bool,
     status_shown: bool,
@@ -47,50 +42,37 @@ pub struct Printer {
     flagged: u64,
 }
 
+/// Lines are for a terminal, and only where the report does not stream rows itself: a table or
+/// Markdown report is drawn at the end, a report written to a file is elsewhere.
+fn lines_wanted(out: &OutputSettings, tty: bool) -> bool {
+    tty && (out.path.is_some() || matches!(out.format, Format::Table | Format::Markdown))
+}
+
 impl Printer {
-    /// `capture`: lines on standard output when it is a terminal; JSON Lines to the report's
-    /// destination.
+    /// `capture`: lines on standard output.
     pub fn for_capture(out: &OutputSettings, args: &OutputArgs) -> Result<Printer> {
-        let jsonl = match out.format {
-            Format::Jsonl => Some(match &out.path {
-                Some(_) => Stream::File(out.open()?),
-                None => Stream::Stdout,
-            }),
-            _ => None,
-        };
-        let lines = (jsonl.is_none() && io::stdout().is_terminal()).then_some(Stream::Stdout);
-        Ok(Printer::new(
-            lines,
-            jsonl,
-            false,
-            colour(args, io::stdout().is_terminal()),
-        ))
+        let tty = io::stdout().is_terminal();
+        let lines = lines_wanted(out, tty).then_some(Stream::Stdout);
+        Ok(Printer::new(lines, false, out, colour(args, tty)))
     }
 
     /// `run`: standard output belongs to the command, so lines go to standard error.
     pub fn for_run(out: &OutputSettings, args: &OutputArgs) -> Result<Printer> {
-        let jsonl = match out.format {
-            Format::Jsonl => Some(match &out.path {
-                Some(_) => Stream::File(out.open()?),
-                None => Stream::Stderr,
-            }),
-            _ => None,
-        };
         let tty = io::stderr().is_terminal();
-        let lines = (jsonl.is_none() && tty).then_some(Stream::Stderr);
+        let lines = lines_wanted(out, tty).then_some(Stream::Stderr);
         Ok(Printer::new(
             lines,
-            jsonl,
             out.path.is_none(),
+            out,
             colour(args, tty),
         ))
     }
 
-    fn new(lines: Option<Stream>, jsonl: Option<Stream>, to_stderr: bool, color: bool) -> Self {
+    fn new(lines: Option<Stream>, to_stderr: bool, out: &OutputSettings, color: bool) -> Self {
         Printer {
             lines,
-            jsonl,
             report_to_stderr: to_stderr,
+            redactor: Redactor { on: out.redact },
             color,
             status: io::stderr().is_terminal(),
             status_shown: false,
@@ -99,18 +81,17 @@ impl Printer {
         }
     }
 
+    pub fn report_to_stderr(&self) -> bool {
+        self.report_to_stderr
+    }
+
     /// One completed request.
-    pub fn request(&mut self, r: &RequestRecord, policy: &Policy) -> Result<()> {
+    pub fn request(&mut self, r: &Request, policy: &Policy) -> Result<()> {
         self.requests += 1;
         let flagged = is_flagged(r, policy);
         self.flagged += u64::from(flagged);
-        if let Some(out) = &mut self.jsonl {
-            let mut buf = Vec::new();
-            report::json::line(&mut buf, "request", r)?;
-            out.write(&buf)?;
-        }
         if self.lines.is_some() {
-            let text = line(r, flagged, self.color);
+            let text = line(r, flagged, self.color, &self.redactor);
             self.clear_status();
             if let Some(out) = &mut self.lines {
                 out.write(text.as_bytes())?;
@@ -139,27 +120,6 @@ impl Printer {
             self.status_shown = false;
         }
     }
-
-    /// The full report. With JSON Lines the requests were already streamed: the rest follows.
-    pub fn report(&mut self, report: &Report, out: &OutputSettings) -> Result<()> {
-        if let Some(stream) = &mut self.jsonl {
-            let rest = Report {
-                requests: Vec::new(),
-                ..report.clone()
-            };
-            let mut buf = Vec::new();
-            report::json::write_jsonl(&rest, &mut buf)?;
-            stream.write(&buf)?;
-            return Ok(());
-        }
-        if self.report_to_stderr {
-            let mut err = io::BufWriter::new(io::stderr().lock());
-            super::super::render_to(report, out, &mut err)?;
-            err.flush()?;
-            return Ok(());
-        }
-        super::super::render(report, out)
-    }
 }
 
 fn colour(args: &OutputArgs, tty: bool) -> bool {
@@ -173,28 +133,26 @@ fn colour(args: &OutputArgs, tty: bool) -> bool {
 }
 
 /// Plaintext to a host the policy says is HTTPS: the finding the final report will judge.
-fn is_flagged(r: &RequestRecord, policy: &Policy) -> bool {
-    let Ok(server) = r.server.parse::<SocketAddr>() else {
-        return false;
-    };
-    r.scheme == Scheme::Http && policy.https_for_host(r.host.as_deref(), server).is_some()
+fn is_flagged(r: &Request, policy: &Policy) -> bool {
+    r.scheme == Scheme::Http && policy.https_for_host(r.host.as_deref(), r.server).is_some()
 }
 
 /// `12:00:01.123 python3[4242] http DeleteObject bucket/key 204 host ← PLAINTEXT TO HTTPS`.
-fn line(r: &RequestRecord, flagged: bool, color: bool) -> String {
+fn line(r: &Request, flagged: bool, color: bool, redactor: &Redactor) -> String {
     let time = r.time.to_datetime().format("%H:%M:%S%.3f");
     let process = r
         .process
         .as_ref()
         .map_or("?".to_string(), |p| format!("{}[{}]", p.name, p.pid));
-    let op = r.operation.as_deref().unwrap_or("unknown");
+    let op = r.operation_name().unwrap_or("unknown");
     let target = match (&r.bucket, &r.key) {
         (Some(b), Some(k)) => format!("{b}/{k}"),
         (Some(b), None) => b.clone(),
-        _ => r.target.clone(),
+        _ => redactor.target(&r.target).into_owned(),
     };
     let status = r.status.map_or("-".to_string(), |s| s.to_string());
-    let host = r.host.as_deref().unwrap_or(&r.server);
+    let server = r.server.to_string();
+    let host = r.host.as_deref().unwrap_or(&server);
     let scheme = r.scheme.as_str();
     let mut text = format!("{time} {process:<18} {scheme:<5} {op:<24} {target} {status} {host}");
     if flagged {
@@ -214,21 +172,21 @@ mod tests {
     use crate::report::ProcessInfo;
     use crate::time::Timestamp;
 
-    fn record(scheme: Scheme, host: &str) -> RequestRecord {
-        RequestRecord {
+    fn record(scheme: Scheme, host: &str) -> Request {
+        Request {
             id: 1,
             time: Timestamp::from_secs_nanos(1_767_225_601, 250_000_000),
             scheme,
-            client: "127.0.0.1:40000".into(),
-            server: "127.0.0.1:5000".into(),
+            client: "127.0.0.1:40000".parse().unwrap(),
+            server: "127.0.0.1:5000".parse().unwrap(),
             host: Some(host.into()),
             method: "DELETE".into(),
             target: "/fx-live/a.txt".into(),
-            operation: Some("DeleteObject".into()),
+            operation: Ok("DeleteObject"),
+            operation_note: None,
             bucket: Some("fx-live".into()),
             key: Some("a.txt".into()),
-            operation_note: None,
-            addressing: None,
+            addressing: crate::s3::Addressing::Path,
             status: Some(204),
             interim: vec![],
             user_agent: None,
@@ -243,6 +201,7 @@ mod tests {
                 name: "python3".into(),
                 cmdline: "python3 repro.py".into(),
             }),
+            evidence: Default::default(),
         }
     }
 
@@ -256,7 +215,7 @@ mod tests {
         let r = record(Scheme::Http, "s3.local.test:5000");
         assert!(is_flagged(&r, &policy()));
         assert_eq!(
-            line(&r, true, false),
+            line(&r, true, false, &Redactor { on: true }),
             "00:00:01.250 python3[4242]      http  DeleteObject             fx-live/a.txt 204 \
              s3.local.test:5000  ← PLAINTEXT TO HTTPS ENDPOINT\n"
         );

@@ -1,0 +1,192 @@
+//! One analysis, streaming end to end: frames → [`Engine`] (facts) → [`Judge`] (findings, in a
+//! bounded look-ahead) → rows through the one redactor → a [`Sink`]. Nothing here grows with
+//! the capture: facts are drained after every frame, judged items are written at once, and the
+//! summary is counters.
+
+use super::engine::Engine;
+use super::records::Fact;
+use super::settings::{OutputSettings, Settings};
+use crate::cli::Format;
+use crate::facts::Request;
+use crate::policy::{Judge, Judged, judge::DEFAULT_WINDOW};
+use crate::report::rows::Redactor;
+use crate::report::sink::{Human, JsonSink, JsonlSink, KeepSink, Lazy, Sink};
+use crate::report::{Report, Summary, ToolInfo};
+use crate::source::{Frame, SourceNote};
+use crate::time::Timestamp;
+use std::io::{self, Write};
+
+pub struct Analysis {
+    pub engine: Engine,
+    judge: Judge,
+    redactor: Redactor,
+    sink: Box<dyn Sink>,
+    summary: Summary,
+    judged: Vec<Judged>,
+}
+
+/// The sink for an output format, writing into what `open` opens. Both happen on the first
+/// row, so an error before it leaves the output untouched.
+pub fn sink_for(
+    o: &OutputSettings,
+    tool: ToolInfo,
+    open: impl FnOnce() -> io::Result<Box<dyn Write>> + 'static,
+) -> Box<dyn Sink> {
+    let (format, table, shown) = (o.format, o.table, o.shown);
+    Box::new(Lazy::new(Box::new(move || {
+        let out = open()?;
+        Ok(match format {
+            Format::Json => Box::new(JsonSink::new(out, &tool)?) as Box<dyn Sink>,
+            Format::Jsonl => Box::new(JsonlSink::new(out, &tool)?),
+            Format::Table => Box::new(KeepSink::new(out, Human::Table(table), shown)),
+            Format::Markdown => Box::new(KeepSink::new(out, Human::Markdown, shown)),
+        })
+    })))
+}
+
+/// What the report says about the tool and its command line (redacted like everything else).
+pub fn tool_info(s: &Settings) -> ToolInfo {
+    let r = Redactor {
+        on: s.output.redact,
+    };
+    ToolInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        command: s.argv.iter().map(|a| r.text(a).into_owned()).collect(),
+        redacted: s.output.redact,
+    }
+}
+
+impl Analysis {
+    pub fn new(s: &Settings, sink: Box<dyn Sink>) -> Analysis {
+        let mut engine = Engine::new(s.limits, s.hints.clone());
+        for (name, text) in &s.keylogs {
+            engine.add_keylog(text, name);
+        }
+        Analysis {
+            engine,
+            judge: Judge::new(s.policy.clone(), DEFAULT_WINDOW),
+            redactor: Redactor {
+                on: s.output.redact,
+            },
+            sink,
+            summary: Summary::default(),
+            judged: Vec::new(),
+        }
+    }
+
+    pub fn frame(&mut self, f: &Frame<'_>) -> io::Result<()> {
+        self.engine.frame(f);
+        self.pump(&mut |_| {})
+    }
+
+    pub fn note(&mut self, n: SourceNote) {
+        self.engine.note(n);
+    }
+
+    /// Expire idle connections as of `now`; judge what waited since before `flush_before`.
+    pub fn tick(
+        &mut self,
+        now: Timestamp,
+        flush_before: Option<Timestamp>,
+        each: &mut dyn FnMut(&Request),
+    ) -> io::Result<()> {
+        self.engine.tick(now);
+        self.pump(each)?;
+        if let Some(t) = flush_before {
+            self.judge.flush_before(t, &mut self.judged);
+            self.write_judged()?;
+        }
+        self.sink.flush()
+    }
+
+    /// Drained facts into the judge (`each` sees every request as it completes, before it is
+    /// judged: live capture prints it), and judged items into the sink.
+    pub fn pump(&mut self, each: &mut dyn FnMut(&Request)) -> io::Result<()> {
+        for fact in self.engine.drain() {
+            match fact {
+                Fact::Hello(h) => self.judge.tls(&h),
+                Fact::Request(r) => {
+                    each(&r);
+                    self.judge.request(r, &mut self.judged);
+                }
+                Fact::Attempt(a) => self.judge.attempt(a, &mut self.judged),
+                Fact::Session(t) => {
+                    self.summary.tls_sessions += 1;
+                    self.sink.tls(&t)?;
+                }
+            }
+        }
+        self.write_judged()
+    }
+
+    fn write_judged(&mut self) -> io::Result<()> {
+        for j in self.judged.drain(..) {
+            let findings = match &j {
+                Judged::Request(r, f) => {
+                    self.summary.requests += 1;
+                    self.summary.plaintext_requests +=
+                        u64::from(r.scheme == crate::policy::Scheme::Http);
+                    self.summary.requests_with_findings += u64::from(!f.is_empty());
+                    self.sink.request(&self.redactor.request(r))?;
+                    f.as_slice()
+                }
+                Judged::Attempt(_, a, f) => {
+                    self.summary.attempts += 1;
+                    self.sink.attempt(&self.redactor.attempt(a))?;
+                    f.as_deref().map_or(&[][..], std::slice::from_ref)
+                }
+            };
+            for f in findings {
+                self.summary.findings += 1;
+                *self
+                    .summary
+                    .findings_by_kind
+                    .entry(f.kind.as_str().to_string())
+                    .or_default() += 1;
+                self.sink.finding(&self.redactor.finding(f))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// End of input: close every connection, judge what is left, write the end of the report.
+    /// Returns the report's end (with the rows a human format kept) for the caller's verdict.
+    pub fn finish(
+        mut self,
+        s: &Settings,
+        each: &mut dyn FnMut(&Request),
+        adjust: impl FnOnce(&mut Report),
+    ) -> io::Result<Report> {
+        self.engine.close_all();
+        self.pump(each)?;
+        self.judge.finish(&mut self.judged);
+        self.write_judged()?;
+        let (intake, flow, records) = self.engine.finish();
+        let mut report = Report {
+            s3wire: tool_info(s),
+            capture: super::assemble::capture(&intake, &s.captures),
+            quality: super::assemble::quality(
+                &intake,
+                &flow,
+                &records,
+                &self.judge.stats,
+                &s.policy_notes,
+            ),
+            endpoints: self
+                .judge
+                .endpoints()
+                .iter()
+                .map(super::assemble::endpoint_record)
+                .collect(),
+            requests: Vec::new(),
+            attempts: Vec::new(),
+            tls: Vec::new(),
+            operations: records.operation_counts(),
+            findings: Vec::new(),
+            summary: self.summary,
+        };
+        adjust(&mut report);
+        self.sink.finish(&mut report)?;
+        Ok(report)
+    }
+}

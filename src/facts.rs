@@ -1,0 +1,116 @@
+//! What the wire showed, typed: the records `app` builds from `proto` and `s3`, that `policy`
+//! judges and `report` renders. Values are as seen (not redacted); the report's one redactor
+//! turns them into strings at the boundary.
+
+use crate::flow::AttemptOutcome;
+use crate::policy::Scheme;
+use crate::s3::Addressing;
+use crate::time::Timestamp;
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// One HTTP request as the wire showed it, with what answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The request's id in the report (1-based, in order of completion).
+    pub id: u64,
+    /// Time of the request line.
+    pub time: Timestamp,
+    /// Http: sent in clear. Https: read from inside TLS (decrypted).
+    pub scheme: Scheme,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// The `Host` header, or the authority of an absolute-form target (may carry `:port`).
+    pub host: Option<String>,
+    pub method: String,
+    /// The request target exactly as sent (not redacted).
+    pub target: String,
+    /// The S3 operation (the model's name), or why none could be named.
+    pub operation: Result<&'static str, String>,
+    /// A note on how the operation was chosen (deprecated twin, ignored keys, …).
+    pub operation_note: Option<String>,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    pub addressing: Addressing,
+    /// Final response status; None when no response was seen.
+    pub status: Option<u16>,
+    /// Interim 1xx statuses before the final one.
+    pub interim: Vec<u16>,
+    pub user_agent: Option<String>,
+    /// The `Authorization` header as sent (not redacted).
+    pub authorization: Option<String>,
+    pub request_body_bytes: Option<u64>,
+    pub response_body_bytes: Option<u64>,
+    pub response_time: Option<Timestamp>,
+    /// The TLS session that carried it (Https only).
+    pub tls: Option<RequestTls>,
+    /// Connection id (same value = same TCP connection).
+    pub connection: u64,
+    /// Live capture: the local process that owned the client socket.
+    pub process: Option<ProcessInfo>,
+    pub evidence: Evidence,
+}
+
+impl Request {
+    /// The operation's name, when one was named.
+    pub fn operation_name(&self) -> Option<&'static str> {
+        self.operation.as_ref().ok().copied()
+    }
+}
+
+/// What the policy stage needs about a request beyond its fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// `Authorization` carried an AWS signature (SigV4, SigV4a or SigV2).
+    pub sigv4_auth: bool,
+    /// `x-amz-security-token` header (or query parameter).
+    pub session_token: bool,
+    /// Presigned-URL credentials in the query.
+    pub presigned: bool,
+    /// The server answered these plaintext bytes with TLS (an alert or a handshake).
+    pub server_replied_tls: bool,
+    /// The start of the response body, when it is short text worth quoting (error documents,
+    /// nginx's "The plain HTTP request was sent to HTTPS port").
+    pub response_text: Option<String>,
+    /// The connection was reset before any response came back.
+    pub reset_without_response: bool,
+}
+
+/// The TLS session a request travelled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestTls {
+    pub sni: Option<String>,
+    pub version: String,
+    pub decrypted: bool,
+}
+
+/// A local process, as `/proc` named it when its connection was first seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    /// The short name (`/proc/PID/comm`), e.g. `python3`.
+    pub name: String,
+    /// The command line, arguments joined by spaces (redacted like every other field).
+    pub cmdline: String,
+}
+
+/// A connection attempt that carried no data: refused (RST) or unanswered SYNs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Time of the first SYN.
+    pub time: Timestamp,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub outcome: AttemptOutcome,
+    /// SYNs sent (1 + retransmissions).
+    pub syns: u32,
+}
+
+/// A TLS session's ClientHello, in clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsHello {
+    pub time: Timestamp,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub sni: Option<String>,
+}

@@ -1,0 +1,384 @@
+//! Findings judged as the capture streams by, in bounded memory and constant work per request.
+//!
+//! A request or attempt is not judged the moment it completes: what proves a host HTTPS (its
+//! TLS session), the request a refused attempt was for, or the next retry may come a little
+//! later. So each waits in a look-ahead window and is judged when it leaves it — when `window`
+//! later items have arrived, or at the end of the capture. A capture smaller than the window is
+//! judged with everything it holds, exactly as a whole; a larger one with everything up to a
+//! window past each item. What the capture teaches ([`Knowledge`]) is kept for the whole run,
+//! indexed, and grows with distinct hosts, not with requests.
+
+use super::endpoints::{Endpoint, Origin, Policy, Scheme, normalise_host};
+use super::evaluate::{AttemptView, Candidate, attempt_finding, request_findings};
+use super::finding::Finding;
+use super::knowledge::Knowledge;
+use crate::facts::{Attempt, Request, TlsHello};
+use crate::time::Timestamp;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+
+/// A request to the same host within this long after an attempt is its likely operation.
+pub(super) const GUESS_WINDOW_NS: i64 = 10 * 1_000_000_000;
+/// Attempts from one client to one server address this close together are one operation's retries.
+pub(super) const RETRY_WINDOW_NS: i64 = 30 * 1_000_000_000;
+/// Requests close to an attempt kept as its candidates (the earliest ones).
+const MAX_CANDIDATES: usize = 32;
+/// Attempt times kept per (client IP, server) to count retries.
+const MAX_RETRY_TIMES: usize = 4096;
+
+/// The default look-ahead: items (requests and attempts) judged this many items late at most.
+pub const DEFAULT_WINDOW: usize = 4096;
+
+/// One judged item, in the order items arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judged {
+    Request(Box<Request>, Vec<Finding>),
+    /// The attempt's index among all attempts (0-based, arrival order), and its finding.
+    Attempt(usize, Attempt, Option<Box<Finding>>),
+}
+
+enum Pending {
+    Request(Box<Request>),
+    Attempt(Box<PendingAttempt>),
+}
+
+impl Pending {
+    fn time(&self) -> Timestamp {
+        match self {
+            Pending::Request(r) => r.time,
+            Pending::Attempt(a) => a.attempt.time,
+        }
+    }
+}
+
+struct PendingAttempt {
+    attempt: Attempt,
+    index: usize,
+    /// Requests of the same client IP within [`GUESS_WINDOW_NS`] after it, earliest first.
+    near: Vec<Candidate>,
+    /// The earliest request of the same client IP after it.
+    first: Option<Candidate>,
+}
+
+impl PendingAttempt {
+    /// Take `r` into account; false once no later request can change anything.
+    fn offer(&mut self, r: &Request) -> bool {
+        let a = self.attempt.time;
+        if r.time < a {
+            return true;
+        }
+        if self.first.as_ref().is_none_or(|f| r.time < f.time) {
+            self.first = Some(Candidate::of(r));
+        }
+        if r.time.since(a) > GUESS_WINDOW_NS {
+            return false;
+        }
+        let at = self.near.partition_point(|c| c.time <= r.time);
+        if at < MAX_CANDIDATES {
+            self.near.insert(at, Candidate::of(r));
+            self.near.truncate(MAX_CANDIDATES);
+        }
+        true
+    }
+}
+
+/// Counters of how the window worked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JudgeStats {
+    /// Items judged before the end of the capture because the window was full.
+    pub judged_early: u64,
+    /// Plaintext requests judged (early) before a later TLS session proved their host HTTPS:
+    /// they would have been findings with the whole capture in view. Per host, with the time
+    /// of the proof.
+    pub judged_before_proof: Vec<(String, u64, Timestamp)>,
+}
+
+/// Hosts remembered for [`JudgeStats::judged_before_proof`] (more are not tracked).
+const MAX_EARLY_HOSTS: usize = 4096;
+
+pub struct Judge {
+    policy: Policy,
+    inferred: HashSet<(String, u16)>,
+    known: Knowledge,
+    window: usize,
+    pending: VecDeque<Pending>,
+    /// Sequence number of `pending`'s front item.
+    front_seq: u64,
+    /// Pending requests per client IP (sequence numbers), for attempts that arrive after them.
+    requests_by_client: HashMap<IpAddr, VecDeque<u64>>,
+    /// Pending attempts still looking for their request, per client IP.
+    attempts_by_client: HashMap<IpAddr, Vec<u64>>,
+    attempt_times: HashMap<(IpAddr, SocketAddr), VecDeque<Timestamp>>,
+    attempts_seen: usize,
+    /// Plaintext requests judged early without being a plaintext-to-https finding, per host
+    /// name or server IP: a later TLS proof for one of them is reported, not silently lost.
+    early_plain: HashMap<String, u64>,
+    pub stats: JudgeStats,
+}
+
+impl Judge {
+    pub fn new(policy: Policy, window: usize) -> Judge {
+        Judge {
+            policy,
+            inferred: HashSet::new(),
+            known: Knowledge::default(),
+            window: window.max(1),
+            pending: VecDeque::new(),
+            front_seq: 0,
+            requests_by_client: HashMap::new(),
+            attempts_by_client: HashMap::new(),
+            attempt_times: HashMap::new(),
+            attempts_seen: 0,
+            early_plain: HashMap::new(),
+            stats: JudgeStats::default(),
+        }
+    }
+
+    /// The policy completed by the endpoints the capture proved so far, for the report.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        self.policy.listing()
+    }
+
+    /// Names a cap of the knowledge left out.
+    pub fn names_capped(&self) -> u64 {
+        self.known.capped
+    }
+
+    /// A ClientHello: the host it names (or its server IP) is HTTPS from now on.
+    pub fn tls(&mut self, t: &TlsHello) {
+        self.learn_tls(t);
+        let e = inferred_endpoint(t);
+        if self.inferred.insert((e.host.clone(), t.server.port())) {
+            if let Some(n) = self.early_plain.remove(&e.host) {
+                self.stats
+                    .judged_before_proof
+                    .push((e.host.clone(), n, t.time));
+            }
+            self.policy.extend([e]);
+        }
+    }
+
+    /// A ClientHello as knowledge only (its server speaks TLS, its names), without making its
+    /// host an HTTPS endpoint: for judging against a policy exactly as given.
+    pub(super) fn learn_tls(&mut self, t: &TlsHello) {
+        self.known.learn_tls(t);
+    }
+
+    pub fn request(&mut self, r: Box<Request>, out: &mut Vec<Judged>) {
+        self.known.learn_request(&r);
+        self.offer_to_attempts(&r);
+        let seq = self.next_seq();
+        self.requests_by_client
+            .entry(r.client.ip())
+            .or_default()
+            .push_back(seq);
+        self.pending.push_back(Pending::Request(r));
+        self.overflow(out);
+    }
+
+    pub fn attempt(&mut self, a: Attempt, out: &mut Vec<Judged>) {
+        let times = self
+            .attempt_times
+            .entry((a.client.ip(), a.server))
+            .or_default();
+        if times.len() >= MAX_RETRY_TIMES {
+            times.pop_front();
+        }
+        times.push_back(a.time);
+        let mut p = PendingAttempt {
+            attempt: a,
+            index: self.attempts_seen,
+            near: Vec::new(),
+            first: None,
+        };
+        self.attempts_seen += 1;
+        // Requests that completed before the attempt was known (an unanswered SYN is known only
+        // when it times out) but are still in the window.
+        let mut looking = true;
+        for seq in self
+            .requests_by_client
+            .get(&p.attempt.client.ip())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(Pending::Request(r)) = self.pending.get((seq - self.front_seq) as usize) {
+                looking &= p.offer(r);
+            }
+        }
+        let seq = self.next_seq();
+        if looking {
+            self.attempts_by_client
+                .entry(p.attempt.client.ip())
+                .or_default()
+                .push(seq);
+        }
+        self.pending.push_back(Pending::Attempt(Box::new(p)));
+        self.overflow(out);
+    }
+
+    /// End of the capture: judge everything still waiting.
+    pub fn finish(&mut self, out: &mut Vec<Judged>) {
+        while let Some(p) = self.pop() {
+            out.push(self.judge(p));
+        }
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.front_seq + self.pending.len() as u64
+    }
+
+    fn offer_to_attempts(&mut self, r: &Request) {
+        let Some(seqs) = self.attempts_by_client.get_mut(&r.client.ip()) else {
+            return;
+        };
+        let (pending, front) = (&mut self.pending, self.front_seq);
+        seqs.retain(|&seq| match pending.get_mut((seq - front) as usize) {
+            Some(Pending::Attempt(a)) => a.offer(r),
+            _ => false,
+        });
+        if seqs.is_empty() {
+            self.attempts_by_client.remove(&r.client.ip());
+        }
+    }
+
+    fn overflow(&mut self, out: &mut Vec<Judged>) {
+        while self.pending.len() > self.window {
+            let Some(p) = self.pop() else { break };
+            self.stats.judged_early += 1;
+            let j = self.judge(p);
+            self.remember_early(&j);
+            out.push(j);
+        }
+    }
+
+    /// Live capture: judge what has waited since before `t` (capture time), so that rows do
+    /// not lag behind a quiet network.
+    pub fn flush_before(&mut self, t: Timestamp, out: &mut Vec<Judged>) {
+        while self.pending.front().is_some_and(|p| p.time() < t) {
+            let Some(p) = self.pop() else { break };
+            self.stats.judged_early += 1;
+            let j = self.judge(p);
+            self.remember_early(&j);
+            out.push(j);
+        }
+    }
+
+    fn remember_early(&mut self, j: &Judged) {
+        let Judged::Request(r, f) = j else { return };
+        let flagged = f
+            .iter()
+            .any(|f| f.kind == super::FindingKind::PlaintextToHttpsEndpoint);
+        if r.scheme != Scheme::Http || flagged {
+            return;
+        }
+        let host = r
+            .host
+            .as_deref()
+            .map(|h| super::endpoints::parse_host_header(h).0);
+        for key in host.into_iter().chain([r.server.ip().to_string()]) {
+            if self.early_plain.len() < MAX_EARLY_HOSTS || self.early_plain.contains_key(&key) {
+                *self.early_plain.entry(key).or_default() += 1;
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Option<Pending> {
+        let p = self.pending.pop_front()?;
+        let seq = self.front_seq;
+        self.front_seq += 1;
+        let (map, ip) = match &p {
+            Pending::Request(r) => (&mut self.requests_by_client, r.client.ip()),
+            Pending::Attempt(a) => {
+                let ip = a.attempt.client.ip();
+                if let Some(v) = self.attempts_by_client.get_mut(&ip) {
+                    v.retain(|&s| s != seq);
+                    if v.is_empty() {
+                        self.attempts_by_client.remove(&ip);
+                    }
+                }
+                return Some(p);
+            }
+        };
+        if let Some(q) = map.get_mut(&ip) {
+            q.pop_front();
+            if q.is_empty() {
+                map.remove(&ip);
+            }
+        }
+        Some(p)
+    }
+
+    fn judge(&mut self, p: Pending) -> Judged {
+        match p {
+            Pending::Request(r) => {
+                let mut findings = Vec::new();
+                request_findings(&self.policy, &self.known, &r, &mut findings);
+                Judged::Request(r, findings)
+            }
+            Pending::Attempt(a) => {
+                let retries = self.retries(&a.attempt);
+                let view = AttemptView {
+                    index: a.index,
+                    attempt: &a.attempt,
+                    near: &a.near,
+                    first: a.first.as_ref(),
+                    retries,
+                };
+                let f = attempt_finding(&self.policy, &self.known, &view).map(Box::new);
+                Judged::Attempt(a.index, a.attempt, f)
+            }
+        }
+    }
+
+    /// Attempts from the same client IP to the same server within 30 s either way (itself
+    /// included); older times are dropped as they can no longer count.
+    fn retries(&mut self, a: &Attempt) -> usize {
+        let Some(times) = self.attempt_times.get_mut(&(a.client.ip(), a.server)) else {
+            return 1;
+        };
+        while times
+            .front()
+            .is_some_and(|t| a.time.since(*t) > RETRY_WINDOW_NS)
+        {
+            times.pop_front();
+        }
+        let n = times
+            .iter()
+            .filter(|t| t.since(a.time).saturating_abs() <= RETRY_WINDOW_NS)
+            .count();
+        if times.is_empty() {
+            self.attempt_times.remove(&(a.client.ip(), a.server));
+        }
+        n.max(1)
+    }
+}
+
+/// The endpoint a ClientHello proves: its SNI's host, or its server IP when no SNI was sent
+/// (IP-literal endpoints), on the TLS server's port.
+pub fn inferred_endpoint(t: &TlsHello) -> Endpoint {
+    let (host, detail) = match t.sni.as_deref().map(normalise_host) {
+        Some(sni) if !sni.is_empty() => {
+            let d = format!(
+                "TLS seen: SNI {sni} to {} at {}",
+                t.server,
+                t.time.rfc3339()
+            );
+            (sni, d)
+        }
+        _ => {
+            let d = format!(
+                "TLS seen: no SNI, server {} at {}",
+                t.server,
+                t.time.rfc3339()
+            );
+            (t.server.ip().to_string(), d)
+        }
+    };
+    Endpoint {
+        scheme: Scheme::Https,
+        host,
+        port: Some(t.server.port()),
+        origin: Origin::Inferred,
+        detail,
+    }
+}

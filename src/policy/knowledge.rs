@@ -1,0 +1,183 @@
+//! What the capture has taught so far, indexed so that judging one request costs the same
+//! whatever the capture's size: the TLS servers, the names tied to each server IP, and the names
+//! each client reached over TLS. Every set is keyed by what a lookup asks (client IP, server
+//! address), never scanned.
+//!
+//! Each set grows with the distinct hosts and addresses the capture shows, not with its requests;
+//! the per-key sets are capped so that a scan of random names cannot make them grow without end
+//! (what a cap leaves out is counted in `capped`).
+
+use super::endpoints::{normalise_host, parse_host_header};
+use crate::facts::{Request, TlsHello};
+use crate::policy::Scheme;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+
+/// Names kept per server IP or per client (more are counted, not kept).
+const MAX_NAMES_PER_KEY: usize = 256;
+
+#[derive(Debug, Default)]
+pub struct Knowledge {
+    /// Server addresses the capture shows speaking TLS (a ClientHello was sent to them).
+    tls_servers: HashSet<SocketAddr>,
+    /// Host names the capture ties to each server IP (Host headers, SNIs).
+    hosts_by_ip: HashMap<IpAddr, BTreeSet<String>>,
+    /// Per client IP: where it spoke TLS (SNIs, Host headers of decrypted requests, and server
+    /// IPs of sessions without SNI).
+    tls_names: HashMap<IpAddr, ClientNames>,
+    /// Names a cap left out.
+    pub capped: u64,
+}
+
+/// The names one client reached over TLS, and every parent domain of them, so that "a related
+/// host" (the same name, a subdomain or a parent) is a few set lookups.
+#[derive(Debug, Default)]
+struct ClientNames {
+    exact: HashSet<String>,
+    /// Proper parent domains of the exact names (`b.c` and `c` for `a.b.c`).
+    parents: HashSet<String>,
+    /// Servers of TLS sessions without SNI.
+    ips: HashSet<IpAddr>,
+}
+
+impl ClientNames {
+    fn add(&mut self, name: &str) -> bool {
+        if self.exact.contains(name) {
+            return true;
+        }
+        if self.exact.len() >= MAX_NAMES_PER_KEY {
+            return false;
+        }
+        for p in parents(name) {
+            self.parents.insert(p.to_string());
+        }
+        self.exact.insert(name.to_string());
+        true
+    }
+
+    /// `host` is one of the names, a subdomain of one, or a parent of one.
+    fn related(&self, host: &str) -> bool {
+        self.exact.contains(host)
+            || self.parents.contains(host)
+            || parents(host).any(|p| self.exact.contains(p))
+    }
+}
+
+/// `b.c`, `c` for `a.b.c`: each proper parent domain.
+fn parents(name: &str) -> impl Iterator<Item = &str> {
+    name.match_indices('.').map(move |(i, _)| &name[i + 1..])
+}
+
+impl Knowledge {
+    /// A ClientHello: its server speaks TLS, its SNI names the server IP and is a TLS name of
+    /// its client.
+    pub fn learn_tls(&mut self, t: &TlsHello) {
+        self.tls_servers.insert(t.server);
+        let names = self.tls_names.entry(t.client.ip()).or_default();
+        match t.sni.as_deref().map(normalise_host) {
+            Some(sni) if !sni.is_empty() => {
+                if !names.add(&sni) {
+                    self.capped += 1;
+                }
+                self.name_ip(t.server.ip(), sni);
+            }
+            _ => {
+                names.ips.insert(t.server.ip());
+            }
+        }
+    }
+
+    /// A request: its Host names the server IP; a decrypted one is a TLS name of its client.
+    pub fn learn_request(&mut self, r: &Request) {
+        let Some(host) = r.host.as_deref().map(|h| parse_host_header(h).0) else {
+            return;
+        };
+        if host.is_empty() {
+            return;
+        }
+        if r.scheme == Scheme::Https {
+            let names = self.tls_names.entry(r.client.ip()).or_default();
+            if !names.add(&host) {
+                self.capped += 1;
+            }
+        }
+        self.name_ip(r.server.ip(), host);
+    }
+
+    fn name_ip(&mut self, ip: IpAddr, host: String) {
+        let names = self.hosts_by_ip.entry(ip).or_default();
+        if names.contains(&host) {
+            return;
+        }
+        if names.len() >= MAX_NAMES_PER_KEY {
+            self.capped += 1;
+            return;
+        }
+        names.insert(host);
+    }
+
+    pub fn is_tls_server(&self, a: SocketAddr) -> bool {
+        self.tls_servers.contains(&a)
+    }
+
+    /// Host names the capture ties to this IP, in name order.
+    pub fn hosts_of(&self, ip: IpAddr) -> impl Iterator<Item = &String> {
+        self.hosts_by_ip.get(&ip).into_iter().flatten()
+    }
+
+    pub fn ip_named(&self, ip: IpAddr, host: &str) -> bool {
+        self.hosts_by_ip.get(&ip).is_some_and(|n| n.contains(host))
+    }
+
+    /// Did this client IP also speak TLS to `host` (the same name, a subdomain or parent of it,
+    /// or the same server IP when no SNI was sent)?
+    pub fn client_used_tls(&self, client: IpAddr, host: &str, server: IpAddr) -> bool {
+        self.tls_names
+            .get(&client)
+            .is_some_and(|n| n.related(host) || n.ips.contains(&server))
+    }
+}
+
+/// Same name, or one a subdomain of the other (virtual-hosted bucket vs. endpoint host).
+pub fn related_hosts(a: &str, b: &str) -> bool {
+    let sub = |x: &str, y: &str| x.strip_suffix(y).is_some_and(|p| p.ends_with('.'));
+    a == b || sub(a, b) || sub(b, a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn related_names_are_found_by_lookup_both_ways() {
+        let mut n = ClientNames::default();
+        n.add("bucket.s3.local.test");
+        assert!(n.related("bucket.s3.local.test"));
+        assert!(n.related("s3.local.test"), "a parent of a TLS name");
+        assert!(n.related("local.test"));
+        assert!(!n.related("other.test"));
+        assert!(!n.related("ucket.s3.local.test"), "not a label boundary");
+        let mut m = ClientNames::default();
+        m.add("s3.local.test");
+        assert!(
+            m.related("bucket.s3.local.test"),
+            "a subdomain of a TLS name"
+        );
+        assert!(!m.related("bucket.s3.local.testx"));
+        for (a, b) in [("s3.local.test", "bucket.s3.local.test"), ("x.y", "x.y")] {
+            assert!(related_hosts(a, b) && related_hosts(b, a));
+        }
+        assert!(!related_hosts("ucket.s3.x", "bucket.s3.x"));
+    }
+
+    #[test]
+    fn names_per_key_are_capped_and_counted() {
+        let mut k = Knowledge::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for i in 0..MAX_NAMES_PER_KEY + 10 {
+            k.name_ip(ip, format!("h{i}.test"));
+        }
+        assert_eq!(k.hosts_of(ip).count(), MAX_NAMES_PER_KEY);
+        assert_eq!(k.capped, 10);
+    }
+}

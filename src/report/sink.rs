@@ -1,0 +1,317 @@
+//! Where rows go as they are judged. JSON and JSON Lines write each row at once (the JSON
+//! document's secondary arrays through a [`Spool`]); the table and Markdown keep only the rows
+//! they show and render at the end. Either way memory does not grow with the capture.
+
+use super::spool::Spool;
+use super::{
+    AttemptRecord, FindingRecord, Report, RequestRecord, TlsRecord, ToolInfo, json, markdown, table,
+};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Rows in, one report out.
+pub trait Sink {
+    fn request(&mut self, r: &RequestRecord) -> io::Result<()>;
+    fn finding(&mut self, f: &FindingRecord) -> io::Result<()>;
+    fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()>;
+    fn tls(&mut self, t: &TlsRecord) -> io::Result<()>;
+    /// Push what was written so far to its destination (live capture, on its beat).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// The end: what only the end knows. The human formats put their kept rows into it.
+    fn finish(&mut self, report: &mut Report) -> io::Result<()>;
+}
+
+/// The JSON document (docs/json.md), written as it goes: `s3wire`, then `requests` row by row,
+/// then the spooled arrays and the sections known at the end. One row per line.
+pub struct JsonSink<W: Write> {
+    out: W,
+    requests: u64,
+    attempts: Spool,
+    tls: Spool,
+    findings: Spool,
+}
+
+impl<W: Write> JsonSink<W> {
+    pub fn new(mut out: W, tool: &ToolInfo) -> io::Result<Self> {
+        out.write_all(b"{\n  \"s3wire\": ")?;
+        write_indented(&mut out, tool)?;
+        out.write_all(b",\n  \"requests\": [")?;
+        Ok(JsonSink {
+            out,
+            requests: 0,
+            attempts: Spool::default(),
+            tls: Spool::default(),
+            findings: Spool::default(),
+        })
+    }
+
+    fn array(&mut self, name: &str, mut spool: Spool) -> io::Result<()> {
+        write!(self.out, ",\n  \"{name}\": [")?;
+        spool.copy_to(&mut self.out)?;
+        self.out
+            .write_all(if spool.rows == 0 { b"]" } else { b"\n  ]" })
+    }
+
+    fn section<T: Serialize>(&mut self, name: &str, value: &T) -> io::Result<()> {
+        write!(self.out, ",\n  \"{name}\": ")?;
+        write_indented(&mut self.out, value)
+    }
+}
+
+/// A pretty-printed value nested one level into the document.
+fn write_indented<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    out.write_all(text.replace('\n', "\n  ").as_bytes())
+}
+
+impl<W: Write> Sink for JsonSink<W> {
+    fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
+        self.out.write_all(if self.requests == 0 {
+            b"\n    "
+        } else {
+            b",\n    "
+        })?;
+        serde_json::to_writer(&mut self.out, r)?;
+        self.requests += 1;
+        Ok(())
+    }
+
+    fn finding(&mut self, f: &FindingRecord) -> io::Result<()> {
+        self.findings.push(f)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()> {
+        self.attempts.push(a)
+    }
+
+    fn tls(&mut self, t: &TlsRecord) -> io::Result<()> {
+        self.tls.push(t)
+    }
+
+    fn finish(&mut self, r: &mut Report) -> io::Result<()> {
+        self.out
+            .write_all(if self.requests == 0 { b"]" } else { b"\n  ]" })?;
+        let spools = [
+            ("attempts", std::mem::take(&mut self.attempts)),
+            ("tls", std::mem::take(&mut self.tls)),
+            ("findings", std::mem::take(&mut self.findings)),
+        ];
+        for (name, spool) in spools {
+            self.array(name, spool)?;
+        }
+        self.section("operations", &r.operations)?;
+        self.section("endpoints", &r.endpoints)?;
+        self.section("capture", &r.capture)?;
+        self.section("quality", &r.quality)?;
+        self.section("summary", &r.summary)?;
+        self.out.write_all(b"\n}\n")?;
+        self.out.flush()
+    }
+}
+
+/// JSON Lines: the `s3wire` header, then every row as it is judged, then the end's sections.
+pub struct JsonlSink<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonlSink<W> {
+    pub fn new(mut out: W, tool: &ToolInfo) -> io::Result<Self> {
+        json::line(&mut out, "s3wire", tool)?;
+        Ok(JsonlSink { out })
+    }
+}
+
+impl<W: Write> Sink for JsonlSink<W> {
+    fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
+        json::line(&mut self.out, "request", r)
+    }
+
+    fn finding(&mut self, f: &FindingRecord) -> io::Result<()> {
+        json::line(&mut self.out, "finding", f)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()> {
+        json::line(&mut self.out, "attempt", a)
+    }
+
+    fn tls(&mut self, t: &TlsRecord) -> io::Result<()> {
+        json::line(&mut self.out, "tls", t)
+    }
+
+    fn finish(&mut self, r: &mut Report) -> io::Result<()> {
+        json::write_jsonl_end(r, &mut self.out)?;
+        self.out.flush()
+    }
+}
+
+/// How many rows of each kind a human format keeps (None: all, for `-v`).
+#[derive(Debug, Clone, Copy)]
+pub struct Shown {
+    pub requests: Option<usize>,
+    pub findings: Option<usize>,
+    pub other: Option<usize>,
+}
+
+impl Shown {
+    pub fn all() -> Shown {
+        Shown {
+            requests: None,
+            findings: None,
+            other: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Human {
+    Table(table::TableStyle),
+    Markdown,
+}
+
+/// The table and Markdown: the first rows of each kind are kept, the report is drawn at the
+/// end. With `-q` the table is one line per finding, written as each is judged.
+pub struct KeepSink<W: Write> {
+    out: W,
+    format: Human,
+    shown: Shown,
+    kept: Kept,
+}
+
+#[derive(Default)]
+struct Kept {
+    requests: Vec<RequestRecord>,
+    findings: Vec<FindingRecord>,
+    attempts: Vec<AttemptRecord>,
+    tls: Vec<TlsRecord>,
+}
+
+impl<W: Write> KeepSink<W> {
+    pub fn new(out: W, format: Human, shown: Shown) -> Self {
+        KeepSink {
+            out,
+            format,
+            shown,
+            kept: Kept::default(),
+        }
+    }
+
+    fn quiet(&self) -> bool {
+        matches!(self.format, Human::Table(s) if s.quiet)
+    }
+}
+
+fn keep<T: Clone>(v: &mut Vec<T>, cap: Option<usize>, row: &T) {
+    if cap.is_none_or(|c| v.len() < c) {
+        v.push(row.clone());
+    }
+}
+
+impl<W: Write> Sink for KeepSink<W> {
+    fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
+        if !self.quiet() {
+            keep(&mut self.kept.requests, self.shown.requests, r);
+        }
+        Ok(())
+    }
+
+    fn finding(&mut self, f: &FindingRecord) -> io::Result<()> {
+        if self.quiet() {
+            return table::write_gist_line(f, &mut self.out);
+        }
+        keep(&mut self.kept.findings, self.shown.findings, f);
+        Ok(())
+    }
+
+    fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()> {
+        keep(&mut self.kept.attempts, self.shown.other, a);
+        Ok(())
+    }
+
+    fn tls(&mut self, t: &TlsRecord) -> io::Result<()> {
+        keep(&mut self.kept.tls, self.shown.other, t);
+        Ok(())
+    }
+
+    fn finish(&mut self, r: &mut Report) -> io::Result<()> {
+        r.requests = std::mem::take(&mut self.kept.requests);
+        r.findings = std::mem::take(&mut self.kept.findings);
+        r.attempts = std::mem::take(&mut self.kept.attempts);
+        r.tls = std::mem::take(&mut self.kept.tls);
+        // Findings arrive as they are judged; a reader expects them in time order.
+        r.findings.sort_by_key(|f| f.time);
+        match self.format {
+            Human::Table(style) if style.quiet => {}
+            Human::Table(style) => table::write_table(r, &style, &mut self.out)?,
+            Human::Markdown => markdown::write_markdown(r, &mut self.out)?,
+        }
+        self.out.flush()
+    }
+}
+
+type MakeSink = Box<dyn FnOnce() -> io::Result<Box<dyn Sink>>>;
+
+/// A sink made on first use, so that an error before the first row (a file that is not a
+/// capture, a command that cannot start) leaves the output untouched.
+pub struct Lazy {
+    make: Option<MakeSink>,
+    sink: Option<Box<dyn Sink>>,
+}
+
+impl Lazy {
+    pub fn new(make: MakeSink) -> Lazy {
+        Lazy {
+            make: Some(make),
+            sink: None,
+        }
+    }
+
+    fn get(&mut self) -> io::Result<&mut dyn Sink> {
+        if self.sink.is_none() {
+            let make = self
+                .make
+                .take()
+                .ok_or_else(|| io::Error::other("sink failed before"))?;
+            self.sink = Some(make()?);
+        }
+        Ok(self.sink.as_deref_mut().expect("made above"))
+    }
+}
+
+impl Sink for Lazy {
+    fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
+        self.get()?.request(r)
+    }
+
+    fn finding(&mut self, f: &FindingRecord) -> io::Result<()> {
+        self.get()?.finding(f)
+    }
+
+    fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()> {
+        self.get()?.attempt(a)
+    }
+
+    fn tls(&mut self, t: &TlsRecord) -> io::Result<()> {
+        self.get()?.tls(t)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Some(s) => s.flush(),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&mut self, report: &mut Report) -> io::Result<()> {
+        self.get()?.finish(report)
+    }
+}

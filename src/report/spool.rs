@@ -1,0 +1,64 @@
+//! Rows of a JSON array that cannot be written where they belong yet (a JSON document has one
+//! `requests` array open while findings, attempts and TLS sessions arrive): serialised at once
+//! into an anonymous temporary file, copied into the document at the end. Memory stays flat
+//! whatever the number of rows; the file vanishes when dropped.
+
+use serde::Serialize;
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+
+#[derive(Default)]
+pub struct Spool {
+    file: Option<BufWriter<File>>,
+    pub rows: u64,
+}
+
+impl Spool {
+    /// One row, as a compact JSON object on its own line (indented for the document).
+    pub fn push<T: Serialize>(&mut self, row: &T) -> io::Result<()> {
+        let w = match &mut self.file {
+            Some(w) => w,
+            None => self.file.insert(BufWriter::new(tempfile::tempfile()?)),
+        };
+        w.write_all(if self.rows == 0 {
+            b"\n    "
+        } else {
+            b",\n    "
+        })?;
+        serde_json::to_writer(&mut *w, row)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Everything pushed, in order, into `out` (nothing for an empty spool).
+    pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let Some(w) = self.file.take() else {
+            return Ok(());
+        };
+        let mut f = w.into_inner().map_err(|e| e.into_error())?;
+        f.seek(SeekFrom::Start(0))?;
+        io::copy(&mut f, out)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_come_back_in_order_as_array_items() {
+        let mut s = Spool::default();
+        let mut out = Vec::new();
+        s.copy_to(&mut out).unwrap();
+        assert!(out.is_empty());
+        for i in 0..3 {
+            s.push(&serde_json::json!({ "n": i })).unwrap();
+        }
+        s.copy_to(&mut out).unwrap();
+        let text = format!("[{}]", String::from_utf8(out).unwrap());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v, serde_json::json!([{ "n": 0 }, { "n": 1 }, { "n": 2 }]));
+        assert_eq!(s.rows, 3);
+    }
+}
