@@ -193,10 +193,15 @@ pub struct LimitArgs {
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub max_connections: usize,
 
-    /// Requests listed by the table and Markdown reports (default 50; -v lists every one).
+    /// Requests listed by the table report (default 50; -v lists every one).
     /// Every request is analysed and judged whatever this is; JSON and JSON Lines list them all.
     #[arg(long, value_name = "N")]
     pub max_requests: Option<usize>,
+
+    /// Threads to use (default: one per core). The report is the same, byte for byte, whatever
+    /// the number; 1 keeps all the work on one thread.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

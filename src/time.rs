@@ -38,14 +38,70 @@ impl Timestamp {
 
     /// RFC 3339, UTC, microseconds: the one time format of every report.
     pub fn rfc3339(self) -> String {
-        self.to_datetime()
-            .to_rfc3339_opts(SecondsFormat::Micros, true)
+        let mut buf = [0u8; RFC3339_LEN];
+        match self.rfc3339_into(&mut buf) {
+            Some(text) => text.to_string(),
+            // Years outside 0000–9999 (a corrupt capture): chrono writes them with a sign.
+            None => self
+                .to_datetime()
+                .to_rfc3339_opts(SecondsFormat::Micros, true),
+        }
     }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` into `buf` without allocating (every report row has one
+    /// or two); None for years outside 0000–9999.
+    fn rfc3339_into(self, buf: &mut [u8; RFC3339_LEN]) -> Option<&str> {
+        let secs = self.secs();
+        let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let micros = self.subsec_nanos() / 1000;
+        let fields: [(usize, u32, usize); 7] = [
+            (0, y as u32, 4),
+            (5, m, 2),
+            (8, d, 2),
+            (11, (sod / 3600) as u32, 2),
+            (14, (sod / 60 % 60) as u32, 2),
+            (17, (sod % 60) as u32, 2),
+            (20, micros, 6),
+        ];
+        buf.copy_from_slice(b"0000-00-00T00:00:00.000000Z");
+        for (at, mut v, width) in fields {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        std::str::from_utf8(buf).ok()
+    }
+}
+
+const RFC3339_LEN: usize = 27;
+
+/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (H. Hinnant's
+/// `civil_from_days`, exact for every i64 day count that fits).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.rfc3339())
+        let mut buf = [0u8; RFC3339_LEN];
+        match self.rfc3339_into(&mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&self.rfc3339()),
+        }
     }
 }
 
@@ -57,6 +113,21 @@ mod tests {
     fn renders_rfc3339_micros_utc() {
         let t = Timestamp::from_secs_nanos(1_767_225_600, 123_456_789);
         assert_eq!(t.rfc3339(), "2026-01-01T00:00:00.123456Z");
+    }
+
+    #[test]
+    fn fast_rendering_agrees_with_chrono_everywhere() {
+        let chrono = |t: Timestamp| t.to_datetime().to_rfc3339_opts(SecondsFormat::Micros, true);
+        // The whole range of i64 nanoseconds (1677–2262), a week and change at a time so that
+        // every weekday, hour and leap day comes round.
+        let mut t = i64::MIN;
+        while let Some(next) = t.checked_add(86_399_999_999_937 * 7 + 123_456_789) {
+            assert_eq!(Timestamp(t).rfc3339(), chrono(Timestamp(t)), "{t}");
+            t = next;
+        }
+        for t in [0, -1, 951_782_400_000_000_000, i64::MAX] {
+            assert_eq!(Timestamp(t).rfc3339(), chrono(Timestamp(t)), "{t}");
+        }
     }
 
     #[test]

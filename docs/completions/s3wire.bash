@@ -67,7 +67,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__analyze)
-            opts="-o -v -q -h --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --help"
+            opts="-o -v -q -h --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,6 +113,10 @@ _s3wire() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -121,7 +125,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__capture)
-            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,6 +196,10 @@ _s3wire() {
                     return 0
                     ;;
                 --max-requests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -317,7 +325,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__run)
-            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -380,6 +388,10 @@ _s3wire() {
                     return 0
                     ;;
                 --max-requests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -44,7 +44,8 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l color -d 'Colo
 always\t''
 never\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
-complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l max-requests -d 'Requests listed by the table and Markdown reports (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l no-aws-config -d 'Ignore AWS_ENDPOINT_URL* variables and the AWS config file'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l no-redact -d 'Show signatures, session tokens and presigned credentials instead of redacting them'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s v -l verbose -d 'More detail (table: list every request)'
@@ -68,7 +69,8 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l color -d 'Colo
 always\t''
 never\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
-complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l max-requests -d 'Requests listed by the table and Markdown reports (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l no-aws-config -d 'Ignore AWS_ENDPOINT_URL* variables and the AWS config file'
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l no-redact -d 'Show signatures, session tokens and presigned credentials instead of redacting them'
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s v -l verbose -d 'More detail (table: list every request)'
@@ -90,7 +92,8 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l color -d 'Colour i
 always\t''
 never\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
-complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l max-requests -d 'Requests listed by the table and Markdown reports (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l all-traffic -d 'Report every connection seen, not only those of COMMAND and its children'
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l no-aws-config -d 'Ignore AWS_ENDPOINT_URL* variables and the AWS config file'
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l no-redact -d 'Show signatures, session tokens and presigned credentials instead of redacting them'

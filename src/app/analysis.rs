@@ -4,6 +4,7 @@
 //! summary is counters.
 
 use super::engine::Engine;
+use super::output::{Item, Output, Writer};
 use super::records::Fact;
 use super::settings::{OutputSettings, Settings};
 use crate::cli::Format;
@@ -19,9 +20,7 @@ use std::io::{self, Write};
 pub struct Analysis {
     pub engine: Engine,
     judge: Judge,
-    redactor: Redactor,
-    sink: Box<dyn Sink>,
-    summary: Summary,
+    output: Output,
     judged: Vec<Judged>,
 }
 
@@ -30,13 +29,13 @@ pub struct Analysis {
 pub fn sink_for(
     o: &OutputSettings,
     tool: ToolInfo,
-    open: impl FnOnce() -> io::Result<Box<dyn Write>> + 'static,
-) -> Box<dyn Sink> {
+    open: impl FnOnce() -> io::Result<Box<dyn Write + Send>> + Send + 'static,
+) -> Box<dyn Sink + Send> {
     let (format, table, shown) = (o.format, o.table, o.shown);
     Box::new(Lazy::new(Box::new(move || {
         let out = open()?;
         Ok(match format {
-            Format::Json => Box::new(JsonSink::new(out, &tool)?) as Box<dyn Sink>,
+            Format::Json => Box::new(JsonSink::new(out, &tool)?) as Box<dyn Sink + Send>,
             Format::Jsonl => Box::new(JsonlSink::new(out, &tool)?),
             Format::Table => Box::new(KeepSink::new(out, Human::Table(table), shown)),
             Format::Markdown => Box::new(KeepSink::new(out, Human::Markdown, shown)),
@@ -57,21 +56,20 @@ pub fn tool_info(s: &Settings) -> ToolInfo {
 }
 
 impl Analysis {
-    pub fn new(s: &Settings, sink: Box<dyn Sink>) -> Analysis {
+    pub fn new(s: &Settings, sink: Box<dyn Sink + Send>) -> io::Result<Analysis> {
         let mut engine = Engine::new(s.limits, s.hints.clone());
         for (name, text) in &s.keylogs {
             engine.add_keylog(text, name);
         }
-        Analysis {
+        let redactor = Redactor {
+            on: s.output.redact,
+        };
+        Ok(Analysis {
             engine,
             judge: Judge::new(s.policy.clone(), DEFAULT_WINDOW),
-            redactor: Redactor {
-                on: s.output.redact,
-            },
-            sink,
-            summary: Summary::default(),
+            output: Output::new(Writer::new(redactor, sink), s.threads > 1)?,
             judged: Vec::new(),
-        }
+        })
     }
 
     pub fn frame(&mut self, f: &Frame<'_>) -> io::Result<()> {
@@ -83,7 +81,8 @@ impl Analysis {
         self.engine.note(n);
     }
 
-    /// Expire idle connections as of `now`; judge what waited since before `flush_before`.
+    /// Expire idle connections as of `now`; judge what waited since before `flush_before`;
+    /// write everything through to the output.
     pub fn tick(
         &mut self,
         now: Timestamp,
@@ -96,11 +95,11 @@ impl Analysis {
             self.judge.flush_before(t, &mut self.judged);
             self.write_judged()?;
         }
-        self.sink.flush()
+        self.output.flush()
     }
 
     /// Drained facts into the judge (`each` sees every request as it completes, before it is
-    /// judged: live capture prints it), and judged items into the sink.
+    /// judged: live capture prints it), and judged items to the output.
     pub fn pump(&mut self, each: &mut dyn FnMut(&Request)) -> io::Result<()> {
         for fact in self.engine.drain() {
             match fact {
@@ -110,10 +109,7 @@ impl Analysis {
                     self.judge.request(r, &mut self.judged);
                 }
                 Fact::Attempt(a) => self.judge.attempt(a, &mut self.judged),
-                Fact::Session(t) => {
-                    self.summary.tls_sessions += 1;
-                    self.sink.tls(&t)?;
-                }
+                Fact::Session(t) => self.output.push(Item::Session(t))?,
             }
         }
         self.write_judged()
@@ -121,30 +117,7 @@ impl Analysis {
 
     fn write_judged(&mut self) -> io::Result<()> {
         for j in self.judged.drain(..) {
-            let findings = match &j {
-                Judged::Request(r, f) => {
-                    self.summary.requests += 1;
-                    self.summary.plaintext_requests +=
-                        u64::from(r.scheme == crate::policy::Scheme::Http);
-                    self.summary.requests_with_findings += u64::from(!f.is_empty());
-                    self.sink.request(&self.redactor.request(r))?;
-                    f.as_slice()
-                }
-                Judged::Attempt(_, a, f) => {
-                    self.summary.attempts += 1;
-                    self.sink.attempt(&self.redactor.attempt(a))?;
-                    f.as_deref().map_or(&[][..], std::slice::from_ref)
-                }
-            };
-            for f in findings {
-                self.summary.findings += 1;
-                *self
-                    .summary
-                    .findings_by_kind
-                    .entry(f.kind.as_str().to_string())
-                    .or_default() += 1;
-                self.sink.finding(&self.redactor.finding(f))?;
-            }
+            self.output.push(Item::Judged(j))?;
         }
         Ok(())
     }
@@ -161,6 +134,7 @@ impl Analysis {
         self.pump(each)?;
         self.judge.finish(&mut self.judged);
         self.write_judged()?;
+        let writer = self.output.close()?;
         let (intake, flow, records) = self.engine.finish();
         let mut report = Report {
             s3wire: tool_info(s),
@@ -169,7 +143,7 @@ impl Analysis {
                 &intake,
                 &flow,
                 &records,
-                &self.judge.stats,
+                &self.judge.stats(),
                 &s.policy_notes,
             ),
             endpoints: self
@@ -183,10 +157,10 @@ impl Analysis {
             tls: Vec::new(),
             operations: records.operation_counts(),
             findings: Vec::new(),
-            summary: self.summary,
+            summary: Summary::default(),
         };
         adjust(&mut report);
-        self.sink.finish(&mut report)?;
+        writer.finish(&mut report)?;
         Ok(report)
     }
 }

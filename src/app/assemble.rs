@@ -54,11 +54,18 @@ pub(super) fn quality(
             f.evicted
         ));
     }
+    if j.names_capped > 0 {
+        warnings.push(format!(
+            "{} host-name sightings were not remembered (over 256 names per server address or \
+             client): attempts may not be tied to their host, and hints may miss a client's TLS",
+            j.names_capped
+        ));
+    }
     for (host, n, at) in &j.judged_before_proof {
         warnings.push(format!(
             "{n} plaintext requests to {host} were judged before TLS to it was seen at {}: \
-             they are not findings; run again with --endpoint https://{host} to judge them \
-             against it",
+             they are not plaintext-to-https-endpoint findings; run again with --endpoint \
+             https://{host} to judge them against it",
             at.rfc3339()
         ));
     }

@@ -18,6 +18,16 @@ pub struct Limits {
     pub proto: ProtoLimits,
 }
 
+impl Limits {
+    /// The defaults a user gets, for tests and fuzzing that drive the engine directly.
+    pub fn default_for_tests() -> Limits {
+        Limits {
+            flow: FlowLimits::default(),
+            proto: ProtoLimits::default(),
+        }
+    }
+}
+
 /// Counters of what came in, before any protocol meaning.
 #[derive(Debug, Clone, Default)]
 pub struct Intake {

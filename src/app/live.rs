@@ -145,6 +145,7 @@ fn settings(
         hints,
         output: OutputSettings::from_args(output, limits),
         limits: super::settings::limits(limits),
+        threads: super::settings::threads(limits),
         argv,
     })
 }
@@ -292,13 +293,13 @@ impl Live {
         let (to_stderr, out) = (printer.report_to_stderr(), s.output.clone());
         let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || {
             if to_stderr {
-                Ok(Box::new(BufWriter::new(std::io::stderr())) as Box<dyn std::io::Write>)
+                Ok(Box::new(BufWriter::new(std::io::stderr())) as Box<dyn std::io::Write + Send>)
             } else {
                 out.open().map_err(std::io::Error::other)
             }
         });
         Ok(Live {
-            run: Analysis::new(s, sink),
+            run: Analysis::new(s, sink)?,
             printer,
             procs: Rc::new(RefCell::new(procs)),
             writer,

@@ -6,6 +6,7 @@ mod attribution;
 pub mod engine;
 #[cfg(feature = "live")]
 mod live;
+mod output;
 pub mod records;
 pub mod settings;
 
@@ -61,7 +62,7 @@ fn analyze(s: &Settings) -> Result<Outcome> {
     let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || {
         out.open().map_err(io::Error::other)
     });
-    let mut run = analysis::Analysis::new(s, sink);
+    let mut run = analysis::Analysis::new(s, sink)?;
     for (arg, mut src) in sources {
         while let Some(item) = src
             .next_item()

@@ -23,6 +23,8 @@ pub struct Settings {
     pub hints: crate::s3::HostHints,
     pub output: OutputSettings,
     pub limits: Limits,
+    /// Threads the analysis may use (at least 1).
+    pub threads: usize,
     pub argv: Vec<String>,
 }
 
@@ -62,9 +64,18 @@ impl Settings {
             hints,
             output: OutputSettings::from_args(&a.output, &a.limits),
             limits: limits(&a.limits),
+            threads: threads(&a.limits),
             argv,
         })
     }
+}
+
+/// `--threads`, or one per core.
+pub fn threads(l: &LimitArgs) -> usize {
+    l.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    )
 }
 
 pub fn limits(l: &LimitArgs) -> Limits {
@@ -130,13 +141,16 @@ impl OutputSettings {
     }
 
     /// Where the report goes: the `--output` file or standard output (buffered).
-    pub fn open(&self) -> Result<Box<dyn Write>> {
+    pub fn open(&self) -> Result<Box<dyn Write + Send>> {
         Ok(match &self.path {
             Some(p) => Box::new(std::io::BufWriter::new(
                 std::fs::File::create(p)
                     .with_context(|| format!("cannot create {}", p.display()))?,
             )),
-            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            None => Box::new(std::io::BufWriter::with_capacity(
+                1 << 16,
+                std::io::stdout(),
+            )),
         })
     }
 }

@@ -14,7 +14,7 @@ use super::finding::Finding;
 use super::knowledge::Knowledge;
 use crate::facts::{Attempt, Request, TlsHello};
 use crate::time::Timestamp;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 /// A request to the same host within this long after an attempt is its likely operation.
@@ -25,6 +25,10 @@ pub(super) const RETRY_WINDOW_NS: i64 = 30 * 1_000_000_000;
 const MAX_CANDIDATES: usize = 32;
 /// Attempt times kept per (client IP, server) to count retries.
 const MAX_RETRY_TIMES: usize = 4096;
+/// How far before an attempt a request that completed before the attempt was known may have
+/// begun and still be looked at (a request that began earlier than the attempt is no candidate;
+/// the margin covers requests that complete out of the order they began).
+const LOOK_BACK_NS: i64 = 60 * 1_000_000_000;
 
 /// The default look-ahead: items (requests and attempts) judged this many items late at most.
 pub const DEFAULT_WINDOW: usize = 4096;
@@ -91,6 +95,11 @@ pub struct JudgeStats {
     /// they would have been findings with the whole capture in view. Per host, with the time
     /// of the proof.
     pub judged_before_proof: Vec<(String, u64, Timestamp)>,
+    /// Host names the knowledge's per-key caps left out.
+    pub names_capped: u64,
+    /// Stored items visited (window slots, candidate lists, retry times): the judge's work,
+    /// which a test holds to a constant per request so that no scan can grow with the capture.
+    pub visits: u64,
 }
 
 /// Hosts remembered for [`JudgeStats::judged_before_proof`] (more are not tracked).
@@ -108,12 +117,13 @@ pub struct Judge {
     requests_by_client: HashMap<IpAddr, VecDeque<u64>>,
     /// Pending attempts still looking for their request, per client IP.
     attempts_by_client: HashMap<IpAddr, Vec<u64>>,
-    attempt_times: HashMap<(IpAddr, SocketAddr), VecDeque<Timestamp>>,
+    /// Attempt times per (client IP, server), with how many attempts share each time.
+    attempt_times: HashMap<(IpAddr, SocketAddr), BTreeMap<Timestamp, u32>>,
     attempts_seen: usize,
     /// Plaintext requests judged early without being a plaintext-to-https finding, per host
     /// name or server IP: a later TLS proof for one of them is reported, not silently lost.
     early_plain: HashMap<String, u64>,
-    pub stats: JudgeStats,
+    stats: JudgeStats,
 }
 
 impl Judge {
@@ -139,9 +149,12 @@ impl Judge {
         self.policy.listing()
     }
 
-    /// Names a cap of the knowledge left out.
-    pub fn names_capped(&self) -> u64 {
-        self.known.capped
+    /// How the window worked, and what the knowledge's caps left out.
+    pub fn stats(&self) -> JudgeStats {
+        JudgeStats {
+            names_capped: self.known.capped,
+            ..self.stats.clone()
+        }
     }
 
     /// A ClientHello: the host it names (or its server IP) is HTTPS from now on.
@@ -182,9 +195,9 @@ impl Judge {
             .entry((a.client.ip(), a.server))
             .or_default();
         if times.len() >= MAX_RETRY_TIMES {
-            times.pop_front();
+            times.pop_first();
         }
-        times.push_back(a.time);
+        *times.entry(a.time).or_default() += 1;
         let mut p = PendingAttempt {
             attempt: a,
             index: self.attempts_seen,
@@ -194,14 +207,21 @@ impl Judge {
         self.attempts_seen += 1;
         // Requests that completed before the attempt was known (an unanswered SYN is known only
         // when it times out) but are still in the window.
+        // Newest first, stopping at one that began LOOK_BACK_NS before the attempt: requests
+        // complete roughly in the order they began, so older ones cannot be after it.
         let mut looking = true;
         for seq in self
             .requests_by_client
             .get(&p.attempt.client.ip())
             .into_iter()
             .flatten()
+            .rev()
         {
+            self.stats.visits += 1;
             if let Some(Pending::Request(r)) = self.pending.get((seq - self.front_seq) as usize) {
+                if p.attempt.time.since(r.time) > LOOK_BACK_NS {
+                    break;
+                }
                 looking &= p.offer(r);
             }
         }
@@ -232,6 +252,7 @@ impl Judge {
             return;
         };
         let (pending, front) = (&mut self.pending, self.front_seq);
+        self.stats.visits += seqs.len() as u64;
         seqs.retain(|&seq| match pending.get_mut((seq - front) as usize) {
             Some(Pending::Attempt(a)) => a.offer(r),
             _ => false,
@@ -291,6 +312,7 @@ impl Judge {
             Pending::Attempt(a) => {
                 let ip = a.attempt.client.ip();
                 if let Some(v) = self.attempts_by_client.get_mut(&ip) {
+                    self.stats.visits += v.len() as u64;
                     v.retain(|&s| s != seq);
                     if v.is_empty() {
                         self.attempts_by_client.remove(&ip);
@@ -333,21 +355,20 @@ impl Judge {
     /// Attempts from the same client IP to the same server within 30 s either way (itself
     /// included); older times are dropped as they can no longer count.
     fn retries(&mut self, a: &Attempt) -> usize {
-        let Some(times) = self.attempt_times.get_mut(&(a.client.ip(), a.server)) else {
+        let key = (a.client.ip(), a.server);
+        let Some(times) = self.attempt_times.get_mut(&key) else {
             return 1;
         };
-        while times
-            .front()
-            .is_some_and(|t| a.time.since(*t) > RETRY_WINDOW_NS)
-        {
-            times.pop_front();
+        let from = Timestamp(a.time.0.saturating_sub(RETRY_WINDOW_NS));
+        let to = Timestamp(a.time.0.saturating_add(RETRY_WINDOW_NS));
+        *times = times.split_off(&from);
+        let mut n = 0;
+        for (_, count) in times.range(from..=to) {
+            self.stats.visits += 1;
+            n += *count as usize;
         }
-        let n = times
-            .iter()
-            .filter(|t| t.since(a.time).saturating_abs() <= RETRY_WINDOW_NS)
-            .count();
         if times.is_empty() {
-            self.attempt_times.remove(&(a.client.ip(), a.server));
+            self.attempt_times.remove(&key);
         }
         n.max(1)
     }

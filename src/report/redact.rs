@@ -30,12 +30,14 @@ const KEY_ID_PARAMS: &[&str] = &["x-amz-credential", "awsaccesskeyid", "credenti
 
 /// One header value, redacted according to its (case-insensitive) name.
 pub fn redact_header<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
-    let lname = name.to_ascii_lowercase();
-    match lname.as_str() {
-        "authorization" | "proxy-authorization" => Cow::Owned(redact_authorization(value)),
-        n if SECRET_HEADERS.contains(&n) => Cow::Borrowed(REDACTED),
+    let is = |n: &str| n.eq_ignore_ascii_case(name);
+    if is("authorization") || is("proxy-authorization") {
+        Cow::Owned(redact_authorization(value))
+    } else if SECRET_HEADERS.iter().any(|h| is(h)) {
+        Cow::Borrowed(REDACTED)
+    } else {
         // Location, Referer and friends may carry a presigned URL.
-        _ => redact_text(value),
+        redact_text(value)
     }
 }
 
@@ -104,11 +106,11 @@ pub fn redact_target(target: &str) -> Cow<'_, str> {
 
 /// The redacted value of one `name=value` pair, or None when it is not a secret.
 fn redact_param(name: &str, value: &str) -> Option<String> {
-    let lname = name.to_ascii_lowercase();
-    if SECRET_PARAMS.contains(&lname.as_str()) {
+    let named = |list: &[&str]| list.iter().any(|p| p.eq_ignore_ascii_case(name));
+    if named(SECRET_PARAMS) {
         return (value != REDACTED).then(|| REDACTED.to_string());
     }
-    if KEY_ID_PARAMS.contains(&lname.as_str()) {
+    if named(KEY_ID_PARAMS) {
         return Some(shorten_credential(value)).filter(|v| v != value);
     }
     None
@@ -161,6 +163,9 @@ pub fn redact_text(s: &str) -> Cow<'_, str> {
 /// `scheme://user:password@host` (a proxy URL in a command line, say) → the password redacted
 /// (RFC 3986 §3.2.1 deprecates passwords in URLs for this reason).
 fn redact_userinfo(s: &str) -> Cow<'_, str> {
+    if !s.contains('@') {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::new();
     let mut done = 0;
     let mut search = 0;
@@ -203,6 +208,9 @@ fn starts_name(c: char) -> bool {
 }
 
 fn redact_pairs(s: &str) -> Cow<'_, str> {
+    if !s.contains('=') {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::new();
     let mut done = 0; // bytes of `s` already copied to `out`
     let mut search = 0;
@@ -243,13 +251,18 @@ fn redact_pairs(s: &str) -> Cow<'_, str> {
 /// S3's `SignatureDoesNotMatch` error echoes the signature and the key id.
 fn redact_xml(s: &str) -> Cow<'_, str> {
     let mut cur = Cow::Borrowed(s);
-    for (tag, shorten) in [("SignatureProvided", false), ("AWSAccessKeyId", true)] {
-        let open = format!("<{tag}>");
-        let close = format!("</{tag}>");
-        let Some(a) = cur.find(&open).map(|i| i + open.len()) else {
+    if !s.contains('<') {
+        return cur;
+    }
+    const ELEMENTS: [(&str, &str, bool); 2] = [
+        ("<SignatureProvided>", "</SignatureProvided>", false),
+        ("<AWSAccessKeyId>", "</AWSAccessKeyId>", true),
+    ];
+    for (open, close, shorten) in ELEMENTS {
+        let Some(a) = cur.find(open).map(|i| i + open.len()) else {
             continue;
         };
-        let Some(b) = cur[a..].find(&close).map(|i| a + i) else {
+        let Some(b) = cur[a..].find(close).map(|i| a + i) else {
             continue;
         };
         let inner = &cur[a..b];

@@ -258,13 +258,13 @@ impl<W: Write> Sink for KeepSink<W> {
     }
 }
 
-type MakeSink = Box<dyn FnOnce() -> io::Result<Box<dyn Sink>>>;
+type MakeSink = Box<dyn FnOnce() -> io::Result<Box<dyn Sink + Send>> + Send>;
 
 /// A sink made on first use, so that an error before the first row (a file that is not a
 /// capture, a command that cannot start) leaves the output untouched.
 pub struct Lazy {
     make: Option<MakeSink>,
-    sink: Option<Box<dyn Sink>>,
+    sink: Option<Box<dyn Sink + Send>>,
 }
 
 impl Lazy {
@@ -275,15 +275,14 @@ impl Lazy {
         }
     }
 
-    fn get(&mut self) -> io::Result<&mut dyn Sink> {
-        if self.sink.is_none() {
-            let make = self
-                .make
-                .take()
-                .ok_or_else(|| io::Error::other("sink failed before"))?;
+    fn get(&mut self) -> io::Result<&mut (dyn Sink + Send + 'static)> {
+        if let Some(make) = self.make.take() {
             self.sink = Some(make()?);
         }
-        Ok(self.sink.as_deref_mut().expect("made above"))
+        match &mut self.sink {
+            Some(s) => Ok(s.as_mut()),
+            None => Err(io::Error::other("the report's output could not be opened")),
+        }
     }
 }
 

@@ -40,6 +40,12 @@ pub fn write_table(report: &Report, style: &TableStyle, out: &mut dyn Write) -> 
             "Connection attempts that carried no data",
             attempts(report, style),
         )?;
+        more(
+            out,
+            report.summary.attempts,
+            report.attempts.len(),
+            "attempts",
+        )?;
     }
     if !report.tls.is_empty() {
         section(out, "TLS sessions", tls(report, style))?;

@@ -6,7 +6,9 @@ mod decryption;
 mod docs;
 mod findings;
 mod harness;
+mod linear;
 #[cfg(feature = "live")]
 mod live;
 mod requests;
 mod robustness;
+mod threads;
