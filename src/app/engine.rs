@@ -102,6 +102,11 @@ impl Engine {
         self.attribution = Some(Attribution::new(lookup));
     }
 
+    /// Packets read and requests completed so far (for progress).
+    pub fn counts(&self) -> (u64, u64) {
+        (self.intake.packets, self.records.requests_seen)
+    }
+
     /// Connections and attempts the process lookup left out.
     pub fn not_attributed(&self) -> (u64, u64) {
         self.attribution

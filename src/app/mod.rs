@@ -7,6 +7,7 @@ pub mod engine;
 #[cfg(feature = "live")]
 mod live;
 mod output;
+mod progress;
 pub mod records;
 pub mod settings;
 
@@ -58,6 +59,16 @@ fn analyze(s: &Settings) -> Result<Outcome> {
             FileSource::open_arg(arg).with_context(|| format!("cannot read capture {arg}"))?;
         sources.push((arg, src));
     }
+    let total = s
+        .captures
+        .iter()
+        .map(|a| {
+            (a != "-")
+                .then(|| std::fs::metadata(a).ok().map(|m| m.len()))
+                .flatten()
+        })
+        .sum::<Option<u64>>();
+    let mut progress = progress::Progress::new(total, !s.output.table.quiet);
     let out = s.output.clone();
     let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || {
         out.open().map_err(io::Error::other)
@@ -69,11 +80,17 @@ fn analyze(s: &Settings) -> Result<Outcome> {
             .with_context(|| format!("while reading {arg}"))?
         {
             match item {
-                SourceItem::Frame(f) => run.frame(&f)?,
+                SourceItem::Frame(f) => {
+                    run.frame(&f)?;
+                    let (packets, requests) = run.engine.counts();
+                    progress.frame(src.bytes_read(), packets, requests);
+                }
                 SourceItem::Note(n) => run.note(n),
             }
         }
+        progress.input_done(src.bytes_read());
     }
+    progress.finish();
     let report = run.finish(s, &mut |_| {}, |_| {})?;
     Ok(outcome(&report))
 }
