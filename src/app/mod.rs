@@ -55,8 +55,11 @@ fn analyze(s: &Settings) -> Result<Outcome> {
     // Every input is opened (and its format checked) before anything is written.
     let mut sources = Vec::new();
     for arg in &s.captures {
-        let src =
+        let mut src =
             FileSource::open_arg(arg).with_context(|| format!("cannot read capture {arg}"))?;
+        if s.threads > 1 {
+            src.read_ahead();
+        }
         sources.push((arg, src));
     }
     let total = s

@@ -45,7 +45,7 @@ pub struct Records {
     /// Shared with every conversation created after it exists; grows in place (pcapng blocks,
     /// live key logs), so connections already open can use secrets that arrive later.
     keylog: Option<Arc<KeyLog>>,
-    conns: HashMap<ConnId, Conn>,
+    conns: HashMap<ConnId, Conn, crate::flow::FastHash>,
     events: Vec<ProtoEvent>,
     /// Facts completed since the caller last drained them.
     outbox: Vec<Fact>,
@@ -67,7 +67,7 @@ impl Records {
             limits,
             hints,
             keylog: None,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             events: Vec::new(),
             outbox: Vec::new(),
             operations: BTreeMap::new(),

@@ -8,6 +8,7 @@
 //! SipHash: the 4-tuples come from the network, so a DoS-resistant hash is worth its few ns.
 //! Packet time that runs backwards only delays expiry (the oldest end is checked first).
 
+use super::FastHash;
 use super::conn::{Conn, Out, Phase, Verdict};
 use super::key::FlowKey;
 use super::lru::Lru;
@@ -35,7 +36,7 @@ struct Deadline {
 pub struct FlowTable {
     limits: FlowLimits,
     stats: FlowStats,
-    index: HashMap<FlowKey, usize>,
+    index: HashMap<FlowKey, usize, FastHash>,
     conns: Lru<Conn>,
     syn_deadlines: VecDeque<Deadline>,
     /// Delayed starts (conn/early.rs) and connections lingering after a RST (conn/reset.rs), in
@@ -57,7 +58,7 @@ impl FlowTable {
         FlowTable {
             limits,
             stats: FlowStats::default(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             conns: Lru::new(),
             syn_deadlines: VecDeque::new(),
             early_deadlines: VecDeque::new(),

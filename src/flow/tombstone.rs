@@ -2,6 +2,7 @@
 //! data, the last ACK of a FIN, a retransmitted SYN of a refused attempt) are dropped instead of
 //! starting a "mid-stream" connection. Bounded in number and in (packet) time.
 
+use super::FastHash;
 use super::key::FlowKey;
 use crate::time::Timestamp;
 use std::collections::{HashMap, VecDeque};
@@ -21,7 +22,7 @@ pub(super) struct Tomb {
 
 #[derive(Debug)]
 pub(super) struct Tombstones {
-    map: HashMap<FlowKey, Tomb>,
+    map: HashMap<FlowKey, Tomb, FastHash>,
     /// Burial order, for expiry and the count bound; entries whose generation no longer matches
     /// the map are stale and skipped.
     order: VecDeque<(FlowKey, u64)>,
@@ -32,7 +33,7 @@ pub(super) struct Tombstones {
 impl Tombstones {
     pub(super) fn new(cap: usize) -> Self {
         Tombstones {
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: VecDeque::new(),
             cap: cap.max(1),
             generation: 0,

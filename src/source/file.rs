@@ -10,6 +10,7 @@
 //! both byte orders with microsecond or nanosecond timestamps, and pcapng
 //! (draft-ietf-opsawg-pcapng) with any number of sections and interfaces, see [`pcapng`].
 
+mod ahead;
 mod buffer;
 mod pcapng;
 #[cfg(test)]
@@ -99,7 +100,7 @@ impl FileSource {
     /// A command-line argument: `-` is stdin, anything else a path.
     pub fn open_arg(arg: &str) -> Result<Self, SourceError> {
         if arg == "-" {
-            Self::from_reader("stdin".to_string(), Box::new(io::stdin().lock()))
+            Self::from_reader("stdin".to_string(), Box::new(io::stdin()))
         } else {
             Self::open(Path::new(arg))
         }
@@ -107,7 +108,7 @@ impl FileSource {
 
     /// Read a capture from `reader`; `name` is used in errors. Reads the first bytes to tell the
     /// format, so a file that is not a capture fails here.
-    pub fn from_reader(name: String, reader: Box<dyn Read>) -> Result<Self, SourceError> {
+    pub fn from_reader(name: String, reader: Box<dyn Read + Send>) -> Result<Self, SourceError> {
         let mut source = FileSource {
             name,
             buf: ReadBuffer::new(reader, INITIAL_BUFFER),
@@ -117,6 +118,12 @@ impl FileSource {
         };
         source.format = source.sniff()?;
         Ok(source)
+    }
+
+    /// Read the rest of the input ahead on a thread of its own, overlapping the kernel's copy of
+    /// the file with the analysis.
+    pub fn read_ahead(&mut self) {
+        self.buf.read_ahead();
     }
 
     /// Bytes read from the input so far.

@@ -1,12 +1,21 @@
 //! A bounded window over a byte stream, so any reader (a file, a pipe from `tcpdump -w -`) is read
 //! in large chunks while memory stays flat however long the capture is.
 
+use super::ahead::{Chunk, ROOM, ReadAhead};
 use std::io::{self, Read};
+
+/// Where bytes come from: the reader itself, or a read-ahead thread that owns it.
+enum Input {
+    Direct(Box<dyn Read + Send>),
+    Ahead(ReadAhead),
+    /// Only while switching.
+    Gone,
+}
 
 /// Bytes `buf[start..end]` have been read and not yet consumed; `buf[start]` sits at file offset
 /// `offset`.
 pub(super) struct ReadBuffer {
-    reader: Box<dyn Read>,
+    input: Input,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -16,9 +25,9 @@ pub(super) struct ReadBuffer {
 }
 
 impl ReadBuffer {
-    pub(super) fn new(reader: Box<dyn Read>, capacity: usize) -> Self {
+    pub(super) fn new(reader: Box<dyn Read + Send>, capacity: usize) -> Self {
         ReadBuffer {
-            reader,
+            input: Input::Direct(reader),
             buf: vec![0; capacity],
             start: 0,
             end: 0,
@@ -26,6 +35,17 @@ impl ReadBuffer {
             offset: 0,
             bytes_read: 0,
         }
+    }
+
+    /// From now on, read ahead on a thread of its own (no change when none can be had).
+    pub(super) fn read_ahead(&mut self) {
+        let Input::Direct(reader) = std::mem::replace(&mut self.input, Input::Gone) else {
+            return;
+        };
+        self.input = match ReadAhead::start(reader) {
+            Ok(ahead) => Input::Ahead(ahead),
+            Err(reader) => Input::Direct(reader),
+        };
     }
 
     /// The bytes read and not yet consumed.
@@ -78,9 +98,16 @@ impl ReadBuffer {
     }
 
     fn read_until(&mut self, want: usize) -> io::Result<()> {
+        if matches!(self.input, Input::Ahead(_)) {
+            return self.take_chunks(want);
+        }
+        let Input::Direct(reader) = &mut self.input else {
+            self.eof = true;
+            return Ok(());
+        };
         while self.end - self.start < want {
             let space = self.buf.get_mut(self.end..).unwrap_or_default();
-            match self.reader.read(space) {
+            match reader.read(space) {
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -93,6 +120,42 @@ impl ReadBuffer {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ReadBuffer {
+    /// Chunks from the read-ahead thread until `want` bytes are available. The unconsumed tail
+    /// moves into the room in front of the new chunk, which becomes the buffer (no copy of the
+    /// chunk itself); a tail too long for the room is gathered by copying instead.
+    fn take_chunks(&mut self, want: usize) -> io::Result<()> {
+        while self.end - self.start < want {
+            let next = match &mut self.input {
+                Input::Ahead(ahead) => ahead.next(),
+                _ => None,
+            };
+            let Some(chunk) = next else {
+                self.eof = true;
+                break;
+            };
+            let Chunk { mut buf, len } = chunk?;
+            self.bytes_read = self.bytes_read.saturating_add(len as u64);
+            let tail = self.end - self.start;
+            let spent = if tail <= ROOM && want <= tail + len {
+                buf[ROOM - tail..ROOM].copy_from_slice(&self.buf[self.start..self.end]);
+                self.start = ROOM - tail;
+                self.end = ROOM + len;
+                std::mem::replace(&mut self.buf, buf)
+            } else {
+                self.make_room(tail + len);
+                self.buf[self.end..self.end + len].copy_from_slice(&buf[ROOM..ROOM + len]);
+                self.end += len;
+                buf
+            };
+            if let Input::Ahead(ahead) = &mut self.input {
+                ahead.give_back(spent);
             }
         }
         Ok(())
@@ -132,5 +195,46 @@ mod tests {
         assert_eq!(b.bytes_read(), 256);
         b.consume(152);
         assert_eq!(b.fill(1).unwrap(), 0);
+    }
+
+    /// The same bytes whether read directly or ahead, for every way a read can fall across
+    /// chunk boundaries: small steps, steps that straddle a chunk, steps larger than the room in
+    /// front of a chunk and larger than a chunk.
+    #[test]
+    fn read_ahead_gives_the_same_bytes_as_reading_directly() {
+        use super::super::ahead::{CHUNK, ROOM};
+        let data: Vec<u8> = (0..3 * CHUNK + 12_345)
+            .map(|i| (i * 7 + i / 251) as u8)
+            .collect();
+        let steps = [1, 3, 1500, ROOM - 1, ROOM + 7, CHUNK + 3, 64, 9000];
+        for slow in [false, true] {
+            let reader = |d: Vec<u8>| -> Box<dyn Read + Send> {
+                if slow {
+                    Box::new(Trickle(d, 0))
+                } else {
+                    Box::new(std::io::Cursor::new(d))
+                }
+            };
+            let mut direct = ReadBuffer::new(reader(data.clone()), 8);
+            let mut ahead = ReadBuffer::new(reader(data.clone()), 8);
+            ahead.read_ahead();
+            let mut at = 0;
+            for i in 0.. {
+                let want = steps[i % steps.len()];
+                let (a, b) = (direct.fill(want).unwrap(), ahead.fill(want).unwrap());
+                assert_eq!(a, b, "step {i} at {at}");
+                assert_eq!(&direct.available()[..a], &ahead.available()[..b], "at {at}");
+                assert_eq!(ahead.offset(), at as u64);
+                if a == 0 {
+                    break;
+                }
+                let n = (want / 2).max(1).min(a);
+                direct.consume(n);
+                ahead.consume(n);
+                at += n;
+            }
+            assert_eq!(at, data.len());
+            assert_eq!(ahead.bytes_read(), data.len() as u64);
+        }
     }
 }
