@@ -131,7 +131,7 @@ impl Endpoint {
         }
         Ok(Endpoint {
             scheme,
-            host,
+            host: host.into_owned(),
             port: Some(port.unwrap_or(scheme.default_port())),
             origin,
             detail: detail.to_string(),
@@ -194,7 +194,7 @@ enum HostPortError {
 
 /// `host`, `host:port`, `[v6]`, `[v6]:port` → (normalised host, port). A bare IPv6 literal
 /// without brackets (more than one colon) is taken whole as a host.
-fn split_host_port(s: &str) -> Result<(String, Option<u16>), HostPortError> {
+fn split_host_port(s: &str) -> Result<(Cow<'_, str>, Option<u16>), HostPortError> {
     let (host, port) = if let Some(inner) = s.strip_prefix('[') {
         let (h, after) = inner.split_once(']').ok_or(HostPortError::Ipv6)?;
         match after.strip_prefix(':') {
@@ -218,18 +218,28 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), HostPortError> {
                 .ok_or_else(|| HostPortError::Port(p.to_string()))?,
         ),
     };
-    Ok((normalise_host(host), port))
+    Ok((normalised(host), port))
 }
 
 /// Lowercase, without a trailing dot.
 pub fn normalise_host(host: &str) -> String {
-    host.trim().trim_end_matches('.').to_ascii_lowercase()
+    normalised(host).into_owned()
+}
+
+/// [`normalise_host`], borrowed when the host already is (the usual case on the wire).
+pub fn normalised(host: &str) -> Cow<'_, str> {
+    let h = host.trim().trim_end_matches('.');
+    if h.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(h.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(h)
+    }
 }
 
 /// A `Host` header or absolute-form authority → (normalised host, explicit port). Malformed
 /// values give the whole string as host and no port rather than an error: it is wire data.
-pub fn parse_host_header(value: &str) -> (String, Option<u16>) {
-    split_host_port(value.trim()).unwrap_or_else(|_| (normalise_host(value), None))
+pub fn parse_host_header(value: &str) -> (Cow<'_, str>, Option<u16>) {
+    split_host_port(value.trim()).unwrap_or_else(|_| (normalised(value), None))
 }
 
 /// The endpoints that count, with lookups.
@@ -352,7 +362,7 @@ impl Policy {
         }
         Some(Cow::Owned(Endpoint {
             scheme: Scheme::Https,
-            host,
+            host: host.into_owned(),
             port: Some(443),
             origin: Origin::AwsDefault,
             detail: "AWS S3 host: SDKs use HTTPS unless told otherwise".into(),

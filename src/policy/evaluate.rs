@@ -226,12 +226,12 @@ fn endpoint_for_attempt(
         .find(|r| r.server.ip() == a.server.ip())
         .and_then(|r| r.host.as_deref())
         .map(|h| parse_host_header(h).0);
-    let names = k.hosts_of(a.server.ip());
+    let names = k.hosts_of(a.server.ip()).map(String::as_str);
     let resolved = p.names_for_ip(a.server.ip()).map(|(h, _)| h);
     let candidates = next_host
-        .iter()
+        .as_deref()
+        .into_iter()
         .chain(names)
-        .map(String::as_str)
         .chain(resolved)
         .map(Some)
         .chain([None]);

@@ -123,6 +123,7 @@ pub struct Judge {
     /// Plaintext requests judged early without being a plaintext-to-https finding, per host
     /// name or server IP: a later TLS proof for one of them is reported, not silently lost.
     early_plain: HashMap<String, u64>,
+    early_ips: HashMap<IpAddr, u64>,
     stats: JudgeStats,
 }
 
@@ -140,6 +141,7 @@ impl Judge {
             attempt_times: HashMap::new(),
             attempts_seen: 0,
             early_plain: HashMap::new(),
+            early_ips: HashMap::new(),
             stats: JudgeStats::default(),
         }
     }
@@ -162,7 +164,11 @@ impl Judge {
         self.learn_tls(t);
         let e = inferred_endpoint(t);
         if self.inferred.insert((e.host.clone(), t.server.port())) {
-            if let Some(n) = self.early_plain.remove(&e.host) {
+            let early = match e.host.parse::<IpAddr>() {
+                Ok(ip) => self.early_ips.remove(&ip),
+                Err(_) => self.early_plain.remove(&e.host),
+            };
+            if let Some(n) = early {
                 self.stats
                     .judged_before_proof
                     .push((e.host.clone(), n, t.time));
@@ -292,14 +298,24 @@ impl Judge {
         if r.scheme != Scheme::Http || flagged {
             return;
         }
-        let host = r
-            .host
-            .as_deref()
-            .map(|h| super::endpoints::parse_host_header(h).0);
-        for key in host.into_iter().chain([r.server.ip().to_string()]) {
-            if self.early_plain.len() < MAX_EARLY_HOSTS || self.early_plain.contains_key(&key) {
-                *self.early_plain.entry(key).or_default() += 1;
+        let room = self.early_plain.len() + self.early_ips.len() < MAX_EARLY_HOSTS;
+        if let Some(h) = r.host.as_deref() {
+            let host = super::endpoints::parse_host_header(h).0;
+            match self.early_plain.get_mut(host.as_ref()) {
+                Some(n) => *n += 1,
+                None if room => {
+                    self.early_plain.insert(host.into_owned(), 1);
+                }
+                None => {}
             }
+        }
+        // TLS without SNI proves the server IP.
+        match self.early_ips.get_mut(&r.server.ip()) {
+            Some(n) => *n += 1,
+            None if room => {
+                self.early_ips.insert(r.server.ip(), 1);
+            }
+            None => {}
         }
     }
 

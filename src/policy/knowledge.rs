@@ -79,7 +79,7 @@ impl Knowledge {
                 if !names.add(&sni) {
                     self.capped += 1;
                 }
-                self.name_ip(t.server.ip(), sni);
+                self.name_ip(t.server.ip(), &sni);
             }
             _ => {
                 names.ips.insert(t.server.ip());
@@ -101,19 +101,19 @@ impl Knowledge {
                 self.capped += 1;
             }
         }
-        self.name_ip(r.server.ip(), host);
+        self.name_ip(r.server.ip(), &host);
     }
 
-    fn name_ip(&mut self, ip: IpAddr, host: String) {
+    fn name_ip(&mut self, ip: IpAddr, host: &str) {
         let names = self.hosts_by_ip.entry(ip).or_default();
-        if names.contains(&host) {
+        if names.contains(host) {
             return;
         }
         if names.len() >= MAX_NAMES_PER_KEY {
             self.capped += 1;
             return;
         }
-        names.insert(host);
+        names.insert(host.to_string());
     }
 
     pub fn is_tls_server(&self, a: SocketAddr) -> bool {
@@ -175,7 +175,7 @@ mod tests {
         let mut k = Knowledge::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for i in 0..MAX_NAMES_PER_KEY + 10 {
-            k.name_ip(ip, format!("h{i}.test"));
+            k.name_ip(ip, &format!("h{i}.test"));
         }
         assert_eq!(k.hosts_of(ip).count(), MAX_NAMES_PER_KEY);
         assert_eq!(k.capped, 10);
