@@ -3,7 +3,6 @@
 
 use super::Report;
 use serde::Serialize;
-use serde_json::{Map, Value};
 use std::io::{self, Write};
 
 /// The sections of a JSON Lines report known only at the end: every `endpoint`, `operation`
@@ -22,15 +21,47 @@ pub fn write_jsonl_end(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One tagged record. `type` comes first so `grep '"type":"finding"'` and `jq` both work.
+/// The record is serialised once and spliced after the tag (no intermediate value tree: this
+/// runs for every row of a JSON Lines report); a record that is not an object goes in `value`.
 pub fn line<T: Serialize>(out: &mut dyn Write, kind: &str, record: &T) -> io::Result<()> {
-    let mut map = Map::new();
-    map.insert("type".into(), Value::String(kind.into()));
-    match serde_json::to_value(record)? {
-        Value::Object(fields) => map.extend(fields),
-        other => {
-            map.insert("value".into(), other);
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, record)?;
+    out.write_all(b"{\"type\":")?;
+    serde_json::to_writer(&mut *out, kind)?;
+    match body.as_slice() {
+        b"{}" => out.write_all(b"}")?,
+        [b'{', fields @ ..] => {
+            out.write_all(b",")?;
+            out.write_all(fields)?;
+        }
+        value => {
+            out.write_all(b",\"value\":")?;
+            out.write_all(value)?;
+            out.write_all(b"}")?;
         }
     }
-    serde_json::to_writer(&mut *out, &Value::Object(map))?;
     out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tag_comes_first_and_every_field_follows() {
+        let mut out = Vec::new();
+        line(
+            &mut out,
+            "request",
+            &serde_json::json!({"id": 1, "host": "a\"b"}),
+        )
+        .unwrap();
+        line(&mut out, "note", &serde_json::json!({})).unwrap();
+        line(&mut out, "count", &3).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"type\":\"request\",\"id\":1,\"host\":\"a\\\"b\"}\n{\"type\":\"note\"}\n\
+             {\"type\":\"count\",\"value\":3}\n"
+        );
+    }
 }
