@@ -149,11 +149,23 @@ impl Finding {
     /// [`Finding::seen`] with another rendering of the target (e.g. redacted).
     pub fn seen_as(&self, target: &str) -> Option<String> {
         let method = self.method.as_deref()?;
+        let server;
+        let authority = match (&self.host, target.starts_with('/')) {
+            (_, false) => "",
+            (Some(h), true) => h.as_str(),
+            (None, true) => {
+                server = self.server.to_string();
+                server.as_str()
+            }
+        };
+        let mut seen = String::with_capacity(method.len() + authority.len() + target.len() + 9);
+        seen.push_str(method);
+        seen.push(' ');
         if target.starts_with('/') {
-            let authority = self.host.clone().unwrap_or_else(|| self.server.to_string());
-            Some(format!("{method} http://{authority}{target}"))
-        } else {
-            Some(format!("{method} {target}"))
+            seen.push_str("http://");
+            seen.push_str(authority);
         }
+        seen.push_str(target);
+        Some(seen)
     }
 }

@@ -78,10 +78,15 @@ fn sigv4_shape(value: &str) -> Option<String> {
     if !(starts(scheme) && whole(credential) && signed.bytes().all(quiet) && whole(signature)) {
         return None;
     }
-    let credential = shorten_credential(credential);
-    Some(format!(
-        "{scheme} Credential={credential}, SignedHeaders={signed}, Signature={REDACTED}"
-    ))
+    let mut out = String::with_capacity(value.len());
+    for part in [scheme, " Credential="] {
+        out.push_str(part);
+    }
+    push_short_credential(&mut out, credential);
+    for part in [", SignedHeaders=", signed, ", Signature=", REDACTED] {
+        out.push_str(part);
+    }
+    Some(out)
 }
 
 /// An access key id → its first four characters and an ellipsis (`AKIAIOSFODNN7EXAMPLE` →
@@ -142,12 +147,23 @@ fn redact_param(name: &str, value: &str) -> Option<String> {
 /// `AKID/20260101/us-east-1/s3/aws4_request` (or with `/` percent-encoded as `%2F`) → the key id
 /// shortened, the scope kept as it was written.
 fn shorten_credential(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    push_short_credential(&mut out, value);
+    out
+}
+
+/// [`shorten_credential`] onto `out`.
+fn push_short_credential(out: &mut String, value: &str) {
     let end = key_id_end(value);
     let (akid, scope) = value.split_at(end);
-    if akid.ends_with('…') {
-        return value.to_string(); // already shortened: redaction is idempotent
+    if akid.ends_with('…') || akid.is_empty() {
+        out.push_str(value); // already shortened (redaction is idempotent), or no key id
+        return;
     }
-    format!("{}{scope}", shorten_key_id(akid))
+    let cut = akid.char_indices().nth(4).map_or(akid.len(), |(i, _)| i);
+    out.push_str(&akid[..cut]);
+    out.push('…');
+    out.push_str(scope);
 }
 
 /// Where the key id of a credential value ends: at the first `/` or `%2F`.
