@@ -51,7 +51,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn hint(e: &anyhow::Error) -> Option<&'static str> {
     let text = one_line(e);
-    if text.contains("not a pcap or pcapng") {
+    if text.contains("cannot create a temporary file") {
+        Some("point TMPDIR at a writable directory, or use --format jsonl (it needs none)")
+    } else if text.contains("not a pcap or pcapng") {
         Some("s3wire reads pcap/pcapng files, e.g. from `tcpdump -i any -w out.pcap` or Wireshark")
     } else if text.contains("No such file") {
         Some("check the path; use - to read a capture from standard input")

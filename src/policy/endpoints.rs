@@ -202,8 +202,7 @@ fn split_host_port(s: &str) -> Result<(Cow<'_, str>, Option<u16>), HostPortError
             None if after.is_empty() => (h, None),
             None => return Err(HostPortError::Ipv6),
         }
-    } else if s.matches(':').count() == 1 {
-        let (h, p) = s.split_once(':').unwrap_or((s, ""));
+    } else if let Some((h, p)) = s.split_once(':').filter(|(_, p)| !p.contains(':')) {
         (h, Some(p))
     } else {
         (s, None)

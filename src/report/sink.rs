@@ -35,23 +35,17 @@ pub struct JsonSink<W: Write> {
 
 impl<W: Write> JsonSink<W> {
     pub fn new(mut out: W, tool: &ToolInfo) -> io::Result<Self> {
+        let (attempts, tls, findings) = (Spool::new()?, Spool::new()?, Spool::new()?);
         out.write_all(b"{\n  \"s3wire\": ")?;
         write_indented(&mut out, tool)?;
         out.write_all(b",\n  \"requests\": [")?;
         Ok(JsonSink {
             out,
             requests: 0,
-            attempts: Spool::default(),
-            tls: Spool::default(),
-            findings: Spool::default(),
+            attempts,
+            tls,
+            findings,
         })
-    }
-
-    fn array(&mut self, name: &str, mut spool: Spool) -> io::Result<()> {
-        write!(self.out, ",\n  \"{name}\": [")?;
-        spool.copy_to(&mut self.out)?;
-        self.out
-            .write_all(if spool.rows == 0 { b"]" } else { b"\n  ]" })
     }
 
     fn section<T: Serialize>(&mut self, name: &str, value: &T) -> io::Result<()> {
@@ -97,13 +91,17 @@ impl<W: Write> Sink for JsonSink<W> {
     fn finish(&mut self, r: &mut Report) -> io::Result<()> {
         self.out
             .write_all(if self.requests == 0 { b"]" } else { b"\n  ]" })?;
-        let spools = [
-            ("attempts", std::mem::take(&mut self.attempts)),
-            ("tls", std::mem::take(&mut self.tls)),
-            ("findings", std::mem::take(&mut self.findings)),
-        ];
-        for (name, spool) in spools {
-            self.array(name, spool)?;
+        for name in ["attempts", "tls", "findings"] {
+            let spool = match name {
+                "attempts" => &mut self.attempts,
+                "tls" => &mut self.tls,
+                _ => &mut self.findings,
+            };
+            write!(self.out, ",\n  \"{name}\": [")?;
+            let rows = spool.rows;
+            spool.copy_to(&mut self.out)?;
+            self.out
+                .write_all(if rows == 0 { b"]" } else { b"\n  ]" })?;
         }
         self.section("operations", &r.operations)?;
         self.section("endpoints", &r.endpoints)?;

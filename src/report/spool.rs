@@ -7,18 +7,34 @@ use serde::Serialize;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
-#[derive(Default)]
 pub struct Spool {
     file: Option<BufWriter<File>>,
     pub rows: u64,
 }
 
 impl Spool {
+    /// A spool with its file, made before anything is written so that a temporary directory
+    /// that cannot be used fails the run before the report starts.
+    pub fn new() -> io::Result<Spool> {
+        let file = tempfile::tempfile().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create a temporary file in {} for the JSON report: {e}",
+                    std::env::temp_dir().display()
+                ),
+            )
+        })?;
+        Ok(Spool {
+            file: Some(BufWriter::with_capacity(1 << 16, file)),
+            rows: 0,
+        })
+    }
+
     /// One row, as a compact JSON object on its own line (indented for the document).
     pub fn push<T: Serialize>(&mut self, row: &T) -> io::Result<()> {
-        let w = match &mut self.file {
-            Some(w) => w,
-            None => self.file.insert(BufWriter::new(tempfile::tempfile()?)),
+        let Some(w) = &mut self.file else {
+            return Err(io::Error::other("a spool takes no rows once read back"));
         };
         w.write_all(if self.rows == 0 {
             b"\n    "
@@ -32,7 +48,7 @@ impl Spool {
 
     /// Everything pushed, in order, into `out` (nothing for an empty spool).
     pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        let Some(w) = self.file.take() else {
+        let Some(w) = self.file.take().filter(|_| self.rows > 0) else {
             return Ok(());
         };
         let mut f = w.into_inner().map_err(|e| e.into_error())?;
@@ -48,7 +64,7 @@ mod tests {
 
     #[test]
     fn rows_come_back_in_order_as_array_items() {
-        let mut s = Spool::default();
+        let mut s = Spool::new().unwrap();
         let mut out = Vec::new();
         s.copy_to(&mut out).unwrap();
         assert!(out.is_empty());

@@ -149,3 +149,32 @@ fn endpoints_command_shows_the_policy_and_its_origins() {
             .all(|e| e["origin"] == "aws-default")
     );
 }
+
+/// The JSON report spools findings to a temporary file: an unusable TMPDIR fails the run before
+/// a byte is written, with the way out in the hint.
+#[test]
+fn unusable_temporary_directory_is_exit_2_before_any_output() {
+    let capture = crate::harness::fixtures_dir().join("captures/mixed.pcap");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3wire"))
+        .args([
+            "analyze",
+            capture.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-aws-config",
+        ])
+        .env("TMPDIR", "/nonexistent/s3wire-tmp")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot create a temporary file in /nonexistent/s3wire-tmp"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: point TMPDIR at a writable directory"),
+        "{err}"
+    );
+}
