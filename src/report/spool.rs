@@ -48,7 +48,10 @@ impl Spool {
 
     /// Everything pushed, in order, into `out` (nothing for an empty spool).
     pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        let Some(w) = self.file.take().filter(|_| self.rows > 0) else {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let Some(w) = self.file.take() else {
             return Ok(());
         };
         let mut f = w.into_inner().map_err(|e| e.into_error())?;
