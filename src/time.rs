@@ -50,7 +50,7 @@ impl Timestamp {
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` into `buf` without allocating (every report row has one
     /// or two); None for years outside 0000–9999.
-    fn rfc3339_into(self, buf: &mut [u8; RFC3339_LEN]) -> Option<&str> {
+    pub fn rfc3339_into(self, buf: &mut [u8; RFC3339_LEN]) -> Option<&str> {
         let secs = self.secs();
         let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         let (y, m, d) = civil_from_days(days);
@@ -78,7 +78,8 @@ impl Timestamp {
     }
 }
 
-const RFC3339_LEN: usize = 27;
+/// Length of [`Timestamp::rfc3339_into`]'s text.
+pub const RFC3339_LEN: usize = 27;
 
 /// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (H. Hinnant's
 /// `civil_from_days`, exact for every i64 day count that fits).

@@ -26,9 +26,14 @@ pub fn write_jsonl_end(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 pub fn line<T: Serialize>(out: &mut dyn Write, kind: &str, record: &T) -> io::Result<()> {
     let mut body = Vec::with_capacity(1024);
     serde_json::to_writer(&mut body, record)?;
+    tagged(out, kind, &body)
+}
+
+/// A record already written as compact JSON (`body`), tagged with `type` and ended by a newline.
+pub fn tagged(out: &mut dyn Write, kind: &str, body: &[u8]) -> io::Result<()> {
     out.write_all(b"{\"type\":")?;
     serde_json::to_writer(&mut *out, kind)?;
-    match body.as_slice() {
+    match body {
         b"{}" => out.write_all(b"}")?,
         [b'{', fields @ ..] => {
             out.write_all(b",")?;

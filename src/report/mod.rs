@@ -5,6 +5,7 @@
 //! recompute anything: every figure they show is a field here.
 
 mod blocks;
+pub mod fastjson;
 pub mod json;
 pub mod markdown;
 pub mod redact;

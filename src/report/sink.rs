@@ -2,6 +2,7 @@
 //! document's secondary arrays through a [`Spool`]); the table and Markdown keep only the rows
 //! they show and render at the end. Either way memory does not grow with the capture.
 
+use super::fastjson::WriteJson;
 use super::spool::Spool;
 use super::{
     AttemptRecord, FindingRecord, Report, RequestRecord, TlsRecord, ToolInfo, json, markdown, table,
@@ -27,6 +28,8 @@ pub trait Sink {
 /// then the spooled arrays and the sections known at the end. One row per line.
 pub struct JsonSink<W: Write> {
     out: W,
+    /// One row's JSON, reused.
+    row: Vec<u8>,
     requests: u64,
     attempts: Spool,
     tls: Spool,
@@ -41,6 +44,7 @@ impl<W: Write> JsonSink<W> {
         out.write_all(b",\n  \"requests\": [")?;
         Ok(JsonSink {
             out,
+            row: Vec::with_capacity(4096),
             requests: 0,
             attempts,
             tls,
@@ -62,18 +66,22 @@ fn write_indented<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()
 
 impl<W: Write> Sink for JsonSink<W> {
     fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
+        self.row.clear();
+        r.write_json(&mut self.row);
         self.out.write_all(if self.requests == 0 {
             b"\n    "
         } else {
             b",\n    "
         })?;
-        serde_json::to_writer(&mut self.out, r)?;
+        self.out.write_all(&self.row)?;
         self.requests += 1;
         Ok(())
     }
 
     fn finding(&mut self, f: &FindingRecord) -> io::Result<()> {
-        self.findings.push(f)
+        self.row.clear();
+        f.write_json(&mut self.row);
+        self.findings.push_json(&self.row)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -116,22 +124,31 @@ impl<W: Write> Sink for JsonSink<W> {
 /// JSON Lines: the `s3wire` header, then every row as it is judged, then the end's sections.
 pub struct JsonlSink<W: Write> {
     out: W,
+    /// One row's JSON, reused.
+    row: Vec<u8>,
 }
 
 impl<W: Write> JsonlSink<W> {
     pub fn new(mut out: W, tool: &ToolInfo) -> io::Result<Self> {
         json::line(&mut out, "s3wire", tool)?;
-        Ok(JsonlSink { out })
+        Ok(JsonlSink {
+            out,
+            row: Vec::with_capacity(4096),
+        })
     }
 }
 
 impl<W: Write> Sink for JsonlSink<W> {
     fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
-        json::line(&mut self.out, "request", r)
+        self.row.clear();
+        r.write_json(&mut self.row);
+        json::tagged(&mut self.out, "request", &self.row)
     }
 
     fn finding(&mut self, f: &FindingRecord) -> io::Result<()> {
-        json::line(&mut self.out, "finding", f)
+        self.row.clear();
+        f.write_json(&mut self.row);
+        json::tagged(&mut self.out, "finding", &self.row)
     }
 
     fn flush(&mut self) -> io::Result<()> {

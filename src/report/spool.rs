@@ -31,6 +31,21 @@ impl Spool {
         })
     }
 
+    /// One row already written as compact JSON, on its own line (indented for the document).
+    pub fn push_json(&mut self, json: &[u8]) -> io::Result<()> {
+        let Some(w) = &mut self.file else {
+            return Err(io::Error::other("a spool takes no rows once read back"));
+        };
+        w.write_all(if self.rows == 0 {
+            b"\n    "
+        } else {
+            b",\n    "
+        })?;
+        w.write_all(json)?;
+        self.rows += 1;
+        Ok(())
+    }
+
     /// One row, as a compact JSON object on its own line (indented for the document).
     pub fn push<T: Serialize>(&mut self, row: &T) -> io::Result<()> {
         let Some(w) = &mut self.file else {

@@ -91,6 +91,22 @@ pub enum Addressing {
     Unresolved,
 }
 
+impl Addressing {
+    /// The name reports use (the same as its JSON value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Addressing::Path => "path",
+            Addressing::VirtualHosted => "virtual-hosted",
+            Addressing::AccessPoint => "access-point",
+            Addressing::MultiRegionAccessPoint => "multi-region-access-point",
+            Addressing::ExpressZonal => "express-zonal",
+            Addressing::ExpressControl => "express-control",
+            Addressing::ObjectLambda => "object-lambda",
+            Addressing::Unresolved => "unresolved",
+        }
+    }
+}
+
 /// A Host value, lower-cased, without a trailing dot; IPv6 literals keep their brackets.
 /// Borrowed from the request unless lower-casing changed it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,122 @@
+use super::*;
+use crate::facts::{ProcessInfo, RequestTls};
+use crate::policy::Scheme;
+use crate::s3::Addressing;
+use proptest::prelude::*;
+
+fn same<T: WriteJson + serde::Serialize>(v: &T) {
+    let mut fast = Vec::new();
+    v.write_json(&mut fast);
+    let serde = serde_json::to_vec(v).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&fast),
+        String::from_utf8_lossy(&serde)
+    );
+}
+
+fn request(full: bool) -> RequestRecord {
+    let some = |s: &str| full.then(|| s.to_string());
+    RequestRecord {
+        id: u64::MAX,
+        time: Timestamp::from_secs_nanos(1_767_225_601, 250_000_999),
+        scheme: if full { Scheme::Https } else { Scheme::Http },
+        client: "127.0.0.1:40000".into(),
+        server: "[::1]:8443".into(),
+        host: some("s3.local.test:8443"),
+        method: "PUT".into(),
+        target: "/b/k%20\"quoted\"\\?x=\u{7f}\u{1}\u{1f}\u{e9}\u{1F600}".into(),
+        operation: some("PutObject"),
+        bucket: some("b"),
+        key: some("k \"quoted\"\n\t\r\u{8}\u{c}"),
+        operation_note: some("note"),
+        addressing: Addressing::VirtualHosted,
+        status: full.then_some(200),
+        interim: if full { vec![100, 103] } else { vec![] },
+        user_agent: some("Boto3/1.40.14"),
+        authorization: some("AWS4-HMAC-SHA256 Credential=AKIA…/x, Signature=<redacted>"),
+        request_body_bytes: full.then_some(0),
+        response_body_bytes: full.then_some(12_345_678_901),
+        response_time: full.then_some(Timestamp(0)),
+        tls: full.then(|| RequestTls {
+            sni: None,
+            version: "TLSv1.3".into(),
+            decrypted: true,
+        }),
+        connection: 7,
+        process: full.then(|| ProcessInfo {
+            pid: 4242,
+            name: "python3".into(),
+            cmdline: "python3 repro.py --x=\"y\"".into(),
+        }),
+    }
+}
+
+fn finding(full: bool) -> FindingRecord {
+    let some = |s: &str| full.then(|| s.to_string());
+    FindingRecord {
+        kind: "plaintext-to-https-endpoint".into(),
+        operation: some("DeleteObject"),
+        bucket: some("b"),
+        key: some("k"),
+        request: full.then_some(3),
+        attempt: (!full).then_some(2),
+        endpoint: "https://s3.local.test:8443".into(),
+        origin: "flag".into(),
+        endpoint_detail: "--endpoint".into(),
+        time: Timestamp(-1),
+        client: "10.0.0.1:1".into(),
+        server: "10.0.0.2:80".into(),
+        seen: some("DELETE http://s3.local.test/b/k"),
+        user_agent: None,
+        status: full.then_some(204),
+        hint: "a \"hint\"\n".into(),
+        guess: (!full).then(|| GuessRecord {
+            operation: None,
+            request: 9,
+            reason: "guess: …".into(),
+        }),
+    }
+}
+
+#[test]
+fn rows_are_written_as_serde_writes_them() {
+    for full in [true, false] {
+        same(&request(full));
+        same(&finding(full));
+    }
+    let mut r = request(true);
+    for a in [
+        Addressing::Path,
+        Addressing::AccessPoint,
+        Addressing::MultiRegionAccessPoint,
+        Addressing::ExpressZonal,
+        Addressing::ExpressControl,
+        Addressing::ObjectLambda,
+        Addressing::Unresolved,
+    ] {
+        r.addressing = a;
+        same(&r);
+    }
+    r.tls = Some(RequestTls {
+        sni: Some("s\u{0}ni".into()),
+        version: "TLSv1.2".into(),
+        decrypted: false,
+    });
+    same(&r);
+    let mut f = finding(false);
+    f.guess = Some(GuessRecord {
+        operation: Some("PutObject".into()),
+        request: 0,
+        reason: String::new(),
+    });
+    same(&f);
+}
+
+proptest! {
+    #[test]
+    fn strings_are_escaped_as_serde_escapes_them(s in "\\PC*|[\\x00-\\x7f]*") {
+        let mut fast = Vec::new();
+        string(&mut fast, &s);
+        prop_assert_eq!(fast, serde_json::to_vec(&s).unwrap());
+    }
+}
