@@ -40,15 +40,15 @@ impl Writer {
         }
     }
 
-    fn item(&mut self, item: Item) -> io::Result<()> {
+    fn item(&mut self, item: &Item) -> io::Result<()> {
         let j = match item {
             Item::Session(t) => {
                 self.summary.tls_sessions += 1;
-                return self.sink.tls(&t);
+                return self.sink.tls(t);
             }
             Item::Judged(j) => j,
         };
-        let findings = match &j {
+        let findings = match j {
             Judged::Request(r, f) => {
                 let s = &mut self.summary;
                 s.requests += 1;
@@ -95,6 +95,9 @@ pub enum Output {
     Thread {
         batch: Vec<Item>,
         tx: SyncSender<Msg>,
+        /// Batches the writer is done with, to be dropped here: what this thread allocated is
+        /// freed by this thread (glibc's allocator pays dearly for frees from another thread).
+        spent: Receiver<Vec<Item>>,
         /// Taken when joined.
         handle: Option<JoinHandle<io::Result<Writer>>>,
     },
@@ -107,19 +110,21 @@ impl Output {
             return Ok(Output::Inline(writer));
         }
         let (tx, rx) = sync_channel(IN_FLIGHT);
+        let (back, spent) = sync_channel(IN_FLIGHT + 2);
         let handle = std::thread::Builder::new()
             .name("s3wire-report".into())
-            .spawn(move || serve(writer, rx))?;
+            .spawn(move || serve(writer, rx, back))?;
         Ok(Output::Thread {
             batch: Vec::with_capacity(BATCH),
             tx,
+            spent,
             handle: Some(handle),
         })
     }
 
     pub fn push(&mut self, item: Item) -> io::Result<()> {
         match self {
-            Output::Inline(w) => w.item(item),
+            Output::Inline(w) => w.item(&item),
             Output::Thread { batch, .. } => {
                 batch.push(item);
                 if batch.len() >= BATCH {
@@ -139,12 +144,22 @@ impl Output {
     }
 
     fn send(&mut self, flush: bool) -> io::Result<()> {
-        let Output::Thread { batch, tx, .. } = self else {
+        let Output::Thread {
+            batch, tx, spent, ..
+        } = self
+        else {
             return Ok(());
         };
         let mut sent = Ok(());
         if !batch.is_empty() {
-            let items = std::mem::replace(batch, Vec::with_capacity(BATCH));
+            // Drop what the writer finished with, here, and reuse one of its vectors.
+            let mut next = None;
+            while let Ok(mut done) = spent.try_recv() {
+                done.clear();
+                next = Some(done);
+            }
+            let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
+            let items = std::mem::replace(batch, next);
             sent = tx.send(Msg::Items(items));
         }
         if flush && sent.is_ok() {
@@ -186,14 +201,18 @@ impl Output {
     }
 }
 
-/// The writer thread: items in, until the analysis hangs up; the first error ends it.
-fn serve(mut w: Writer, rx: Receiver<Msg>) -> io::Result<Writer> {
+/// The writer thread: items in, until the analysis hangs up; the first error ends it. Batches
+/// go back to be dropped by the thread that made them.
+fn serve(mut w: Writer, rx: Receiver<Msg>, back: SyncSender<Vec<Item>>) -> io::Result<Writer> {
     for msg in rx {
         match msg {
             Msg::Items(items) => {
-                for item in items {
+                for item in &items {
                     w.item(item)?;
                 }
+                // When the analysis is not taking them back (it is between batches), drop
+                // here rather than wait.
+                let _ = back.try_send(items);
             }
             Msg::Flush => w.sink.flush()?,
         }
