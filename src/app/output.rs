@@ -6,7 +6,7 @@
 
 use crate::policy::{Judged, Scheme};
 use crate::report::rows::Redactor;
-use crate::report::sink::Sink;
+use crate::report::sink::{Row, Sink};
 use crate::report::{Report, Summary, TlsRecord};
 use std::io;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -44,7 +44,10 @@ impl Writer {
         let j = match item {
             Item::Session(t) => {
                 self.summary.tls_sessions += 1;
-                return self.sink.tls(t);
+                return match self.sink.wants(Row::Tls) {
+                    true => self.sink.tls(t),
+                    false => Ok(()),
+                };
             }
             Item::Judged(j) => j,
         };
@@ -54,12 +57,16 @@ impl Writer {
                 s.requests += 1;
                 s.plaintext_requests += u64::from(r.scheme == Scheme::Http);
                 s.requests_with_findings += u64::from(!f.is_empty());
-                self.sink.request(&self.redactor.request(r))?;
+                if self.sink.wants(Row::Request) {
+                    self.sink.request(&self.redactor.request(r))?;
+                }
                 f.as_slice()
             }
             Judged::Attempt(_, a, f) => {
                 self.summary.attempts += 1;
-                self.sink.attempt(&self.redactor.attempt(a))?;
+                if self.sink.wants(Row::Attempt) {
+                    self.sink.attempt(&self.redactor.attempt(a))?;
+                }
                 f.as_deref().map_or(&[][..], std::slice::from_ref)
             }
         };
@@ -72,7 +79,9 @@ impl Writer {
                     self.summary.findings_by_kind.insert(kind.to_string(), 1);
                 }
             }
-            self.sink.finding(&self.redactor.finding(f))?;
+            if self.sink.wants(Row::Finding) {
+                self.sink.finding(&self.redactor.finding(f))?;
+            }
         }
         Ok(())
     }

@@ -374,7 +374,8 @@ fn evidence(ex: &HttpExchange, c: &Conn, s3: &s3::S3Request) -> Evidence {
     let auth = req.header("authorization").unwrap_or("");
     let response_text = ex.response.as_ref().and_then(|r| {
         let text = String::from_utf8_lossy(&r.body_prefix);
-        (!text.trim().is_empty()).then(|| text.chars().take(300).collect())
+        let end = text.char_indices().nth(300).map_or(text.len(), |(i, _)| i);
+        (!text.trim().is_empty()).then(|| text[..end].to_string())
     });
     Evidence {
         sigv4_auth: auth.starts_with("AWS4-") || auth.starts_with("AWS "),

@@ -202,7 +202,12 @@ fn split_host_port(s: &str) -> Result<(Cow<'_, str>, Option<u16>), HostPortError
             None if after.is_empty() => (h, None),
             None => return Err(HostPortError::Ipv6),
         }
-    } else if let Some((h, p)) = s.split_once(':').filter(|(_, p)| !p.contains(':')) {
+    } else if let Some((h, p)) = s
+        .bytes()
+        .position(|b| b == b':')
+        .map(|i| (&s[..i], &s[i + 1..]))
+        .filter(|(_, p)| !p.as_bytes().contains(&b':'))
+    {
         (h, Some(p))
     } else {
         (s, None)
@@ -227,7 +232,8 @@ pub fn normalise_host(host: &str) -> String {
 
 /// [`normalise_host`], borrowed when the host already is (the usual case on the wire).
 pub fn normalised(host: &str) -> Cow<'_, str> {
-    let h = host.trim().trim_end_matches('.');
+    let h = host.trim();
+    let h = &h[..h.bytes().rposition(|b| b != b'.').map_or(0, |i| i + 1)];
     if h.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(h.to_ascii_lowercase())
     } else {
@@ -335,33 +341,39 @@ impl Policy {
         host: Option<&str>,
         server: SocketAddr,
     ) -> Option<Cow<'_, Endpoint>> {
-        let (host, explicit_port) = match host {
-            Some(h) => {
-                let (h, p) = parse_host_header(h);
-                (Some(h), p)
-            }
-            None => (None, None),
-        };
+        match host.map(parse_host_header) {
+            Some((h, p)) => self.https_for_name(Some(&h), p, server),
+            None => self.https_for_name(None, None, server),
+        }
+    }
+
+    /// [`Policy::https_for_host`] for a host already parsed by [`parse_host_header`].
+    pub fn https_for_name(
+        &self,
+        host: Option<&str>,
+        explicit_port: Option<u16>,
+        server: SocketAddr,
+    ) -> Option<Cow<'_, Endpoint>> {
         let port = explicit_port.unwrap_or(server.port());
         let listed = self
             .endpoints
             .iter()
             .filter(|e| e.scheme == Scheme::Https)
-            .filter_map(|e| Some((e.host_match(host.as_deref(), server.ip())?, e)))
+            .filter_map(|e| Some((e.host_match(host, server.ip())?, e)))
             .max_by(|(sa, a), (sb, b)| sa.cmp(sb).then(b.origin.cmp(&a.origin)));
         if let Some((_, e)) = listed {
             return Some(Cow::Borrowed(e));
         }
         let host = host.filter(|h| self.aws_defaults && is_aws_s3_host(h))?;
         if self
-            .plaintext_configured(Some(&host), server.ip(), port)
+            .plaintext_configured(Some(host), server.ip(), port)
             .is_some()
         {
             return None;
         }
         Some(Cow::Owned(Endpoint {
             scheme: Scheme::Https,
-            host: host.into_owned(),
+            host: host.to_string(),
             port: Some(443),
             origin: Origin::AwsDefault,
             detail: "AWS S3 host: SDKs use HTTPS unless told otherwise".into(),

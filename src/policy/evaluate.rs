@@ -135,7 +135,7 @@ pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut V
         None => (None, None),
     };
     let port = explicit_port.unwrap_or(r.server.port());
-    let https = p.https_for_host(r.host.as_deref(), r.server);
+    let https = p.https_for_name(host.as_deref(), explicit_port, r.server);
     let http_cfg = p.plaintext_configured(host.as_deref(), r.server.ip(), port);
     let evidence = tls_port_evidence(k, r, https.as_deref(), port);
     let mixed = host

@@ -10,8 +10,22 @@ use super::{
 use serde::Serialize;
 use std::io::{self, Write};
 
+/// The kinds of row a sink takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    Request,
+    Finding,
+    Attempt,
+    Tls,
+}
+
 /// Rows in, one report out.
 pub trait Sink {
+    /// Whether the next row of this kind would be used: a human format that has all the rows
+    /// it shows says no, and the row is not made at all.
+    fn wants(&self, _row: Row) -> bool {
+        true
+    }
     fn request(&mut self, r: &RequestRecord) -> io::Result<()>;
     fn finding(&mut self, f: &FindingRecord) -> io::Result<()>;
     fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()>;
@@ -232,6 +246,17 @@ fn keep<T: Clone>(v: &mut Vec<T>, cap: Option<usize>, row: &T) {
 }
 
 impl<W: Write> Sink for KeepSink<W> {
+    fn wants(&self, row: Row) -> bool {
+        let room = |len: usize, cap: Option<usize>| cap.is_none_or(|c| len < c);
+        let k = &self.kept;
+        match row {
+            Row::Request => !self.quiet() && room(k.requests.len(), self.shown.requests),
+            Row::Finding => self.quiet() || room(k.findings.len(), self.shown.findings),
+            Row::Attempt => room(k.attempts.len(), self.shown.other),
+            Row::Tls => room(k.tls.len(), self.shown.other),
+        }
+    }
+
     fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
         if !self.quiet() {
             keep(&mut self.kept.requests, self.shown.requests, r);
@@ -302,6 +327,10 @@ impl Lazy {
 }
 
 impl Sink for Lazy {
+    fn wants(&self, row: Row) -> bool {
+        self.sink.as_ref().is_none_or(|s| s.wants(row))
+    }
+
     fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
         self.get()?.request(r)
     }
