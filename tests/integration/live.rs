@@ -419,10 +419,26 @@ fn capture_without_privileges_says_what_is_missing_and_the_fix() {
         );
         return;
     }
+    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    // As root, run s3wire as `nobody` (no capabilities survive the uid change).
-    let out = s3wire()
+    // As root, run s3wire as `nobody` (no capabilities survive the uid change). The build tree
+    // may sit where nobody cannot enter (root's home, a 0700 clone): run a copy from a
+    // directory nobody can read.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copy = dir.path().join("s3wire");
+    std::fs::copy(env!("CARGO_BIN_EXE_s3wire"), &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = Command::new(&copy);
+    for (k, v) in s3wire().get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd
         .args(["capture", "--interface", "lo", "--duration", "1"])
+        .current_dir(dir.path())
         .uid(65534)
         .gid(65534)
         .output()
