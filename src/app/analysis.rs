@@ -1,15 +1,16 @@
-//! One analysis, streaming end to end: frames → [`Engine`] (facts) → [`Judge`] (findings, in a
-//! bounded look-ahead) → rows through the one redactor → a [`Sink`]. Nothing here grows with
+//! One analysis, streaming end to end: frames → [`Engine`] (facts) → the report side
+//! ([`Output`]: the [`Judge`] with its bounded look-ahead, rows through the one redactor, a
+//! [`Sink`]), on a thread of its own when there is a core for it. Nothing here grows with
 //! the capture: facts are drained after every frame, judged items are written at once, and the
 //! summary is counters.
 
 use super::engine::Engine;
-use super::output::{Item, Output, Writer};
+use super::output::{Output, Writer};
 use super::records::Fact;
 use super::settings::{OutputSettings, Settings};
 use crate::cli::Format;
 use crate::facts::Request;
-use crate::policy::{Judge, Judged, judge::DEFAULT_WINDOW};
+use crate::policy::{Judge, judge::DEFAULT_WINDOW};
 use crate::report::rows::Redactor;
 use crate::report::sink::{Human, JsonSink, JsonlSink, KeepSink, Lazy, Sink};
 use crate::report::{Report, Summary, ToolInfo};
@@ -19,9 +20,7 @@ use std::io::{self, Write};
 
 pub struct Analysis {
     pub engine: Engine,
-    judge: Judge,
     output: Output,
-    judged: Vec<Judged>,
 }
 
 /// The sink for an output format, writing into what `open` opens. Both happen on the first
@@ -64,11 +63,10 @@ impl Analysis {
         let redactor = Redactor {
             on: s.output.redact,
         };
+        let judge = Judge::new(s.policy.clone(), DEFAULT_WINDOW);
         Ok(Analysis {
             engine,
-            judge: Judge::new(s.policy.clone(), DEFAULT_WINDOW),
-            output: Output::new(Writer::new(redactor, sink), s.threads > 1)?,
-            judged: Vec::new(),
+            output: Output::new(Writer::new(judge, redactor, sink), s.threads > 1)?,
         })
     }
 
@@ -81,43 +79,27 @@ impl Analysis {
         self.engine.note(n);
     }
 
-    /// Expire idle connections as of `now`; judge what waited since before `flush_before`;
-    /// write everything through to the output.
+    /// Live capture's beat: expire idle connections as of `now`, judge what waited since before
+    /// `flush_before`, write everything through to the output.
     pub fn tick(
         &mut self,
         now: Timestamp,
-        flush_before: Option<Timestamp>,
+        flush_before: Timestamp,
         each: &mut dyn FnMut(&Request),
     ) -> io::Result<()> {
         self.engine.tick(now);
         self.pump(each)?;
-        if let Some(t) = flush_before {
-            self.judge.flush_before(t, &mut self.judged);
-            self.write_judged()?;
-        }
-        self.output.flush()
+        self.output.flush_before(flush_before)
     }
 
-    /// Drained facts into the judge (`each` sees every request as it completes, before it is
-    /// judged: live capture prints it), and judged items to the output.
+    /// Drained facts to the report side (`each` sees every request as it completes, before it
+    /// is judged: live capture prints it).
     pub fn pump(&mut self, each: &mut dyn FnMut(&Request)) -> io::Result<()> {
         for fact in self.engine.drain() {
-            match fact {
-                Fact::Hello(h) => self.judge.tls(&h),
-                Fact::Request(r) => {
-                    each(&r);
-                    self.judge.request(r, &mut self.judged);
-                }
-                Fact::Attempt(a) => self.judge.attempt(a, &mut self.judged),
-                Fact::Session(t) => self.output.push(Item::Session(t))?,
+            if let Fact::Request(r) = &fact {
+                each(r);
             }
-        }
-        self.write_judged()
-    }
-
-    fn write_judged(&mut self) -> io::Result<()> {
-        for j in self.judged.drain(..) {
-            self.output.push(Item::Judged(j))?;
+            self.output.push(fact)?;
         }
         Ok(())
     }
@@ -132,9 +114,8 @@ impl Analysis {
     ) -> io::Result<Report> {
         self.engine.close_all();
         self.pump(each)?;
-        self.judge.finish(&mut self.judged);
-        self.write_judged()?;
-        let writer = self.output.close()?;
+        let mut writer = self.output.close()?;
+        writer.finish_judging()?;
         let (intake, flow, records) = self.engine.finish();
         let mut report = Report {
             s3wire: tool_info(s),
@@ -143,10 +124,10 @@ impl Analysis {
                 &intake,
                 &flow,
                 &records,
-                &self.judge.stats(),
+                &writer.judge.stats(),
                 &s.policy_notes,
             ),
-            endpoints: self
+            endpoints: writer
                 .judge
                 .endpoints()
                 .iter()

@@ -391,7 +391,7 @@ impl Live {
         // capture runs; a TLS session that proves a host HTTPS later is then reported as a
         // warning (quality.judged_before_proof), not as findings.
         let flush = Timestamp(now.0.saturating_sub(JUDGE_DELAY.as_nanos() as i64));
-        self.run.tick(now, Some(flush), &mut |r: &Request| {
+        self.run.tick(now, flush, &mut |r: &Request| {
             if let Err(e) = printer.request(r, policy) {
                 failed.get_or_insert(e);
             }

@@ -1,22 +1,21 @@
-//! The report side of an analysis: judged items → rows (through the one redactor) → the sink,
-//! with the totals of the summary. It runs on a thread of its own when there is a core for it:
-//! making rows, redacting and serialising cost about as much as reading the packets, so the two
-//! halves of the pipeline overlap. One writer, fed in order, so the output is byte-identical
-//! whatever the number of threads.
+//! The report side of an analysis: facts → the judge → rows (through the one redactor) → the
+//! sink, with the totals of the summary. It runs on a thread of its own when there is a core
+//! for it: judging, making rows, redacting and serialising cost about as much as reading,
+//! reassembling and parsing the packets, so the two halves of the pipeline overlap. One judge and
+//! one writer, fed in order, so the output is byte-identical whatever the number of threads.
 
-use crate::policy::{Judged, Scheme};
+use super::records::Fact;
+use crate::policy::{Judge, Judged, Scheme};
 use crate::report::rows::Redactor;
 use crate::report::sink::{Row, Sink};
-use crate::report::{Report, Summary, TlsRecord};
+use crate::report::{Report, Summary};
+use crate::time::Timestamp;
 use std::io;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 /// What the analysis hands to the report side, in order.
-pub enum Item {
-    Judged(Judged),
-    Session(TlsRecord),
-}
+pub type Item = Fact;
 
 /// Items per message to the writer thread: large enough that the channel costs nothing per
 /// request, small enough that live output is not held back (a flush sends what there is).
@@ -24,33 +23,64 @@ const BATCH: usize = 512;
 /// Messages in flight: bounds the memory between the halves (`BATCH` × this items).
 const IN_FLIGHT: usize = 8;
 
-/// Rows into a sink, counting as it goes.
+/// Facts judged, judged items made rows, rows into a sink, counting as it goes.
 pub struct Writer {
+    pub judge: Judge,
+    judged: Vec<Judged>,
     redactor: Redactor,
     sink: Box<dyn Sink + Send>,
     pub summary: Summary,
 }
 
 impl Writer {
-    pub fn new(redactor: Redactor, sink: Box<dyn Sink + Send>) -> Writer {
+    pub fn new(judge: Judge, redactor: Redactor, sink: Box<dyn Sink + Send>) -> Writer {
         Writer {
+            judge,
+            judged: Vec::new(),
             redactor,
             sink,
             summary: Summary::default(),
         }
     }
 
-    fn item(&mut self, item: &Item) -> io::Result<()> {
-        let j = match item {
-            Item::Session(t) => {
+    fn item(&mut self, item: Item) -> io::Result<()> {
+        match item {
+            Fact::Hello(h) => self.judge.tls(&h),
+            Fact::Request(r) => self.judge.request(r, &mut self.judged),
+            Fact::Attempt(a) => self.judge.attempt(a, &mut self.judged),
+            Fact::Session(t) => {
                 self.summary.tls_sessions += 1;
-                return match self.sink.wants(Row::Tls) {
-                    true => self.sink.tls(t),
-                    false => Ok(()),
-                };
+                if self.sink.wants(Row::Tls) {
+                    self.sink.tls(&t)?;
+                }
             }
-            Item::Judged(j) => j,
-        };
+        }
+        self.write_judged()
+    }
+
+    /// Live capture: judge what has waited since before `t`.
+    fn flush_before(&mut self, t: Timestamp) -> io::Result<()> {
+        self.judge.flush_before(t, &mut self.judged);
+        self.write_judged()?;
+        self.sink.flush()
+    }
+
+    /// The end of the input: everything still waiting is judged.
+    pub fn finish_judging(&mut self) -> io::Result<()> {
+        self.judge.finish(&mut self.judged);
+        self.write_judged()
+    }
+
+    fn write_judged(&mut self) -> io::Result<()> {
+        let mut judged = std::mem::take(&mut self.judged);
+        for j in judged.drain(..) {
+            self.row(&j)?;
+        }
+        self.judged = judged;
+        Ok(())
+    }
+
+    fn row(&mut self, j: &Judged) -> io::Result<()> {
         let findings = match j {
             Judged::Request(r, f) => {
                 let s = &mut self.summary;
@@ -95,17 +125,17 @@ impl Writer {
 
 pub enum Msg {
     Items(Vec<Item>),
-    Flush,
+    /// Judge what waited since before this time, and write through.
+    FlushBefore(Timestamp),
 }
 
 /// The writer, inline or on its own thread.
 pub enum Output {
-    Inline(Writer),
+    Inline(Box<Writer>),
     Thread {
         batch: Vec<Item>,
         tx: SyncSender<Msg>,
-        /// Batches the writer is done with, to be dropped here: what this thread allocated is
-        /// freed by this thread (glibc's allocator pays dearly for frees from another thread).
+        /// Emptied batches back from the writer, to be filled again.
         spent: Receiver<Vec<Item>>,
         /// Taken when joined.
         handle: Option<JoinHandle<io::Result<Writer>>>,
@@ -116,7 +146,7 @@ impl Output {
     /// On a thread of its own when `threaded` (the thread is named `s3wire-report`).
     pub fn new(writer: Writer, threaded: bool) -> io::Result<Output> {
         if !threaded {
-            return Ok(Output::Inline(writer));
+            return Ok(Output::Inline(Box::new(writer)));
         }
         let (tx, rx) = sync_channel(IN_FLIGHT);
         let (back, spent) = sync_channel(IN_FLIGHT + 2);
@@ -133,26 +163,27 @@ impl Output {
 
     pub fn push(&mut self, item: Item) -> io::Result<()> {
         match self {
-            Output::Inline(w) => w.item(&item),
+            Output::Inline(w) => w.item(item),
             Output::Thread { batch, .. } => {
                 batch.push(item);
                 if batch.len() >= BATCH {
-                    self.send(false)?;
+                    self.send(None)?;
                 }
                 Ok(())
             }
         }
     }
 
-    /// What was pushed, written through to the output (live capture, on its beat).
-    pub fn flush(&mut self) -> io::Result<()> {
+    /// Live capture, on its beat: what waited since before `t` judged, and everything written
+    /// through to the output.
+    pub fn flush_before(&mut self, t: Timestamp) -> io::Result<()> {
         match self {
-            Output::Inline(w) => w.sink.flush(),
-            Output::Thread { .. } => self.send(true),
+            Output::Inline(w) => w.flush_before(t),
+            Output::Thread { .. } => self.send(Some(t)),
         }
     }
 
-    fn send(&mut self, flush: bool) -> io::Result<()> {
+    fn send(&mut self, flush: Option<Timestamp>) -> io::Result<()> {
         let Output::Thread {
             batch, tx, spent, ..
         } = self
@@ -161,18 +192,14 @@ impl Output {
         };
         let mut sent = Ok(());
         if !batch.is_empty() {
-            // Drop what the writer finished with, here, and reuse one of its vectors.
-            let mut next = None;
-            while let Ok(mut done) = spent.try_recv() {
-                done.clear();
-                next = Some(done);
-            }
-            let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
+            let next = spent
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
             let items = std::mem::replace(batch, next);
             sent = tx.send(Msg::Items(items));
         }
-        if flush && sent.is_ok() {
-            sent = tx.send(Msg::Flush);
+        if let Some(t) = flush.filter(|_| sent.is_ok()) {
+            sent = tx.send(Msg::FlushBefore(t));
         }
         // The writer stopped (its output failed): its error says why.
         match sent {
@@ -195,9 +222,9 @@ impl Output {
 
     /// Everything pushed written; the writer back, for the end of the report.
     pub fn close(mut self) -> io::Result<Writer> {
-        self.send(false)?;
+        self.send(None)?;
         match self {
-            Output::Inline(w) => Ok(w),
+            Output::Inline(w) => Ok(*w),
             Output::Thread { tx, handle, .. } => {
                 drop(tx);
                 match handle.map(JoinHandle::join) {
@@ -210,20 +237,18 @@ impl Output {
     }
 }
 
-/// The writer thread: items in, until the analysis hangs up; the first error ends it. Batches
-/// go back to be dropped by the thread that made them.
+/// The writer thread: items in, until the analysis hangs up; the first error ends it. Emptied
+/// batches go back to be filled again (when the analysis is not taking them, dropped).
 fn serve(mut w: Writer, rx: Receiver<Msg>, back: SyncSender<Vec<Item>>) -> io::Result<Writer> {
     for msg in rx {
         match msg {
-            Msg::Items(items) => {
-                for item in &items {
+            Msg::Items(mut items) => {
+                for item in items.drain(..) {
                     w.item(item)?;
                 }
-                // When the analysis is not taking them back (it is between batches), drop
-                // here rather than wait.
                 let _ = back.try_send(items);
             }
-            Msg::Flush => w.sink.flush()?,
+            Msg::FlushBefore(t) => w.flush_before(t)?,
         }
     }
     Ok(w)
