@@ -94,7 +94,7 @@ pub(super) fn quality(
 pub(super) fn endpoint_record(e: &Endpoint) -> EndpointRecord {
     EndpointRecord {
         url: e.url(),
-        origin: e.origin.as_str().to_string(),
+        origin: e.origin,
         detail: e.detail.clone(),
     }
 }
@@ -123,7 +123,7 @@ pub fn write_endpoints(
         }
         Format::Table | Format::Markdown => {
             for r in &records {
-                writeln!(out, "{:<40} {:<12} {}", r.url, r.origin, r.detail)?;
+                writeln!(out, "{:<40} {:<12} {}", r.url, r.origin.as_str(), r.detail)?;
             }
             for n in notes {
                 writeln!(out, "note: {n}")?;

@@ -54,7 +54,7 @@ fn request(full: bool) -> RequestRecord {
 fn finding(full: bool) -> FindingRecord {
     let some = |s: &str| full.then(|| s.to_string());
     FindingRecord {
-        kind: "plaintext-to-https-endpoint".into(),
+        kind: crate::policy::FindingKind::PlaintextToHttpsEndpoint,
         operation: some("DeleteObject"),
         bucket: some("b"),
         key: some("k"),
@@ -104,6 +104,14 @@ fn rows_are_written_as_serde_writes_them() {
     });
     same(&r);
     let mut f = finding(false);
+    for kind in [
+        crate::policy::FindingKind::PlaintextToTlsPort,
+        crate::policy::FindingKind::RefusedPlaintextAttempt,
+        crate::policy::FindingKind::CredentialsInCleartext,
+    ] {
+        f.kind = kind;
+        same(&f);
+    }
     f.guess = Some(GuessRecord {
         operation: Some("PutObject".into()),
         request: 0,

@@ -83,7 +83,7 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             out,
             "| {} | `{}` | {} | {} | {} | {} ({}) |",
             i + 1,
-            f.kind,
+            f.kind.as_str(),
             cell(&op),
             cell(if object.is_empty() { "-" } else { &object }),
             f.status.map_or("-".into(), |s| s.to_string()),
@@ -151,7 +151,7 @@ fn write_endpoints(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             out,
             "| {} | {} | {} |",
             cell(&e.url),
-            e.origin,
+            e.origin.as_str(),
             cell(&e.detail)
         )?;
     }

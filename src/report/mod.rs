@@ -136,7 +136,7 @@ impl Quality {
 #[derive(Debug, Clone, Serialize)]
 pub struct EndpointRecord {
     pub url: String,
-    pub origin: String,
+    pub origin: crate::policy::Origin,
     /// Where exactly the entry came from (flag, variable, config file section, what was seen).
     pub detail: String,
 }
@@ -220,7 +220,7 @@ pub struct OperationCount {
 /// A finding, flattened for presentation.
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingRecord {
-    pub kind: String,
+    pub kind: crate::policy::FindingKind,
     pub operation: Option<String>,
     pub bucket: Option<String>,
     pub key: Option<String>,

@@ -89,7 +89,7 @@ impl Redactor {
 
     pub fn finding(&self, f: &Finding) -> FindingRecord {
         FindingRecord {
-            kind: f.kind.as_str().to_string(),
+            kind: f.kind,
             operation: f.operation.clone(),
             bucket: f.bucket.clone(),
             key: f.key.clone(),

@@ -151,7 +151,11 @@ fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 fn endpoints(r: &Report, style: &TableStyle) -> Table {
     let mut t = new_table(style, &["endpoint", "origin", "from"]);
     for e in &r.endpoints {
-        t.add_row(vec![e.url.clone(), e.origin.clone(), e.detail.clone()]);
+        t.add_row(vec![
+            e.url.clone(),
+            e.origin.as_str().to_string(),
+            e.detail.clone(),
+        ]);
     }
     if r.endpoints.is_empty() {
         t.add_row(vec![
@@ -310,7 +314,7 @@ pub fn write_gist_line(f: &super::FindingRecord, out: &mut dyn Write) -> io::Res
         out,
         "{} {} {} {} (endpoint {} from {})",
         f.time.rfc3339(),
-        f.kind,
+        f.kind.as_str(),
         op.unwrap_or_else(|| "-".into()),
         f.seen
             .clone()
