@@ -1,11 +1,17 @@
-//! No panic on any byte sequence: random and mutated frames through decode → flow → proto → s3,
-//! starting from the real fixtures so mutations land in realistic places.
+//! No panic on any byte sequence: random and mutated frames through decode → flow → proto → s3
+//! → the judge (a small look-ahead, so early judgement is reached) → report rows through the
+//! redactor and the JSON writer, starting from the real fixtures so mutations land in realistic
+//! places.
 
 use crate::harness::fixtures_dir;
 use proptest::prelude::*;
 use s3wire::app::engine::{Engine, Limits};
+use s3wire::app::records::Fact;
 use s3wire::flow::FlowLimits;
+use s3wire::policy::{Endpoint, Judge, Judged, Origin, Policy};
 use s3wire::proto::ProtoLimits;
+use s3wire::report::fastjson::WriteJson;
+use s3wire::report::rows::Redactor;
 use s3wire::source::file::FileSource;
 use s3wire::source::{Frame, FrameSource, LinkType, SourceItem};
 use s3wire::time::Timestamp;
@@ -38,6 +44,9 @@ fn engine() -> Engine {
 
 fn run(frames: &[(Timestamp, LinkType, Vec<u8>)]) {
     let mut e = engine();
+    let endpoint = Endpoint::parse("https://s3.local.test", Origin::Flag, "test").unwrap();
+    let mut judge = Judge::new(Policy::new(vec![endpoint]), 4);
+    let mut judged = Vec::new();
     for (ts, link, data) in frames {
         let frame = Frame {
             ts: *ts,
@@ -46,11 +55,46 @@ fn run(frames: &[(Timestamp, LinkType, Vec<u8>)]) {
             orig_len: data.len() as u32,
         };
         e.frame(&frame);
-        e.drain().for_each(drop);
+        judge_all(&mut e, &mut judge, &mut judged);
     }
     e.close_all();
-    e.drain().for_each(drop);
+    judge_all(&mut e, &mut judge, &mut judged);
+    judge.finish(&mut judged);
+    rows(&mut judged);
     let _ = e.finish();
+}
+
+fn judge_all(e: &mut Engine, judge: &mut Judge, judged: &mut Vec<Judged>) {
+    for fact in e.drain() {
+        match fact {
+            Fact::Hello(h) => judge.tls(&h),
+            Fact::Request(r) => judge.request(r, judged),
+            Fact::Attempt(a) => judge.attempt(a, judged),
+            Fact::Session(_) => {}
+        }
+    }
+    rows(judged);
+}
+
+/// Every judged item as rows, written as JSON.
+fn rows(judged: &mut Vec<Judged>) {
+    let r = Redactor { on: true };
+    let mut out = Vec::new();
+    for j in judged.drain(..) {
+        let findings = match &j {
+            Judged::Request(q, f) => {
+                r.request(q).write_json(&mut out);
+                f.clone()
+            }
+            Judged::Attempt(_, a, f) => {
+                let _ = r.attempt(a);
+                f.iter().map(|f| (**f).clone()).collect()
+            }
+        };
+        for f in &findings {
+            r.finding(f).write_json(&mut out);
+        }
+    }
 }
 
 proptest! {
