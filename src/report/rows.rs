@@ -141,18 +141,8 @@ pub fn addr(a: SocketAddr) -> String {
     out
 }
 
-fn push_decimal(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
+fn push_decimal(out: &mut String, n: u32) {
+    for &d in super::fastjson::decimal(u64::from(n), &mut [0; 20]) {
         out.push(char::from(d));
     }
 }

@@ -48,17 +48,8 @@ impl Spool {
 
     /// One row, as a compact JSON object on its own line (indented for the document).
     pub fn push<T: Serialize>(&mut self, row: &T) -> io::Result<()> {
-        let Some(w) = &mut self.file else {
-            return Err(io::Error::other("a spool takes no rows once read back"));
-        };
-        w.write_all(if self.rows == 0 {
-            b"\n    "
-        } else {
-            b",\n    "
-        })?;
-        serde_json::to_writer(&mut *w, row)?;
-        self.rows += 1;
-        Ok(())
+        let json = serde_json::to_vec(row)?;
+        self.push_json(&json)
     }
 
     /// Everything pushed, in order, into `out` (nothing for an empty spool).
