@@ -13,6 +13,12 @@ pub const PLAIN_HTTP_TO_TLS_TEXTS: &[&str] = &[
     "Client sent an HTTP request to an HTTPS server",
 ];
 
+#[cfg(test)]
+#[test]
+fn every_rejection_text_names_http() {
+    assert!(PLAIN_HTTP_TO_TLS_TEXTS.iter().all(|t| t.contains("HTTP")));
+}
+
 /// The botocore version a User-Agent names: `Botocore/1.40.14`, `botocore/1.31.0` (AWS CLI v1)
 /// or `md/Botocore#1.40.14` (boto3), anywhere in the string.
 pub fn botocore_version(ua: &str) -> Option<(u32, u32, u32)> {
@@ -60,7 +66,9 @@ pub const DEFAULT_HINT: &str =
 
 /// The server text that proves plain HTTP reached a TLS port, if the body has one.
 pub fn plain_http_rejection(body: Option<&str>) -> Option<&'static str> {
-    let body = body?;
+    // Every text names HTTP: one fast search rules out nearly every body (it runs for every
+    // plaintext response).
+    let body = body.filter(|b| memchr::memmem::find(b.as_bytes(), b"HTTP").is_some())?;
     PLAIN_HTTP_TO_TLS_TEXTS
         .iter()
         .copied()
