@@ -419,3 +419,92 @@ pub fn inferred_endpoint(t: &TlsHello) -> Endpoint {
         detail,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Evidence;
+    use crate::s3::Addressing;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp(1_767_225_600_000_000_000 + ms * 1_000_000)
+    }
+
+    fn plain(id: u64, ms: i64, host: &str) -> Box<Request> {
+        Box::new(Request {
+            id,
+            time: at(ms),
+            scheme: Scheme::Http,
+            client: "10.0.0.1:40000".parse().unwrap(),
+            server: "10.0.0.9:80".parse().unwrap(),
+            host: Some(host.into()),
+            method: "GET".into(),
+            target: "/b/k".into(),
+            operation: Ok("GetObject"),
+            operation_note: None,
+            bucket: Some("b".into()),
+            key: Some("k".into()),
+            addressing: Addressing::Path,
+            status: Some(200),
+            interim: vec![],
+            user_agent: None,
+            authorization: None,
+            request_body_bytes: None,
+            response_body_bytes: None,
+            response_time: None,
+            tls: None,
+            connection: id,
+            process: None,
+            evidence: Evidence::default(),
+        })
+    }
+
+    fn hello(ms: i64, sni: &str) -> TlsHello {
+        TlsHello {
+            time: at(ms),
+            client: "10.0.0.1:40001".parse().unwrap(),
+            server: "10.0.0.9:443".parse().unwrap(),
+            sni: Some(sni.into()),
+        }
+    }
+
+    fn flagged(j: &[Judged]) -> usize {
+        j.iter()
+            .filter(|j| matches!(j, Judged::Request(_, f) if !f.is_empty()))
+            .count()
+    }
+
+    /// Within the window a later TLS session still proves the host; past it, the requests
+    /// judged early are counted and named, never silently passed.
+    #[test]
+    fn tls_proof_after_the_window_is_counted_not_lost() {
+        let mut out = Vec::new();
+        let mut j = Judge::new(Policy::new(vec![]), 2);
+        for id in 1..=4 {
+            j.request(plain(id, id as i64, "s3.example.test"), &mut out);
+        }
+        assert_eq!(out.len(), 2, "two judged early, two still waiting");
+        j.tls(&hello(10, "s3.example.test"));
+        j.finish(&mut out);
+        assert_eq!(
+            flagged(&out),
+            2,
+            "the two still in the window became findings"
+        );
+        assert_eq!(
+            j.stats().judged_before_proof,
+            vec![("s3.example.test".to_string(), 2, at(10))]
+        );
+        assert_eq!(j.stats().judged_early, 2);
+        // The same capture with a window as large as it: every request is a finding.
+        let mut all = Vec::new();
+        let mut whole = Judge::new(Policy::new(vec![]), 8);
+        for id in 1..=4 {
+            whole.request(plain(id, id as i64, "s3.example.test"), &mut all);
+        }
+        whole.tls(&hello(10, "s3.example.test"));
+        whole.finish(&mut all);
+        assert_eq!(flagged(&all), 4);
+        assert!(whole.stats().judged_before_proof.is_empty());
+    }
+}
