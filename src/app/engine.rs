@@ -156,7 +156,7 @@ impl Engine {
     }
 
     /// The facts completed since the last call, in completion order. Call after every frame,
-    /// `tick` and `finish_flows`: they are not kept once drained.
+    /// `tick` and `close_all`: they are not kept once drained.
     pub fn drain(&mut self) -> std::vec::Drain<'_, Fact> {
         self.records.drain()
     }

@@ -52,15 +52,17 @@ pub fn run(cli: Cli, argv: Vec<String>) -> Result<Outcome> {
 }
 
 fn analyze(s: &Settings) -> Result<Outcome> {
-    // Every input is opened (and its format checked) before anything is written.
-    let mut sources = Vec::new();
+    // Every input is opened and its format checked before anything is written, then closed
+    // again (a rotated capture can be hundreds of files; each open one holds a buffer), except
+    // standard input, which cannot be opened twice.
+    let open =
+        |arg: &str| FileSource::open_arg(arg).with_context(|| format!("cannot read capture {arg}"));
+    let mut stdin = None;
     for arg in &s.captures {
-        let mut src =
-            FileSource::open_arg(arg).with_context(|| format!("cannot read capture {arg}"))?;
-        if s.threads > 1 {
-            src.read_ahead();
+        let src = open(arg)?;
+        if arg == "-" {
+            stdin = Some(src);
         }
-        sources.push((arg, src));
     }
     let total = s
         .captures
@@ -77,7 +79,14 @@ fn analyze(s: &Settings) -> Result<Outcome> {
         out.open().map_err(io::Error::other)
     });
     let mut run = analysis::Analysis::new(s, sink)?;
-    for (arg, mut src) in sources {
+    for arg in &s.captures {
+        let mut src = match stdin.take().filter(|_| arg == "-") {
+            Some(src) => src,
+            None => open(arg)?,
+        };
+        if s.threads > 1 {
+            src.read_ahead();
+        }
         while let Some(item) = src
             .next_item()
             .with_context(|| format!("while reading {arg}"))?
