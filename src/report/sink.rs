@@ -201,6 +201,9 @@ impl Shown {
     }
 }
 
+/// Finding kinds one request can have (a bound on the findings of one block).
+const KINDS: usize = 4;
+
 #[derive(Debug, Clone, Copy)]
 pub enum Human {
     Table(table::TableStyle),
@@ -251,7 +254,11 @@ impl<W: Write> Sink for KeepSink<W> {
         let k = &self.kept;
         match row {
             Row::Request => !self.quiet() && room(k.requests.len(), self.shown.requests),
-            Row::Finding => self.quiet() || room(k.findings.len(), self.shown.findings),
+            // A request has at most KINDS findings, all in a row: past the cap, the rest of the
+            // last kept request's are still taken so that its block is whole.
+            Row::Finding => {
+                self.quiet() || room(k.findings.len(), self.shown.findings.map(|c| c + KINDS))
+            }
             Row::Attempt => room(k.attempts.len(), self.shown.other),
             Row::Tls => room(k.tls.len(), self.shown.other),
         }
@@ -268,7 +275,14 @@ impl<W: Write> Sink for KeepSink<W> {
         if self.quiet() {
             return table::write_gist_line(f, &mut self.out);
         }
-        keep(&mut self.kept.findings, self.shown.findings, f);
+        let kept = &mut self.kept.findings;
+        let same_subject = kept
+            .last()
+            .is_some_and(|l| (l.request, l.attempt) == (f.request, f.attempt));
+        match self.shown.findings {
+            Some(cap) if kept.len() >= cap && !same_subject => {}
+            _ => kept.push(f.clone()),
+        }
         Ok(())
     }
 
@@ -356,5 +370,60 @@ impl Sink for Lazy {
 
     fn finish(&mut self, report: &mut Report) -> io::Result<()> {
         self.get()?.finish(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::FindingKind;
+    use crate::time::Timestamp;
+
+    fn finding(request: u64, kind: FindingKind) -> FindingRecord {
+        FindingRecord {
+            kind,
+            operation: None,
+            bucket: None,
+            key: None,
+            request: Some(request),
+            attempt: None,
+            endpoint: "-".into(),
+            origin: "-".into(),
+            endpoint_detail: String::new(),
+            time: Timestamp(0),
+            client: "10.0.0.1:1".into(),
+            server: "10.0.0.2:80".into(),
+            seen: None,
+            user_agent: None,
+            status: None,
+            hint: String::new(),
+            guess: None,
+        }
+    }
+
+    /// The cap on findings shown never cuts a request's block in two.
+    #[test]
+    fn the_last_request_kept_keeps_all_its_kinds() {
+        let shown = Shown {
+            requests: Some(0),
+            findings: Some(1),
+            other: Some(0),
+        };
+        let mut sink = KeepSink::new(Vec::new(), Human::Markdown, shown);
+        sink.finding(&finding(1, FindingKind::PlaintextToHttpsEndpoint))
+            .unwrap();
+        assert!(sink.wants(Row::Finding));
+        sink.finding(&finding(1, FindingKind::CredentialsInCleartext))
+            .unwrap();
+        sink.finding(&finding(2, FindingKind::PlaintextToHttpsEndpoint))
+            .unwrap();
+        let kept: Vec<u64> = sink
+            .kept
+            .findings
+            .iter()
+            .filter_map(|f| f.request)
+            .collect();
+        assert_eq!(kept, [1, 1]);
+        assert!(!sink.wants(Row::Request));
     }
 }
