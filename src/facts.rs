@@ -56,6 +56,38 @@ impl Request {
     pub fn operation_name(&self) -> Option<&'static str> {
         self.operation.as_ref().ok().copied()
     }
+
+    /// For unit tests: a plaintext `PUT /b1/k1` (PutObject, path-style, answered 200) from
+    /// `client` to `server`; each test changes what it is about.
+    #[cfg(test)]
+    pub(crate) fn sample(id: u64, time: Timestamp, client: &str, server: &str) -> Request {
+        Request {
+            id,
+            time,
+            scheme: Scheme::Http,
+            client: client.parse().expect(client),
+            server: server.parse().expect(server),
+            host: None,
+            method: "PUT".into(),
+            target: "/b1/k1".into(),
+            operation: Ok("PutObject"),
+            operation_note: None,
+            bucket: Some("b1".into()),
+            key: Some("k1".into()),
+            addressing: Addressing::Path,
+            status: Some(200),
+            interim: vec![],
+            user_agent: None,
+            authorization: None,
+            request_body_bytes: None,
+            response_body_bytes: None,
+            response_time: None,
+            tls: None,
+            connection: id,
+            process: None,
+            evidence: Evidence::default(),
+        }
+    }
 }
 
 /// What the policy stage needs about a request beyond its fields.

@@ -28,30 +28,10 @@ pub(super) fn req(
     host: Option<&str>,
 ) -> RequestFacts {
     RequestFacts {
-        id,
-        time: at(ms),
-        scheme: Scheme::Http,
-        client: sa(client),
-        server: sa(server),
         host: host.map(str::to_string),
-        method: "PUT".into(),
-        target: "/b1/k1".into(),
-        operation: Ok("PutObject"),
-        operation_note: None,
-        bucket: Some("b1".into()),
-        key: Some("k1".into()),
-        addressing: crate::s3::Addressing::Path,
-        status: Some(200),
-        interim: vec![],
         user_agent: Some(BOTO_FIXED.into()),
-        authorization: None,
-        request_body_bytes: None,
-        response_body_bytes: None,
-        response_time: None,
-        tls: None,
         connection: 1,
-        process: None,
-        evidence: crate::facts::Evidence::default(),
+        ..RequestFacts::sample(id, at(ms), client, server)
     }
 }
 

@@ -8,7 +8,7 @@
 //! window past each item. What the capture teaches ([`Knowledge`]) is kept for the whole run,
 //! indexed, and grows with distinct hosts, not with requests.
 
-use super::endpoints::{Endpoint, Origin, Policy, Scheme, normalise_host};
+use super::endpoints::{Endpoint, Origin, Policy, Scheme, normalised};
 use super::evaluate::{AttemptView, Candidate, attempt_finding, request_findings};
 use super::finding::Finding;
 use super::knowledge::Knowledge;
@@ -162,19 +162,21 @@ impl Judge {
     /// A ClientHello: the host it names (or its server IP) is HTTPS from now on.
     pub fn tls(&mut self, t: &TlsHello) {
         self.learn_tls(t);
-        let e = inferred_endpoint(t);
-        if self.inferred.insert((e.host.clone(), t.server.port())) {
-            let early = match e.host.parse::<IpAddr>() {
-                Ok(ip) => self.early_ips.remove(&ip),
-                Err(_) => self.early_plain.remove(&e.host),
-            };
-            if let Some(n) = early {
-                self.stats
-                    .judged_before_proof
-                    .push((e.host.clone(), n, t.time));
-            }
-            self.policy.extend([e]);
+        // One endpoint per host and port: most sessions repeat one already proven.
+        if !self.inferred.insert((proven_host(t), t.server.port())) {
+            return;
         }
+        let e = inferred_endpoint(t);
+        let early = match e.host.parse::<IpAddr>() {
+            Ok(ip) => self.early_ips.remove(&ip),
+            Err(_) => self.early_plain.remove(&e.host),
+        };
+        if let Some(n) = early {
+            self.stats
+                .judged_before_proof
+                .push((e.host.clone(), n, t.time));
+        }
+        self.policy.extend([e]);
     }
 
     /// A ClientHello as knowledge only (its server speaks TLS, its names), without making its
@@ -393,23 +395,19 @@ impl Judge {
 /// The endpoint a ClientHello proves: its SNI's host, or its server IP when no SNI was sent
 /// (IP-literal endpoints), on the TLS server's port.
 pub fn inferred_endpoint(t: &TlsHello) -> Endpoint {
-    let (host, detail) = match t.sni.as_deref().map(normalise_host) {
-        Some(sni) if !sni.is_empty() => {
-            let d = format!(
-                "TLS seen: SNI {sni} to {} at {}",
-                t.server,
-                t.time.rfc3339()
-            );
-            (sni, d)
-        }
-        _ => {
-            let d = format!(
-                "TLS seen: no SNI, server {} at {}",
-                t.server,
-                t.time.rfc3339()
-            );
-            (t.server.ip().to_string(), d)
-        }
+    let host = proven_host(t);
+    let detail = if sni_named(t) {
+        format!(
+            "TLS seen: SNI {host} to {} at {}",
+            t.server,
+            t.time.rfc3339()
+        )
+    } else {
+        format!(
+            "TLS seen: no SNI, server {} at {}",
+            t.server,
+            t.time.rfc3339()
+        )
     };
     Endpoint {
         scheme: Scheme::Https,
@@ -420,11 +418,22 @@ pub fn inferred_endpoint(t: &TlsHello) -> Endpoint {
     }
 }
 
+fn sni_named(t: &TlsHello) -> bool {
+    t.sni.as_deref().is_some_and(|s| !normalised(s).is_empty())
+}
+
+/// The host a ClientHello proves HTTPS: its SNI, or its server IP when no SNI was sent
+/// (IP-literal endpoints).
+fn proven_host(t: &TlsHello) -> String {
+    match t.sni.as_deref().map(normalised) {
+        Some(sni) if !sni.is_empty() => sni.into_owned(),
+        _ => t.server.ip().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::Evidence;
-    use crate::s3::Addressing;
 
     fn at(ms: i64) -> Timestamp {
         Timestamp(1_767_225_600_000_000_000 + ms * 1_000_000)
@@ -432,30 +441,8 @@ mod tests {
 
     fn plain(id: u64, ms: i64, host: &str) -> Box<Request> {
         Box::new(Request {
-            id,
-            time: at(ms),
-            scheme: Scheme::Http,
-            client: "10.0.0.1:40000".parse().unwrap(),
-            server: "10.0.0.9:80".parse().unwrap(),
             host: Some(host.into()),
-            method: "GET".into(),
-            target: "/b/k".into(),
-            operation: Ok("GetObject"),
-            operation_note: None,
-            bucket: Some("b".into()),
-            key: Some("k".into()),
-            addressing: Addressing::Path,
-            status: Some(200),
-            interim: vec![],
-            user_agent: None,
-            authorization: None,
-            request_body_bytes: None,
-            response_body_bytes: None,
-            response_time: None,
-            tls: None,
-            connection: id,
-            process: None,
-            evidence: Evidence::default(),
+            ..Request::sample(id, at(ms), "10.0.0.1:40000", "10.0.0.9:80")
         })
     }
 

@@ -3,9 +3,10 @@
 //! Endpoints come from four places, each kept with its origin so every report can say *why* a
 //! host counts as HTTPS: `--endpoint` flags, the AWS environment and shared config file (resolved
 //! the way botocore does, see [`aws_config`]), AWS's own S3 hosts ([`aws_hosts`]), and hosts the
-//! capture shows speaking TLS ([`infer_endpoints`]). [`evaluate()`] turns plain facts about
-//! requests, connection attempts and TLS sessions into [`Finding`]s. Pure: no I/O; the caller
-//! reads files and the environment and passes their contents in.
+//! capture shows speaking TLS ([`infer_endpoints`]). The [`Judge`] turns the typed facts about
+//! requests, connection attempts and TLS sessions into [`Finding`]s as they stream by, with a
+//! bounded look-ahead; [`evaluate()`] is the same judge over a whole capture at once. Pure: no
+//! I/O; the caller reads files and the environment and passes their contents in.
 
 pub mod aws_config;
 pub mod aws_hosts;

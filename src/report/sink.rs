@@ -242,31 +242,29 @@ impl<W: Write> KeepSink<W> {
     }
 }
 
-fn keep<T: Clone>(v: &mut Vec<T>, cap: Option<usize>, row: &T) {
-    if cap.is_none_or(|c| v.len() < c) {
-        v.push(row.clone());
-    }
-}
-
 impl<W: Write> Sink for KeepSink<W> {
     fn wants(&self, row: Row) -> bool {
         let room = |len: usize, cap: Option<usize>| cap.is_none_or(|c| len < c);
         let k = &self.kept;
+        // Markdown lists findings only (with counts for the rest); -q lists findings only.
+        let listed = matches!(self.format, Human::Table(t) if !t.quiet);
         match row {
-            Row::Request => !self.quiet() && room(k.requests.len(), self.shown.requests),
+            Row::Request => listed && room(k.requests.len(), self.shown.requests),
             // A request has at most KINDS findings, all in a row: past the cap, the rest of the
             // last kept request's are still taken so that its block is whole.
             Row::Finding => {
                 self.quiet() || room(k.findings.len(), self.shown.findings.map(|c| c + KINDS))
             }
-            Row::Attempt => room(k.attempts.len(), self.shown.other),
-            Row::Tls => room(k.tls.len(), self.shown.other),
+            Row::Attempt => listed && room(k.attempts.len(), self.shown.other),
+            Row::Tls => listed && room(k.tls.len(), self.shown.other),
         }
     }
 
+    // Each kind of row is kept while `wants` says so (a row made before the sink existed,
+    // through `Lazy`, is asked here too).
     fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
-        if !self.quiet() {
-            keep(&mut self.kept.requests, self.shown.requests, r);
+        if self.wants(Row::Request) {
+            self.kept.requests.push(r.clone());
         }
         Ok(())
     }
@@ -287,12 +285,16 @@ impl<W: Write> Sink for KeepSink<W> {
     }
 
     fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()> {
-        keep(&mut self.kept.attempts, self.shown.other, a);
+        if self.wants(Row::Attempt) {
+            self.kept.attempts.push(a.clone());
+        }
         Ok(())
     }
 
     fn tls(&mut self, t: &TlsRecord) -> io::Result<()> {
-        keep(&mut self.kept.tls, self.shown.other, t);
+        if self.wants(Row::Tls) {
+            self.kept.tls.push(t.clone());
+        }
         Ok(())
     }
 

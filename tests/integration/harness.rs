@@ -101,28 +101,32 @@ impl Fixture {
             .unwrap_or_default()
     }
 
-    /// `analyze --format json` with the fixture's configured endpoints; returns (exit code, report).
-    pub fn analyze(&self, extra: &[&str]) -> (i32, Value) {
+    /// `analyze --format FORMAT` with the fixture's key log and configured endpoints, then
+    /// `extra`; the process's output as it is.
+    pub fn run(&self, format: &str, extra: &[&str]) -> Output {
         let capture = self.capture();
         let mut args = vec![
             "analyze",
             capture.as_str(),
             "--format",
-            "json",
+            format,
             "--no-aws-config",
         ];
         let keylog = self.keylog();
         if let Some(k) = &keylog {
-            args.push("--keylog");
-            args.push(k);
+            args.extend(["--keylog", k.as_str()]);
         }
         let eps = self.https_endpoints();
         for e in &eps {
-            args.push("--endpoint");
-            args.push(e);
+            args.extend(["--endpoint", e.as_str()]);
         }
         args.extend_from_slice(extra);
-        let out = s3wire(&args);
+        s3wire(&args)
+    }
+
+    /// `analyze --format json` with the fixture's configured endpoints; returns (exit code, report).
+    pub fn analyze(&self, extra: &[&str]) -> (i32, Value) {
+        let out = self.run("json", extra);
         let code = out.status.code().unwrap_or(-1);
         assert!(
             code == 0 || code == 1,

@@ -1,23 +1,12 @@
 //! The report is the same whatever the number of threads: `--threads 1` keeps every stage on
 //! one thread, more puts the report writer on its own; every format, every fixture.
 
-use crate::harness::{Fixture, s3wire};
+use crate::harness::Fixture;
 
 /// The output with the command line (which names `--threads`) taken out.
 fn report(f: &Fixture, format: &str, threads: &str) -> String {
-    let capture = f.capture();
     let threads = format!("--threads={threads}");
-    let mut args = vec!["analyze", capture.as_str(), "--no-aws-config"];
-    args.extend(["--format", format, threads.as_str(), "-v"]);
-    let keylog = f.keylog();
-    if let Some(k) = &keylog {
-        args.extend(["--keylog", k.as_str()]);
-    }
-    let eps = f.https_endpoints();
-    for e in &eps {
-        args.extend(["--endpoint", e.as_str()]);
-    }
-    let out = s3wire(&args);
+    let out = f.run(format, &[threads.as_str(), "-v"]);
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", f.name);
     String::from_utf8(out.stdout)
         .unwrap()

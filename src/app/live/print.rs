@@ -173,35 +173,22 @@ mod tests {
     use crate::time::Timestamp;
 
     fn record(scheme: Scheme, host: &str) -> Request {
+        let time = Timestamp::from_secs_nanos(1_767_225_601, 250_000_000);
         Request {
-            id: 1,
-            time: Timestamp::from_secs_nanos(1_767_225_601, 250_000_000),
             scheme,
-            client: "127.0.0.1:40000".parse().unwrap(),
-            server: "127.0.0.1:5000".parse().unwrap(),
             host: Some(host.into()),
             method: "DELETE".into(),
             target: "/fx-live/a.txt".into(),
             operation: Ok("DeleteObject"),
-            operation_note: None,
             bucket: Some("fx-live".into()),
             key: Some("a.txt".into()),
-            addressing: crate::s3::Addressing::Path,
             status: Some(204),
-            interim: vec![],
-            user_agent: None,
-            authorization: None,
-            request_body_bytes: None,
-            response_body_bytes: None,
-            response_time: None,
-            tls: None,
-            connection: 1,
             process: Some(ProcessInfo {
                 pid: 4242,
                 name: "python3".into(),
                 cmdline: "python3 repro.py".into(),
             }),
-            evidence: Default::default(),
+            ..Request::sample(1, time, "127.0.0.1:40000", "127.0.0.1:5000")
         }
     }
 

@@ -218,6 +218,7 @@ mod tests {
             let mut direct = ReadBuffer::new(reader(data.clone()), 8);
             let mut ahead = ReadBuffer::new(reader(data.clone()), 8);
             ahead.read_ahead();
+            assert!(matches!(ahead.input, Input::Ahead(_)), "read by the thread");
             let mut at = 0;
             for i in 0.. {
                 let want = steps[i % steps.len()];
