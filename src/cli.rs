@@ -10,7 +10,9 @@ use std::path::PathBuf;
 /// reassembles every TCP stream, parses every HTTP exchange and TLS hello, names each S3 operation
 /// and reports those sent in plaintext to an HTTPS endpoint.
 ///
-/// Exit status: 0 analysed, no finding; 1 analysed, at least one finding; 2 could not analyse.
+/// Exit status: 0 analysed, nothing that fails the run (warnings may be shown); 1 analysed, S3
+/// traffic went in plaintext to an HTTPS-configured or HTTPS-proven endpoint (or a kind named by
+/// --fail-on was found); 2 could not analyse.
 #[derive(Debug, Parser)]
 #[command(name = "s3wire", version, max_term_width = 100)]
 pub struct Cli {
@@ -184,6 +186,22 @@ pub struct OutputArgs {
     /// Only the findings' gist (table format).
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// Finding kinds that also make the exit status 1 (comma-separated, or `all`). Without it,
+    /// plaintext to an HTTPS endpoint, plaintext to a TLS port and refused plaintext attempts
+    /// fail; `credentials-in-cleartext` to a host nobody configured as HTTPS is a warning.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,…")]
+    pub fail_on: Vec<FailOnKind>,
+}
+
+/// A value of `--fail-on`: a finding kind, or every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnKind {
+    PlaintextToHttpsEndpoint,
+    PlaintextToTlsPort,
+    RefusedPlaintextAttempt,
+    CredentialsInCleartext,
+    All,
 }
 
 /// Bounds that keep memory flat on any capture; what they drop is counted in `quality`.

@@ -67,7 +67,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__analyze)
-            opts="-o -v -q -h --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --help"
+            opts="-o -v -q -h --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --fail-on --max-connections --max-requests --threads --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,6 +105,10 @@ _s3wire() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "plaintext-to-https-endpoint plaintext-to-tls-port refused-plaintext-attempt credentials-in-cleartext all" -- "${cur}"))
+                    return 0
+                    ;;
                 --max-connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -125,7 +129,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__capture)
-            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --fail-on --max-connections --max-requests --threads --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -189,6 +193,10 @@ _s3wire() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "plaintext-to-https-endpoint plaintext-to-tls-port refused-plaintext-attempt credentials-in-cleartext all" -- "${cur}"))
                     return 0
                     ;;
                 --max-connections)
@@ -325,7 +333,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__run)
-            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --fail-on --max-connections --max-requests --threads --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,6 +389,10 @@ _s3wire() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "plaintext-to-https-endpoint plaintext-to-tls-port refused-plaintext-attempt credentials-in-cleartext all" -- "${cur}"))
                     return 0
                     ;;
                 --max-connections)

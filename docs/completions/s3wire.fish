@@ -43,6 +43,11 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s o -l output -d
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l color -d 'Colour in the table format' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l fail-on -d 'Finding kinds that also make the exit status 1 (comma-separated, or `all`). Without it, plaintext to an HTTPS endpoint, plaintext to a TLS port and refused plaintext attempts fail; `credentials-in-cleartext` to a host nobody configured as HTTPS is a warning' -r -f -a "plaintext-to-https-endpoint\t''
+plaintext-to-tls-port\t''
+refused-plaintext-attempt\t''
+credentials-in-cleartext\t''
+all\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
@@ -68,6 +73,11 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s o -l output -d
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l color -d 'Colour in the table format' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l fail-on -d 'Finding kinds that also make the exit status 1 (comma-separated, or `all`). Without it, plaintext to an HTTPS endpoint, plaintext to a TLS port and refused plaintext attempts fail; `credentials-in-cleartext` to a host nobody configured as HTTPS is a warning' -r -f -a "plaintext-to-https-endpoint\t''
+plaintext-to-tls-port\t''
+refused-plaintext-attempt\t''
+credentials-in-cleartext\t''
+all\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
@@ -91,6 +101,11 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand run" -s o -l output -d 'Wr
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l color -d 'Colour in the table format' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l fail-on -d 'Finding kinds that also make the exit status 1 (comma-separated, or `all`). Without it, plaintext to an HTTPS endpoint, plaintext to a TLS port and refused plaintext attempts fail; `credentials-in-cleartext` to a host nobody configured as HTTPS is a warning' -r -f -a "plaintext-to-https-endpoint\t''
+plaintext-to-tls-port\t''
+refused-plaintext-attempt\t''
+credentials-in-cleartext\t''
+all\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r

@@ -66,7 +66,10 @@ impl Analysis {
         let judge = Judge::new(s.policy.clone(), DEFAULT_WINDOW);
         Ok(Analysis {
             engine,
-            output: Output::new(Writer::new(judge, redactor, sink), s.threads > 1)?,
+            output: Output::new(
+                Writer::new(judge, redactor, s.output.fail_on, sink),
+                s.threads > 1,
+            )?,
         })
     }
 

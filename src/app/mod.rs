@@ -107,9 +107,9 @@ fn analyze(s: &Settings) -> Result<Outcome> {
     Ok(outcome(&report))
 }
 
-/// Exit status 1 when anything was found.
+/// Exit status 1 when a finding of a kind that fails the run was found (warnings do not).
 pub fn outcome(report: &Report) -> Outcome {
-    if report.summary.findings == 0 {
+    if report.summary.failing_findings == 0 {
         Outcome::Clean
     } else {
         Outcome::Findings

@@ -5,7 +5,8 @@
 //! one writer, fed in order, so the output is byte-identical whatever the number of threads.
 
 use super::records::Fact;
-use crate::policy::{Judge, Judged, Scheme};
+use crate::policy::{FailOn, Judge, Judged, Scheme, Severity};
+use crate::report::groups::Groups;
 use crate::report::rows::Redactor;
 use crate::report::sink::{Row, Sink};
 use crate::report::{Report, Summary};
@@ -28,16 +29,25 @@ pub struct Writer {
     pub judge: Judge,
     judged: Vec<Judged>,
     redactor: Redactor,
+    fail_on: FailOn,
+    groups: Groups,
     sink: Box<dyn Sink + Send>,
     pub summary: Summary,
 }
 
 impl Writer {
-    pub fn new(judge: Judge, redactor: Redactor, sink: Box<dyn Sink + Send>) -> Writer {
+    pub fn new(
+        judge: Judge,
+        redactor: Redactor,
+        fail_on: FailOn,
+        sink: Box<dyn Sink + Send>,
+    ) -> Writer {
         Writer {
             judge,
             judged: Vec::new(),
             redactor,
+            fail_on,
+            groups: Groups::new(fail_on, redactor),
             sink,
             summary: Summary::default(),
         }
@@ -81,7 +91,7 @@ impl Writer {
     }
 
     fn row(&mut self, j: &Judged) -> io::Result<()> {
-        let findings = match j {
+        let (findings, process) = match j {
             Judged::Request(r, f) => {
                 let s = &mut self.summary;
                 s.requests += 1;
@@ -90,18 +100,39 @@ impl Writer {
                 if self.sink.wants(Row::Request) {
                     self.sink.request(&self.redactor.request(r))?;
                 }
-                f.as_slice()
+                (f.as_slice(), r.process.as_ref().map(|p| p.name.as_str()))
             }
             Judged::Attempt(_, a, f) => {
                 self.summary.attempts += 1;
                 if self.sink.wants(Row::Attempt) {
                     self.sink.attempt(&self.redactor.attempt(a))?;
                 }
-                f.as_deref().map_or(&[][..], std::slice::from_ref)
+                (f.as_deref().map_or(&[][..], std::slice::from_ref), None)
             }
         };
+        self.groups.add(findings, process);
+        let failing = findings.iter().any(|f| self.fail_on.fails(f.kind));
+        if let Some(cause) = findings
+            .iter()
+            .map(|f| f.kind)
+            .min_by_key(|k| crate::policy::FindingKind::ALL.iter().position(|a| a == k))
+        {
+            *self.summary.by_cause.entry(cause).or_default() += 1;
+        }
+        match (j, failing) {
+            (_, _) if findings.is_empty() => {}
+            (Judged::Request(..), true) => self.summary.failing_requests += 1,
+            (Judged::Request(..), false) => self.summary.warned_requests += 1,
+            (Judged::Attempt(..), true) => self.summary.failing_attempts += 1,
+            (Judged::Attempt(..), false) => {}
+        }
         for f in findings {
+            let severity = self.fail_on.severity(f.kind);
             self.summary.findings += 1;
+            match severity {
+                Severity::Error => self.summary.failing_findings += 1,
+                Severity::Warning => self.summary.warning_findings += 1,
+            }
             let kind = f.kind.as_str();
             match self.summary.findings_by_kind.get_mut(kind) {
                 Some(n) => *n += 1,
@@ -110,7 +141,7 @@ impl Writer {
                 }
             }
             if self.sink.wants(Row::Finding) {
-                self.sink.finding(&self.redactor.finding(f))?;
+                self.sink.finding(&self.redactor.finding(f, severity))?;
             }
         }
         Ok(())
@@ -119,6 +150,9 @@ impl Writer {
     /// The end of the report, with the totals counted here.
     pub fn finish(mut self, report: &mut Report) -> io::Result<()> {
         report.summary = std::mem::take(&mut self.summary);
+        report.summary.fail_on = self.fail_on.kinds().collect();
+        report.summary.groups = self.groups.records();
+        report.summary.findings_not_grouped = self.groups.not_grouped;
         self.sink.finish(report)
     }
 }

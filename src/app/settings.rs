@@ -2,9 +2,9 @@
 //! file here (the policy stage itself is pure and gets their contents).
 
 use super::engine::Limits;
-use crate::cli::{AnalyzeArgs, ColorChoice, Format, LimitArgs, OutputArgs, PolicyArgs};
+use crate::cli::{AnalyzeArgs, ColorChoice, FailOnKind, Format, LimitArgs, OutputArgs, PolicyArgs};
 use crate::flow::FlowLimits;
-use crate::policy::{Endpoint, Origin, Policy, aws_config};
+use crate::policy::{Endpoint, FailOn, FindingKind, Origin, Policy, aws_config};
 use crate::proto::ProtoLimits;
 use crate::report::sink::Shown;
 use crate::report::table::TableStyle;
@@ -36,6 +36,8 @@ pub struct OutputSettings {
     pub table: TableStyle,
     /// Rows the table and Markdown list (the rest are counted).
     pub shown: Shown,
+    /// The finding kinds that fail the run.
+    pub fail_on: FailOn,
 }
 
 /// Rows a human format lists by default: enough to read, few enough to stay on a screen.
@@ -123,6 +125,7 @@ impl OutputSettings {
                     other: Some(SHOWN_OTHER),
                 }
             },
+            fail_on: fail_on(&o.fail_on),
         }
     }
 
@@ -137,6 +140,7 @@ impl OutputSettings {
                 quiet: false,
             },
             shown: Shown::all(),
+            fail_on: FailOn::default(),
         }
     }
 
@@ -153,6 +157,17 @@ impl OutputSettings {
             )),
         })
     }
+}
+
+/// The default kinds, widened by `--fail-on`.
+fn fail_on(kinds: &[FailOnKind]) -> FailOn {
+    kinds.iter().fold(FailOn::default(), |f, k| match k {
+        FailOnKind::All => FailOn::all(),
+        FailOnKind::PlaintextToHttpsEndpoint => f.with(FindingKind::PlaintextToHttpsEndpoint),
+        FailOnKind::PlaintextToTlsPort => f.with(FindingKind::PlaintextToTlsPort),
+        FailOnKind::RefusedPlaintextAttempt => f.with(FindingKind::RefusedPlaintextAttempt),
+        FailOnKind::CredentialsInCleartext => f.with(FindingKind::CredentialsInCleartext),
+    })
 }
 
 fn terminal_width() -> Option<u16> {

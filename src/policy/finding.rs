@@ -24,6 +24,20 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind, most serious first: a request with several findings is filed under the
+    /// first of its kinds in this order.
+    pub const ALL: [FindingKind; 4] = [
+        FindingKind::PlaintextToHttpsEndpoint,
+        FindingKind::PlaintextToTlsPort,
+        FindingKind::RefusedPlaintextAttempt,
+        FindingKind::CredentialsInCleartext,
+    ];
+
+    /// Position in [`FindingKind::ALL`]: lower is more serious.
+    pub fn rank(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::PlaintextToHttpsEndpoint => "plaintext-to-https-endpoint",

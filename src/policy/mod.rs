@@ -17,9 +17,11 @@ pub mod hints;
 pub mod ini;
 pub mod judge;
 mod knowledge;
+pub mod severity;
 
 pub use aws_config::{ConfigError, Resolution, resolve, resolve_detailed};
 pub use endpoints::{Endpoint, EndpointError, Origin, Policy, Scheme};
 pub use evaluate::{evaluate, infer_endpoints};
 pub use finding::{AttemptFacts, Finding, FindingKind, OperationGuess, RequestFacts, TlsFacts};
 pub use judge::{Judge, JudgeStats, Judged};
+pub use severity::{FailOn, Severity};

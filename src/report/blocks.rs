@@ -3,6 +3,7 @@
 //! nobody can read at 3 a.m.; a block keeps the request line whole.
 
 use super::{FindingRecord, Report, guess_text};
+use crate::policy::Severity;
 use std::io::{self, Write};
 
 /// What one block is about.
@@ -21,8 +22,9 @@ fn subject(i: usize, f: &FindingRecord) -> Subject {
     }
 }
 
-/// Findings grouped by what they are about, in order of first appearance.
-fn groups(r: &Report) -> Vec<Vec<&FindingRecord>> {
+/// Findings grouped by what they are about (one request or attempt), in order of first
+/// appearance: every format shows one entry per request, carrying all its kinds.
+pub fn by_subject(r: &Report) -> Vec<Vec<&FindingRecord>> {
     let mut out: Vec<(Subject, Vec<&FindingRecord>)> = Vec::new();
     for (i, f) in r.findings.iter().enumerate() {
         let s = subject(i, f);
@@ -35,13 +37,13 @@ fn groups(r: &Report) -> Vec<Vec<&FindingRecord>> {
 }
 
 pub fn write_findings(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let (red, bold, dim, reset) = if color {
-        ("\x1b[1;31m", "\x1b[1m", "\x1b[2m", "\x1b[0m")
+    let (red, yellow, bold, dim, reset) = if color {
+        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[1m", "\x1b[2m", "\x1b[0m")
     } else {
-        ("", "", "", "")
+        ("", "", "", "", "")
     };
     writeln!(out, "\n{bold}Findings{reset}")?;
-    for group in groups(r) {
+    for group in by_subject(r) {
         let f = group[0];
         let kinds: Vec<&str> = group.iter().map(|g| g.kind.as_str()).collect();
         let what = match (&f.operation, &f.guess) {
@@ -54,9 +56,14 @@ pub fn write_findings(r: &Report, color: bool, out: &mut dyn Write) -> io::Resul
             .flatten()
             .collect::<Vec<_>>()
             .join("/");
+        let (mark, tone) = if group.iter().any(|g| g.severity == Severity::Error) {
+            ("✗", red)
+        } else {
+            ("⚠", yellow)
+        };
         writeln!(
             out,
-            "\n{red}✗ {what}{reset} {object}  {dim}[{}]{reset}",
+            "\n{tone}{mark} {what}{reset} {object}  {dim}[{}]{reset}",
             kinds.join(", ")
         )?;
         let status = f.status.map_or(String::new(), |s| format!("  → {s}"));
@@ -74,11 +81,15 @@ pub fn write_findings(r: &Report, color: bool, out: &mut dyn Write) -> io::Resul
                 .as_ref()
                 .map_or(String::new(), |u| format!("  {dim}{u}{reset}"))
         )?;
-        writeln!(
-            out,
-            "  expected: {} ({}: {})",
-            f.endpoint, f.origin, f.endpoint_detail
-        )?;
+        if f.origin == super::groups::UNCONFIGURED {
+            writeln!(out, "  endpoint: {} (not configured as HTTPS)", f.endpoint)?;
+        } else {
+            writeln!(
+                out,
+                "  expected: {} ({}: {})",
+                f.endpoint, f.origin, f.endpoint_detail
+            )?;
+        }
         let mut hints: Vec<&str> = Vec::new();
         for g in &group {
             if !hints.contains(&g.hint.as_str()) {

@@ -224,6 +224,7 @@ impl WriteJson for FindingRecord {
     fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = Obj::new(out);
         o.str("kind", self.kind.as_str())
+            .str("severity", self.severity.as_str())
             .opt_str("operation", self.operation.as_deref())
             .opt_str("bucket", self.bucket.as_deref())
             .opt_str("key", self.key.as_deref())

@@ -55,6 +55,11 @@ fn finding(full: bool) -> FindingRecord {
     let some = |s: &str| full.then(|| s.to_string());
     FindingRecord {
         kind: crate::policy::FindingKind::PlaintextToHttpsEndpoint,
+        severity: if full {
+            crate::policy::Severity::Error
+        } else {
+            crate::policy::Severity::Warning
+        },
         operation: some("DeleteObject"),
         bucket: some("b"),
         key: some("k"),

@@ -1,12 +1,15 @@
 //! Markdown, ready to paste into a GitHub issue: what was captured, the findings with their
 //! evidence, how complete the capture was, and the tool version and command line.
 
-use super::{Report, guess_text};
+use super::blocks::by_subject;
+use super::{FindingRecord, Report, guess_text};
+use crate::policy::Severity;
 use std::io::{self, Write};
 
 pub fn write_markdown(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## s3wire report\n")?;
     write_capture(r, out)?;
+    write_summary(r, out)?;
     write_findings(r, out)?;
     write_operations(r, out)?;
     write_endpoints(r, out)?;
@@ -54,6 +57,37 @@ fn write_capture(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
+/// The verdict and the causes first (what the reader of an issue looks at), then one row per
+/// request with all its finding kinds, then the evidence per request.
+fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "**Verdict:** {}\n", super::verdict(&r.summary))?;
+    for g in &r.summary.groups {
+        let mark = match g.severity {
+            Severity::Error => "❌",
+            Severity::Warning => "⚠️",
+        };
+        writeln!(
+            out,
+            "- {mark} {}  \n  <sub>{} → {}{}</sub>",
+            cell(&g.text),
+            g.first.rfc3339(),
+            g.last.rfc3339(),
+            super::table::ids(g)
+        )?;
+    }
+    if r.summary.findings_not_grouped > 0 {
+        writeln!(
+            out,
+            "- … {} more findings of other causes: `--format json` lists them all",
+            r.summary.findings_not_grouped
+        )?;
+    }
+    if !r.summary.groups.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
 fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     if r.summary.findings == 0 {
         return writeln!(
@@ -61,13 +95,20 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             "### Findings\n\nNone: no plaintext S3 traffic to an HTTPS endpoint.\n"
         );
     }
-    writeln!(out, "### Findings ({})\n", r.summary.findings)?;
+    let subjects = by_subject(r);
     writeln!(
         out,
-        "| # | kind | operation | bucket/key | status | endpoint (origin) |"
+        "### Findings ({} findings about {} requests and attempts)\n",
+        r.summary.findings,
+        r.summary.requests_with_findings + attempts_with_findings(r)
     )?;
-    writeln!(out, "|---|---|---|---|---|---|")?;
-    for (i, f) in r.findings.iter().enumerate() {
+    writeln!(
+        out,
+        "| request | severity | kinds | operation | bucket/key | status | endpoint (origin) |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    for group in &subjects {
+        let f = group[0];
         let op = match (&f.operation, &f.guess) {
             (Some(op), _) => op.clone(),
             (None, Some(g)) => guess_text(g),
@@ -79,11 +120,16 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             .copied()
             .collect::<Vec<_>>()
             .join("/");
+        let kinds: Vec<String> = group
+            .iter()
+            .map(|g| format!("`{}`", g.kind.as_str()))
+            .collect();
         writeln!(
             out,
-            "| {} | `{}` | {} | {} | {} | {} ({}) |",
-            i + 1,
-            f.kind.as_str(),
+            "| {} | {} | {} | {} | {} | {} | {} ({}) |",
+            subject_label(f),
+            severity(group),
+            kinds.join(" "),
             cell(&op),
             cell(if object.is_empty() { "-" } else { &object }),
             f.status.map_or("-".into(), |s| s.to_string()),
@@ -99,11 +145,12 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out, "\n<details><summary>Evidence</summary>\n\n```")?;
-    for (i, f) in r.findings.iter().enumerate() {
+    for group in &subjects {
+        let f = group[0];
         writeln!(
             out,
-            "#{} {} {} → {}",
-            i + 1,
+            "{} {} {} → {}",
+            subject_label(f),
             f.time.rfc3339(),
             f.client,
             f.server
@@ -115,9 +162,43 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "   User-Agent: {ua}")?;
         }
         writeln!(out, "   endpoint {} from {}", f.endpoint, f.endpoint_detail)?;
-        writeln!(out, "   hint: {}", f.hint)?;
+        let mut hints: Vec<&str> = Vec::new();
+        for g in group {
+            if !hints.contains(&g.hint.as_str()) {
+                hints.push(&g.hint);
+            }
+        }
+        for h in hints {
+            writeln!(out, "   hint: {h}")?;
+        }
     }
     writeln!(out, "```\n</details>\n")
+}
+
+/// `#3` for a request, `attempt 2` for a connection attempt.
+fn subject_label(f: &FindingRecord) -> String {
+    match (f.request, f.attempt) {
+        (Some(id), _) => format!("#{id}"),
+        (None, Some(a)) => format!("attempt {a}"),
+        _ => "-".into(),
+    }
+}
+
+fn severity(group: &[&FindingRecord]) -> &'static str {
+    if group.iter().any(|f| f.severity == Severity::Error) {
+        "error"
+    } else {
+        "warning"
+    }
+}
+
+/// Attempts with a finding (each has at most one), from the per-kind totals.
+fn attempts_with_findings(r: &Report) -> u64 {
+    r.summary
+        .findings_by_kind
+        .get(crate::policy::FindingKind::RefusedPlaintextAttempt.as_str())
+        .copied()
+        .unwrap_or(0)
 }
 
 fn write_operations(r: &Report, out: &mut dyn Write) -> io::Result<()> {

@@ -4,8 +4,9 @@
 //! known only at the end, plus the rows kept for showing — closes the output. Renderers never
 //! recompute anything: every figure they show is a field here.
 
-mod blocks;
+pub mod blocks;
 pub mod fastjson;
+pub mod groups;
 pub mod json;
 pub mod markdown;
 pub mod redact;
@@ -47,6 +48,25 @@ pub struct Summary {
     pub findings_by_kind: std::collections::BTreeMap<String, u64>,
     /// Requests with at least one finding.
     pub requests_with_findings: u64,
+    /// Findings whose kind fails the run (exit status 1): see `fail_on`.
+    pub failing_findings: u64,
+    /// Findings shown as warnings: their kind does not fail the run.
+    pub warning_findings: u64,
+    /// Requests with at least one failing finding.
+    pub failing_requests: u64,
+    /// Connection attempts with a failing finding.
+    pub failing_attempts: u64,
+    /// Requests whose findings are all warnings.
+    pub warned_requests: u64,
+    /// Requests and attempts with findings, by their most serious kind (the order of
+    /// `FindingKind::ALL`): each is counted once.
+    pub by_cause: std::collections::BTreeMap<crate::policy::FindingKind, u64>,
+    /// The finding kinds that fail the run (the default set, widened by `--fail-on`).
+    pub fail_on: Vec<crate::policy::FindingKind>,
+    /// Findings grouped by cause, failing groups first: what a reader looks at first.
+    pub groups: Vec<groups::GroupRecord>,
+    /// Findings of causes past the cap on groups (200), not in any group.
+    pub findings_not_grouped: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -221,6 +241,8 @@ pub struct OperationCount {
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingRecord {
     pub kind: crate::policy::FindingKind,
+    /// `error` when the kind fails the run, `warning` otherwise (see `summary.fail_on`).
+    pub severity: crate::policy::Severity,
     pub operation: Option<String>,
     pub bucket: Option<String>,
     pub key: Option<String>,
@@ -228,6 +250,7 @@ pub struct FindingRecord {
     pub request: Option<u64>,
     /// Index into `attempts` for refused/unanswered attempts.
     pub attempt: Option<usize>,
+    /// The endpoint as configured, or (origin `unconfigured`) as the request went.
     pub endpoint: String,
     pub origin: String,
     pub endpoint_detail: String,
@@ -241,6 +264,57 @@ pub struct FindingRecord {
     pub hint: String,
     /// For attempts: what the operation may have been. Always a guess: no request bytes exist.
     pub guess: Option<GuessRecord>,
+}
+
+/// The one-line verdict every human format ends (or starts) with, and what the exit status
+/// says: failing findings, then warnings.
+pub fn verdict(s: &Summary) -> String {
+    use crate::policy::FindingKind as K;
+    let fails = |k: K| s.fail_on.contains(&k);
+    let n = |k: K| s.by_cause.get(&k).copied().unwrap_or(0);
+    let mut failing = Vec::new();
+    let mut warnings = Vec::new();
+    let plain = n(K::PlaintextToHttpsEndpoint) + n(K::PlaintextToTlsPort);
+    if plain > 0 {
+        failing.push(format!(
+            "{} went in plaintext to an endpoint configured or proven HTTPS",
+            plural(plain, "request")
+        ));
+    }
+    if n(K::RefusedPlaintextAttempt) > 0 {
+        failing.push(format!(
+            "{} to an HTTPS endpoint's plaintext port sent no bytes (refused or unanswered)",
+            plural(n(K::RefusedPlaintextAttempt), "connection attempt")
+        ));
+    }
+    let creds = n(K::CredentialsInCleartext);
+    if creds > 0 {
+        let text = format!(
+            "{} carried credentials in cleartext to an endpoint not configured as HTTPS",
+            plural(creds, "request")
+        );
+        if fails(K::CredentialsInCleartext) {
+            failing.push(text);
+        } else {
+            warnings.push(format!(
+                "{text} (not failing the run; --fail-on credentials-in-cleartext makes it fail)"
+            ));
+        }
+    }
+    let mut text = if failing.is_empty() {
+        "No plaintext S3 traffic to an HTTPS endpoint found.".to_string()
+    } else {
+        format!("{}.", failing.join("; "))
+    };
+    for w in warnings {
+        text.push_str(&format!(" Warning: {w}."));
+    }
+    text
+}
+
+/// `1 request`, `2 requests`.
+pub fn plural(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// A guess at an attempt's operation, from the same client's next request.

@@ -1,10 +1,11 @@
 //! Typed records → report rows, made once, through the one redactor. Everything a row shows as
 //! text comes from here; nothing downstream redacts again.
 
+use super::groups::EndpointView;
 use super::redact;
 use super::{AttemptRecord, FindingRecord, GuessRecord, RequestRecord};
 use crate::facts::{Attempt, Request};
-use crate::policy::Finding;
+use crate::policy::{Finding, Severity};
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
@@ -87,19 +88,19 @@ impl Redactor {
         }
     }
 
-    pub fn finding(&self, f: &Finding) -> FindingRecord {
+    pub fn finding(&self, f: &Finding, severity: Severity) -> FindingRecord {
+        let endpoint = EndpointView::of(f);
         FindingRecord {
             kind: f.kind,
+            severity,
             operation: f.operation.clone(),
             bucket: f.bucket.clone(),
             key: f.key.clone(),
             request: f.request,
             attempt: f.attempt,
-            endpoint: f.endpoint.clone().unwrap_or_else(|| "-".into()),
-            origin: f
-                .origin
-                .map_or_else(|| "-".into(), |o| o.as_str().to_string()),
-            endpoint_detail: f.endpoint_detail.clone().unwrap_or_default(),
+            endpoint: endpoint.url,
+            origin: endpoint.origin,
+            endpoint_detail: endpoint.detail,
             time: f.time,
             client: addr(f.client),
             server: addr(f.server),

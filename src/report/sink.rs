@@ -384,6 +384,7 @@ mod tests {
     fn finding(request: u64, kind: FindingKind) -> FindingRecord {
         FindingRecord {
             kind,
+            severity: crate::policy::Severity::Error,
             operation: None,
             bucket: None,
             key: None,

@@ -2,6 +2,7 @@
 //! last, right above the verdict line, so they are what stays on screen.
 
 use super::{Report, RequestRecord, Scheme, guess_text};
+use crate::policy::Severity;
 use comfy_table::{
     Attribute, Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
 };
@@ -66,11 +67,60 @@ pub fn write_table(report: &Report, style: &TableStyle, out: &mut dyn Write) -> 
         if more > 0 {
             writeln!(
                 out,
-                "\n… {more} more findings: the JSON report lists them all (--format json)"
+                "\n… {more} more findings: -v shows them all here, --format json lists them all"
             )?;
         }
+        write_groups(report, style, out)?;
     }
     write_verdict(report, style, out)
+}
+
+/// The findings by cause, one line each, right above the verdict: what a reader looks at first.
+fn write_groups(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
+    let s = &r.summary;
+    let (red, yellow, bold, reset) = if style.color {
+        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    writeln!(out, "\n{bold}Summary{reset}")?;
+    for g in &s.groups {
+        let (mark, tone) = match g.severity {
+            Severity::Error => ("✗", red),
+            Severity::Warning => ("⚠", yellow),
+        };
+        writeln!(out, "{tone}{mark}{reset} {}", g.text)?;
+        writeln!(
+            out,
+            "  {} → {}{}",
+            g.first.rfc3339(),
+            g.last.rfc3339(),
+            ids(g)
+        )?;
+    }
+    if s.findings_not_grouped > 0 {
+        writeln!(
+            out,
+            "… {} more findings of other causes: --format json lists them all",
+            s.findings_not_grouped
+        )?;
+    }
+    Ok(())
+}
+
+/// `; requests #1, #2, …` for a group (the first ids only).
+pub fn ids(g: &super::groups::GroupRecord) -> String {
+    if g.request_ids.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = g.request_ids.iter().map(|i| format!("#{i}")).collect();
+    let more = g.requests.saturating_sub(g.request_ids.len() as u64);
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!("; requests {}{tail}", list.join(", "))
 }
 
 /// `… N more X: …` under a section that shows only the first rows.
@@ -291,13 +341,8 @@ fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn write_verdict(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
-    let n = r.summary.findings;
-    let text = if n == 0 {
-        "No plaintext S3 traffic to an HTTPS endpoint found.".to_string()
-    } else {
-        format!("{n} finding(s): S3 traffic went in plaintext where HTTPS was configured.")
-    };
-    if style.color && n > 0 {
+    let text = super::verdict(&r.summary);
+    if style.color && r.summary.failing_findings > 0 {
         writeln!(out, "\n\x1b[1;31m{text}\x1b[0m")
     } else {
         writeln!(out, "\n{text}")
@@ -312,8 +357,9 @@ pub fn write_gist_line(f: &super::FindingRecord, out: &mut dyn Write) -> io::Res
         .or_else(|| f.guess.as_ref().map(guess_text));
     writeln!(
         out,
-        "{} {} {} {} (endpoint {} from {})",
+        "{} {} {} {} {} (endpoint {} from {})",
         f.time.rfc3339(),
+        f.severity.as_str(),
         f.kind.as_str(),
         op.unwrap_or_else(|| "-".into()),
         f.seen

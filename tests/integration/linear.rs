@@ -92,7 +92,8 @@ fn run(
                 requests += 1;
                 sink.request(&redactor.request(&r)).unwrap();
                 for f in &f {
-                    sink.finding(&redactor.finding(f)).unwrap();
+                    sink.finding(&redactor.finding(f, s3wire::policy::Severity::Error))
+                        .unwrap();
                 }
             }
         }

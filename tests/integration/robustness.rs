@@ -92,7 +92,8 @@ fn rows(judged: &mut Vec<Judged>) {
             }
         };
         for f in &findings {
-            r.finding(f).write_json(&mut out);
+            r.finding(f, s3wire::policy::Severity::Warning)
+                .write_json(&mut out);
         }
     }
 }

@@ -1,0 +1,496 @@
+//! The summary a reader looks at first: findings grouped by cause. Ten thousand plaintext
+//! requests from one misconfigured client are one line ("10000 requests went over http to
+//! https://s3.example.com (configured by --endpoint) from 10.0.0.7 Boto3/1.40.14: PutObject ×9000,
+//! …; hint: …"), not ten thousand evidence blocks.
+//!
+//! A group is one cause: the most serious finding kind of each request, the endpoint as
+//! configured (or as seen, when nobody configured it), the client host, its User-Agent product
+//! and, in live capture, its process. Aggregated as rows are judged, so memory is bounded by the
+//! number of groups (capped) and never by the number of requests.
+
+use super::Scheme;
+use super::rows::Redactor;
+use crate::policy::{FailOn, Finding, FindingKind, Origin, Severity};
+use crate::time::Timestamp;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+/// Groups kept; past this, findings are counted in `Summary::findings_not_grouped`. A capture
+/// with more distinct causes than this needs the JSON findings, not a summary.
+const MAX_GROUPS: usize = 200;
+/// Request ids listed per group (the JSON `findings` have every one).
+const MAX_IDS: usize = 10;
+/// Distinct hints kept per group.
+const MAX_HINTS: usize = 3;
+/// Operations named in a group's sentence; the JSON lists them all.
+const OPS_IN_TEXT: usize = 8;
+
+/// One cause, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupRecord {
+    pub severity: Severity,
+    /// The most serious finding kind of each request (or attempt) in the group.
+    pub kind: FindingKind,
+    /// The one-line summary every format shows.
+    pub text: String,
+    /// Every finding kind in the group, with counts (a plaintext request that also carried a
+    /// signature counts under both).
+    pub kinds: BTreeMap<FindingKind, u64>,
+    pub endpoint: String,
+    pub origin: String,
+    pub endpoint_detail: String,
+    /// The client's address (without the port: each connection has its own).
+    pub client: String,
+    /// The first token of the User-Agent (`Boto3/1.40.14`, `aws-cli/2.22.0`, …).
+    pub user_agent: Option<String>,
+    /// Live capture: the client's process name.
+    pub process: Option<String>,
+    /// `http` for requests; null for attempts (no bytes left the client).
+    pub scheme: Option<Scheme>,
+    pub requests: u64,
+    pub attempts: u64,
+    /// Operations with counts, most frequent first (`unknown` when none could be named; for
+    /// attempts the guessed operation with a `?`).
+    pub operations: Vec<OperationTally>,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    /// The first request ids (see `requests`), at most 10.
+    pub request_ids: Vec<u64>,
+    /// Distinct hints with how many findings gave each (at most 3; the rest counted).
+    pub hints: Vec<HintTally>,
+    pub other_hints: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperationTally {
+    pub operation: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HintTally {
+    pub hint: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    kind: FindingKind,
+    endpoint: String,
+    client: IpAddr,
+    agent: Option<String>,
+    process: Option<String>,
+}
+
+struct Group {
+    key: Key,
+    origin: String,
+    detail: String,
+    scheme: Option<Scheme>,
+    kinds: BTreeMap<FindingKind, u64>,
+    requests: u64,
+    attempts: u64,
+    operations: BTreeMap<String, u64>,
+    first: Timestamp,
+    last: Timestamp,
+    ids: Vec<u64>,
+    hints: Vec<HintTally>,
+    other_hints: u64,
+}
+
+/// Findings in, groups out.
+pub struct Groups {
+    fail_on: FailOn,
+    redactor: Redactor,
+    index: HashMap<Key, usize>,
+    groups: Vec<Group>,
+    /// Findings that found no room (more than [`MAX_GROUPS`] causes).
+    pub not_grouped: u64,
+}
+
+/// How a finding's endpoint reads in a report: as configured, or — nobody configured this
+/// host — as the request went (`http://host:port`), marked `unconfigured`.
+pub struct EndpointView {
+    pub url: String,
+    pub origin: String,
+    pub detail: String,
+}
+
+impl EndpointView {
+    pub fn of(f: &Finding) -> EndpointView {
+        match (&f.endpoint, f.origin) {
+            (Some(url), Some(origin)) => EndpointView {
+                url: url.clone(),
+                origin: origin.as_str().to_string(),
+                detail: f.endpoint_detail.clone().unwrap_or_default(),
+            },
+            _ => EndpointView {
+                url: format!(
+                    "http://{}",
+                    f.host
+                        .clone()
+                        .unwrap_or_else(|| super::rows::addr(f.server))
+                ),
+                origin: UNCONFIGURED.to_string(),
+                detail: "no endpoint names this host: shown as the request went".to_string(),
+            },
+        }
+    }
+}
+
+/// The origin shown for an endpoint nobody configured.
+pub const UNCONFIGURED: &str = "unconfigured";
+
+impl Groups {
+    pub fn new(fail_on: FailOn, redactor: Redactor) -> Groups {
+        Groups {
+            fail_on,
+            redactor,
+            index: HashMap::new(),
+            groups: Vec::new(),
+            not_grouped: 0,
+        }
+    }
+
+    /// One request's (or attempt's) findings, all about the same subject. `process` is the
+    /// client's process name when live capture knows it.
+    pub fn add(&mut self, findings: &[Finding], process: Option<&str>) {
+        let Some(primary) = findings.iter().min_by_key(|f| f.kind.rank()) else {
+            return;
+        };
+        let endpoint = EndpointView::of(primary);
+        let key = Key {
+            kind: primary.kind,
+            endpoint: endpoint.url.clone(),
+            client: primary.client.ip(),
+            agent: primary.user_agent.as_deref().and_then(product),
+            process: process.map(str::to_string),
+        };
+        let i = match self.index.get(&key) {
+            Some(i) => *i,
+            None if self.groups.len() >= MAX_GROUPS => {
+                self.not_grouped += findings.len() as u64;
+                return;
+            }
+            None => {
+                self.index.insert(key.clone(), self.groups.len());
+                self.groups.push(Group {
+                    scheme: primary.request.map(|_| Scheme::Http),
+                    key,
+                    origin: endpoint.origin,
+                    detail: endpoint.detail,
+                    kinds: BTreeMap::new(),
+                    requests: 0,
+                    attempts: 0,
+                    operations: BTreeMap::new(),
+                    first: primary.time,
+                    last: primary.time,
+                    ids: Vec::new(),
+                    hints: Vec::new(),
+                    other_hints: 0,
+                });
+                self.groups.len() - 1
+            }
+        };
+        let g = &mut self.groups[i];
+        match primary.request {
+            Some(id) => {
+                g.requests += 1;
+                if g.ids.len() < MAX_IDS {
+                    g.ids.push(id);
+                }
+            }
+            None => g.attempts += 1,
+        }
+        let op = match (&primary.operation, &primary.guess) {
+            (Some(op), _) => op.clone(),
+            (None, Some(guess)) => match &guess.operation {
+                Some(op) => format!("{op}?"),
+                None => "unknown".into(),
+            },
+            (None, None) => "unknown".into(),
+        };
+        *g.operations.entry(op).or_default() += 1;
+        g.first = g.first.min(primary.time);
+        g.last = g.last.max(primary.time);
+        for f in findings {
+            *g.kinds.entry(f.kind).or_default() += 1;
+            let hint = self.redactor.text(&f.hint);
+            let room = g.hints.len() < MAX_HINTS;
+            match g.hints.iter_mut().find(|h| h.hint == hint) {
+                Some(h) => h.count += 1,
+                None if room => g.hints.push(HintTally {
+                    hint: hint.into_owned(),
+                    count: 1,
+                }),
+                None => g.other_hints += 1,
+            }
+        }
+    }
+
+    /// The groups, failing ones first, then the largest, then the earliest.
+    pub fn records(&self) -> Vec<GroupRecord> {
+        let mut out: Vec<GroupRecord> = self.groups.iter().map(|g| self.record(g)).collect();
+        out.sort_by(|a, b| {
+            (
+                a.severity,
+                std::cmp::Reverse(a.requests + a.attempts),
+                a.first,
+            )
+                .cmp(&(
+                    b.severity,
+                    std::cmp::Reverse(b.requests + b.attempts),
+                    b.first,
+                ))
+        });
+        out
+    }
+
+    fn record(&self, g: &Group) -> GroupRecord {
+        let mut operations: Vec<OperationTally> = g
+            .operations
+            .iter()
+            .map(|(operation, count)| OperationTally {
+                operation: operation.clone(),
+                count: *count,
+            })
+            .collect();
+        operations.sort_by(|a, b| b.count.cmp(&a.count).then(a.operation.cmp(&b.operation)));
+        let mut r = GroupRecord {
+            severity: self.fail_on.severity(g.key.kind),
+            kind: g.key.kind,
+            text: String::new(),
+            kinds: g.kinds.clone(),
+            endpoint: g.key.endpoint.clone(),
+            origin: g.origin.clone(),
+            endpoint_detail: g.detail.clone(),
+            client: g.key.client.to_string(),
+            user_agent: g.key.agent.clone(),
+            process: g.key.process.clone(),
+            scheme: g.scheme,
+            requests: g.requests,
+            attempts: g.attempts,
+            operations,
+            first: g.first,
+            last: g.last,
+            request_ids: g.ids.clone(),
+            hints: g.hints.clone(),
+            other_hints: g.other_hints,
+        };
+        r.text = sentence(&r);
+        r
+    }
+}
+
+/// The first token of a User-Agent: the product and its version (`Boto3/1.40.14`). SDKs put
+/// themselves first; the rest (OS, language, feature flags) varies per host and would split one
+/// cause into many groups.
+pub fn product(ua: &str) -> Option<String> {
+    let first = ua.split_ascii_whitespace().next()?;
+    Some(first.chars().take(64).collect())
+}
+
+/// `6 requests went over http to https://s3.local.test:443 (configured by --endpoint) from
+/// 127.0.0.1 Boto3/1.40.14: DeleteObject ×3, …; also credentials-in-cleartext ×6; hint: …`
+fn sentence(g: &GroupRecord) -> String {
+    let n = g.requests + g.attempts;
+    let what = match g.kind {
+        FindingKind::PlaintextToHttpsEndpoint => {
+            format!("{} went over http to", super::plural(n, "request"))
+        }
+        FindingKind::PlaintextToTlsPort => format!(
+            "{} sent plaintext HTTP to a port that speaks TLS,",
+            super::plural(n, "request")
+        ),
+        FindingKind::RefusedPlaintextAttempt => format!(
+            "{} to the plaintext port of",
+            super::plural(n, "connection attempt")
+        ),
+        FindingKind::CredentialsInCleartext => {
+            format!(
+                "{} carried credentials in cleartext to",
+                super::plural(n, "request")
+            )
+        }
+    };
+    let origin = match g.origin.as_str() {
+        UNCONFIGURED => "not configured as HTTPS".to_string(),
+        o if o == Origin::AwsDefault.as_str() => "an AWS S3 host: HTTPS by default".to_string(),
+        o if o == Origin::Inferred.as_str() => format!("proven HTTPS: {}", g.endpoint_detail),
+        _ => format!("configured by {}", g.endpoint_detail),
+    };
+    let mut from = g.client.clone();
+    for extra in [&g.user_agent, &g.process].into_iter().flatten() {
+        from.push(' ');
+        from.push_str(extra);
+    }
+    let mut ops: Vec<String> = g
+        .operations
+        .iter()
+        .take(OPS_IN_TEXT)
+        .map(|o| format!("{} ×{}", o.operation, o.count))
+        .collect();
+    if g.operations.len() > OPS_IN_TEXT {
+        ops.push(format!("{} more", g.operations.len() - OPS_IN_TEXT));
+    }
+    let mut text = format!(
+        "{what} {} ({origin}) from {from}: {}",
+        g.endpoint,
+        ops.join(", ")
+    );
+    if g.attempts > 0 {
+        text.push_str(" (no request bytes left the client: operations are guesses)");
+    }
+    let also: Vec<String> = g
+        .kinds
+        .iter()
+        .filter(|(k, _)| **k != g.kind)
+        .map(|(k, c)| format!("{} ×{c}", k.as_str()))
+        .collect();
+    if !also.is_empty() {
+        text.push_str(&format!("; also {}", also.join(", ")));
+    }
+    if let Some(h) = g.hints.first() {
+        text.push_str("; hint: ");
+        text.push_str(&h.hint);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Request;
+    use crate::policy::{Endpoint, Finding};
+
+    fn finding(
+        kind: FindingKind,
+        id: u64,
+        op: &str,
+        t: i64,
+        endpoint: Option<&Endpoint>,
+    ) -> Finding {
+        let mut r = Request::sample(id, Timestamp(t), "10.0.0.7:40000", "10.0.0.9:80");
+        r.operation = Ok(Box::leak(op.to_string().into_boxed_str()));
+        r.user_agent = Some("Boto3/1.40.14 md/Botocore#1.40.14 ua/2.1".into());
+        r.host = Some("s3.local.test".into());
+        let mut f = Finding::for_request(kind, &r, endpoint);
+        f.hint = format!("hint for {}", kind.as_str());
+        f
+    }
+
+    #[test]
+    fn one_line_per_cause_with_operations_counted() {
+        let e = Endpoint::parse("https://s3.local.test", Origin::Flag, "--endpoint").unwrap();
+        let mut g = Groups::new(FailOn::default(), Redactor { on: true });
+        for (id, op) in [
+            (1, "DeleteObject"),
+            (2, "ListObjectVersions"),
+            (3, "DeleteObject"),
+        ] {
+            g.add(
+                &[
+                    finding(
+                        FindingKind::PlaintextToHttpsEndpoint,
+                        id,
+                        op,
+                        id as i64,
+                        Some(&e),
+                    ),
+                    finding(
+                        FindingKind::CredentialsInCleartext,
+                        id,
+                        op,
+                        id as i64,
+                        Some(&e),
+                    ),
+                ],
+                None,
+            );
+        }
+        let records = g.records();
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        assert_eq!(r.severity, Severity::Error);
+        assert_eq!(
+            (r.requests, r.first, r.last),
+            (3, Timestamp(1), Timestamp(3))
+        );
+        assert_eq!(r.request_ids, [1, 2, 3]);
+        assert_eq!(
+            r.text,
+            "3 requests went over http to https://s3.local.test:443 (configured by \
+             --endpoint) from 10.0.0.7 Boto3/1.40.14: DeleteObject ×2, ListObjectVersions ×1; \
+             also credentials-in-cleartext ×3; hint: hint for plaintext-to-https-endpoint"
+        );
+        assert_eq!(r.hints.len(), 2);
+    }
+
+    #[test]
+    fn credentials_to_an_unconfigured_host_are_a_warning_group_of_their_own() {
+        let e = Endpoint::parse("https://s3.local.test", Origin::Flag, "--endpoint").unwrap();
+        let mut g = Groups::new(FailOn::default(), Redactor { on: true });
+        g.add(
+            &[finding(
+                FindingKind::CredentialsInCleartext,
+                1,
+                "GetObject",
+                5,
+                None,
+            )],
+            None,
+        );
+        g.add(
+            &[finding(
+                FindingKind::PlaintextToHttpsEndpoint,
+                2,
+                "GetObject",
+                9,
+                Some(&e),
+            )],
+            None,
+        );
+        let records = g.records();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].severity, Severity::Error, "failing groups first");
+        let warn = &records[1];
+        assert_eq!(warn.severity, Severity::Warning);
+        assert_eq!(warn.endpoint, "http://s3.local.test");
+        assert_eq!(warn.origin, UNCONFIGURED);
+        assert!(warn.text.starts_with(
+            "1 request carried credentials in cleartext to http://s3.local.test (not \
+             configured as HTTPS) from 10.0.0.7 Boto3/1.40.14: GetObject ×1"
+        ));
+        let all = Groups::new(FailOn::all(), Redactor { on: true });
+        assert_eq!(all.fail_on.severity(warn.kind), Severity::Error);
+    }
+
+    #[test]
+    fn causes_past_the_cap_are_counted_not_kept() {
+        let e = Endpoint::parse("https://s3.local.test", Origin::Flag, "--endpoint").unwrap();
+        let mut g = Groups::new(FailOn::default(), Redactor { on: true });
+        for i in 0..(MAX_GROUPS as u64 + 5) {
+            let mut f = finding(
+                FindingKind::PlaintextToHttpsEndpoint,
+                i,
+                "GetObject",
+                0,
+                Some(&e),
+            );
+            f.user_agent = Some(format!("client/{i}"));
+            g.add(&[f], None);
+        }
+        assert_eq!(g.records().len(), MAX_GROUPS);
+        assert_eq!(g.not_grouped, 5);
+    }
+
+    #[test]
+    fn the_product_is_the_first_token() {
+        assert_eq!(
+            product("aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.0 os/linux").as_deref(),
+            Some("aws-cli/2.22.0")
+        );
+        assert_eq!(product("   ").as_deref(), None);
+    }
+}
