@@ -1,7 +1,9 @@
 //! The command line, as clap derive types only. `settings.rs` turns these into validated settings;
 //! `--help`, the man page and completions all come from here.
 
+use crate::policy::{Endpoint, EndpointError, Origin};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// Which S3 calls went over the wire in plaintext, to an endpoint that was supposed to be HTTPS?
@@ -56,7 +58,7 @@ pub struct CaptureArgs {
     pub live: LiveArgs,
 
     /// Stop after this many seconds.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub duration: Option<f64>,
 
     /// Stop after this many packets.
@@ -142,8 +144,8 @@ pub struct EndpointArgs {
 pub struct PolicyArgs {
     /// An endpoint the client was configured with (repeatable). The scheme matters:
     /// `https://host` makes any plaintext request to `host` (any port) a finding.
-    #[arg(long = "endpoint", value_name = "URL")]
-    pub endpoints: Vec<String>,
+    #[arg(long = "endpoint", value_name = "URL", value_parser = endpoint_flag)]
+    pub endpoints: Vec<Endpoint>,
 
     /// AWS profile whose `endpoint_url` settings apply (default, as in botocore:
     /// $AWS_DEFAULT_PROFILE, else $AWS_PROFILE, else `default`).
@@ -157,8 +159,8 @@ pub struct PolicyArgs {
     /// HOST=IP: the address an endpoint's host had (repeatable, like curl's --resolve). Ties
     /// refused or unanswered connections to an endpoint when the capture itself never names the
     /// address (no TLS session or request to it).
-    #[arg(long = "resolve", value_name = "HOST=IP")]
-    pub resolve: Vec<String>,
+    #[arg(long = "resolve", value_name = "HOST=IP", value_parser = host_address)]
+    pub resolve: Vec<HostAddress>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -208,8 +210,9 @@ pub enum FailOnKind {
 #[derive(Debug, Args, Clone)]
 pub struct LimitArgs {
     /// Connections tracked at once (least recently active is evicted beyond this).
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
-    pub max_connections: usize,
+    #[arg(long, default_value_t = 100_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 
     /// Requests listed by the table report (default 50; -v lists every one).
     /// Every request is analysed and judged whatever this is; JSON and JSON Lines list them all.
@@ -235,4 +238,40 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `--endpoint URL`, checked as clap parses it.
+fn endpoint_flag(url: &str) -> Result<Endpoint, EndpointError> {
+    Endpoint::parse(url, Origin::Flag, "--endpoint")
+}
+
+/// `--resolve HOST=IP`: the address an endpoint's host had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAddress {
+    pub host: String,
+    pub ip: IpAddr,
+}
+
+fn host_address(s: &str) -> Result<HostAddress, String> {
+    let expected = "expected HOST=IP, e.g. s3.example.com=10.0.0.5";
+    let (host, ip) = s.split_once('=').ok_or(expected)?;
+    let ip = ip
+        .trim_matches(['[', ']'])
+        .parse()
+        .map_err(|_| format!("`{ip}` is not an IP address ({expected})"))?;
+    if host.is_empty() {
+        return Err(format!("no host before `=` ({expected})"));
+    }
+    Ok(HostAddress {
+        host: host.to_string(),
+        ip,
+    })
+}
+
+/// A duration in seconds: finite and not negative.
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err("expected a number of seconds, 0 or more (e.g. 30 or 2.5)".into()),
+    }
 }

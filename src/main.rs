@@ -29,44 +29,15 @@ fn main() -> ExitCode {
     match app::run(cli, argv) {
         Ok(app::Outcome::Clean) => ExitCode::SUCCESS,
         Ok(app::Outcome::Findings) => ExitCode::from(1),
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("s3wire: {}", one_line(&e));
-            if let Some(hint) = hint(&e) {
+            // Each error names every cause once in its own message; its hint comes from its
+            // kind, never from the words.
+            eprintln!("s3wire: {e}");
+            if let Some(hint) = e.hint() {
                 eprintln!("hint: {hint}");
             }
             ExitCode::from(2)
         }
-    }
-}
-
-/// `a: b: c` from the error chain, on one line.
-fn one_line(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
-}
-
-/// A reader piping into `head` closed the pipe: not an error (ripgrep does the same).
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-fn hint(e: &anyhow::Error) -> Option<&'static str> {
-    let text = one_line(e);
-    if text.contains("cannot create a temporary file") {
-        Some("point TMPDIR at a writable directory, or use --format jsonl (it needs none)")
-    } else if text.contains("not a pcap or pcapng") {
-        Some("s3wire reads pcap/pcapng files, e.g. from `tcpdump -i any -w out.pcap` or Wireshark")
-    } else if text.contains("No such file") {
-        Some("check the path; use - to read a capture from standard input")
-    } else if text.contains("--endpoint") {
-        Some("give endpoints as URLs with a scheme, e.g. --endpoint https://s3.example.com:8443")
-    } else {
-        None
     }
 }

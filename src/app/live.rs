@@ -10,10 +10,10 @@ mod print;
 use super::Outcome;
 use super::analysis::{self, Analysis};
 use super::attribution::Verdict;
-use super::settings::{OutputSettings, Settings, resolve_policy};
+use super::error::{Error, Result};
+use super::settings::{OutputSettings, Settings};
 use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
 use crate::facts::Request;
-use crate::policy::Endpoint;
 use crate::report::{ProcessInfo, Report};
 use crate::source::live::{LiveEvent, LiveOptions, LiveSource};
 use crate::source::pcapng_writer::PcapngWriter;
@@ -21,7 +21,6 @@ use crate::source::procs::ProcTable;
 use crate::source::run::{KeyLogTail, RunningCommand, exit_code};
 use crate::source::{Frame, LinkType, SourceNote};
 use crate::time::Timestamp;
-use anyhow::{Context, Result};
 use print::Printer;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -51,8 +50,10 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
     let printer = Printer::for_capture(&s.output, &args.output)?;
     let mut live = Live::new(&s, &args.live, printer)?;
     if let Some(k) = &args.keylog {
-        let tail =
-            KeyLogTail::open(k).with_context(|| format!("cannot read --keylog {}", k.display()))?;
+        let tail = KeyLogTail::open(k).map_err(|source| Error::Keylog {
+            path: k.clone(),
+            source,
+        })?;
         live.follow_keylog(tail, k.display().to_string());
     }
     live.run
@@ -79,8 +80,10 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     let printer = Printer::for_run(&s.output, &args.output)?;
     let mut live = Live::new(&s, &args.live, printer)?;
     let mut child = RunningCommand::spawn(&args.command, args.keylog.as_deref())?;
-    let tail = KeyLogTail::open(child.keylog_path())
-        .with_context(|| format!("cannot read {}", child.keylog_path().display()))?;
+    let tail = KeyLogTail::open(child.keylog_path()).map_err(|source| Error::Keylog {
+        path: child.keylog_path().to_path_buf(),
+        source,
+    })?;
     live.follow_keylog(tail, "the command's SSLKEYLOGFILE".into());
     let root = (!args.all_traffic).then(|| child.pid());
     live.procs.borrow_mut().tree = root.map(|r| (r, HashSet::from([r])));
@@ -117,7 +120,7 @@ fn interrupt_counter() -> Result<Arc<AtomicU32>> {
     ctrlc::set_handler(move || {
         handler.fetch_add(1, Ordering::SeqCst);
     })
-    .context("cannot install the Ctrl-C handler")?;
+    .map_err(|e| Error::Signal(e.to_string()))?;
     Ok(n)
 }
 
@@ -128,6 +131,7 @@ fn open_source(l: &LiveArgs) -> Result<LiveSource> {
     ))?)
 }
 
+/// The shared settings, naming the interface and filter as what was read.
 fn settings(
     policy: &PolicyArgs,
     output: &OutputArgs,
@@ -135,19 +139,8 @@ fn settings(
     argv: Vec<String>,
     live: &LiveArgs,
 ) -> Result<Settings> {
-    let (policy, _) = resolve_policy(policy)?;
-    let hints = crate::s3::HostHints::new(policy.endpoints().iter().map(Endpoint::url));
-    Ok(Settings {
-        policy_notes: Vec::new(),
-        captures: vec![format!("live:{} (filter: {})", live.interface, live.filter)],
-        keylogs: Vec::new(),
-        policy,
-        hints,
-        output: OutputSettings::from_args(output, limits),
-        limits: super::settings::limits(limits),
-        threads: super::settings::threads(limits),
-        argv,
-    })
+    let what = format!("live:{} (filter: {})", live.interface, live.filter);
+    Settings::new(policy, output, limits, vec![what], argv)
 }
 
 /// `run` keeps standard output for the command: the report goes to standard error unless
@@ -262,6 +255,8 @@ struct Live {
     printer: Printer,
     procs: Rc<RefCell<Procs>>,
     writer: Option<PcapngWriter<BufWriter<std::fs::File>>>,
+    /// `--write`'s path, for its errors.
+    write_path: std::path::PathBuf,
     /// The key log being followed, and how warnings name it.
     keylog: Option<(KeyLogTail, String)>,
     delayed: Delay,
@@ -275,9 +270,12 @@ impl Live {
     fn new(s: &Settings, l: &LiveArgs, printer: Printer) -> Result<Self> {
         let writer = match &l.write {
             Some(p) => {
-                let f = std::fs::File::create(p)
-                    .with_context(|| format!("cannot create {}", p.display()))?;
-                Some(PcapngWriter::new(BufWriter::new(f), 262_144)?)
+                let saving = |source| Error::SaveCapture {
+                    path: p.clone(),
+                    source,
+                };
+                let f = std::fs::File::create(p).map_err(saving)?;
+                Some(PcapngWriter::new(BufWriter::new(f), 262_144).map_err(saving)?)
             }
             None => None,
         };
@@ -303,6 +301,7 @@ impl Live {
             printer,
             procs: Rc::new(RefCell::new(procs)),
             writer,
+            write_path: l.write.clone().unwrap_or_default(),
             keylog: None,
             delayed: Delay::default(),
             had_keys: false,
@@ -332,7 +331,10 @@ impl Live {
         if self.keylog.is_none()
             && let Some(w) = &mut self.writer
         {
-            w.write_frame(f).context("writing the --write capture")?;
+            w.write_frame(f).map_err(|source| Error::SaveCapture {
+                path: self.write_path.clone(),
+                source,
+            })?;
         }
         if let Ok(seg) = crate::decode::decode(f.link, f.data)
             && seg.flags.syn()
@@ -361,7 +363,10 @@ impl Live {
         while let Some(f) = self.delayed.pop(all) {
             if let Some(w) = &mut self.writer {
                 w.write_frame(&f.frame())
-                    .context("writing the --write capture")?;
+                    .map_err(|source| Error::SaveCapture {
+                        path: self.write_path.clone(),
+                        source,
+                    })?;
             }
             self.run.engine.frame(&f.frame());
             self.pump()?;
@@ -425,8 +430,10 @@ impl Live {
             .add_keylog(&String::from_utf8_lossy(&keys), origin);
         self.had_keys = true;
         if let Some(w) = &mut self.writer {
-            w.write_keylog(&keys)
-                .context("writing the --write capture")?;
+            w.write_keylog(&keys).map_err(|source| Error::SaveCapture {
+                path: self.write_path.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -445,7 +452,10 @@ impl Live {
             self.run.note(SourceNote::Dropped(d));
         }
         if let Some(mut w) = self.writer.take() {
-            w.flush().context("writing the --write capture")?;
+            w.flush().map_err(|source| Error::SaveCapture {
+                path: self.write_path.clone(),
+                source,
+            })?;
         }
         let not_attributed = self.run.engine.not_attributed();
         let unknown = self.procs.borrow().unattributed;

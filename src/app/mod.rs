@@ -4,6 +4,7 @@ pub mod analysis;
 mod assemble;
 mod attribution;
 pub mod engine;
+pub mod error;
 #[cfg(feature = "live")]
 mod live;
 mod output;
@@ -15,9 +16,9 @@ use crate::cli::{Cli, Command};
 use crate::report::Report;
 use crate::source::file::FileSource;
 use crate::source::{FrameSource, SourceItem};
-use anyhow::{Context, Result};
+pub use error::{Error, Result};
 use settings::{OutputSettings, Settings};
-use std::io::{self, Write};
+use std::io::Write;
 
 /// What `main` turns into the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +38,7 @@ pub fn run(cli: Cli, argv: Vec<String>) -> Result<Outcome> {
         #[cfg(feature = "live")]
         Command::Run(args) => live::run(&args, argv),
         #[cfg(not(feature = "live"))]
-        Command::Capture(_) | Command::Run(_) => {
-            anyhow::bail!("this s3wire was built without live capture (cargo feature `live`)")
-        }
+        Command::Capture(_) | Command::Run(_) => Err(Error::NoLiveCapture),
         Command::Endpoints(args) => {
             let (policy, notes) = settings::resolve_policy(&args.policy)?;
             let out = OutputSettings::for_endpoints(args.format);
@@ -55,8 +54,7 @@ fn analyze(s: &Settings) -> Result<Outcome> {
     // Every input is opened and its format checked before anything is written, then closed
     // again (a rotated capture can be hundreds of files; each open one holds a buffer), except
     // standard input, which cannot be opened twice.
-    let open =
-        |arg: &str| FileSource::open_arg(arg).with_context(|| format!("cannot read capture {arg}"));
+    let open = |arg: &str| FileSource::open_arg(arg).map_err(Error::Input);
     let mut stdin = None;
     for arg in &s.captures {
         let src = open(arg)?;
@@ -75,9 +73,7 @@ fn analyze(s: &Settings) -> Result<Outcome> {
         .sum::<Option<u64>>();
     let mut progress = progress::Progress::new(total, !s.output.table.quiet);
     let out = s.output.clone();
-    let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || {
-        out.open().map_err(io::Error::other)
-    });
+    let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || out.open());
     let mut run = analysis::Analysis::new(s, sink)?;
     for arg in &s.captures {
         let mut src = match stdin.take().filter(|_| arg == "-") {
@@ -87,10 +83,7 @@ fn analyze(s: &Settings) -> Result<Outcome> {
         if s.threads > 1 {
             src.read_ahead();
         }
-        while let Some(item) = src
-            .next_item()
-            .with_context(|| format!("while reading {arg}"))?
-        {
+        while let Some(item) = src.next_item()? {
             match item {
                 SourceItem::Frame(f) => {
                     run.frame(&f)?;

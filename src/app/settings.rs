@@ -2,18 +2,19 @@
 //! file here (the policy stage itself is pure and gets their contents).
 
 use super::engine::Limits;
+use super::error::{Error, ReportError, Result};
 use crate::cli::{AnalyzeArgs, ColorChoice, FailOnKind, Format, LimitArgs, OutputArgs, PolicyArgs};
 use crate::flow::FlowLimits;
-use crate::policy::{Endpoint, FailOn, FindingKind, Origin, Policy, aws_config};
+use crate::policy::{Endpoint, FailOn, FindingKind, Policy, aws_config};
 use crate::proto::ProtoLimits;
 use crate::report::sink::Shown;
 use crate::report::table::TableStyle;
-use anyhow::{Context, Result, bail};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 pub struct Settings {
+    /// What was read: capture files, or the live interface and filter.
     pub captures: Vec<String>,
     /// How the endpoint policy was resolved, where a reader should know (shown as warnings).
     pub policy_notes: Vec<String>,
@@ -46,29 +47,45 @@ const SHOWN_FINDINGS: usize = 100;
 const SHOWN_OTHER: usize = 50;
 
 impl Settings {
-    pub fn for_analyze(a: &AnalyzeArgs, argv: Vec<String>) -> Result<Settings> {
-        if a.captures.iter().filter(|c| *c == "-").count() > 1 {
-            bail!("standard input (-) can be read only once");
-        }
-        let (policy, policy_notes) = resolve_policy(&a.policy)?;
+    /// The settings every subcommand shares, resolved the same way for each: the endpoint
+    /// policy (with its notes), output, limits. `captures` names what is read.
+    pub fn new(
+        policy: &PolicyArgs,
+        output: &OutputArgs,
+        limits: &LimitArgs,
+        captures: Vec<String>,
+        argv: Vec<String>,
+    ) -> Result<Settings> {
+        let (policy, policy_notes) = resolve_policy(policy)?;
         let hints = crate::s3::HostHints::new(policy.endpoints().iter().map(Endpoint::url));
-        let mut keylogs = Vec::new();
-        for path in &a.keylogs {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read --keylog {}", path.display()))?;
-            keylogs.push((path.display().to_string(), text));
-        }
         Ok(Settings {
             policy_notes,
-            captures: a.captures.clone(),
-            keylogs,
+            captures,
+            keylogs: Vec::new(),
             policy,
             hints,
-            output: OutputSettings::from_args(&a.output, &a.limits),
-            limits: limits(&a.limits),
-            threads: threads(&a.limits),
+            output: OutputSettings::from_args(output, limits),
+            limits: self::limits(limits),
+            threads: threads(limits),
             argv,
         })
+    }
+
+    pub fn for_analyze(a: &AnalyzeArgs, argv: Vec<String>) -> Result<Settings> {
+        if a.captures.iter().filter(|c| *c == "-").count() > 1 {
+            return Err(Error::Usage(
+                "standard input (-) can be read only once".into(),
+            ));
+        }
+        let mut s = Settings::new(&a.policy, &a.output, &a.limits, a.captures.clone(), argv)?;
+        for path in &a.keylogs {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Keylog {
+                path: path.clone(),
+                source,
+            })?;
+            s.keylogs.push((path.display().to_string(), text));
+        }
+        Ok(s)
     }
 }
 
@@ -83,7 +100,7 @@ pub fn threads(l: &LimitArgs) -> usize {
 pub fn limits(l: &LimitArgs) -> Limits {
     Limits {
         flow: FlowLimits {
-            max_connections: l.max_connections.max(1),
+            max_connections: l.max_connections as usize,
             ..FlowLimits::default()
         },
         proto: ProtoLimits::default(),
@@ -145,12 +162,17 @@ impl OutputSettings {
     }
 
     /// Where the report goes: the `--output` file or standard output (buffered).
-    pub fn open(&self) -> Result<Box<dyn Write + Send>> {
+    pub fn open(&self) -> std::io::Result<Box<dyn Write + Send>> {
         Ok(match &self.path {
-            Some(p) => Box::new(std::io::BufWriter::new(
-                std::fs::File::create(p)
-                    .with_context(|| format!("cannot create {}", p.display()))?,
-            )),
+            Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).map_err(
+                |source| {
+                    ReportError::Create {
+                        path: p.clone(),
+                        source,
+                    }
+                    .into_io()
+                },
+            )?)),
             None => Box::new(std::io::BufWriter::with_capacity(
                 1 << 16,
                 std::io::stdout(),
@@ -185,13 +207,7 @@ fn terminal_width() -> Option<u16> {
 /// a profile missing from the file, settings shadowed by others).
 pub fn resolve_policy(p: &PolicyArgs) -> Result<(Policy, Vec<String>)> {
     let mut notes = Vec::new();
-    let mut endpoints = Vec::new();
-    for url in &p.endpoints {
-        endpoints.push(
-            Endpoint::parse(url, Origin::Flag, "--endpoint")
-                .with_context(|| format!("--endpoint {url}"))?,
-        );
-    }
+    let mut endpoints = p.endpoints.clone();
     if !p.no_aws_config {
         let env: HashMap<String, String> = std::env::vars().collect();
         let path = env
@@ -203,27 +219,13 @@ pub fn resolve_policy(p: &PolicyArgs) -> Result<(Policy, Vec<String>)> {
             .as_ref()
             .map_or("~/.aws/config".into(), |p| p.display().to_string());
         let resolution =
-            aws_config::resolve_detailed(&env, text.as_deref(), &label, p.profile.as_deref())
-                .with_context(|| format!("reading AWS configuration ({label})"))?;
+            aws_config::resolve_detailed(&env, text.as_deref(), &label, p.profile.as_deref())?;
         endpoints.extend(resolution.endpoints);
         notes.extend(resolution.notes);
     }
     let mut policy = Policy::new(endpoints);
     for r in &p.resolve {
-        let (host, ip) = r
-            .split_once('=')
-            .and_then(|(h, ip)| {
-                Some((
-                    h,
-                    ip.trim_matches(['[', ']'])
-                        .parse::<std::net::IpAddr>()
-                        .ok()?,
-                ))
-            })
-            .with_context(|| {
-                format!("--resolve {r}: expected HOST=IP, e.g. s3.example.com=10.0.0.5")
-            })?;
-        policy.add_address(host, ip, "--resolve");
+        policy.add_address(&r.host, r.ip, "--resolve");
     }
     Ok((policy, notes))
 }

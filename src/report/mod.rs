@@ -12,7 +12,7 @@ pub mod markdown;
 pub mod redact;
 pub mod rows;
 pub mod sink;
-mod spool;
+pub mod spool;
 pub mod table;
 
 use crate::time::Timestamp;

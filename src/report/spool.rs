@@ -7,6 +7,18 @@ use serde::Serialize;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
+/// The temporary directory could not hold a spool (TMPDIR missing, read-only, full).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot create a temporary file in {} for the JSON report: {}",
+    dir.display(),
+    crate::source::io_reason(source)
+)]
+pub struct SpoolError {
+    pub dir: std::path::PathBuf,
+    pub source: io::Error,
+}
+
 pub struct Spool {
     file: Option<BufWriter<File>>,
     pub rows: u64,
@@ -16,14 +28,10 @@ impl Spool {
     /// A spool with its file, made before anything is written so that a temporary directory
     /// that cannot be used fails the run before the report starts.
     pub fn new() -> io::Result<Spool> {
-        let file = tempfile::tempfile().map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "cannot create a temporary file in {} for the JSON report: {e}",
-                    std::env::temp_dir().display()
-                ),
-            )
+        let file = tempfile::tempfile().map_err(|source| {
+            let kind = source.kind();
+            let dir = std::env::temp_dir();
+            io::Error::new(kind, SpoolError { dir, source })
         })?;
         Ok(Spool {
             file: Some(BufWriter::with_capacity(1 << 16, file)),

@@ -43,8 +43,8 @@ pub enum LiveEvent<'a> {
 #[non_exhaustive]
 pub enum LiveError {
     #[error(
-        "capturing on {interface} needs root or the CAP_NET_RAW and CAP_NET_ADMIN capabilities: \
-         run with sudo, or once `sudo setcap cap_net_raw,cap_net_admin=eip {exe}` ({detail})"
+        "capturing on {interface} needs root or the CAP_NET_RAW and CAP_NET_ADMIN capabilities \
+         ({detail})"
     )]
     Permission {
         interface: String,
@@ -58,6 +58,28 @@ pub enum LiveError {
     Filter { filter: String, detail: String },
     #[error("capture on {interface} failed: {detail}")]
     Capture { interface: String, detail: String },
+}
+
+impl LiveError {
+    /// One line towards the fix.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LiveError::Permission { exe, .. } => Some(format!(
+                "run with sudo, or once `sudo setcap cap_net_raw,cap_net_admin=eip {exe}`"
+            )),
+            LiveError::NoSuchInterface { .. } => Some(
+                "list the interfaces with `ip link` (or `tcpdump -D`); `-i any` captures on all \
+                 of them"
+                    .into(),
+            ),
+            LiveError::Filter { .. } => Some(
+                "filters use tcpdump's syntax (man pcap-filter), e.g. --filter 'tcp port 80 or \
+                 tcp port 443'"
+                    .into(),
+            ),
+            LiveError::Capture { .. } => None,
+        }
+    }
 }
 
 /// An open live capture.

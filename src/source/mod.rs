@@ -84,10 +84,19 @@ pub trait FrameSource {
     fn next_item(&mut self) -> Result<Option<SourceItem<'_>>, SourceError>;
 }
 
+/// An I/O error's reason without Rust's `(os error N)` suffix, which says nothing more.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}: {}", io_reason(source))]
     Open {
         path: String,
         #[source]
@@ -95,7 +104,7 @@ pub enum SourceError {
     },
     #[error("{path}: not a pcap or pcapng capture ({detail})")]
     NotACapture { path: String, detail: String },
-    #[error("{path}: read error: {source}")]
+    #[error("cannot read {path}: {}", io_reason(source))]
     Read {
         path: String,
         #[source]
@@ -107,4 +116,31 @@ pub enum SourceError {
         offset: u64,
         detail: String,
     },
+}
+
+impl SourceError {
+    /// One line towards the fix.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            SourceError::Open { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => {
+                    Some("check the path; use - to read a capture from standard input")
+                }
+                std::io::ErrorKind::PermissionDenied => Some(
+                    "captures written by tcpdump as root are often readable by root only: \
+                     `sudo chmod a+r FILE`, or run s3wire as that user",
+                ),
+                _ => None,
+            },
+            SourceError::NotACapture { .. } => Some(
+                "s3wire reads pcap/pcapng files, e.g. from `tcpdump -i any -w out.pcap` or \
+                 Wireshark",
+            ),
+            SourceError::Read { .. } => None,
+            SourceError::Malformed { .. } => Some(
+                "the file is damaged at that point; `editcap FILE fixed.pcap` or Wireshark's \
+                 export may recover the packets before it",
+            ),
+        }
+    }
 }

@@ -15,24 +15,37 @@ use std::process::{Child, Command, ExitStatus};
 pub enum RunError {
     #[error("cannot start {command:?}: command not found")]
     NotFound { command: String },
-    #[error("cannot start {command:?}: {source}")]
+    #[error("cannot start {command:?}: {}", super::io_reason(source))]
     Spawn {
         command: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot create the TLS key log {path}: {source}")]
+    #[error("cannot create the TLS key log {}: {}", path.display(), super::io_reason(source))]
     KeyLog {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("waiting for {command:?}: {source}")]
+    #[error("waiting for {command:?}: {}", super::io_reason(source))]
     Wait {
         command: String,
         #[source]
         source: std::io::Error,
     },
+}
+
+impl RunError {
+    /// One line towards the fix.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            RunError::NotFound { .. } => {
+                Some("check the command's name and PATH; the command comes after `--`")
+            }
+            RunError::KeyLog { .. } => Some("point --keylog at a file in a writable directory"),
+            RunError::Spawn { .. } | RunError::Wait { .. } => None,
+        }
+    }
 }
 
 /// The running command and its key log.

@@ -4,6 +4,7 @@
 mod cli;
 mod decryption;
 mod docs;
+mod errors;
 mod findings;
 mod harness;
 mod linear;

@@ -2,12 +2,12 @@
 //! when the report is not streaming there itself) and a status line on standard error. The
 //! report itself streams through the analysis' sink.
 
+use crate::app::error::Result;
 use crate::app::settings::OutputSettings;
 use crate::cli::{Format, OutputArgs};
 use crate::facts::Request;
 use crate::policy::{Policy, Scheme};
 use crate::report::rows::Redactor;
-use anyhow::Result;
 use std::io::{self, IsTerminal, Write};
 
 /// Where live output goes.
