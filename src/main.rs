@@ -62,6 +62,8 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
         Some("point TMPDIR at a writable directory, or use --format jsonl (it needs none)")
     } else if text.contains("not a pcap or pcapng") {
         Some("s3wire reads pcap/pcapng files, e.g. from `tcpdump -i any -w out.pcap` or Wireshark")
+    } else if text.contains("--write-sanitized") {
+        Some("check that the directory of the --write-sanitized FILE exists and is writable")
     } else if text.contains("No such file") {
         Some("check the path; use - to read a capture from standard input")
     } else if text.contains("--endpoint") {

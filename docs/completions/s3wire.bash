@@ -67,7 +67,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__analyze)
-            opts="-o -v -q -h --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --help"
+            opts="-o -v -q -h --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --write-sanitized --sanitize-addresses --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -117,6 +117,10 @@ _s3wire() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --write-sanitized)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -125,7 +129,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__capture)
-            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --write-sanitized --sanitize-addresses --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,6 +204,10 @@ _s3wire() {
                     return 0
                     ;;
                 --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write-sanitized)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -325,7 +333,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__run)
-            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --max-connections --max-requests --threads --write-sanitized --sanitize-addresses --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -392,6 +400,10 @@ _s3wire() {
                     return 0
                     ;;
                 --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write-sanitized)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

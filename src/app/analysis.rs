@@ -7,20 +7,23 @@
 use super::engine::Engine;
 use super::output::{Output, Writer};
 use super::records::Fact;
-use super::settings::{OutputSettings, Settings};
+use super::settings::{OutputSettings, SanitizeSettings, Settings};
 use crate::cli::Format;
 use crate::facts::Request;
-use crate::policy::{Judge, judge::DEFAULT_WINDOW};
+use crate::policy::{Endpoint, Judge, Origin, judge::DEFAULT_WINDOW};
 use crate::report::rows::Redactor;
 use crate::report::sink::{Human, JsonSink, JsonlSink, KeepSink, Lazy, Sink};
 use crate::report::{Report, Summary, ToolInfo};
+use crate::sanitize::{Names, Sanitizer};
 use crate::source::{Frame, SourceNote};
 use crate::time::Timestamp;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 
 pub struct Analysis {
     pub engine: Engine,
     output: Output,
+    /// `--write-sanitized`: fed from the engine's wire events in the same pass.
+    sanitizer: Option<Sanitizer<BufWriter<std::fs::File>>>,
 }
 
 /// The sink for an output format, writing into what `open` opens. Both happen on the first
@@ -64,9 +67,17 @@ impl Analysis {
             on: s.output.redact,
         };
         let judge = Judge::new(s.policy.clone(), DEFAULT_WINDOW);
+        let sanitizer = match &s.sanitize {
+            Some(z) => {
+                engine.keep_wire();
+                Some(open_sanitized(z, s)?)
+            }
+            None => None,
+        };
         Ok(Analysis {
             engine,
             output: Output::new(Writer::new(judge, redactor, sink), s.threads > 1)?,
+            sanitizer,
         })
     }
 
@@ -95,6 +106,11 @@ impl Analysis {
     /// Drained facts to the report side (`each` sees every request as it completes, before it
     /// is judged: live capture prints it).
     pub fn pump(&mut self, each: &mut dyn FnMut(&Request)) -> io::Result<()> {
+        if let Some(z) = &mut self.sanitizer {
+            for w in self.engine.drain_wire() {
+                z.wire(w).map_err(sanitized_error)?;
+            }
+        }
         for fact in self.engine.drain() {
             if let Fact::Request(r) = &fact {
                 each(r);
@@ -114,6 +130,21 @@ impl Analysis {
     ) -> io::Result<Report> {
         self.engine.close_all();
         self.pump(each)?;
+        if let Some(z) = self.sanitizer.take() {
+            let (_, stats) = z.finish().map_err(sanitized_error)?;
+            if let Some(z) = s.sanitize.as_ref().filter(|z| z.announce) {
+                eprintln!(
+                    "s3wire: wrote {}: {} connections ({} HTTP exchanges, {} TLS handshakes), \
+                     {} attempts, {} body bytes left out",
+                    z.path.display(),
+                    stats.connections,
+                    stats.exchanges,
+                    stats.tls_sessions,
+                    stats.attempts,
+                    stats.body_bytes_removed
+                );
+            }
+        }
         let mut writer = self.output.close()?;
         writer.finish_judging()?;
         let (intake, flow, records) = self.engine.finish();
@@ -144,4 +175,54 @@ impl Analysis {
         writer.finish(&mut report)?;
         Ok(report)
     }
+}
+
+/// Creates the `--write-sanitized` file and, with placeholders, says which endpoint each
+/// configured one became (the file is re-analysed with those).
+fn open_sanitized(
+    z: &SanitizeSettings,
+    s: &Settings,
+) -> io::Result<Sanitizer<BufWriter<std::fs::File>>> {
+    let file = std::fs::File::create(&z.path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot create --write-sanitized {}: {e}", z.path.display()),
+        )
+    })?;
+    let configured: Vec<_> = s
+        .policy
+        .endpoints()
+        .iter()
+        .filter(|e| !matches!(e.origin, Origin::AwsDefault | Origin::Inferred))
+        .collect();
+    let mut names = z
+        .map_names
+        .then(|| Names::new(configured.iter().map(|e| e.host.as_str())));
+    if let (Some(n), true) = (&mut names, z.announce) {
+        for e in &configured {
+            let host = n.host(&e.host);
+            let url = Endpoint {
+                host,
+                ..(*e).clone()
+            }
+            .url();
+            eprintln!(
+                "s3wire: --write-sanitized: {} is {url} in {} (re-analyse with --endpoint {url})",
+                e.url(),
+                z.path.display()
+            );
+        }
+    }
+    Sanitizer::new(BufWriter::new(file), names).map_err(sanitized_error)
+}
+
+/// An I/O error writing the sanitized capture, saying so.
+fn sanitized_error(e: io::Error) -> io::Error {
+    if e.to_string().contains("--write-sanitized") {
+        return e;
+    }
+    io::Error::new(
+        e.kind(),
+        format!("writing the --write-sanitized capture: {e}"),
+    )
 }

@@ -10,7 +10,7 @@ mod print;
 use super::Outcome;
 use super::analysis::{self, Analysis};
 use super::attribution::Verdict;
-use super::settings::{OutputSettings, Settings, resolve_policy};
+use super::settings::{OutputSettings, SanitizeSettings, Settings, resolve_policy};
 use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
 use crate::facts::Request;
 use crate::policy::Endpoint;
@@ -38,7 +38,8 @@ const TICK: Duration = Duration::from_millis(200);
 const DRAIN: Duration = Duration::from_millis(300);
 
 pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
-    let s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
+    let mut s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
+    s.sanitize = SanitizeSettings::from_args(&args.sanitize);
     let interrupts = interrupt_counter()?;
     let mut source = open_source(&args.live)?;
     // Like tcpdump's "listening on": the moment packets are being captured (scripts wait for it).
@@ -74,6 +75,12 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
 pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     let mut s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
     s.output = report_to_stderr(s.output, &args.output);
+    s.sanitize = SanitizeSettings::from_args(&args.sanitize).map(|z| SanitizeSettings {
+        // A JSON report on standard error must stay parseable.
+        announce: s.output.path.is_some()
+            || !matches!(s.output.format, Format::Json | Format::Jsonl),
+        ..z
+    });
     let interrupts = interrupt_counter()?;
     let mut source = open_source(&args.live)?;
     let printer = Printer::for_run(&s.output, &args.output)?;
@@ -147,6 +154,7 @@ fn settings(
         limits: super::settings::limits(limits),
         threads: super::settings::threads(limits),
         argv,
+        sanitize: None,
     })
 }
 

@@ -2,7 +2,9 @@
 //! file here (the policy stage itself is pure and gets their contents).
 
 use super::engine::Limits;
-use crate::cli::{AnalyzeArgs, ColorChoice, Format, LimitArgs, OutputArgs, PolicyArgs};
+use crate::cli::{
+    AnalyzeArgs, ColorChoice, Format, LimitArgs, OutputArgs, PolicyArgs, SanitizeArgs,
+};
 use crate::flow::FlowLimits;
 use crate::policy::{Endpoint, Origin, Policy, aws_config};
 use crate::proto::ProtoLimits;
@@ -26,6 +28,28 @@ pub struct Settings {
     /// Threads the analysis may use (at least 1).
     pub threads: usize,
     pub argv: Vec<String>,
+    /// `--write-sanitized`, when given.
+    pub sanitize: Option<SanitizeSettings>,
+}
+
+#[derive(Clone)]
+pub struct SanitizeSettings {
+    pub path: PathBuf,
+    /// Replace addresses and host names by placeholders.
+    pub map_names: bool,
+    /// Print the placeholders of the configured endpoints on standard error (not when a JSON
+    /// report goes there).
+    pub announce: bool,
+}
+
+impl SanitizeSettings {
+    pub fn from_args(a: &SanitizeArgs) -> Option<SanitizeSettings> {
+        Some(SanitizeSettings {
+            path: a.write_sanitized.clone()?,
+            map_names: a.sanitize_addresses,
+            announce: true,
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -66,6 +90,7 @@ impl Settings {
             limits: limits(&a.limits),
             threads: threads(&a.limits),
             argv,
+            sanitize: SanitizeSettings::from_args(&a.sanitize),
         })
     }
 }
