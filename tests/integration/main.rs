@@ -11,4 +11,5 @@ mod linear;
 mod live;
 mod requests;
 mod robustness;
+mod sanitize;
 mod threads;
