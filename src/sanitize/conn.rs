@@ -68,7 +68,7 @@ impl TcpConn {
         for _ in 0..syns.clamp(1, 64) {
             let seg = self.header(0, SYN);
             out.push((t, packet::build(&seg, &[])));
-            t = Timestamp(t.0 + 1_000);
+            t = Timestamp(t.0.saturating_add(1_000));
         }
         if refused {
             self.next[0] = self.next[0].wrapping_add(1);
