@@ -116,13 +116,10 @@ fn fields(out: &mut String, headers: &Headers, body: Body, mut names: Option<&mu
                 continue; // RFC 9112 §6.3: chunked wins; a stale length only confuses readers
             }
             text.map_or(0, str::len).to_string()
-        } else if is(h, "host") {
-            match names.as_deref_mut() {
-                Some(n) => n.authority(h.value.trim()),
-                None => scrub::header(h.name, h.value).into_owned(),
-            }
         } else {
-            scrub::header(h.name, h.value).into_owned()
+            let v = scrub::header(h.name, h.value);
+            let mapped = names.as_deref_mut().and_then(|n| n.header(h.name, &v));
+            mapped.unwrap_or_else(|| v.into_owned())
         };
         let _ = write!(out, "{}: {value}\r\n", h.name);
     }

@@ -143,6 +143,26 @@ impl Names {
         Some(format!("{scheme}://{}{tail}", self.authority(auth)))
     }
 
+    /// A header value that names hosts, with them mapped: `Host` and `X-Forwarded-Host`
+    /// (an authority), `X-Forwarded-For` and `X-Real-IP` (addresses, comma-separated), and any
+    /// value that is a URL (`Location`, `Referer`, `Origin`). None for any other header.
+    pub fn header(&mut self, name: &str, value: &str) -> Option<String> {
+        let is = |n: &str| n.eq_ignore_ascii_case(name);
+        let v = value.trim();
+        if is("host") || is("x-forwarded-host") {
+            return Some(self.authority(v));
+        }
+        if is("x-forwarded-for") || is("x-real-ip") {
+            let hosts: Vec<String> = v.split(',').map(|h| self.authority(h.trim())).collect();
+            return Some(hosts.join(", "));
+        }
+        let lower = v.get(..8).unwrap_or(v).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return self.url(v);
+        }
+        None
+    }
+
     /// The configured endpoint host `name` lies under, and the labels before it.
     fn base_of(&self, name: &str) -> Option<(String, String)> {
         self.bases.iter().find_map(|b| {
@@ -230,5 +250,24 @@ mod tests {
             n.url("https://u:p@s3.local.test"),
             Some("https://u:p@host1.example".into())
         );
+    }
+
+    #[test]
+    fn headers_that_name_hosts_are_mapped_and_others_are_not() {
+        let mut n = Names::new(["s3.local.test"]);
+        let mut h = |name, value| n.header(name, value);
+        assert_eq!(
+            h("Host", "s3.local.test:9000").as_deref(),
+            Some("host1.example:9000")
+        );
+        assert_eq!(
+            h("X-Forwarded-For", "192.168.7.1, 10.9.9.9").as_deref(),
+            Some("10.0.0.1, 10.0.0.2")
+        );
+        assert_eq!(
+            h("Location", "HTTPS://s3.local.test/b/k").as_deref(),
+            Some("HTTPS://host1.example/b/k")
+        );
+        assert_eq!(h("Content-Type", "s3.local.test"), None);
     }
 }
