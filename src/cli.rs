@@ -77,6 +77,9 @@ pub struct CaptureArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub sanitize: SanitizeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +103,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub sanitize: SanitizeArgs,
 
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
@@ -127,6 +133,9 @@ pub struct AnalyzeArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub sanitize: SanitizeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +213,23 @@ pub enum FailOnKind {
     RefusedPlaintextAttempt,
     CredentialsInCleartext,
     All,
+}
+
+/// A capture fit to attach to an issue (`analyze`, `capture` and `run`).
+#[derive(Debug, Args, Clone)]
+pub struct SanitizeArgs {
+    /// Also write a capture fit to attach to a public issue (pcapng): the HTTP exchanges, TLS
+    /// handshakes and connection attempts the report describes, with bodies removed,
+    /// signatures, tokens, presigned credentials and cookies scrubbed (whatever --no-redact
+    /// says), TLS reduced to its hellos and no key log.
+    #[arg(long, value_name = "FILE")]
+    pub write_sanitized: Option<PathBuf>,
+
+    /// With --write-sanitized: replace IP addresses (10.0.0.N, fd00::N) and host names
+    /// (hostN.example) by stable placeholders; the endpoints to re-analyse it with are printed
+    /// on standard error.
+    #[arg(long, requires = "write_sanitized")]
+    pub sanitize_addresses: bool,
 }
 
 /// Bounds that keep memory flat on any capture; what they drop is counted in `quality`.

@@ -19,5 +19,6 @@ pub mod policy;
 pub mod proto;
 pub mod report;
 pub mod s3;
+pub mod sanitize;
 pub mod source;
 pub mod time;

@@ -51,10 +51,12 @@ all\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l write-sanitized -d 'Also write a capture fit to attach to a public issue (pcapng): the HTTP exchanges, TLS handshakes and connection attempts the report describes, with bodies removed, signatures, tokens, presigned credentials and cookies scrubbed (whatever --no-redact says), TLS reduced to its hellos and no key log' -r -F
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l no-aws-config -d 'Ignore AWS_ENDPOINT_URL* variables and the AWS config file'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l no-redact -d 'Show signatures, session tokens and presigned credentials instead of redacting them'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s v -l verbose -d 'More detail (table: list every request)'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s q -l quiet -d 'Only the findings\' gist (table format)'
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l sanitize-addresses -d 'With --write-sanitized: replace IP addresses (10.0.0.N, fd00::N) and host names (hostN.example) by stable placeholders; the endpoints to re-analyse it with are printed on standard error'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s h -l help -d 'Print help'
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s i -l interface -d 'Network interface to capture on (`any`: every interface, Linux)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l filter -d 'BPF capture filter (tcpdump syntax), applied in the kernel' -r
@@ -81,10 +83,12 @@ all\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l write-sanitized -d 'Also write a capture fit to attach to a public issue (pcapng): the HTTP exchanges, TLS handshakes and connection attempts the report describes, with bodies removed, signatures, tokens, presigned credentials and cookies scrubbed (whatever --no-redact says), TLS reduced to its hellos and no key log' -r -F
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l no-aws-config -d 'Ignore AWS_ENDPOINT_URL* variables and the AWS config file'
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l no-redact -d 'Show signatures, session tokens and presigned credentials instead of redacting them'
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s v -l verbose -d 'More detail (table: list every request)'
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s q -l quiet -d 'Only the findings\' gist (table format)'
+complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l sanitize-addresses -d 'With --write-sanitized: replace IP addresses (10.0.0.N, fd00::N) and host names (hostN.example) by stable placeholders; the endpoints to re-analyse it with are printed on standard error'
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s h -l help -d 'Print help'
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -s i -l interface -d 'Network interface to capture on (`any`: every interface, Linux)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l filter -d 'BPF capture filter (tcpdump syntax), applied in the kernel' -r
@@ -109,11 +113,13 @@ all\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l write-sanitized -d 'Also write a capture fit to attach to a public issue (pcapng): the HTTP exchanges, TLS handshakes and connection attempts the report describes, with bodies removed, signatures, tokens, presigned credentials and cookies scrubbed (whatever --no-redact says), TLS reduced to its hellos and no key log' -r -F
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l all-traffic -d 'Report every connection seen, not only those of COMMAND and its children'
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l no-aws-config -d 'Ignore AWS_ENDPOINT_URL* variables and the AWS config file'
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l no-redact -d 'Show signatures, session tokens and presigned credentials instead of redacting them'
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -s v -l verbose -d 'More detail (table: list every request)'
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -s q -l quiet -d 'Only the findings\' gist (table format)'
+complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l sanitize-addresses -d 'With --write-sanitized: replace IP addresses (10.0.0.N, fd00::N) and host names (hostN.example) by stable placeholders; the endpoints to re-analyse it with are printed on standard error'
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -s h -l help -d 'Print help'
 complete -c s3wire -n "__fish_s3wire_using_subcommand endpoints" -l endpoint -d 'An endpoint the client was configured with (repeatable). The scheme matters: `https://host` makes any plaintext request to `host` (any port) a finding' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand endpoints" -l profile -d 'AWS profile whose `endpoint_url` settings apply (default, as in botocore: $AWS_DEFAULT_PROFILE, else $AWS_PROFILE, else `default`)' -r

@@ -5,22 +5,27 @@
 //! summary is counters.
 
 use super::engine::Engine;
+use super::error::{Error, Result};
 use super::output::{Output, Writer};
 use super::records::Fact;
-use super::settings::{OutputSettings, Settings};
+use super::settings::{OutputSettings, SanitizeSettings, Settings};
 use crate::cli::Format;
 use crate::facts::Request;
-use crate::policy::{Judge, judge::DEFAULT_WINDOW};
+use crate::policy::{Endpoint, Judge, Origin, judge::DEFAULT_WINDOW};
 use crate::report::rows::Redactor;
 use crate::report::sink::{Human, JsonSink, JsonlSink, KeepSink, Lazy, Sink};
 use crate::report::{Report, Summary, ToolInfo};
+use crate::sanitize::{Names, Sanitizer};
 use crate::source::{Frame, SourceNote};
 use crate::time::Timestamp;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 
 pub struct Analysis {
     pub engine: Engine,
     output: Output,
+    /// `--write-sanitized`: fed from the engine's wire events in the same pass.
+    sanitizer: Option<Sanitizer<BufWriter<std::fs::File>>>,
+    sanitize_path: SavePath,
 }
 
 /// The sink for an output format, writing into what `open` opens. Both happen on the first
@@ -55,7 +60,7 @@ pub fn tool_info(s: &Settings) -> ToolInfo {
 }
 
 impl Analysis {
-    pub fn new(s: &Settings, sink: Box<dyn Sink + Send>) -> io::Result<Analysis> {
+    pub fn new(s: &Settings, sink: Box<dyn Sink + Send>) -> Result<Analysis> {
         let mut engine = Engine::new(s.limits, s.hints.clone());
         for (name, text) in &s.keylogs {
             engine.add_keylog(text, name);
@@ -64,16 +69,30 @@ impl Analysis {
             on: s.output.redact,
         };
         let judge = Judge::new(s.policy.clone(), DEFAULT_WINDOW);
+        let sanitizer = match &s.sanitize {
+            Some(z) => {
+                engine.keep_wire();
+                Some(open_sanitized(z, s)?)
+            }
+            None => None,
+        };
         Ok(Analysis {
             engine,
             output: Output::new(
                 Writer::new(judge, redactor, s.output.fail_on, sink),
                 s.threads > 1,
             )?,
+            sanitizer,
+            sanitize_path: SavePath(
+                s.sanitize
+                    .as_ref()
+                    .map(|z| z.path.clone())
+                    .unwrap_or_default(),
+            ),
         })
     }
 
-    pub fn frame(&mut self, f: &Frame<'_>) -> io::Result<()> {
+    pub fn frame(&mut self, f: &Frame<'_>) -> Result<()> {
         self.engine.frame(f);
         self.pump(&mut |_| {})
     }
@@ -89,15 +108,20 @@ impl Analysis {
         now: Timestamp,
         flush_before: Timestamp,
         each: &mut dyn FnMut(&Request),
-    ) -> io::Result<()> {
+    ) -> Result<()> {
         self.engine.tick(now);
         self.pump(each)?;
-        self.output.flush_before(flush_before)
+        Ok(self.output.flush_before(flush_before)?)
     }
 
     /// Drained facts to the report side (`each` sees every request as it completes, before it
     /// is judged: live capture prints it).
-    pub fn pump(&mut self, each: &mut dyn FnMut(&Request)) -> io::Result<()> {
+    pub fn pump(&mut self, each: &mut dyn FnMut(&Request)) -> Result<()> {
+        if let Some(z) = &mut self.sanitizer {
+            for w in self.engine.drain_wire() {
+                z.wire(w).map_err(|e| self.sanitize_path.saving(e))?;
+            }
+        }
         for fact in self.engine.drain() {
             if let Fact::Request(r) = &fact {
                 each(r);
@@ -114,9 +138,25 @@ impl Analysis {
         s: &Settings,
         each: &mut dyn FnMut(&Request),
         adjust: impl FnOnce(&mut Report),
-    ) -> io::Result<Report> {
+    ) -> Result<Report> {
         self.engine.close_all();
         self.pump(each)?;
+        if let Some(z) = self.sanitizer.take() {
+            let (_, stats) = z.finish().map_err(|e| self.sanitize_path.saving(e))?;
+            let quiet = s.output.table.quiet;
+            if let Some(z) = s.sanitize.as_ref().filter(|z| z.announce && !quiet) {
+                eprintln!(
+                    "s3wire: wrote {}: {} ({} HTTP exchanges, {} TLS handshakes), {}, {} body \
+                     bytes left out",
+                    z.path.display(),
+                    crate::report::plural(stats.connections, "connection"),
+                    stats.exchanges,
+                    stats.tls_sessions,
+                    crate::report::plural(stats.attempts, "attempt"),
+                    stats.body_bytes_removed
+                );
+            }
+        }
         let mut writer = self.output.close()?;
         writer.finish_judging()?;
         let (intake, flow, records) = self.engine.finish();
@@ -146,5 +186,54 @@ impl Analysis {
         adjust(&mut report);
         writer.finish(&mut report)?;
         Ok(report)
+    }
+}
+
+/// Creates the `--write-sanitized` file and, with placeholders, says which endpoint each
+/// configured one became (the file is re-analysed with those).
+fn open_sanitized(
+    z: &SanitizeSettings,
+    s: &Settings,
+) -> Result<Sanitizer<BufWriter<std::fs::File>>> {
+    let path = SavePath(z.path.clone());
+    let file = std::fs::File::create(&z.path).map_err(|e| path.saving(e))?;
+    let configured: Vec<_> = s
+        .policy
+        .endpoints()
+        .iter()
+        .filter(|e| !matches!(e.origin, Origin::AwsDefault | Origin::Inferred))
+        .collect();
+    let mut names = z
+        .map_names
+        .then(|| Names::new(configured.iter().map(|e| e.host.as_str())));
+    if let (Some(n), true) = (&mut names, z.announce) {
+        for e in &configured {
+            let host = n.host(&e.host);
+            let url = Endpoint {
+                host,
+                ..(*e).clone()
+            }
+            .url();
+            eprintln!(
+                "s3wire: --write-sanitized: {} is {url} in {} (re-analyse with --endpoint {url})",
+                e.url(),
+                z.path.display()
+            );
+        }
+    }
+    Sanitizer::new(BufWriter::new(file), names).map_err(|e| path.saving(e))
+}
+
+/// Where the sanitized capture goes, for its errors.
+#[derive(Default)]
+struct SavePath(std::path::PathBuf);
+
+impl SavePath {
+    fn saving(&self, source: io::Error) -> Error {
+        Error::SaveCapture {
+            option: "--write-sanitized",
+            path: self.0.clone(),
+            source,
+        }
     }
 }

@@ -155,6 +155,16 @@ impl Engine {
         (self.intake, self.flow.stats(), self.records)
     }
 
+    /// `--write-sanitized`: keep what the sanitizer needs too (see [`Engine::drain_wire`]).
+    pub fn keep_wire(&mut self) {
+        self.records.keep_wire();
+    }
+
+    /// The sanitizer's events since the last call; drained with the facts.
+    pub fn drain_wire(&mut self) -> impl Iterator<Item = crate::sanitize::Wire> + '_ {
+        self.records.drain_wire()
+    }
+
     /// The facts completed since the last call, in completion order. Call after every frame,
     /// `tick` and `close_all`: they are not kept once drained.
     pub fn drain(&mut self) -> std::vec::Drain<'_, Fact> {

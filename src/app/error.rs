@@ -28,9 +28,13 @@ pub enum Error {
     /// The report could not be written (its file, standard output, a temporary file).
     #[error("{}", report_message(.0))]
     Report(#[from] io::Error),
-    /// `--write FILE` (the raw packets of a live capture).
-    #[error("cannot write the capture to {}: {}", path.display(), io_reason(source))]
-    SaveCapture { path: PathBuf, source: io::Error },
+    /// `--write FILE` (the raw packets of a live capture) or `--write-sanitized FILE`.
+    #[error("cannot write {option} {}: {}", path.display(), io_reason(source))]
+    SaveCapture {
+        option: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
     #[cfg(feature = "live")]
     #[error("{0}")]
     Live(#[from] LiveError),

@@ -11,7 +11,7 @@ use super::Outcome;
 use super::analysis::{self, Analysis};
 use super::attribution::Verdict;
 use super::error::{Error, Result};
-use super::settings::{OutputSettings, Settings};
+use super::settings::{OutputSettings, SanitizeSettings, Settings};
 use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
 use crate::facts::Request;
 use crate::report::{ProcessInfo, Report};
@@ -37,7 +37,8 @@ const TICK: Duration = Duration::from_millis(200);
 const DRAIN: Duration = Duration::from_millis(300);
 
 pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
-    let s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
+    let mut s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
+    s.sanitize = SanitizeSettings::from_args(&args.sanitize);
     let interrupts = interrupt_counter()?;
     let mut source = open_source(&args.live)?;
     // Like tcpdump's "listening on": the moment packets are being captured (scripts wait for it).
@@ -75,6 +76,12 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
 pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     let mut s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
     s.output = report_to_stderr(s.output, &args.output);
+    s.sanitize = SanitizeSettings::from_args(&args.sanitize).map(|z| SanitizeSettings {
+        // A JSON report on standard error must stay parseable.
+        announce: s.output.path.is_some()
+            || !matches!(s.output.format, Format::Json | Format::Jsonl),
+        ..z
+    });
     let interrupts = interrupt_counter()?;
     let mut source = open_source(&args.live)?;
     let printer = Printer::for_run(&s.output, &args.output)?;
@@ -271,6 +278,7 @@ impl Live {
         let writer = match &l.write {
             Some(p) => {
                 let saving = |source| Error::SaveCapture {
+                    option: "--write",
                     path: p.clone(),
                     source,
                 };
@@ -332,6 +340,7 @@ impl Live {
             && let Some(w) = &mut self.writer
         {
             w.write_frame(f).map_err(|source| Error::SaveCapture {
+                option: "--write",
                 path: self.write_path.clone(),
                 source,
             })?;
@@ -364,6 +373,7 @@ impl Live {
             if let Some(w) = &mut self.writer {
                 w.write_frame(&f.frame())
                     .map_err(|source| Error::SaveCapture {
+                        option: "--write",
                         path: self.write_path.clone(),
                         source,
                     })?;
@@ -431,6 +441,7 @@ impl Live {
         self.had_keys = true;
         if let Some(w) = &mut self.writer {
             w.write_keylog(&keys).map_err(|source| Error::SaveCapture {
+                option: "--write",
                 path: self.write_path.clone(),
                 source,
             })?;
@@ -453,6 +464,7 @@ impl Live {
         }
         if let Some(mut w) = self.writer.take() {
             w.flush().map_err(|source| Error::SaveCapture {
+                option: "--write",
                 path: self.write_path.clone(),
                 source,
             })?;

@@ -11,6 +11,7 @@ use crate::proto::tls::{Decryption, KeyLog};
 use crate::proto::{Conversation, ProtoEvent, Protocol};
 use crate::report::{OperationCount, Scheme, TlsRecord};
 use crate::s3::{self, HostHints};
+use crate::sanitize::{ConnEvent, Wire};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub struct Records {
     events: Vec<ProtoEvent>,
     /// Facts completed since the caller last drained them.
     outbox: Vec<Fact>,
+    /// What `--write-sanitized` needs, since last drained; None (nothing kept) without it.
+    wire: Option<Vec<Wire>>,
     /// Requests per operation (the model's names are static; "unknown" for the rest).
     pub operations: BTreeMap<(&'static str, Scheme), u64>,
     pub requests_seen: u64,
@@ -70,6 +73,7 @@ impl Records {
             conns: HashMap::default(),
             events: Vec::new(),
             outbox: Vec::new(),
+            wire: None,
             operations: BTreeMap::new(),
             requests_seen: 0,
             requests_without_response: 0,
@@ -84,6 +88,16 @@ impl Records {
     /// The facts completed since the last call, oldest first.
     pub fn drain(&mut self) -> std::vec::Drain<'_, Fact> {
         self.outbox.drain(..)
+    }
+
+    /// Also keep the [`Wire`] events a sanitized capture is written from.
+    pub fn keep_wire(&mut self) {
+        self.wire.get_or_insert_with(Vec::new);
+    }
+
+    /// The wire events since the last call (none unless [`Records::keep_wire`]).
+    pub fn drain_wire(&mut self) -> impl Iterator<Item = Wire> + '_ {
+        self.wire.iter_mut().flat_map(|w| w.drain(..))
     }
 
     /// Facts waiting in the outbox (live capture labels them with their process).
@@ -131,13 +145,23 @@ impl Records {
                 c.conv.on_gap(dir, ts, len, &mut self.events);
                 self.drain_events(conn);
             }
-            StreamEvent::Closed { conn, ts, .. } => {
+            StreamEvent::Closed { conn, ts, reason } => {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     return;
                 };
                 c.conv.on_close(ts, &mut self.events);
                 self.drain_events(conn);
                 if let Some(c) = self.conns.remove(&conn) {
+                    if let Some(w) = &mut self.wire {
+                        let (client, server) = (c.client, c.server);
+                        let event = ConnEvent::Closed { ts, reason };
+                        w.push(Wire::Conn {
+                            conn,
+                            client,
+                            server,
+                            event,
+                        });
+                    }
                     self.close(c);
                 }
             }
@@ -186,6 +210,16 @@ impl Records {
     }
 
     fn attempt(&mut self, a: Attempt) {
+        if let Some(w) = &mut self.wire {
+            let (ts, client, server, outcome, syns) = (a.ts, a.client, a.server, a.outcome, a.syns);
+            w.push(Wire::Attempt {
+                ts,
+                client,
+                server,
+                outcome,
+                syns,
+            });
+        }
         self.outbox.push(Fact::Attempt(AttemptFact {
             time: a.ts,
             client: a.client,
@@ -207,6 +241,9 @@ impl Records {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
+        if let Some(w) = &mut self.wire {
+            w.extend(Wire::from_proto(id, c.client, c.server, &ev));
+        }
         match ev {
             ProtoEvent::Detected {
                 dir: Direction::ClientToServer,

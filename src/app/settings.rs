@@ -3,7 +3,9 @@
 
 use super::engine::Limits;
 use super::error::{Error, ReportError, Result};
-use crate::cli::{AnalyzeArgs, ColorChoice, FailOnKind, Format, LimitArgs, OutputArgs, PolicyArgs};
+use crate::cli::{
+    AnalyzeArgs, ColorChoice, FailOnKind, Format, LimitArgs, OutputArgs, PolicyArgs, SanitizeArgs,
+};
 use crate::flow::FlowLimits;
 use crate::policy::{Endpoint, FailOn, FindingKind, Policy, aws_config};
 use crate::proto::ProtoLimits;
@@ -27,6 +29,28 @@ pub struct Settings {
     /// Threads the analysis may use (at least 1).
     pub threads: usize,
     pub argv: Vec<String>,
+    /// `--write-sanitized`, when given.
+    pub sanitize: Option<SanitizeSettings>,
+}
+
+#[derive(Clone)]
+pub struct SanitizeSettings {
+    pub path: PathBuf,
+    /// Replace addresses and host names by placeholders.
+    pub map_names: bool,
+    /// Print the placeholders of the configured endpoints on standard error (not when a JSON
+    /// report goes there).
+    pub announce: bool,
+}
+
+impl SanitizeSettings {
+    pub fn from_args(a: &SanitizeArgs) -> Option<SanitizeSettings> {
+        Some(SanitizeSettings {
+            path: a.write_sanitized.clone()?,
+            map_names: a.sanitize_addresses,
+            announce: true,
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -68,6 +92,7 @@ impl Settings {
             limits: self::limits(limits),
             threads: threads(limits),
             argv,
+            sanitize: None,
         })
     }
 
@@ -78,6 +103,7 @@ impl Settings {
             ));
         }
         let mut s = Settings::new(&a.policy, &a.output, &a.limits, a.captures.clone(), argv)?;
+        s.sanitize = SanitizeSettings::from_args(&a.sanitize);
         for path in &a.keylogs {
             let text = std::fs::read_to_string(path).map_err(|source| Error::Keylog {
                 path: path.clone(),

@@ -12,5 +12,6 @@ mod linear;
 mod live;
 mod requests;
 mod robustness;
+mod sanitize;
 mod summary;
 mod threads;
