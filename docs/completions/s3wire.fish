@@ -50,7 +50,7 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l no-aws-config 
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l no-redact -d 'Show signatures, session tokens and presigned credentials instead of redacting them'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s v -l verbose -d 'More detail (table: list every request)'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s q -l quiet -d 'Only the findings\' gist (table format)'
-complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s h -l help -d 'Print help'
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s i -l interface -d 'Network interface to capture on (`any`: every interface, Linux)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l filter -d 'BPF capture filter (tcpdump syntax), applied in the kernel' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s w -l write -d 'Also save the captured packets to FILE as pcapng (to attach to an issue or re-analyse)' -r -F
