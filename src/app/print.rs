@@ -14,6 +14,8 @@ use std::io::{self, IsTerminal, Write};
 /// Where live output goes.
 enum Stream {
     Stdout,
+    // Only `run` (feature `live`) writes its lines to standard error.
+    #[cfg_attr(not(feature = "live"), allow(dead_code))]
     Stderr,
 }
 
@@ -34,6 +36,7 @@ pub struct Printer {
     /// A line per request for a person (on a terminal).
     lines: Option<Stream>,
     /// The report goes to standard error (`run` without `--output`).
+    #[cfg_attr(not(feature = "live"), allow(dead_code))] // only `run` asks
     report_to_stderr: bool,
     redactor: Redactor,
     color: bool,
