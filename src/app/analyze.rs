@@ -25,6 +25,7 @@ use crate::source::file::{FileSource, Polled, is_regular};
 use crate::source::{Frame, SourceItem};
 use crate::time::Timestamp;
 use anyhow::{Context, Result};
+use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -33,10 +34,11 @@ use std::time::{Duration, Instant};
 const IDLE: Duration = Duration::from_millis(200);
 /// While a followed input streams: how often the same is done anyway.
 const TICK: Duration = Duration::from_millis(200);
-/// How long (capture time) a request from a followed input waits for what may judge it (a TLS
-/// session proving its host HTTPS, the request a refused attempt was for) before it is judged
-/// and written. Half of live capture's delay, so that a request is written within about a
-/// second of its packets; a proof later than this is said in `quality.judged_before_proof`.
+/// How long a request from a followed input waits for what may judge it (a TLS session proving
+/// its host HTTPS, the request a refused attempt was for) before it is judged and written, in
+/// capture time and since it was read (see [`Clock`]). Half of live capture's delay, so that a
+/// request is written within about a second of its packets; a proof later than this is said in
+/// `quality.judged_before_proof`.
 const JUDGE_DELAY: Duration = Duration::from_secs(1);
 
 pub fn analyze(s: &Settings, output: &OutputArgs) -> Result<Outcome> {
@@ -61,7 +63,7 @@ pub fn analyze(s: &Settings, output: &OutputArgs) -> Result<Outcome> {
         progress,
         policy: s.policy.clone(),
         interrupt,
-        newest: None,
+        clock: Clock::default(),
         last_tick: Instant::now(),
     };
     let mut cut = None;
@@ -129,9 +131,8 @@ struct Reader {
     progress: Progress,
     policy: Policy,
     interrupt: Interrupt,
-    /// Following: the newest capture time read, and when (the capture's clock, carried on by
-    /// ours while the input is quiet).
-    newest: Option<(Timestamp, Instant)>,
+    /// Following: the capture's clock.
+    clock: Clock,
     last_tick: Instant,
 }
 
@@ -172,8 +173,7 @@ impl Reader {
 
     fn frame(&mut self, f: &Frame<'_>, follow: bool) -> Result<()> {
         if follow {
-            let newest = self.newest.map_or(f.ts, |(t, _)| t.max(f.ts));
-            self.newest = Some((newest, Instant::now()));
+            self.clock.frame(f.ts, Instant::now());
         }
         self.run.engine.frame(f);
         let mut failed = None;
@@ -183,16 +183,13 @@ impl Reader {
         failed.map_or(Ok(()), Err)
     }
 
-    /// A followed input's beat: connections idle as of the capture's clock expired, what has
-    /// waited [`JUDGE_DELAY`] judged, the output flushed, the status line redrawn.
+    /// A followed input's beat: connections idle as of the capture's clock expired, what is due
+    /// judged, the output flushed, the status line redrawn.
     fn tick(&mut self) -> Result<()> {
         self.last_tick = Instant::now();
-        let Some((newest, at)) = self.newest else {
+        let Some((now, flush)) = self.clock.tick(self.last_tick) else {
             return Ok(());
         };
-        let since = i64::try_from(at.elapsed().as_nanos()).unwrap_or(i64::MAX);
-        let now = Timestamp(newest.0.saturating_add(since));
-        let flush = Timestamp(now.0.saturating_sub(JUDGE_DELAY.as_nanos() as i64));
         let mut failed = None;
         let mut each = lines(&mut self.printer, &self.policy, &mut failed);
         self.run.tick(now, flush, &mut each)?;
@@ -227,6 +224,51 @@ impl Reader {
     }
 }
 
+/// The capture's clock while a followed input is read, and what is due for judging.
+///
+/// Between packets the capture's clock is carried on by ours from the newest packet, so a quiet
+/// pipe still moves time on (connections expire, waiting requests fall due). An item is due
+/// once [`JUDGE_DELAY`] of capture time has passed since it *and* it was read at least that long
+/// ago: a live pipe, whose capture time runs with ours, is judged about a second late; a pipe
+/// replaying a file (`tcpdump -r big.pcap -w - | s3wire analyze -`), whose capture time runs far
+/// faster, keeps the look-ahead of the file itself and the same findings.
+#[derive(Default)]
+struct Clock {
+    /// The newest capture time read, and when it was read.
+    newest: Option<(Timestamp, Instant)>,
+    /// At each tick of the last [`JUDGE_DELAY`]: when, and the capture's time then.
+    marks: VecDeque<(Instant, Timestamp)>,
+    /// The capture's time [`JUDGE_DELAY`] ago (as of the last mark that old).
+    settled: Option<Timestamp>,
+}
+
+impl Clock {
+    fn frame(&mut self, ts: Timestamp, read: Instant) {
+        let newest = self.newest.map_or(ts, |(t, _)| t.max(ts));
+        self.newest = Some((newest, read));
+    }
+
+    /// At a tick at `at`: the capture's time now, and the time before which items are due.
+    /// None before the first packet.
+    fn tick(&mut self, at: Instant) -> Option<(Timestamp, Timestamp)> {
+        let (newest, read) = self.newest?;
+        let quiet =
+            i64::try_from(at.saturating_duration_since(read).as_nanos()).unwrap_or(i64::MAX);
+        let now = Timestamp(newest.0.saturating_add(quiet));
+        self.marks.push_back((at, now));
+        while let Some(&(when, then)) = self.marks.front()
+            && at.saturating_duration_since(when) >= JUDGE_DELAY
+        {
+            self.settled = Some(then);
+            self.marks.pop_front();
+        }
+        let delay = JUDGE_DELAY.as_nanos() as i64;
+        let due =
+            Timestamp(now.0.saturating_sub(delay)).min(self.settled.unwrap_or(Timestamp(i64::MIN)));
+        Some((now, due))
+    }
+}
+
 /// What each request completed calls: its line, when lines are printed (the first failure kept
 /// in `failed`).
 fn lines<'a>(
@@ -240,5 +282,66 @@ fn lines<'a>(
         {
             failed.get_or_insert(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn live_pipe_items_fall_due_a_second_after_they_were_captured() {
+        let (t0, mut c) = (Instant::now(), Clock::default());
+        assert_eq!(c.tick(t0), None, "nothing read, nothing due");
+        c.frame(Timestamp(100 * S), t0);
+        c.tick(t0 + ms(200));
+        c.frame(Timestamp(100 * S + S / 2), t0 + ms(500));
+        let (now, due) = c.tick(t0 + ms(600)).unwrap();
+        assert_eq!(now, Timestamp(100 * S + 600_000_000));
+        assert_eq!(due, Timestamp(i64::MIN), "nothing read a second ago yet");
+        let (now, due) = c.tick(t0 + ms(1_200)).unwrap();
+        assert_eq!(now, Timestamp(101 * S + 200_000_000));
+        // The capture's time at the tick a second ago (t0 + 200 ms).
+        assert_eq!(due, Timestamp(100 * S + 200_000_000));
+    }
+
+    #[test]
+    fn quiet_pipe_moves_the_clock_on_so_the_last_packet_falls_due() {
+        let (t0, mut c) = (Instant::now(), Clock::default());
+        c.frame(Timestamp(100 * S), t0);
+        for n in 1..=6 {
+            c.tick(t0 + ms(200 * n));
+        }
+        let (now, due) = c.tick(t0 + ms(1_400)).unwrap();
+        assert_eq!(now, Timestamp(101 * S + 400_000_000));
+        assert!(
+            due > Timestamp(100 * S),
+            "{due:?}: the last packet's items are due"
+        );
+    }
+
+    #[test]
+    fn replayed_file_waits_on_the_wall_clock_not_on_its_fast_capture_time() {
+        let (t0, mut c) = (Instant::now(), Clock::default());
+        // A minute of capture read in 100 ms.
+        for n in 0..=60 {
+            c.frame(Timestamp((100 + n) * S), t0 + ms(n as u64 * 100 / 60));
+        }
+        let (now, due) = c.tick(t0 + ms(200)).unwrap();
+        assert_eq!(now, Timestamp(160 * S + 100_000_000));
+        assert_eq!(due, Timestamp(i64::MIN), "read 200 ms ago: not due");
+        c.frame(Timestamp(170 * S), t0 + ms(1_100));
+        let (_, due) = c.tick(t0 + ms(1_200)).unwrap();
+        assert_eq!(
+            due,
+            Timestamp(160 * S + 100_000_000),
+            "what was read a second ago"
+        );
     }
 }
