@@ -418,3 +418,42 @@ fn pipe_on_a_terminal_prints_a_line_per_request_then_the_table_on_ctrl_c() {
     assert!(text.contains("cut short by the user (Ctrl-C)"), "{text}");
     drop(feed);
 }
+
+/// Ctrl-C on a long file: the report of what was read, with the warning. The file is a pcap
+/// header and 2 GB of empty records (sparse: no disk), far more than can be read before the
+/// signal comes.
+#[test]
+fn ctrl_c_on_a_long_file_reports_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.pcap");
+    let header = &capture()[..24];
+    let size: u64 = 2 << 30;
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.write_all(header).unwrap();
+    file.set_len(size).unwrap();
+    drop(file);
+    let mut child = command(&["analyze", path.to_str().unwrap(), "--format", "json"])
+        .args(["--no-aws-config", "--endpoint", ENDPOINT])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = Output::read(child.stdout.take().unwrap());
+    let pid = child.id();
+    assert!(wait_until(|| signal_mask(pid, "SigCgt:") & SIGINT_BIT != 0));
+    interrupt(pid);
+    let report: Value = serde_json::from_str(&out.rest()).expect("one JSON document");
+    assert_eq!(
+        exit_code(&mut child),
+        Some(0),
+        "no finding in empty records"
+    );
+    let packets = report["capture"]["packets"].as_u64().unwrap();
+    assert!(packets < (size - 24) / 16, "{packets}: cut before the end");
+    let warnings = report["quality"]["warnings"].to_string();
+    assert!(
+        warnings.contains("cut short by the user (Ctrl-C)"),
+        "{warnings}"
+    );
+    assert!(warnings.contains(path.to_str().unwrap()), "{warnings}");
+}
