@@ -42,8 +42,8 @@ const TICK: Duration = Duration::from_millis(200);
 const JUDGE_DELAY: Duration = Duration::from_secs(1);
 
 pub fn analyze(s: &Settings, output: &OutputArgs) -> Result<Outcome> {
-    let mut stdin = open_all(s)?;
     let followed: Vec<bool> = s.captures.iter().map(|a| !is_regular(a)).collect();
+    let mut kept = open_all(s, &followed)?;
     // Installed once the inputs are open: until a pipe has brought its capture header there is
     // nothing to report, and Ctrl-C ends s3wire as it always did.
     let interrupt = Interrupt::install();
@@ -67,8 +67,8 @@ pub fn analyze(s: &Settings, output: &OutputArgs) -> Result<Outcome> {
         last_tick: Instant::now(),
     };
     let mut cut = None;
-    for (arg, &follow) in s.captures.iter().zip(&followed) {
-        let mut src = match stdin.take().filter(|_| arg == "-") {
+    for ((arg, &follow), kept) in s.captures.iter().zip(&followed).zip(&mut kept) {
+        let mut src = match kept.take() {
             Some(src) => src,
             None => open(arg)?,
         };
@@ -91,16 +91,14 @@ fn open(arg: &str) -> Result<FileSource> {
 
 /// Every input is opened and its format checked before anything is written, then closed again
 /// (a rotated capture can be hundreds of files; each open one holds a buffer), except standard
-/// input, which cannot be opened twice: it is kept.
-fn open_all(s: &Settings) -> Result<Option<FileSource>> {
-    let mut stdin = None;
-    for arg in &s.captures {
+/// input and the `followed` ones (a FIFO): they cannot be read twice, and are kept.
+fn open_all(s: &Settings, followed: &[bool]) -> Result<Vec<Option<FileSource>>> {
+    let mut kept = Vec::with_capacity(s.captures.len());
+    for (arg, &follow) in s.captures.iter().zip(followed) {
         let src = open(arg)?;
-        if arg == "-" {
-            stdin = Some(src);
-        }
+        kept.push((follow || arg == "-").then_some(src));
     }
-    Ok(stdin)
+    Ok(kept)
 }
 
 /// The inputs' total size, when every one is a file whose size is known.

@@ -457,3 +457,43 @@ fn ctrl_c_on_a_long_file_reports_what_was_read() {
     );
     assert!(warnings.contains(path.to_str().unwrap()), "{warnings}");
 }
+
+/// A FIFO named on the command line is followed like standard input (and read once: checking
+/// its header before the analysis must not lose it).
+#[test]
+fn named_fifo_is_followed_like_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("capture");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Read and write: the capture waits in the FIFO, which stays open, until s3wire reads it.
+    let mut feed = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+    feed.write_all(&capture()).unwrap();
+    let mut child = command(&["analyze", fifo.to_str().unwrap(), "--format", "jsonl"])
+        .args(["--no-aws-config", "--endpoint", ENDPOINT])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = Output::read(child.stdout.take().unwrap());
+    let seven = |t: &str| of_type(&jsonl(t), "request").len() == 7;
+    assert!(
+        out.wait_for(seven),
+        "requests while the FIFO is open: {}",
+        out.text()
+    );
+    interrupt(child.id());
+    let all = jsonl(&out.rest());
+    assert_eq!(exit_code(&mut child), Some(1));
+    assert_eq!(of_type(&all, "summary")[0]["findings"], 14);
+    drop(feed);
+}
