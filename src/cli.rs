@@ -25,6 +25,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyse pcap/pcapng capture files (or - for standard input).
+    ///
+    /// A pipe (`ssh host 'tcpdump -U -w - tcp' | s3wire analyze -`) is followed as it is written:
+    /// each S3 request is printed as it completes, as in `capture`. Ctrl-C ends the input, not the
+    /// report: what was read is analysed and reported, with the usual exit status; a second
+    /// Ctrl-C quits at once (exit status 130).
     Analyze(AnalyzeArgs),
     /// Capture live from an interface (libpcap) until Ctrl-C, --duration or --count; print each
     /// S3 request as it completes, then the full report.
@@ -115,7 +120,8 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     /// Capture files (pcap or pcapng); `-` reads standard input. Several files are read in the
-    /// order given, as one capture (e.g. files rotated by `tcpdump -W`).
+    /// order given, as one capture (e.g. files rotated by `tcpdump -W`). A pipe or FIFO is
+    /// followed until it closes or Ctrl-C.
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<String>,
 

@@ -57,7 +57,7 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l no-redact -d '
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s v -l verbose -d 'More detail (table: list every request)'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s q -l quiet -d 'Only the findings\' gist (table format)'
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l sanitize-addresses -d 'With --write-sanitized: replace IP addresses (10.0.0.N, fd00::N) and host names (hostN.example) by stable placeholders; the endpoints to re-analyse it with are printed on standard error'
-complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s h -l help -d 'Print help'
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s i -l interface -d 'Network interface to capture on (`any`: every interface, Linux)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l filter -d 'BPF capture filter (tcpdump syntax), applied in the kernel' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s w -l write -d 'Also save the captured packets to FILE as pcapng (to attach to an issue or re-analyse)' -r -F

@@ -5,12 +5,11 @@
 //! are checked even when no packet comes; on the same beat idle connections are expired, the key
 //! log is read, and the status line is redrawn.
 
-mod print;
-
 use super::Outcome;
 use super::analysis::{self, Analysis};
 use super::attribution::Verdict;
 use super::error::{Error, Result};
+use super::print::Printer;
 use super::settings::{OutputSettings, SanitizeSettings, Settings};
 use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
 use crate::facts::Request;
@@ -21,7 +20,6 @@ use crate::source::procs::ProcTable;
 use crate::source::run::{KeyLogTail, RunningCommand, exit_code};
 use crate::source::{Frame, LinkType, SourceNote};
 use crate::time::Timestamp;
-use print::Printer;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufWriter, IsTerminal};

@@ -6,6 +6,11 @@
 //! here so a cut file yields every whole frame, then a [`SourceNote::Truncated`] saying where it
 //! was cut; `pcap-parser` then parses each whole block.
 //!
+//! An input that is not a regular file (a pipe that stays open, a FIFO) can be *followed*
+//! ([`FileSource::follow`]): read on a thread of its own, with [`FileSource::poll`] saying
+//! [`Polled::Idle`] when no bytes came for a while, so the caller can flush what it holds and
+//! notice Ctrl-C instead of blocking in a read; [`FileSource::cut`] then ends it at what was read.
+//!
 //! Formats: legacy pcap (<https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html>) in
 //! both byte orders with microsecond or nanosecond timestamps, and pcapng
 //! (draft-ietf-opsawg-pcapng) with any number of sections and interfaces, see [`pcapng`].
@@ -23,6 +28,7 @@ use std::io::{self, Read};
 use std::mem;
 use std::ops::Range;
 use std::path::Path;
+use std::time::Duration;
 
 use pcap_parser::pcapng::{parse_block_be, parse_block_le};
 use pcap_parser::{
@@ -84,6 +90,17 @@ enum Parsed {
     Note(SourceNote),
     Interface(LinkType),
     Nothing,
+    /// Followed input: no bytes for a while; nothing consumed, ask again.
+    Idle,
+    End,
+}
+
+/// What [`FileSource::poll`] gives.
+#[derive(Debug)]
+pub enum Polled<'a> {
+    Item(SourceItem<'a>),
+    /// A followed input brought no bytes for a while, and is still open.
+    Idle,
     End,
 }
 
@@ -123,7 +140,60 @@ impl FileSource {
     /// Read the rest of the input ahead on a thread of its own, overlapping the kernel's copy of
     /// the file with the analysis.
     pub fn read_ahead(&mut self) {
-        self.buf.read_ahead();
+        self.buf.read_ahead(None);
+    }
+
+    /// Follow the input (a pipe that may stay open and quiet): read on a thread of its own,
+    /// bytes handed over as they come, and [`FileSource::poll`] says [`Polled::Idle`] after
+    /// `idle` without any. [`FrameSource::next_item`] still blocks until the next item.
+    pub fn follow(&mut self, idle: Duration) {
+        self.buf.read_ahead(Some(idle));
+    }
+
+    /// End the input at what has been read so far: whole records still come out, then a
+    /// [`SourceNote::Truncated`] if the cut fell inside one, then the end.
+    pub fn cut(&mut self) {
+        self.buf.cut();
+    }
+
+    /// The next item, or [`Polled::Idle`] while a followed input is quiet.
+    pub fn poll(&mut self) -> Result<Polled<'_>, SourceError> {
+        let parsed = self.parsed(true)?;
+        Ok(self.polled(parsed))
+    }
+
+    /// The next block's meaning; an error ends the stream (never read past one). A followed
+    /// input's quiet spells are waited out unless `idle_ok`.
+    fn parsed(&mut self, idle_ok: bool) -> Result<Parsed, SourceError> {
+        loop {
+            match self.next_parsed() {
+                Ok(Parsed::Idle) if !idle_ok => {}
+                Ok(parsed) => return Ok(parsed),
+                Err(e) => {
+                    self.format = Format::Ended;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn polled(&self, parsed: Parsed) -> Polled<'_> {
+        match parsed {
+            Parsed::Frame {
+                ts,
+                link,
+                data,
+                orig_len,
+            } => Polled::Item(SourceItem::Frame(Frame {
+                ts,
+                link,
+                data: self.buf.available().get(data).unwrap_or_default(),
+                orig_len,
+            })),
+            Parsed::Note(note) => Polled::Item(SourceItem::Note(note)),
+            Parsed::Idle => Polled::Idle,
+            Parsed::Interface(_) | Parsed::Nothing | Parsed::End => Polled::End,
+        }
     }
 
     /// Bytes read from the input so far.
@@ -233,9 +303,15 @@ impl FileSource {
         loop {
             self.buf.consume(mem::take(&mut self.pending));
             let parsed = match &self.format {
-                Format::Legacy(legacy) => self.legacy_record(*legacy)?,
-                Format::Ng(_) => self.ng_block()?,
-                Format::Ended => Parsed::End,
+                Format::Legacy(legacy) => self.legacy_record(*legacy),
+                Format::Ng(_) => self.ng_block(),
+                Format::Ended => Ok(Parsed::End),
+            };
+            // A followed input went quiet inside a block: what was read stays buffered, and
+            // the block is framed again from its start on the next call.
+            let parsed = match parsed {
+                Err(SourceError::Read { source, .. }) if ahead::Idle::is(&source) => Parsed::Idle,
+                other => other?,
             };
             match parsed {
                 Parsed::Interface(link) => self.note_link(link),
@@ -376,30 +452,36 @@ impl FileSource {
 
 impl FrameSource for FileSource {
     fn next_item(&mut self) -> Result<Option<SourceItem<'_>>, SourceError> {
-        let parsed = match self.next_parsed() {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                // Never read past an error: the next call ends the stream.
-                self.format = Format::Ended;
-                return Err(e);
-            }
-        };
-        Ok(match parsed {
-            Parsed::Frame {
-                ts,
-                link,
-                data,
-                orig_len,
-            } => Some(SourceItem::Frame(Frame {
-                ts,
-                link,
-                data: self.buf.available().get(data).unwrap_or_default(),
-                orig_len,
-            })),
-            Parsed::Note(note) => Some(SourceItem::Note(note)),
-            Parsed::Interface(_) | Parsed::Nothing | Parsed::End => None,
+        let parsed = self.parsed(false)?;
+        Ok(match self.polled(parsed) {
+            Polled::Item(item) => Some(item),
+            Polled::Idle | Polled::End => None,
         })
     }
+}
+
+/// Whether `arg` (a path, or `-` for standard input) is a regular file: anything else (a pipe,
+/// a FIFO, a socket, a terminal) may stay open with nothing to read, and is followed.
+/// Unknown (no such file; no way to ask) counts as regular: it is then read as before.
+pub fn is_regular(arg: &str) -> bool {
+    let meta = if arg == "-" {
+        stdin_metadata()
+    } else {
+        std::fs::metadata(arg)
+    };
+    meta.map_or(true, |m| m.file_type().is_file())
+}
+
+#[cfg(unix)]
+fn stdin_metadata() -> io::Result<std::fs::Metadata> {
+    use std::os::fd::AsFd;
+    let fd = io::stdin().as_fd().try_clone_to_owned()?;
+    File::from(fd).metadata()
+}
+
+#[cfg(not(unix))]
+fn stdin_metadata() -> io::Result<std::fs::Metadata> {
+    Err(io::Error::other("cannot tell what standard input is"))
 }
 
 /// Legacy pcap magic numbers as they appear in the file: microsecond and nanosecond, in either

@@ -121,6 +121,7 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("path", "cargo install"),
     ("tls-keylog", "node"),
     ("inject-secrets", "editcap"),
+    ("immediate-mode", "tcpdump"),
 ];
 
 /// `--name` tokens in Markdown text: `--` at the start of a word, then `[a-z0-9-]`, starting with

@@ -10,6 +10,9 @@ mod harness;
 mod linear;
 #[cfg(feature = "live")]
 mod live;
+// Signals, FIFOs and /proc: Linux.
+#[cfg(target_os = "linux")]
+mod pipe;
 mod requests;
 mod robustness;
 mod sanitize;

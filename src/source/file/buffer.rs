@@ -3,6 +3,7 @@
 
 use super::ahead::{Chunk, ROOM, ReadAhead};
 use std::io::{self, Read};
+use std::time::Duration;
 
 /// Where bytes come from: the reader itself, or a read-ahead thread that owns it.
 enum Input {
@@ -37,15 +38,25 @@ impl ReadBuffer {
         }
     }
 
-    /// From now on, read ahead on a thread of its own (no change when none can be had).
-    pub(super) fn read_ahead(&mut self) {
+    /// From now on, read ahead on a thread of its own (no change when none can be had). With
+    /// `idle`, follow the input (see [`ReadAhead::start`]): a fill that waited that long for
+    /// bytes fails with [`super::ahead::Idle`], keeping what it had, and can be asked again.
+    pub(super) fn read_ahead(&mut self, idle: Option<Duration>) {
         let Input::Direct(reader) = std::mem::replace(&mut self.input, Input::Gone) else {
             return;
         };
-        self.input = match ReadAhead::start(reader) {
+        self.input = match ReadAhead::start(reader, idle) {
             Ok(ahead) => Input::Ahead(ahead),
             Err(reader) => Input::Direct(reader),
         };
+    }
+
+    /// End the input at what has been read (by the read-ahead thread too).
+    pub(super) fn cut(&mut self) {
+        match &mut self.input {
+            Input::Ahead(ahead) => ahead.cut(),
+            _ => self.eof = true,
+        }
     }
 
     /// The bytes read and not yet consumed.
@@ -217,7 +228,7 @@ mod tests {
             };
             let mut direct = ReadBuffer::new(reader(data.clone()), 8);
             let mut ahead = ReadBuffer::new(reader(data.clone()), 8);
-            ahead.read_ahead();
+            ahead.read_ahead(None);
             assert!(matches!(ahead.input, Input::Ahead(_)), "read by the thread");
             let mut at = 0;
             for i in 0.. {

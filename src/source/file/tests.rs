@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use proptest::prelude::*;
 
 use super::writer::{Pcap, PcapNg};
-use super::{FileSource, MAX_BLOCK};
+use super::{FileSource, MAX_BLOCK, Polled};
 use crate::source::{FrameSource, LinkType, SourceError, SourceItem, SourceNote};
 use crate::time::Timestamp;
 
@@ -274,6 +274,81 @@ fn truncated_pcapng_file_yields_frames_then_a_note() {
             detail: format!("file ends 6 bytes into a pcapng block header at offset {second}")
         })
     );
+}
+
+/// Polls a followed source until it has yielded `n` items (quiet spells in between are
+/// waited out); bounded, so a source that never yields them fails the test.
+fn poll_items(src: &mut FileSource, n: usize) -> Vec<Got> {
+    let mut out = Vec::new();
+    for _ in 0..2_000 {
+        if out.len() == n {
+            return out;
+        }
+        match src.poll() {
+            Ok(Polled::Item(SourceItem::Frame(f))) => {
+                out.push(frame(f.ts.0, f.link, f.data, f.orig_len))
+            }
+            Ok(Polled::Item(SourceItem::Note(note))) => out.push(Got::Note(note)),
+            Ok(Polled::Idle) => {}
+            Ok(Polled::End) => panic!("ended after {out:?}"),
+            Err(e) => panic!("{e} after {out:?}"),
+        }
+    }
+    panic!("only {out:?}");
+}
+
+/// Header, the first record and 5 bytes of the second: what `tcpdump -w -` has written so far.
+fn followed_pipe() -> (Vec<u8>, FileSource, io::PipeWriter) {
+    use std::io::Write;
+    let whole = Pcap::new(false, false, 1)
+        .record(1, 0, A, 11)
+        .record(2, 0, B, 22)
+        .bytes;
+    let (reader, mut writer) = io::pipe().unwrap();
+    writer.write_all(&whole[..24 + 27 + 5]).unwrap();
+    let mut src = FileSource::from_reader("pipe".into(), Box::new(reader)).unwrap();
+    src.follow(std::time::Duration::from_millis(10));
+    (whole, src, writer)
+}
+
+#[test]
+fn followed_pipe_yields_frames_as_written_idle_while_quiet_and_ends_when_closed() {
+    use std::io::Write;
+    let (whole, mut src, mut writer) = followed_pipe();
+    let first = frame(1_000_000_000, LinkType::ETHERNET, A, 11);
+    assert_eq!(poll_items(&mut src, 1), vec![first]);
+    // Half a record header waits for the rest: neither an error nor the end.
+    assert!(matches!(src.poll(), Ok(Polled::Idle)));
+    assert!(matches!(src.poll(), Ok(Polled::Idle)));
+    writer.write_all(&whole[24 + 27 + 5..]).unwrap();
+    let second = frame(2_000_000_000, LinkType::ETHERNET, B, 22);
+    assert_eq!(poll_items(&mut src, 1), vec![second]);
+    drop(writer);
+    let mut end = None;
+    for _ in 0..2_000 {
+        match src.poll() {
+            Ok(Polled::Idle) => {}
+            other => {
+                end = Some(format!("{other:?}"));
+                break;
+            }
+        }
+    }
+    assert_eq!(end.as_deref(), Some("Ok(End)"));
+}
+
+#[test]
+fn cut_followed_pipe_yields_what_was_read_then_a_truncation_note() {
+    let (_, mut src, _writer) = followed_pipe();
+    assert_eq!(poll_items(&mut src, 1).len(), 1);
+    assert!(matches!(src.poll(), Ok(Polled::Idle)));
+    // The writer stays open: only the cut ends the input.
+    src.cut();
+    let note = Got::Note(SourceNote::Truncated {
+        detail: "file ends 5 bytes into a 16-byte packet record header at offset 51".into(),
+    });
+    assert_eq!(poll_items(&mut src, 1), vec![note]);
+    assert!(matches!(src.poll(), Ok(Polled::End)));
 }
 
 #[test]

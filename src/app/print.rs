@@ -1,6 +1,7 @@
-//! What a live session shows while it runs: a line per request as it completes (on a terminal,
-//! when the report is not streaming there itself) and a status line on standard error. The
-//! report itself streams through the analysis' sink.
+//! What a live session (`capture`, `run`, or `analyze` following a pipe) shows while it runs: a
+//! line per request as it completes (on a terminal, when the report is not streaming there
+//! itself) and a status line on standard error. The report itself streams through the analysis'
+//! sink.
 
 use crate::app::error::Result;
 use crate::app::settings::OutputSettings;
@@ -13,6 +14,8 @@ use std::io::{self, IsTerminal, Write};
 /// Where live output goes.
 enum Stream {
     Stdout,
+    // Only `run` (feature `live`) writes its lines to standard error.
+    #[cfg_attr(not(feature = "live"), allow(dead_code))]
     Stderr,
 }
 
@@ -33,6 +36,7 @@ pub struct Printer {
     /// A line per request for a person (on a terminal).
     lines: Option<Stream>,
     /// The report goes to standard error (`run` without `--output`).
+    #[cfg_attr(not(feature = "live"), allow(dead_code))] // only `run` asks
     report_to_stderr: bool,
     redactor: Redactor,
     color: bool,
@@ -49,7 +53,7 @@ fn lines_wanted(out: &OutputSettings, tty: bool) -> bool {
 }
 
 impl Printer {
-    /// `capture`: lines on standard output.
+    /// `capture`, and `analyze` following a pipe: lines on standard output.
     pub fn for_capture(out: &OutputSettings, args: &OutputArgs) -> Result<Printer> {
         let tty = io::stdout().is_terminal();
         let lines = lines_wanted(out, tty).then_some(Stream::Stdout);
@@ -57,6 +61,7 @@ impl Printer {
     }
 
     /// `run`: standard output belongs to the command, so lines go to standard error.
+    #[cfg(feature = "live")]
     pub fn for_run(out: &OutputSettings, args: &OutputArgs) -> Result<Printer> {
         let tty = io::stderr().is_terminal();
         let lines = lines_wanted(out, tty).then_some(Stream::Stderr);
@@ -81,6 +86,7 @@ impl Printer {
         }
     }
 
+    #[cfg(feature = "live")]
     pub fn report_to_stderr(&self) -> bool {
         self.report_to_stderr
     }
@@ -100,14 +106,15 @@ impl Printer {
         Ok(())
     }
 
-    /// Redraws the status line (standard error, terminal only).
+    /// Redraws the status line (standard error, terminal only). `dropped`: what the capture
+    /// says it dropped, when it can say (a pipe cannot).
     pub fn status(&mut self, packets: u64, dropped: Option<u64>) {
         if !self.status {
             return;
         }
-        let drops = dropped.map_or("?".into(), |d| d.to_string());
+        let drops = dropped.map_or(String::new(), |d| format!(" · {d} dropped"));
         let text = format!(
-            "\r\x1b[K s3wire: {packets} packets · {} requests · {} plaintext to HTTPS · {drops} dropped",
+            "\r\x1b[K s3wire: {packets} packets · {} requests · {} plaintext to HTTPS{drops}",
             self.requests, self.flagged
         );
         let _ = io::stderr().write_all(text.as_bytes());
