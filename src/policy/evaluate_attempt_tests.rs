@@ -107,7 +107,7 @@ fn ipv6_endpoint_request_and_attempt() {
     assert_eq!(f[0].endpoint.as_deref(), Some("https://[::1]:8443"));
     assert!(f[0].hint.contains(" unanswered "));
     assert_eq!(f[1].seen().as_deref(), Some("PUT http://[::1]/b1/k1"));
-    assert_eq!(f[1].hint, hints::DEFAULT_HINT);
+    assert_eq!(f[1].hint, super::tests::BOTO_SETTINGS);
 }
 
 #[test]

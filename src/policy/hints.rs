@@ -1,5 +1,7 @@
 //! One-line hints towards the cause of a finding, from what the wire shows (User-Agent, status,
-//! response text, the same client's other connections).
+//! response text, the same client's other connections, a redirect it followed).
+
+use super::redirects::Redirect;
 
 /// botocore releases that turn an https `endpoint_url` into http when `use_ssl` is False or None
 /// (boto/boto3#4252, boto/botocore#3542; fixed in 1.40.15).
@@ -49,6 +51,179 @@ pub fn downgrade_hint(ua: Option<&str>) -> Option<String> {
          (boto/botocore#3542, fixed in 1.40.15): upgrade botocore or drop use_ssl",
         v.0, v.1, v.2
     ))
+}
+
+/// The redirect hint: evidence that the server, not the client's settings, sent it to http.
+pub fn redirect_hint(d: &Redirect) -> String {
+    format!(
+        "followed a redirect from {} (request #{}, {}) to {}: the server sent the client to \
+         plaintext; fix the redirect, not the client",
+        d.from, d.request, d.status, d.to
+    )
+}
+
+/// A client known by its User-Agent, the settings by which it sends plain http, and where that
+/// is documented. Only what the source states is here.
+struct ClientRow {
+    /// How a reader knows the client.
+    name: &'static str,
+    /// Lower-case User-Agent tokens that must all start a word (at the start, or after a space,
+    /// comma or parenthesis); the version quoted follows the first one's `/` or space.
+    tokens: &'static [&'static str],
+    /// The settings that select http, compactly.
+    setting: &'static str,
+    /// Where the setting is documented.
+    source: &'static str,
+}
+
+/// First match wins: a User-Agent that carries another client's token (the AWS CLI v1 and
+/// boto3 both name botocore; S3A names the Java SDK it runs on) is listed after the more
+/// specific one. s3cmd is absent: it sends no User-Agent (fixture `s3cmd-virtual`), so its
+/// `use_https = False` / `--no-ssl` cannot be told from the wire.
+const CLIENTS: &[ClientRow] = &[
+    // https://docs.aws.amazon.com/cli/latest/reference/ (global options: --endpoint-url;
+    // --no-verify-ssl "overrides the default behavior of verifying SSL certificates").
+    ClientRow {
+        name: "AWS CLI",
+        tokens: &["aws-cli/"],
+        setting: "--endpoint-url http://… or endpoint_url in the profile (--no-verify-ssl \
+                  keeps https)",
+        source: "aws help, GLOBAL OPTIONS",
+    },
+    // https://boto3.amazonaws.com/v1/documentation/api/latest/reference/core/session.html
+    // (Session.client: "If this value [endpoint_url] is provided, then use_ssl is ignored").
+    ClientRow {
+        name: "boto3/botocore",
+        tokens: &["botocore/"],
+        setting: "endpoint_url=\"http://…\", or use_ssl=False without an endpoint_url (it is \
+                  ignored with one)",
+        source: "boto3 docs, Session.client",
+    },
+    // https://hadoop.apache.org/docs/stable/hadoop-project-dist/hadoop-common/core-default.xml
+    // (fs.s3a.connection.ssl.enabled); the User-Agent is "Hadoop <version>" before the Java SDK's
+    // (hadoop-aws AWSClientConfig.initUserAgent).
+    ClientRow {
+        name: "Hadoop S3A",
+        tokens: &["hadoop ", "aws-sdk-java/"],
+        setting: "fs.s3a.connection.ssl.enabled=false, or an http:// fs.s3a.endpoint",
+        source: "hadoop-aws core-default.xml",
+    },
+    // https://github.com/smithy-lang/smithy-typescript, packages/config-resolver,
+    // resolveEndpointsConfig.ts (tls: "Whether TLS is enabled for requests").
+    ClientRow {
+        name: "AWS SDK for JavaScript v3",
+        tokens: &["aws-sdk-js/3."],
+        setting: "endpoint: \"http://…\", or tls: false",
+        source: "@smithy/config-resolver EndpointsInputConfig",
+    },
+    // https://docs.aws.amazon.com/AWSJavaScriptSDK/latest/AWS/Config.html (sslEnabled); Node's
+    // User-Agent is "aws-sdk-nodejs/<version> <platform>/<node>" (lib/util.js userAgent).
+    ClientRow {
+        name: "AWS SDK for JavaScript v2",
+        tokens: &["aws-sdk-nodejs/"],
+        setting: "sslEnabled: false, or endpoint: \"http://…\"",
+        source: "AWS.Config docs, sslEnabled",
+    },
+    // https://docs.aws.amazon.com/sdk-for-go/api/aws/#Config (DisableSSL: "Set this to true to
+    // disable SSL when sending requests").
+    ClientRow {
+        name: "AWS SDK for Go v1",
+        tokens: &["aws-sdk-go/"],
+        setting: "DisableSSL: aws.Bool(true), or Endpoint: \"http://…\"",
+        source: "aws-sdk-go aws.Config docs",
+    },
+    // https://pkg.go.dev/github.com/aws/aws-sdk-go-v2/service/s3#EndpointResolverOptions
+    // (DisableHTTPS: "return an endpoint that does not use the HTTPS scheme").
+    ClientRow {
+        name: "AWS SDK for Go v2",
+        tokens: &["aws-sdk-go-v2/"],
+        setting: "BaseEndpoint: \"http://…\", or EndpointOptions.DisableHTTPS = true",
+        source: "aws-sdk-go-v2 endpoints Options.DisableHTTPS",
+    },
+    // https://min.io/docs/minio/linux/reference/minio-mc/mc-alias-set.html (the alias's URL); mc's
+    // User-Agent is minio-go's with "mc/<release>" after it.
+    ClientRow {
+        name: "MinIO Client (mc)",
+        tokens: &["mc/", "minio-go/"],
+        setting: "an http:// alias URL (mc alias set ALIAS http://…)",
+        source: "mc docs, mc alias set",
+    },
+    // https://github.com/minio/minio-go/blob/master/docs/API.md (opts.Secure: "If 'true' API
+    // requests will be secure (HTTPS), and insecure (HTTP) otherwise"); User-Agent from api.go's
+    // libraryUserAgentPrefix, "MinIO (<os>; <arch>) minio-go/<version>".
+    ClientRow {
+        name: "minio-go",
+        tokens: &["minio-go/", "minio ("],
+        setting: "minio.Options{Secure: false}",
+        source: "minio-go docs/API.md, opts.Secure",
+    },
+    // https://rclone.org/s3/ (the Minio example's endpoint = http://…); rclone's transport forces
+    // its own User-Agent, "rclone/<version>", over the SDK's (fs/fshttp/http.go).
+    ClientRow {
+        name: "rclone",
+        tokens: &["rclone/"],
+        setting: "endpoint = http://… in the s3 remote (or --s3-endpoint http://…)",
+        source: "rclone docs, S3 (Minio example)",
+    },
+    // https://docs.rs/object_store/latest/object_store/enum.ClientConfigKey.html (AllowHttp: "Allow
+    // non-TLS, i.e. non-HTTPS connections"); User-Agent "object_store/<version>"
+    // (src/client/mod.rs).
+    ClientRow {
+        name: "object_store",
+        tokens: &["object_store/"],
+        setting: "allow_http=true (AWS_ALLOW_HTTP) with an http:// endpoint",
+        source: "object_store ClientConfigKey::AllowHttp",
+    },
+    // https://docs.aws.amazon.com/AWSJavaSDK/latest/javadoc/com/amazonaws/ClientConfiguration.html
+    // (setProtocol: "the protocol (HTTP or HTTPS) to use when connecting to Amazon Web Services").
+    ClientRow {
+        name: "AWS SDK for Java v1",
+        tokens: &["aws-sdk-java/1."],
+        setting: "ClientConfiguration.setProtocol(Protocol.HTTP), or an http:// endpoint",
+        source: "AWS SDK for Java 1.x ClientConfiguration javadoc",
+    },
+    // https://docs.aws.amazon.com/sdk-for-cpp/latest/api/root/html/md_docs_2_client_configuration___parameters.html
+    // (Scheme: "You can set this value to HTTP"); User-Agent "aws-sdk-cpp/<version> …"
+    // (ComputeUserAgentString).
+    ClientRow {
+        name: "AWS SDK for C++",
+        tokens: &["aws-sdk-cpp/"],
+        setting: "ClientConfiguration.scheme = Aws::Http::Scheme::HTTP, or an http:// \
+                  endpointOverride",
+        source: "AWS SDK for C++ docs, Client Configuration",
+    },
+];
+
+/// Where `token` starts a word of `ua` (both lower case).
+fn word_at(ua: &str, token: &str) -> Option<usize> {
+    ua.match_indices(token)
+        .map(|(i, _)| i)
+        .find(|&i| i == 0 || matches!(ua.as_bytes()[i - 1], b' ' | b',' | b'('))
+}
+
+/// The client's own way of ending up on http, when its User-Agent names a known client:
+/// `boto3/botocore 1.44.8: endpoint_url=… (boto3 docs, Session.client)`.
+pub fn client_hint(ua: Option<&str>) -> Option<String> {
+    let ua = ua?;
+    let lower = ua.to_ascii_lowercase();
+    let row = CLIENTS
+        .iter()
+        .find(|c| c.tokens.iter().all(|t| word_at(&lower, t).is_some()))?;
+    let first = row.tokens.first()?;
+    let name_len = first.rfind(['/', ' ']).map_or(first.len(), |i| i + 1);
+    // ASCII lower-casing keeps byte offsets: the version is read from the UA as sent.
+    let after = word_at(&lower, first)? + name_len;
+    let version: String = ua[after..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
+        .take(32)
+        .collect();
+    let name = if version.is_empty() {
+        row.name.to_string()
+    } else {
+        format!("{} {version}", row.name)
+    };
+    Some(format!("{name}: {} ({})", row.setting, row.source))
 }
 
 pub fn mixed_schemes_hint(host: &str) -> String {
@@ -156,6 +331,144 @@ mod tests {
         );
         assert!(
             credentials_hint(false, false, true).starts_with("presigned-URL credentials crossed")
+        );
+    }
+
+    /// Real User-Agents (the fixtures' clients, and ones quoted in public logs and issues), the
+    /// client each names, and a word of the setting its hint must name.
+    const REAL_UAS: &[(&str, &str, &str)] = &[
+        (
+            "aws-cli/1.46.3 md/Botocore#1.43.62 ua/2.1 os/linux#6.18.44-fc-v657 md/arch#x86_64 lang/python#3.11.7 md/pyimpl#CPython m/N,b,D,Z cfg/retry-mode#legacy botocore/1.43.62",
+            "AWS CLI 1.46.3: ",
+            "--endpoint-url",
+        ),
+        (
+            "Boto3/1.44.8 md/Botocore#1.44.8 ua/2.1 os/linux#6.18.44-fc-v657 md/arch#x86_64 lang/python#3.11.7 md/pyimpl#CPython m/E,N,U,b,Z,g cfg/retry-mode#standard Botocore/1.44.8",
+            "boto3/botocore 1.44.8: ",
+            "use_ssl=False",
+        ),
+        (
+            "Hadoop 3.3.4, aws-sdk-java/1.12.262 Linux/6.4.7-1-MANJARO OpenJDK_64-Bit_Server_VM/25.292-b10 java/1.8.0_292 scala/2.12.17 vendor/AdoptOpenJDK cfg/retry-mode/legacy",
+            "Hadoop S3A 3.3.4: ",
+            "fs.s3a.connection.ssl.enabled=false",
+        ),
+        (
+            "aws-sdk-js/3.1168.0 ua/2.1 os/linux#6.18.44-fc-v657 lang/js md/nodejs#20.20.2 api/s3#3.1168.0 m/N,Z,b,E,g",
+            "AWS SDK for JavaScript v3 3.1168.0: ",
+            "tls: false",
+        ),
+        (
+            "aws-sdk-nodejs/2.585.0 linux/v8.10.0 callback",
+            "AWS SDK for JavaScript v2 2.585.0: ",
+            "sslEnabled: false",
+        ),
+        (
+            "aws-sdk-go/1.44.114 (go1.18.7; linux; amd64)",
+            "AWS SDK for Go v1 1.44.114: ",
+            "DisableSSL",
+        ),
+        (
+            "aws-sdk-go-v2/1.39.0 ua/2.1 os/macos lang/go#1.24.2 md/GOOS#darwin md/GOARCH#arm64 api/s3#1.88.1 m/g",
+            "AWS SDK for Go v2 1.39.0: ",
+            "DisableHTTPS",
+        ),
+        (
+            "MinIO (linux; amd64) minio-go/v7.0.90 mc/RELEASE.2025-08-13T08-35-41Z",
+            "MinIO Client (mc) RELEASE.2025-08-13T08-35-41Z: ",
+            "mc alias set",
+        ),
+        (
+            "MinIO (linux; amd64) minio-go/v7.0.80",
+            "minio-go v7.0.80: ",
+            "Secure: false",
+        ),
+        ("rclone/v1.64.2", "rclone v1.64.2: ", "--s3-endpoint"),
+        (
+            "object_store/0.11.0",
+            "object_store 0.11.0: ",
+            "allow_http=true",
+        ),
+        (
+            "aws-sdk-java/1.11.253 Linux/4.4.0-104-generic Java_HotSpot(TM)_64-Bit_Server_VM/25.144-b01 java/1.8.0_144",
+            "AWS SDK for Java v1 1.11.253: ",
+            "Protocol.HTTP",
+        ),
+        (
+            "aws-sdk-cpp/1.11.493 ua/2.1 api/S3 os/Darwin#23.6.0 lang/c++#C++11 md/aws-crt#0.19.7 md/arch#arm64 md/Clang#15.0.0 m/D",
+            "AWS SDK for C++ 1.11.493: ",
+            "Aws::Http::Scheme::HTTP",
+        ),
+    ];
+
+    #[test]
+    fn each_client_row_matches_its_real_user_agent() {
+        let mut rows_hit = std::collections::BTreeSet::new();
+        for (ua, start, setting) in REAL_UAS {
+            let hint = client_hint(Some(ua)).unwrap_or_else(|| panic!("no hint for {ua}"));
+            assert!(hint.starts_with(start), "{ua}: {hint}");
+            assert!(hint.contains(setting), "{ua}: {hint}");
+            assert!(!hint.contains('\n'), "one line: {hint}");
+            let row = CLIENTS
+                .iter()
+                .position(|c| hint.contains(c.source))
+                .unwrap();
+            rows_hit.insert(row);
+        }
+        assert_eq!(
+            rows_hit.len(),
+            CLIENTS.len(),
+            "every row has a real User-Agent"
+        );
+    }
+
+    #[test]
+    fn other_user_agents_get_no_client_hint() {
+        for ua in [
+            "curl/7.88.1",
+            "Python-urllib/3.11",
+            // The Java SDK v2 has no row: its endpoint override is an http URL like any other.
+            "aws-sdk-java/2.20.0 Linux/6.1 OpenJDK_64-Bit_Server_VM/17.0.8+7 Java/17.0.8",
+            // Tokens count only at a word start.
+            "notaws-cli/1.0",
+            "xmc/1 minio-go/v7",
+            "",
+        ] {
+            assert_eq!(client_hint(Some(ua)), None, "{ua}");
+        }
+        assert_eq!(client_hint(None), None, "s3cmd sends no User-Agent");
+        // A version is quoted only as far as it looks like one.
+        assert_eq!(
+            client_hint(Some("rclone/")).unwrap(),
+            "rclone: endpoint = http://… in the s3 remote (or --s3-endpoint http://…) (rclone docs, S3 (Minio example))"
+        );
+    }
+
+    #[test]
+    fn redirect_hint_names_both_ends_and_the_request() {
+        let mut d = crate::policy::redirects::Redirects::default();
+        let mut r = crate::facts::Request::sample(
+            3,
+            crate::time::Timestamp(0),
+            "10.0.0.1:1",
+            "10.0.0.9:443",
+        );
+        r.scheme = crate::policy::Scheme::Https;
+        r.host = Some("s3.local.test".into());
+        r.target = "/b/k".into();
+        r.status = Some(301);
+        r.location = Some("http://s3.local.test/b/k".into());
+        d.learn(&r);
+        let mut f = crate::facts::Request::sample(
+            4,
+            crate::time::Timestamp(1),
+            "10.0.0.1:2",
+            "10.0.0.9:80",
+        );
+        f.host = Some("s3.local.test".into());
+        f.target = "/b/k".into();
+        assert_eq!(
+            redirect_hint(d.followed_by(&f).unwrap()),
+            "followed a redirect from https://s3.local.test/b/k (request #3, 301) to http://s3.local.test/b/k: the server sent the client to plaintext; fix the redirect, not the client"
         );
     }
 }

@@ -17,6 +17,7 @@ pub mod hints;
 pub mod ini;
 pub mod judge;
 mod knowledge;
+pub mod redirects;
 
 pub use aws_config::{ConfigError, Resolution, resolve, resolve_detailed};
 pub use endpoints::{Endpoint, EndpointError, Origin, Policy, Scheme};
