@@ -282,6 +282,17 @@ fn fixture_findings_keep_their_hints_and_name_the_clients_http_settings() {
             ],
         ),
         (
+            "redirect-http",
+            vec![(
+                https,
+                "followed a redirect from \
+                 https://s3.local.test:8445/fx-redirect-http/shared/report.csv (request #3, 301) \
+                 to http://s3.local.test:5000/fx-redirect-http/shared/report.csv: the server sent \
+                 the client to plaintext; fix the redirect, not the client"
+                    .into(),
+            )],
+        ),
+        (
             "refused",
             vec![(
                 "refused-plaintext-attempt",
@@ -305,4 +316,42 @@ fn fixture_findings_keep_their_hints_and_name_the_clients_http_settings() {
         got.dedup();
         assert_eq!(got, want, "{name}");
     }
+}
+
+/// Issue 12: urllib followed an HTTPS front door's `301 Location: http://…` (fixture
+/// `redirect-http`): the redirecting request keeps its Location (redacted like a target), and the
+/// plaintext GET that followed it is a finding whose hint names that request.
+#[test]
+fn a_followed_redirect_to_http_is_named_and_its_location_kept() {
+    let f = Fixture::load("redirect-http");
+    let (code, report) = f.analyze(&[]);
+    assert_eq!(code, 1);
+    let requests = report["requests"].as_array().unwrap();
+    let redirect = &requests[2];
+    assert_eq!(
+        (redirect["scheme"].as_str(), redirect["status"].as_u64()),
+        (Some("https"), Some(301))
+    );
+    let location = str_field(redirect, "location");
+    assert!(
+        location.starts_with(
+            "http://s3.local.test:5000/fx-redirect-http/shared/report.csv?AWSAccessKeyId=AKIA…&Signature=<redacted>"
+        ),
+        "{location}"
+    );
+    assert!(requests.iter().filter(|r| !r["location"].is_null()).count() == 1);
+    // Unredacted, it is the URL urllib followed (the client's label for the next hop).
+    let (_, raw) = f.analyze(&["--no-redact"]);
+    let followed = str_field(&f.labels[3], "url");
+    assert_eq!(str_field(&raw["requests"][2], "location"), followed);
+    let found = findings(&report, "plaintext-to-https-endpoint");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["request"], 4);
+    assert_eq!(found[0]["operation"], "GetObject");
+    assert!(
+        str_field(found[0], "hint")
+            .starts_with("followed a redirect from https://s3.local.test:8445/"),
+        "{}",
+        found[0]
+    );
 }
