@@ -121,6 +121,8 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("path", "cargo install"),
     ("tls-keylog", "node"),
     ("inject-secrets", "editcap"),
+    ("s3-endpoint", "rclone"),
+    ("no-ssl", "s3cmd"),
 ];
 
 /// `--name` tokens in Markdown text: `--` at the start of a word, then `[a-z0-9-]`, starting with
