@@ -20,6 +20,7 @@
 //! [`Knowledge`] or a scan of a bounded candidate list: the cost of a rule does not depend on how
 //! many requests came before.
 
+use super::aws_hosts::is_aws_s3_host;
 use super::endpoints::{Endpoint, Policy, Scheme, parse_host_header};
 use super::finding::{AttemptFacts, Finding, FindingKind, OperationGuess, RequestFacts, TlsFacts};
 use super::hints;
@@ -145,6 +146,7 @@ pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut V
     let causes = Causes {
         mixed,
         redirect: k.redirect_followed(r),
+        to_aws_host: host.as_deref().is_some_and(is_aws_s3_host),
     };
     if let Some(e) = https.as_deref() {
         let mut f = Finding::for_request(FindingKind::PlaintextToHttpsEndpoint, r, Some(e));
@@ -289,6 +291,8 @@ struct Causes<'a> {
     mixed: Option<&'a str>,
     /// The redirect to `http://` it followed.
     redirect: Option<&'a Redirect>,
+    /// It went to one of AWS's own S3 hosts (no endpoint of one's own).
+    to_aws_host: bool,
 }
 
 /// The hint for a plaintext request: at most two causes, most specific first — an affected
@@ -305,7 +309,9 @@ fn cause_hint(
     let downgrade = hints::downgrade_hint(ua);
     // Evidence of the cause (an affected botocore, a redirect) makes the settings guess moot.
     let guess_settings = downgrade.is_none() && c.redirect.is_none();
-    let client = guess_settings.then(|| hints::client_hint(ua)).flatten();
+    let client = guess_settings
+        .then(|| hints::client_hint(ua, c.to_aws_host))
+        .flatten();
     let parts: Vec<String> = [
         downgrade,
         c.redirect.map(hints::redirect_hint),

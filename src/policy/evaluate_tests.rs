@@ -6,7 +6,7 @@ use crate::time::Timestamp;
 pub(super) const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 pub(super) const BOTO_FIXED: &str = "Boto3/1.40.15 md/Botocore#1.40.15 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.3 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.40.15";
 /// The client hint [`BOTO_FIXED`] gets: its own ways of ending up on http.
-pub(super) const BOTO_SETTINGS: &str = "boto3/botocore 1.40.15: endpoint_url=\"http://…\", or use_ssl=False without an endpoint_url (it is ignored with one) (boto3 docs, Session.client)";
+pub(super) const BOTO_SETTINGS: &str = "boto3/botocore 1.40.15: endpoint_url=\"http://…\" (use_ssl=False is ignored with one) (boto3 docs, Session.client)";
 pub(super) const BOTO_BUGGY: &str = "Boto3/1.40.14 md/Botocore#1.40.14 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.3 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.40.14";
 pub(super) const NGINX_400: &str = "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n";
 
@@ -348,9 +348,13 @@ fn aws_s3_host_over_http_with_403() {
     let f = evaluate(&Policy::new(vec![]), &[r], &[], &[]);
     assert_eq!(kinds(&f), [FindingKind::PlaintextToHttpsEndpoint]);
     assert_eq!(f[0].origin, Some(Origin::AwsDefault));
+    // AWS's own host: the SDK built the URL, so its TLS switch comes first.
     assert_eq!(
         f[0].hint,
-        format!("{}; {BOTO_SETTINGS}", hints::SECURE_TRANSPORT_HINT)
+        format!(
+            "{}; boto3/botocore 1.40.15: use_ssl=False, or endpoint_url=\"http://…\" (boto3 docs, Session.client)",
+            hints::SECURE_TRANSPORT_HINT
+        )
     );
     let json = serde_json::to_value(&f[0]).unwrap();
     assert_eq!(json["kind"], "plaintext-to-https-endpoint");

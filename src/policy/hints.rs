@@ -70,9 +70,15 @@ struct ClientRow {
     /// Lower-case User-Agent tokens that must all start a word (at the start, or after a space,
     /// comma or parenthesis); the version quoted follows the first one's `/` or space.
     tokens: &'static [&'static str],
-    /// The settings that select http, compactly.
-    setting: &'static str,
-    /// Where the setting is documented.
+    /// The endpoint-URL way to http, compactly.
+    url: &'static str,
+    /// The switch that turns https off while the client builds the URL itself (AWS's own
+    /// hosts), when the client has one.
+    switch: Option<&'static str>,
+    /// The switch is ignored once an endpoint URL is given (boto3's `use_ssl`): a request to a
+    /// host of one's own then comes from the URL alone.
+    switch_needs_default_host: bool,
+    /// Where the settings are documented.
     source: &'static str,
 }
 
@@ -86,8 +92,10 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "AWS CLI",
         tokens: &["aws-cli/"],
-        setting: "--endpoint-url http://… or endpoint_url in the profile (--no-verify-ssl \
-                  keeps https)",
+        url: "--endpoint-url http://… or endpoint_url in the profile (--no-verify-ssl keeps \
+              https)",
+        switch: None,
+        switch_needs_default_host: false,
         source: "aws help, GLOBAL OPTIONS",
     },
     // https://boto3.amazonaws.com/v1/documentation/api/latest/reference/core/session.html
@@ -95,8 +103,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "boto3/botocore",
         tokens: &["botocore/"],
-        setting: "endpoint_url=\"http://…\", or use_ssl=False without an endpoint_url (it is \
-                  ignored with one)",
+        url: "endpoint_url=\"http://…\"",
+        switch: Some("use_ssl=False"),
+        switch_needs_default_host: true,
         source: "boto3 docs, Session.client",
     },
     // https://hadoop.apache.org/docs/stable/hadoop-project-dist/hadoop-common/core-default.xml
@@ -105,7 +114,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "Hadoop S3A",
         tokens: &["hadoop ", "aws-sdk-java/"],
-        setting: "fs.s3a.connection.ssl.enabled=false, or an http:// fs.s3a.endpoint",
+        url: "an http:// fs.s3a.endpoint",
+        switch: Some("fs.s3a.connection.ssl.enabled=false"),
+        switch_needs_default_host: false,
         source: "hadoop-aws core-default.xml",
     },
     // https://github.com/smithy-lang/smithy-typescript, packages/config-resolver,
@@ -113,7 +124,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "AWS SDK for JavaScript v3",
         tokens: &["aws-sdk-js/3."],
-        setting: "endpoint: \"http://…\", or tls: false",
+        url: "endpoint: \"http://…\"",
+        switch: Some("tls: false"),
+        switch_needs_default_host: false,
         source: "@smithy/config-resolver EndpointsInputConfig",
     },
     // https://docs.aws.amazon.com/AWSJavaScriptSDK/latest/AWS/Config.html (sslEnabled); Node's
@@ -121,7 +134,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "AWS SDK for JavaScript v2",
         tokens: &["aws-sdk-nodejs/"],
-        setting: "sslEnabled: false, or endpoint: \"http://…\"",
+        url: "endpoint: \"http://…\"",
+        switch: Some("sslEnabled: false"),
+        switch_needs_default_host: false,
         source: "AWS.Config docs, sslEnabled",
     },
     // https://docs.aws.amazon.com/sdk-for-go/api/aws/#Config (DisableSSL: "Set this to true to
@@ -129,7 +144,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "AWS SDK for Go v1",
         tokens: &["aws-sdk-go/"],
-        setting: "DisableSSL: aws.Bool(true), or Endpoint: \"http://…\"",
+        url: "Endpoint: \"http://…\"",
+        switch: Some("DisableSSL: aws.Bool(true)"),
+        switch_needs_default_host: false,
         source: "aws-sdk-go aws.Config docs",
     },
     // https://pkg.go.dev/github.com/aws/aws-sdk-go-v2/service/s3#EndpointResolverOptions
@@ -137,7 +154,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "AWS SDK for Go v2",
         tokens: &["aws-sdk-go-v2/"],
-        setting: "BaseEndpoint: \"http://…\", or EndpointOptions.DisableHTTPS = true",
+        url: "BaseEndpoint: \"http://…\"",
+        switch: Some("EndpointOptions.DisableHTTPS = true"),
+        switch_needs_default_host: false,
         source: "aws-sdk-go-v2 endpoints Options.DisableHTTPS",
     },
     // https://min.io/docs/minio/linux/reference/minio-mc/mc-alias-set.html (the alias's URL); mc's
@@ -145,7 +164,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "MinIO Client (mc)",
         tokens: &["mc/", "minio-go/"],
-        setting: "an http:// alias URL (mc alias set ALIAS http://…)",
+        url: "an http:// alias URL (mc alias set ALIAS http://…)",
+        switch: None,
+        switch_needs_default_host: false,
         source: "mc docs, mc alias set",
     },
     // https://github.com/minio/minio-go/blob/master/docs/API.md (opts.Secure: "If 'true' API
@@ -154,7 +175,10 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "minio-go",
         tokens: &["minio-go/", "minio ("],
-        setting: "minio.Options{Secure: false}",
+        // The endpoint is a bare host[:port]: Secure is the only way.
+        url: "minio.Options{Secure: false}",
+        switch: None,
+        switch_needs_default_host: false,
         source: "minio-go docs/API.md, opts.Secure",
     },
     // https://rclone.org/s3/ (the Minio example's endpoint = http://…); rclone's transport forces
@@ -162,7 +186,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "rclone",
         tokens: &["rclone/"],
-        setting: "endpoint = http://… in the s3 remote (or --s3-endpoint http://…)",
+        url: "endpoint = http://… in the s3 remote (or --s3-endpoint http://…)",
+        switch: None,
+        switch_needs_default_host: false,
         source: "rclone docs, S3 (Minio example)",
     },
     // https://docs.rs/object_store/latest/object_store/enum.ClientConfigKey.html (AllowHttp: "Allow
@@ -171,7 +197,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "object_store",
         tokens: &["object_store/"],
-        setting: "allow_http=true (AWS_ALLOW_HTTP) with an http:// endpoint",
+        url: "an http:// endpoint with allow_http=true (AWS_ALLOW_HTTP)",
+        switch: None,
+        switch_needs_default_host: false,
         source: "object_store ClientConfigKey::AllowHttp",
     },
     // https://docs.aws.amazon.com/AWSJavaSDK/latest/javadoc/com/amazonaws/ClientConfiguration.html
@@ -179,7 +207,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "AWS SDK for Java v1",
         tokens: &["aws-sdk-java/1."],
-        setting: "ClientConfiguration.setProtocol(Protocol.HTTP), or an http:// endpoint",
+        url: "an http:// endpoint",
+        switch: Some("ClientConfiguration.setProtocol(Protocol.HTTP)"),
+        switch_needs_default_host: false,
         source: "AWS SDK for Java 1.x ClientConfiguration javadoc",
     },
     // https://docs.aws.amazon.com/sdk-for-cpp/latest/api/root/html/md_docs_2_client_configuration___parameters.html
@@ -188,8 +218,9 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "AWS SDK for C++",
         tokens: &["aws-sdk-cpp/"],
-        setting: "ClientConfiguration.scheme = Aws::Http::Scheme::HTTP, or an http:// \
-                  endpointOverride",
+        url: "an http:// endpointOverride",
+        switch: Some("ClientConfiguration.scheme = Aws::Http::Scheme::HTTP"),
+        switch_needs_default_host: false,
         source: "AWS SDK for C++ docs, Client Configuration",
     },
 ];
@@ -201,9 +232,26 @@ fn word_at(ua: &str, token: &str) -> Option<usize> {
         .find(|&i| i == 0 || matches!(ua.as_bytes()[i - 1], b' ' | b',' | b'('))
 }
 
+impl ClientRow {
+    /// The settings to check, the likelier first: the switch when the request went to AWS's own
+    /// S3 host (the client built the URL itself), the endpoint URL when it went to a host of
+    /// one's own.
+    fn settings(&self, to_aws_host: bool) -> String {
+        match (self.switch, to_aws_host) {
+            (None, _) => self.url.to_string(),
+            (Some(switch), true) => format!("{switch}, or {}", self.url),
+            (Some(switch), false) if self.switch_needs_default_host => {
+                format!("{} ({switch} is ignored with one)", self.url)
+            }
+            (Some(switch), false) => format!("{}, or {switch}", self.url),
+        }
+    }
+}
+
 /// The client's own way of ending up on http, when its User-Agent names a known client:
-/// `boto3/botocore 1.44.8: endpoint_url=… (boto3 docs, Session.client)`.
-pub fn client_hint(ua: Option<&str>) -> Option<String> {
+/// `boto3/botocore 1.44.8: endpoint_url="http://…" (use_ssl=False is ignored with one) (boto3
+/// docs, Session.client)`. `to_aws_host`: the request went to one of AWS's own S3 hosts.
+pub fn client_hint(ua: Option<&str>, to_aws_host: bool) -> Option<String> {
     let ua = ua?;
     let lower = ua.to_ascii_lowercase();
     let row = CLIENTS
@@ -223,7 +271,11 @@ pub fn client_hint(ua: Option<&str>) -> Option<String> {
     } else {
         format!("{} {version}", row.name)
     };
-    Some(format!("{name}: {} ({})", row.setting, row.source))
+    Some(format!(
+        "{name}: {} ({})",
+        row.settings(to_aws_host),
+        row.source
+    ))
 }
 
 pub fn mixed_schemes_hint(host: &str) -> String {
@@ -404,7 +456,7 @@ mod tests {
     fn each_client_row_matches_its_real_user_agent() {
         let mut rows_hit = std::collections::BTreeSet::new();
         for (ua, start, setting) in REAL_UAS {
-            let hint = client_hint(Some(ua)).unwrap_or_else(|| panic!("no hint for {ua}"));
+            let hint = client_hint(Some(ua), false).unwrap_or_else(|| panic!("no hint for {ua}"));
             assert!(hint.starts_with(start), "{ua}: {hint}");
             assert!(hint.contains(setting), "{ua}: {hint}");
             assert!(!hint.contains('\n'), "one line: {hint}");
@@ -433,14 +485,42 @@ mod tests {
             "xmc/1 minio-go/v7",
             "",
         ] {
-            assert_eq!(client_hint(Some(ua)), None, "{ua}");
+            assert_eq!(client_hint(Some(ua), false), None, "{ua}");
         }
-        assert_eq!(client_hint(None), None, "s3cmd sends no User-Agent");
+        assert_eq!(client_hint(None, false), None, "s3cmd sends no User-Agent");
         // A version is quoted only as far as it looks like one.
         assert_eq!(
-            client_hint(Some("rclone/")).unwrap(),
+            client_hint(Some("rclone/"), true).unwrap(),
             "rclone: endpoint = http://… in the s3 remote (or --s3-endpoint http://…) (rclone docs, S3 (Minio example))"
         );
+    }
+
+    #[test]
+    fn the_likelier_setting_comes_first_from_the_host_the_request_went_to() {
+        let boto3 = REAL_UAS[1].0;
+        assert_eq!(
+            client_hint(Some(boto3), false).unwrap(),
+            "boto3/botocore 1.44.8: endpoint_url=\"http://…\" (use_ssl=False is ignored with one) (boto3 docs, Session.client)",
+            "a host of one's own: only an endpoint_url sends there"
+        );
+        assert_eq!(
+            client_hint(Some(boto3), true).unwrap(),
+            "boto3/botocore 1.44.8: use_ssl=False, or endpoint_url=\"http://…\" (boto3 docs, Session.client)"
+        );
+        let go = "aws-sdk-go/1.44.114 (go1.18.7; linux; amd64)";
+        assert!(
+            client_hint(Some(go), true)
+                .unwrap()
+                .contains(": DisableSSL: aws.Bool(true), or Endpoint")
+        );
+        assert!(
+            client_hint(Some(go), false)
+                .unwrap()
+                .contains(": Endpoint: \"http://…\", or DisableSSL")
+        );
+        // No switch: the same text either way.
+        let cli = REAL_UAS[0].0;
+        assert_eq!(client_hint(Some(cli), true), client_hint(Some(cli), false));
     }
 
     #[test]

@@ -222,8 +222,8 @@ fn fixture_findings_keep_their_hints_and_name_the_clients_http_settings() {
              per-operation endpoint override"
         )
     };
-    let boto = "boto3/botocore 1.44.8: endpoint_url=\"http://…\", or use_ssl=False without an \
-                endpoint_url (it is ignored with one) (boto3 docs, Session.client)";
+    let boto = "boto3/botocore 1.44.8: endpoint_url=\"http://…\" (use_ssl=False is ignored with \
+                one) (boto3 docs, Session.client)";
     let https = "plaintext-to-https-endpoint";
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         (
