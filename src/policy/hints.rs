@@ -225,11 +225,18 @@ const CLIENTS: &[ClientRow] = &[
     },
 ];
 
-/// Where `token` starts a word of `ua` (both lower case).
+/// Where `token` (lower case) starts a word of `ua`, ignoring ASCII case: at the start, or
+/// after a space, comma or parenthesis. No allocation: this runs for every plaintext finding.
 fn word_at(ua: &str, token: &str) -> Option<usize> {
-    ua.match_indices(token)
-        .map(|(i, _)| i)
-        .find(|&i| i == 0 || matches!(ua.as_bytes()[i - 1], b' ' | b',' | b'('))
+    let (ua, token) = (ua.as_bytes(), token.as_bytes());
+    let first = token.first()?;
+    (0..ua.len()).find(|&i| {
+        (i == 0 || matches!(ua[i - 1], b' ' | b',' | b'('))
+            && ua[i].eq_ignore_ascii_case(first)
+            && ua
+                .get(i..i + token.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(token))
+    })
 }
 
 impl ClientRow {
@@ -253,26 +260,22 @@ impl ClientRow {
 /// docs, Session.client)`. `to_aws_host`: the request went to one of AWS's own S3 hosts.
 pub fn client_hint(ua: Option<&str>, to_aws_host: bool) -> Option<String> {
     let ua = ua?;
-    let lower = ua.to_ascii_lowercase();
     let row = CLIENTS
         .iter()
-        .find(|c| c.tokens.iter().all(|t| word_at(&lower, t).is_some()))?;
+        .find(|c| c.tokens.iter().all(|t| word_at(ua, t).is_some()))?;
     let first = row.tokens.first()?;
     let name_len = first.rfind(['/', ' ']).map_or(first.len(), |i| i + 1);
-    // ASCII lower-casing keeps byte offsets: the version is read from the UA as sent.
-    let after = word_at(&lower, first)? + name_len;
-    let version: String = ua[after..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
-        .take(32)
-        .collect();
-    let name = if version.is_empty() {
-        row.name.to_string()
-    } else {
-        format!("{} {version}", row.name)
-    };
+    // Tokens are ASCII, so this is a char boundary of the UA as sent.
+    let rest = &ua[word_at(ua, first)? + name_len..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+')))
+        .unwrap_or(rest.len())
+        .min(32);
+    let version = &rest[..end];
+    let space = if version.is_empty() { "" } else { " " };
     Some(format!(
-        "{name}: {} ({})",
+        "{}{space}{version}: {} ({})",
+        row.name,
         row.settings(to_aws_host),
         row.source
     ))

@@ -19,8 +19,9 @@ const PER_CLIENT: usize = 4;
 /// Clients remembered at once.
 const MAX_CLIENTS: usize = 1024;
 
-/// A client: its IP and User-Agent (one program on a host, not every program on it).
-type ClientKey = (IpAddr, Option<String>);
+/// A client: its IP and User-Agent (one program on a host, not every program on it); a request
+/// without a User-Agent counts under `""`.
+type ClientKey = (IpAddr, String);
 
 /// A 3xx answer whose `Location` is `http://…`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +43,10 @@ pub struct Redirect {
 
 #[derive(Debug, Default)]
 pub struct Redirects {
-    by_client: HashMap<ClientKey, VecDeque<Redirect>>,
+    /// Per client IP, per User-Agent: looked up by `&str`, without building a key per request.
+    by_client: HashMap<IpAddr, HashMap<String, VecDeque<Redirect>>>,
+    /// Clients remembered (the sum of the inner maps' sizes).
+    clients: usize,
     /// Clients in the order they were first remembered, for forgetting the oldest.
     order: VecDeque<ClientKey>,
     /// Redirects forgotten for the bounds.
@@ -74,12 +78,18 @@ impl Redirects {
             port: port.unwrap_or(80),
             path: to.path.to_string(),
         };
-        let key = (r.client.ip(), r.user_agent.clone());
-        if !self.by_client.contains_key(&key) {
+        let (ip, ua) = (r.client.ip(), r.user_agent.as_deref().unwrap_or(""));
+        if self.list(ip, ua).is_none() {
             self.make_room();
-            self.order.push_back(key.clone());
+            self.order.push_back((ip, ua.to_string()));
+            self.clients += 1;
         }
-        let list = self.by_client.entry(key).or_default();
+        let list = self
+            .by_client
+            .entry(ip)
+            .or_default()
+            .entry(ua.to_string())
+            .or_default();
         if list.len() == PER_CLIENT {
             list.pop_front();
             self.forgotten += 1;
@@ -87,18 +97,32 @@ impl Redirects {
         list.push_back(redirect);
     }
 
+    fn list(&self, ip: IpAddr, ua: &str) -> Option<&VecDeque<Redirect>> {
+        self.by_client.get(&ip)?.get(ua)
+    }
+
     fn make_room(&mut self) {
-        while self.by_client.len() >= MAX_CLIENTS {
-            let Some(old) = self.order.pop_front() else {
+        while self.clients >= MAX_CLIENTS {
+            let Some((ip, ua)) = self.order.pop_front() else {
                 return;
             };
-            self.forgotten += self.by_client.remove(&old).map_or(0, |l| l.len() as u64);
+            let Some(uas) = self.by_client.get_mut(&ip) else {
+                continue;
+            };
+            self.forgotten += uas.remove(&ua).map_or(0, |l| l.len() as u64);
+            self.clients -= 1;
+            if uas.is_empty() {
+                self.by_client.remove(&ip);
+            }
         }
     }
 
     /// The latest earlier redirect of the same client that `r` went to (host, port and path).
     pub fn followed_by(&self, r: &Request) -> Option<&Redirect> {
-        let list = self.by_client.get(&(r.client.ip(), r.user_agent.clone()))?;
+        if self.by_client.is_empty() {
+            return None; // most captures: no redirect to http at all
+        }
+        let list = self.list(r.client.ip(), r.user_agent.as_deref().unwrap_or(""))?;
         let (host, explicit_port) = match r.host.as_deref() {
             Some(h) => parse_host_header(h),
             None => return None,
@@ -264,21 +288,37 @@ mod tests {
 
     #[test]
     fn memory_is_bounded_per_client_and_in_clients() {
+        let kept = |d: &Redirects| -> usize {
+            d.by_client
+                .values()
+                .flat_map(HashMap::values)
+                .map(VecDeque::len)
+                .sum()
+        };
         let mut d = Redirects::default();
         for id in 0..(PER_CLIENT as u64 + 3) {
             d.learn(&redirected(id, &format!("http://s3.local.test/b/{id}")));
         }
-        assert_eq!(
-            d.by_client.values().map(VecDeque::len).sum::<usize>(),
-            PER_CLIENT
-        );
+        assert_eq!(kept(&d), PER_CLIENT);
         assert_eq!(d.forgotten, 3);
         for n in 0..MAX_CLIENTS as u32 + 5 {
             let mut r = redirected(100, "http://s3.local.test/b/k");
             r.client = std::net::SocketAddr::from((u32::to_be_bytes(n + 1), 1000));
             d.learn(&r);
         }
-        assert_eq!(d.by_client.len(), MAX_CLIENTS);
-        assert_eq!(d.order.len(), MAX_CLIENTS);
+        assert_eq!((d.clients, d.order.len()), (MAX_CLIENTS, MAX_CLIENTS));
+        assert_eq!(
+            kept(&d),
+            MAX_CLIENTS,
+            "one redirect each; the first client's are gone"
+        );
+        assert_eq!(d.forgotten, 3 + PER_CLIENT as u64 + 5);
+        // The same IP with two User-Agents is two clients.
+        let mut d = Redirects::default();
+        let mut r = redirected(1, "http://s3.local.test/b/k");
+        d.learn(&r);
+        r.user_agent = None;
+        d.learn(&r);
+        assert_eq!((d.by_client.len(), d.clients), (1, 2));
     }
 }
