@@ -366,7 +366,11 @@ fn attempt_hint(
     if let Some(r) = resolved {
         hint = format!("{hint} (the capture never names the host: {r})");
     }
-    if let Some(d) = hints::downgrade_hint(ua) {
+    // The guessed request is the same client's (usually its retry): its User-Agent names the
+    // client, and so the settings that sent it to http.
+    let named = hints::downgrade_hint(ua)
+        .or_else(|| hints::client_hint(ua, super::aws_hosts::is_aws_s3_host(&e.host)));
+    if let Some(d) = named {
         hint = format!("{hint}; the guessed request's User-Agent: {d}");
     }
     hint

@@ -54,6 +54,31 @@ fn refused_attempts_with_retries_and_a_guess() {
     );
     assert!(first.hint.starts_with("connection to plaintext port 80 of https://s3.local.test:443 refused (3 attempt(s) from 127.0.0.1 within 30 s)"), "{}", first.hint);
     assert!(first.hint.contains("botocore 1.40.14 rewrites"));
+    assert!(
+        !first.hint.contains("boto3/botocore"),
+        "the downgrade names the cause"
+    );
+    // A botocore outside the downgrade range: the guessed request's client and its settings.
+    let mut fixed = evaluate(
+        &policy,
+        &[req(
+            9,
+            3000,
+            "127.0.0.1:40200",
+            "127.0.0.1:443",
+            Some("s3.local.test"),
+        )],
+        &attempts,
+        &t,
+    );
+    let hint = fixed.remove(0).hint;
+    assert!(
+        hint.ends_with(&format!(
+            "; the guessed request's User-Agent: {}",
+            super::tests::BOTO_SETTINGS
+        )),
+        "{hint}"
+    );
 }
 
 #[test]

@@ -296,10 +296,12 @@ fn fixture_findings_keep_their_hints_and_name_the_clients_http_settings() {
             "refused",
             vec![(
                 "refused-plaintext-attempt",
-                "connection to plaintext port 80 of https://s3.local.test:8443 refused (3 \
-                 attempt(s) from 127.0.0.1 within 30 s): no request bytes were sent; the client \
-                 was configured with, or rewritten to, http://"
-                    .into(),
+                format!(
+                    "connection to plaintext port 80 of https://s3.local.test:8443 refused (3 \
+                     attempt(s) from 127.0.0.1 within 30 s): no request bytes were sent; the \
+                     client was configured with, or rewritten to, http://; the guessed request's \
+                     User-Agent: {boto}"
+                ),
             )],
         ),
     ];
