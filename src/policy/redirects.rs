@@ -4,9 +4,10 @@
 //! §15.4), so "following" is: the same client (IP and User-Agent), later, to the Location's host,
 //! port and path.
 //!
-//! Bounded: the last [`PER_CLIENT`] redirects of at most [`MAX_CLIENTS`] clients; past that the
-//! client remembered first is forgotten (that loses a hint, never a finding; counted in
-//! `forgotten`). Looking up is one hash lookup and a scan of at most [`PER_CLIENT`] entries.
+//! Bounded: the last [`PER_CLIENT`] redirects of at most [`MAX_CLIENTS`] clients, none longer
+//! than [`MAX_URL_BYTES`]; past that the client remembered first is forgotten (that loses a
+//! hint, never a finding; counted in `forgotten`). Looking up is two hash lookups and a scan of
+//! at most [`PER_CLIENT`] entries.
 
 use super::endpoints::parse_host_header;
 use crate::facts::Request;
@@ -17,7 +18,10 @@ use std::net::IpAddr;
 /// Redirects kept per client (a client follows one at once; a few cover retries).
 const PER_CLIENT: usize = 4;
 /// Clients remembered at once.
-const MAX_CLIENTS: usize = 1024;
+const MAX_CLIENTS: usize = 256;
+/// A Location (or redirected target) longer than this is not remembered: with the counts above,
+/// the memory stays under a few MB whatever the capture holds.
+const MAX_URL_BYTES: usize = 2048;
 
 /// A client: its IP and User-Agent (one program on a host, not every program on it); a request
 /// without a User-Agent counts under `""`.
@@ -62,6 +66,10 @@ impl Redirects {
         let Some(to) = HttpUrl::parse(location) else {
             return;
         };
+        if location.len() > MAX_URL_BYTES || r.target.len() > MAX_URL_BYTES {
+            self.forgotten += 1;
+            return;
+        }
         let (host, port) = parse_host_header(to.authority);
         let redirect = Redirect {
             request: r.id,
@@ -283,6 +291,26 @@ mod tests {
         assert_eq!(
             HttpUrl::parse("HTTP://h?q").map(|u| (u.authority, u.path)),
             Some(("h", "/"))
+        );
+    }
+
+    #[test]
+    fn ipv6_literal_locations_and_overlong_ones() {
+        let mut d = Redirects::default();
+        d.learn(&redirected(1, "http://[::1]:5000/b/k"));
+        let mut f = follow(2, "[::1]:5000", "/b/k");
+        f.server = "[::1]:5000".parse().unwrap();
+        assert_eq!(
+            d.followed_by(&f).map(|r| r.to.as_str()),
+            Some("http://[::1]:5000/b/k")
+        );
+        let long = format!("http://s3.local.test/{}", "k".repeat(MAX_URL_BYTES));
+        d.learn(&redirected(3, &long));
+        assert_eq!(d.forgotten, 1, "not remembered, counted");
+        assert_eq!(
+            d.list("10.0.0.1".parse().unwrap(), "Boto3/1.44.8")
+                .map(VecDeque::len),
+            Some(1)
         );
     }
 
