@@ -70,7 +70,8 @@ struct ClientRow {
     /// Lower-case User-Agent tokens that must all start a word (at the start, or after a space,
     /// comma or parenthesis); the version quoted follows the first one's `/` or space.
     tokens: &'static [&'static str],
-    /// The endpoint-URL way to http, compactly.
+    /// The endpoint-URL way to http, compactly (or the client's only documented way, for a
+    /// client whose endpoint carries no scheme or whose URL form is not documented).
     url: &'static str,
     /// The switch that turns https off while the client builds the URL itself (AWS's own
     /// hosts), when the client has one.
@@ -114,8 +115,8 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "Hadoop S3A",
         tokens: &["hadoop ", "aws-sdk-java/"],
-        url: "an http:// fs.s3a.endpoint",
-        switch: Some("fs.s3a.connection.ssl.enabled=false"),
+        url: "fs.s3a.connection.ssl.enabled=false",
+        switch: None,
         switch_needs_default_host: false,
         source: "hadoop-aws core-default.xml",
     },
@@ -218,8 +219,8 @@ const CLIENTS: &[ClientRow] = &[
     ClientRow {
         name: "AWS SDK for C++",
         tokens: &["aws-sdk-cpp/"],
-        url: "an http:// endpointOverride",
-        switch: Some("ClientConfiguration.scheme = Aws::Http::Scheme::HTTP"),
+        url: "ClientConfiguration.scheme = Aws::Http::Scheme::HTTP",
+        switch: None,
         switch_needs_default_host: false,
         source: "AWS SDK for C++ docs, Client Configuration",
     },
