@@ -10,6 +10,7 @@
 
 pub mod aws_config;
 pub mod aws_hosts;
+mod clients;
 pub mod endpoints;
 pub mod evaluate;
 pub mod finding;
