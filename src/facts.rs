@@ -36,6 +36,9 @@ pub struct Request {
     pub status: Option<u16>,
     /// Interim 1xx statuses before the final one.
     pub interim: Vec<u16>,
+    /// The `Location` header of a 3xx response, as sent (not redacted): where the server
+    /// redirected the client.
+    pub location: Option<String>,
     pub user_agent: Option<String>,
     /// The `Authorization` header as sent (not redacted).
     pub authorization: Option<String>,
@@ -77,6 +80,7 @@ impl Request {
             addressing: Addressing::Path,
             status: Some(200),
             interim: vec![],
+            location: None,
             user_agent: None,
             authorization: None,
             request_body_bytes: None,

@@ -33,6 +33,7 @@ pub const FIXTURE_KEYLOGS: &[&str] = &[
     include_str!("../../fixtures/captures/mixed-pcapng.keys"),
     include_str!("../../fixtures/captures/mixed-snaplen96.keys"),
     include_str!("../../fixtures/captures/mixed.keys"),
+    include_str!("../../fixtures/captures/redirect-http.keys"),
     include_str!("../../fixtures/captures/refused.keys"),
     include_str!("../../fixtures/captures/s3cmd-virtual.keys"),
     include_str!("../../fixtures/captures/tls-port.keys"),

@@ -369,6 +369,7 @@ fn request(
         key: s3.key,
         addressing: s3.addressing,
         status: response.as_ref().map(|r| r.status),
+        location: redirect_location(response.as_ref()),
         interim,
         request_body_bytes: req.body_len,
         response_body_bytes: response.as_ref().and_then(|r| r.body_len),
@@ -384,6 +385,13 @@ fn request(
         method: req.method,
         target: req.target,
     }
+}
+
+/// A 3xx response's `Location` (RFC 9110 §10.2.2): kept only for redirects, the one place the
+/// policy uses it.
+fn redirect_location(response: Option<&crate::proto::http::HttpResponse>) -> Option<String> {
+    let r = response.filter(|r| (300..400).contains(&r.status))?;
+    r.header("location").map(|l| l.trim().to_string())
 }
 
 /// Why a TLS session was or was not decrypted, for the report.

@@ -20,11 +20,13 @@
 //! [`Knowledge`] or a scan of a bounded candidate list: the cost of a rule does not depend on how
 //! many requests came before.
 
+use super::aws_hosts::is_aws_s3_host;
 use super::endpoints::{Endpoint, Policy, Scheme, parse_host_header};
 use super::finding::{AttemptFacts, Finding, FindingKind, OperationGuess, RequestFacts, TlsFacts};
 use super::hints;
 use super::judge::{Judge, Judged, inferred_endpoint};
 use super::knowledge::{Knowledge, related_hosts};
+use super::redirects::Redirect;
 use crate::facts::Request;
 use crate::time::Timestamp;
 use std::collections::HashSet;
@@ -141,15 +143,20 @@ pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut V
     let mixed = host
         .as_deref()
         .filter(|h| k.client_used_tls(r.client.ip(), h, r.server.ip()));
+    let causes = Causes {
+        mixed,
+        redirect: k.redirect_followed(r),
+        to_aws_host: host.as_deref().is_some_and(is_aws_s3_host),
+    };
     if let Some(e) = https.as_deref() {
         let mut f = Finding::for_request(FindingKind::PlaintextToHttpsEndpoint, r, Some(e));
-        f.hint = cause_hint(r, mixed, None);
+        f.hint = cause_hint(r, &causes, None);
         out.push(f);
     }
     if let Some(ev) = evidence {
         let e = https.as_deref().or(http_cfg);
         let mut f = Finding::for_request(FindingKind::PlaintextToTlsPort, r, e);
-        f.hint = cause_hint(r, mixed, Some((ev, port)));
+        f.hint = cause_hint(r, &causes, Some((ev, port)));
         out.push(f);
     }
     let ev = &r.evidence;
@@ -278,19 +285,43 @@ fn guess<'a>(v: &AttemptView<'a>, host: Option<&str>) -> Option<(OperationGuess,
     Some((g, r))
 }
 
+/// What the capture shows about a plaintext request beyond its own fields.
+struct Causes<'a> {
+    /// The host, when the same client also reached it over TLS.
+    mixed: Option<&'a str>,
+    /// The redirect to `http://` it followed.
+    redirect: Option<&'a Redirect>,
+    /// It went to one of AWS's own S3 hosts (no endpoint of one's own).
+    to_aws_host: bool,
+}
+
 /// The hint for a plaintext request: at most two causes, most specific first — an affected
-/// botocore, the TLS-port evidence (for that kind), a client that also used HTTPS, a 403 — or
-/// the default.
+/// botocore, a redirect it followed, the TLS-port evidence (for that kind), a client that also
+/// used HTTPS (unless a redirect explains it), a 403, then the client's own http settings (from
+/// its User-Agent: a guess, so last, and left out when a botocore or redirect hint names the
+/// cause) — or the default.
 fn cause_hint(
     r: &RequestFacts,
-    mixed: Option<&str>,
+    c: &Causes<'_>,
     tls_port: Option<(TlsPortEvidence, u16)>,
 ) -> String {
+    let ua = r.user_agent.as_deref();
+    let downgrade = hints::downgrade_hint(ua);
+    // Evidence of the cause (an affected botocore, a redirect) makes the settings guess moot.
+    let guess_settings = downgrade.is_none() && c.redirect.is_none();
+    let client = guess_settings
+        .then(|| hints::client_hint(ua, c.to_aws_host))
+        .flatten();
     let parts: Vec<String> = [
-        hints::downgrade_hint(r.user_agent.as_deref()),
+        downgrade,
+        c.redirect.map(hints::redirect_hint),
         tls_port.map(|(ev, port)| tls_port_hint(ev, port)),
-        mixed.map(hints::mixed_schemes_hint),
+        // A followed redirect is why one client used both schemes: not two configurations.
+        c.mixed
+            .filter(|_| c.redirect.is_none())
+            .map(hints::mixed_schemes_hint),
         (r.status == Some(403)).then(|| hints::SECURE_TRANSPORT_HINT.to_string()),
+        client,
     ]
     .into_iter()
     .flatten()
@@ -335,7 +366,11 @@ fn attempt_hint(
     if let Some(r) = resolved {
         hint = format!("{hint} (the capture never names the host: {r})");
     }
-    if let Some(d) = hints::downgrade_hint(ua) {
+    // The guessed request is the same client's (usually its retry): its User-Agent names the
+    // client, and so the settings that sent it to http.
+    let named = hints::downgrade_hint(ua)
+        .or_else(|| hints::client_hint(ua, super::aws_hosts::is_aws_s3_host(&e.host)));
+    if let Some(d) = named {
         hint = format!("{hint}; the guessed request's User-Agent: {d}");
     }
     hint
@@ -348,3 +383,7 @@ mod tests;
 #[cfg(test)]
 #[path = "evaluate_attempt_tests.rs"]
 mod attempt_tests;
+
+#[cfg(test)]
+#[path = "evaluate_hint_tests.rs"]
+mod hint_tests;

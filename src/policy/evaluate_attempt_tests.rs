@@ -54,6 +54,31 @@ fn refused_attempts_with_retries_and_a_guess() {
     );
     assert!(first.hint.starts_with("connection to plaintext port 80 of https://s3.local.test:443 refused (3 attempt(s) from 127.0.0.1 within 30 s)"), "{}", first.hint);
     assert!(first.hint.contains("botocore 1.40.14 rewrites"));
+    assert!(
+        !first.hint.contains("boto3/botocore"),
+        "the downgrade names the cause"
+    );
+    // A botocore outside the downgrade range: the guessed request's client and its settings.
+    let mut fixed = evaluate(
+        &policy,
+        &[req(
+            9,
+            3000,
+            "127.0.0.1:40200",
+            "127.0.0.1:443",
+            Some("s3.local.test"),
+        )],
+        &attempts,
+        &t,
+    );
+    let hint = fixed.remove(0).hint;
+    assert!(
+        hint.ends_with(&format!(
+            "; the guessed request's User-Agent: {}",
+            super::tests::BOTO_SETTINGS
+        )),
+        "{hint}"
+    );
 }
 
 #[test]
@@ -107,7 +132,7 @@ fn ipv6_endpoint_request_and_attempt() {
     assert_eq!(f[0].endpoint.as_deref(), Some("https://[::1]:8443"));
     assert!(f[0].hint.contains(" unanswered "));
     assert_eq!(f[1].seen().as_deref(), Some("PUT http://[::1]/b1/k1"));
-    assert_eq!(f[1].hint, hints::DEFAULT_HINT);
+    assert_eq!(f[1].hint, super::tests::BOTO_SETTINGS);
 }
 
 #[test]

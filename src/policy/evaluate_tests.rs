@@ -5,6 +5,8 @@ use crate::time::Timestamp;
 
 pub(super) const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 pub(super) const BOTO_FIXED: &str = "Boto3/1.40.15 md/Botocore#1.40.15 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.3 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.40.15";
+/// The client hint [`BOTO_FIXED`] gets: its own ways of ending up on http.
+pub(super) const BOTO_SETTINGS: &str = "boto3/botocore 1.40.15: endpoint_url=\"http://…\" (use_ssl=False is ignored with one) (boto3 docs, Session.client)";
 pub(super) const BOTO_BUGGY: &str = "Boto3/1.40.14 md/Botocore#1.40.14 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.3 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.40.14";
 pub(super) const NGINX_400: &str = "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n";
 
@@ -128,7 +130,9 @@ fn mixed_schemes_from_one_client() {
     assert_eq!(x.operation.as_deref(), Some("PutObject"));
     assert_eq!(
         x.hint,
-        "this client reached b1.s3.local.test over HTTPS too: two differently configured clients or a per-operation endpoint override"
+        format!(
+            "this client reached b1.s3.local.test over HTTPS too: two differently configured clients or a per-operation endpoint override; {BOTO_SETTINGS}"
+        )
     );
     assert_eq!(
         x.seen().as_deref(),
@@ -195,7 +199,9 @@ fn plain_http_to_nginx_tls_port_configured_http() {
     );
     assert_eq!(
         f[0].hint,
-        "the server answered \"The plain HTTP request was sent to HTTPS port\": plain HTTP was sent to the TLS port 8443 — the endpoint URL's scheme is http but the port speaks TLS"
+        format!(
+            "the server answered \"The plain HTTP request was sent to HTTPS port\": plain HTTP was sent to the TLS port 8443 — the endpoint URL's scheme is http but the port speaks TLS; {BOTO_SETTINGS}"
+        )
     );
 }
 
@@ -342,7 +348,14 @@ fn aws_s3_host_over_http_with_403() {
     let f = evaluate(&Policy::new(vec![]), &[r], &[], &[]);
     assert_eq!(kinds(&f), [FindingKind::PlaintextToHttpsEndpoint]);
     assert_eq!(f[0].origin, Some(Origin::AwsDefault));
-    assert_eq!(f[0].hint, hints::SECURE_TRANSPORT_HINT);
+    // AWS's own host: the SDK built the URL, so its TLS switch comes first.
+    assert_eq!(
+        f[0].hint,
+        format!(
+            "{}; boto3/botocore 1.40.15: use_ssl=False, or endpoint_url=\"http://…\" (boto3 docs, Session.client)",
+            hints::SECURE_TRANSPORT_HINT
+        )
+    );
     let json = serde_json::to_value(&f[0]).unwrap();
     assert_eq!(json["kind"], "plaintext-to-https-endpoint");
     assert_eq!(json["origin"], "aws-default");

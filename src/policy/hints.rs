@@ -1,5 +1,8 @@
 //! One-line hints towards the cause of a finding, from what the wire shows (User-Agent, status,
-//! response text, the same client's other connections).
+//! response text, the same client's other connections, a redirect it followed).
+
+pub use super::clients::client_hint;
+use super::redirects::Redirect;
 
 /// botocore releases that turn an https `endpoint_url` into http when `use_ssl` is False or None
 /// (boto/boto3#4252, boto/botocore#3542; fixed in 1.40.15).
@@ -49,6 +52,15 @@ pub fn downgrade_hint(ua: Option<&str>) -> Option<String> {
          (boto/botocore#3542, fixed in 1.40.15): upgrade botocore or drop use_ssl",
         v.0, v.1, v.2
     ))
+}
+
+/// The redirect hint: evidence that the server, not the client's settings, sent it to http.
+pub fn redirect_hint(d: &Redirect) -> String {
+    format!(
+        "followed a redirect from {} (request #{}, {}) to {}: the server sent the client to \
+         plaintext; fix the redirect, not the client",
+        d.from, d.request, d.status, d.to
+    )
 }
 
 pub fn mixed_schemes_hint(host: &str) -> String {
@@ -156,6 +168,35 @@ mod tests {
         );
         assert!(
             credentials_hint(false, false, true).starts_with("presigned-URL credentials crossed")
+        );
+    }
+
+    #[test]
+    fn redirect_hint_names_both_ends_and_the_request() {
+        let mut d = crate::policy::redirects::Redirects::default();
+        let mut r = crate::facts::Request::sample(
+            3,
+            crate::time::Timestamp(0),
+            "10.0.0.1:1",
+            "10.0.0.9:443",
+        );
+        r.scheme = crate::policy::Scheme::Https;
+        r.host = Some("s3.local.test".into());
+        r.target = "/b/k".into();
+        r.status = Some(301);
+        r.location = Some("http://s3.local.test/b/k".into());
+        d.learn(&r);
+        let mut f = crate::facts::Request::sample(
+            4,
+            crate::time::Timestamp(1),
+            "10.0.0.1:2",
+            "10.0.0.9:80",
+        );
+        f.host = Some("s3.local.test".into());
+        f.target = "/b/k".into();
+        assert_eq!(
+            redirect_hint(d.followed_by(&f).unwrap()),
+            "followed a redirect from https://s3.local.test/b/k (request #3, 301) to http://s3.local.test/b/k: the server sent the client to plaintext; fix the redirect, not the client"
         );
     }
 }

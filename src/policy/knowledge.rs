@@ -8,6 +8,7 @@
 //! (what a cap leaves out is counted in `capped`).
 
 use super::endpoints::{normalise_host, parse_host_header};
+use super::redirects::{Redirect, Redirects};
 use crate::facts::{Request, TlsHello};
 use crate::policy::Scheme;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -25,6 +26,8 @@ pub struct Knowledge {
     /// Per client IP: where it spoke TLS (SNIs, Host headers of decrypted requests, and server
     /// IPs of sessions without SNI).
     tls_names: HashMap<IpAddr, ClientNames>,
+    /// Redirects to `http://` per client (bounded), for the redirect hint.
+    redirects: Redirects,
     /// Names a cap left out.
     pub capped: u64,
 }
@@ -87,8 +90,10 @@ impl Knowledge {
         }
     }
 
-    /// A request: its Host names the server IP; a decrypted one is a TLS name of its client.
+    /// A request: its Host names the server IP; a decrypted one is a TLS name of its client;
+    /// a redirect to `http://` is remembered for its client.
     pub fn learn_request(&mut self, r: &Request) {
+        self.redirects.learn(r);
         let Some(host) = r.host.as_deref().map(|h| parse_host_header(h).0) else {
             return;
         };
@@ -114,6 +119,11 @@ impl Knowledge {
             return;
         }
         names.insert(host.to_string());
+    }
+
+    /// The earlier redirect to `http://` this request followed, if any.
+    pub fn redirect_followed(&self, r: &Request) -> Option<&Redirect> {
+        self.redirects.followed_by(r)
     }
 
     pub fn is_tls_server(&self, a: SocketAddr) -> bool {

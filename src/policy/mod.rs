@@ -10,6 +10,7 @@
 
 pub mod aws_config;
 pub mod aws_hosts;
+mod clients;
 pub mod endpoints;
 pub mod evaluate;
 pub mod finding;
@@ -17,6 +18,7 @@ pub mod hints;
 pub mod ini;
 pub mod judge;
 mod knowledge;
+pub mod redirects;
 pub mod severity;
 
 pub use aws_config::{ConfigError, Resolution, resolve, resolve_detailed};

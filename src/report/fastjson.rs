@@ -184,7 +184,8 @@ impl WriteJson for RequestRecord {
             number(interim, u64::from(*s));
         }
         interim.push(b']');
-        o.opt_str("user_agent", self.user_agent.as_deref())
+        o.opt_str("location", self.location.as_deref())
+            .opt_str("user_agent", self.user_agent.as_deref())
             .opt_str("authorization", self.authorization.as_deref())
             .opt_num("request_body_bytes", self.request_body_bytes)
             .opt_num("response_body_bytes", self.response_body_bytes)

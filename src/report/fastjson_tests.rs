@@ -32,6 +32,7 @@ fn request(full: bool) -> RequestRecord {
         addressing: Addressing::VirtualHosted,
         status: full.then_some(200),
         interim: if full { vec![100, 103] } else { vec![] },
+        location: some("http://s3.local.test/b/k?x=\"y\""),
         user_agent: some("Boto3/1.40.14"),
         authorization: some("AWS4-HMAC-SHA256 Credential=AKIA…/x, Signature=<redacted>"),
         request_body_bytes: full.then_some(0),

@@ -185,6 +185,8 @@ pub struct RequestRecord {
     pub status: Option<u16>,
     /// Interim 1xx statuses before the final one (e.g. 100 for `Expect: 100-continue`).
     pub interim: Vec<u16>,
+    /// A 3xx response's `Location` (redacted).
+    pub location: Option<String>,
     pub user_agent: Option<String>,
     /// The Authorization header's shape (redacted), when present.
     pub authorization: Option<String>,

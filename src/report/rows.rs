@@ -63,6 +63,8 @@ impl Redactor {
             addressing: r.addressing,
             status: r.status,
             interim: r.interim.clone(),
+            // A URL: presigned credentials in its query or userinfo are redacted like text.
+            location: r.location.as_deref().map(|l| self.text(l).into_owned()),
             user_agent: r.user_agent.clone(),
             authorization: r
                 .authorization

@@ -122,6 +122,8 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("tls-keylog", "node"),
     ("inject-secrets", "editcap"),
     ("immediate-mode", "tcpdump"),
+    ("s3-endpoint", "rclone"),
+    ("no-ssl", "s3cmd"),
 ];
 
 /// `--name` tokens in Markdown text: `--` at the start of a word, then `[a-z0-9-]`, starting with

@@ -210,3 +210,150 @@ fn max_requests_bounds_the_listing_never_the_judgement() {
     assert!(text.contains("… 5 more requests: use -v"), "{text}");
     assert!(text.contains("8 requests (1 plaintext)"), "{text}");
 }
+
+/// Issue 12: every fixture's findings keep the hint they had (its cause, first); where there is
+/// room, the client's own way of ending up on http follows, named from its User-Agent. s3cmd
+/// sends no User-Agent: its hint is unchanged.
+#[test]
+fn fixture_findings_keep_their_hints_and_name_the_clients_http_settings() {
+    let mixed = |host: &str| {
+        format!(
+            "this client reached {host} over HTTPS too: two differently configured clients or a \
+             per-operation endpoint override"
+        )
+    };
+    let boto = "boto3/botocore 1.44.8: endpoint_url=\"http://…\" (use_ssl=False is ignored with \
+                one) (boto3 docs, Session.client)";
+    let https = "plaintext-to-https-endpoint";
+    let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
+        (
+            "downgrade-forwarded",
+            vec![(
+                https,
+                "botocore 1.40.14 rewrites an https endpoint_url to http when use_ssl is \
+                 False/None (boto/botocore#3542, fixed in 1.40.15): upgrade botocore or drop \
+                 use_ssl"
+                    .into(),
+            )],
+        ),
+        (
+            "mixed",
+            vec![(https, format!("{}; {boto}", mixed("s3.local.test")))],
+        ),
+        (
+            "js-mixed",
+            vec![(
+                https,
+                format!(
+                    "{}; AWS SDK for JavaScript v3 3.1168.0: endpoint: \"http://…\", or tls: \
+                     false (@smithy/config-resolver EndpointsInputConfig)",
+                    mixed("s3.local.test")
+                ),
+            )],
+        ),
+        (
+            "awscli-mixed",
+            vec![(
+                https,
+                format!(
+                    "{}; AWS CLI 1.46.3: --endpoint-url http://… or endpoint_url in the profile \
+                     (--no-verify-ssl keeps https) (aws help, GLOBAL OPTIONS)",
+                    mixed("s3.local.test")
+                ),
+            )],
+        ),
+        (
+            "s3cmd-virtual",
+            vec![(https, mixed("fx-s3cmd.s3.local.test"))],
+        ),
+        (
+            "tls-port",
+            vec![
+                (https, format!("{}; {boto}", mixed("s3.local.test"))),
+                (
+                    "plaintext-to-tls-port",
+                    format!(
+                        "the server answered \"The plain HTTP request was sent to HTTPS port\": \
+                         plain HTTP was sent to the TLS port 8443 — the endpoint URL's scheme is \
+                         http but the port speaks TLS; {}",
+                        mixed("s3.local.test")
+                    ),
+                ),
+            ],
+        ),
+        (
+            "redirect-http",
+            vec![(
+                https,
+                "followed a redirect from \
+                 https://s3.local.test:8445/fx-redirect-http/shared/report.csv (request #3, 301) \
+                 to http://s3.local.test:5000/fx-redirect-http/shared/report.csv: the server sent \
+                 the client to plaintext; fix the redirect, not the client"
+                    .into(),
+            )],
+        ),
+        (
+            "refused",
+            vec![(
+                "refused-plaintext-attempt",
+                format!(
+                    "connection to plaintext port 80 of https://s3.local.test:8443 refused (3 \
+                     attempt(s) from 127.0.0.1 within 30 s): no request bytes were sent; the \
+                     client was configured with, or rewritten to, http://; the guessed request's \
+                     User-Agent: {boto}"
+                ),
+            )],
+        ),
+    ];
+    for (name, want) in cases {
+        let (_, report) = Fixture::load(name).analyze(&[]);
+        let mut got: Vec<(&str, String)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] != "credentials-in-cleartext")
+            .map(|f| (str_field(f, "kind"), str_field(f, "hint").to_string()))
+            .collect();
+        got.sort();
+        got.dedup();
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+/// Issue 12: urllib followed an HTTPS front door's `301 Location: http://…` (fixture
+/// `redirect-http`): the redirecting request keeps its Location (redacted like a target), and the
+/// plaintext GET that followed it is a finding whose hint names that request.
+#[test]
+fn a_followed_redirect_to_http_is_named_and_its_location_kept() {
+    let f = Fixture::load("redirect-http");
+    let (code, report) = f.analyze(&[]);
+    assert_eq!(code, 1);
+    let requests = report["requests"].as_array().unwrap();
+    let redirect = &requests[2];
+    assert_eq!(
+        (redirect["scheme"].as_str(), redirect["status"].as_u64()),
+        (Some("https"), Some(301))
+    );
+    let location = str_field(redirect, "location");
+    assert!(
+        location.starts_with(
+            "http://s3.local.test:5000/fx-redirect-http/shared/report.csv?AWSAccessKeyId=AKIA…&Signature=<redacted>"
+        ),
+        "{location}"
+    );
+    assert!(requests.iter().filter(|r| !r["location"].is_null()).count() == 1);
+    // Unredacted, it is the URL urllib followed (the client's label for the next hop).
+    let (_, raw) = f.analyze(&["--no-redact"]);
+    let followed = str_field(&f.labels[3], "url");
+    assert_eq!(str_field(&raw["requests"][2], "location"), followed);
+    let found = findings(&report, "plaintext-to-https-endpoint");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["request"], 4);
+    assert_eq!(found[0]["operation"], "GetObject");
+    assert!(
+        str_field(found[0], "hint")
+            .starts_with("followed a redirect from https://s3.local.test:8445/"),
+        "{}",
+        found[0]
+    );
+}
