@@ -77,10 +77,31 @@ pub struct HintTally {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     kind: FindingKind,
+    /// As configured, or (not `configured`) `http://` and the host as the request went.
     endpoint: String,
+    configured: bool,
     client: IpAddr,
     agent: Option<String>,
     process: Option<String>,
+}
+
+impl Key {
+    /// Whether `f` belongs under this key, compared in place.
+    fn is(&self, f: &Finding, agent: Option<&str>, process: Option<&str>) -> bool {
+        let endpoint = match (&f.endpoint, self.configured) {
+            (Some(url), true) => *url == self.endpoint,
+            (None, false) => match &f.host {
+                Some(host) => self.endpoint.strip_prefix("http://") == Some(host.as_str()),
+                None => self.endpoint == EndpointView::of(f).url,
+            },
+            _ => false,
+        };
+        endpoint
+            && self.kind == f.kind
+            && self.client == f.client.ip()
+            && self.agent.as_deref() == agent
+            && self.process.as_deref() == process
+    }
 }
 
 struct Group {
@@ -95,8 +116,11 @@ struct Group {
     first: Timestamp,
     last: Timestamp,
     ids: Vec<u64>,
-    hints: Vec<HintTally>,
+    /// Each distinct hint as made (to match the next ones on), and as reported (redacted).
+    hints: Vec<(String, HintTally)>,
     other_hints: u64,
+    /// Scratch for a guessed operation's name (`DeleteObject?`).
+    guessed: String,
 }
 
 /// Findings in, groups out.
@@ -105,6 +129,8 @@ pub struct Groups {
     redactor: Redactor,
     index: HashMap<Key, usize>,
     groups: Vec<Group>,
+    /// The group the last findings went to.
+    last: Option<usize>,
     /// Findings that found no room (more than [`MAX_GROUPS`] causes).
     pub not_grouped: u64,
 }
@@ -149,6 +175,7 @@ impl Groups {
             redactor,
             index: HashMap::new(),
             groups: Vec::new(),
+            last: None,
             not_grouped: 0,
         }
     }
@@ -159,20 +186,87 @@ impl Groups {
         let Some(primary) = findings.iter().min_by_key(|f| f.kind.rank()) else {
             return;
         };
+        let agent = primary.user_agent.as_deref().and_then(product);
+        // A client's requests mostly come in a row: the last group is checked in place, with no
+        // key built.
+        let last = self
+            .last
+            .filter(|&i| self.groups[i].key.is(primary, agent, process));
+        let i = match last {
+            Some(i) => i,
+            None => match self.group_for(primary, agent, process) {
+                Some(i) => i,
+                None => {
+                    self.not_grouped += findings.len() as u64;
+                    return;
+                }
+            },
+        };
+        self.last = Some(i);
+        let g = &mut self.groups[i];
+        match primary.request {
+            Some(id) => {
+                g.requests += 1;
+                if g.ids.len() < MAX_IDS {
+                    g.ids.push(id);
+                }
+            }
+            None => g.attempts += 1,
+        }
+        let op = match (&primary.operation, &primary.guess) {
+            (Some(op), _) => op.as_str(),
+            (None, Some(guess)) => match &guess.operation {
+                Some(op) => {
+                    g.guessed = format!("{op}?");
+                    g.guessed.as_str()
+                }
+                None => "unknown",
+            },
+            (None, None) => "unknown",
+        };
+        match g.operations.get_mut(op) {
+            Some(n) => *n += 1,
+            None => {
+                g.operations.insert(op.to_string(), 1);
+            }
+        }
+        g.first = g.first.min(primary.time);
+        g.last = g.last.max(primary.time);
+        for f in findings {
+            *g.kinds.entry(f.kind).or_default() += 1;
+            let room = g.hints.len() < MAX_HINTS;
+            // Matched on the hint as made (redacting it again for every finding would cost
+            // more than the rest of the group's work).
+            match g.hints.iter_mut().find(|(raw, _)| *raw == f.hint) {
+                Some((_, h)) => h.count += 1,
+                None if room => {
+                    let hint = self.redactor.text(&f.hint).into_owned();
+                    g.hints.push((f.hint.clone(), HintTally { hint, count: 1 }));
+                }
+                None => g.other_hints += 1,
+            }
+        }
+    }
+
+    /// The index of the group for a finding, made if new; None past [`MAX_GROUPS`].
+    fn group_for(
+        &mut self,
+        primary: &Finding,
+        agent: Option<&str>,
+        process: Option<&str>,
+    ) -> Option<usize> {
         let endpoint = EndpointView::of(primary);
         let key = Key {
             kind: primary.kind,
             endpoint: endpoint.url.clone(),
+            configured: primary.endpoint.is_some(),
             client: primary.client.ip(),
-            agent: primary.user_agent.as_deref().and_then(product),
+            agent: agent.map(str::to_string),
             process: process.map(str::to_string),
         };
-        let i = match self.index.get(&key) {
+        Some(match self.index.get(&key) {
             Some(i) => *i,
-            None if self.groups.len() >= MAX_GROUPS => {
-                self.not_grouped += findings.len() as u64;
-                return;
-            }
+            None if self.groups.len() >= MAX_GROUPS => return None,
             None => {
                 self.index.insert(key.clone(), self.groups.len());
                 self.groups.push(Group {
@@ -189,44 +283,11 @@ impl Groups {
                     ids: Vec::new(),
                     hints: Vec::new(),
                     other_hints: 0,
+                    guessed: String::new(),
                 });
                 self.groups.len() - 1
             }
-        };
-        let g = &mut self.groups[i];
-        match primary.request {
-            Some(id) => {
-                g.requests += 1;
-                if g.ids.len() < MAX_IDS {
-                    g.ids.push(id);
-                }
-            }
-            None => g.attempts += 1,
-        }
-        let op = match (&primary.operation, &primary.guess) {
-            (Some(op), _) => op.clone(),
-            (None, Some(guess)) => match &guess.operation {
-                Some(op) => format!("{op}?"),
-                None => "unknown".into(),
-            },
-            (None, None) => "unknown".into(),
-        };
-        *g.operations.entry(op).or_default() += 1;
-        g.first = g.first.min(primary.time);
-        g.last = g.last.max(primary.time);
-        for f in findings {
-            *g.kinds.entry(f.kind).or_default() += 1;
-            let hint = self.redactor.text(&f.hint);
-            let room = g.hints.len() < MAX_HINTS;
-            match g.hints.iter_mut().find(|h| h.hint == hint) {
-                Some(h) => h.count += 1,
-                None if room => g.hints.push(HintTally {
-                    hint: hint.into_owned(),
-                    count: 1,
-                }),
-                None => g.other_hints += 1,
-            }
-        }
+        })
     }
 
     /// The groups, failing ones first, then the largest, then the earliest.
@@ -275,7 +336,7 @@ impl Groups {
             first: g.first,
             last: g.last,
             request_ids: g.ids.clone(),
-            hints: g.hints.clone(),
+            hints: g.hints.iter().map(|(_, h)| h.clone()).collect(),
             other_hints: g.other_hints,
         };
         r.text = sentence(&r);
@@ -286,9 +347,12 @@ impl Groups {
 /// The first token of a User-Agent: the product and its version (`Boto3/1.40.14`). SDKs put
 /// themselves first; the rest (OS, language, feature flags) varies per host and would split one
 /// cause into many groups.
-pub fn product(ua: &str) -> Option<String> {
+pub fn product(ua: &str) -> Option<&str> {
     let first = ua.split_ascii_whitespace().next()?;
-    Some(first.chars().take(64).collect())
+    Some(match first.char_indices().nth(64) {
+        Some((end, _)) => &first[..end],
+        None => first,
+    })
 }
 
 /// `6 requests went over http to https://s3.local.test:443 (configured by --endpoint) from
@@ -488,9 +552,9 @@ mod tests {
     #[test]
     fn the_product_is_the_first_token() {
         assert_eq!(
-            product("aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.0 os/linux").as_deref(),
+            product("aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.0 os/linux"),
             Some("aws-cli/2.22.0")
         );
-        assert_eq!(product("   ").as_deref(), None);
+        assert_eq!(product("   "), None);
     }
 }
