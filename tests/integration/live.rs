@@ -283,6 +283,74 @@ fn run_reports_the_commands_plaintext_delete_with_its_process() {
         kept.contains("CLIENT_TRAFFIC_SECRET_0"),
         "key log kept: {kept}"
     );
+
+    // The sanitized capture written in the same pass: analysed alone, the same plaintext
+    // requests and findings as the report; none of the key log's secrets, no signature.
+    let sanitized = dir.path().join("sanitized.pcapng");
+    let again = s3wire()
+        .args([
+            "analyze",
+            "--endpoint",
+            TLS,
+            "--no-aws-config",
+            "--format",
+            "json",
+        ])
+        .arg(&sanitized)
+        .output()
+        .unwrap();
+    let clean: Value = serde_json::from_slice(&again.stdout).unwrap();
+    let plain = |r: &Value| -> Vec<(String, String, String, String)> {
+        ops(r).into_iter().filter(|o| o.0 == "http").collect()
+    };
+    assert_eq!(
+        plain(&clean),
+        plain(&r),
+        "plaintext requests, sanitized vs live"
+    );
+    let kinds = |r: &Value| -> Vec<(String, String)> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["kind"].to_string(), f["operation"].to_string()))
+            .collect()
+    };
+    assert_eq!(kinds(&clean), kinds(&r));
+    assert_eq!(
+        clean["tls"][0]["decrypted"], false,
+        "no key log travels with it"
+    );
+    let bytes = std::fs::read(&sanitized).unwrap();
+    for line in kept.lines() {
+        let secret = line.split_whitespace().nth(2).unwrap_or("");
+        assert!(
+            secret.len() < 32 || !contains(&bytes, secret.as_bytes()),
+            "a key log secret in the sanitized capture"
+        );
+    }
+    let signed = std::fs::read(&pcapng).unwrap();
+    assert!(
+        contains(&signed, b"Signature="),
+        "the raw capture has signatures"
+    );
+    let mut rest = &bytes[..];
+    while let Some(at) = find(rest, b"Signature=") {
+        let value = &rest[at + 10..];
+        assert!(
+            value.starts_with(b"<redacted>"),
+            "a signature left in the sanitized capture"
+        );
+        rest = value;
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    find(hay, needle).is_some()
 }
 
 /// One `s3wire run` of the boto3 session against the loopback servers, into a fresh directory
@@ -306,6 +374,8 @@ fn run_boto3_session(srv: &Servers) -> (tempfile::TempDir, std::process::Output)
         .arg(&keys)
         .arg("--write")
         .arg(&pcapng)
+        .arg("--write-sanitized")
+        .arg(dir.path().join("sanitized.pcapng"))
         .arg("--")
         .arg(&srv.python)
         .args(["-c", BOTO3_SESSION, TLS, PLAIN])
