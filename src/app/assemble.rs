@@ -87,6 +87,9 @@ pub(super) fn quality(
         requests_lost: r.requests_lost,
         tls_not_decrypted: r.tls_not_decrypted,
         truncated_files: i.truncations.len() as u64,
+        tunnelled_frames: i.tally.tunnelled_frames(),
+        tunnels: i.tally.tunnels(),
+        not_analysed: i.tally.record(i.packets, i.bytes),
         warnings,
     }
 }

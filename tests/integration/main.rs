@@ -18,3 +18,4 @@ mod robustness;
 mod sanitize;
 mod summary;
 mod threads;
+mod tunnels;
