@@ -2,14 +2,17 @@
 //! tunnels were opened: the evidence that lets a report say "nothing found" was earned, or not.
 //! Bounded: [`MAX_KINDS`] distinct kinds are kept; frames of later kinds are counted as other.
 
-use crate::decode::{Encap, Skip, Tunnels};
-use crate::report::{NotAnalysed, SkippedKind};
+use crate::decode::{Encap, Skip, TunnelEnds, Tunnels};
+use crate::report::{NotAnalysed, SkippedKind, TunnelRecord};
 use crate::source::LinkType;
 
 /// Distinct kinds kept (a capture of nothing but odd traffic rarely has more than a dozen).
 pub const MAX_KINDS: usize = 32;
 /// Kinds a report lists, commonest first.
 const LISTED: usize = 8;
+/// Distinct outer tunnel endpoints kept (the first seen): a capture holds one or a few mirror
+/// sessions.
+pub const MAX_TUNNEL_ENDS: usize = 16;
 
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
@@ -18,6 +21,8 @@ pub struct Tally {
     total: Count,
     tunnelled_frames: u64,
     tunnels: [u64; Encap::ALL.len()],
+    ends: Vec<(TunnelEnds, u64)>,
+    ends_other: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,6 +72,30 @@ impl Tally {
         for (i, e) in Encap::ALL.iter().enumerate() {
             self.tunnels[i] += u64::from(t.contains(*e));
         }
+        if let Some(ends) = t.outermost {
+            let full = self.ends.len() >= MAX_TUNNEL_ENDS;
+            match self.ends.iter_mut().find(|(e, _)| *e == ends) {
+                Some((_, n)) => *n += 1,
+                None if full => self.ends_other += 1,
+                None => self.ends.push((ends, 1)),
+            }
+        }
+    }
+
+    /// The outermost tunnels' endpoints, in the order first seen, and the frames of endpoints
+    /// past the bound.
+    pub fn tunnel_ends(&self) -> (Vec<TunnelRecord>, u64) {
+        let records = self
+            .ends
+            .iter()
+            .map(|(e, frames)| TunnelRecord {
+                kind: e.kind.as_str().to_string(),
+                source: e.src.to_string(),
+                destination: e.dst.to_string(),
+                frames: *frames,
+            })
+            .collect();
+        (records, self.ends_other)
     }
 
     pub fn tunnelled_frames(&self) -> u64 {

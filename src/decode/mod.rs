@@ -102,17 +102,30 @@ impl Encap {
     }
 }
 
-/// The kinds of tunnel a frame came through (a set: a kind nested twice is there once).
+/// The kinds of tunnel a frame came through (a set: a kind nested twice is there once), and the
+/// outermost one's endpoints: which mirror session or tunnel delivered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Tunnels(u8);
+pub struct Tunnels {
+    kinds: u8,
+    pub outermost: Option<TunnelEnds>,
+}
+
+/// The outermost tunnel of a frame carried in IP: its kind and the outer IP packet's addresses
+/// (an MPLS stack straight over Ethernet has no addresses; the first tunnel inside it counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TunnelEnds {
+    pub kind: Encap,
+    pub src: std::net::IpAddr,
+    pub dst: std::net::IpAddr,
+}
 
 impl Tunnels {
     pub fn is_empty(self) -> bool {
-        self.0 == 0
+        self.kinds == 0
     }
 
     pub fn contains(self, e: Encap) -> bool {
-        self.0 & e.bit() != 0
+        self.kinds & e.bit() != 0
     }
 
     pub fn iter(self) -> impl Iterator<Item = Encap> {
@@ -120,7 +133,7 @@ impl Tunnels {
     }
 
     fn add(&mut self, e: Encap) {
-        self.0 |= e.bit();
+        self.kinds |= e.bit();
     }
 }
 
@@ -169,8 +182,17 @@ fn walk<'a>(mut layer: Layer<'a>, tunnels: &mut Tunnels) -> Result<Segment<'a>, 
                         protocol,
                         payload,
                         fragmented,
+                        src,
+                        dst,
                     } => {
                         let (inner, encap) = tunnel::inside_ip(protocol, payload, fragmented)?;
+                        if tunnels.outermost.is_none() {
+                            tunnels.outermost = Some(TunnelEnds {
+                                kind: encap,
+                                src,
+                                dst,
+                            });
+                        }
                         // MPLS counts once, when its stack is read.
                         if encap != Encap::Mpls {
                             open(encap, tunnels)?;

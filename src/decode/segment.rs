@@ -57,6 +57,9 @@ pub enum Transport<'a> {
         payload: &'a [u8],
         /// Part of a fragmented datagram: its payload is not the whole upper-layer message.
         fragmented: bool,
+        /// The packet's addresses: a tunnel's endpoints when it is one.
+        src: std::net::IpAddr,
+        dst: std::net::IpAddr,
     },
 }
 
@@ -81,6 +84,8 @@ pub fn transport(ip: &[u8]) -> Result<Transport<'_>, Skip> {
             protocol: inner.ip_number.0,
             payload: inner.payload,
             fragmented: inner.fragmented,
+            src: sliced.source_addr(),
+            dst: sliced.destination_addr(),
         });
     }
     if inner.fragmented {

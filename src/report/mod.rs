@@ -138,6 +138,10 @@ pub struct Quality {
     /// Frames per kind of tunnel opened (`vxlan`, `geneve`, `gre`, `erspan`, `ip-in-ip`,
     /// `ipv6-in-ip`, `mpls`); a frame nested in two kinds counts in both.
     pub tunnels: std::collections::BTreeMap<String, u64>,
+    /// The outermost tunnel endpoints seen (which mirror session or tunnel delivered the
+    /// frames), at most 16, the first seen; frames of later ones in `tunnel_endpoints_other`.
+    pub tunnel_endpoints: Vec<TunnelRecord>,
+    pub tunnel_endpoints_other: u64,
     /// Frames not analysed (`non_tcp_frames` + `undecodable_frames`), by kind.
     pub not_analysed: NotAnalysed,
     /// Human-readable warnings (truncated files, drops, …).
@@ -158,6 +162,16 @@ pub struct NotAnalysed {
     /// Set when a large share (a quarter or more) of the frames or bytes was not analysed:
     /// every format shows it beside the verdict.
     pub warning: Option<String>,
+}
+
+/// The outer addresses of a tunnel that delivered frames.
+#[derive(Debug, Clone, Serialize)]
+pub struct TunnelRecord {
+    /// The outermost tunnel carried in IP (`vxlan`, `geneve`, `gre`, …).
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub frames: u64,
 }
 
 /// One kind of frame not analysed.
