@@ -128,6 +128,30 @@ fn each_tunnel_kind_is_counted_by_name() {
             tunnels.values().all(|n| n.as_u64() == Some(packets)),
             "{name}"
         );
+        // The outer addresses tunnel.py gave the mirror session, as context.
+        let ends = report["quality"]["tunnel_endpoints"].as_array().unwrap();
+        if name == "mixed-qinq-mpls" {
+            assert!(
+                ends.is_empty(),
+                "{name}: MPLS over Ethernet has no addresses"
+            );
+            continue;
+        }
+        let (src, dst) = if ["mixed-geneve", "mixed-gre6"].contains(&name) {
+            ("fd00::1", "fd00::2")
+        } else {
+            ("10.0.0.1", "10.0.0.2")
+        };
+        let outermost = if name == "mixed-nested" {
+            "gre"
+        } else {
+            kinds[0]
+        };
+        assert_eq!(ends.len(), 1, "{name}");
+        assert_eq!(ends[0]["kind"], outermost, "{name}");
+        assert_eq!(ends[0]["source"], src, "{name}");
+        assert_eq!(ends[0]["destination"], dst, "{name}");
+        assert_eq!(ends[0]["frames"].as_u64(), Some(packets), "{name}");
     }
 }
 
