@@ -246,5 +246,29 @@ mod tests {
             t.tunnels().into_iter().collect::<Vec<_>>(),
             [("ip-in-ip".to_string(), 2)]
         );
+        let (ends, other) = t.tunnel_ends();
+        assert_eq!(other, 0);
+        let got: Vec<_> = ends
+            .iter()
+            .map(|e| {
+                (
+                    e.kind.as_str(),
+                    e.source.as_str(),
+                    e.destination.as_str(),
+                    e.frames,
+                )
+            })
+            .collect();
+        assert_eq!(got, [("ip-in-ip", "10.0.0.1", "10.0.0.2", 2)]);
+        // Endpoints past the bound are counted, not kept.
+        for i in 0..MAX_TUNNEL_ENDS as u8 + 2 {
+            let mut other = tunnels;
+            if let Some(e) = &mut other.outermost {
+                e.src = std::net::IpAddr::from([192, 0, 2, i]);
+            }
+            t.tunnelled(other);
+        }
+        let (ends, other) = t.tunnel_ends();
+        assert_eq!((ends.len(), other), (MAX_TUNNEL_ENDS, 3));
     }
 }
