@@ -26,6 +26,7 @@
 //! only makes sense virtual-hosted ([`HostHints::learn`]).
 
 mod addressing;
+mod bucket_host;
 mod classify;
 #[rustfmt::skip]
 pub mod ops;
