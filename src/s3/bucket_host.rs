@@ -4,12 +4,12 @@
 //! be misnamed path-style.
 
 /// Providers whose service host has a fixed number of labels before their domain, so that one
-/// more leading part is a bucket (each provider's "virtual-hosted style" documentation).
+/// more leading part is a bucket (each provider's "virtual-hosted style" documentation). Only
+/// domains that serve nothing but object storage: a shared cloud domain (`aliyuncs.com`) or one
+/// with optional labels (R2's `{account}[.eu].r2…`) would make a service label look like a bucket.
 const PROVIDER_SERVICES: &[(&str, usize)] = &[
     (".digitaloceanspaces.com", 1), // {bucket}.{region}.digitaloceanspaces.com
     (".linodeobjects.com", 1),      // {bucket}.{region}.linodeobjects.com
-    (".r2.cloudflarestorage.com", 1), // {bucket}.{account}.r2.cloudflarestorage.com
-    (".aliyuncs.com", 1),           // {bucket}.oss-{region}.aliyuncs.com
     (".storage.googleapis.com", 0), // {bucket}.storage.googleapis.com
 ];
 
@@ -67,7 +67,6 @@ mod tests {
         assert_eq!(bucket("fxa.s3-accelerate.example"), Some("fxa"));
         assert_eq!(bucket("fxl.localhost"), Some("fxl"));
         assert_eq!(bucket("bkt.nyc3.digitaloceanspaces.com"), Some("bkt"));
-        assert_eq!(bucket("bkt.0123abcd.r2.cloudflarestorage.com"), Some("bkt"));
         assert_eq!(bucket("bkt.storage.googleapis.com"), Some("bkt"));
         // Service hosts, and names that cannot be buckets.
         for name in [
