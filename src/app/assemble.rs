@@ -69,6 +69,7 @@ pub(super) fn quality(
             at.rfc3339()
         ));
     }
+    let (tunnel_endpoints, tunnel_endpoints_other) = i.tally.tunnel_ends();
     Quality {
         streams: r.streams,
         gaps: f.gaps,
@@ -87,6 +88,11 @@ pub(super) fn quality(
         requests_lost: r.requests_lost,
         tls_not_decrypted: r.tls_not_decrypted,
         truncated_files: i.truncations.len() as u64,
+        tunnelled_frames: i.tally.tunnelled_frames(),
+        tunnels: i.tally.tunnels(),
+        tunnel_endpoints,
+        tunnel_endpoints_other,
+        not_analysed: i.tally.record(i.packets, i.bytes),
         warnings,
     }
 }

@@ -39,6 +39,8 @@ pub struct Intake {
     pub non_tcp: u64,
     pub undecodable: u64,
     pub unsupported_links: BTreeSet<LinkType>,
+    /// What was not analysed, by kind, and which tunnels were opened.
+    pub tally: super::tally::Tally,
     /// Malformed key log lines (file or pcapng block, line number, why).
     pub keylog_warnings: Vec<String>,
     /// Key log sources read (files and pcapng Decryption Secrets Blocks).
@@ -72,9 +74,11 @@ impl Engine {
 
     pub fn frame(&mut self, frame: &Frame<'_>) {
         self.count(frame);
-        let seg = match decode::decode(frame.link, frame.data) {
+        let (decoded, tunnels) = decode::decode_tunnelled(frame.link, frame.data);
+        self.intake.tally.tunnelled(tunnels);
+        let seg = match decoded {
             Ok(seg) => seg,
-            Err(skip) => return self.skipped(skip, frame.link),
+            Err(skip) => return self.skipped(skip, frame),
         };
         let (records, attr) = (&mut self.records, &mut self.attribution);
         self.flow
@@ -180,14 +184,18 @@ impl Engine {
         i.link_types.insert(frame.link);
     }
 
-    fn skipped(&mut self, skip: Skip, link: LinkType) {
+    fn skipped(&mut self, skip: Skip, frame: &Frame<'_>) {
+        let link = frame.link;
+        self.intake
+            .tally
+            .skipped(skip, link, frame.data.len() as u64);
         match skip {
-            Skip::NotIp | Skip::NotTcp => self.intake.non_tcp += 1,
+            Skip::NotIp(_) | Skip::NotTcp(_) => self.intake.non_tcp += 1,
             Skip::UnsupportedLink => {
                 self.intake.undecodable += 1;
                 self.intake.unsupported_links.insert(link);
             }
-            Skip::Fragment | Skip::Malformed => self.intake.undecodable += 1,
+            Skip::Fragment | Skip::Malformed | Skip::TooDeep => self.intake.undecodable += 1,
         }
     }
 }

@@ -14,6 +14,7 @@ mod print;
 mod progress;
 pub mod records;
 pub mod settings;
+mod tally;
 
 use crate::cli::{Cli, Command};
 use crate::report::Report;

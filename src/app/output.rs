@@ -153,6 +153,7 @@ impl Writer {
         report.summary.fail_on = self.fail_on.kinds().collect();
         report.summary.groups = self.groups.records();
         report.summary.findings_not_grouped = self.groups.not_grouped;
+        report.summary.not_analysed_warning = report.quality.not_analysed.warning.clone();
         self.sink.finish(report)
     }
 }

@@ -325,11 +325,9 @@ impl Records {
             Scheme::Http
         };
         let s3 = s3::classify(&ex.request, &self.hints);
-        if let Some(service) = &s3.learned_service_host {
-            // A request that only makes sense virtual-hosted proved the service host: later
-            // requests to other names under it split bucket and key the same way.
-            self.hints.add(service);
-        }
+        // A request that only makes sense virtual-hosted proved the service host: later
+        // requests to other names under it split bucket and key the same way.
+        self.hints.learn(&s3);
         let op = s3.operation.as_ref().map_or("unknown", |op| *op);
         *self.operations.entry((op, scheme)).or_default() += 1;
         let request = request(self.requests_seen, id, c, scheme, ex, s3);

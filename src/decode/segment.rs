@@ -45,7 +45,25 @@ pub struct Segment<'a> {
     pub missing: u32,
 }
 
-/// Parse an IPv4/IPv6 packet carrying TCP (the version nibble decides).
+/// What an IP packet carries: a TCP segment, or another protocol's payload (which may be a
+/// tunnel: `tunnel.rs` decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport<'a> {
+    Tcp(Segment<'a>),
+    Other {
+        /// The IP protocol number (RFC 791 §3.1 Protocol, RFC 8200 §3 Next Header, after any
+        /// extension headers).
+        protocol: u8,
+        payload: &'a [u8],
+        /// Part of a fragmented datagram: its payload is not the whole upper-layer message.
+        fragmented: bool,
+        /// The packet's addresses: a tunnel's endpoints when it is one.
+        src: std::net::IpAddr,
+        dst: std::net::IpAddr,
+    },
+}
+
+/// Parse an IPv4/IPv6 packet (the version nibble decides) down to its transport.
 ///
 /// etherparse's lax slicing is used so that a packet cut by the snaplen still yields its TCP
 /// header and the captured part of the payload; the IP length fields (RFC 791 §3.1 Total Length,
@@ -53,7 +71,7 @@ pub struct Segment<'a> {
 /// When an IPv4 Total Length is smaller than its own header (0 is common on outgoing packets
 /// captured before TCP segmentation offload fills it in), etherparse falls back to the captured
 /// length, which is the best available answer. Borrows only: no allocation.
-pub fn tcp_segment(ip: &[u8]) -> Result<Segment<'_>, Skip> {
+pub fn transport(ip: &[u8]) -> Result<Transport<'_>, Skip> {
     let (sliced, stopped) = LaxIpSlice::from_slice(ip).map_err(|_| Skip::Malformed)?;
     let inner = sliced.payload();
     if stopped.is_some() {
@@ -62,7 +80,13 @@ pub fn tcp_segment(ip: &[u8]) -> Result<Segment<'_>, Skip> {
         return Err(Skip::Malformed);
     }
     if inner.ip_number != IpNumber::TCP {
-        return Err(Skip::NotTcp);
+        return Ok(Transport::Other {
+            protocol: inner.ip_number.0,
+            payload: inner.payload,
+            fragmented: inner.fragmented,
+            src: sliced.source_addr(),
+            dst: sliced.destination_addr(),
+        });
     }
     if inner.fragmented {
         // Any fragment, the first included: we do not reassemble IP (RFC 791 §3.2), and a first
@@ -76,7 +100,7 @@ pub fn tcp_segment(ip: &[u8]) -> Result<Segment<'_>, Skip> {
     } else {
         0
     };
-    Ok(Segment {
+    Ok(Transport::Tcp(Segment {
         src: SocketAddr::new(sliced.source_addr(), tcp.source_port()),
         dst: SocketAddr::new(sliced.destination_addr(), tcp.destination_port()),
         seq: tcp.sequence_number(),
@@ -84,7 +108,7 @@ pub fn tcp_segment(ip: &[u8]) -> Result<Segment<'_>, Skip> {
         flags: flags_of(&tcp),
         payload: tcp.payload(),
         missing,
-    })
+    }))
 }
 
 /// The IP packet's length as its header declares it: IPv4 Total Length, or the IPv6 fixed header

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use proptest::prelude::*;
 
-use super::{Skip, TcpFlags, decode};
+use super::{Carrier, Skip, TcpFlags, decode};
 use crate::source::LinkType;
 
 /// `-i lo`: 127.0.0.1:38250 → 127.0.0.1:18765, PSH|ACK, the 89-byte `GET /index.html` request.
@@ -22,6 +22,8 @@ const SLL_V4_GET: &str = "000003040006000000000000000008004500008dab914000400690
 const SLL2_V4_GET: &str = "08000000000000010304000600000000000000004500008dab914000400690d77f0000017f000001956a494d57710f493261c22b80180040fe8100000101080a75b6f39175faa722474554202f696e6465782e68746d6c20485454502f312e310d0a486f73743a203132372e302e302e313a31383736350d0a557365722d4167656e743a206375726c2f372e38382e310d0a4163636570743a202a2f2a0d0a0d0a";
 /// `-i lo -s 80`: the same request cut to 80 of its 155 bytes by the snaplen.
 const ETH_V4_GET_SNAP80: &str = "00000000000000000000000008004500008dab914000400690d77f0000017f000001956a494d57710f493261c22b80180040fe8100000101080a75b6f39175faa722474554202f696e6465782e68746d";
+
+mod tunnels;
 
 const REQUEST_V4: &[u8] =
     b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:18765\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
@@ -149,12 +151,12 @@ fn null_in_both_byte_orders_and_loop() {
     // LOOP is always network byte order: a little-endian 2 is family 0x02000000.
     assert_eq!(
         decode(LinkType::LOOP, &with_prefix(&[2, 0, 0, 0], &v4)),
-        Err(Skip::NotIp)
+        Err(Skip::NotIp(Carrier::AddressFamily(0x0200_0000)))
     );
     // AF_APPLETALK (16) is not IP.
     assert_eq!(
         decode(LinkType::NULL, &with_prefix(&[16, 0, 0, 0], &v4)),
-        Err(Skip::NotIp)
+        Err(Skip::NotIp(Carrier::AddressFamily(16)))
     );
 }
 
@@ -166,7 +168,10 @@ fn raw_ipv4_ipv6_link_types() {
     assert_v6_request(LinkType::IPV6, &ip_v6());
     assert_eq!(decode(LinkType::IPV4, &ip_v6()), Err(Skip::Malformed));
     assert_eq!(decode(LinkType::IPV6, &ip_v4()), Err(Skip::Malformed));
-    assert_eq!(decode(LinkType::RAW, &[0x50; 40]), Err(Skip::NotIp));
+    assert_eq!(
+        decode(LinkType::RAW, &[0x50; 40]),
+        Err(Skip::NotIp(Carrier::IpVersion(5)))
+    );
 }
 
 /// The IPv6 request with an 8-byte extension header (`next`, length 0, PadN of 4) before TCP.
@@ -235,16 +240,24 @@ fn cut_inside_tcp_or_ip_header_is_malformed() {
 fn not_ip_not_tcp_unsupported_link() {
     let mut arp = hex(ETH_V4_GET);
     arp[12..14].copy_from_slice(&[0x08, 0x06]);
-    assert_eq!(decode(LinkType::ETHERNET, &arp), Err(Skip::NotIp));
+    let arp_kind = Err(Skip::NotIp(Carrier::EtherType(0x0806)));
+    assert_eq!(decode(LinkType::ETHERNET, &arp), arp_kind);
+    // The TCP header read as UDP: ports 38250 → 18765, tallied by the lower one.
     let mut udp = ip_v4();
     udp[9] = 17;
-    assert_eq!(decode(LinkType::RAW, &udp), Err(Skip::NotTcp));
+    assert_eq!(
+        decode(LinkType::RAW, &udp),
+        Err(Skip::NotTcp(Carrier::UdpPort(18765)))
+    );
     let mut icmp6 = ip_v6();
     icmp6[6] = 58;
-    assert_eq!(decode(LinkType::RAW, &icmp6), Err(Skip::NotTcp));
+    assert_eq!(
+        decode(LinkType::RAW, &icmp6),
+        Err(Skip::NotTcp(Carrier::IpProtocol(58)))
+    );
     let mut sll_arp = hex(SLL_V4_GET);
     sll_arp[14..16].copy_from_slice(&[0x08, 0x06]);
-    assert_eq!(decode(LinkType::LINUX_SLL, &sll_arp), Err(Skip::NotIp));
+    assert_eq!(decode(LinkType::LINUX_SLL, &sll_arp), arp_kind);
     // LINKTYPE_IEEE802_11 (105).
     assert_eq!(
         decode(LinkType(105), &hex(ETH_V4_GET)),

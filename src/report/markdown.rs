@@ -60,7 +60,7 @@ fn write_capture(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 /// The verdict and the causes first (what the reader of an issue looks at), then one row per
 /// request with all its finding kinds, then the evidence per request.
 fn write_summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "**Verdict:** {}\n", super::verdict(&r.summary))?;
+    writeln!(out, "**Verdict:** {}\n", super::verdict_line(r))?;
     for g in &r.summary.groups {
         let mark = match g.severity {
             Severity::Error => "❌",

@@ -67,6 +67,9 @@ pub struct Summary {
     pub groups: Vec<groups::GroupRecord>,
     /// Findings of causes past the cap on groups (200), not in any group.
     pub findings_not_grouped: u64,
+    /// `quality.not_analysed.warning`, repeated beside the verdict's figures: set when a large
+    /// share of the capture was not analysed, so a clean summary may mean little.
+    pub not_analysed_warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,8 +132,95 @@ pub struct Quality {
     pub tls_not_decrypted: u64,
     /// A capture file ended mid-record.
     pub truncated_files: u64,
+    /// Frames that came through at least one tunnel (VXLAN, Geneve, GRE, ERSPAN, IP-in-IP,
+    /// MPLS), whether their inner packet was then analysed or not.
+    pub tunnelled_frames: u64,
+    /// Frames per kind of tunnel opened (`vxlan`, `geneve`, `gre`, `erspan`, `ip-in-ip`,
+    /// `ipv6-in-ip`, `mpls`); a frame nested in two kinds counts in both.
+    pub tunnels: std::collections::BTreeMap<String, u64>,
+    /// The outermost tunnel endpoints seen (which mirror session or tunnel delivered the
+    /// frames), at most 16, the first seen; frames of later ones in `tunnel_endpoints_other`.
+    pub tunnel_endpoints: Vec<TunnelRecord>,
+    pub tunnel_endpoints_other: u64,
+    /// Frames not analysed (`non_tcp_frames` + `undecodable_frames`), by kind.
+    pub not_analysed: NotAnalysed,
     /// Human-readable warnings (truncated files, drops, …).
     pub warnings: Vec<String>,
+}
+
+/// What was not analysed, so a clean verdict can be weighed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NotAnalysed {
+    pub frames: u64,
+    /// Captured bytes of those frames.
+    pub bytes: u64,
+    /// The commonest kinds, most frames first (at most 8).
+    pub kinds: Vec<SkippedKind>,
+    /// Frames (and their bytes) of kinds not listed, or past the tally's bound of 32 kinds.
+    pub other_frames: u64,
+    pub other_bytes: u64,
+    /// Set when a large share (a quarter or more) of the frames or bytes was not analysed:
+    /// every format shows it beside the verdict.
+    pub warning: Option<String>,
+}
+
+/// The outer addresses of a tunnel that delivered frames.
+#[derive(Debug, Clone, Serialize)]
+pub struct TunnelRecord {
+    /// The outermost tunnel carried in IP (`vxlan`, `geneve`, `gre`, …).
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub frames: u64,
+}
+
+/// One kind of frame not analysed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedKind {
+    /// `ethertype`, `ip-protocol`, `udp-port`, `gre-protocol`, `address-family`, `ip-version`,
+    /// `link-type`, `ip-fragment`, `malformed` or `tunnels-too-deep`.
+    pub kind: String,
+    /// The number: EtherType, protocol, port, family, version or link type (null for the rest).
+    pub value: Option<u32>,
+    /// How reports name it: `UDP port 6081`, `EtherType 0x0806 (ARP)`.
+    pub name: String,
+    pub frames: u64,
+    pub bytes: u64,
+}
+
+/// A not-analysed share at or above this (of frames or of bytes) is worth saying beside the
+/// verdict: past it, "nothing found" may only mean "nothing looked at".
+const COVERAGE_WARN_PERCENT: u64 = 25;
+
+/// The sentence for [`NotAnalysed::warning`], when the share calls for one.
+pub fn coverage_warning(n: &NotAnalysed, packets: u64, bytes: u64) -> Option<String> {
+    let pct = |part: u64, whole: u64| (part.saturating_mul(100)).checked_div(whole).unwrap_or(0);
+    let (fp, bp) = (pct(n.frames, packets), pct(n.bytes, bytes));
+    if n.frames == 0 || (fp < COVERAGE_WARN_PERCENT && bp < COVERAGE_WARN_PERCENT) {
+        return None;
+    }
+    let kinds: Vec<String> = n
+        .kinds
+        .iter()
+        .take(3)
+        .map(|k| format!("{} ({} % of frames)", k.name, pct(k.frames, packets)))
+        .collect();
+    Some(format!(
+        "{fp} % of frames ({} of {packets}) and {bp} % of bytes were not analysed: {}; \
+         findings can only come from the frames that were",
+        n.frames,
+        kinds.join(", ")
+    ))
+}
+
+/// The verdict with, beside it, what was not analysed when that is a large share: the line
+/// every human format shows.
+pub fn verdict_line(r: &Report) -> String {
+    let text = verdict(&r.summary);
+    match &r.quality.not_analysed.warning {
+        Some(w) => format!("{text} Caution: {w}."),
+        None => text,
+    }
 }
 
 impl Quality {

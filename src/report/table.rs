@@ -341,7 +341,7 @@ fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn write_verdict(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Result<()> {
-    let text = super::verdict(&r.summary);
+    let text = super::verdict_line(r);
     if style.color && r.summary.failing_findings > 0 {
         writeln!(out, "\n\x1b[1;31m{text}\x1b[0m")
     } else {

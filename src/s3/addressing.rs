@@ -6,11 +6,16 @@
 //! the S3 user guide ("Virtual hosting of buckets", "Access points", "Directory bucket
 //! endpoints"); custom endpoints are recognised from configured or observed hosts ([`HostHints`]).
 
+use super::bucket_host::bucket_in_name;
 use std::borrow::Cow;
 
 /// Endpoint hosts known to speak S3 (configured, or observed in the capture), e.g.
 /// `minio.local:9000`. A Host equal to one is path-style; a strict subdomain of one is
 /// virtual-hosted, its extra leading labels being the bucket.
+///
+/// An endpoint may carry its bucket (`https://my-bucket.s3.local:8443`, as object_store and
+/// obstore configurations are written, or `my-bucket.s3.us-east-1.amazonaws.com`): such a host is
+/// not a hint itself, its service host is (`s3.local:8443`), so its requests are virtual-hosted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostHints {
     hosts: Vec<HostName<'static>>,
@@ -28,11 +33,40 @@ impl HostHints {
 
     pub fn add(&mut self, host: &str) {
         let authority = strip_url(host);
-        if let Some(h) = HostName::parse(authority)
-            && !self.hosts.contains(&h)
+        let Some(h) = HostName::parse(authority) else {
+            return;
+        };
+        if let HostKind::Aws {
+            prefix: Some(_), ..
+        } = host_kind(&h, &HostHints::default())
         {
+            // `bucket.s3.{region}.amazonaws.com` and the other AWS forms already say where the
+            // bucket is; as a hint it would read every request path-style.
+            return;
+        }
+        let h = match bucket_in_name(&h.name) {
+            Some(len) => HostName {
+                name: Cow::Owned(h.name.get(len + 1..).unwrap_or_default().to_string()),
+                port: h.port,
+            },
+            None => h.into_owned(),
+        };
+        self.push(h);
+    }
+
+    fn push(&mut self, h: HostName<'_>) {
+        if !self.hosts.contains(&h) {
             self.hosts.push(h.into_owned());
         }
+    }
+
+    /// A hinted host turned out to carry the bucket (its requests only make sense
+    /// virtual-hosted): it stops being a hint and its service host (`service`) becomes one.
+    pub(crate) fn carries_bucket(&mut self, host: &str, service: &str) {
+        if let Some(h) = HostName::parse(host) {
+            self.hosts.retain(|x| *x != h);
+        }
+        self.add(service);
     }
 
     /// The bucket labels when `host` is a strict subdomain of a hint (`None` inside when it is

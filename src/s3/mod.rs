@@ -21,8 +21,12 @@
 //! Known limit: a virtual-hosted request to a custom endpoint that is not among the hints looks
 //! path-style (the Host cannot say where the endpoint starts); `x-id` corrects it when the split
 //! is visibly wrong, so the policy stage should pass configured and observed endpoints as hints.
+//! A configured endpoint that carries its bucket (`my-bucket.s3.local:8443`) hints its service
+//! host instead ([`HostHints::add`]); one named otherwise is learned from its first request that
+//! only makes sense virtual-hosted ([`HostHints::learn`]).
 
 mod addressing;
+mod bucket_host;
 mod classify;
 #[rustfmt::skip]
 pub mod ops;
@@ -55,6 +59,23 @@ pub struct S3Request {
     /// A custom service host this request proved to be virtual-hosted under (`s3.example.test`
     /// for `bucket.s3.example.test`), for callers that learn hints from the capture.
     pub learned_service_host: Option<String>,
+    /// A hinted (configured) host this request proved to carry the bucket in its first label:
+    /// it is no endpoint of its own (see [`HostHints::learn`]).
+    pub learned_bucket_host: Option<String>,
+}
+
+impl HostHints {
+    /// What a classified request proved about the hosts: later requests to a proven
+    /// virtual-hosted name split bucket and key the same way. Requests before the proof keep
+    /// their reading (the pass is one-way); a configured endpoint named `<bucket>.s3.…` needs no
+    /// proof (see [`HostHints::add`]).
+    pub fn learn(&mut self, r: &S3Request) {
+        match (&r.learned_bucket_host, &r.learned_service_host) {
+            (Some(host), Some(service)) => self.carries_bucket(host, service),
+            (None, Some(service)) => self.add(service),
+            _ => {}
+        }
+    }
 }
 
 /// Why no operation could be named.
@@ -100,6 +121,7 @@ fn classify_with(req: &HttpRequest, hints: &HostHints, detail: Detail) -> S3Requ
         presigned: None,
         note: None,
         learned_service_host: None,
+        learned_bucket_host: None,
     };
     let mut notes = Vec::new();
     out.operation = classify_into(req, hints, detail, &mut out, &mut notes)
@@ -127,7 +149,8 @@ fn classify_into(
     s3_evidence(req, &query, &kind, &host)?;
     let mut split = split_for(req, &kind, target.path);
     let mut matched = match_with_x_id(req, &query, &kind, &host, &mut split, target.path, notes);
-    if kind == HostKind::Other
+    let hinted_exactly = kind == HostKind::Hinted { prefix: None };
+    if (kind == HostKind::Other || hinted_exactly)
         && implausible_path_style(req, &query, &split, &matched)
         && let Some(alt) = alternate_split(&split, &host, target.path)
         && let Ok(m) = structural(req, &query, &kind, &alt, target.path)
@@ -137,10 +160,14 @@ fn classify_into(
         notes.push(
             "virtual-hosted style inferred: read path-style, the request is no S3 operation".into(),
         );
-        out.learned_service_host = host.name.split_once('.').map(|(_, rest)| match host.port {
-            Some(p) => format!("{rest}:{p}"),
-            None => rest.to_string(),
-        });
+        let with_port = |name: &str| match host.port {
+            Some(p) => format!("{name}:{p}"),
+            None => name.to_string(),
+        };
+        out.learned_service_host = host.name.split_once('.').map(|(_, rest)| with_port(rest));
+        // A configured endpoint whose requests only make sense virtual-hosted carries the
+        // bucket (`https://my-bucket.example.test`, as object_store configurations write it).
+        out.learned_bucket_host = hinted_exactly.then(|| with_port(&host.name));
         split = alt;
         matched = Ok(m);
     }
@@ -479,6 +506,8 @@ fn alternate_split<'a>(split: &Split, host: &'a HostName, path: &'a str) -> Opti
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bucket_hosts;
 #[cfg(test)]
 mod tests_ops;
 #[cfg(test)]

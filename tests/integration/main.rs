@@ -1,6 +1,7 @@
 //! The one integration test binary: the real `s3wire` binary on real fixtures, checked against the
 //! labels their clients recorded.
 
+mod bucket_hosts;
 mod cli;
 mod decryption;
 mod docs;
@@ -18,3 +19,4 @@ mod robustness;
 mod sanitize;
 mod summary;
 mod threads;
+mod tunnels;
