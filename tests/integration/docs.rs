@@ -122,6 +122,7 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("tls-keylog", "node"),
     ("inject-secrets", "editcap"),
     ("immediate-mode", "tcpdump"),
+    ("nocapture", "cargo test"),
     ("s3-endpoint", "rclone"),
     ("no-ssl", "s3cmd"),
 ];
