@@ -86,6 +86,9 @@ pub(super) fn quality(
         requests_without_response: r.requests_without_response,
         requests_lost: r.requests_lost,
         tls_not_decrypted: r.tls_not_decrypted,
+        tls_resyncs: r.tls_resyncs.resynced,
+        tls_resync_failures: r.tls_resyncs.abandoned,
+        tls_resync_tries: r.tls_resyncs.tries,
         truncated_files: i.truncations.len() as u64,
         warnings,
     }

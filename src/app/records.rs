@@ -7,7 +7,7 @@ use super::engine::Limits;
 use crate::facts::{Attempt as AttemptFact, Evidence, Request, RequestTls, TlsHello};
 use crate::flow::{Attempt, ConnId, Direction, StreamEvent};
 use crate::proto::http::HttpExchange;
-use crate::proto::tls::{Decryption, KeyLog};
+use crate::proto::tls::{Decryption, KeyLog, ResyncCount};
 use crate::proto::{Conversation, ProtoEvent, Protocol};
 use crate::report::{OperationCount, Scheme, TlsRecord};
 use crate::s3::{self, HostHints};
@@ -62,6 +62,8 @@ pub struct Records {
     pub unparsed_streams: u64,
     pub http_anomalies: u64,
     pub tls_not_decrypted: u64,
+    /// Searches after holes in decrypted TLS streams, summed over closed connections.
+    pub tls_resyncs: ResyncCount,
 }
 
 impl Records {
@@ -82,6 +84,7 @@ impl Records {
             unparsed_streams: 0,
             http_anomalies: 0,
             tls_not_decrypted: 0,
+            tls_resyncs: ResyncCount::default(),
         }
     }
 
@@ -195,6 +198,12 @@ impl Records {
             }
         }
         self.requests_lost += c.conv.http_stats().lost_requests;
+        if let Some(r) = c.conv.tls().map(|t| t.resyncs()) {
+            let sum = &mut self.tls_resyncs;
+            sum.resynced = sum.resynced.saturating_add(r.resynced);
+            sum.abandoned = sum.abandoned.saturating_add(r.abandoned);
+            sum.tries = sum.tries.saturating_add(r.tries);
+        }
         if let Some(mut t) = c.tls {
             t.client_bytes = c.bytes[0];
             t.server_bytes = c.bytes[1];

@@ -2,6 +2,7 @@
 //! labels their clients recorded.
 
 mod cli;
+mod damaged_tls;
 mod decryption;
 mod docs;
 mod errors;

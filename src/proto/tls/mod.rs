@@ -23,11 +23,12 @@ pub mod keys;
 mod plaintext;
 mod reader;
 pub mod record;
+pub mod resync;
 mod suites;
 #[cfg(test)]
 mod testdata;
 
-pub use connection::{AppDataCount, TlsConnection};
+pub use connection::{AppDataCount, ResyncCount, TlsConnection};
 pub use keylog::{KeyLog, KeyLogError, KeyLogErrorKind, Secrets};
 pub use plaintext::{DecryptCount, Decryption, Plaintext};
 pub use suites::cipher_suite_name;

@@ -14,11 +14,10 @@ use super::{ClientHello, ServerHello, TlsVersion};
 /// Decrypted application data of one direction, in stream order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plaintext {
+    /// The application data of one record.
     Data(Vec<u8>),
     /// Records that did not decrypt after data had flowed: the plaintext has a hole here.
-    Gap {
-        records: u64,
-    },
+    Gap { records: u64 },
 }
 
 /// Records decrypted in one direction.
@@ -126,6 +125,40 @@ impl SideDecrypt {
         }
     }
 
+    /// Bytes of this direction are missing: the record being collected is lost with them.
+    pub fn on_hole(&mut self) {
+        self.record = Vec::new();
+    }
+
+    /// The cipher a search after a hole can prove records with, built now if the hellos and
+    /// the key log allow (a hole may come before the direction's first protected record).
+    pub fn cipher_for_hole(&mut self, ctx: KeyContext<'_>) -> Option<&DirectionCipher> {
+        if self.cipher.is_none() {
+            self.cipher = build(ctx, self.seen).ok();
+        }
+        self.cipher.as_ref()
+    }
+
+    /// Try a candidate record after a hole (see [`DirectionCipher::open_after_hole`]). Its
+    /// application data is appended to `plain`; no `Gap` marks the hole, the caller's HTTP
+    /// parser was told of it when it happened. Returns the trials spent either way.
+    pub fn open_after_hole(
+        &mut self,
+        header: &RecordHeader,
+        body: &[u8],
+        plain: &mut Vec<Plaintext>,
+    ) -> Result<u64, u64> {
+        let cipher = self.cipher.as_mut().ok_or(0u64)?;
+        let (opened, tries) = cipher.open_after_hole(header, body)?;
+        self.count.records = self.count.records.saturating_add(1);
+        if opened.content_type == ContentType::APPLICATION_DATA {
+            let n = u64::try_from(opened.plaintext.len()).unwrap_or(u64::MAX);
+            self.count.bytes = self.count.bytes.saturating_add(n);
+            push_data(plain, opened.plaintext);
+        }
+        Ok(tries)
+    }
+
     /// A record's plaintext is missing: a hole, once data has flowed (before that the HTTP
     /// parser has nothing to lose).
     fn hole(&self, plain: &mut Vec<Plaintext>) {
@@ -139,13 +172,12 @@ impl SideDecrypt {
     }
 }
 
+/// One record's plaintext, kept apart from the next: after a hole, a record that starts with a
+/// request or status line is where HTTP framing can start again (clients and servers write a
+/// message head as its own record).
 fn push_data(plain: &mut Vec<Plaintext>, data: Vec<u8>) {
-    if data.is_empty() {
-        return;
-    }
-    match plain.last_mut() {
-        Some(Plaintext::Data(d)) => d.extend_from_slice(&data),
-        _ => plain.push(Plaintext::Data(data)),
+    if !data.is_empty() {
+        plain.push(Plaintext::Data(data));
     }
 }
 
