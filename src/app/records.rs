@@ -308,10 +308,7 @@ impl Records {
             ProtoEvent::ServerHello(h) => {
                 if let Some(t) = &mut c.tls {
                     t.version = h.version.name();
-                    t.cipher = Some(
-                        crate::proto::tls::cipher_suite_name(h.cipher_suite)
-                            .map_or_else(|| format!("0x{:04x}", h.cipher_suite), str::to_string),
-                    );
+                    t.cipher = Some(crate::proto::tls::cipher_suite_label(h.cipher_suite));
                     if let Some(a) = &h.alpn {
                         t.alpn = vec![a.clone()];
                     }
@@ -411,7 +408,12 @@ fn decryption_text(d: Decryption) -> String {
         Decryption::Decrypted => "decrypted".into(),
         Decryption::NoHello => "hello not captured: keys cannot be matched".into(),
         Decryption::NoSecrets => "the key log has no secrets for this session".into(),
-        Decryption::UnsupportedSuite(s) => format!("cipher suite 0x{s:04x} is not decrypted"),
+        Decryption::UnsupportedSuite(s) => {
+            format!(
+                "cipher suite {} is not decrypted",
+                crate::proto::tls::cipher_suite_label(s)
+            )
+        }
         Decryption::Failed => "keys did not authenticate the records".into(),
     }
 }

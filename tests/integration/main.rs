@@ -19,3 +19,4 @@ mod robustness;
 mod sanitize;
 mod summary;
 mod threads;
+mod tls_suites;

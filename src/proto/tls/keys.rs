@@ -48,11 +48,17 @@ pub fn suite_crypto(suite: u16) -> Option<(AeadKind, HashKind)> {
         0x1301 => (Aes128Gcm, Sha256),
         0x1302 => (Aes256Gcm, Sha384),
         0x1303 => (ChaCha20Poly1305, Sha256),
-        // TLS 1.2 AES-GCM (RFC 5288, RFC 5289): RSA, DHE_RSA, ECDHE_ECDSA, ECDHE_RSA.
-        0x009c | 0x009e | 0xc02b | 0xc02f => (Aes128Gcm, Sha256),
-        0x009d | 0x009f | 0xc02c | 0xc030 => (Aes256Gcm, Sha384),
-        // TLS 1.2 ChaCha20-Poly1305 (RFC 7905).
-        0xcca8..=0xccaa => (ChaCha20Poly1305, Sha256),
+        // TLS 1.2 AES-GCM (RFC 5288, RFC 5289): RSA, DHE_RSA, ECDHE_ECDSA, ECDHE_RSA; and the
+        // PSK ones (RFC 5487; ECDHE_PSK, RFC 8442), whose key block is derived the same way
+        // from the master secret the key log gives.
+        0x009c | 0x009e | 0xc02b | 0xc02f | 0x00a8 | 0x00aa | 0x00ac | 0xd001 => {
+            (Aes128Gcm, Sha256)
+        }
+        0x009d | 0x009f | 0xc02c | 0xc030 | 0x00a9 | 0x00ab | 0x00ad | 0xd002 => {
+            (Aes256Gcm, Sha384)
+        }
+        // TLS 1.2 ChaCha20-Poly1305 (RFC 7905), the PSK ones included.
+        0xcca8..=0xccae => (ChaCha20Poly1305, Sha256),
         _ => return None,
     })
 }

@@ -31,7 +31,7 @@ mod testdata;
 pub use connection::{AppDataCount, ResyncCount, TlsConnection};
 pub use keylog::{KeyLog, KeyLogError, KeyLogErrorKind, Secrets};
 pub use plaintext::{DecryptCount, Decryption, Plaintext};
-pub use suites::cipher_suite_name;
+pub use suites::{cipher_suite_label, cipher_suite_name};
 
 use crate::time::Timestamp;
 
