@@ -211,7 +211,7 @@ impl Records {
                 .conv
                 .tls()
                 .map_or(Decryption::NoKeyLog, |t| t.decryption());
-            t.decrypted = d == Decryption::Decrypted;
+            t.decrypted = matches!(d, Decryption::Decrypted | Decryption::DecryptedButEarlyData);
             t.decryption = decryption_text(d);
             self.tls_not_decrypted += u64::from(!t.decrypted);
             self.outbox.push(Fact::Session(t));
@@ -406,6 +406,10 @@ fn decryption_text(d: Decryption) -> String {
         Decryption::NoKeyLog => "no key log given (--keylog, or a pcapng with secrets)".into(),
         Decryption::NotYet => "no encrypted records seen".into(),
         Decryption::Decrypted => "decrypted".into(),
+        Decryption::DecryptedButEarlyData => {
+            "decrypted, but not its 0-RTT early data: no CLIENT_EARLY_TRAFFIC_SECRET in the key log"
+                .into()
+        }
         Decryption::NoHello => "hello not captured: keys cannot be matched".into(),
         Decryption::NoSecrets => "the key log has no secrets for this session".into(),
         Decryption::UnsupportedSuite(s) => {

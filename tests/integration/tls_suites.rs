@@ -72,3 +72,75 @@ fn tls12_ecdhe_psk_chacha20_is_decrypted_and_named() {
     );
     assert_eq!(sessions(&report), [want]);
 }
+
+/// `analyze` of captures/openssl-NAME.pcap with the key log given.
+fn analyze_with_log(name: &str, keys: &std::path::Path) -> Value {
+    let capture = fixtures_dir()
+        .join("captures")
+        .join(format!("openssl-{name}.pcap"));
+    let out = s3wire(&[
+        "analyze",
+        &capture.to_string_lossy(),
+        "--keylog",
+        &keys.to_string_lossy(),
+        "--format",
+        "json",
+        "--no-aws-config",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{name}: {out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn tls13_zero_rtt_early_data_is_decrypted() {
+    // Two sessions: the GET after a full handshake, then the same GET as 0-RTT early data of
+    // the resumed session (s_server prints what it reads and answers nothing).
+    let report = analyze("early-data");
+    assert_eq!(requests(&report), [get(None), get(None)]);
+    let sessions = sessions(&report);
+    let decrypted = (
+        "TLS_AES_256_GCM_SHA384".to_string(),
+        "decrypted".to_string(),
+    );
+    assert_eq!(sessions, [decrypted.clone(), decrypted]);
+    // Each session carried its own request.
+    let clients = |key: &str| -> Vec<String> {
+        let mut v: Vec<String> = report[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| str_field(r, "client").to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(clients("requests"), clients("tls"));
+}
+
+#[test]
+fn zero_rtt_without_its_secret_is_said_not_silently_missed() {
+    let dir = fixtures_dir().join("captures");
+    let full = std::fs::read_to_string(dir.join("openssl-early-data.keys")).unwrap();
+    let without: String = full
+        .lines()
+        .filter(|l| !l.starts_with("CLIENT_EARLY_TRAFFIC_SECRET"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(without.len() < full.len());
+    let keys = std::env::temp_dir().join(format!("s3wire-no-early-{}.keys", std::process::id()));
+    std::fs::write(&keys, without).unwrap();
+    let report = analyze_with_log("early-data", &keys);
+    let _ = std::fs::remove_file(&keys);
+    assert_eq!(requests(&report), [get(None)]);
+    let why = sessions(&report)
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        why,
+        [
+            "decrypted",
+            "decrypted, but not its 0-RTT early data: no CLIENT_EARLY_TRAFFIC_SECRET in the key log"
+        ]
+    );
+}

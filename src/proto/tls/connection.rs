@@ -298,6 +298,9 @@ impl TlsConnection {
             return Decryption::NoKeyLog;
         }
         if self.sides.iter().any(|s| s.decrypt.count.records > 0) {
+            if self.sides.iter().any(|s| s.decrypt.count.early_missed > 0) {
+                return Decryption::DecryptedButEarlyData;
+            }
             return Decryption::Decrypted;
         }
         self.decrypt_problem.unwrap_or(Decryption::NotYet)

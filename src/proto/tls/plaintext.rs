@@ -7,7 +7,7 @@ use crate::flow::Direction;
 
 use super::decrypt::{DecryptError, DirectionCipher, Framing, RecordCipher, Tls13Direction};
 use super::keylog::KeyLog;
-use super::keys::{AeadKind, suite_crypto, tls12_keys};
+use super::keys::{AeadKind, suite_crypto, tls12_keys, tls13_traffic_key};
 use super::record::{ContentType, Fragment, RecordHeader};
 use super::{ClientHello, ServerHello, TlsVersion};
 
@@ -29,6 +29,9 @@ pub struct DecryptCount {
     pub bytes: u64,
     /// Records that did not open although keys were there.
     pub failed: u64,
+    /// TLS 1.3 0-RTT early-data records (client) that did not open: no
+    /// `CLIENT_EARLY_TRAFFIC_SECRET` for them in the key log.
+    pub early_missed: u64,
 }
 
 /// Where decryption of a connection stands.
@@ -40,6 +43,9 @@ pub enum Decryption {
     NotYet,
     /// At least one record opened: the keys are right.
     Decrypted,
+    /// Decrypted, but not the client's 0-RTT early data: the key log has no
+    /// `CLIENT_EARLY_TRAFFIC_SECRET` for it.
+    DecryptedButEarlyData,
     /// The ClientHello or ServerHello was not seen (capture started late, or a gap).
     NoHello,
     /// The key log has no usable secrets for this ClientHello.random.
@@ -59,10 +65,25 @@ pub(super) struct KeyContext<'a> {
     pub dir: Direction,
 }
 
+/// The client's TLS 1.3 0-RTT phase (RFC 8446 §2.3, §4.2.10): its first protected records may
+/// be early data under `client_early_traffic_secret`, ending with EndOfEarlyData, before the
+/// handshake key's records.
+#[derive(Debug, Default)]
+enum Early {
+    /// No protected record seen yet.
+    #[default]
+    Open,
+    /// Early data is being opened under this key.
+    Keyed(RecordCipher),
+    /// Over (or never started): records go to the direction's cipher.
+    Done,
+}
+
 /// One direction's decryption state.
 #[derive(Debug, Default)]
 pub(super) struct SideDecrypt {
     cipher: Option<DirectionCipher>,
+    early: Early,
     /// The protected record being collected.
     record: Vec<u8>,
     /// Protected records seen so far, opened or not (where a late-found key's sequence starts).
@@ -87,6 +108,13 @@ impl SideDecrypt {
         }
         // Taken, not cleared: an idle connection keeps no 16 KiB buffer.
         let body = std::mem::take(&mut self.record);
+        let missed = self.count.early_missed;
+        if self.on_early(&f.header, &body, ctx, plain) {
+            // Early data has its own key and sequence: not one of the handshake key's records.
+            // One not opened before any ServerHello may as well be a capture that missed it.
+            let why = (self.count.early_missed > missed).then_some(Decryption::NoHello);
+            return why.map_or(Ok(()), Err);
+        }
         let result = self.on_record(&f.header, &body, ctx, plain);
         self.seen = self.seen.saturating_add(1);
         result
@@ -123,6 +151,51 @@ impl SideDecrypt {
                 Err(Decryption::Failed)
             }
         }
+    }
+
+    /// A client record in the 0-RTT phase: true if it was early data (opened, or missed before
+    /// the ServerHello for want of its secret), false once the phase is over.
+    fn on_early(
+        &mut self,
+        header: &RecordHeader,
+        body: &[u8],
+        ctx: KeyContext<'_>,
+        plain: &mut Vec<Plaintext>,
+    ) -> bool {
+        if ctx.dir != Direction::ClientToServer || matches!(self.early, Early::Done) {
+            return false;
+        }
+        if matches!(self.early, Early::Open) {
+            match early_cipher(ctx, header, body) {
+                Some(cipher) => self.early = Early::Keyed(cipher),
+                // Before the ServerHello a client's protected record can only be early data.
+                None if ctx.server_hello.is_none() => {
+                    self.count.early_missed = self.count.early_missed.saturating_add(1);
+                    return true;
+                }
+                None => {
+                    self.early = Early::Done;
+                    return false;
+                }
+            }
+        }
+        let Early::Keyed(cipher) = &mut self.early else {
+            return false;
+        };
+        let Ok(opened) = cipher.open(header, body) else {
+            self.early = Early::Done;
+            return false;
+        };
+        self.count.records = self.count.records.saturating_add(1);
+        if opened.content_type == ContentType::APPLICATION_DATA {
+            let n = u64::try_from(opened.plaintext.len()).unwrap_or(u64::MAX);
+            self.count.bytes = self.count.bytes.saturating_add(n);
+            push_data(plain, opened.plaintext);
+        } else {
+            // EndOfEarlyData (RFC 8446 §4.5) ends the phase.
+            self.early = Early::Done;
+        }
+        true
     }
 
     /// Bytes of this direction are missing: the record being collected is lost with them.
@@ -179,6 +252,25 @@ fn push_data(plain: &mut Vec<Plaintext>, data: Vec<u8>) {
     if !data.is_empty() {
         plain.push(Plaintext::Data(data));
     }
+}
+
+/// The client's early-data cipher, found by opening its first early record (sequence 0) under
+/// each TLS 1.3 suite the ClientHello offers whose hash fits the secret: the ServerHello that
+/// names the suite (the ticket's, RFC 8446 §4.2.10) usually comes after the early data.
+fn early_cipher(ctx: KeyContext<'_>, header: &RecordHeader, body: &[u8]) -> Option<RecordCipher> {
+    let ch = ctx.client_hello?;
+    let secret = ctx.keylog.get(&ch.random)?.client_early?;
+    let chosen = ctx.server_hello.map(|sh| vec![sh.cipher_suite]);
+    let suites = chosen.unwrap_or_else(|| ch.cipher_suites.clone());
+    suites.into_iter().find_map(|suite| {
+        let (aead, hash) = suite_crypto(suite).filter(|_| (0x1301..=0x1303).contains(&suite))?;
+        (hash.output_len() == secret.len()).then_some(())?;
+        let key = tls13_traffic_key(hash, aead, &secret)?;
+        let mut cipher = RecordCipher::new(Framing::Tls13, aead, &key, 0)?;
+        cipher.open(header, body).ok()?;
+        // Opened at sequence 0: start again there so the caller opens it for real.
+        RecordCipher::new(Framing::Tls13, aead, &key, 0)
+    })
 }
 
 /// The direction's cipher from the hellos (randoms, version, suite) and the key log.

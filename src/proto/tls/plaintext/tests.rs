@@ -74,6 +74,7 @@ fn tls13_aes128_gcm_both_directions() {
         records: 3,
         bytes: request(44341).len() as u64,
         failed: 0,
+        early_missed: 0,
     };
     assert_eq!(conn.decrypted(C), want);
     assert_eq!(conn.decrypted(S).records, 8);
