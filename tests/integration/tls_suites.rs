@@ -144,3 +144,24 @@ fn zero_rtt_without_its_secret_is_said_not_silently_missed() {
         ]
     );
 }
+
+#[test]
+fn tls12_cbc_hmac_suites_are_decrypted_in_both_mac_orders() {
+    let cases = [
+        // Encrypt-then-MAC (RFC 7366) negotiated, as OpenSSL does by default.
+        ("cbc-sha", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
+        // MAC-then-encrypt (-no_etm), RSA key exchange, HMAC-SHA256.
+        ("cbc-sha256-no-etm", "TLS_RSA_WITH_AES_256_CBC_SHA256"),
+        // Encrypt-then-MAC, HMAC-SHA384 and the SHA-384 PRF.
+        ("cbc-sha384", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"),
+    ];
+    for (name, suite) in cases {
+        let report = analyze(name);
+        assert_eq!(requests(&report), [get(Some(200))], "{name}");
+        assert_eq!(
+            sessions(&report),
+            [(suite.to_string(), "decrypted".to_string())],
+            "{name}"
+        );
+    }
+}

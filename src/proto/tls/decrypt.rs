@@ -14,6 +14,7 @@
 use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
 use chacha20poly1305::ChaCha20Poly1305;
 
+use super::cbc::CbcCipher;
 use super::keys::{AeadKind, HashKind, TrafficKey, tls13_next_secret, tls13_traffic_key};
 use super::record::{ContentType, RecordHeader};
 
@@ -387,6 +388,7 @@ fn has_key_update(mut msgs: &[u8]) -> bool {
 #[derive(Debug)]
 pub enum DirectionCipher {
     Tls12(RecordCipher),
+    Tls12Cbc(CbcCipher),
     Tls13(Tls13Direction),
 }
 
@@ -394,6 +396,7 @@ impl DirectionCipher {
     pub fn open(&mut self, header: &RecordHeader, body: &[u8]) -> Result<Opened, DecryptError> {
         match self {
             DirectionCipher::Tls12(c) => c.open(header, body).inspect_err(|_| c.skip()),
+            DirectionCipher::Tls12Cbc(c) => c.open(header, body).inspect_err(|_| c.skip()),
             DirectionCipher::Tls13(d) => d.open(header, body),
         }
     }
@@ -406,6 +409,7 @@ impl DirectionCipher {
     ) -> Result<(Opened, u64), u64> {
         match self {
             DirectionCipher::Tls12(c) => c.open_after_hole(header, body),
+            DirectionCipher::Tls12Cbc(c) => c.open_after_hole(header, body),
             DirectionCipher::Tls13(d) => d.open_after_hole(header, body),
         }
     }
@@ -419,6 +423,7 @@ impl DirectionCipher {
                 super::record::MAX_RECORD_LEN,
             ),
             DirectionCipher::Tls12(_) => (TAG_LEN as u16, super::record::MAX_RECORD_LEN),
+            DirectionCipher::Tls12Cbc(_) => (CbcCipher::MIN_BODY, super::record::MAX_RECORD_LEN),
             DirectionCipher::Tls13(_) => (TAG_LEN as u16 + 1, (1 << 14) + 256),
         }
     }

@@ -5,9 +5,12 @@
 
 use crate::flow::Direction;
 
+use super::cbc::CbcCipher;
 use super::decrypt::{DecryptError, DirectionCipher, Framing, RecordCipher, Tls13Direction};
 use super::keylog::KeyLog;
-use super::keys::{AeadKind, suite_crypto, tls12_keys, tls13_traffic_key};
+use super::keys::{
+    AeadKind, suite_cbc, suite_crypto, tls12_cbc_keys, tls12_keys, tls13_traffic_key,
+};
 use super::record::{ContentType, Fragment, RecordHeader};
 use super::{ClientHello, ServerHello, TlsVersion};
 
@@ -282,6 +285,9 @@ fn build(ctx: KeyContext<'_>, seen: u64) -> Result<DirectionCipher, Decryption> 
         return Err(Decryption::NoHello);
     }
     let suite = sh.cipher_suite;
+    if let Some(cbc) = suite_cbc(suite).filter(|_| sh.version >= TlsVersion::TLS1_1) {
+        return build_cbc(ctx, cbc, seen);
+    }
     let (aead, hash) = suite_crypto(suite).ok_or(Decryption::UnsupportedSuite(suite))?;
     let secrets = ctx.keylog.get(&ch.random).ok_or(Decryption::NoSecrets)?;
     let client = ctx.dir == Direction::ClientToServer;
@@ -307,6 +313,28 @@ fn build(ctx: KeyContext<'_>, seen: u64) -> Result<DirectionCipher, Decryption> 
     let key = if client { c } else { s };
     RecordCipher::new(framing, aead, &key, seen)
         .map(DirectionCipher::Tls12)
+        .ok_or(Decryption::Failed)
+}
+
+/// A TLS 1.1/1.2 CBC-HMAC direction from the master secret.
+fn build_cbc(
+    ctx: KeyContext<'_>,
+    cbc: (usize, super::cbc::MacKind, super::keys::HashKind),
+    seen: u64,
+) -> Result<DirectionCipher, Decryption> {
+    let (Some(ch), Some(sh)) = (ctx.client_hello, ctx.server_hello) else {
+        return Err(Decryption::NoHello);
+    };
+    let secrets = ctx.keylog.get(&ch.random).ok_or(Decryption::NoSecrets)?;
+    let master = secrets.master_secret.ok_or(Decryption::NoSecrets)?;
+    let (c, s) = tls12_cbc_keys(cbc, &master, &ch.random, &sh.random);
+    let (mac_key, key) = if ctx.dir == Direction::ClientToServer {
+        c
+    } else {
+        s
+    };
+    CbcCipher::new(&key, cbc.1, &mac_key, seen)
+        .map(DirectionCipher::Tls12Cbc)
         .ok_or(Decryption::Failed)
 }
 
