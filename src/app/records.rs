@@ -418,6 +418,11 @@ fn decryption_text(d: Decryption) -> String {
                 crate::proto::tls::cipher_suite_label(s)
             )
         }
+        Decryption::ImplicitIvCbc(s, v) => format!(
+            "cipher suite {} is not decrypted in {} (implicit CBC IVs)",
+            crate::proto::tls::cipher_suite_label(s),
+            v.name()
+        ),
         Decryption::Failed => "keys did not authenticate the records".into(),
     }
 }

@@ -165,3 +165,14 @@ fn tls12_cbc_hmac_suites_are_decrypted_in_both_mac_orders() {
         );
     }
 }
+
+#[test]
+fn tls10_cbc_says_why_it_is_not_decrypted() {
+    let report = analyze("tls10-cbc");
+    assert_eq!(requests(&report), []);
+    let why =
+        "cipher suite TLS_RSA_WITH_AES_128_CBC_SHA is not decrypted in TLSv1.0 (implicit CBC IVs)";
+    let want = ("TLS_RSA_WITH_AES_128_CBC_SHA".to_string(), why.to_string());
+    assert_eq!(sessions(&report), [want]);
+    assert_eq!(report["quality"]["tls_not_decrypted"], 1);
+}

@@ -53,8 +53,10 @@ pub enum Decryption {
     NoHello,
     /// The key log has no usable secrets for this ClientHello.random.
     NoSecrets,
-    /// The negotiated suite is not one we decrypt (CBC, CCM, …).
+    /// The negotiated suite is not one we decrypt (CCM, 3DES, …).
     UnsupportedSuite(u16),
+    /// A CBC suite we decrypt, in SSL 3.0 / TLS 1.0, whose IVs are implicit (RFC 2246 §6.2.3.2).
+    ImplicitIvCbc(u16, TlsVersion),
     /// Keys were found but records did not open.
     Failed,
 }
@@ -285,7 +287,10 @@ fn build(ctx: KeyContext<'_>, seen: u64) -> Result<DirectionCipher, Decryption> 
         return Err(Decryption::NoHello);
     }
     let suite = sh.cipher_suite;
-    if let Some(cbc) = suite_cbc(suite).filter(|_| sh.version >= TlsVersion::TLS1_1) {
+    if let Some(cbc) = suite_cbc(suite) {
+        if sh.version < TlsVersion::TLS1_1 {
+            return Err(Decryption::ImplicitIvCbc(suite, sh.version));
+        }
         return build_cbc(ctx, cbc, seen);
     }
     let (aead, hash) = suite_crypto(suite).ok_or(Decryption::UnsupportedSuite(suite))?;
