@@ -38,6 +38,11 @@ pub const FIXTURE_KEYLOGS: &[&str] = &[
     include_str!("../../fixtures/captures/s3cmd-virtual.keys"),
     include_str!("../../fixtures/captures/tls-port.keys"),
     include_str!("../../fixtures/captures/tls12.keys"),
+    include_str!("../../fixtures/captures/openssl-cbc-sha.keys"),
+    include_str!("../../fixtures/captures/openssl-cbc-sha256-no-etm.keys"),
+    include_str!("../../fixtures/captures/openssl-cbc-sha384.keys"),
+    include_str!("../../fixtures/captures/openssl-psk-chacha.keys"),
+    include_str!("../../fixtures/captures/openssl-early-data.keys"),
     include_str!("../../fixtures/captures/virtual.keys"),
 ];
 

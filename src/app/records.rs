@@ -7,7 +7,7 @@ use super::engine::Limits;
 use crate::facts::{Attempt as AttemptFact, Evidence, Request, RequestTls, TlsHello};
 use crate::flow::{Attempt, ConnId, Direction, StreamEvent};
 use crate::proto::http::HttpExchange;
-use crate::proto::tls::{Decryption, KeyLog};
+use crate::proto::tls::{Decryption, KeyLog, ResyncCount};
 use crate::proto::{Conversation, ProtoEvent, Protocol};
 use crate::report::{OperationCount, Scheme, TlsRecord};
 use crate::s3::{self, HostHints};
@@ -62,6 +62,8 @@ pub struct Records {
     pub unparsed_streams: u64,
     pub http_anomalies: u64,
     pub tls_not_decrypted: u64,
+    /// Searches after holes in decrypted TLS streams, summed over closed connections.
+    pub tls_resyncs: ResyncCount,
 }
 
 impl Records {
@@ -82,6 +84,7 @@ impl Records {
             unparsed_streams: 0,
             http_anomalies: 0,
             tls_not_decrypted: 0,
+            tls_resyncs: ResyncCount::default(),
         }
     }
 
@@ -195,6 +198,12 @@ impl Records {
             }
         }
         self.requests_lost += c.conv.http_stats().lost_requests;
+        if let Some(r) = c.conv.tls().map(|t| t.resyncs()) {
+            let sum = &mut self.tls_resyncs;
+            sum.resynced = sum.resynced.saturating_add(r.resynced);
+            sum.abandoned = sum.abandoned.saturating_add(r.abandoned);
+            sum.tries = sum.tries.saturating_add(r.tries);
+        }
         if let Some(mut t) = c.tls {
             t.client_bytes = c.bytes[0];
             t.server_bytes = c.bytes[1];
@@ -202,7 +211,7 @@ impl Records {
                 .conv
                 .tls()
                 .map_or(Decryption::NoKeyLog, |t| t.decryption());
-            t.decrypted = d == Decryption::Decrypted;
+            t.decrypted = matches!(d, Decryption::Decrypted | Decryption::DecryptedButEarlyData);
             t.decryption = decryption_text(d);
             self.tls_not_decrypted += u64::from(!t.decrypted);
             self.outbox.push(Fact::Session(t));
@@ -299,10 +308,7 @@ impl Records {
             ProtoEvent::ServerHello(h) => {
                 if let Some(t) = &mut c.tls {
                     t.version = h.version.name();
-                    t.cipher = Some(
-                        crate::proto::tls::cipher_suite_name(h.cipher_suite)
-                            .map_or_else(|| format!("0x{:04x}", h.cipher_suite), str::to_string),
-                    );
+                    t.cipher = Some(crate::proto::tls::cipher_suite_label(h.cipher_suite));
                     if let Some(a) = &h.alpn {
                         t.alpn = vec![a.clone()];
                     }
@@ -398,9 +404,23 @@ fn decryption_text(d: Decryption) -> String {
         Decryption::NoKeyLog => "no key log given (--keylog, or a pcapng with secrets)".into(),
         Decryption::NotYet => "no encrypted records seen".into(),
         Decryption::Decrypted => "decrypted".into(),
+        Decryption::DecryptedButEarlyData => {
+            "decrypted, but not its 0-RTT early data: no CLIENT_EARLY_TRAFFIC_SECRET in the key log"
+                .into()
+        }
         Decryption::NoHello => "hello not captured: keys cannot be matched".into(),
         Decryption::NoSecrets => "the key log has no secrets for this session".into(),
-        Decryption::UnsupportedSuite(s) => format!("cipher suite 0x{s:04x} is not decrypted"),
+        Decryption::UnsupportedSuite(s) => {
+            format!(
+                "cipher suite {} is not decrypted",
+                crate::proto::tls::cipher_suite_label(s)
+            )
+        }
+        Decryption::ImplicitIvCbc(s, v) => format!(
+            "cipher suite {} is not decrypted in {} (implicit CBC IVs)",
+            crate::proto::tls::cipher_suite_label(s),
+            v.name()
+        ),
         Decryption::Failed => "keys did not authenticate the records".into(),
     }
 }

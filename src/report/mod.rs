@@ -130,6 +130,12 @@ pub struct Quality {
     pub requests_lost: u64,
     /// TLS sessions whose records were not decrypted (no key log, no secrets, unsupported suite).
     pub tls_not_decrypted: u64,
+    /// Holes in decrypted TLS streams after which a record opened again (framing and sequence
+    /// number found by trial), holes after which none did within the bounds, and the AEAD
+    /// trials spent on them.
+    pub tls_resyncs: u64,
+    pub tls_resync_failures: u64,
+    pub tls_resync_tries: u64,
     /// A capture file ended mid-record.
     pub truncated_files: u64,
     /// Frames that came through at least one tunnel (VXLAN, Geneve, GRE, ERSPAN, IP-in-IP,

@@ -3,6 +3,7 @@
 
 mod bucket_hosts;
 mod cli;
+mod damaged_tls;
 mod decryption;
 mod docs;
 mod errors;
@@ -19,4 +20,5 @@ mod robustness;
 mod sanitize;
 mod summary;
 mod threads;
+mod tls_suites;
 mod tunnels;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::flow::Direction;
+use crate::proto::detect::{self, Detection, Protocol};
 use crate::proto::http::HttpConnection;
 use crate::proto::tls::{KeyLog, Plaintext, TlsConnection};
 use crate::proto::{ProtoEvent, ProtoLimits};
@@ -18,6 +19,9 @@ pub(super) struct TlsLayer {
     /// Created with the first decrypted bytes.
     http: Option<HttpConnection>,
     limits: ProtoLimits,
+    /// Per direction: plaintext has had a hole, and no record starting with a message head has
+    /// come since.
+    seeking: [bool; 2],
 }
 
 impl TlsLayer {
@@ -26,6 +30,7 @@ impl TlsLayer {
             tls: TlsConnection::with_keylog(limits, keylog),
             http: None,
             limits: *limits,
+            seeking: [false; 2],
         }
     }
 
@@ -53,10 +58,23 @@ impl TlsLayer {
         let http = self
             .http
             .get_or_insert_with(|| HttpConnection::new(&limits));
+        let seeking = &mut self.seeking[usize::from(dir == Direction::ServerToClient)];
         for piece in plain {
             match piece {
-                Plaintext::Data(data) => http.on_data(dir, ts, &data, out),
-                Plaintext::Gap { .. } => http.on_gap(dir, ts, 0, out),
+                Plaintext::Data(data) => {
+                    // After a hole HTTP searches for a message start at line starts; a record
+                    // that begins with one is such a start even when the record before it (a
+                    // body) did not end a line, so the search is restarted there.
+                    if *seeking && starts_message(dir, &data) {
+                        *seeking = false;
+                        http.on_gap(dir, ts, 0, out);
+                    }
+                    http.on_data(dir, ts, &data, out);
+                }
+                Plaintext::Gap { .. } => {
+                    *seeking = true;
+                    http.on_gap(dir, ts, 0, out);
+                }
             }
         }
         // A CONNECT sent inside TLS (to an HTTPS proxy) is reported, its tunnel not followed.
@@ -65,8 +83,9 @@ impl TlsLayer {
 
     pub(super) fn on_gap(&mut self, dir: Direction, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
         self.tls.on_gap(dir);
-        // Record framing, hence decryption, is lost for this direction: so is HTTP framing.
+        // Records are lost, and HTTP framing with them (decryption may resume after the hole).
         if let Some(http) = self.http.as_mut() {
+            self.seeking[usize::from(dir == Direction::ServerToClient)] = true;
             http.on_gap(dir, ts, 0, out);
         }
     }
@@ -83,4 +102,13 @@ impl TlsLayer {
             .and_then(|h| h.alpn.as_deref())
             .is_some_and(|a| a == ALPN_H2)
     }
+}
+
+/// Does a record's plaintext begin with a request line (client) or a status line (server)?
+fn starts_message(dir: Direction, data: &[u8]) -> bool {
+    let verdict = match dir {
+        Direction::ClientToServer => detect::request_line(data),
+        Direction::ServerToClient => detect::status_line(data),
+    };
+    verdict == Detection::Found(Protocol::Http)
 }

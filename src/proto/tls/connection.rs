@@ -5,8 +5,10 @@
 //! ChangeCipherSpec (RFC 5246 §7.1), in TLS 1.3 at the ServerHello for both directions (RFC 8446
 //! §2: everything after it is protected; its ChangeCipherSpec records are only for middlebox
 //! compatibility, Appendix D.4). Application data is counted and skipped, never buffered.
-//! A gap or a malformed record header loses a direction's framing for good (no resync: a
-//! 5-byte record header is too weak a signature to search for in ciphertext).
+//! A malformed record header loses a direction's framing for good, and so does a gap unless the
+//! direction is being decrypted: a 5-byte record header is too weak a signature to search for in
+//! ciphertext alone, but with the keys the AEAD tag proves a candidate record, and its sequence
+//! number with it ([`resync`](super::resync)).
 //!
 //! With a key log, protected records are also collected whole (one at a time) and decrypted;
 //! application data comes out as [`Plaintext`] from [`TlsConnection::on_data_plain`].
@@ -21,8 +23,20 @@ use super::handshake::{CLIENT_HELLO, HandshakeOutput, HandshakeReader, SERVER_HE
 use super::hello::{parse_client_hello, parse_server_hello};
 use super::keylog::KeyLog;
 use super::plaintext::{DecryptCount, Decryption, KeyContext, Plaintext, SideDecrypt};
-use super::record::{ContentType, Fragment, RecordReader};
+use super::record::{ContentType, Fragment, RecordHeader, RecordReader};
+use super::resync::{Expect, Resync, Step};
 use super::{ClientHello, ServerHello, TlsVersion};
+
+/// How the searches for record framing after holes in decrypted directions went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResyncCount {
+    /// Holes after which a record opened again.
+    pub resynced: u64,
+    /// Holes after which none did within the bounds: the rest of that direction is lost.
+    pub abandoned: u64,
+    /// AEAD trials spent (bounded per hole).
+    pub tries: u64,
+}
 
 /// Records and bytes of application data seen in one direction (still encrypted). In TLS 1.3
 /// this includes the encrypted handshake, which travels as application_data records.
@@ -44,6 +58,8 @@ struct Side {
     protected: bool,
     app_data: AppDataCount,
     decrypt: SideDecrypt,
+    /// Searching for the framing after a hole (decrypted directions only).
+    resync: Option<Resync>,
 }
 
 impl Side {
@@ -55,6 +71,7 @@ impl Side {
             protected: false,
             app_data: AppDataCount::default(),
             decrypt: SideDecrypt::default(),
+            resync: None,
         }
     }
 
@@ -75,6 +92,7 @@ pub struct TlsConnection {
     keylog: Option<Arc<KeyLog>>,
     /// Why the last record that could not be decrypted was not.
     decrypt_problem: Option<Decryption>,
+    resyncs: ResyncCount,
 }
 
 impl TlsConnection {
@@ -95,6 +113,7 @@ impl TlsConnection {
             server_hello: None,
             keylog,
             decrypt_problem: None,
+            resyncs: ResyncCount::default(),
         }
     }
 
@@ -121,6 +140,12 @@ impl TlsConnection {
         plain: &mut Vec<Plaintext>,
     ) {
         let mut input = bytes;
+        if self.side(dir).resync.is_some() {
+            let Some(rest) = self.resync(dir, &mut input, plain) else {
+                return;
+            };
+            self.on_data_plain(dir, ts, &rest, out, plain);
+        }
         loop {
             match self.side(dir).records.next(&mut input) {
                 Ok(Some(fragment)) => {
@@ -137,14 +162,90 @@ impl TlsConnection {
         }
     }
 
-    /// Bytes of `dir` are missing before the next data: its record framing is lost, and with
-    /// it decryption (no more plaintext comes from `dir`: the caller's HTTP parser should be
-    /// told of the gap).
+    /// Bytes of `dir` are missing before the next data: its record framing is lost (the
+    /// caller's HTTP parser should be told of the gap). A decrypted direction searches for it
+    /// again in the bytes that follow; any other is lost for good.
     pub fn on_gap(&mut self, dir: Direction) {
+        let expect = self.resync_expect(dir);
         let side = self.side(dir);
         side.records.lose();
         side.handshake.reset();
         side.alert_level = None;
+        side.decrypt.on_hole();
+        side.resync = expect.map(Resync::new);
+    }
+
+    /// What the next record of a decrypted direction looks like, for the search after a hole.
+    fn resync_expect(&mut self, dir: Direction) -> Option<Expect> {
+        let ctx = KeyContext {
+            keylog: self.keylog.as_deref()?,
+            client_hello: self.client_hello.as_ref(),
+            server_hello: self.server_hello.as_ref(),
+            dir,
+        };
+        let side = &mut self.sides[dir_index(dir)];
+        let (min_len, max_len) = side.decrypt.cipher_for_hole(ctx)?.body_len_range();
+        // TLS 1.3 records all show 0x0303 (RFC 8446 §5.1); before, the negotiated version.
+        let version = match self.version()? {
+            TlsVersion::TLS1_3 => TlsVersion::TLS1_2,
+            v => v,
+        };
+        Some(Expect {
+            version,
+            min_len,
+            max_len,
+        })
+    }
+
+    /// Feed `input` to the search after a hole in `dir`. Returns the bytes after the first
+    /// record that opened (framing is found again), or None while searching or once given up.
+    fn resync(
+        &mut self,
+        dir: Direction,
+        input: &mut &[u8],
+        plain: &mut Vec<Plaintext>,
+    ) -> Option<Vec<u8>> {
+        let Side {
+            resync,
+            decrypt,
+            app_data,
+            records,
+            ..
+        } = &mut self.sides[dir_index(dir)];
+        loop {
+            let search = resync.as_mut()?;
+            search.push(input);
+            let found = loop {
+                match search.step() {
+                    Step::Candidate { header, body } => {
+                        match decrypt.open_after_hole(&header, body, plain) {
+                            Ok(tries) => break Some((header, tries)),
+                            Err(tries) => {
+                                self.resyncs.tries = self.resyncs.tries.saturating_add(tries);
+                                search.reject(tries);
+                            }
+                        }
+                    }
+                    Step::NeedMore => break None,
+                    Step::GiveUp => {
+                        *resync = None;
+                        self.resyncs.abandoned = self.resyncs.abandoned.saturating_add(1);
+                        *input = &[];
+                        return None;
+                    }
+                }
+            };
+            if let Some((header, tries)) = found {
+                self.resyncs.tries = self.resyncs.tries.saturating_add(tries);
+                self.resyncs.resynced = self.resyncs.resynced.saturating_add(1);
+                count_app_data(app_data, &header);
+                records.resume();
+                return resync.take().map(Resync::finish);
+            }
+            if input.is_empty() {
+                return None;
+            }
+        }
     }
 
     /// The latest ClientHello (after a HelloRetryRequest, the second one).
@@ -181,6 +282,11 @@ impl TlsConnection {
         })
     }
 
+    /// How the searches after holes went.
+    pub fn resyncs(&self) -> ResyncCount {
+        self.resyncs
+    }
+
     /// Records and plaintext bytes decrypted in one direction.
     pub fn decrypted(&self, dir: Direction) -> DecryptCount {
         self.sides[dir_index(dir)].decrypt.count
@@ -192,6 +298,9 @@ impl TlsConnection {
             return Decryption::NoKeyLog;
         }
         if self.sides.iter().any(|s| s.decrypt.count.records > 0) {
+            if self.sides.iter().any(|s| s.decrypt.count.early_missed > 0) {
+                return Decryption::DecryptedButEarlyData;
+            }
             return Decryption::Decrypted;
         }
         self.decrypt_problem.unwrap_or(Decryption::NotYet)
@@ -243,9 +352,7 @@ impl TlsConnection {
         let side = self.side(dir);
         match f.header.content_type {
             ContentType::APPLICATION_DATA if f.first => {
-                side.app_data.records = side.app_data.records.saturating_add(1);
-                let len = u64::from(f.header.len);
-                side.app_data.bytes = side.app_data.bytes.saturating_add(len);
+                count_app_data(&mut side.app_data, &f.header)
             }
             ContentType::CHANGE_CIPHER_SPEC if f.last && !tls13 => side.protect(),
             ContentType::ALERT if !side.protected => on_alert(side, dir, ts, f.bytes, out),
@@ -328,6 +435,11 @@ fn on_alert(
             }),
         }
     }
+}
+
+fn count_app_data(count: &mut AppDataCount, header: &RecordHeader) {
+    count.records = count.records.saturating_add(1);
+    count.bytes = count.bytes.saturating_add(u64::from(header.len));
 }
 
 fn bad_tls(dir: Direction, ts: Timestamp, why: String) -> ProtoEvent {

@@ -14,6 +14,7 @@
 use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
 use chacha20poly1305::ChaCha20Poly1305;
 
+use super::cbc::CbcCipher;
 use super::keys::{AeadKind, HashKind, TrafficKey, tls13_next_secret, tls13_traffic_key};
 use super::record::{ContentType, RecordHeader};
 
@@ -21,6 +22,9 @@ use super::record::{ContentType, RecordHeader};
 const TAG_LEN: usize = 16;
 /// TLS 1.2 AES-GCM explicit nonce (RFC 5288 §3).
 const EXPLICIT_NONCE_LEN: usize = 8;
+/// Sequence numbers tried on one candidate record after a hole: records lost in it. A hole of
+/// 64 records is over 1 MB of full-size records, or 64 small ones.
+pub const RESYNC_SEQ_TRIES: u64 = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DecryptError {
@@ -138,6 +142,44 @@ impl RecordCipher {
                 plaintext: buf,
             }),
         }
+    }
+
+    /// After a hole: open a record under the next [`RESYNC_SEQ_TRIES`] sequence numbers; the
+    /// tag proves the right one (RFC 5116 §2.2), and the count goes on from it. A TLS 1.2
+    /// AES-GCM record's explicit nonce is the sequence number in some implementations (RFC 5288
+    /// §3 suggests it; OpenSSL starts elsewhere), so when it is in range it is tried first.
+    /// Returns the record and the trials spent, or the trials spent (the sequence number is
+    /// then unchanged).
+    pub fn open_after_hole(
+        &mut self,
+        header: &RecordHeader,
+        body: &[u8],
+    ) -> Result<(Opened, u64), u64> {
+        let start = self.seq;
+        let hint = self
+            .explicit_seq(body)
+            .filter(|n| n.wrapping_sub(start) < RESYNC_SEQ_TRIES);
+        let rest = (0..RESYNC_SEQ_TRIES).map(|k| start.wrapping_add(k));
+        let order = hint.into_iter().chain(rest.filter(|s| Some(*s) != hint));
+        let mut tries = 0;
+        for seq in order {
+            tries += 1;
+            self.seq = seq;
+            if let Ok(opened) = self.open(header, body) {
+                return Ok((opened, tries));
+            }
+        }
+        self.seq = start;
+        Err(tries)
+    }
+
+    /// A TLS 1.2 AES-GCM record's explicit nonce read as a number.
+    fn explicit_seq(&self, body: &[u8]) -> Option<u64> {
+        if self.framing != Framing::Tls12Gcm {
+            return None;
+        }
+        let nonce: [u8; EXPLICIT_NONCE_LEN] = body.get(..EXPLICIT_NONCE_LEN)?.try_into().ok()?;
+        Some(u64::from_be_bytes(nonce))
     }
 
     /// A record went by under this key (opened or not): the next one has the next number.
@@ -275,6 +317,24 @@ impl Tls13Direction {
         }
     }
 
+    /// After a hole, by trial of sequence numbers under the application key (see
+    /// [`RecordCipher::open_after_hole`]); a hole during the handshake lands in the application
+    /// phase at its first records. A KeyUpdate lost in the hole is not followed.
+    pub fn open_after_hole(
+        &mut self,
+        header: &RecordHeader,
+        body: &[u8],
+    ) -> Result<(Opened, u64), u64> {
+        let (cipher, _) = self.app.as_mut().ok_or(0u64)?;
+        let (opened, tries) = cipher.open_after_hole(header, body)?;
+        self.in_app = true;
+        self.handshake = None;
+        if opened.content_type == ContentType::HANDSHAKE && has_key_update(&opened.plaintext) {
+            self.next_generation();
+        }
+        Ok((opened, tries))
+    }
+
     /// A record under the application key was given up: it still used its sequence number.
     fn skip_app(&mut self) {
         if let Some((cipher, _)) = self.app.as_mut() {
@@ -328,6 +388,7 @@ fn has_key_update(mut msgs: &[u8]) -> bool {
 #[derive(Debug)]
 pub enum DirectionCipher {
     Tls12(RecordCipher),
+    Tls12Cbc(CbcCipher),
     Tls13(Tls13Direction),
 }
 
@@ -335,7 +396,35 @@ impl DirectionCipher {
     pub fn open(&mut self, header: &RecordHeader, body: &[u8]) -> Result<Opened, DecryptError> {
         match self {
             DirectionCipher::Tls12(c) => c.open(header, body).inspect_err(|_| c.skip()),
+            DirectionCipher::Tls12Cbc(c) => c.open(header, body).inspect_err(|_| c.skip()),
             DirectionCipher::Tls13(d) => d.open(header, body),
+        }
+    }
+
+    /// Open the first record after a hole: see [`RecordCipher::open_after_hole`].
+    pub fn open_after_hole(
+        &mut self,
+        header: &RecordHeader,
+        body: &[u8],
+    ) -> Result<(Opened, u64), u64> {
+        match self {
+            DirectionCipher::Tls12(c) => c.open_after_hole(header, body),
+            DirectionCipher::Tls12Cbc(c) => c.open_after_hole(header, body),
+            DirectionCipher::Tls13(d) => d.open_after_hole(header, body),
+        }
+    }
+
+    /// The smallest record body this cipher can produce (tag, explicit nonce, TLS 1.3's
+    /// inner content type), and the largest allowed (RFC 8446 §5.2, RFC 5246 §6.2.3).
+    pub fn body_len_range(&self) -> (u16, u16) {
+        match self {
+            DirectionCipher::Tls12(c) if c.framing == Framing::Tls12Gcm => (
+                (EXPLICIT_NONCE_LEN + TAG_LEN) as u16,
+                super::record::MAX_RECORD_LEN,
+            ),
+            DirectionCipher::Tls12(_) => (TAG_LEN as u16, super::record::MAX_RECORD_LEN),
+            DirectionCipher::Tls12Cbc(_) => (CbcCipher::MIN_BODY, super::record::MAX_RECORD_LEN),
+            DirectionCipher::Tls13(_) => (TAG_LEN as u16 + 1, (1 << 14) + 256),
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct Secrets {
     /// `CLIENT_RANDOM`: the TLS ≤ 1.2 master secret (48 bytes, RFC 5246 §8.1).
     pub master_secret: Option<Vec<u8>>,
     /// TLS 1.3 secrets (RFC 8446 §7.1), Hash.length bytes each.
+    /// `CLIENT_EARLY_TRAFFIC_SECRET`: the client's 0-RTT data (§2.3).
+    pub client_early: Option<Vec<u8>>,
     pub client_handshake: Option<Vec<u8>>,
     pub server_handshake: Option<Vec<u8>>,
     pub client_traffic_0: Option<Vec<u8>>,
@@ -102,6 +104,7 @@ impl KeyLog {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Label {
     ClientRandom,
+    ClientEarly,
     ClientHandshake,
     ServerHandshake,
     ClientTraffic0,
@@ -112,6 +115,7 @@ impl Label {
     fn from_str(s: &str) -> Option<Label> {
         Some(match s {
             "CLIENT_RANDOM" => Label::ClientRandom,
+            "CLIENT_EARLY_TRAFFIC_SECRET" => Label::ClientEarly,
             "CLIENT_HANDSHAKE_TRAFFIC_SECRET" => Label::ClientHandshake,
             "SERVER_HANDSHAKE_TRAFFIC_SECRET" => Label::ServerHandshake,
             "CLIENT_TRAFFIC_SECRET_0" => Label::ClientTraffic0,
@@ -123,6 +127,7 @@ impl Label {
     fn slot(self, s: &mut Secrets) -> &mut Option<Vec<u8>> {
         match self {
             Label::ClientRandom => &mut s.master_secret,
+            Label::ClientEarly => &mut s.client_early,
             Label::ClientHandshake => &mut s.client_handshake,
             Label::ServerHandshake => &mut s.server_handshake,
             Label::ClientTraffic0 => &mut s.client_traffic_0,
@@ -134,8 +139,7 @@ impl Label {
 /// A usable line: which secret, for which client random, and its value.
 type Entry = (Label, [u8; 32], Vec<u8>);
 
-/// One line: `Ok(None)` for blanks, comments and labels we do not use (e.g. `EXPORTER_SECRET`,
-/// `CLIENT_EARLY_TRAFFIC_SECRET`: 0-RTT data is not decrypted).
+/// One line: `Ok(None)` for blanks, comments and labels we do not use (e.g. `EXPORTER_SECRET`).
 fn parse_line(line: &str) -> Result<Option<Entry>, KeyLogErrorKind> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {

@@ -3,10 +3,12 @@
 //! (§6.3). Which suites we decrypt, and with what, is decided here too.
 
 use hkdf::Hkdf;
+
+use super::cbc::MacKind;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Sha256, Sha384};
 
-/// The AEADs we decrypt. CBC and CCM suites are not decrypted.
+/// The AEADs we decrypt (CBC-HMAC suites: [`suite_cbc`]; CCM suites are not decrypted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AeadKind {
     Aes128Gcm,
@@ -48,13 +50,71 @@ pub fn suite_crypto(suite: u16) -> Option<(AeadKind, HashKind)> {
         0x1301 => (Aes128Gcm, Sha256),
         0x1302 => (Aes256Gcm, Sha384),
         0x1303 => (ChaCha20Poly1305, Sha256),
-        // TLS 1.2 AES-GCM (RFC 5288, RFC 5289): RSA, DHE_RSA, ECDHE_ECDSA, ECDHE_RSA.
-        0x009c | 0x009e | 0xc02b | 0xc02f => (Aes128Gcm, Sha256),
-        0x009d | 0x009f | 0xc02c | 0xc030 => (Aes256Gcm, Sha384),
-        // TLS 1.2 ChaCha20-Poly1305 (RFC 7905).
-        0xcca8..=0xccaa => (ChaCha20Poly1305, Sha256),
+        // TLS 1.2 AES-GCM (RFC 5288, RFC 5289): RSA, DHE_RSA, ECDHE_ECDSA, ECDHE_RSA; and the
+        // PSK ones (RFC 5487; ECDHE_PSK, RFC 8442), whose key block is derived the same way
+        // from the master secret the key log gives.
+        0x009c | 0x009e | 0xc02b | 0xc02f | 0x00a8 | 0x00aa | 0x00ac | 0xd001 => {
+            (Aes128Gcm, Sha256)
+        }
+        0x009d | 0x009f | 0xc02c | 0xc030 | 0x00a9 | 0x00ab | 0x00ad | 0xd002 => {
+            (Aes256Gcm, Sha384)
+        }
+        // TLS 1.2 ChaCha20-Poly1305 (RFC 7905), the PSK ones included.
+        0xcca8..=0xccae => (ChaCha20Poly1305, Sha256),
         _ => return None,
     })
+}
+
+/// What a TLS 1.2 CBC-HMAC suite needs: AES key length, MAC, PRF hash (SHA-256 unless the
+/// suite names SHA-384, RFC 5246 §5 and RFC 5289 §3.2); None for other suites. 3DES and
+/// TLS 1.0's implicit IVs are not decrypted.
+pub fn suite_cbc(suite: u16) -> Option<(usize, MacKind, HashKind)> {
+    use HashKind::{Sha256 as Prf256, Sha384 as Prf384};
+    use MacKind::*;
+    Some(match suite {
+        // AES_128_CBC_SHA: RSA, DHE_DSS, DHE_RSA, ECDHE_ECDSA, ECDHE_RSA, PSK, DHE_PSK,
+        // RSA_PSK, ECDHE_PSK (RFC 5246, 4492, 4279, 5489).
+        0x002f | 0x0032 | 0x0033 | 0xc009 | 0xc013 | 0x008c | 0x0090 | 0x0094 | 0xc035 => {
+            (16, Sha1, Prf256)
+        }
+        0x0035 | 0x0038 | 0x0039 | 0xc00a | 0xc014 | 0x008d | 0x0091 | 0x0095 | 0xc036 => {
+            (32, Sha1, Prf256)
+        }
+        // AES_128_CBC_SHA256 (RFC 5246, 5289, 5487, 5489); AES_256_CBC_SHA256 (RFC 5246).
+        0x003c | 0x0040 | 0x0067 | 0xc023 | 0xc027 | 0x00ae | 0x00b2 | 0x00b6 | 0xc037 => {
+            (16, Sha256, Prf256)
+        }
+        0x003d | 0x006a | 0x006b => (32, Sha256, Prf256),
+        // AES_256_CBC_SHA384 (RFC 5289, 5487, 5489).
+        0xc024 | 0xc028 | 0x00af | 0x00b3 | 0x00b7 | 0xc038 => (32, Sha384, Prf384),
+        _ => return None,
+    })
+}
+
+/// One direction's CBC keys: (MAC key, AES key).
+pub type CbcKeys = (Vec<u8>, Vec<u8>);
+
+/// The (client, server) keys of a TLS 1.2 CBC suite: the key block is client MAC key, server
+/// MAC key, client key, server key (RFC 5246 §6.3; the IVs after them are TLS 1.0's only).
+pub fn tls12_cbc_keys(
+    (key_len, mac, prf): (usize, MacKind, HashKind),
+    master_secret: &[u8],
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+) -> (CbcKeys, CbcKeys) {
+    let m = mac.output_len();
+    let seed = [&server_random[..], &client_random[..]].concat();
+    let block = tls12_prf(
+        prf,
+        master_secret,
+        b"key expansion",
+        &seed,
+        2 * (m + key_len),
+    );
+    let part = |from: usize, n: usize| block.get(from..from + n).unwrap_or_default().to_vec();
+    let client = (part(0, m), part(2 * m, key_len));
+    let server = (part(m, m), part(2 * m + key_len, key_len));
+    (client, server)
 }
 
 /// A record protection key and its IV (12 bytes in TLS 1.3 and for ChaCha20 in TLS 1.2; the
@@ -219,7 +279,12 @@ mod tests {
             suite_crypto(0xcca9),
             Some((AeadKind::ChaCha20Poly1305, HashKind::Sha256))
         );
-        assert_eq!(suite_crypto(0x002f), None, "CBC is not decrypted");
+        assert_eq!(suite_crypto(0x002f), None, "CBC is not an AEAD");
+        assert_eq!(
+            suite_cbc(0xc028),
+            Some((32, MacKind::Sha384, HashKind::Sha384))
+        );
+        assert_eq!(suite_cbc(0x000a), None, "3DES is not decrypted");
         assert_eq!(suite_crypto(0x1304), None, "CCM is not decrypted");
     }
 }

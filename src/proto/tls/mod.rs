@@ -7,13 +7,16 @@
 //! `ProtoLimits::max_handshake_bytes`); [`hello`] parses them; [`TlsConnection`] ties both
 //! directions together and emits `ProtoEvent`s. Without a key log application data is counted,
 //! never buffered; with one, one record at a time per direction is collected and opened
-//! ([`keylog`], [`keys`], [`decrypt`]): TLS 1.3 and TLS 1.2 with AES-GCM or ChaCha20-Poly1305
-//! (CBC and CCM suites are reported as [`Decryption::UnsupportedSuite`]).
+//! ([`keylog`], [`keys`], [`decrypt`], [`cbc`]): TLS 1.3 (0-RTT early data included), TLS 1.2
+//! with AES-GCM or ChaCha20-Poly1305, and TLS 1.1/1.2 AES-CBC with HMAC-SHA1/256/384 in either
+//! MAC order (CCM and 3DES suites are reported as [`Decryption::UnsupportedSuite`]). After a
+//! gap, a decrypted direction finds its framing again ([`resync`]).
 //! SSLv2-compatible ClientHellos (RFC 5246 Appendix E.2) are reported as `BadTls`, not parsed:
 //! they cannot carry SNI or ALPN and no current client sends them. Hand-written rather than
 //! `tls-parser`: the few structures we need are small, and these parsers can say which field was
 //! short and never buffer more than a hello.
 
+pub mod cbc;
 mod connection;
 pub mod decrypt;
 pub mod handshake;
@@ -23,14 +26,15 @@ pub mod keys;
 mod plaintext;
 mod reader;
 pub mod record;
+pub mod resync;
 mod suites;
 #[cfg(test)]
 mod testdata;
 
-pub use connection::{AppDataCount, TlsConnection};
+pub use connection::{AppDataCount, ResyncCount, TlsConnection};
 pub use keylog::{KeyLog, KeyLogError, KeyLogErrorKind, Secrets};
 pub use plaintext::{DecryptCount, Decryption, Plaintext};
-pub use suites::cipher_suite_name;
+pub use suites::{cipher_suite_label, cipher_suite_name};
 
 use crate::time::Timestamp;
 

@@ -186,6 +186,11 @@ impl RecordReader {
         self.state = State::Lost;
     }
 
+    /// Framing found again (after a hole): the next byte starts a record header.
+    pub fn resume(&mut self) {
+        *self = RecordReader::default();
+    }
+
     pub fn is_lost(&self) -> bool {
         self.state == State::Lost
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::proto::tls::testdata::decrypt as td;
 use crate::proto::tls::testdata::hex;
-use crate::proto::tls::{KeyLog, TlsConnection};
+use crate::proto::tls::{KeyLog, ResyncCount, TlsConnection};
 use crate::proto::{ProtoEvent, ProtoLimits};
 use crate::time::Timestamp;
 use Direction::{ClientToServer as C, ServerToClient as S};
@@ -74,6 +74,7 @@ fn tls13_aes128_gcm_both_directions() {
         records: 3,
         bytes: request(44341).len() as u64,
         failed: 0,
+        early_missed: 0,
     };
     assert_eq!(conn.decrypted(C), want);
     assert_eq!(conn.decrypted(S).records, 8);
@@ -134,9 +135,12 @@ fn tls13_key_update() {
         &hex(td::D13_KEYUPDATE_SERVER_HELLO),
         usize::MAX,
     );
-    let want = "GET /one HTTP/1.1\r\nHost: s3.example.test\r\n\r\n\
-                PUT /two HTTP/1.1\r\nHost: s3.example.test\r\n\r\n";
-    assert_eq!(cp, data(want));
+    // One piece per record.
+    let want = [
+        "GET /one HTTP/1.1\r\nHost: s3.example.test\r\n\r\n",
+        "PUT /two HTTP/1.1\r\nHost: s3.example.test\r\n\r\n",
+    ];
+    assert_eq!(cp, [data(want[0]), data(want[1])].concat());
     assert_eq!(conn.decrypted(C).failed, 0);
 }
 
@@ -160,21 +164,106 @@ fn a_corrupted_record_after_data_is_a_hole() {
     assert_eq!(conn.decryption(), Decryption::Decrypted);
 }
 
+/// Split a stream into whole records.
+fn records(stream: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = stream;
+    while rest.len() >= 5 {
+        let (r, tail) = rest.split_at(first_record_len(rest).min(rest.len()));
+        out.push(r);
+        rest = tail;
+    }
+    out
+}
+
+/// Feed the client's hello, a hole where `client_lost` records of the rest were, then the
+/// remaining client records after skipping `junk` bytes of the next one; likewise the server.
+fn run_with_holes(
+    conn: &mut TlsConnection,
+    (client, client_lost): (&[u8], std::ops::Range<usize>),
+    (server, server_lost): (&[u8], std::ops::Range<usize>),
+    chunk: usize,
+) -> (Vec<Plaintext>, Vec<Plaintext>) {
+    let (mut events, mut cp, mut sp) = (Vec::new(), Vec::new(), Vec::new());
+    let (c, s) = (records(client), records(server));
+    let steps = [
+        (C, c[..1].to_vec(), false),
+        (S, s[..server_lost.start].to_vec(), false),
+        (S, s[server_lost.end..].to_vec(), !server_lost.is_empty()),
+        (C, c[1..client_lost.start].to_vec(), false),
+        (C, c[client_lost.end..].to_vec(), !client_lost.is_empty()),
+    ];
+    for (dir, recs, hole_before) in steps {
+        let plain = if dir == C { &mut cp } else { &mut sp };
+        if hole_before {
+            conn.on_gap(dir);
+        }
+        for piece in recs.concat().chunks(chunk) {
+            conn.on_data_plain(dir, Timestamp(0), piece, &mut events, plain);
+        }
+    }
+    (cp, sp)
+}
+
 #[test]
-fn a_gap_stops_decryption_of_that_direction() {
-    let mut conn = with_log(td::D13_AES128_KEYLOG);
+fn after_a_hole_the_next_record_is_found_and_its_sequence_number_proved() {
+    // Server records: ServerHello, CCS, EE, Certificate, CertificateVerify, Finished, two
+    // NewSessionTickets (application key, sequence 0 and 1), response (2), close_notify.
     let (c, s) = (hex(td::D13_AES128_CLIENT), hex(td::D13_AES128_SERVER));
+    assert_eq!(records(&s).len(), 10);
+    for chunk in [1, 7, usize::MAX] {
+        let mut conn = with_log(td::D13_AES128_KEYLOG);
+        // Both tickets lost, and half of the response record's header-less body before them.
+        let (cp, sp) = run_with_holes(&mut conn, (&c, 2..2), (&s, 6..8), chunk);
+        assert_eq!((&cp, &sp), (&data(&request(44341)), &data(RESPONSE)));
+        let want = ResyncCount {
+            resynced: 1,
+            abandoned: 0,
+            tries: 3,
+        };
+        assert_eq!(conn.resyncs(), want, "chunk {chunk}");
+    }
+}
+
+#[test]
+fn a_hole_before_the_first_protected_record_is_crossed_too() {
+    // TLS 1.2 AES-GCM client: ClientHello, ClientKeyExchange, CCS, Finished (sequence 0),
+    // request (1), close_notify (2). The Finished is lost: sequence 0, then 1, are tried
+    // (OpenSSL's explicit nonces are not the sequence number).
+    let (c, s) = (hex(td::D12_AES128_CLIENT), hex(td::D12_AES128_SERVER));
+    let mut conn = with_log(td::D12_AES128_KEYLOG);
+    let (cp, sp) = run_with_holes(&mut conn, (&c, 3..4), (&s, 0..0), usize::MAX);
+    assert_eq!((cp, sp), (data(&request(44344)), data(RESPONSE)));
+    assert_eq!(conn.resyncs().tries, 2);
+    // The request and close_notify opened; nothing failed.
+    let got = conn.decrypted(C);
+    assert_eq!((got.records, got.failed), (2, 0));
+}
+
+#[test]
+fn junk_after_a_hole_is_searched_past_and_a_hopeless_one_given_up() {
+    let (c, s) = (hex(td::D13_AES128_CLIENT), hex(td::D13_AES128_SERVER));
+    let mut conn = with_log(td::D13_AES128_KEYLOG);
     let (mut events, mut plain) = (Vec::new(), Vec::new());
-    conn.on_data_plain(C, Timestamp(0), &c[..517], &mut events, &mut plain);
-    conn.on_data_plain(S, Timestamp(1), &s, &mut events, &mut plain);
-    assert_eq!(plain, data(RESPONSE));
+    run_with_holes(&mut conn, (&c, 2..2), (&s, 0..0), usize::MAX);
     conn.on_gap(C);
-    plain.clear();
-    conn.on_data_plain(C, Timestamp(2), &c[517..], &mut events, &mut plain);
-    assert_eq!(
-        (plain, conn.decrypted(C)),
-        (vec![], DecryptCount::default())
-    );
+    // The tail of a lost record, holding a header-like run, then no real record at all.
+    let mut junk = vec![0x42, 23, 3, 3, 0, 40];
+    junk.extend(vec![0x17; 200_000]);
+    conn.on_data_plain(C, Timestamp(3), &junk, &mut events, &mut plain);
+    assert_eq!(plain, vec![]);
+    let r = conn.resyncs();
+    assert_eq!((r.resynced, r.abandoned), (0, 1));
+    assert!(r.tries >= 64 && r.tries <= 1024, "{r:?}");
+}
+
+#[test]
+fn without_keys_a_gap_stops_the_direction() {
+    let (c, s) = (hex(td::D13_AES128_CLIENT), hex(td::D13_AES128_SERVER));
+    let mut conn = with_log(td::D13_CHACHA_KEYLOG);
+    let (cp, _) = run_with_holes(&mut conn, (&c, 2..3), (&s, 0..0), usize::MAX);
+    assert_eq!(cp, vec![]);
+    assert_eq!(conn.resyncs(), ResyncCount::default());
 }
 
 #[test]

@@ -1,0 +1,94 @@
+//! Issue 10: a hole in a decrypted TLS stream costs only the requests whose records it holds.
+//! The captures are boto3-tls.pcap with real packets removed (fixtures/README.md says which);
+//! what must be recovered is read from the original fixture's labels.
+
+use crate::harness::{Fixture, fixtures_dir, s3wire, split_url, str_field};
+use serde_json::Value;
+
+/// `analyze` on a capture derived from boto3-tls, with that fixture's key log.
+fn analyze_derived(capture: &str) -> Value {
+    let dir = fixtures_dir().join("captures");
+    let capture = dir.join(capture).to_string_lossy().into_owned();
+    let keys = dir.join("boto3-tls.keys").to_string_lossy().into_owned();
+    let out = s3wire(&[
+        "analyze",
+        &capture,
+        "--keylog",
+        &keys,
+        "--format",
+        "json",
+        "--no-redact",
+        "--no-aws-config",
+        "--endpoint",
+        "https://s3.local.test:8443",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// (method, target) of each labelled request of boto3-tls but the `lost` ones, in label order.
+fn labels_but(lost: &[usize]) -> Vec<(String, String, Value)> {
+    let f = Fixture::load("boto3-tls");
+    let mut want = Vec::new();
+    for (i, l) in f
+        .labels
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !lost.contains(i))
+    {
+        let url = split_url(str_field(l, "url"));
+        want.push((
+            str_field(l, "method").to_string(),
+            url.target,
+            l["status"].clone(),
+        ));
+        assert_eq!(l["index"], i, "labels in order");
+    }
+    want
+}
+
+/// The report's requests match `want` one to one (order aside), none invented; a status is
+/// either the one the client saw or unknown (pairing after a hole is not guessed), never wrong.
+fn assert_requests(report: &Value, want: &[(String, String, Value)]) {
+    let mut got: Vec<&Value> = report["requests"].as_array().unwrap().iter().collect();
+    for (method, target, status) in want {
+        let at = got.iter().position(|r| {
+            str_field(r, "method") == method
+                && str_field(r, "target") == target
+                && (r["status"].is_null() || &r["status"] == status)
+                && r["scheme"] == "https"
+        });
+        let at = at.unwrap_or_else(|| panic!("missing {method} {target} ({status})"));
+        got.remove(at);
+    }
+    assert!(got.is_empty(), "invented: {got:?}");
+}
+
+#[test]
+fn tls_hole_in_client_stream_loses_only_the_requests_inside_it() {
+    let report = analyze_derived("boto3-tls-gap-c2s.pcap");
+    // Frames 53 and 55 carried requests 13 (DeleteObjectTagging) and 14 (PutBucketTagging,
+    // whose body record, frame 56, arrived); request 15, right after that body, is found.
+    assert_requests(&report, &labels_but(&[13, 14]));
+    let q = &report["quality"];
+    assert_eq!((&q["gaps"], &q["gap_bytes"]), (&1.into(), &1634.into()));
+    assert_eq!(q["tls_resyncs"], 1);
+    assert_eq!(q["tls_resync_failures"], 0);
+    // Two records lost whole: the third sequence number opened the next one.
+    assert_eq!(q["tls_resync_tries"], 3);
+    assert_eq!(q["tls_not_decrypted"], 0);
+}
+
+#[test]
+fn tls_hole_in_server_stream_keeps_every_request() {
+    let report = analyze_derived("boto3-tls-gap-s2c.pcap");
+    assert_requests(&report, &labels_but(&[]));
+    let q = &report["quality"];
+    assert_eq!(q["gaps"], 2);
+    // Both holes come before the server's next data: one search crosses them.
+    assert_eq!(q["tls_resyncs"], 1);
+    assert_eq!(q["tls_resync_failures"], 0);
+    // Responses after the hole were decrypted (they are not paired: which ones the hole
+    // held is unknown, so they count as unpaired HTTP messages rather than guessed).
+    assert!(q["http_anomalies"].as_u64().unwrap() >= 18, "{q}");
+}
