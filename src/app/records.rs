@@ -35,6 +35,8 @@ struct Conn {
     /// This connection's TLS session (after a CONNECT tunnel: the inner one), until close.
     tls: Option<TlsRecord>,
     server_replied_tls: bool,
+    /// This connection's ClientHello was read (its TLS session can be matched with keys).
+    hello_read: bool,
     /// Set when the flow stage reports a RST, so requests flushed at close know it.
     reset: bool,
     bytes: [u64; 2],
@@ -58,6 +60,8 @@ pub struct Records {
     pub requests_without_response: u64,
     /// Requests whose head a gap or error destroyed (counted by the HTTP parser, never reported).
     pub requests_lost: u64,
+    /// Requests reported from a head the capture cut short (`truncated` requests).
+    pub requests_cut: u64,
     pub streams: u64,
     pub unparsed_streams: u64,
     pub http_anomalies: u64,
@@ -78,6 +82,7 @@ impl Records {
             requests_seen: 0,
             requests_without_response: 0,
             requests_lost: 0,
+            requests_cut: 0,
             streams: 0,
             unparsed_streams: 0,
             http_anomalies: 0,
@@ -120,6 +125,7 @@ impl Records {
                     client_protocol: None,
                     tls: None,
                     server_replied_tls: false,
+                    hello_read: false,
                     reset: false,
                     bytes: [0, 0],
                 };
@@ -194,7 +200,9 @@ impl Records {
                 self.unparsed_streams += 1;
             }
         }
-        self.requests_lost += c.conv.http_stats().lost_requests;
+        let http = c.conv.http_stats();
+        self.requests_lost += http.lost_requests;
+        self.requests_cut += http.cut_requests;
         if let Some(mut t) = c.tls {
             t.client_bytes = c.bytes[0];
             t.server_bytes = c.bytes[1];
@@ -203,7 +211,12 @@ impl Records {
                 .tls()
                 .map_or(Decryption::NoKeyLog, |t| t.decryption());
             t.decrypted = d == Decryption::Decrypted;
-            t.decryption = decryption_text(d);
+            t.decryption = if !c.hello_read {
+                "ClientHello not captured whole (snaplen or lost bytes): keys cannot be matched"
+                    .into()
+            } else {
+                decryption_text(d)
+            };
             self.tls_not_decrypted += u64::from(!t.decrypted);
             self.outbox.push(Fact::Session(t));
         }
@@ -248,9 +261,14 @@ impl Records {
             ProtoEvent::Detected {
                 dir: Direction::ClientToServer,
                 protocol,
-                ..
+                ts,
             } => {
                 c.client_protocol = Some(protocol);
+                if protocol == Protocol::Tls && c.tls.is_none() {
+                    // Listed even if its ClientHello never reads whole (a snaplen, a hole): a
+                    // ClientHello replaces this.
+                    c.tls = Some(unread_session(ts, c, id));
+                }
             }
             ProtoEvent::Detected {
                 dir: Direction::ServerToClient,
@@ -269,6 +287,7 @@ impl Records {
             }
             ProtoEvent::Http(ex) => self.exchange(id, *ex),
             ProtoEvent::ClientHello(h) => {
+                c.hello_read = true;
                 c.tls = Some(TlsRecord {
                     time: h.ts,
                     client: c.client.to_string(),
@@ -382,6 +401,7 @@ fn request(
         connection: conn.0,
         process: None,
         evidence,
+        truncated: req.cut.is_some(),
         method: req.method,
         target: req.target,
     }
@@ -392,6 +412,25 @@ fn request(
 fn redirect_location(response: Option<&crate::proto::http::HttpResponse>) -> Option<String> {
     let r = response.filter(|r| (300..400).contains(&r.status))?;
     r.header("location").map(|l| l.trim().to_string())
+}
+
+/// A TLS session known only from its first record header.
+fn unread_session(time: crate::time::Timestamp, c: &Conn, id: ConnId) -> TlsRecord {
+    TlsRecord {
+        time,
+        client: c.client.to_string(),
+        server: c.server.to_string(),
+        sni: None,
+        alpn: Vec::new(),
+        // Until a ServerHello says which.
+        version: "unknown".into(),
+        cipher: None,
+        decrypted: false,
+        decryption: String::new(),
+        client_bytes: 0,
+        server_bytes: 0,
+        connection: id.0,
+    }
 }
 
 /// Why a TLS session was or was not decrypted, for the report.

@@ -12,7 +12,7 @@ mod tls_layer;
 use std::sync::Arc;
 
 use super::detect::{self, Detection, Protocol};
-use super::http::{Handoff, HttpConnection, HttpStats, Switch};
+use super::http::{self, Handoff, HttpConnection, HttpStats, Switch};
 use super::tls::{KeyLog, TlsConnection};
 use super::{ProtoEvent, ProtoLimits};
 use crate::flow::Direction;
@@ -126,6 +126,17 @@ impl Conversation {
             return;
         }
         let probe = &mut self.layer.probes[index(dir)];
+        if probe.verdict.is_none() && http::shows_cut_request(&probe.first) {
+            // A request line the hole cut short (a snaplen shorter than the line): it is HTTP,
+            // and the parser reports what it shows.
+            self.settle(dir, Protocol::Http, ts, out);
+            self.hold(dir, Held::Gap(ts, len));
+            if !matches!(self.layer.mode, Mode::Detecting) {
+                self.replay_all(out);
+            }
+            return self.follow_handoffs(out);
+        }
+        let probe = &mut self.layer.probes[index(dir)];
         if probe.verdict.is_none() {
             // Detection starts over on the bytes after the hole.
             probe.first.clear();
@@ -219,6 +230,24 @@ impl Conversation {
             Detection::NeedMore => return,
             Detection::Found(protocol) => protocol,
         };
+        self.settle(dir, protocol, ts, out);
+        let rest = bytes.get(take..).unwrap_or_default();
+        if matches!(self.layer.mode, Mode::Detecting) {
+            return self.hold(dir, Held::Data(ts, rest.to_vec()));
+        }
+        self.replay_all(out);
+        self.dispatch_data(dir, ts, rest, out);
+    }
+
+    /// One direction's protocol is known: its first bytes join what is held for replay.
+    fn settle(
+        &mut self,
+        dir: Direction,
+        protocol: Protocol,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        let probe = &mut self.layer.probes[index(dir)];
         probe.verdict = Some(protocol);
         let first = std::mem::take(&mut probe.first);
         let first_ts = probe.first_ts.take().unwrap_or(ts);
@@ -234,12 +263,6 @@ impl Conversation {
             self.layer.server_answered_tls = true;
         }
         self.decide();
-        let rest = bytes.get(take..).unwrap_or_default();
-        if matches!(self.layer.mode, Mode::Detecting) {
-            return self.hold(dir, Held::Data(ts, rest.to_vec()));
-        }
-        self.replay_all(out);
-        self.dispatch_data(dir, ts, rest, out);
     }
 
     /// Settle the layer's protocol once the verdicts allow it.

@@ -46,6 +46,13 @@ impl TcpConn {
         }
     }
 
+    /// `n` bytes of one side that the copy leaves out: a hole in the sequence space, which a
+    /// reader sees as bytes lost (as the original capture lost them).
+    pub fn skip(&mut self, dir: Direction, n: u32) {
+        let from = index(dir);
+        self.next[from] = self.next[from].wrapping_add(n);
+    }
+
     /// The orderly end: FIN from the client, FIN from the server, the client's last ACK.
     pub fn close(&mut self, ts: Timestamp, out: &mut Vec<Packet>) {
         self.open(ts, out);
