@@ -165,3 +165,21 @@ fn capture_started_inside_a_body_finds_every_later_request() {
     assert_eq!(got, want);
     assert_eq!(report["quality"]["midstream_streams"], 1);
 }
+
+/// `scripts/gen-pipelined 2000`: a real client writes 2,000 GETs before reading, a real server
+/// answers them all after the last. Every request is paired with its own response (the body
+/// says `object N`, so its length tells N's response from a neighbour's at 10, 100, 1000).
+#[test]
+fn two_thousand_pipelined_gets_answered_after_the_last_are_all_paired() {
+    let (_, report) = analyze("pipelined-2000.pcap", &[]);
+    let got = requests(&report);
+    assert_eq!(got.len(), 2000);
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(str_field(r, "target"), format!("/fx-pipe/obj-{i:06}.txt"));
+        assert_eq!(r["status"], 200, "request {i}");
+        let body = format!("object {i}\n").len();
+        assert_eq!(r["response_body_bytes"], body, "request {i}");
+    }
+    assert_eq!(report["quality"]["http_anomalies"], 0);
+    assert_eq!(report["quality"]["requests_without_response"], 0);
+}

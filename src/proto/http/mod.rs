@@ -13,7 +13,8 @@
 //!   1xx, 204 and 304 have none, CONNECT 2xx opens a tunnel, 101 ends HTTP, else chunked >
 //!   Content-Length > until close. Chunked is decoded by a state machine (extensions, trailers).
 //! - Responses pair FIFO with requests (bounded by `max_pending_requests`: beyond it the oldest
-//!   request is reported without its response, and that response is skipped when it comes).
+//!   request is reported without its response, and that response is skipped when it comes; a
+//!   skipped response costs one small slot, so pairing survives pipelining 8 times deeper).
 //!   1xx statuses go to `interim`. A final status before any byte of an `Expect: 100-continue`
 //!   body lets the client skip the body: a request line next ends it (body_len 0).
 //! - Gaps: inside a body they only make `body_len` unknown; elsewhere the side resynchronises

@@ -321,3 +321,42 @@ fn unanswered_upgrade_request_does_not_swallow_later_requests() {
         ]
     );
 }
+
+/// Pipelining far deeper than the bound: the oldest requests are reported unanswered, their
+/// responses absorbed in order, and the newest ones keep their own responses (no desync).
+#[test]
+fn pipelining_deeper_than_the_bound_still_pairs_the_newest() {
+    let limits = ProtoLimits {
+        max_pending_requests: 4,
+        ..ProtoLimits::default()
+    };
+    // Within the orphan bound (8 per held request): 30 requests, 4 held.
+    let n = 30;
+    let requests: String = (0..n)
+        .map(|i| format!("GET /{i} HTTP/1.1\r\n\r\n"))
+        .collect();
+    let responses: String = (0..n)
+        .map(|i| format!("HTTP/1.1 {} OK\r\nContent-Length: 0\r\n\r\n", 200 + i))
+        .collect();
+    let events = run_with(
+        limits,
+        &[
+            seg(C2S, 0, requests.as_bytes()),
+            seg(S2C, 1, responses.as_bytes()),
+        ],
+    );
+    let got: Vec<(String, Option<u16>)> = exchanges(&events)
+        .iter()
+        .map(|x| {
+            (
+                x.request.target.clone(),
+                x.response.as_ref().map(|r| r.status),
+            )
+        })
+        .collect();
+    let want: Vec<(String, Option<u16>)> = (0..n)
+        .map(|i| (format!("/{i}"), (i >= n - 4).then(|| 200 + i as u16)))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(anomalies(&events).len(), n - 4);
+}
