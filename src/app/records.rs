@@ -48,7 +48,8 @@ pub struct Records {
     /// Shared with every conversation created after it exists; grows in place (pcapng blocks,
     /// live key logs), so connections already open can use secrets that arrive later.
     keylog: Option<Arc<KeyLog>>,
-    conns: HashMap<ConnId, Conn, crate::flow::FastHash>,
+    /// Boxed: a map grows by doubling, and its empty slots then cost a pointer, not a `Conn`.
+    conns: HashMap<ConnId, Box<Conn>, crate::flow::FastHash>,
     events: Vec<ProtoEvent>,
     /// Facts completed since the caller last drained them.
     outbox: Vec<Fact>,
@@ -129,7 +130,7 @@ impl Records {
                     reset: false,
                     bytes: [0, 0],
                 };
-                self.conns.insert(conn, c);
+                self.conns.insert(conn, Box::new(c));
             }
             StreamEvent::Data {
                 conn,
@@ -140,7 +141,7 @@ impl Records {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     return;
                 };
-                c.bytes[dir_index(dir)] += bytes.len() as u64;
+                c.bytes[dir.index()] += bytes.len() as u64;
                 c.conv.on_data(dir, ts, bytes, &mut self.events);
                 self.drain_events(conn);
             }
@@ -168,7 +169,7 @@ impl Records {
                             event,
                         });
                     }
-                    self.close(c);
+                    self.close(*c);
                 }
             }
             StreamEvent::Attempt(a) => self.attempt(a),
@@ -443,13 +444,6 @@ fn decryption_text(d: Decryption) -> String {
         Decryption::NoSecrets => "the key log has no secrets for this session".into(),
         Decryption::UnsupportedSuite(s) => format!("cipher suite 0x{s:04x} is not decrypted"),
         Decryption::Failed => "keys did not authenticate the records".into(),
-    }
-}
-
-fn dir_index(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
     }
 }
 

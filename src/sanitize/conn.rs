@@ -37,7 +37,7 @@ impl TcpConn {
     /// `bytes` sent one way at `ts` (the handshake first, if it was not written yet).
     pub fn send(&mut self, dir: Direction, ts: Timestamp, bytes: &[u8], out: &mut Vec<Packet>) {
         self.open(ts, out);
-        let from = index(dir);
+        let from = dir.index();
         let chunks = bytes.chunks(MSS);
         let last = chunks.len().saturating_sub(1);
         for (i, chunk) in chunks.enumerate() {
@@ -49,7 +49,7 @@ impl TcpConn {
     /// `n` bytes of one side that the copy leaves out: a hole in the sequence space, which a
     /// reader sees as bytes lost (as the original capture lost them).
     pub fn skip(&mut self, dir: Direction, n: u32) {
-        let from = index(dir);
+        let from = dir.index();
         self.next[from] = self.next[from].wrapping_add(n);
     }
 
@@ -125,13 +125,6 @@ impl TcpConn {
             ack: self.next[1 - from],
             flags,
         }
-    }
-}
-
-fn index(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
     }
 }
 
