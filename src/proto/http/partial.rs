@@ -193,6 +193,39 @@ mod tests {
         }
     }
 
+    /// Every cut of a real head (boto3's PutObject through nginx, as sent) shows the method
+    /// and a prefix of the target, or nothing; never a field the head did not have.
+    #[test]
+    fn every_prefix_of_a_real_head_shows_only_what_it_holds() {
+        let head: &[u8] = b"PUT /fx-downgrade-forwarded/reports/2026/q4.csv HTTP/1.1\r\n\
+            Host: s3.local.test\r\nAccept-Encoding: identity\r\nContent-Type: text/csv\r\n\
+            Expect: 100-continue\r\nContent-Length: 2200\r\n\r\n";
+        let target = "/fx-downgrade-forwarded/reports/2026/q4.csv";
+        let mut fields_seen = 0;
+        for cut in 0..head.len() {
+            let Some(r) = request(&head[..cut], Timestamp(0)) else {
+                assert!(cut < 5, "nothing shown at {cut}");
+                continue;
+            };
+            assert_eq!(r.method, "PUT");
+            assert!(target.starts_with(&r.target), "{} at {cut}", r.target);
+            assert_eq!(
+                r.cut == Some(Cut::Target),
+                r.target.len() < target.len() || cut < 48
+            );
+            assert!(r.headers.len() >= fields_seen, "fields lost at {cut}");
+            fields_seen = r.headers.len();
+            for h in r.headers.iter() {
+                let line = format!("{}: {}\r\n", h.name, h.value);
+                assert!(
+                    head.windows(line.len()).any(|w| w == line.as_bytes()),
+                    "{line:?}"
+                );
+            }
+        }
+        assert_eq!(fields_seen, 5);
+    }
+
     #[test]
     fn a_status_line_whole_up_to_the_code_is_a_response() {
         let r = response(b"HTTP/1.1 204 NO CONTENT\r\nServer: Werk", Timestamp(1)).expect("resp");
