@@ -21,6 +21,9 @@ pub(crate) struct Resync {
     line: Vec<u8>,
     line_ts: Timestamp,
     at_line_start: bool,
+    /// The last read ended inside a line that was not a candidate (a body's tail): a request
+    /// line that starts the next read follows it directly, on a segment boundary.
+    ended_mid_line: bool,
     skipped: u64,
 }
 
@@ -44,6 +47,7 @@ impl Resync {
             line: Vec::new(),
             line_ts: Timestamp::ZERO,
             at_line_start: true,
+            ended_mid_line: false,
             skipped: 0,
         }
     }
@@ -67,15 +71,18 @@ impl Resync {
 
     pub(crate) fn feed(&mut self, ts: Timestamp, input: &[u8]) -> ResyncStep {
         let mut pos = 0;
+        let on_boundary = std::mem::take(&mut self.ended_mid_line);
         loop {
             let rest = input.get(pos..).unwrap_or_default();
             if !self.at_line_start {
                 let Some(nl) = memchr::memchr(b'\n', rest) else {
                     self.skip(rest.len());
+                    self.ended_mid_line = !rest.is_empty() || on_boundary;
                     return ResyncStep::NeedMore;
                 };
                 let line = rest.get(..=nl).unwrap_or_default();
-                if let Some(found) = self.embedded(line, ts, pos + nl + 1) {
+                let at_start_ok = on_boundary && pos == 0;
+                if let Some(found) = self.embedded(line, ts, pos + nl + 1, at_start_ok) {
                     return found;
                 }
                 self.skip(nl + 1);
@@ -110,7 +117,7 @@ impl Resync {
                 Detection::NeedMore if !ended => return ResyncStep::NeedMore,
                 _ if ended && self.kind == StartLine::Request => {
                     let line = std::mem::take(&mut self.line);
-                    if let Some(found) = self.embedded(&line, self.line_ts, pos) {
+                    if let Some(found) = self.embedded(&line, self.line_ts, pos, false) {
                         return found;
                     }
                     self.skip(line.len());
@@ -119,6 +126,8 @@ impl Resync {
                     self.skip(self.line.len());
                     self.line.clear();
                     self.at_line_start = ended;
+                    // Not ended: this read is used up inside the line.
+                    self.ended_mid_line = !ended;
                 }
             }
         }
@@ -127,11 +136,19 @@ impl Resync {
     /// A whole request line at the end of `line` (which ends with LF) but not at its start:
     /// after unknown bytes the next request may follow the end of a body directly (a body
     /// need not end with a line break, RFC 9112 §6). Only a registered method is believed there.
-    fn embedded(&mut self, line: &[u8], ts: Timestamp, consumed: usize) -> Option<ResyncStep> {
+    /// `at_start_ok`: the line begins a read that follows a body's tail directly, so a request
+    /// line may start at its first byte.
+    fn embedded(
+        &mut self,
+        line: &[u8],
+        ts: Timestamp,
+        consumed: usize,
+        at_start_ok: bool,
+    ) -> Option<ResyncStep> {
         if self.kind != StartLine::Request {
             return None;
         }
-        let at = embedded_request_line(line)?;
+        let at = embedded_request_line(line, at_start_ok)?;
         self.skip(at);
         Some(ResyncStep::Found {
             start: line.get(at..)?.to_vec(),
@@ -179,7 +196,7 @@ fn known_method_suffix(token: &[u8]) -> Option<usize> {
 
 /// Where a request line (`METHOD SP target SP HTTP/1.x`, RFC 9112 §3) ending `line` starts, if
 /// one does and it is not the whole line.
-fn embedded_request_line(line: &[u8]) -> Option<usize> {
+fn embedded_request_line(line: &[u8], at_start_ok: bool) -> Option<usize> {
     let line = line.strip_suffix(b"\n")?;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let before_version = line
@@ -197,6 +214,9 @@ fn embedded_request_line(line: &[u8]) -> Option<usize> {
     let token = before_version.get(..target_at)?.strip_suffix(b" ")?;
     let method = known_method_suffix(token)?;
     let at = token.len() - method;
+    if at == 0 {
+        return at_start_ok.then_some(0);
+    }
     // Glued to what precedes it: a method after a space is a sentence that quotes one.
     let before = at.checked_sub(1).and_then(|i| token.get(i));
     before
@@ -266,6 +286,33 @@ mod tests {
         assert_eq!(
             r.feed(Timestamp(0), b"x{}DELETE /b HTTP/1.0\n"),
             found(b"DELETE /b HTTP/1.0\n", 22, 3)
+        );
+    }
+
+    #[test]
+    fn a_request_in_the_segment_after_a_body_tail_is_found() {
+        // The JS SDK writes the body, then the next request head in a write of its own.
+        let mut r = Resync::new(StartLine::Request);
+        assert_eq!(
+            r.feed(Timestamp(0), b"ody tail, no line break"),
+            ResyncStep::NeedMore
+        );
+        assert_eq!(r.feed(Timestamp(1), b"more body}"), ResyncStep::NeedMore);
+        assert_eq!(
+            r.feed(Timestamp(2), b"PUT /b/stream.txt HTTP/1.1\r\nHost: h\r\n"),
+            ResyncStep::Found {
+                start: b"PUT /b/stream.txt HTTP/1.1\r\n".to_vec(),
+                ts: Timestamp(2),
+                consumed: 28,
+                skipped: 33,
+            }
+        );
+        // Inside a malformed head's line (not a read boundary), a line's own start is not one.
+        let mut r = Resync::new(StartLine::Request);
+        r.skip_to_next_line();
+        assert_eq!(
+            r.feed(Timestamp(0), b"GET /x HTTP/1.1\r\n"),
+            ResyncStep::NeedMore
         );
     }
 
