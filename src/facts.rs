@@ -23,8 +23,11 @@ pub struct Request {
     /// The `Host` header, or the authority of an absolute-form target (may carry `:port`).
     pub host: Option<String>,
     pub method: String,
-    /// The request target exactly as sent (not redacted).
+    /// The request target exactly as sent (not redacted); as far as seen when `truncated`.
     pub target: String,
+    /// The capture cut the head short (snaplen, lost bytes): a partial request, as the wire
+    /// shows it.
+    pub truncated: bool,
     /// The S3 operation (the model's name), or why none could be named.
     pub operation: Result<&'static str, String>,
     /// A note on how the operation was chosen (deprecated twin, ignored keys, …).
@@ -73,6 +76,7 @@ impl Request {
             host: None,
             method: "PUT".into(),
             target: "/b1/k1".into(),
+            truncated: false,
             operation: Ok("PutObject"),
             operation_note: None,
             bucket: Some("b1".into()),

@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
             })
             .collect(),
         body_len: None,
+        cut: None,
     };
     let hints = HostHints::new(
         hints

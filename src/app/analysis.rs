@@ -139,7 +139,10 @@ impl Analysis {
         each: &mut dyn FnMut(&Request),
         adjust: impl FnOnce(&mut Report),
     ) -> Result<Report> {
-        self.engine.close_all();
+        // In batches: closing a full table at once would hold every connection's facts together.
+        while self.engine.close_some(1024) {
+            self.pump(each)?;
+        }
         self.pump(each)?;
         if let Some(z) = self.sanitizer.take() {
             let (_, stats) = z.finish().map_err(|e| self.sanitize_path.saving(e))?;

@@ -48,6 +48,13 @@ pub(super) fn quality(
             f.gaps, f.gap_bytes
         ));
     }
+    if r.requests_cut > 0 {
+        warnings.push(format!(
+            "{} requests cut short by the capture (snaplen or lost bytes): listed as far as \
+             the wire shows them (\"truncated\": true)",
+            r.requests_cut
+        ));
+    }
     if f.evicted > 0 {
         warnings.push(format!(
             "{} connections evicted (raise --max-connections)",
@@ -86,6 +93,7 @@ pub(super) fn quality(
         judged_before_proof: j.judged_before_proof.iter().map(|(_, n, _)| n).sum(),
         requests_without_response: r.requests_without_response,
         requests_lost: r.requests_lost,
+        requests_cut: r.requests_cut,
         tls_not_decrypted: r.tls_not_decrypted,
         tls_resyncs: r.tls_resyncs.resynced,
         tls_resync_failures: r.tls_resyncs.abandoned,

@@ -148,10 +148,16 @@ impl Engine {
     /// End of input: close every connection (drain the facts that gives), then hand back the
     /// counters with [`Engine::finish`].
     pub fn close_all(&mut self) {
+        while self.close_some(usize::MAX) {}
+    }
+
+    /// Close at most `n` of the connections still open; true while some remain. Drain the
+    /// facts between calls: they are then never more than one batch's.
+    pub fn close_some(&mut self, n: usize) -> bool {
         let now = self.intake.last.unwrap_or_default();
         let (records, attr) = (&mut self.records, &mut self.attribution);
         self.flow
-            .finish(now, &mut |ev| attribution::route(attr, records, ev));
+            .finish_some(now, n, &mut |ev| attribution::route(attr, records, ev))
     }
 
     /// Everything counted, once every fact has been drained.

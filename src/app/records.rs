@@ -35,6 +35,8 @@ struct Conn {
     /// This connection's TLS session (after a CONNECT tunnel: the inner one), until close.
     tls: Option<TlsRecord>,
     server_replied_tls: bool,
+    /// This connection's ClientHello was read (its TLS session can be matched with keys).
+    hello_read: bool,
     /// Set when the flow stage reports a RST, so requests flushed at close know it.
     reset: bool,
     bytes: [u64; 2],
@@ -46,7 +48,8 @@ pub struct Records {
     /// Shared with every conversation created after it exists; grows in place (pcapng blocks,
     /// live key logs), so connections already open can use secrets that arrive later.
     keylog: Option<Arc<KeyLog>>,
-    conns: HashMap<ConnId, Conn, crate::flow::FastHash>,
+    /// Boxed: a map grows by doubling, and its empty slots then cost a pointer, not a `Conn`.
+    conns: HashMap<ConnId, Box<Conn>, crate::flow::FastHash>,
     events: Vec<ProtoEvent>,
     /// Facts completed since the caller last drained them.
     outbox: Vec<Fact>,
@@ -58,6 +61,8 @@ pub struct Records {
     pub requests_without_response: u64,
     /// Requests whose head a gap or error destroyed (counted by the HTTP parser, never reported).
     pub requests_lost: u64,
+    /// Requests reported from a head the capture cut short (`truncated` requests).
+    pub requests_cut: u64,
     pub streams: u64,
     pub unparsed_streams: u64,
     pub http_anomalies: u64,
@@ -80,6 +85,7 @@ impl Records {
             requests_seen: 0,
             requests_without_response: 0,
             requests_lost: 0,
+            requests_cut: 0,
             streams: 0,
             unparsed_streams: 0,
             http_anomalies: 0,
@@ -123,10 +129,11 @@ impl Records {
                     client_protocol: None,
                     tls: None,
                     server_replied_tls: false,
+                    hello_read: false,
                     reset: false,
                     bytes: [0, 0],
                 };
-                self.conns.insert(conn, c);
+                self.conns.insert(conn, Box::new(c));
             }
             StreamEvent::Data {
                 conn,
@@ -137,7 +144,7 @@ impl Records {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     return;
                 };
-                c.bytes[dir_index(dir)] += bytes.len() as u64;
+                c.bytes[dir.index()] += bytes.len() as u64;
                 c.conv.on_data(dir, ts, bytes, &mut self.events);
                 self.drain_events(conn);
             }
@@ -165,7 +172,7 @@ impl Records {
                             event,
                         });
                     }
-                    self.close(c);
+                    self.close(*c);
                 }
             }
             StreamEvent::Attempt(a) => self.attempt(a),
@@ -197,7 +204,9 @@ impl Records {
                 self.unparsed_streams += 1;
             }
         }
-        self.requests_lost += c.conv.http_stats().lost_requests;
+        let http = c.conv.http_stats();
+        self.requests_lost += http.lost_requests;
+        self.requests_cut += http.cut_requests;
         if let Some(r) = c.conv.tls().map(|t| t.resyncs()) {
             let sum = &mut self.tls_resyncs;
             sum.resynced = sum.resynced.saturating_add(r.resynced);
@@ -212,7 +221,12 @@ impl Records {
                 .tls()
                 .map_or(Decryption::NoKeyLog, |t| t.decryption());
             t.decrypted = matches!(d, Decryption::Decrypted | Decryption::DecryptedButEarlyData);
-            t.decryption = decryption_text(d);
+            t.decryption = if !c.hello_read {
+                "ClientHello not captured whole (snaplen or lost bytes): keys cannot be matched"
+                    .into()
+            } else {
+                decryption_text(d)
+            };
             self.tls_not_decrypted += u64::from(!t.decrypted);
             self.outbox.push(Fact::Session(t));
         }
@@ -257,9 +271,14 @@ impl Records {
             ProtoEvent::Detected {
                 dir: Direction::ClientToServer,
                 protocol,
-                ..
+                ts,
             } => {
                 c.client_protocol = Some(protocol);
+                if protocol == Protocol::Tls && c.tls.is_none() {
+                    // Listed even if its ClientHello never reads whole (a snaplen, a hole): a
+                    // ClientHello replaces this.
+                    c.tls = Some(unread_session(ts, c, id));
+                }
             }
             ProtoEvent::Detected {
                 dir: Direction::ServerToClient,
@@ -278,6 +297,7 @@ impl Records {
             }
             ProtoEvent::Http(ex) => self.exchange(id, *ex),
             ProtoEvent::ClientHello(h) => {
+                c.hello_read = true;
                 c.tls = Some(TlsRecord {
                     time: h.ts,
                     client: c.client.to_string(),
@@ -386,6 +406,7 @@ fn request(
         connection: conn.0,
         process: None,
         evidence,
+        truncated: req.cut.is_some(),
         method: req.method,
         target: req.target,
     }
@@ -396,6 +417,25 @@ fn request(
 fn redirect_location(response: Option<&crate::proto::http::HttpResponse>) -> Option<String> {
     let r = response.filter(|r| (300..400).contains(&r.status))?;
     r.header("location").map(|l| l.trim().to_string())
+}
+
+/// A TLS session known only from its first record header.
+fn unread_session(time: crate::time::Timestamp, c: &Conn, id: ConnId) -> TlsRecord {
+    TlsRecord {
+        time,
+        client: c.client.to_string(),
+        server: c.server.to_string(),
+        sni: None,
+        alpn: Vec::new(),
+        // Until a ServerHello says which.
+        version: "unknown".into(),
+        cipher: None,
+        decrypted: false,
+        decryption: String::new(),
+        client_bytes: 0,
+        server_bytes: 0,
+        connection: id.0,
+    }
 }
 
 /// Why a TLS session was or was not decrypted, for the report.
@@ -422,13 +462,6 @@ fn decryption_text(d: Decryption) -> String {
             v.name()
         ),
         Decryption::Failed => "keys did not authenticate the records".into(),
-    }
-}
-
-fn dir_index(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
     }
 }
 

@@ -20,6 +20,14 @@ impl Direction {
             Direction::ServerToClient => Direction::ClientToServer,
         }
     }
+
+    /// 0 for the client's side, 1 for the server's: the index of per-direction pairs.
+    pub fn index(self) -> usize {
+        match self {
+            Direction::ClientToServer => 0,
+            Direction::ServerToClient => 1,
+        }
+    }
 }
 
 /// The canonical 4-tuple: the same key for both directions of a connection.

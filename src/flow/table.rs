@@ -134,13 +134,32 @@ impl FlowTable {
 
     /// End of input: close every connection, settle pending attempts (as unanswered).
     pub fn finish(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        while let Some(slot) = self.conns.oldest() {
+        while self.finish_some(now, usize::MAX, sink) {}
+    }
+
+    /// [`FlowTable::finish`] for at most `n` connections, oldest first, so that a caller can
+    /// hand on what each batch produced before the next (a full table closed at once would
+    /// hold every connection's last facts together); false once none is left.
+    pub fn finish_some(
+        &mut self,
+        now: Timestamp,
+        n: usize,
+        sink: &mut dyn FnMut(StreamEvent<'_>),
+    ) -> bool {
+        for _ in 0..n {
+            let Some(slot) = self.conns.oldest() else {
+                break;
+            };
             if !self.close(slot, CloseReason::EndOfCapture, now, sink) {
                 break;
             }
         }
-        self.syn_deadlines.clear();
-        self.early_deadlines.clear();
+        let more = self.conns.oldest().is_some();
+        if !more {
+            self.syn_deadlines.clear();
+            self.early_deadlines.clear();
+        }
+        more
     }
 
     pub fn stats(&self) -> FlowStats {

@@ -12,7 +12,7 @@ mod tls_layer;
 use std::sync::Arc;
 
 use super::detect::{self, Detection, Protocol};
-use super::http::{Handoff, HttpConnection, HttpStats, Switch};
+use super::http::{self, Handoff, HttpConnection, HttpStats, Switch};
 use super::tls::{KeyLog, TlsConnection};
 use super::{ProtoEvent, ProtoLimits};
 use crate::flow::Direction;
@@ -111,7 +111,7 @@ impl Conversation {
         bytes: &[u8],
         out: &mut Vec<ProtoEvent>,
     ) {
-        self.started[index(dir)] |= !bytes.is_empty();
+        self.started[dir.index()] |= !bytes.is_empty();
         self.probe_data(dir, ts, bytes, out);
         self.follow_handoffs(out);
     }
@@ -122,10 +122,21 @@ impl Conversation {
         // started late"; the flow stage says it before a late SYN can prove otherwise (capture
         // reordering). Nothing was lost to parse: the first bytes decide, as at any start, and a
         // real mid-stream start shows up as bytes that are not a message or record start.
-        if len == 0 && !self.started[index(dir)] {
+        if len == 0 && !self.started[dir.index()] {
             return;
         }
-        let probe = &mut self.layer.probes[index(dir)];
+        let probe = &mut self.layer.probes[dir.index()];
+        if probe.verdict.is_none() && http::shows_cut_request(&probe.first) {
+            // A request line the hole cut short (a snaplen shorter than the line): it is HTTP,
+            // and the parser reports what it shows.
+            self.settle(dir, Protocol::Http, ts, out);
+            self.hold(dir, Held::Gap(ts, len));
+            if !matches!(self.layer.mode, Mode::Detecting) {
+                self.replay_all(out);
+            }
+            return self.follow_handoffs(out);
+        }
+        let probe = &mut self.layer.probes[dir.index()];
         if probe.verdict.is_none() {
             // Detection starts over on the bytes after the hole.
             probe.first.clear();
@@ -203,7 +214,7 @@ impl Conversation {
         if bytes.is_empty() {
             return;
         }
-        let probe = &mut self.layer.probes[index(dir)];
+        let probe = &mut self.layer.probes[dir.index()];
         probe.seen_data = true;
         if probe.verdict.is_some() {
             return self.dispatch_data(dir, ts, bytes, out);
@@ -219,6 +230,24 @@ impl Conversation {
             Detection::NeedMore => return,
             Detection::Found(protocol) => protocol,
         };
+        self.settle(dir, protocol, ts, out);
+        let rest = bytes.get(take..).unwrap_or_default();
+        if matches!(self.layer.mode, Mode::Detecting) {
+            return self.hold(dir, Held::Data(ts, rest.to_vec()));
+        }
+        self.replay_all(out);
+        self.dispatch_data(dir, ts, rest, out);
+    }
+
+    /// One direction's protocol is known: its first bytes join what is held for replay.
+    fn settle(
+        &mut self,
+        dir: Direction,
+        protocol: Protocol,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        let probe = &mut self.layer.probes[dir.index()];
         probe.verdict = Some(protocol);
         let first = std::mem::take(&mut probe.first);
         let first_ts = probe.first_ts.take().unwrap_or(ts);
@@ -234,12 +263,6 @@ impl Conversation {
             self.layer.server_answered_tls = true;
         }
         self.decide();
-        let rest = bytes.get(take..).unwrap_or_default();
-        if matches!(self.layer.mode, Mode::Detecting) {
-            return self.hold(dir, Held::Data(ts, rest.to_vec()));
-        }
-        self.replay_all(out);
-        self.dispatch_data(dir, ts, rest, out);
     }
 
     /// Settle the layer's protocol once the verdicts allow it.
@@ -267,7 +290,7 @@ impl Conversation {
     /// Keep bytes (or a hole) until the protocol is known; beyond the bound bytes become a
     /// hole, and consecutive holes merge, so memory stays bounded.
     fn hold(&mut self, dir: Direction, item: Held) {
-        let probe = &mut self.layer.probes[index(dir)];
+        let probe = &mut self.layer.probes[dir.index()];
         let item = match item {
             Held::Data(_, ref bytes) if bytes.is_empty() => return,
             Held::Data(ts, bytes)
@@ -292,7 +315,7 @@ impl Conversation {
     /// The protocol is known: what was held goes through, client side first (it spoke first).
     fn replay_all(&mut self, out: &mut Vec<ProtoEvent>) {
         for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-            let probe = &mut self.layer.probes[index(dir)];
+            let probe = &mut self.layer.probes[dir.index()];
             let held = std::mem::take(&mut probe.held);
             probe.held_bytes = 0;
             for item in held {
@@ -402,13 +425,6 @@ fn handoff_bytes(handoff: &mut Handoff, dir: Direction) -> &mut Vec<u8> {
     match dir {
         Direction::ClientToServer => &mut handoff.client_bytes,
         Direction::ServerToClient => &mut handoff.server_bytes,
-    }
-}
-
-fn index(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
     }
 }
 

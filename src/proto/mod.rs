@@ -33,7 +33,7 @@ impl Default for ProtoLimits {
     fn default() -> Self {
         ProtoLimits {
             max_header_bytes: 64 << 10,
-            max_pending_requests: 256,
+            max_pending_requests: 16_384,
             max_handshake_bytes: 64 << 10,
             body_prefix_bytes: 512,
         }

@@ -148,6 +148,12 @@ impl<'a> Obj<'a> {
         }
     }
 
+    fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+        let value: &[u8] = if v { b"true" } else { b"false" };
+        self.key(k).extend_from_slice(value);
+        self
+    }
+
     fn null(&mut self, k: &str) -> &mut Self {
         self.key(k).extend_from_slice(b"null");
         self
@@ -169,6 +175,7 @@ impl WriteJson for RequestRecord {
             .opt_str("host", self.host.as_deref())
             .str("method", &self.method)
             .str("target", &self.target)
+            .bool("truncated", self.truncated)
             .opt_str("operation", self.operation.as_deref())
             .opt_str("bucket", self.bucket.as_deref())
             .opt_str("key", self.key.as_deref())

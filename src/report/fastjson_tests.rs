@@ -25,6 +25,7 @@ fn request(full: bool) -> RequestRecord {
         host: some("s3.local.test:8443"),
         method: "PUT".into(),
         target: "/b/k%20\"quoted\"\\?x=\u{7f}\u{1}\u{1f}\u{e9}\u{1F600}".into(),
+        truncated: full,
         operation: some("PutObject"),
         bucket: some("b"),
         key: some("k \"quoted\"\n\t\r\u{8}\u{c}"),

@@ -128,6 +128,8 @@ pub struct Quality {
     pub requests_without_response: u64,
     /// Request heads destroyed by a gap or unreadable: requests known to exist but not listed.
     pub requests_lost: u64,
+    /// Requests listed from a head the capture cut short (snaplen, lost bytes): `truncated`.
+    pub requests_cut: u64,
     /// TLS sessions whose records were not decrypted (no key log, no secrets, unsupported suite).
     pub tls_not_decrypted: u64,
     /// Holes in decrypted TLS streams after which a record opened again (framing and sequence
@@ -269,8 +271,10 @@ pub struct RequestRecord {
     pub server: String,
     pub host: Option<String>,
     pub method: String,
-    /// The request target as sent (redacted).
+    /// The request target as sent (redacted); as far as seen when `truncated`.
     pub target: String,
+    /// The capture cut the request's head short: method and target are what the wire shows.
+    pub truncated: bool,
     pub operation: Option<String>,
     pub bucket: Option<String>,
     pub key: Option<String>,

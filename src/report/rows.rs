@@ -56,6 +56,7 @@ impl Redactor {
             host: r.host.clone(),
             method: r.method.clone(),
             target: self.target(&r.target).into_owned(),
+            truncated: r.truncated,
             operation: r.operation_name().map(str::to_string),
             bucket: r.bucket.clone(),
             key: r.key.clone(),

@@ -28,6 +28,7 @@
 mod addressing;
 mod bucket_host;
 mod classify;
+mod cut;
 #[rustfmt::skip]
 pub mod ops;
 mod query;
@@ -141,16 +142,22 @@ fn classify_into(
     let query = Query::parse(target.query);
     out.presigned = query::presigned(&query);
     check_method(&req.method)?;
-    let host = match target.authority.or_else(|| req.header("host")) {
+    let seen_host = target.authority.or_else(|| req.header("host"));
+    let host = match seen_host.or_else(|| req.cut.map(|_| cut::UNSEEN_HOST)) {
         None => return Err("no Host header".to_string()),
         Some(h) => HostName::parse(h).ok_or_else(|| format!("Host `{h}` is not host[:port]"))?,
     };
     let kind = addressing::host_kind(&host, hints);
-    s3_evidence(req, &query, &kind, &host)?;
+    match s3_evidence(req, &query, &kind, &host) {
+        // The signal may have been in the fields the capture lost (see `cut`).
+        Err(_) if cut::may_lack_signal(req, &kind) => {}
+        other => other?,
+    }
     let mut split = split_for(req, &kind, target.path);
     let mut matched = match_with_x_id(req, &query, &kind, &host, &mut split, target.path, notes);
     let hinted_exactly = kind == HostKind::Hinted { prefix: None };
     if (kind == HostKind::Other || hinted_exactly)
+        && seen_host.is_some()
         && implausible_path_style(req, &query, &split, &matched)
         && let Some(alt) = alternate_split(&split, &host, target.path)
         && let Ok(m) = structural(req, &query, &kind, &alt, target.path)
@@ -175,6 +182,7 @@ fn classify_into(
     if detail == Detail::Full {
         set_bucket_and_key(out, &split, notes);
     }
+    cut::judge(req, out, notes)?;
     let matched = matched?;
     notes.extend(matched.notes);
     Ok(matched.op)

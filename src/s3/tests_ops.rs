@@ -50,6 +50,7 @@ pub(super) fn request(method: &str, target: &str, headers: &[(&str, &str)]) -> H
         version: 1,
         headers: headers.iter().copied().collect(),
         body_len: Some(0),
+        cut: None,
     }
 }
 

@@ -37,13 +37,20 @@ impl TcpConn {
     /// `bytes` sent one way at `ts` (the handshake first, if it was not written yet).
     pub fn send(&mut self, dir: Direction, ts: Timestamp, bytes: &[u8], out: &mut Vec<Packet>) {
         self.open(ts, out);
-        let from = index(dir);
+        let from = dir.index();
         let chunks = bytes.chunks(MSS);
         let last = chunks.len().saturating_sub(1);
         for (i, chunk) in chunks.enumerate() {
             let flags = if i == last { PSH | ACK } else { ACK };
             self.segment(from, ts, flags, chunk, out);
         }
+    }
+
+    /// `n` bytes of one side that the copy leaves out: a hole in the sequence space, which a
+    /// reader sees as bytes lost (as the original capture lost them).
+    pub fn skip(&mut self, dir: Direction, n: u32) {
+        let from = dir.index();
+        self.next[from] = self.next[from].wrapping_add(n);
     }
 
     /// The orderly end: FIN from the client, FIN from the server, the client's last ACK.
@@ -118,13 +125,6 @@ impl TcpConn {
             ack: self.next[1 - from],
             flags,
         }
-    }
-}
-
-fn index(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
     }
 }
 

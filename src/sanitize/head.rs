@@ -12,7 +12,7 @@
 use super::names::Names;
 use super::scrub;
 use crate::policy::hints::plain_http_rejection;
-use crate::proto::http::{Header, Headers, HttpRequest, HttpResponse};
+use crate::proto::http::{Cut, Header, Headers, HttpRequest, HttpResponse};
 use std::fmt::Write as _;
 
 /// Added to a head whose body was removed; its value is the body's length in bytes.
@@ -39,7 +39,19 @@ pub fn request(req: &HttpRequest, names: Option<&mut Names>) -> Vec<u8> {
         Some(n) => n.target(&req.method, &target),
         None => target.into_owned(),
     };
+    if req.cut == Some(Cut::Target) {
+        return format!("{} {target}", req.method).into_bytes();
+    }
     let mut out = format!("{} {target} HTTP/1.{}\r\n", req.method, req.version);
+    if req.cut.is_some() {
+        // Only the whole lines the capture showed: no empty line ends the head.
+        for h in req.headers.iter() {
+            let v = scrub::header(h.name, h.value);
+            let mapped = names.as_deref_mut().and_then(|n| n.header(h.name, &v));
+            let _ = write!(out, "{}: {}\r\n", h.name, mapped.as_deref().unwrap_or(&v));
+        }
+        return out.into_bytes();
+    }
     let body = match req.body_len {
         Some(0) => Body::Unchanged,
         n if framed(req.headers.iter()) => Body::Removed(n),
@@ -162,6 +174,7 @@ mod tests {
             version: 1,
             headers: headers.iter().copied().collect::<Headers>(),
             body_len: body,
+            cut: None,
         }
     }
 

@@ -294,6 +294,10 @@ fn exchange(
     let req = &ex.request;
     let request = head::request(req, names.as_deref_mut());
     c.tcp.send(Direction::ClientToServer, req.ts, &request, out);
+    if req.cut.is_some() {
+        // The original capture lost the rest of this head: so does the copy.
+        c.tcp.skip(Direction::ClientToServer, 1);
+    }
     let version = ex.response.as_ref().map_or(1, |r| r.version);
     let interim_ts = ex.response.as_ref().map_or(req.ts, |r| r.ts);
     for status in &ex.interim {

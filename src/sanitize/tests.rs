@@ -51,6 +51,7 @@ fn exchange(
             version: 1,
             headers: req_headers.iter().copied().collect::<Headers>(),
             body_len: Some(body),
+            cut: None,
         },
         interim,
         response,

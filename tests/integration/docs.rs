@@ -115,6 +115,7 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("lib", "cargo test"),
     ("dev", "cargo add"),
     ("check", "scripts/gen-s3-ops.py"),
+    ("scale", "scripts/bench-hostile"),
     ("endpoint-url", "aws cli"),
     ("no-verify-ssl", "aws cli"),
     ("locked", "cargo install"),

@@ -9,6 +9,7 @@ mod docs;
 mod errors;
 mod findings;
 mod harness;
+mod http_damage;
 mod linear;
 #[cfg(feature = "live")]
 mod live;

@@ -4,7 +4,7 @@
 
 mod bodies;
 
-use crate::harness::{Fixture, s3wire};
+use crate::harness::{Fixture, s3wire, str_field};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -86,7 +86,10 @@ fn summary(report: &Value, keys: &[&str]) -> Vec<Vec<String>> {
     for a in array(report, "attempts") {
         out.push(fields(a, &["time", "client", "server", "outcome", "syns"]));
     }
-    for t in array(report, "tls") {
+    // A session whose ClientHello the capture cut has no hello for the copy to keep.
+    let hello_seen =
+        |t: &&Value| !str_field(t, "decryption").starts_with("ClientHello not captured");
+    for t in array(report, "tls").iter().filter(hello_seen) {
         out.push(fields(t, &["client", "server", "sni"]));
     }
     out

@@ -5,6 +5,7 @@ use super::HttpRequest;
 use super::connection::{ClientState, HttpConnection};
 use super::framing::{BodyReader, request_framing};
 use super::head::{HeadBuffer, HeadStep, parse_request};
+use super::partial;
 use super::resync::{Resync, ResyncStep, StartLine};
 use crate::flow::Direction;
 use crate::proto::detect::{self, Detection, Protocol};
@@ -79,6 +80,31 @@ impl HttpConnection {
         if skipped > 0 {
             Self::anomaly(dir, ts, Anomaly::Resynced { skipped }, out);
         }
+    }
+
+    /// A head the capture cut short: reported as far as it shows (`seen`), else counted lost
+    /// when bytes of it were seen (`lost`).
+    fn cut_request(
+        &mut self,
+        seen: Option<HttpRequest>,
+        lost: bool,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        let Some(request) = seen else {
+            if lost {
+                self.stats.lost_requests = self.stats.lost_requests.saturating_add(1);
+            }
+            return;
+        };
+        self.stats.requests = self.stats.requests.saturating_add(1);
+        self.stats.cut_requests = self.stats.cut_requests.saturating_add(1);
+        let queued = self.queue.push_request(request, false, out);
+        if queued.evicted {
+            Self::anomaly(DIR, ts, Anomaly::TooManyPending, out);
+        }
+        // Its body, if any, is in the hole or unframed: the request ends here.
+        self.queue.finish_request(queued.id, None, out);
     }
 
     /// A request that could not be read still gets a response; keep the pairing for it.
@@ -256,12 +282,12 @@ impl HttpConnection {
         }
     }
 
-    pub(super) fn client_gap(&mut self, _ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
+    pub(super) fn client_gap(&mut self, ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
         let lost_framing = match &mut self.client {
             ClientState::Head(head) => {
-                if !head.is_empty() {
-                    self.stats.lost_requests = self.stats.lost_requests.saturating_add(1);
-                }
+                let seen = partial::request(head.seen(), head.ts().unwrap_or(ts));
+                let lost = !head.is_empty();
+                self.cut_request(seen, lost, ts, out);
                 true
             }
             ClientState::Body {
@@ -284,7 +310,13 @@ impl HttpConnection {
                 false
             }
             ClientState::Resync(resync) => {
+                let seen = resync
+                    .candidate()
+                    .and_then(|(line, line_ts)| partial::request(line, line_ts));
                 resync.on_gap();
+                if seen.is_some() {
+                    self.cut_request(seen, false, ts, out);
+                }
                 false
             }
         };
@@ -307,7 +339,8 @@ impl HttpConnection {
         let old = std::mem::replace(&mut self.client, ClientState::Head(HeadBuffer::default()));
         match old {
             ClientState::Head(head) if !head.is_empty() => {
-                self.stats.lost_requests = self.stats.lost_requests.saturating_add(1);
+                let ts = head.ts().unwrap_or(Timestamp::ZERO);
+                self.cut_request(partial::request(head.seen(), ts), true, ts, out);
             }
             ClientState::Body {
                 id, body, probe, ..

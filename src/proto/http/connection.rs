@@ -17,6 +17,9 @@ pub struct HttpStats {
     pub responses: u64,
     /// Request heads cut by a gap, too large, or unreadable: requests not reported.
     pub lost_requests: u64,
+    /// Request heads cut short by the capture (snaplen, lost bytes) but reported as far as
+    /// they show (included in `requests`).
+    pub cut_requests: u64,
     /// Response heads cut by a gap, too large, or unreadable.
     pub lost_responses: u64,
     pub unmatched_responses: u64,
@@ -108,6 +111,7 @@ impl HttpStats {
         self.requests = self.requests.saturating_add(other.requests);
         self.responses = self.responses.saturating_add(other.responses);
         self.lost_requests = self.lost_requests.saturating_add(other.lost_requests);
+        self.cut_requests = self.cut_requests.saturating_add(other.cut_requests);
         self.lost_responses = self.lost_responses.saturating_add(other.lost_responses);
         self.unmatched_responses = self
             .unmatched_responses

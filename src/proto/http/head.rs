@@ -55,6 +55,11 @@ impl HeadBuffer {
         self.buf.is_empty()
     }
 
+    /// The bytes of the head seen so far (for a head the capture cut short).
+    pub(crate) fn seen(&self) -> &[u8] {
+        &self.buf
+    }
+
     pub(crate) fn ts(&self) -> Option<Timestamp> {
         self.ts
     }
@@ -205,6 +210,7 @@ fn request_from(block: &[u8], req: &httparse::Request<'_, '_>, ts: Timestamp) ->
         version: req.version.unwrap_or_default(),
         headers: headers_from(block, req.headers),
         body_len: None,
+        cut: None,
     }
 }
 

@@ -13,7 +13,8 @@
 //!   1xx, 204 and 304 have none, CONNECT 2xx opens a tunnel, 101 ends HTTP, else chunked >
 //!   Content-Length > until close. Chunked is decoded by a state machine (extensions, trailers).
 //! - Responses pair FIFO with requests (bounded by `max_pending_requests`: beyond it the oldest
-//!   request is reported without its response, and that response is skipped when it comes).
+//!   request is reported without its response, and that response is skipped when it comes; a
+//!   skipped response costs one small slot, so pairing survives pipelining 8 times deeper).
 //!   1xx statuses go to `interim`. A final status before any byte of an `Expect: 100-continue`
 //!   body lets the client skip the body: a request line next ends it (body_len 0).
 //! - Gaps: inside a body they only make `body_len` unknown; elsewhere the side resynchronises
@@ -21,12 +22,17 @@
 //!   bytes whole responses: once that uncertainty is reached, pairing stops for the connection
 //!   and requests are reported without responses rather than with someone else's. A gap before
 //!   any byte (capture started mid-connection) costs nothing: early responses are unmatched.
+//!   After unknown bytes a request line is also found glued to the end of a body (a body need
+//!   not end with a line break), when its method is a registered one.
+//! - A head cut by a gap, a snaplen or the end of the capture is reported as far as it shows
+//!   (`partial.rs`): a request with [`HttpRequest::cut`] set, a response with its status.
 
 mod chunked;
 mod client;
 mod connection;
 mod framing;
 mod head;
+mod partial;
 mod queue;
 mod resync;
 mod server;
@@ -43,6 +49,12 @@ pub use framing::FramingError;
 pub use head::HeadError;
 
 use crate::time::Timestamp;
+
+/// Do these first bytes of a stream, cut short by a hole, show the start of a request line
+/// (`METHOD SP /target…`)? Then the stream is HTTP though the line never ended.
+pub fn shows_cut_request(first: &[u8]) -> bool {
+    partial::request(first, Timestamp::ZERO).is_some()
+}
 
 /// A header as seen on the wire (name kept as sent; value lossily decoded as UTF-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +214,19 @@ pub struct HttpRequest {
     pub headers: Headers,
     /// Body length as framed (Content-Length or the sum of chunk sizes); None if unknown/cut.
     pub body_len: Option<u64>,
+    /// Set when the capture cut the head short (snaplen, lost bytes, end of capture): the
+    /// request is what the wire shows of it.
+    pub cut: Option<Cut>,
+}
+
+/// How much of a cut request head the capture shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The request line is whole (method, target, query); header fields are missing, all or
+    /// some (the whole lines seen are kept).
+    Fields,
+    /// The request line itself is cut: the target is only its first bytes.
+    Target,
 }
 
 impl HttpRequest {

@@ -99,7 +99,14 @@ pub(crate) struct ExchangeQueue {
     desynced: bool,
     max_requests: usize,
     requests: usize,
+    /// Index from which the oldest evictable request is looked for: every slot before it (and
+    /// after the answered ones) is already an orphan, so eviction stays O(1) at any depth.
+    evict_from: usize,
 }
+
+/// Orphans (one small slot each) allowed per held request before pairing gives up: deep
+/// pipelining beyond the request bound still pairs, in memory fixed by the bound.
+const ORPHANS_PER_REQUEST: usize = 8;
 
 impl ExchangeQueue {
     pub(crate) fn new(max_requests: usize) -> Self {
@@ -110,6 +117,7 @@ impl ExchangeQueue {
             desynced: false,
             max_requests: max_requests.max(1),
             requests: 0,
+            evict_from: 0,
         }
     }
 
@@ -143,7 +151,7 @@ impl ExchangeQueue {
         out: &mut Vec<ProtoEvent>,
     ) -> Queued {
         let evicted = self.requests >= self.max_requests && self.evict_oldest(out);
-        if self.slots.len() >= self.max_requests.saturating_mul(4) {
+        if self.slots.len() >= self.max_requests.saturating_mul(ORPHANS_PER_REQUEST) {
             // Orphans pile up only if responses never come; stop pairing rather than grow.
             self.desync(out);
         }
@@ -179,15 +187,17 @@ impl ExchangeQueue {
 
     /// Report the oldest unanswered request now and leave an orphan to absorb its response.
     fn evict_oldest(&mut self, out: &mut Vec<ProtoEvent>) -> bool {
-        let answered = self.answered;
-        let Some(slot) = self
+        let from = self.answered.max(self.evict_from);
+        let Some((at, slot)) = self
             .slots
             .iter_mut()
-            .skip(answered)
-            .find(|s| matches!(s, Slot::Request(p) if p.request_done))
+            .enumerate()
+            .skip(from)
+            .find(|(_, s)| matches!(s, Slot::Request(p) if p.request_done))
         else {
             return false;
         };
+        self.evict_from = at + 1;
         let method = match slot {
             Slot::Request(p) => Some(method_of(&p.request.method)),
             _ => None,
@@ -304,6 +314,7 @@ impl ExchangeQueue {
         if let Some(slot) = self.slots.pop_front() {
             self.first_id = self.first_id.saturating_add(1);
             self.answered = self.answered.saturating_sub(1);
+            self.evict_from = self.evict_from.saturating_sub(1);
             if let Slot::Request(p) = slot {
                 self.requests = self.requests.saturating_sub(1);
                 emit(*p, out);
@@ -335,6 +346,7 @@ impl ExchangeQueue {
             self.first_id = end;
         }
         self.answered = 0;
+        self.evict_from = 0;
         self.requests = self.slots.len();
     }
 

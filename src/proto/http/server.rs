@@ -5,6 +5,7 @@ use super::HttpResponse;
 use super::connection::{ClientState, Handoff, HttpConnection, ServerState, Switch};
 use super::framing::{BodyReader, Framing, response_framing};
 use super::head::{HeadBuffer, HeadStep, parse_response};
+use super::partial;
 use super::queue::Target;
 use super::resync::{Resync, ResyncStep, StartLine};
 use crate::flow::Direction;
@@ -77,6 +78,17 @@ impl HttpConnection {
         }
     }
 
+    /// A response head the capture cut short after its status line: the status answers the
+    /// next request; the body cannot be framed, so the side resynchronises after it.
+    fn cut_response(&mut self, response: HttpResponse, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+        if let Some(target) = self.final_target(response.status, ts, out) {
+            self.finish_response(&target, Some(response), out);
+            if let Some(id) = target.id() {
+                self.release_hold(id, out);
+            }
+        }
+    }
+
     fn on_response_head(
         &mut self,
         block: &[u8],
@@ -95,14 +107,25 @@ impl HttpConnection {
     }
 
     fn start_response(&mut self, response: HttpResponse, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+        if let Some(target) = self.final_target(response.status, ts, out) {
+            self.frame_response(target, response, ts, out);
+        }
+    }
+
+    /// Whom a response with this status answers; None for an interim one (RFC 9110 §15.2:
+    /// it precedes the final response and has no body), which is noted on its request.
+    fn final_target(
+        &mut self,
+        status: u16,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) -> Option<Target> {
         let target = self.queue.next_target(out);
-        let status = response.status;
         if (100..200).contains(&status) && status != 101 {
-            // Interim responses (RFC 9110 §15.2) precede the final one and have no body.
             if let Some(id) = target.id() {
                 self.queue.add_interim(id, status);
             }
-            return;
+            return None;
         }
         self.stats.responses = self.stats.responses.saturating_add(1);
         self.queue.answer(&target);
@@ -113,7 +136,7 @@ impl HttpConnection {
         if let Target::Request { id, .. } = target {
             self.note_final_response(id);
         }
-        self.frame_response(target, response, ts, out);
+        Some(target)
     }
 
     /// Read the final response's body as framed (RFC 9112 §6.3), or switch protocols.
@@ -250,11 +273,15 @@ impl HttpConnection {
         }
     }
 
-    pub(super) fn server_gap(&mut self, _ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
+    pub(super) fn server_gap(&mut self, ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
         let lost_framing = match &mut self.server {
             ServerState::Head(head) => {
-                if !head.is_empty() {
-                    self.stats.lost_responses = self.stats.lost_responses.saturating_add(1);
+                match partial::response(head.seen(), head.ts().unwrap_or(ts)) {
+                    Some(response) => self.cut_response(response, ts, out),
+                    None if !head.is_empty() => {
+                        self.stats.lost_responses = self.stats.lost_responses.saturating_add(1);
+                    }
+                    None => {}
                 }
                 true
             }

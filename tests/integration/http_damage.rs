@@ -1,0 +1,185 @@
+//! Issue 10, HTTP parts: damaged copies of real captures (`fixtures/damaged/`, made by
+//! `fixtures/gen/mangle.py` as `fixtures/README.md` says) give the requests the wire still shows,
+//! checked against the labels the clients recorded for the undamaged originals.
+
+use crate::harness::{Fixture, fixtures_dir, s3wire, split_url, str_field};
+use serde_json::Value;
+
+/// `analyze --format json --no-redact` on a damaged capture, with `extra` arguments.
+fn analyze(capture: &str, extra: &[&str]) -> (i32, Value) {
+    let path = fixtures_dir().join("damaged").join(capture);
+    let path = path.to_string_lossy();
+    let mut args = vec![
+        "analyze",
+        &path,
+        "--format",
+        "json",
+        "--no-redact",
+        "--no-aws-config",
+    ];
+    args.extend_from_slice(extra);
+    let out = s3wire(&args);
+    let code = out.status.code().unwrap_or(-1);
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{capture}: exit {code}, not JSON ({e})"));
+    (code, report)
+}
+
+fn requests(report: &Value) -> &Vec<Value> {
+    report["requests"].as_array().expect("requests")
+}
+
+/// `mangle.py snap --len 200` of boto3-plain: each request line is whole in its first segment,
+/// the rest of every head is cut. Every request is listed, truncated, with the status the client
+/// got; all but three are named as the client named them.
+#[test]
+fn snaplen_200_lists_every_request_and_names_it_from_the_request_line() {
+    let original = Fixture::load("boto3-plain");
+    let (_, report) = analyze("boto3-plain-snap200.pcap", &[]);
+    let got = requests(&report);
+    assert_eq!(got.len(), original.labels.len());
+    let mut unnamed = Vec::new();
+    for (r, label) in got.iter().zip(&original.labels) {
+        let url = split_url(str_field(label, "url"));
+        assert_eq!(
+            (&r["method"], &r["status"]),
+            (&label["method"], &label["status"])
+        );
+        assert_eq!(r["truncated"], true);
+        let target = str_field(r, "target");
+        assert!(url.target.starts_with(target), "{target} vs {}", url.target);
+        if r["operation"] != label["operation"] {
+            unnamed.push((
+                r["operation"].clone(),
+                str_field(label, "operation").to_string(),
+            ));
+        }
+    }
+    // Told apart by a header the snaplen cut (x-amz-copy-source), or a target cut in its query
+    // (the presigned URL): named by the request line alone, or not named.
+    let want: Vec<(Value, String)> = vec![
+        ("PutObject".into(), "CopyObject".into()),
+        ("UploadPart".into(), "UploadPartCopy".into()),
+        (Value::Null, "GetObject".into()),
+    ];
+    assert_eq!(unnamed, want);
+    assert_eq!(report["quality"]["requests_cut"], 39);
+    assert_eq!(report["quality"]["requests_lost"], 0);
+}
+
+/// `mangle.py snap --len 200` of mixed: the plaintext DeleteObject is named and judged; the TLS
+/// session, whose ClientHello the snaplen cut, is listed with the reason it is not decrypted.
+#[test]
+fn snaplen_200_plaintext_request_is_a_finding_and_tls_says_why_not_decrypted() {
+    let keys = fixtures_dir().join("captures/mixed.keys");
+    let keys = keys.to_string_lossy();
+    let args = [
+        "--keylog",
+        &keys,
+        "--endpoint",
+        "https://s3.local.test:8443",
+    ];
+    let (code, report) = analyze("mixed-snap200.pcap", &args);
+    assert_eq!(code, 1);
+    let got = requests(&report);
+    assert_eq!(got.len(), 1);
+    let r = &got[0];
+    assert_eq!(
+        (
+            str_field(r, "method"),
+            str_field(r, "target"),
+            str_field(r, "operation")
+        ),
+        ("DELETE", "/fx-mixed/reports/2026/q4.csv", "DeleteObject")
+    );
+    assert_eq!(
+        (&r["truncated"], &r["status"]),
+        (&Value::Bool(true), &Value::from(204))
+    );
+    let kinds: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| str_field(f, "kind"))
+        .collect();
+    assert_eq!(kinds, ["plaintext-to-https-endpoint"]);
+    let tls = report["tls"].as_array().unwrap();
+    assert_eq!(tls.len(), 1);
+    assert_eq!(tls[0]["decrypted"], false);
+    assert!(str_field(&tls[0], "decryption").starts_with("ClientHello not captured whole"));
+    assert_eq!(report["quality"]["tls_not_decrypted"], 1);
+}
+
+/// The committed snaplen-96 fixture: 30 payload bytes per segment still show
+/// `DELETE /fx-mixed-snaplen96/rep`, reported as a partial request with its bucket.
+#[test]
+fn snaplen_96_still_reports_the_cut_request_line() {
+    let f = Fixture::load("mixed-snaplen96");
+    let (_, report) = f.analyze(&["--no-redact"]);
+    let got = requests(&report);
+    assert_eq!(got.len(), 1);
+    let r = &got[0];
+    assert_eq!(
+        (str_field(r, "method"), str_field(r, "target")),
+        ("DELETE", "/fx-mixed-snaplen96/rep")
+    );
+    assert_eq!(
+        (&r["truncated"], &r["operation"]),
+        (&Value::Bool(true), &Value::Null)
+    );
+    assert_eq!(
+        (str_field(r, "bucket"), &r["key"]),
+        ("fx-mixed-snaplen96", &Value::Null)
+    );
+    assert_eq!(r["status"], 204);
+    assert_eq!(report["tls"][0]["version"], "unknown");
+}
+
+/// `mangle.py drop-head --percent 38` of downgrade-forwarded: the capture starts inside the
+/// PutObject body, whose response comes first; every later request is found and paired.
+#[test]
+fn capture_started_inside_a_body_finds_every_later_request() {
+    let original = Fixture::load("downgrade-forwarded");
+    let (_, report) = analyze("downgrade-forwarded-late-start.pcap", &[]);
+    let got: Vec<(String, String, Value)> = requests(&report)
+        .iter()
+        .map(|r| {
+            (
+                str_field(r, "method").into(),
+                str_field(r, "target").into(),
+                r["status"].clone(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, Value)> = original.labels[2..]
+        .iter()
+        .map(|l| {
+            let url = split_url(str_field(l, "url"));
+            (
+                str_field(l, "method").into(),
+                url.target,
+                l["status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(report["quality"]["midstream_streams"], 1);
+}
+
+/// `scripts/gen-pipelined 2000`: a real client writes 2,000 GETs before reading, a real server
+/// answers them all after the last. Every request is paired with its own response (the body
+/// says `object N`, so its length tells N's response from a neighbour's at 10, 100, 1000).
+#[test]
+fn two_thousand_pipelined_gets_answered_after_the_last_are_all_paired() {
+    let (_, report) = analyze("pipelined-2000.pcap", &[]);
+    let got = requests(&report);
+    assert_eq!(got.len(), 2000);
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(str_field(r, "target"), format!("/fx-pipe/obj-{i:06}.txt"));
+        assert_eq!(r["status"], 200, "request {i}");
+        let body = format!("object {i}\n").len();
+        assert_eq!(r["response_body_bytes"], body, "request {i}");
+    }
+    assert_eq!(report["quality"]["http_anomalies"], 0);
+    assert_eq!(report["quality"]["requests_without_response"], 0);
+}
