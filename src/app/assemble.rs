@@ -17,7 +17,8 @@ pub(super) fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
         bytes: i.bytes,
         first: i.first,
         last: i.last,
-        dropped: i.dropped,
+        dropped: i.dropped.map(|d| d.total()),
+        drops: i.dropped,
         command_exit: None,
     }
 }
@@ -87,6 +88,9 @@ pub(super) fn quality(
         requests_lost: r.requests_lost,
         tls_not_decrypted: r.tls_not_decrypted,
         truncated_files: i.truncations.len() as u64,
+        kernel_drops: i.dropped.map(|d| d.kernel),
+        interface_drops: i.dropped.map(|d| d.interface),
+        queue_drops: i.dropped.map(|d| d.queue),
         warnings,
     }
 }

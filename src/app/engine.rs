@@ -44,7 +44,7 @@ pub struct Intake {
     /// Key log sources read (files and pcapng Decryption Secrets Blocks).
     pub keylog_sources: u64,
     pub truncations: Vec<String>,
-    pub dropped: Option<u64>,
+    pub dropped: Option<crate::source::Drops>,
 }
 
 /// Frames in, records out.
@@ -135,9 +135,7 @@ impl Engine {
                 self.add_keylog(&String::from_utf8_lossy(&k), &origin);
             }
             SourceNote::Truncated { detail } => self.intake.truncations.push(detail),
-            SourceNote::Dropped(n) => {
-                self.intake.dropped = Some(self.intake.dropped.unwrap_or(0).saturating_add(n))
-            }
+            SourceNote::Dropped(n) => self.intake.dropped.get_or_insert_default().add(n),
         }
     }
 

@@ -87,8 +87,10 @@ pub struct CaptureSummary {
     pub bytes: u64,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
-    /// Packets the kernel/interface dropped (live capture); null when the source cannot know.
+    /// Packets live capture lost (the sum of `drops`); null when the source cannot know.
     pub dropped: Option<u64>,
+    /// Live capture: the packets lost, by where they were lost; null when the source cannot know.
+    pub drops: Option<crate::source::Drops>,
     /// `s3wire run`: the command's exit status (128 + signal number when a signal ended it, as
     /// shells report it); null for other subcommands or when it could not be waited for.
     pub command_exit: Option<i32>,
@@ -129,6 +131,12 @@ pub struct Quality {
     pub tls_not_decrypted: u64,
     /// A capture file ended mid-record.
     pub truncated_files: u64,
+    /// Live capture: packets the kernel's ring had no room for (null offline).
+    pub kernel_drops: Option<u64>,
+    /// Live capture: packets the interface (NIC, driver) dropped (null offline).
+    pub interface_drops: Option<u64>,
+    /// Live capture: packets the queue between capture and analysis had no room for.
+    pub queue_drops: Option<u64>,
     /// Human-readable warnings (truncated files, drops, …).
     pub warnings: Vec<String>,
 }

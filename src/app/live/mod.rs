@@ -5,40 +5,45 @@
 //! are checked even when no packet comes; on the same beat idle connections are expired, the key
 //! log is read, and the status line is redrawn.
 
+mod procs;
+
 use super::Outcome;
 use super::analysis::{self, Analysis};
-use super::attribution::Verdict;
 use super::error::{Error, Result};
 use super::print::Printer;
 use super::settings::{OutputSettings, SanitizeSettings, Settings};
 use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
 use crate::facts::Request;
-use crate::report::{ProcessInfo, Report};
-use crate::source::live::{LiveEvent, LiveOptions, LiveSource};
+use crate::report::Report;
+use crate::source::capture_thread::{CaptureThread, Received};
+use crate::source::live::{LiveError, LiveOptions, LiveSource};
 use crate::source::pcapng_writer::PcapngWriter;
-use crate::source::procs::ProcTable;
 use crate::source::run::{KeyLogTail, RunningCommand, exit_code};
-use crate::source::{Frame, LinkType, SourceNote};
+use crate::source::{Drops, Frame, LinkType, SourceNote};
 use crate::time::Timestamp;
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use procs::{Procs, lock, lookup};
+use std::collections::{HashSet, VecDeque};
 use std::io::{BufWriter, IsTerminal};
-use std::net::SocketAddr;
-use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the loop does its housekeeping (expiry, key log, status line).
 const TICK: Duration = Duration::from_millis(200);
 /// After the command exits: how long to keep reading for its last packets (FIN, final ACKs).
 const DRAIN: Duration = Duration::from_millis(300);
+/// The queue between the capture thread and the analysis. 128 MiB holds several seconds of a
+/// loaded loopback (about 40,000 requests/s of small S3 requests is ~25 MB/s of frames), so a
+/// stall of the analysis that long loses nothing; memory stays bounded by it.
+const QUEUE_BYTES: usize = 128 << 20;
 
 pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
     let mut s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
     s.sanitize = SanitizeSettings::from_args(&args.sanitize);
     let interrupts = interrupt_counter()?;
-    let mut source = open_source(&args.live)?;
+    let printer = Printer::for_capture(&s.output, &args.output)?;
+    let mut live = Live::new(&s, &args.live, printer)?;
+    let mut source = open_source(&args.live, &live.procs)?;
     // Like tcpdump's "listening on": the moment packets are being captured (scripts wait for it).
     eprintln!(
         "s3wire: capturing on {} ({}, filter: {}); Ctrl-C stops",
@@ -46,8 +51,6 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
         source.link().name(),
         args.live.filter
     );
-    let printer = Printer::for_capture(&s.output, &args.output)?;
-    let mut live = Live::new(&s, &args.live, printer)?;
     if let Some(k) = &args.keylog {
         let tail = KeyLogTail::open(k).map_err(|source| Error::Keylog {
             path: k.clone(),
@@ -61,12 +64,14 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
     let deadline = args
         .duration
         .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
-    let count = args.count.unwrap_or(u64::MAX);
+    live.limit = args.count.unwrap_or(u64::MAX);
     while interrupts.load(Ordering::SeqCst) == 0
         && deadline.is_none_or(|d| Instant::now() < d)
-        && live.packets < count
+        && live.packets < live.limit
     {
-        live.step(&mut source)?;
+        if live.step(&mut source)? {
+            break;
+        }
     }
     live.finish(&mut source, &s, None)
 }
@@ -81,9 +86,9 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
         ..z
     });
     let interrupts = interrupt_counter()?;
-    let mut source = open_source(&args.live)?;
     let printer = Printer::for_run(&s.output, &args.output)?;
     let mut live = Live::new(&s, &args.live, printer)?;
+    let mut source = open_source(&args.live, &live.procs)?;
     let mut child = RunningCommand::spawn(&args.command, args.keylog.as_deref())?;
     let tail = KeyLogTail::open(child.keylog_path()).map_err(|source| Error::Keylog {
         path: child.keylog_path().to_path_buf(),
@@ -91,13 +96,15 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     })?;
     live.follow_keylog(tail, "the command's SSLKEYLOGFILE".into());
     let root = (!args.all_traffic).then(|| child.pid());
-    live.procs.borrow_mut().tree = root.map(|r| (r, HashSet::from([r])));
+    lock(&live.procs).tree = root.map(|r| (r, HashSet::from([r])));
     live.run
         .engine
         .set_process_lookup(lookup(live.procs.clone()));
     let mut ended: Option<(Instant, i32)> = None;
     loop {
-        live.step(&mut source)?;
+        if live.step(&mut source)? {
+            break;
+        }
         if interrupts.load(Ordering::SeqCst) >= 2 {
             child.kill();
         }
@@ -129,11 +136,30 @@ fn interrupt_counter() -> Result<Arc<AtomicU32>> {
     Ok(n)
 }
 
-fn open_source(l: &LiveArgs) -> Result<LiveSource> {
-    Ok(LiveSource::open(&LiveOptions::new(
-        &l.interface,
-        &l.filter,
-    ))?)
+/// The capture thread, and the SYN watcher: a second, immediate-mode capture of the clients'
+/// SYNs only, whose thread looks each connection's process up as the SYN is sent, while the
+/// socket surely exists. Neither the capture nor the analysis waits for `/proc`, and the
+/// capture's ring can batch packets (see `source::live`) without delaying the lookups.
+fn open_source(l: &LiveArgs, procs: &Arc<Mutex<Procs>>) -> Result<CaptureThread> {
+    let source = LiveSource::open(&LiveOptions::new(&l.interface, &l.filter))?;
+    let thread_error = |e: std::io::Error| {
+        Error::Live(LiveError::Capture {
+            interface: l.interface.clone(),
+            detail: format!("cannot start a thread: {e}"),
+        })
+    };
+    let syns = LiveSource::open(&LiveOptions {
+        snaplen: 256,
+        buffer_bytes: 4 << 20,
+        immediate: true,
+        ..LiveOptions::new(&l.interface, &crate::source::live::syn_filter(&l.filter))
+    })?;
+    let at_syn = Arc::downgrade(&lock(procs).at_syn);
+    std::thread::Builder::new()
+        .name("s3wire-syns".into())
+        .spawn(move || procs::watch_syns(syns, &at_syn))
+        .map_err(thread_error)?;
+    CaptureThread::start(source, QUEUE_BYTES).map_err(thread_error)
 }
 
 /// The shared settings, naming the interface and filter as what was read.
@@ -169,96 +195,11 @@ fn report_to_stderr(mut out: OutputSettings, o: &OutputArgs) -> OutputSettings {
     out
 }
 
-/// Who owns each connection: `/proc`, looked up at the SYN when the loop sees one (the socket
-/// surely exists then), else when the flow stage opens the connection.
-struct Procs {
-    table: ProcTable,
-    /// `run` without `--all-traffic`: the command's pid, and the pids known to be it or its
-    /// descendants.
-    tree: Option<(u32, HashSet<u32>)>,
-    at_syn: HashMap<(SocketAddr, SocketAddr), Seen>,
-    redact: bool,
-    /// `run`: connections kept although their process could not be found.
-    unattributed: u64,
-}
-
-/// Bound on SYN-time lookups waiting for their connection (unanswered SYNs leave entries behind).
-const MAX_AT_SYN: usize = 4096;
-
-impl Procs {
-    fn lookup(&mut self, client: SocketAddr, server: SocketAddr) -> Option<ProcessInfo> {
-        let p = match &mut self.tree {
-            Some((root, tree)) => self.table.owner_in_tree(client, server, *root, tree)?,
-            None => self.table.owner(client, server)?,
-        };
-        let cmdline = if self.redact {
-            crate::report::redact::redact_text(&p.cmdline).into_owned()
-        } else {
-            p.cmdline
-        };
-        Some(ProcessInfo {
-            pid: p.pid,
-            name: p.name,
-            cmdline,
-        })
-    }
-
-    fn syn(&mut self, client: SocketAddr, server: SocketAddr) {
-        if self.at_syn.len() >= MAX_AT_SYN {
-            self.at_syn.clear();
-        }
-        let seen = self.see(client, server);
-        self.at_syn.insert((client, server), seen);
-    }
-
-    /// What the socket table says now.
-    fn see(&mut self, client: SocketAddr, server: SocketAddr) -> Seen {
-        match self.lookup(client, server) {
-            Some(p) => Seen::Owner(p),
-            // `run`: open, but held outside the command's tree.
-            None if self.tree.is_some() && self.table.is_open(client, server) => Seen::Other,
-            None => Seen::Unknown,
-        }
-    }
-
-    fn verdict(&mut self, client: SocketAddr, server: SocketAddr) -> Verdict {
-        // Seen at the SYN, or else now: the socket usually still exists when the handshake
-        // completes (but frames may be processed late: see `KEY_DELAY`).
-        let seen = match self.at_syn.remove(&(client, server)) {
-            Some(Seen::Unknown) | None => self.see(client, server),
-            Some(seen) => seen,
-        };
-        match (seen, self.tree.is_some()) {
-            (Seen::Owner(p), _) => Verdict::Keep(Some(p)),
-            (Seen::Other, _) => Verdict::Skip,
-            (Seen::Unknown, false) => Verdict::Keep(None),
-            // `run`: gone before it could be looked up (or not a local client). Kept, because
-            // hiding the command's own plaintext request would be worse than showing a
-            // stranger's; counted and said in the report.
-            (Seen::Unknown, true) => {
-                self.unattributed += 1;
-                Verdict::Keep(None)
-            }
-        }
-    }
-}
-
-/// A connection's socket as the table showed it.
-enum Seen {
-    Owner(ProcessInfo),
-    Other,
-    Unknown,
-}
-
-fn lookup(procs: Rc<RefCell<Procs>>) -> super::attribution::ProcessLookup {
-    Box::new(move |client, server| procs.borrow_mut().verdict(client, server))
-}
-
 /// The state of one live session.
 struct Live {
     run: Analysis,
     printer: Printer,
-    procs: Rc<RefCell<Procs>>,
+    procs: Arc<Mutex<Procs>>,
     writer: Option<PcapngWriter<BufWriter<std::fs::File>>>,
     /// `--write`'s path, for its errors.
     write_path: std::path::PathBuf,
@@ -267,6 +208,8 @@ struct Live {
     delayed: Delay,
     had_keys: bool,
     packets: u64,
+    /// `--count`: frames analysed at most.
+    limit: u64,
     last_tick: Instant,
     policy: crate::policy::Policy,
 }
@@ -285,13 +228,7 @@ impl Live {
             }
             None => None,
         };
-        let procs = Procs {
-            table: ProcTable::new("/proc"),
-            tree: None,
-            at_syn: HashMap::new(),
-            redact: s.output.redact,
-            unattributed: 0,
-        };
+        let procs = Procs::new(s.output.redact);
         // The report streams to its destination as rows are judged: the `--output` file, or
         // standard error for `run` (standard output is the command's), else standard output.
         let (to_stderr, out) = (printer.report_to_stderr(), s.output.clone());
@@ -305,31 +242,46 @@ impl Live {
         Ok(Live {
             run: Analysis::new(s, sink)?,
             printer,
-            procs: Rc::new(RefCell::new(procs)),
+            procs: Arc::new(Mutex::new(procs)),
             writer,
             write_path: l.write.clone().unwrap_or_default(),
             keylog: None,
             delayed: Delay::default(),
             had_keys: false,
             packets: 0,
+            limit: u64::MAX,
             last_tick: Instant::now(),
             policy: s.policy.clone(),
         })
     }
 
-    /// One read; true when it timed out without a packet.
-    fn step(&mut self, source: &mut LiveSource) -> Result<bool> {
-        let idle = match source.next_event()? {
-            LiveEvent::Frame(f) => {
-                self.frame(&f)?;
-                false
+    /// One batch from the capture thread (or a wait for one); true when the capture ended.
+    fn step(&mut self, source: &mut CaptureThread) -> Result<bool> {
+        let (idle, ended) = match source.recv(TICK) {
+            Received::Batch(b) => {
+                self.batch(&b, source.link())?;
+                (false, false)
             }
-            LiveEvent::Idle => true,
+            Received::Idle => (true, false),
+            Received::Ended => (true, true),
         };
         if idle || self.last_tick.elapsed() >= TICK {
             self.tick(source)?;
         }
-        Ok(idle)
+        Ok(ended)
+    }
+
+    /// A batch's frames, up to `--count`.
+    fn batch(&mut self, b: &crate::source::capture_thread::Batch, link: LinkType) -> Result<()> {
+        for i in 0..b.len() {
+            if self.packets >= self.limit {
+                break;
+            }
+            if let Some(f) = b.frame(i, link) {
+                self.frame(&f)?;
+            }
+        }
+        Ok(())
     }
 
     fn frame(&mut self, f: &Frame<'_>) -> Result<()> {
@@ -342,12 +294,6 @@ impl Live {
                 path: self.write_path.clone(),
                 source,
             })?;
-        }
-        if let Ok(seg) = crate::decode::decode(f.link, f.data)
-            && seg.flags.syn()
-            && !seg.flags.ack()
-        {
-            self.procs.borrow_mut().syn(seg.src, seg.dst);
         }
         if self.keylog.is_some() {
             self.delayed.push(f);
@@ -394,7 +340,7 @@ impl Live {
         failed.map_or(Ok(()), Err)
     }
 
-    fn tick(&mut self, source: &mut LiveSource) -> Result<()> {
+    fn tick(&mut self, source: &mut CaptureThread) -> Result<()> {
         self.last_tick = Instant::now();
         self.release(false)?;
         let now = wall_clock();
@@ -412,7 +358,7 @@ impl Live {
         if let Some(e) = failed {
             return Err(e);
         }
-        self.printer.status(self.packets, source.dropped());
+        self.printer.status(self.packets, Some(source.drops()));
         Ok(())
     }
 
@@ -449,17 +395,19 @@ impl Live {
 
     fn finish(
         mut self,
-        source: &mut LiveSource,
+        source: &mut CaptureThread,
         s: &Settings,
         command_exit: Option<i32>,
     ) -> Result<Outcome> {
+        // What was captured before the stop is still analysed (up to `--count`).
+        let drops = source.stop()?;
+        while let Received::Batch(b) = source.recv(Duration::ZERO) {
+            self.batch(&b, source.link())?;
+        }
         self.release(true)?;
         self.pump()?;
         self.printer.clear_status();
-        let dropped = source.dropped();
-        if let Some(d) = dropped {
-            self.run.note(SourceNote::Dropped(d));
-        }
+        self.run.note(SourceNote::Dropped(drops));
         if let Some(mut w) = self.writer.take() {
             w.flush().map_err(|source| Error::SaveCapture {
                 option: "--write",
@@ -468,7 +416,7 @@ impl Live {
             })?;
         }
         let not_attributed = self.run.engine.not_attributed();
-        let unknown = self.procs.borrow().unattributed;
+        let unknown = lock(&self.procs).unattributed;
         let had_keys = self.had_keys;
         // On standard error too, unless a JSON report goes there (it must stay parseable; the
         // status is in `capture.command_exit`).
@@ -485,9 +433,6 @@ impl Live {
             },
             |report| {
                 report.capture.command_exit = command_exit;
-                if dropped.is_none() {
-                    report.capture.dropped = None;
-                }
                 warn_live(report, not_attributed, had_keys);
                 if unknown > 0 {
                     report.quality.warnings.push(format!(
@@ -573,9 +518,11 @@ impl Delay {
 /// What only live capture knows, said where the report's reader looks for completeness.
 fn warn_live(report: &mut Report, (conns, attempts): (u64, u64), had_keys: bool) {
     let w = &mut report.quality.warnings;
-    if let Some(d) = report.capture.dropped.filter(|d| *d > 0) {
+    if let Some(d) = report.capture.drops.filter(|d| d.total() > 0) {
         w.push(format!(
-            "{d} packets dropped by the kernel or interface: requests may be missing"
+            "{} packets dropped: requests may be missing{}",
+            d.phrase(),
+            drop_hint(&d)
         ));
     }
     if conns + attempts > 0 {
@@ -594,6 +541,17 @@ fn warn_live(report: &mut Report, (conns, attempts): (u64, u64), had_keys: bool)
         w.push(format!(
             "{opaque} TLS sessions were not decrypted ({why}): their requests are not listed"
         ));
+    }
+}
+
+/// What to do about each kind of drop.
+fn drop_hint(d: &Drops) -> &'static str {
+    if d.interface > 0 {
+        " (the interface dropped packets: capture closer to the client, or on a less busy link)"
+    } else if d.kernel > 0 || d.queue > 0 {
+        " (s3wire could not keep up: narrow --filter to the S3 traffic)"
+    } else {
+        ""
     }
 }
 
