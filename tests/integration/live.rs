@@ -624,3 +624,127 @@ fn live_errors_are_one_line_each() {
         assert_eq!(lines[1], hint, "{args:?}");
     }
 }
+
+/// A known load: eight boto3 clients at once, each 40 calls (PutObject, GetObject,
+/// ListObjectsV2, DeleteObject) on its own keys of one bucket.
+const LOAD_SESSION: &str = r#"
+import sys, boto3, botocore.config
+from concurrent.futures import ThreadPoolExecutor
+cfg = botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+url, bucket = sys.argv[1:3]
+def client():
+    return boto3.client("s3", endpoint_url=url, aws_access_key_id="AKIALIVETEST00000000",
+                        aws_secret_access_key="not/a/secret", region_name="us-east-1", config=cfg)
+client().create_bucket(Bucket=bucket)
+def work(n):
+    s3 = client()
+    for i in range(10):
+        key = f"w{n}/k{i}"
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x" * 100)
+        s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        s3.list_objects_v2(Bucket=bucket, Prefix=f"w{n}/")
+        s3.delete_object(Bucket=bucket, Key=key)
+with ThreadPoolExecutor(8) as pool:
+    list(pool.map(work, range(8)))
+"#;
+
+/// A background process that printed `ready` on standard error once it listens.
+fn start_listening(mut cmd: Command, ready: &str) -> std::process::Child {
+    let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains(ready) {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no {ready:?}");
+    }
+    // Keep draining (tcpdump's final statistics) so neither ever blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    child
+}
+
+fn interrupt(child: &std::process::Child) {
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// (client, method, target, operation, status) of each request, in report order.
+fn exchanges(report: &Value) -> Vec<String> {
+    report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {}",
+                r["client"], r["method"], r["target"], r["operation"], r["status"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn capture_sees_the_requests_tcpdump_keeps_of_the_same_traffic() {
+    let Some(srv) = servers("capture_sees_the_requests_tcpdump_keeps_of_the_same_traffic") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, report) = (
+        dir.path().join("tcpdump.pcap"),
+        dir.path().join("live.json"),
+    );
+    let mut tcpdump = Command::new("tcpdump");
+    tcpdump
+        .args(["-i", "lo", "-s", "0", "-w"])
+        .arg(&pcap)
+        .arg("tcp port 25480");
+    let tcpdump = start_listening(tcpdump, "listening on");
+    let mut cap = s3wire();
+    cap.args(["capture", "-i", "lo", "--filter", "tcp port 25480"])
+        .args(["--endpoint", TLS, "--no-aws-config", "--format", "json"])
+        .arg("--output")
+        .arg(&report);
+    let cap = start_listening(cap, "capturing on lo");
+
+    let bucket = format!("fx-live-same-{}", std::process::id());
+    let load = Command::new(&srv.python)
+        .args(["-c", LOAD_SESSION, PLAIN, &bucket])
+        .output()
+        .unwrap();
+    assert!(load.status.success(), "{load:?}");
+    // The last FINs and ACKs reach both.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    interrupt(&cap);
+    interrupt(&tcpdump);
+    let live_exit = cap.wait_with_output().unwrap();
+    tcpdump.wait_with_output().unwrap();
+    assert_eq!(code(&live_exit), 1, "plaintext to an https host");
+
+    let live = json(&report);
+    let offline = s3wire()
+        .args([
+            "analyze",
+            "--endpoint",
+            TLS,
+            "--no-aws-config",
+            "--format",
+            "json",
+        ])
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let offline: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    assert_eq!(live["capture"]["dropped"], 0, "{}", live["capture"]);
+    // 1 CreateBucket + 8 clients x 10 x 4 calls, every one of them seen.
+    let mine = ops_in(&live, Some(&bucket));
+    assert_eq!(mine.len(), 321, "{mine:?}");
+    for op in ["PutObject", "GetObject", "ListObjectsV2", "DeleteObject"] {
+        assert_eq!(mine.iter().filter(|o| o.2 == op).count(), 80, "{op}");
+    }
+    // The same requests, connection for connection, as tcpdump's file analysed offline.
+    assert_eq!(exchanges(&live), exchanges(&offline));
+    assert_eq!(live["quality"]["gaps"], offline["quality"]["gaps"]);
+    assert_eq!(live["quality"]["gaps"], 0);
+}
