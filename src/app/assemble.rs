@@ -20,6 +20,7 @@ pub(super) fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
         dropped: i.dropped.map(|d| d.total()),
         drops: i.dropped,
         command_exit: None,
+        attribution: None,
     }
 }
 

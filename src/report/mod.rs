@@ -94,6 +94,20 @@ pub struct CaptureSummary {
     /// `s3wire run`: the command's exit status (128 + signal number when a signal ended it, as
     /// shells report it); null for other subcommands or when it could not be waited for.
     pub command_exit: Option<i32>,
+    /// `s3wire run`: how the command's traffic was told from other processes'; null elsewhere
+    /// and with `--all-traffic`.
+    pub attribution: Option<AttributionMode>,
+}
+
+/// How `run` knew which connections were the command's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttributionMode {
+    /// Exact: the command ran in a cgroup of its own, and only that cgroup's packets were
+    /// captured.
+    Cgroup,
+    /// Best effort: each connection's process was looked up in `/proc`.
+    Proc,
 }
 
 /// How complete the analysis is, so that "no findings" can be trusted (or not).

@@ -7,7 +7,7 @@
 //! Packets are copied into batches (one buffer per batch, not one per packet) so the lock is
 //! taken once per batch, not once per packet.
 
-use super::live::{LiveError, LiveEvent, LiveSource};
+use super::live::{LiveError, LiveSource};
 use super::{Drops, Frame, LinkType};
 use crate::time::Timestamp;
 use std::collections::VecDeque;
@@ -212,10 +212,15 @@ fn drain(mut source: LiveSource, s: &Shared, queue_bytes: usize) -> Result<(), L
         let mut batch = Batch::default();
         let mut overflow = 0;
         while batch.data.len() < BATCH_BYTES {
-            match source.next_event()? {
-                LiveEvent::Frame(f) if batch.bytes() + f.data.len() + 64 <= room => batch.push(&f),
-                LiveEvent::Frame(_) => overflow += 1,
-                LiveEvent::Idle => break,
+            let read = source.dispatch(&mut |f| {
+                if batch.bytes() + f.data.len() + 64 <= room {
+                    batch.push(&f);
+                } else {
+                    overflow += 1;
+                }
+            })?;
+            if read == 0 {
+                break;
             }
         }
         if overflow > 0 {

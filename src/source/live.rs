@@ -62,14 +62,6 @@ pub fn syn_filter(filter: &str) -> String {
     )
 }
 
-/// One read from the interface.
-#[derive(Debug)]
-pub enum LiveEvent<'a> {
-    Frame(Frame<'a>),
-    /// The read timeout passed without a packet.
-    Idle,
-}
-
 /// Why live capture could not start or continue. Each says what and where, in one line.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -122,6 +114,9 @@ pub struct LiveSource {
     timeout_ms: i32,
     /// The last read returned a packet: more may be buffered, read again before waiting.
     pending: bool,
+    /// An `nflog:GROUP` device: records are unwrapped to their IP packet, and the filter,
+    /// which libpcap cannot apply to NFLOG records, is applied to that packet here.
+    nflog: Option<pcap::BpfProgram>,
 }
 
 impl LiveSource {
@@ -141,18 +136,26 @@ impl LiveSource {
             // own timeout, whatever libpcap does with its timeout in each ring version.
             .setnonblock()
             .map_err(fail)?;
-        cap.filter(&opts.filter, true)
-            .map_err(|e| LiveError::Filter {
-                filter: opts.filter.clone(),
-                detail: pcap_detail(&e),
-            })?;
-        let link = linktype_from_dlt(cap.get_datalink().0);
+        let bad_filter = |e: pcap::Error| LiveError::Filter {
+            filter: opts.filter.clone(),
+            detail: pcap_detail(&e),
+        };
+        let mut link = linktype_from_dlt(cap.get_datalink().0);
+        let nflog = if link == LinkType::NFLOG {
+            link = LinkType::RAW;
+            let raw = pcap::Capture::dead(pcap::Linktype(DLT_RAW)).map_err(fail)?;
+            Some(raw.compile(&opts.filter, true).map_err(bad_filter)?)
+        } else {
+            cap.filter(&opts.filter, true).map_err(bad_filter)?;
+            None
+        };
         Ok(LiveSource {
             cap,
             link,
             interface,
             timeout_ms: i32::try_from(opts.timeout_ms).unwrap_or(100),
             pending: false,
+            nflog,
         })
     }
 
@@ -160,36 +163,53 @@ impl LiveSource {
         self.link
     }
 
-    /// The next packet, or `Idle` when the read timeout passed first.
-    pub fn next_event(&mut self) -> Result<LiveEvent<'_>, LiveError> {
+    /// The packets ready now, each handed to `each` (borrowed until it returns); waits up to
+    /// the read timeout first when the last call found none. Returns how many were read: 0
+    /// when the timeout passed without one.
+    ///
+    /// A whole buffer per call (pcap_dispatch), not a packet (pcap_next_ex): cheaper, and
+    /// the only correct way for `nflog:`, whose reader hands over every record of a netlink
+    /// message at once (pcap_next_ex would keep only the last).
+    pub fn dispatch(&mut self, each: &mut dyn FnMut(Frame<'_>)) -> Result<usize, LiveError> {
         if !self.pending {
             wait_readable(self.cap.as_raw_fd(), self.timeout_ms);
         }
-        match self.cap.next_packet() {
-            Ok(p) => {
-                let ts = Timestamp::from_secs_nanos(
-                    p.header.ts.tv_sec,
-                    u32::try_from(p.header.ts.tv_usec)
-                        .unwrap_or(0)
-                        .saturating_mul(1000),
-                );
-                self.pending = true;
-                Ok(LiveEvent::Frame(Frame {
-                    ts,
-                    link: self.link,
-                    data: p.data,
-                    orig_len: p.header.len,
-                }))
+        let (link, nflog) = (self.link, &self.nflog);
+        let read = self.cap.dispatch(None, |p| {
+            let ts = Timestamp::from_secs_nanos(
+                p.header.ts.tv_sec,
+                u32::try_from(p.header.ts.tv_usec)
+                    .unwrap_or(0)
+                    .saturating_mul(1000),
+            );
+            let (data, orig_len) = match nflog {
+                None => (p.data, p.header.len),
+                Some(filter) => match super::nflog::payload(p.data) {
+                    Some(ip) if filter.filter(ip) => (ip, ip.len() as u32),
+                    _ => return,
+                },
+            };
+            each(Frame {
+                ts,
+                link,
+                data,
+                orig_len,
+            });
+        });
+        let n = match read {
+            Ok(n) => n,
+            Err(pcap::Error::TimeoutExpired) => 0,
+            // A non-blocking `nflog:` device says "nothing now" as EAGAIN, in words.
+            Err(pcap::Error::PcapError(e)) if e.contains("temporarily unavailable") => 0,
+            Err(e) => {
+                return Err(LiveError::Capture {
+                    interface: self.interface.clone(),
+                    detail: pcap_detail(&e),
+                });
             }
-            Err(pcap::Error::TimeoutExpired) => {
-                self.pending = false;
-                Ok(LiveEvent::Idle)
-            }
-            Err(e) => Err(LiveError::Capture {
-                interface: self.interface.clone(),
-                detail: pcap_detail(&e),
-            }),
-        }
+        };
+        self.pending = n > 0;
+        Ok(n)
     }
 
     /// Packets dropped so far by the kernel (no room in the ring) and by the interface.
@@ -243,6 +263,9 @@ fn pcap_detail(e: &pcap::Error) -> String {
 
 /// DLT_* (libpcap, platform-dependent) → LINKTYPE_* (files). Only DLT_RAW differs on Linux
 /// (12, or 14 on some BSDs, vs LINKTYPE_RAW 101); the others s3wire decodes share their values.
+/// Linux's DLT_RAW, for compiling a filter that reads packets from their IP header on.
+const DLT_RAW: i32 = 12;
+
 pub fn linktype_from_dlt(dlt: i32) -> LinkType {
     match dlt {
         12 | 14 => LinkType::RAW,

@@ -7,9 +7,13 @@
 
 #[cfg(feature = "live")]
 pub mod capture_thread;
+#[cfg(feature = "live")]
+pub mod cgroup;
 pub mod file;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "live")]
+pub mod nflog;
 pub mod pcapng_writer;
 pub mod procs;
 #[cfg(feature = "live")]
@@ -35,6 +39,8 @@ impl LinkType {
     pub const IPV4: LinkType = LinkType(228);
     pub const IPV6: LinkType = LinkType(229);
     pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// Linux netfilter log records (`nflog:GROUP`); unwrapped by live capture, never decoded.
+    pub const NFLOG: LinkType = LinkType(239);
 
     pub fn name(self) -> String {
         match self {

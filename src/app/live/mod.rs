@@ -14,8 +14,10 @@ use super::print::Printer;
 use super::settings::{OutputSettings, SanitizeSettings, Settings};
 use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
 use crate::facts::Request;
+use crate::report::AttributionMode;
 use crate::report::Report;
 use crate::source::capture_thread::{CaptureThread, Received};
+use crate::source::cgroup::CommandCgroup;
 use crate::source::live::{LiveError, LiveOptions, LiveSource};
 use crate::source::pcapng_writer::PcapngWriter;
 use crate::source::run::{KeyLogTail, RunningCommand, exit_code};
@@ -43,7 +45,7 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
     let interrupts = interrupt_counter()?;
     let printer = Printer::for_capture(&s.output, &args.output)?;
     let mut live = Live::new(&s, &args.live, printer)?;
-    let mut source = open_source(&args.live, &live.procs)?;
+    let mut source = open_source(&args.live.interface, &args.live.filter, Some(&live.procs))?;
     // Like tcpdump's "listening on": the moment packets are being captured (scripts wait for it).
     eprintln!(
         "s3wire: capturing on {} ({}, filter: {}); Ctrl-C stops",
@@ -86,17 +88,51 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
         ..z
     });
     let interrupts = interrupt_counter()?;
+    let (cgroup, fallback) = match args.all_traffic {
+        true => (None, None),
+        false => match CommandCgroup::create() {
+            Ok(c) => (Some(c), None),
+            Err(why) => (None, Some(why)),
+        },
+    };
+    if let Some(c) = &cgroup {
+        s.captures = vec![format!(
+            "{} (the command's cgroup; filter: {})",
+            c.device(),
+            args.live.filter
+        )];
+    }
     let printer = Printer::for_run(&s.output, &args.output)?;
     let mut live = Live::new(&s, &args.live, printer)?;
-    let mut source = open_source(&args.live, &live.procs)?;
-    let mut child = RunningCommand::spawn(&args.command, args.keylog.as_deref())?;
+    let mut source = match &cgroup {
+        Some(c) => open_source(&c.device(), &args.live.filter, None)?,
+        None => open_source(&args.live.interface, &args.live.filter, Some(&live.procs))?,
+    };
+    let procs_fd = cgroup.as_ref().map(CommandCgroup::procs_fd);
+    let mut child = RunningCommand::spawn(&args.command, args.keylog.as_deref(), procs_fd)?;
     let tail = KeyLogTail::open(child.keylog_path()).map_err(|source| Error::Keylog {
         path: child.keylog_path().to_path_buf(),
         source,
     })?;
     live.follow_keylog(tail, "the command's SSLKEYLOGFILE".into());
+    live.attribution = match (&cgroup, args.all_traffic) {
+        (_, true) => None,
+        (Some(_), false) => Some(AttributionMode::Cgroup),
+        (None, false) => Some(AttributionMode::Proc),
+    };
+    live.fallback = fallback;
     let root = (!args.all_traffic).then(|| child.pid());
-    lock(&live.procs).tree = root.map(|r| (r, HashSet::from([r])));
+    {
+        let mut p = lock(&live.procs);
+        p.tree = root.map(|r| (r, HashSet::from([r])));
+        if cgroup.is_some() {
+            p.exact = Some(procs::command_info(
+                &args.command,
+                child.pid(),
+                s.output.redact,
+            ));
+        }
+    }
     live.run
         .engine
         .set_process_lookup(lookup(live.procs.clone()));
@@ -120,7 +156,9 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     }
     live.read_keys()?;
     let code = ended.map(|(_, c)| c);
-    live.finish(&mut source, &s, code)
+    let outcome = live.finish(&mut source, &s, code);
+    drop(cgroup);
+    outcome
 }
 
 /// Ctrl-C sets a counter instead of killing s3wire, so the report is still printed (and in `run`
@@ -140,25 +178,31 @@ fn interrupt_counter() -> Result<Arc<AtomicU32>> {
 /// SYNs only, whose thread looks each connection's process up as the SYN is sent, while the
 /// socket surely exists. Neither the capture nor the analysis waits for `/proc`, and the
 /// capture's ring can batch packets (see `source::live`) without delaying the lookups.
-fn open_source(l: &LiveArgs, procs: &Arc<Mutex<Procs>>) -> Result<CaptureThread> {
-    let source = LiveSource::open(&LiveOptions::new(&l.interface, &l.filter))?;
+fn open_source(
+    interface: &str,
+    filter: &str,
+    procs: Option<&Arc<Mutex<Procs>>>,
+) -> Result<CaptureThread> {
+    let source = LiveSource::open(&LiveOptions::new(interface, filter))?;
     let thread_error = |e: std::io::Error| {
         Error::Live(LiveError::Capture {
-            interface: l.interface.clone(),
+            interface: interface.to_string(),
             detail: format!("cannot start a thread: {e}"),
         })
     };
-    let syns = LiveSource::open(&LiveOptions {
-        snaplen: 256,
-        buffer_bytes: 4 << 20,
-        immediate: true,
-        ..LiveOptions::new(&l.interface, &crate::source::live::syn_filter(&l.filter))
-    })?;
-    let at_syn = Arc::downgrade(&lock(procs).at_syn);
-    std::thread::Builder::new()
-        .name("s3wire-syns".into())
-        .spawn(move || procs::watch_syns(syns, &at_syn))
-        .map_err(thread_error)?;
+    if let Some(procs) = procs {
+        let syns = LiveSource::open(&LiveOptions {
+            snaplen: 256,
+            buffer_bytes: 4 << 20,
+            immediate: true,
+            ..LiveOptions::new(interface, &crate::source::live::syn_filter(filter))
+        })?;
+        let at_syn = Arc::downgrade(&lock(procs).at_syn);
+        std::thread::Builder::new()
+            .name("s3wire-syns".into())
+            .spawn(move || procs::watch_syns(syns, &at_syn))
+            .map_err(thread_error)?;
+    }
     CaptureThread::start(source, QUEUE_BYTES).map_err(thread_error)
 }
 
@@ -210,6 +254,10 @@ struct Live {
     packets: u64,
     /// `--count`: frames analysed at most.
     limit: u64,
+    /// `run`: how the command's traffic is told from others'.
+    attribution: Option<AttributionMode>,
+    /// `run`: why exact attribution could not be had.
+    fallback: Option<String>,
     last_tick: Instant,
     policy: crate::policy::Policy,
 }
@@ -250,6 +298,8 @@ impl Live {
             had_keys: false,
             packets: 0,
             limit: u64::MAX,
+            attribution: None,
+            fallback: None,
             last_tick: Instant::now(),
             policy: s.policy.clone(),
         })
@@ -418,6 +468,7 @@ impl Live {
         let not_attributed = self.run.engine.not_attributed();
         let unknown = lock(&self.procs).unattributed;
         let had_keys = self.had_keys;
+        let (attribution, fallback) = (self.attribution, self.fallback.take());
         // On standard error too, unless a JSON report goes there (it must stay parseable; the
         // status is in `capture.command_exit`).
         let json_on_stderr =
@@ -433,6 +484,13 @@ impl Live {
             },
             |report| {
                 report.capture.command_exit = command_exit;
+                report.capture.attribution = attribution;
+                if let Some(why) = &fallback {
+                    report.quality.warnings.push(format!(
+                        "exact attribution unavailable ({why}): the command's connections were \
+                         told by looking their process up in /proc"
+                    ));
+                }
                 warn_live(report, not_attributed, had_keys);
                 if unknown > 0 {
                     report.quality.warnings.push(format!(

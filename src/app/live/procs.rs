@@ -9,38 +9,61 @@
 
 use crate::app::attribution::Verdict;
 use crate::report::ProcessInfo;
-use crate::source::live::{LiveEvent, LiveSource};
+use crate::source::live::LiveSource;
 use crate::source::procs::{ProcTable, Process};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 /// Bound on SYN-time answers waiting for their connection (unanswered SYNs leave entries behind).
 const MAX_AT_SYN: usize = 4096;
 
 type Tuple = (SocketAddr, SocketAddr);
 
-/// What the SYN watcher found, per (client, server): the owner, or None when the socket was
-/// not found (gone already, or not local).
+/// How long the analysis waits for a lookup the SYN watcher has started: it is usually done
+/// long before, but on a saturated machine the analysis can catch up with it.
+const WAIT_FOR_WATCHER: Duration = Duration::from_millis(100);
+
+/// What the SYN watcher found, per (client, server): `None` while it looks, then the owner, or
+/// `Some(None)` when the socket was not found (gone already, or not local).
 #[derive(Default)]
-pub struct AtSyn(Mutex<HashMap<Tuple, Option<Process>>>);
+pub struct AtSyn {
+    map: Mutex<HashMap<Tuple, Option<Option<Process>>>>,
+    done: Condvar,
+}
 
 impl AtSyn {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Tuple, Option<Process>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Tuple, Option<Option<Process>>>> {
         // Each change is one insert or remove: a panic elsewhere leaves the map whole.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn put(&self, t: Tuple, owner: Option<Process>) {
+    fn put(&self, t: Tuple, owner: Option<Option<Process>>) {
         let mut m = self.lock();
         if m.len() >= MAX_AT_SYN {
             m.clear();
         }
         m.insert(t, owner);
+        drop(m);
+        self.done.notify_all();
     }
 
+    /// The watcher's answer; waits (boundedly) for one it is still looking up.
     fn take(&self, t: &Tuple) -> Option<Option<Process>> {
-        self.lock().remove(t)
+        let deadline = Instant::now() + WAIT_FOR_WATCHER;
+        let mut m = self.lock();
+        while let Some(None) = m.get(t) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            m = self
+                .done
+                .wait_timeout(m, left)
+                .map_or_else(|e| e.into_inner().0, |(m, _)| m);
+        }
+        m.remove(t).flatten()
     }
 }
 
@@ -48,16 +71,18 @@ impl AtSyn {
 pub fn watch_syns(mut syns: LiveSource, at_syn: &Weak<AtSyn>) {
     let mut table = ProcTable::new("/proc");
     loop {
-        let Ok(event) = syns.next_event() else {
-            return;
-        };
         let Some(at) = at_syn.upgrade() else {
             return;
         };
-        if let LiveEvent::Frame(f) = event
-            && let Ok(seg) = crate::decode::decode(f.link, f.data)
-        {
-            at.put((seg.src, seg.dst), table.owner(seg.src, seg.dst));
+        let read = syns.dispatch(&mut |f| {
+            if let Ok(seg) = crate::decode::decode(f.link, f.data) {
+                let t = (seg.src, seg.dst);
+                at.put(t, None);
+                at.put(t, Some(table.owner(seg.src, seg.dst)));
+            }
+        });
+        if read.is_err() {
+            return;
         }
     }
 }
@@ -72,6 +97,9 @@ pub struct Procs {
     redact: bool,
     /// `run`: connections kept although their owner could not be found.
     pub unattributed: u64,
+    /// `run` in its own cgroup: every connection captured is the command's (see
+    /// `source::cgroup`); this names it when the socket's process cannot be named exactly.
+    pub exact: Option<ProcessInfo>,
 }
 
 impl Procs {
@@ -82,6 +110,7 @@ impl Procs {
             at_syn: Arc::default(),
             redact,
             unattributed: 0,
+            exact: None,
         }
     }
 
@@ -122,6 +151,13 @@ impl Procs {
     }
 
     pub fn verdict(&mut self, client: SocketAddr, server: SocketAddr) -> Verdict {
+        if let Some(command) = &self.exact {
+            let command = command.clone();
+            return Verdict::Keep(Some(match self.owner(client, server) {
+                Some(p) => self.info(p),
+                None => command,
+            }));
+        }
         match self.owner(client, server) {
             Some(p) if self.in_tree(p.pid) => Verdict::Keep(Some(self.info(p))),
             Some(_) => Verdict::Skip,
@@ -136,6 +172,23 @@ impl Procs {
                 Verdict::Keep(None)
             }
         }
+    }
+}
+
+/// The command as started: what names its connections when the process that held a socket is
+/// gone before it could be looked up (in its cgroup, it can only be the command or a child).
+pub fn command_info(argv: &[String], pid: u32, redact: bool) -> ProcessInfo {
+    let name = argv
+        .first()
+        .map_or("", |a| a.rsplit('/').next().unwrap_or(a));
+    let cmdline = argv.join(" ");
+    ProcessInfo {
+        pid,
+        name: name.chars().take(15).collect(),
+        cmdline: match redact {
+            true => crate::report::redact::redact_text(&cmdline).into_owned(),
+            false => cmdline,
+        },
     }
 }
 
