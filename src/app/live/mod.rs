@@ -5,30 +5,34 @@
 //! are checked even when no packet comes; on the same beat idle connections are expired, the key
 //! log is read, and the status line is redrawn.
 
+mod delay;
 mod procs;
+mod setup;
+mod warnings;
 
 use super::Outcome;
 use super::analysis::{self, Analysis};
 use super::error::{Error, Result};
 use super::print::Printer;
-use super::settings::{OutputSettings, SanitizeSettings, Settings};
-use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
+use super::settings::{SanitizeSettings, Settings};
+use crate::cli::{CaptureArgs, Format, LiveArgs, RunArgs};
 use crate::facts::Request;
 use crate::report::AttributionMode;
-use crate::report::Report;
 use crate::source::capture_thread::{CaptureThread, Received};
 use crate::source::cgroup::CommandCgroup;
-use crate::source::live::{LiveError, LiveOptions, LiveSource};
 use crate::source::pcapng_writer::PcapngWriter;
 use crate::source::run::{KeyLogTail, RunningCommand, exit_code};
-use crate::source::{Drops, Frame, LinkType, SourceNote};
+use crate::source::{Frame, LinkType, SourceNote};
 use crate::time::Timestamp;
+use delay::Delay;
 use procs::{Procs, lock, lookup};
-use std::collections::{HashSet, VecDeque};
-use std::io::{BufWriter, IsTerminal};
-use std::sync::atomic::{AtomicU32, Ordering};
+use setup::{interrupt_counter, open_source, report_to_stderr, settings};
+use std::collections::HashSet;
+use std::io::BufWriter;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use warnings::warn_live;
 
 /// How often the loop does its housekeeping (expiry, key log, status line).
 const TICK: Duration = Duration::from_millis(200);
@@ -161,84 +165,6 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     outcome
 }
 
-/// Ctrl-C sets a counter instead of killing s3wire, so the report is still printed (and in `run`
-/// the command, which got the same SIGINT from the terminal, decides when it is done). The
-/// `ctrlc` crate is used because std has no signal API and a raw `sigaction` would need `unsafe`.
-fn interrupt_counter() -> Result<Arc<AtomicU32>> {
-    let n = Arc::new(AtomicU32::new(0));
-    let handler = n.clone();
-    ctrlc::set_handler(move || {
-        handler.fetch_add(1, Ordering::SeqCst);
-    })
-    .map_err(|e| Error::Signal(e.to_string()))?;
-    Ok(n)
-}
-
-/// The capture thread, and the SYN watcher: a second, immediate-mode capture of the clients'
-/// SYNs only, whose thread looks each connection's process up as the SYN is sent, while the
-/// socket surely exists. Neither the capture nor the analysis waits for `/proc`, and the
-/// capture's ring can batch packets (see `source::live`) without delaying the lookups.
-fn open_source(
-    interface: &str,
-    filter: &str,
-    procs: Option<&Arc<Mutex<Procs>>>,
-) -> Result<CaptureThread> {
-    let source = LiveSource::open(&LiveOptions::new(interface, filter))?;
-    let thread_error = |e: std::io::Error| {
-        Error::Live(LiveError::Capture {
-            interface: interface.to_string(),
-            detail: format!("cannot start a thread: {e}"),
-        })
-    };
-    if let Some(procs) = procs {
-        let syns = LiveSource::open(&LiveOptions {
-            snaplen: 256,
-            buffer_bytes: 4 << 20,
-            immediate: true,
-            ..LiveOptions::new(interface, &crate::source::live::syn_filter(filter))
-        })?;
-        let at_syn = Arc::downgrade(&lock(procs).at_syn);
-        std::thread::Builder::new()
-            .name("s3wire-syns".into())
-            .spawn(move || procs::watch_syns(syns, &at_syn))
-            .map_err(thread_error)?;
-    }
-    CaptureThread::start(source, QUEUE_BYTES).map_err(thread_error)
-}
-
-/// The shared settings, naming the interface and filter as what was read.
-fn settings(
-    policy: &PolicyArgs,
-    output: &OutputArgs,
-    limits: &LimitArgs,
-    argv: Vec<String>,
-    live: &LiveArgs,
-) -> Result<Settings> {
-    let what = format!("live:{} (filter: {})", live.interface, live.filter);
-    Settings::new(policy, output, limits, vec![what], argv)
-}
-
-/// `run` keeps standard output for the command: the report goes to standard error unless
-/// `--output` names a file, and its default format and colour follow standard error.
-fn report_to_stderr(mut out: OutputSettings, o: &OutputArgs) -> OutputSettings {
-    if out.path.is_some() {
-        return out;
-    }
-    let tty = std::io::stderr().is_terminal();
-    if o.format.is_none() {
-        out.format = if tty { Format::Table } else { Format::Json };
-    }
-    out.table.color = match o.color {
-        crate::cli::ColorChoice::Always => true,
-        crate::cli::ColorChoice::Never => false,
-        crate::cli::ColorChoice::Auto => {
-            tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
-    out.table.width = if tty { Some(120) } else { None };
-    out
-}
-
 /// The state of one live session.
 struct Live {
     run: Analysis,
@@ -346,7 +272,7 @@ impl Live {
             })?;
         }
         if self.keylog.is_some() {
-            self.delayed.push(f);
+            self.delayed.push(f, Instant::now());
             self.release(false)?;
         } else {
             self.run.engine.frame(f);
@@ -359,11 +285,11 @@ impl Live {
     /// With `--write`, they are written now too, after the key log lines read just before
     /// them: each secrets block precedes the records it opens, as readers need.
     fn release(&mut self, all: bool) -> Result<()> {
-        if !all && !self.delayed.due() {
+        if !all && !self.delayed.due(Instant::now()) {
             return Ok(());
         }
         self.read_keys()?;
-        while let Some(f) = self.delayed.pop(all) {
+        while let Some(f) = self.delayed.pop(all, Instant::now()) {
             if let Some(w) = &mut self.writer {
                 w.write_frame(&f.frame())
                     .map_err(|source| Error::SaveCapture {
@@ -508,110 +434,6 @@ impl Live {
 /// proves its host HTTPS, the request a refused attempt was for) before it is judged and
 /// written.
 const JUDGE_DELAY: Duration = Duration::from_secs(2);
-
-/// How long frames wait for the key log when one is followed. A TLS 1.3 server sends its
-/// encrypted handshake before the client has even read the ServerHello and written the secrets
-/// that open it; a short delay lets every secret reach the key log before its records are read.
-const KEY_DELAY: Duration = Duration::from_millis(250);
-/// Bytes held at most while waiting (a burst beyond it is processed at once): memory stays flat.
-const MAX_DELAYED_BYTES: usize = 64 << 20;
-
-/// Frames copied on arrival, waiting [`KEY_DELAY`].
-#[derive(Default)]
-struct Delay {
-    frames: VecDeque<Held>,
-    bytes: usize,
-}
-
-struct Held {
-    arrived: Instant,
-    ts: Timestamp,
-    link: LinkType,
-    data: Vec<u8>,
-    orig_len: u32,
-}
-
-impl Held {
-    fn frame(&self) -> Frame<'_> {
-        Frame {
-            ts: self.ts,
-            link: self.link,
-            data: &self.data,
-            orig_len: self.orig_len,
-        }
-    }
-}
-
-impl Delay {
-    fn push(&mut self, f: &Frame<'_>) {
-        self.bytes += f.data.len();
-        self.frames.push_back(Held {
-            arrived: Instant::now(),
-            ts: f.ts,
-            link: f.link,
-            data: f.data.to_vec(),
-            orig_len: f.orig_len,
-        });
-    }
-
-    fn due(&self) -> bool {
-        self.bytes > MAX_DELAYED_BYTES
-            || self
-                .frames
-                .front()
-                .is_some_and(|h| h.arrived.elapsed() >= KEY_DELAY)
-    }
-
-    /// The oldest frame if it is due (or if `all`).
-    fn pop(&mut self, all: bool) -> Option<Held> {
-        if !all && !self.due() {
-            return None;
-        }
-        let h = self.frames.pop_front()?;
-        self.bytes -= h.data.len();
-        Some(h)
-    }
-}
-
-/// What only live capture knows, said where the report's reader looks for completeness.
-fn warn_live(report: &mut Report, (conns, attempts): (u64, u64), had_keys: bool) {
-    let w = &mut report.quality.warnings;
-    if let Some(d) = report.capture.drops.filter(|d| d.total() > 0) {
-        w.push(format!(
-            "{} packets dropped: requests may be missing{}",
-            d.phrase(),
-            drop_hint(&d)
-        ));
-    }
-    if conns + attempts > 0 {
-        w.push(format!(
-            "{conns} connections and {attempts} connection attempts of other processes left out \
-             (--all-traffic reports them)"
-        ));
-    }
-    let opaque = report.quality.tls_not_decrypted;
-    if opaque > 0 {
-        let why = if had_keys {
-            "a key log was collected but these sessions could not be decrypted with it"
-        } else {
-            "no TLS key log was available"
-        };
-        w.push(format!(
-            "{opaque} TLS sessions were not decrypted ({why}): their requests are not listed"
-        ));
-    }
-}
-
-/// What to do about each kind of drop.
-fn drop_hint(d: &Drops) -> &'static str {
-    if d.interface > 0 {
-        " (the interface dropped packets: capture closer to the client, or on a less busy link)"
-    } else if d.kernel > 0 || d.queue > 0 {
-        " (s3wire could not keep up: narrow --filter to the S3 traffic)"
-    } else {
-        ""
-    }
-}
 
 fn wall_clock() -> Timestamp {
     let d = std::time::SystemTime::now()
