@@ -2,7 +2,7 @@
 //! facts wait in the records' outbox until the caller drains them after each frame, so nothing
 //! grows with the capture but counters and the bounded connection table.
 
-use super::attribution::{self, Attribution, ProcessLookup};
+use super::attribution::{self, Attribution, ConnectionVerdicts};
 use super::records::{Fact, Records};
 use crate::decode::{self, Skip};
 use crate::flow::{FlowLimits, FlowTable, StreamEvent};
@@ -98,7 +98,7 @@ impl Engine {
 
     /// Live capture: name each connection's local process, and drop the connections `lookup`
     /// rejects before they reach the records (see `attribution`).
-    pub fn set_process_lookup(&mut self, lookup: ProcessLookup) {
+    pub fn set_process_lookup(&mut self, lookup: ConnectionVerdicts) {
         self.attribution = Some(Attribution::new(lookup));
     }
 

@@ -10,7 +10,7 @@
 use crate::app::attribution::Verdict;
 use crate::report::ProcessInfo;
 use crate::source::live::LiveSource;
-use crate::source::procs::{ProcTable, Process};
+use crate::source::procs::{ProcTable, Process, ProcessLookup};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
@@ -89,7 +89,7 @@ pub fn watch_syns(mut syns: LiveSource, at_syn: &Weak<AtSyn>) {
 
 /// The analysis' side: the verdict on each connection the flow stage opens.
 pub struct Procs {
-    table: ProcTable,
+    table: Box<dyn ProcessLookup>,
     /// `run` (fallback) without `--all-traffic`: the command's pid, and the pids known to be
     /// it or its descendants.
     pub tree: Option<(u32, HashSet<u32>)>,
@@ -104,8 +104,12 @@ pub struct Procs {
 
 impl Procs {
     pub fn new(redact: bool) -> Self {
+        Procs::with_table(Box::new(ProcTable::new("/proc")), redact)
+    }
+
+    pub fn with_table(table: Box<dyn ProcessLookup>, redact: bool) -> Self {
         Procs {
-            table: ProcTable::new("/proc"),
+            table,
             tree: None,
             at_syn: Arc::default(),
             redact,
@@ -193,10 +197,139 @@ pub fn command_info(argv: &[String], pid: u32, redact: bool) -> ProcessInfo {
 }
 
 /// The lookup the engine calls for each connection.
-pub fn lookup(procs: Arc<Mutex<Procs>>) -> crate::app::attribution::ProcessLookup {
+pub fn lookup(procs: Arc<Mutex<Procs>>) -> crate::app::attribution::ConnectionVerdicts {
     Box::new(move |client, server| lock(&procs).verdict(client, server))
 }
 
 pub fn lock(p: &Mutex<Procs>) -> MutexGuard<'_, Procs> {
     p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sockets and processes as a test sets them.
+    #[derive(Default)]
+    struct Fake {
+        owners: HashMap<Tuple, u32>,
+        open: HashSet<Tuple>,
+        children: Vec<u32>,
+    }
+
+    fn process(pid: u32) -> Process {
+        Process {
+            pid,
+            name: format!("p{pid}"),
+            cmdline: format!("p{pid} --secret X-Amz-Signature=abcdef0123"),
+        }
+    }
+
+    impl ProcessLookup for Fake {
+        fn owner(&mut self, l: SocketAddr, r: SocketAddr) -> Option<Process> {
+            self.owners.get(&(l, r)).map(|p| process(*p))
+        }
+        fn owner_in_tree(
+            &mut self,
+            l: SocketAddr,
+            r: SocketAddr,
+            root: u32,
+            tree: &mut HashSet<u32>,
+        ) -> Option<Process> {
+            tree.extend(self.descendants(root));
+            self.owners
+                .get(&(l, r))
+                .filter(|p| tree.contains(p))
+                .map(|p| process(*p))
+        }
+        fn is_open(&self, l: SocketAddr, r: SocketAddr) -> bool {
+            self.open.contains(&(l, r)) || self.owners.contains_key(&(l, r))
+        }
+        fn descendants(&self, root: u32) -> Vec<u32> {
+            std::iter::once(root).chain(self.children.clone()).collect()
+        }
+    }
+
+    fn conn(port: u16) -> Tuple {
+        (
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            SocketAddr::from(([127, 0, 0, 1], 25480)),
+        )
+    }
+
+    fn verdict(p: &mut Procs, t: Tuple) -> Option<Option<u32>> {
+        match p.verdict(t.0, t.1) {
+            Verdict::Keep(owner) => Some(owner.map(|o| o.pid)),
+            Verdict::Skip => None,
+        }
+    }
+
+    #[test]
+    fn capture_names_the_owner_and_keeps_what_it_cannot_name() {
+        let mut fake = Fake::default();
+        fake.owners.insert(conn(1), 10);
+        let mut p = Procs::with_table(Box::new(fake), true);
+        assert_eq!(verdict(&mut p, conn(1)), Some(Some(10)));
+        assert_eq!(verdict(&mut p, conn(2)), Some(None));
+        assert_eq!(p.unattributed, 0, "capture counts nothing as unattributed");
+    }
+
+    #[test]
+    fn run_by_proc_keeps_its_tree_skips_others_and_counts_the_gone() {
+        let mut fake = Fake::default();
+        fake.owners.insert(conn(1), 100); // the command
+        fake.owners.insert(conn(2), 101); // its child
+        fake.owners.insert(conn(3), 7); // nginx
+        fake.open.insert(conn(4)); // open, owner not found in the tree
+        fake.children = vec![101];
+        let mut p = Procs::with_table(Box::new(fake), true);
+        p.tree = Some((100, HashSet::from([100])));
+        assert_eq!(verdict(&mut p, conn(1)), Some(Some(100)));
+        assert_eq!(verdict(&mut p, conn(2)), Some(Some(101)));
+        assert_eq!(verdict(&mut p, conn(3)), None);
+        assert_eq!(verdict(&mut p, conn(4)), None);
+        assert_eq!(p.unattributed, 0);
+        assert_eq!(verdict(&mut p, conn(5)), Some(None), "gone: kept");
+        assert_eq!(p.unattributed, 1);
+    }
+
+    #[test]
+    fn run_in_its_cgroup_names_the_command_when_the_socket_is_gone() {
+        let mut p = Procs::with_table(Box::new(Fake::default()), true);
+        p.tree = Some((100, HashSet::from([100])));
+        p.exact = Some(command_info(
+            &["/usr/bin/python3".into(), "s.py".into()],
+            100,
+            true,
+        ));
+        assert_eq!(verdict(&mut p, conn(9)), Some(Some(100)));
+        assert_eq!(p.unattributed, 0);
+    }
+
+    #[test]
+    fn the_syn_watchers_answer_wins_over_a_late_lookup_and_is_redacted() {
+        let mut p = Procs::with_table(Box::new(Fake::default()), true);
+        p.at_syn.put(conn(1), None);
+        p.at_syn.put(conn(1), Some(Some(process(42))));
+        match p.verdict(conn(1).0, conn(1).1) {
+            Verdict::Keep(Some(info)) => {
+                assert_eq!(info.pid, 42);
+                assert!(!info.cmdline.contains("abcdef0123"), "{}", info.cmdline);
+            }
+            _ => panic!("kept with its process"),
+        }
+        // Taken: a second connection on the same tuple looks up afresh.
+        assert_eq!(verdict(&mut p, conn(1)), Some(None));
+    }
+
+    #[test]
+    fn the_command_is_named_by_its_programs_file_name() {
+        let c = command_info(
+            &["/usr/bin/python3".into(), "-c".into(), "x".into()],
+            5,
+            false,
+        );
+        assert_eq!((c.pid, c.name.as_str()), (5, "python3"));
+        assert_eq!(c.cmdline, "/usr/bin/python3 -c x");
+    }
 }
