@@ -92,7 +92,9 @@ pub struct RunArgs {
     #[command(flatten)]
     pub live: LiveArgs,
 
-    /// Report every connection seen, not only those of COMMAND and its children.
+    /// Report every connection seen, not only those of COMMAND and its children (without it,
+    /// COMMAND runs in a cgroup v2 of its own whose packets alone are captured, where the
+    /// machine has cgroup v2 and nft; else processes are looked up in /proc).
     #[arg(long)]
     pub all_traffic: bool,
 

@@ -17,8 +17,10 @@ pub(super) fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
         bytes: i.bytes,
         first: i.first,
         last: i.last,
-        dropped: i.dropped,
+        dropped: i.dropped.map(|d| d.total()),
+        drops: i.dropped,
         command_exit: None,
+        attribution: None,
     }
 }
 
@@ -104,6 +106,9 @@ pub(super) fn quality(
         tunnel_endpoints,
         tunnel_endpoints_other,
         not_analysed: i.tally.record(i.packets, i.bytes),
+        kernel_drops: i.dropped.map(|d| d.kernel),
+        interface_drops: i.dropped.map(|d| d.interface),
+        queue_drops: i.dropped.map(|d| d.queue),
         warnings,
     }
 }

@@ -16,10 +16,10 @@ pub enum Verdict {
     Skip,
 }
 
-pub type ProcessLookup = Box<dyn FnMut(SocketAddr, SocketAddr) -> Verdict>;
+pub type ConnectionVerdicts = Box<dyn FnMut(SocketAddr, SocketAddr) -> Verdict>;
 
 pub struct Attribution {
-    lookup: ProcessLookup,
+    lookup: ConnectionVerdicts,
     skipped: HashSet<ConnId>,
     processes: HashMap<ConnId, ProcessInfo>,
     pub skipped_connections: u64,
@@ -27,7 +27,7 @@ pub struct Attribution {
 }
 
 impl Attribution {
-    pub fn new(lookup: ProcessLookup) -> Self {
+    pub fn new(lookup: ConnectionVerdicts) -> Self {
         Attribution {
             lookup,
             skipped: HashSet::new(),

@@ -2,7 +2,7 @@
 //! facts wait in the records' outbox until the caller drains them after each frame, so nothing
 //! grows with the capture but counters and the bounded connection table.
 
-use super::attribution::{self, Attribution, ProcessLookup};
+use super::attribution::{self, Attribution, ConnectionVerdicts};
 use super::records::{Fact, Records};
 use crate::decode::{self, Skip};
 use crate::flow::{FlowLimits, FlowTable, StreamEvent};
@@ -46,7 +46,7 @@ pub struct Intake {
     /// Key log sources read (files and pcapng Decryption Secrets Blocks).
     pub keylog_sources: u64,
     pub truncations: Vec<String>,
-    pub dropped: Option<u64>,
+    pub dropped: Option<crate::source::Drops>,
 }
 
 /// Frames in, records out.
@@ -102,7 +102,7 @@ impl Engine {
 
     /// Live capture: name each connection's local process, and drop the connections `lookup`
     /// rejects before they reach the records (see `attribution`).
-    pub fn set_process_lookup(&mut self, lookup: ProcessLookup) {
+    pub fn set_process_lookup(&mut self, lookup: ConnectionVerdicts) {
         self.attribution = Some(Attribution::new(lookup));
     }
 
@@ -139,9 +139,7 @@ impl Engine {
                 self.add_keylog(&String::from_utf8_lossy(&k), &origin);
             }
             SourceNote::Truncated { detail } => self.intake.truncations.push(detail),
-            SourceNote::Dropped(n) => {
-                self.intake.dropped = Some(self.intake.dropped.unwrap_or(0).saturating_add(n))
-            }
+            SourceNote::Dropped(n) => self.intake.dropped.get_or_insert_default().add(n),
         }
     }
 

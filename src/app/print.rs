@@ -108,11 +108,13 @@ impl Printer {
 
     /// Redraws the status line (standard error, terminal only). `dropped`: what the capture
     /// says it dropped, when it can say (a pipe cannot).
-    pub fn status(&mut self, packets: u64, dropped: Option<u64>) {
+    pub fn status(&mut self, packets: u64, dropped: Option<crate::source::Drops>) {
         if !self.status {
             return;
         }
-        let drops = dropped.map_or(String::new(), |d| format!(" · {d} dropped"));
+        let drops = dropped.map_or(String::new(), |d| {
+            format!(" · dropped packets: {}", d.phrase())
+        });
         let text = format!(
             "\r\x1b[K s3wire: {packets} packets · {} requests · {} plaintext to HTTPS{drops}",
             self.requests, self.flagged

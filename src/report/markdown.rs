@@ -241,13 +241,10 @@ fn write_endpoints(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let q = &r.quality;
-    let dropped = r
-        .capture
-        .dropped
-        .map_or("unknown".into(), |d| d.to_string());
+    let dropped = r.capture.drops.map_or("unknown".into(), |d| d.phrase());
     writeln!(
         out,
-        "### Capture quality\n\n{} · dropped: {dropped}",
+        "### Capture quality\n\n{} · dropped packets: {dropped}",
         q.phrases().join(" · ")
     )?;
     for w in &q.warnings {

@@ -90,11 +90,27 @@ pub struct CaptureSummary {
     pub bytes: u64,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
-    /// Packets the kernel/interface dropped (live capture); null when the source cannot know.
+    /// Packets live capture lost (the sum of `drops`); null when the source cannot know.
     pub dropped: Option<u64>,
+    /// Live capture: the packets lost, by where they were lost; null when the source cannot know.
+    pub drops: Option<crate::source::Drops>,
     /// `s3wire run`: the command's exit status (128 + signal number when a signal ended it, as
     /// shells report it); null for other subcommands or when it could not be waited for.
     pub command_exit: Option<i32>,
+    /// `s3wire run`: how the command's traffic was told from other processes'; null elsewhere
+    /// and with `--all-traffic`.
+    pub attribution: Option<AttributionMode>,
+}
+
+/// How `run` knew which connections were the command's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttributionMode {
+    /// Exact: the command ran in a cgroup of its own, and only that cgroup's packets were
+    /// captured.
+    Cgroup,
+    /// Best effort: each connection's process was looked up in `/proc`.
+    Proc,
 }
 
 /// How complete the analysis is, so that "no findings" can be trusted (or not).
@@ -152,6 +168,12 @@ pub struct Quality {
     pub tunnel_endpoints_other: u64,
     /// Frames not analysed (`non_tcp_frames` + `undecodable_frames`), by kind.
     pub not_analysed: NotAnalysed,
+    /// Live capture: packets the kernel's ring had no room for (null offline).
+    pub kernel_drops: Option<u64>,
+    /// Live capture: packets the interface (NIC, driver) dropped (null offline).
+    pub interface_drops: Option<u64>,
+    /// Live capture: packets the queue between capture and analysis had no room for.
+    pub queue_drops: Option<u64>,
     /// Human-readable warnings (truncated files, drops, …).
     pub warnings: Vec<String>,
 }

@@ -331,8 +331,8 @@ fn tls(r: &Report, style: &TableStyle) -> Table {
 fn write_quality(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let q = &r.quality;
     writeln!(out, "\nCapture quality: {}", q.phrases().join(", "))?;
-    if let Some(d) = r.capture.dropped {
-        writeln!(out, "Packets dropped by the kernel/interface: {d}")?;
+    if let Some(d) = r.capture.drops {
+        writeln!(out, "Dropped packets: {}", d.phrase())?;
     }
     for w in &q.warnings {
         writeln!(out, "warning: {w}")?;

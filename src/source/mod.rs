@@ -5,9 +5,15 @@
 //! types per pcapng interface, Decryption Secrets Blocks); live capture (libpcap) sits behind the
 //! `live` cargo feature.
 
+#[cfg(feature = "live")]
+pub mod capture_thread;
+#[cfg(feature = "live")]
+pub mod cgroup;
 pub mod file;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "live")]
+pub mod nflog;
 pub mod pcapng_writer;
 pub mod procs;
 #[cfg(feature = "live")]
@@ -33,6 +39,8 @@ impl LinkType {
     pub const IPV4: LinkType = LinkType(228);
     pub const IPV6: LinkType = LinkType(229);
     pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// Linux netfilter log records (`nflog:GROUP`); unwrapped by live capture, never decoded.
+    pub const NFLOG: LinkType = LinkType(239);
 
     pub fn name(self) -> String {
         match self {
@@ -67,8 +75,50 @@ pub enum SourceNote {
     KeyLog(Vec<u8>),
     /// The file ended in the middle of a block: what came before was read.
     Truncated { detail: String },
-    /// Packets the kernel or interface dropped (live capture statistics).
-    Dropped(u64),
+    /// Packets live capture lost, by where they were lost.
+    Dropped(Drops),
+}
+
+/// Packets live capture lost, counted apart because each has its own cure: the kernel's ring
+/// was full (s3wire's capture thread did not read fast enough), the interface dropped them
+/// (the NIC or driver), or the queue between the capture thread and the analysis was full
+/// (the analysis is slower than the traffic).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Drops {
+    pub kernel: u64,
+    pub interface: u64,
+    pub queue: u64,
+}
+
+impl Drops {
+    pub fn total(&self) -> u64 {
+        self.kernel
+            .saturating_add(self.interface)
+            .saturating_add(self.queue)
+    }
+
+    pub fn add(&mut self, o: Drops) {
+        self.kernel = self.kernel.saturating_add(o.kernel);
+        self.interface = self.interface.saturating_add(o.interface);
+        self.queue = self.queue.saturating_add(o.queue);
+    }
+
+    /// "12 (kernel 10, queue 2)": the total and the causes that lost packets; "0" when none did.
+    pub fn phrase(&self) -> String {
+        let parts: Vec<String> = [
+            ("kernel", self.kernel),
+            ("interface", self.interface),
+            ("queue", self.queue),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{what} {n}"))
+        .collect();
+        match parts.is_empty() {
+            true => "0".into(),
+            false => format!("{} ({})", self.total(), parts.join(", ")),
+        }
+    }
 }
 
 /// One item from a source.

@@ -110,6 +110,49 @@ pub fn find_row(rows: &[SocketRow], local: SocketAddr, remote: SocketAddr) -> Op
         .find(|r| r.inode != 0 && canon(r.local) == local && canon(r.remote) == remote)
 }
 
+/// Which local process owns a connection: the seam between live attribution and the host's
+/// tables. [`ProcTable`] reads `/proc`; tests use a fake.
+pub trait ProcessLookup: Send {
+    /// The process holding the socket `local` → `remote`, if it is local and still open.
+    fn owner(&mut self, local: SocketAddr, remote: SocketAddr) -> Option<Process>;
+    /// Like `owner`, among `root` and its descendants only (`tree`, grown as they appear).
+    fn owner_in_tree(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        root: u32,
+        tree: &mut HashSet<u32>,
+    ) -> Option<Process>;
+    /// Whether the socket exists on this host now.
+    fn is_open(&self, local: SocketAddr, remote: SocketAddr) -> bool;
+    /// `root` and every process now descending from it.
+    fn descendants(&self, root: u32) -> Vec<u32>;
+}
+
+impl ProcessLookup for ProcTable {
+    fn owner(&mut self, local: SocketAddr, remote: SocketAddr) -> Option<Process> {
+        ProcTable::owner(self, local, remote)
+    }
+
+    fn owner_in_tree(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        root: u32,
+        tree: &mut HashSet<u32>,
+    ) -> Option<Process> {
+        ProcTable::owner_in_tree(self, local, remote, root, tree)
+    }
+
+    fn is_open(&self, local: SocketAddr, remote: SocketAddr) -> bool {
+        ProcTable::is_open(self, local, remote)
+    }
+
+    fn descendants(&self, root: u32) -> Vec<u32> {
+        ProcTable::descendants(self, root)
+    }
+}
+
 /// Reads the live socket and process tables under a `/proc` root.
 pub struct ProcTable {
     root: PathBuf,

@@ -5,8 +5,9 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::RawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 
@@ -57,23 +58,43 @@ pub struct RunningCommand {
 
 impl RunningCommand {
     /// Starts `argv` with `SSLKEYLOGFILE` set: to `keep` when given (kept afterwards), else to a
-    /// private temporary file removed when this value is dropped.
-    pub fn spawn(argv: &[String], keep: Option<&Path>) -> Result<Self, RunError> {
+    /// private temporary file removed when this value is dropped. With `cgroup_procs` (a
+    /// cgroup's `cgroup.procs`, open for writing), the child joins that cgroup before it
+    /// executes the command, so every socket the command opens belongs to it.
+    pub fn spawn(
+        argv: &[String],
+        keep: Option<&Path>,
+        cgroup_procs: Option<RawFd>,
+    ) -> Result<Self, RunError> {
         let name = argv.first().cloned().unwrap_or_default();
         let keylog = KeyLogFile::create(keep)?;
-        let child = Command::new(&name)
-            .args(argv.iter().skip(1))
-            .env("SSLKEYLOGFILE", &keylog.path)
-            .spawn()
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::NotFound => RunError::NotFound {
-                    command: name.clone(),
-                },
-                _ => RunError::Spawn {
-                    command: name.clone(),
-                    source,
-                },
-            })?;
+        let mut cmd = Command::new(&name);
+        cmd.args(argv.iter().skip(1))
+            .env("SSLKEYLOGFILE", &keylog.path);
+        if let Some(fd) = cgroup_procs {
+            // SAFETY: the closure runs in the child between fork and exec, where only
+            // async-signal-safe calls are allowed: it makes one write(2) of a static byte to a
+            // descriptor the parent keeps open for the whole spawn (it is only closed when
+            // `CommandCgroup` is dropped, after the command ended), and allocates nothing.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::write(fd, b"0".as_ptr().cast(), 1) == 1 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let child = cmd.spawn().map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => RunError::NotFound {
+                command: name.clone(),
+            },
+            _ => RunError::Spawn {
+                command: name.clone(),
+                source,
+            },
+        })?;
         Ok(RunningCommand {
             child,
             name,
@@ -225,7 +246,7 @@ mod tests {
     #[test]
     fn child_gets_a_private_keylog_and_its_exit_code_is_kept() {
         let script = "printf 'CLIENT_RANDOM aa bb\\nCLIENT_RA' >> \"$SSLKEYLOGFILE\"; exit 3";
-        let mut c = RunningCommand::spawn(&argv(&["sh", "-c", script]), None).unwrap();
+        let mut c = RunningCommand::spawn(&argv(&["sh", "-c", script]), None, None).unwrap();
         let path = c.keylog_path().to_path_buf();
         let mode = std::fs::metadata(&path).unwrap().permissions();
         assert_eq!(
@@ -245,7 +266,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let keep = dir.path().join("keys.txt");
         let script = "echo 'CLIENT_RANDOM 01 02' >> \"$SSLKEYLOGFILE\"";
-        let mut c = RunningCommand::spawn(&argv(&["sh", "-c", script]), Some(&keep)).unwrap();
+        let mut c = RunningCommand::spawn(&argv(&["sh", "-c", script]), Some(&keep), None).unwrap();
         assert_eq!(exit_code(wait(&mut c)), 0);
         drop(c);
         assert_eq!(std::fs::read(&keep).unwrap(), b"CLIENT_RANDOM 01 02\n");
@@ -253,13 +274,14 @@ mod tests {
 
     #[test]
     fn signals_count_as_128_plus_the_signal() {
-        let mut c = RunningCommand::spawn(&argv(&["sh", "-c", "kill -TERM $$"]), None).unwrap();
+        let mut c =
+            RunningCommand::spawn(&argv(&["sh", "-c", "kill -TERM $$"]), None, None).unwrap();
         assert_eq!(exit_code(wait(&mut c)), 128 + 15);
     }
 
     #[test]
     fn a_missing_command_says_so() {
-        let e = RunningCommand::spawn(&argv(&["s3wire-no-such-command"]), None)
+        let e = RunningCommand::spawn(&argv(&["s3wire-no-such-command"]), None, None)
             .err()
             .unwrap();
         assert_eq!(

@@ -5,40 +5,51 @@
 //! are checked even when no packet comes; on the same beat idle connections are expired, the key
 //! log is read, and the status line is redrawn.
 
+mod delay;
+mod procs;
+mod setup;
+mod warnings;
+
 use super::Outcome;
 use super::analysis::{self, Analysis};
-use super::attribution::Verdict;
 use super::error::{Error, Result};
 use super::print::Printer;
-use super::settings::{OutputSettings, SanitizeSettings, Settings};
-use crate::cli::{CaptureArgs, Format, LimitArgs, LiveArgs, OutputArgs, PolicyArgs, RunArgs};
+use super::settings::{SanitizeSettings, Settings};
+use crate::cli::{CaptureArgs, Format, LiveArgs, RunArgs};
 use crate::facts::Request;
-use crate::report::{ProcessInfo, Report};
-use crate::source::live::{LiveEvent, LiveOptions, LiveSource};
+use crate::report::AttributionMode;
+use crate::source::capture_thread::{CaptureThread, Received};
+use crate::source::cgroup::CommandCgroup;
 use crate::source::pcapng_writer::PcapngWriter;
-use crate::source::procs::ProcTable;
 use crate::source::run::{KeyLogTail, RunningCommand, exit_code};
 use crate::source::{Frame, LinkType, SourceNote};
 use crate::time::Timestamp;
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::io::{BufWriter, IsTerminal};
-use std::net::SocketAddr;
-use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use delay::Delay;
+use procs::{Procs, lock, lookup};
+use setup::{interrupt_counter, open_source, report_to_stderr, settings};
+use std::collections::HashSet;
+use std::io::BufWriter;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use warnings::warn_live;
 
 /// How often the loop does its housekeeping (expiry, key log, status line).
 const TICK: Duration = Duration::from_millis(200);
 /// After the command exits: how long to keep reading for its last packets (FIN, final ACKs).
 const DRAIN: Duration = Duration::from_millis(300);
+/// The queue between the capture thread and the analysis. 128 MiB holds several seconds of a
+/// loaded loopback (about 40,000 requests/s of small S3 requests is ~25 MB/s of frames), so a
+/// stall of the analysis that long loses nothing; memory stays bounded by it.
+const QUEUE_BYTES: usize = 128 << 20;
 
 pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
     let mut s = settings(&args.policy, &args.output, &args.limits, argv, &args.live)?;
     s.sanitize = SanitizeSettings::from_args(&args.sanitize);
     let interrupts = interrupt_counter()?;
-    let mut source = open_source(&args.live)?;
+    let printer = Printer::for_capture(&s.output, &args.output)?;
+    let mut live = Live::new(&s, &args.live, printer)?;
+    let mut source = open_source(&args.live.interface, &args.live.filter, Some(&live.procs))?;
     // Like tcpdump's "listening on": the moment packets are being captured (scripts wait for it).
     eprintln!(
         "s3wire: capturing on {} ({}, filter: {}); Ctrl-C stops",
@@ -46,8 +57,6 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
         source.link().name(),
         args.live.filter
     );
-    let printer = Printer::for_capture(&s.output, &args.output)?;
-    let mut live = Live::new(&s, &args.live, printer)?;
     if let Some(k) = &args.keylog {
         let tail = KeyLogTail::open(k).map_err(|source| Error::Keylog {
             path: k.clone(),
@@ -61,12 +70,14 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
     let deadline = args
         .duration
         .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
-    let count = args.count.unwrap_or(u64::MAX);
+    live.limit = args.count.unwrap_or(u64::MAX);
     while interrupts.load(Ordering::SeqCst) == 0
         && deadline.is_none_or(|d| Instant::now() < d)
-        && live.packets < count
+        && live.packets < live.limit
     {
-        live.step(&mut source)?;
+        if live.step(&mut source)? {
+            break;
+        }
     }
     live.finish(&mut source, &s, None)
 }
@@ -81,23 +92,59 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
         ..z
     });
     let interrupts = interrupt_counter()?;
-    let mut source = open_source(&args.live)?;
+    let (cgroup, fallback) = match args.all_traffic {
+        true => (None, None),
+        false => match CommandCgroup::create() {
+            Ok(c) => (Some(c), None),
+            Err(why) => (None, Some(why)),
+        },
+    };
+    if let Some(c) = &cgroup {
+        s.captures = vec![format!(
+            "{} (the command's cgroup; filter: {})",
+            c.device(),
+            args.live.filter
+        )];
+    }
     let printer = Printer::for_run(&s.output, &args.output)?;
     let mut live = Live::new(&s, &args.live, printer)?;
-    let mut child = RunningCommand::spawn(&args.command, args.keylog.as_deref())?;
+    let mut source = match &cgroup {
+        Some(c) => open_source(&c.device(), &args.live.filter, None)?,
+        None => open_source(&args.live.interface, &args.live.filter, Some(&live.procs))?,
+    };
+    let procs_fd = cgroup.as_ref().map(CommandCgroup::procs_fd);
+    let mut child = RunningCommand::spawn(&args.command, args.keylog.as_deref(), procs_fd)?;
     let tail = KeyLogTail::open(child.keylog_path()).map_err(|source| Error::Keylog {
         path: child.keylog_path().to_path_buf(),
         source,
     })?;
     live.follow_keylog(tail, "the command's SSLKEYLOGFILE".into());
+    live.attribution = match (&cgroup, args.all_traffic) {
+        (_, true) => None,
+        (Some(_), false) => Some(AttributionMode::Cgroup),
+        (None, false) => Some(AttributionMode::Proc),
+    };
+    live.fallback = fallback;
     let root = (!args.all_traffic).then(|| child.pid());
-    live.procs.borrow_mut().tree = root.map(|r| (r, HashSet::from([r])));
+    {
+        let mut p = lock(&live.procs);
+        p.tree = root.map(|r| (r, HashSet::from([r])));
+        if cgroup.is_some() {
+            p.exact = Some(procs::command_info(
+                &args.command,
+                child.pid(),
+                s.output.redact,
+            ));
+        }
+    }
     live.run
         .engine
         .set_process_lookup(lookup(live.procs.clone()));
     let mut ended: Option<(Instant, i32)> = None;
     loop {
-        live.step(&mut source)?;
+        if live.step(&mut source)? {
+            break;
+        }
         if interrupts.load(Ordering::SeqCst) >= 2 {
             child.kill();
         }
@@ -113,152 +160,16 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     }
     live.read_keys()?;
     let code = ended.map(|(_, c)| c);
-    live.finish(&mut source, &s, code)
-}
-
-/// Ctrl-C sets a counter instead of killing s3wire, so the report is still printed (and in `run`
-/// the command, which got the same SIGINT from the terminal, decides when it is done). The
-/// `ctrlc` crate is used because std has no signal API and a raw `sigaction` would need `unsafe`.
-fn interrupt_counter() -> Result<Arc<AtomicU32>> {
-    let n = Arc::new(AtomicU32::new(0));
-    let handler = n.clone();
-    ctrlc::set_handler(move || {
-        handler.fetch_add(1, Ordering::SeqCst);
-    })
-    .map_err(|e| Error::Signal(e.to_string()))?;
-    Ok(n)
-}
-
-fn open_source(l: &LiveArgs) -> Result<LiveSource> {
-    Ok(LiveSource::open(&LiveOptions::new(
-        &l.interface,
-        &l.filter,
-    ))?)
-}
-
-/// The shared settings, naming the interface and filter as what was read.
-fn settings(
-    policy: &PolicyArgs,
-    output: &OutputArgs,
-    limits: &LimitArgs,
-    argv: Vec<String>,
-    live: &LiveArgs,
-) -> Result<Settings> {
-    let what = format!("live:{} (filter: {})", live.interface, live.filter);
-    Settings::new(policy, output, limits, vec![what], argv)
-}
-
-/// `run` keeps standard output for the command: the report goes to standard error unless
-/// `--output` names a file, and its default format and colour follow standard error.
-fn report_to_stderr(mut out: OutputSettings, o: &OutputArgs) -> OutputSettings {
-    if out.path.is_some() {
-        return out;
-    }
-    let tty = std::io::stderr().is_terminal();
-    if o.format.is_none() {
-        out.format = if tty { Format::Table } else { Format::Json };
-    }
-    out.table.color = match o.color {
-        crate::cli::ColorChoice::Always => true,
-        crate::cli::ColorChoice::Never => false,
-        crate::cli::ColorChoice::Auto => {
-            tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
-    out.table.width = if tty { Some(120) } else { None };
-    out
-}
-
-/// Who owns each connection: `/proc`, looked up at the SYN when the loop sees one (the socket
-/// surely exists then), else when the flow stage opens the connection.
-struct Procs {
-    table: ProcTable,
-    /// `run` without `--all-traffic`: the command's pid, and the pids known to be it or its
-    /// descendants.
-    tree: Option<(u32, HashSet<u32>)>,
-    at_syn: HashMap<(SocketAddr, SocketAddr), Seen>,
-    redact: bool,
-    /// `run`: connections kept although their process could not be found.
-    unattributed: u64,
-}
-
-/// Bound on SYN-time lookups waiting for their connection (unanswered SYNs leave entries behind).
-const MAX_AT_SYN: usize = 4096;
-
-impl Procs {
-    fn lookup(&mut self, client: SocketAddr, server: SocketAddr) -> Option<ProcessInfo> {
-        let p = match &mut self.tree {
-            Some((root, tree)) => self.table.owner_in_tree(client, server, *root, tree)?,
-            None => self.table.owner(client, server)?,
-        };
-        let cmdline = if self.redact {
-            crate::report::redact::redact_text(&p.cmdline).into_owned()
-        } else {
-            p.cmdline
-        };
-        Some(ProcessInfo {
-            pid: p.pid,
-            name: p.name,
-            cmdline,
-        })
-    }
-
-    fn syn(&mut self, client: SocketAddr, server: SocketAddr) {
-        if self.at_syn.len() >= MAX_AT_SYN {
-            self.at_syn.clear();
-        }
-        let seen = self.see(client, server);
-        self.at_syn.insert((client, server), seen);
-    }
-
-    /// What the socket table says now.
-    fn see(&mut self, client: SocketAddr, server: SocketAddr) -> Seen {
-        match self.lookup(client, server) {
-            Some(p) => Seen::Owner(p),
-            // `run`: open, but held outside the command's tree.
-            None if self.tree.is_some() && self.table.is_open(client, server) => Seen::Other,
-            None => Seen::Unknown,
-        }
-    }
-
-    fn verdict(&mut self, client: SocketAddr, server: SocketAddr) -> Verdict {
-        // Seen at the SYN, or else now: the socket usually still exists when the handshake
-        // completes (but frames may be processed late: see `KEY_DELAY`).
-        let seen = match self.at_syn.remove(&(client, server)) {
-            Some(Seen::Unknown) | None => self.see(client, server),
-            Some(seen) => seen,
-        };
-        match (seen, self.tree.is_some()) {
-            (Seen::Owner(p), _) => Verdict::Keep(Some(p)),
-            (Seen::Other, _) => Verdict::Skip,
-            (Seen::Unknown, false) => Verdict::Keep(None),
-            // `run`: gone before it could be looked up (or not a local client). Kept, because
-            // hiding the command's own plaintext request would be worse than showing a
-            // stranger's; counted and said in the report.
-            (Seen::Unknown, true) => {
-                self.unattributed += 1;
-                Verdict::Keep(None)
-            }
-        }
-    }
-}
-
-/// A connection's socket as the table showed it.
-enum Seen {
-    Owner(ProcessInfo),
-    Other,
-    Unknown,
-}
-
-fn lookup(procs: Rc<RefCell<Procs>>) -> super::attribution::ProcessLookup {
-    Box::new(move |client, server| procs.borrow_mut().verdict(client, server))
+    let outcome = live.finish(&mut source, &s, code);
+    drop(cgroup);
+    outcome
 }
 
 /// The state of one live session.
 struct Live {
     run: Analysis,
     printer: Printer,
-    procs: Rc<RefCell<Procs>>,
+    procs: Arc<Mutex<Procs>>,
     writer: Option<PcapngWriter<BufWriter<std::fs::File>>>,
     /// `--write`'s path, for its errors.
     write_path: std::path::PathBuf,
@@ -267,6 +178,12 @@ struct Live {
     delayed: Delay,
     had_keys: bool,
     packets: u64,
+    /// `--count`: frames analysed at most.
+    limit: u64,
+    /// `run`: how the command's traffic is told from others'.
+    attribution: Option<AttributionMode>,
+    /// `run`: why exact attribution could not be had.
+    fallback: Option<String>,
     last_tick: Instant,
     policy: crate::policy::Policy,
 }
@@ -285,13 +202,7 @@ impl Live {
             }
             None => None,
         };
-        let procs = Procs {
-            table: ProcTable::new("/proc"),
-            tree: None,
-            at_syn: HashMap::new(),
-            redact: s.output.redact,
-            unattributed: 0,
-        };
+        let procs = Procs::new(s.output.redact);
         // The report streams to its destination as rows are judged: the `--output` file, or
         // standard error for `run` (standard output is the command's), else standard output.
         let (to_stderr, out) = (printer.report_to_stderr(), s.output.clone());
@@ -305,31 +216,48 @@ impl Live {
         Ok(Live {
             run: Analysis::new(s, sink)?,
             printer,
-            procs: Rc::new(RefCell::new(procs)),
+            procs: Arc::new(Mutex::new(procs)),
             writer,
             write_path: l.write.clone().unwrap_or_default(),
             keylog: None,
             delayed: Delay::default(),
             had_keys: false,
             packets: 0,
+            limit: u64::MAX,
+            attribution: None,
+            fallback: None,
             last_tick: Instant::now(),
             policy: s.policy.clone(),
         })
     }
 
-    /// One read; true when it timed out without a packet.
-    fn step(&mut self, source: &mut LiveSource) -> Result<bool> {
-        let idle = match source.next_event()? {
-            LiveEvent::Frame(f) => {
-                self.frame(&f)?;
-                false
+    /// One batch from the capture thread (or a wait for one); true when the capture ended.
+    fn step(&mut self, source: &mut CaptureThread) -> Result<bool> {
+        let (idle, ended) = match source.recv(TICK) {
+            Received::Batch(b) => {
+                self.batch(&b, source.link())?;
+                (false, false)
             }
-            LiveEvent::Idle => true,
+            Received::Idle => (true, false),
+            Received::Ended => (true, true),
         };
         if idle || self.last_tick.elapsed() >= TICK {
             self.tick(source)?;
         }
-        Ok(idle)
+        Ok(ended)
+    }
+
+    /// A batch's frames, up to `--count`.
+    fn batch(&mut self, b: &crate::source::capture_thread::Batch, link: LinkType) -> Result<()> {
+        for i in 0..b.len() {
+            if self.packets >= self.limit {
+                break;
+            }
+            if let Some(f) = b.frame(i, link) {
+                self.frame(&f)?;
+            }
+        }
+        Ok(())
     }
 
     fn frame(&mut self, f: &Frame<'_>) -> Result<()> {
@@ -343,14 +271,8 @@ impl Live {
                 source,
             })?;
         }
-        if let Ok(seg) = crate::decode::decode(f.link, f.data)
-            && seg.flags.syn()
-            && !seg.flags.ack()
-        {
-            self.procs.borrow_mut().syn(seg.src, seg.dst);
-        }
         if self.keylog.is_some() {
-            self.delayed.push(f);
+            self.delayed.push(f, Instant::now());
             self.release(false)?;
         } else {
             self.run.engine.frame(f);
@@ -363,11 +285,11 @@ impl Live {
     /// With `--write`, they are written now too, after the key log lines read just before
     /// them: each secrets block precedes the records it opens, as readers need.
     fn release(&mut self, all: bool) -> Result<()> {
-        if !all && !self.delayed.due() {
+        if !all && !self.delayed.due(Instant::now()) {
             return Ok(());
         }
         self.read_keys()?;
-        while let Some(f) = self.delayed.pop(all) {
+        while let Some(f) = self.delayed.pop(all, Instant::now()) {
             if let Some(w) = &mut self.writer {
                 w.write_frame(&f.frame())
                     .map_err(|source| Error::SaveCapture {
@@ -394,7 +316,7 @@ impl Live {
         failed.map_or(Ok(()), Err)
     }
 
-    fn tick(&mut self, source: &mut LiveSource) -> Result<()> {
+    fn tick(&mut self, source: &mut CaptureThread) -> Result<()> {
         self.last_tick = Instant::now();
         self.release(false)?;
         let now = wall_clock();
@@ -412,7 +334,7 @@ impl Live {
         if let Some(e) = failed {
             return Err(e);
         }
-        self.printer.status(self.packets, source.dropped());
+        self.printer.status(self.packets, Some(source.drops()));
         Ok(())
     }
 
@@ -449,17 +371,19 @@ impl Live {
 
     fn finish(
         mut self,
-        source: &mut LiveSource,
+        source: &mut CaptureThread,
         s: &Settings,
         command_exit: Option<i32>,
     ) -> Result<Outcome> {
+        // What was captured before the stop is still analysed (up to `--count`).
+        let drops = source.stop()?;
+        while let Received::Batch(b) = source.recv(Duration::ZERO) {
+            self.batch(&b, source.link())?;
+        }
         self.release(true)?;
         self.pump()?;
         self.printer.clear_status();
-        let dropped = source.dropped();
-        if let Some(d) = dropped {
-            self.run.note(SourceNote::Dropped(d));
-        }
+        self.run.note(SourceNote::Dropped(drops));
         if let Some(mut w) = self.writer.take() {
             w.flush().map_err(|source| Error::SaveCapture {
                 option: "--write",
@@ -468,8 +392,9 @@ impl Live {
             })?;
         }
         let not_attributed = self.run.engine.not_attributed();
-        let unknown = self.procs.borrow().unattributed;
+        let unknown = lock(&self.procs).unattributed;
         let had_keys = self.had_keys;
+        let (attribution, fallback) = (self.attribution, self.fallback.take());
         // On standard error too, unless a JSON report goes there (it must stay parseable; the
         // status is in `capture.command_exit`).
         let json_on_stderr =
@@ -485,8 +410,12 @@ impl Live {
             },
             |report| {
                 report.capture.command_exit = command_exit;
-                if dropped.is_none() {
-                    report.capture.dropped = None;
+                report.capture.attribution = attribution;
+                if let Some(why) = &fallback {
+                    report.quality.warnings.push(format!(
+                        "exact attribution unavailable ({why}): the command's connections were \
+                         told by looking their process up in /proc"
+                    ));
                 }
                 warn_live(report, not_attributed, had_keys);
                 if unknown > 0 {
@@ -505,97 +434,6 @@ impl Live {
 /// proves its host HTTPS, the request a refused attempt was for) before it is judged and
 /// written.
 const JUDGE_DELAY: Duration = Duration::from_secs(2);
-
-/// How long frames wait for the key log when one is followed. A TLS 1.3 server sends its
-/// encrypted handshake before the client has even read the ServerHello and written the secrets
-/// that open it; a short delay lets every secret reach the key log before its records are read.
-const KEY_DELAY: Duration = Duration::from_millis(250);
-/// Bytes held at most while waiting (a burst beyond it is processed at once): memory stays flat.
-const MAX_DELAYED_BYTES: usize = 64 << 20;
-
-/// Frames copied on arrival, waiting [`KEY_DELAY`].
-#[derive(Default)]
-struct Delay {
-    frames: VecDeque<Held>,
-    bytes: usize,
-}
-
-struct Held {
-    arrived: Instant,
-    ts: Timestamp,
-    link: LinkType,
-    data: Vec<u8>,
-    orig_len: u32,
-}
-
-impl Held {
-    fn frame(&self) -> Frame<'_> {
-        Frame {
-            ts: self.ts,
-            link: self.link,
-            data: &self.data,
-            orig_len: self.orig_len,
-        }
-    }
-}
-
-impl Delay {
-    fn push(&mut self, f: &Frame<'_>) {
-        self.bytes += f.data.len();
-        self.frames.push_back(Held {
-            arrived: Instant::now(),
-            ts: f.ts,
-            link: f.link,
-            data: f.data.to_vec(),
-            orig_len: f.orig_len,
-        });
-    }
-
-    fn due(&self) -> bool {
-        self.bytes > MAX_DELAYED_BYTES
-            || self
-                .frames
-                .front()
-                .is_some_and(|h| h.arrived.elapsed() >= KEY_DELAY)
-    }
-
-    /// The oldest frame if it is due (or if `all`).
-    fn pop(&mut self, all: bool) -> Option<Held> {
-        if !all && !self.due() {
-            return None;
-        }
-        let h = self.frames.pop_front()?;
-        self.bytes -= h.data.len();
-        Some(h)
-    }
-}
-
-/// What only live capture knows, said where the report's reader looks for completeness.
-fn warn_live(report: &mut Report, (conns, attempts): (u64, u64), had_keys: bool) {
-    let w = &mut report.quality.warnings;
-    if let Some(d) = report.capture.dropped.filter(|d| *d > 0) {
-        w.push(format!(
-            "{d} packets dropped by the kernel or interface: requests may be missing"
-        ));
-    }
-    if conns + attempts > 0 {
-        w.push(format!(
-            "{conns} connections and {attempts} connection attempts of other processes left out \
-             (--all-traffic reports them)"
-        ));
-    }
-    let opaque = report.quality.tls_not_decrypted;
-    if opaque > 0 {
-        let why = if had_keys {
-            "a key log was collected but these sessions could not be decrypted with it"
-        } else {
-            "no TLS key log was available"
-        };
-        w.push(format!(
-            "{opaque} TLS sessions were not decrypted ({why}): their requests are not listed"
-        ));
-    }
-}
 
 fn wall_clock() -> Timestamp {
     let d = std::time::SystemTime::now()
