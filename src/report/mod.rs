@@ -127,8 +127,12 @@ pub struct Quality {
     pub requests_lost: u64,
     /// TLS sessions whose records were not decrypted (no key log, no secrets, unsupported suite).
     pub tls_not_decrypted: u64,
-    /// A capture file ended mid-record.
+    /// Places where a capture file was cut (it ended mid-record) or damaged (a corrupt record
+    /// or block): the frames there are lost.
     pub truncated_files: u64,
+    /// Damaged records or blocks stepped over to the next plausible one, and the bytes skipped.
+    pub damaged_records: u64,
+    pub skipped_capture_bytes: u64,
     /// Human-readable warnings (truncated files, drops, …).
     pub warnings: Vec<String>,
 }

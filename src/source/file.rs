@@ -18,6 +18,7 @@
 mod ahead;
 mod buffer;
 mod pcapng;
+mod resync;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -38,6 +39,7 @@ use pcap_parser::{
 
 use self::buffer::ReadBuffer;
 use self::pcapng::{SHB_TYPE, Section};
+use self::resync::{LegacyRules, NgRules, Scan};
 use super::{Frame, FrameSource, LinkType, SourceError, SourceItem, SourceNote};
 use crate::time::Timestamp;
 
@@ -46,6 +48,15 @@ pub const INITIAL_BUFFER: usize = 1 << 20;
 /// The largest record or block accepted. Real packets are at most 256 KiB (libpcap's
 /// MAXIMUM_SNAPLEN); a larger length field means a corrupt file, not a packet to buffer.
 pub const MAX_BLOCK: usize = 16 << 20;
+
+/// libpcap's MAXIMUM_SNAPLEN: no real packet record is longer, whatever the file header says,
+/// so a resynchronising scan looks for nothing longer.
+const MAX_PACKET: u32 = 256 << 10;
+/// How far past a damaged record the next plausible one is looked for; further than this, the
+/// rest of the file is given up (as if it ended there).
+pub const RESYNC_LIMIT: u64 = 16 << 20;
+/// Bytes scanned per read while resynchronising, besides what judging a candidate needs.
+const SCAN_STEP: usize = 1 << 20;
 
 /// The link type field of a pcap header also carries FCS information in its upper bits
 /// (draft-ietf-opsawg-pcap §4, LinkType and additional information).
@@ -59,6 +70,18 @@ pub struct FileSource {
     /// Length of the block handed out last; consumed on the next call, when its borrow is over.
     pending: usize,
     link_types: Vec<LinkType>,
+    /// Set while the bytes after a damaged record are searched for the next plausible one.
+    damage: Option<Damage>,
+}
+
+/// A damaged record or block being stepped over (see [`resync`]).
+#[derive(Debug)]
+struct Damage {
+    /// File offset of the damaged record, and what is wrong with it.
+    at: u64,
+    what: String,
+    /// Where in the available bytes the search goes on.
+    from: usize,
 }
 
 enum Format {
@@ -75,6 +98,11 @@ struct Legacy {
     nanos: bool,
     /// Alexey Kuznetzov's patched format: 8 more bytes per record header.
     modified: bool,
+    /// The longest record believed: the file's snaplen, at least [`MAX_PACKET`], at most
+    /// [`MAX_BLOCK`]; a longer one is damage.
+    max_caplen: u32,
+    /// Seconds of the last record read, for judging candidates after damage.
+    last_secs: Option<u32>,
 }
 
 /// One block's meaning, owned, so that the frame's bytes are borrowed only once it is returned.
@@ -132,6 +160,7 @@ impl FileSource {
             format: Format::Ended,
             pending: 0,
             link_types: Vec::new(),
+            damage: None,
         };
         source.format = source.sniff()?;
         Ok(source)
@@ -271,6 +300,8 @@ impl FileSource {
             big_endian: header.is_bigendian(),
             nanos: header.is_nanosecond_precision(),
             modified: header.is_modified_format(),
+            max_caplen: header.snaplen.clamp(MAX_PACKET, MAX_BLOCK as u32),
+            last_secs: None,
         };
         self.buf.consume(24);
         self.note_link(link);
@@ -302,10 +333,11 @@ impl FileSource {
     fn next_parsed(&mut self) -> Result<Parsed, SourceError> {
         loop {
             self.buf.consume(mem::take(&mut self.pending));
-            let parsed = match &self.format {
-                Format::Legacy(legacy) => self.legacy_record(*legacy),
-                Format::Ng(_) => self.ng_block(),
-                Format::Ended => Ok(Parsed::End),
+            let parsed = match (&self.format, &self.damage) {
+                (Format::Ended, _) => Ok(Parsed::End),
+                (_, Some(_)) => self.resync(),
+                (Format::Legacy(legacy), None) => self.legacy_record(*legacy),
+                (Format::Ng(_), None) => self.ng_block(),
             };
             // A followed input went quiet inside a block: what was read stays buffered, and
             // the block is framed again from its start on the next call.
@@ -337,11 +369,11 @@ impl FileSource {
             return Ok(self.truncated(have, &what));
         }
         let caplen = read_u32(self.buf.available(), 8, legacy.big_endian).unwrap_or(u32::MAX);
-        let total = usize::try_from(caplen)
-            .ok()
-            .and_then(|c| c.checked_add(header_len))
-            .filter(|&t| t <= MAX_BLOCK)
-            .ok_or_else(|| self.malformed(too_large("packet record", caplen)))?;
+        if caplen > legacy.max_caplen {
+            let what = too_large("packet record", caplen, legacy.max_caplen);
+            return Ok(self.damaged(what, 1));
+        }
+        let total = caplen as usize + header_len;
         let have = self.fill(total)?;
         if have < total {
             return Ok(self.truncated(have, &format!("a {total}-byte packet record")));
@@ -353,7 +385,7 @@ impl FileSource {
         };
         let record: LegacyPcapBlock<'_> = match self.buf.available().get(..total).map(parse) {
             Some(Ok((_, record))) => record,
-            _ => return Err(self.malformed("unreadable packet record".to_string())),
+            _ => return Ok(self.damaged("unreadable packet record".to_string(), 1)),
         };
         // Seconds are unsigned 32-bit (good until 2106); the fraction is µs or ns per the magic.
         let unit = if legacy.nanos { 1 } else { 1_000 };
@@ -361,6 +393,9 @@ impl FileSource {
             .saturating_mul(1_000_000_000)
             .saturating_add(i64::from(record.ts_usec).saturating_mul(unit));
         let orig_len = record.origlen;
+        if let Format::Legacy(l) = &mut self.format {
+            l.last_secs = Some(record.ts_sec);
+        }
         self.pending = total;
         Ok(Parsed::Frame {
             ts: Timestamp(ts),
@@ -377,8 +412,10 @@ impl FileSource {
             return Ok(Parsed::End);
         }
         let head = self.buf.available();
-        let Some((block_type, big_endian, len)) = self.ng_framing(head)? else {
-            return Ok(self.truncated(have, "a pcapng block header"));
+        let (block_type, big_endian, len) = match self.ng_framing(head) {
+            Ok(Some(framing)) => framing,
+            Ok(None) => return Ok(self.truncated(have, "a pcapng block header")),
+            Err(what) => return Ok(self.damaged(what, 4)),
         };
         let total = usize::try_from(len).unwrap_or(usize::MAX);
         let have = self.fill(total)?;
@@ -386,10 +423,7 @@ impl FileSource {
             let what = format!("a {total}-byte {}", block_name(block_type));
             return Ok(self.truncated(have, &what));
         }
-        self.pending = total;
-        let FileSource {
-            buf, format, name, ..
-        } = self;
+        let FileSource { buf, format, .. } = self;
         let (Format::Ng(section), Some(block)) = (format, buf.available().get(..total)) else {
             return Ok(Parsed::Nothing);
         };
@@ -398,23 +432,35 @@ impl FileSource {
         } else {
             parse_block_le(block)
         };
-        let result = match parsed {
-            Ok((_, parsed)) => section.interpret(block, parsed),
-            Err(e) if is_essential(block_type) => Err(parse_error(&e)),
+        let name = block_name(block_type);
+        match parsed {
+            Ok((_, parsed)) => match section.interpret(block, parsed) {
+                Ok(parsed) => {
+                    self.pending = total;
+                    Ok(parsed)
+                }
+                // Its framing is sound, so the next block is found by its length.
+                Err(why) => Ok(self.skip_block(format!("{name}: {why}"), total)),
+            },
+            // The framing may be wrong (a length that does not match the one at the end):
+            // search for the next plausible block.
+            Err(e) if is_essential(block_type) => {
+                let what = format!("{name}: {}", parse_error(&e));
+                Ok(self.damaged(what, 4))
+            }
             // A damaged block we would not use anyway (statistics, name resolution, custom…) is
             // skipped: its length is known, so the next block is still found.
-            Err(_) => Ok(Parsed::Nothing),
-        };
-        result.map_err(|detail| SourceError::Malformed {
-            path: name.clone(),
-            offset: buf.offset(),
-            detail: format!("{}: {detail}", block_name(block_type)),
-        })
+            Err(_) => {
+                self.pending = total;
+                Ok(Parsed::Nothing)
+            }
+        }
     }
 
-    /// Block type, byte order and checked total length; `None` if the file ends before them.
+    /// Block type, byte order and checked total length; `None` if the file ends before them,
+    /// and what is wrong with them if they are damaged.
     /// A Section Header Block carries its own byte order (§4.1); other blocks use the section's.
-    fn ng_framing(&self, head: &[u8]) -> Result<Option<(u32, bool, u32)>, SourceError> {
+    fn ng_framing(&self, head: &[u8]) -> Result<Option<(u32, bool, u32)>, String> {
         let Format::Ng(section) = &self.format else {
             return Ok(None);
         };
@@ -426,8 +472,10 @@ impl FileSource {
                 Some([0x1A, 0x2B, 0x3C, 0x4D]) => true,
                 Some([0x4D, 0x3C, 0x2B, 0x1A]) => false,
                 Some(bom) => {
-                    let detail = format!("section header with byte-order magic {}", hex_bytes(bom));
-                    return Err(self.malformed(detail));
+                    return Err(format!(
+                        "section header with byte-order magic {}",
+                        hex_bytes(bom)
+                    ));
                 }
                 None => return Ok(None),
             }
@@ -440,13 +488,112 @@ impl FileSource {
             return Ok(None);
         };
         if len < 12 || !len.is_multiple_of(4) {
-            let detail = format!("{} with impossible length {len}", block_name(block_type));
-            return Err(self.malformed(detail));
+            return Err(format!(
+                "{} with impossible length {len}",
+                block_name(block_type)
+            ));
         }
         if usize::try_from(len).map_or(true, |l| l > MAX_BLOCK) {
-            return Err(self.malformed(too_large(block_name(block_type), len)));
+            return Err(too_large(block_name(block_type), len, MAX_BLOCK as u32));
         }
         Ok(Some((block_type, big_endian, len)))
+    }
+
+    /// A block that is whole but unusable: stepped over.
+    fn skip_block(&mut self, what: String, total: usize) -> Parsed {
+        let at = self.buf.offset();
+        self.pending = total;
+        let next = at.saturating_add(total as u64);
+        let detail = format!("{what} at offset {at}: skipped it, reading on at offset {next}");
+        Parsed::Note(SourceNote::Damaged {
+            detail,
+            skipped: total as u64,
+        })
+    }
+
+    /// A damaged record at the current offset: from now on, [`FileSource::resync`] looks for
+    /// the next plausible one, starting `from` bytes in.
+    fn damaged(&mut self, what: String, from: usize) -> Parsed {
+        let at = self.buf.offset();
+        self.damage = Some(Damage { at, what, from });
+        Parsed::Nothing
+    }
+
+    /// The next plausible record after a damaged one (see [`resync`]), read in steps of
+    /// [`SCAN_STEP`]: a [`SourceNote::Damaged`] once it is found, reading on from there, or a
+    /// [`SourceNote::Truncated`] (the rest of the input given up) when the input ends first or
+    /// [`RESYNC_LIMIT`] bytes were searched in vain.
+    fn resync(&mut self) -> Result<Parsed, SourceError> {
+        let Some(damage) = self.damage.take() else {
+            return Ok(Parsed::Nothing);
+        };
+        let want = match &self.format {
+            Format::Legacy(l) => l.rules().reach(),
+            Format::Ng(section) => ng_rules(section).reach(),
+            Format::Ended => return Ok(Parsed::End),
+        } + SCAN_STEP;
+        let have = match self.fill(want) {
+            Ok(have) => have,
+            Err(e) => {
+                self.damage = Some(damage); // a followed input went quiet: go on later
+                return Err(e);
+            }
+        };
+        let eof = have < want;
+        let window = self.buf.available().get(..have).unwrap_or_default();
+        let (scan, step) = match &self.format {
+            Format::Legacy(l) => (resync::scan_legacy(window, damage.from, eof, &l.rules()), 1),
+            Format::Ng(s) => (resync::scan_ng(window, damage.from, eof, &ng_rules(s)), 4),
+            Format::Ended => (Scan::Before(have), 1),
+        };
+        let searched = self.buf.offset() - damage.at;
+        match scan {
+            Scan::Found(at) => {
+                self.buf.consume(at);
+                let (next, skipped) = (self.buf.offset(), self.buf.offset() - damage.at);
+                let detail = format!(
+                    "{} at offset {}: skipped {skipped} bytes to the next plausible record at \
+                     offset {next}",
+                    damage.what, damage.at
+                );
+                Ok(Parsed::Note(SourceNote::Damaged { detail, skipped }))
+            }
+            Scan::Before(at) if !eof && searched + (at as u64) < RESYNC_LIMIT => {
+                self.buf.consume(at.max(step));
+                self.damage = Some(Damage { from: 0, ..damage });
+                Ok(Parsed::Nothing)
+            }
+            Scan::Before(_) => {
+                let searched = searched + have as u64;
+                let detail = format!(
+                    "{} at offset {}: no plausible record in the {searched} bytes from there, \
+                     so the rest of the input was not read",
+                    damage.what, damage.at
+                );
+                Ok(Parsed::Note(SourceNote::Truncated { detail }))
+            }
+        }
+    }
+}
+
+impl Legacy {
+    fn rules(&self) -> LegacyRules {
+        LegacyRules {
+            big_endian: self.big_endian,
+            nanos: self.nanos,
+            header_len: if self.modified { 24 } else { 16 },
+            max_caplen: MAX_PACKET,
+            last_secs: self.last_secs,
+        }
+    }
+}
+
+fn ng_rules(section: &Section) -> NgRules {
+    NgRules {
+        big_endian: section.big_endian,
+        interfaces: section.interface_count(),
+        // An Enhanced Packet Block of the largest packet, with room for its options.
+        max_block: MAX_PACKET + 4096,
     }
 }
 
@@ -515,8 +662,8 @@ fn block_name(block_type: u32) -> &'static str {
     }
 }
 
-fn too_large(what: &str, len: u32) -> String {
-    format!("{what} claims {len} bytes, more than the {MAX_BLOCK}-byte limit")
+fn too_large(what: &str, len: u32, limit: u32) -> String {
+    format!("{what} claims {len} bytes, more than the {limit}-byte limit")
 }
 
 /// pcap-parser's error without the input bytes it carries.

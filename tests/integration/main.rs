@@ -1,6 +1,7 @@
 //! The one integration test binary: the real `s3wire` binary on real fixtures, checked against the
 //! labels their clients recorded.
 
+mod capture_files;
 mod cli;
 mod decryption;
 mod docs;
