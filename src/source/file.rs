@@ -17,6 +17,7 @@
 
 mod ahead;
 mod buffer;
+pub mod compressed;
 mod pcapng;
 mod resync;
 #[cfg(test)]
@@ -38,6 +39,7 @@ use pcap_parser::{
 };
 
 use self::buffer::ReadBuffer;
+use self::compressed::Compressed;
 use self::pcapng::{SHB_TYPE, Section};
 use self::resync::{LegacyRules, NgRules, Scan};
 use super::{Frame, FrameSource, LinkType, SourceError, SourceItem, SourceNote};
@@ -72,6 +74,8 @@ pub struct FileSource {
     link_types: Vec<LinkType>,
     /// Set while the bytes after a damaged record are searched for the next plausible one.
     damage: Option<Damage>,
+    /// A gzip/zstd/lz4 input: offsets are then in the decompressed stream.
+    compressed: Option<Compressed>,
 }
 
 /// A damaged record or block being stepped over (see [`resync`]).
@@ -152,9 +156,15 @@ impl FileSource {
     }
 
     /// Read a capture from `reader`; `name` is used in errors. Reads the first bytes to tell the
-    /// format, so a file that is not a capture fails here.
+    /// format (decompressing gzip, zstd or lz4 as it goes, see [`compressed`]), so a file that
+    /// is not a capture fails here.
     pub fn from_reader(name: String, reader: Box<dyn Read + Send>) -> Result<Self, SourceError> {
+        let (reader, compressed) = match compressed::sniff(reader) {
+            Ok(sniffed) => sniffed,
+            Err(source) => return Err(SourceError::Read { path: name, source }),
+        };
         let mut source = FileSource {
+            compressed,
             name,
             buf: ReadBuffer::new(reader, INITIAL_BUFFER),
             format: Format::Ended,
@@ -225,9 +235,29 @@ impl FileSource {
         }
     }
 
-    /// Bytes read from the input so far.
+    /// Bytes read from the input so far (compressed bytes for a compressed input, so that
+    /// progress is measured against the file's size).
     pub fn bytes_read(&self) -> u64 {
-        self.buf.bytes_read()
+        match &self.compressed {
+            Some(c) => c.state.bytes_read(),
+            None => self.buf.bytes_read(),
+        }
+    }
+
+    /// The input's compression, if it is compressed.
+    pub fn compression(&self) -> Option<compressed::Compression> {
+        self.compressed.as_ref().map(|c| c.format)
+    }
+
+    /// "offset N", saying which stream the offset is in when it is not the file's.
+    fn at(&self, offset: u64) -> String {
+        match &self.compressed {
+            Some(c) => format!(
+                "offset {offset} of the decompressed {} stream",
+                c.format.name()
+            ),
+            None => format!("offset {offset}"),
+        }
     }
 
     /// The distinct link types of the capture's interfaces, in the order they were seen.
@@ -257,8 +287,8 @@ impl FileSource {
 
     fn truncated(&self, have: usize, what: &str) -> Parsed {
         let detail = format!(
-            "file ends {have} bytes into {what} at offset {}",
-            self.buf.offset()
+            "file ends {have} bytes into {what} at {}",
+            self.at(self.buf.offset())
         );
         Parsed::Note(SourceNote::Truncated { detail })
     }
@@ -279,9 +309,29 @@ impl FileSource {
             Some(m) if is_legacy_magic(m) => self.legacy_header(have),
             _ => Err(SourceError::NotACapture {
                 path: self.name.clone(),
-                detail: describe_start(head),
+                detail: self.not_a_capture(head),
             }),
         }
+    }
+
+    /// Why the (decompressed) start is not a capture.
+    fn not_a_capture(&self, head: &[u8]) -> String {
+        let Some(c) = &self.compressed else {
+            return describe_start(head);
+        };
+        let content = match head.is_empty() {
+            true => "is empty".to_string(),
+            false => describe_start(head),
+        };
+        let why = c
+            .state
+            .damage()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        format!(
+            "{}-compressed, and its content {content}{why}",
+            c.format.name()
+        )
     }
 
     /// The 24-byte pcap file header (draft-ietf-opsawg-pcap §4).
@@ -350,11 +400,24 @@ impl FileSource {
                 Parsed::Nothing => {}
                 Parsed::End | Parsed::Note(SourceNote::Truncated { .. }) => {
                     self.format = Format::Ended;
-                    return Ok(parsed);
+                    return Ok(self.with_stream_damage(parsed));
                 }
                 _ => return Ok(parsed),
             }
         }
+    }
+
+    /// At the end of a compressed input: a stream that was cut or corrupt makes the end a
+    /// truncation, or says why the file seemed to end inside a record.
+    fn with_stream_damage(&self, parsed: Parsed) -> Parsed {
+        let Some(why) = self.compressed.as_ref().and_then(|c| c.state.damage()) else {
+            return parsed;
+        };
+        let detail = match parsed {
+            Parsed::Note(SourceNote::Truncated { detail }) => format!("{detail}: {why}"),
+            _ => why,
+        };
+        Parsed::Note(SourceNote::Truncated { detail })
     }
 
     /// One legacy record: a 16-byte header (ts_sec, ts_frac, caplen, orig_len) and the data.
@@ -504,7 +567,10 @@ impl FileSource {
         let at = self.buf.offset();
         self.pending = total;
         let next = at.saturating_add(total as u64);
-        let detail = format!("{what} at offset {at}: skipped it, reading on at offset {next}");
+        let detail = format!(
+            "{what} at {}: skipped it, reading on at offset {next}",
+            self.at(at)
+        );
         Parsed::Note(SourceNote::Damaged {
             detail,
             skipped: total as u64,
@@ -552,9 +618,10 @@ impl FileSource {
                 self.buf.consume(at);
                 let (next, skipped) = (self.buf.offset(), self.buf.offset() - damage.at);
                 let detail = format!(
-                    "{} at offset {}: skipped {skipped} bytes to the next plausible record at \
-                     offset {next}",
-                    damage.what, damage.at
+                    "{} at {}: skipped {skipped} bytes to the next plausible record at offset \
+                     {next}",
+                    damage.what,
+                    self.at(damage.at)
                 );
                 Ok(Parsed::Note(SourceNote::Damaged { detail, skipped }))
             }
@@ -566,9 +633,10 @@ impl FileSource {
             Scan::Before(_) => {
                 let searched = searched + have as u64;
                 let detail = format!(
-                    "{} at offset {}: no plausible record in the {searched} bytes from there, \
-                     so the rest of the input was not read",
-                    damage.what, damage.at
+                    "{} at {}: no plausible record in the {searched} bytes from there, so the \
+                     rest of the input was not read",
+                    damage.what,
+                    self.at(damage.at)
                 );
                 Ok(Parsed::Note(SourceNote::Truncated { detail }))
             }

@@ -4,6 +4,7 @@ use std::io::{self, Read};
 
 use proptest::prelude::*;
 
+mod compressed;
 mod damage;
 
 use super::writer::{Pcap, PcapNg};
@@ -365,7 +366,6 @@ fn not_a_capture_says_what_it_saw() {
          a1b2c3d4/d4c3b2a1/a1b23c4d/4d3cb2a1 or pcapng 0a0d0d0a"
     );
     assert_eq!(err(b""), "the input is empty");
-    assert!(err(&[0x1F, 0x8B, 8, 0]).contains("gzip"));
     assert!(err(&[0x0A, 0x0D, 0x0D, 0x0A, 28, 0, 0, 0, 1, 2, 3, 4]).contains("01 02 03 04"));
 }
 
