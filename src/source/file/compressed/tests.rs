@@ -154,3 +154,16 @@ fn an_input_error_stays_an_error() {
     assert!(err.to_string().contains("disk on fire"), "{err}");
     assert_eq!(c.unwrap().state.damage(), None);
 }
+
+#[test]
+fn a_zstd_window_over_the_limit_is_refused_not_allocated() {
+    // Frame header (RFC 8878 §3.1.1.1): no single segment, window descriptor 0xA0 = 2^30 bytes.
+    let frame = [0x28, 0xB5, 0x2F, 0xFD, 0x00, 0xA0, 0x01, 0x00, 0x00].to_vec();
+    let (out, c) = read_all(frame);
+    assert!(out.is_empty());
+    let why = c.unwrap().state.damage().expect("a reason");
+    assert!(
+        why.contains("1073741824") && why.contains(&MAX_ZSTD_WINDOW.to_string()),
+        "{why}"
+    );
+}
