@@ -239,3 +239,35 @@ fn gzip_capture_through_a_pipe_gives_the_plain_files_requests() {
     assert_eq!(report["findings"], want["findings"]);
     assert_eq!(report["quality"]["warnings"], serde_json::json!([]));
 }
+
+/// A corrupt record followed by 1 MiB of noise (as when a block of the file was overwritten):
+/// the noise never passes for records, and reading goes on exactly at the next real one.
+#[test]
+fn noise_after_a_corrupt_record_is_skipped_exactly() {
+    let f = Fixture::load("boto3-plain-corrupt");
+    let bytes = std::fs::read(f.capture()).unwrap();
+    let at = 22336 + 16;
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let noise: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            // xorshift64: deterministic noise, no test dependency.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("noise.pcap");
+    std::fs::write(&path, [&bytes[..at], &noise, &bytes[at..]].concat()).unwrap();
+    let (_, report) = analyze_as(&f, path.to_str().unwrap(), false);
+    let original = Fixture::load("boto3-plain");
+    let (_, want) = analyze_as(&original, &original.capture(), false);
+    assert_eq!(requests(&report), requests(&want));
+    assert_eq!(quality(&report, "damaged_records"), 1);
+    assert_eq!(
+        quality(&report, "skipped_capture_bytes"),
+        (1 << 20) + 16 + 66,
+        "the noise, the damaged header and its packet's bytes"
+    );
+}
