@@ -18,6 +18,16 @@ printf '[default]\nignore_configured_endpoint_urls = true\nendpoint_url = https:
 printf '[profile p]\ns3 =\n  addressing_style = path\nendpoint_url=https://x.test\n\0AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=false\n\0p' > "$aws/seed-profile-flag"
 printf '# comment\n[default]\n; other\nregion=us-east-1\n[sso-session s]\nsso_region=x\n' > "$aws/seed-comments"
 
+# decompress: the compressed fixtures (real gzip, zstd, lz4 archives, one of them cut), and the
+# plain captures (the uncompressed path).
+dec="$corpus/decompress"
+mkdir -p "$dec"
+for f in "$root"/fixtures/compressed/*; do cp "$f" "$dec/seed-$(basename "$f")"; done
+cp "$root/fixtures/captures/mixed.pcap" "$dec/seed-mixed.pcap"
+if command -v gzip >/dev/null; then
+    gzip -1 -n -c "$root/fixtures/captures/refused.pcap" > "$dec/seed-refused.pcap.gz"
+fi
+
 for d in "$corpus"/*/; do
     printf '%-20s %4s seeds\n' "$(basename "$d")" "$(ls "$d" | wc -l)"
 done

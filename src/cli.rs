@@ -121,9 +121,10 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Capture files (pcap or pcapng); `-` reads standard input. Several files are read in the
-    /// order given, as one capture (e.g. files rotated by `tcpdump -W`). A pipe or FIFO is
-    /// followed until it closes or Ctrl-C.
+    /// Capture files (pcap or pcapng, plain or gzip/zstd/lz4-compressed: told by content, not
+    /// by name); `-` reads standard input. Several files are read in the order given, as one
+    /// capture (e.g. files rotated by `tcpdump -W`). A pipe or FIFO is followed until it closes
+    /// or Ctrl-C.
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<String>,
 

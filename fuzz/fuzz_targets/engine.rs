@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use s3wire::app::engine::{Engine, Limits};
 use s3wire::app::records::Fact;
-use s3wire::policy::{Judge, Judged, Policy};
+use s3wire::policy::{FailOn, Judge, Judged, Policy};
 use s3wire::report::rows::Redactor;
 use s3wire::flow::FlowLimits;
 use s3wire::proto::ProtoLimits;
@@ -62,7 +62,7 @@ fn rows(judged: &[Judged]) {
             }
         };
         for f in findings {
-            let _ = redactor.finding(f);
+            let _ = redactor.finding(f, FailOn::default().severity(f.kind));
         }
     }
 }

@@ -36,6 +36,14 @@ pub(super) fn quality(
         .iter()
         .map(|t| format!("capture truncated: {t}"))
         .collect();
+    warnings.extend(i.damages.iter().map(|d| format!("capture damaged: {d}")));
+    if i.damaged_records > i.damages.len() as u64 {
+        warnings.push(format!(
+            "capture damaged: {} more damaged records skipped ({} bytes in all)",
+            i.damaged_records - i.damages.len() as u64,
+            i.skipped_capture_bytes
+        ));
+    }
     warnings.extend(s_notes.iter().map(|n| format!("endpoint policy: {n}")));
     warnings.extend(i.keylog_warnings.iter().map(|w| format!("key log: {w}")));
     for l in &i.unsupported_links {
@@ -100,7 +108,9 @@ pub(super) fn quality(
         tls_resyncs: r.tls_resyncs.resynced,
         tls_resync_failures: r.tls_resyncs.abandoned,
         tls_resync_tries: r.tls_resyncs.tries,
-        truncated_files: i.truncations.len() as u64,
+        truncated_files: i.truncations.len() as u64 + i.damaged_records,
+        damaged_records: i.damaged_records,
+        skipped_capture_bytes: i.skipped_capture_bytes,
         tunnelled_frames: i.tally.tunnelled_frames(),
         tunnels: i.tally.tunnels(),
         tunnel_endpoints,

@@ -46,8 +46,16 @@ pub struct Intake {
     /// Key log sources read (files and pcapng Decryption Secrets Blocks).
     pub keylog_sources: u64,
     pub truncations: Vec<String>,
+    /// Damaged records or blocks stepped over, the bytes skipped with them, and what the first
+    /// [`DAMAGE_WARNINGS`] were (a badly damaged file must not grow the report without bound).
+    pub damaged_records: u64,
+    pub skipped_capture_bytes: u64,
+    pub damages: Vec<String>,
     pub dropped: Option<crate::source::Drops>,
 }
+
+/// How many damaged records are described in warnings; the rest are counted.
+pub const DAMAGE_WARNINGS: usize = 20;
 
 /// Frames in, records out.
 pub struct Engine {
@@ -139,6 +147,14 @@ impl Engine {
                 self.add_keylog(&String::from_utf8_lossy(&k), &origin);
             }
             SourceNote::Truncated { detail } => self.intake.truncations.push(detail),
+            SourceNote::Damaged { detail, skipped } => {
+                let i = &mut self.intake;
+                i.damaged_records += 1;
+                i.skipped_capture_bytes = i.skipped_capture_bytes.saturating_add(skipped);
+                if i.damages.len() < DAMAGE_WARNINGS {
+                    i.damages.push(detail);
+                }
+            }
             SourceNote::Dropped(n) => self.intake.dropped.get_or_insert_default().add(n),
         }
     }

@@ -154,8 +154,12 @@ pub struct Quality {
     pub tls_resyncs: u64,
     pub tls_resync_failures: u64,
     pub tls_resync_tries: u64,
-    /// A capture file ended mid-record.
+    /// Places where a capture file was cut (it ended mid-record) or damaged (a corrupt record
+    /// or block): the frames there are lost.
     pub truncated_files: u64,
+    /// Damaged records or blocks stepped over to the next plausible one, and the bytes skipped.
+    pub damaged_records: u64,
+    pub skipped_capture_bytes: u64,
     /// Frames that came through at least one tunnel (VXLAN, Geneve, GRE, ERSPAN, IP-in-IP,
     /// MPLS), whether their inner packet was then analysed or not.
     pub tunnelled_frames: u64,

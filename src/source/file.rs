@@ -17,7 +17,10 @@
 
 mod ahead;
 mod buffer;
+pub mod compressed;
+mod damage;
 mod pcapng;
+mod resync;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -37,6 +40,9 @@ use pcap_parser::{
 };
 
 use self::buffer::ReadBuffer;
+use self::compressed::Compressed;
+use self::damage::Damage;
+pub use self::damage::RESYNC_LIMIT;
 use self::pcapng::{SHB_TYPE, Section};
 use super::{Frame, FrameSource, LinkType, SourceError, SourceItem, SourceNote};
 use crate::time::Timestamp;
@@ -46,6 +52,10 @@ pub const INITIAL_BUFFER: usize = 1 << 20;
 /// The largest record or block accepted. Real packets are at most 256 KiB (libpcap's
 /// MAXIMUM_SNAPLEN); a larger length field means a corrupt file, not a packet to buffer.
 pub const MAX_BLOCK: usize = 16 << 20;
+
+/// libpcap's MAXIMUM_SNAPLEN: no real packet record is longer, whatever the file header says,
+/// so a resynchronising scan looks for nothing longer.
+const MAX_PACKET: u32 = 256 << 10;
 
 /// The link type field of a pcap header also carries FCS information in its upper bits
 /// (draft-ietf-opsawg-pcap §4, LinkType and additional information).
@@ -59,6 +69,10 @@ pub struct FileSource {
     /// Length of the block handed out last; consumed on the next call, when its borrow is over.
     pending: usize,
     link_types: Vec<LinkType>,
+    /// Set while the bytes after a damaged record are searched for the next plausible one.
+    damage: Option<Damage>,
+    /// A gzip/zstd/lz4 input: offsets are then in the decompressed stream.
+    compressed: Option<Compressed>,
 }
 
 enum Format {
@@ -75,6 +89,11 @@ struct Legacy {
     nanos: bool,
     /// Alexey Kuznetzov's patched format: 8 more bytes per record header.
     modified: bool,
+    /// The longest record believed: the file's snaplen, at least [`MAX_PACKET`], at most
+    /// [`MAX_BLOCK`]; a longer one is damage.
+    max_caplen: u32,
+    /// Seconds of the last record read, for judging candidates after damage.
+    last_secs: Option<u32>,
 }
 
 /// One block's meaning, owned, so that the frame's bytes are borrowed only once it is returned.
@@ -124,14 +143,21 @@ impl FileSource {
     }
 
     /// Read a capture from `reader`; `name` is used in errors. Reads the first bytes to tell the
-    /// format, so a file that is not a capture fails here.
+    /// format (decompressing gzip, zstd or lz4 as it goes, see [`compressed`]), so a file that
+    /// is not a capture fails here.
     pub fn from_reader(name: String, reader: Box<dyn Read + Send>) -> Result<Self, SourceError> {
+        let (reader, compressed) = match compressed::sniff(reader) {
+            Ok(sniffed) => sniffed,
+            Err(source) => return Err(SourceError::Read { path: name, source }),
+        };
         let mut source = FileSource {
+            compressed,
             name,
             buf: ReadBuffer::new(reader, INITIAL_BUFFER),
             format: Format::Ended,
             pending: 0,
             link_types: Vec::new(),
+            damage: None,
         };
         source.format = source.sniff()?;
         Ok(source)
@@ -196,9 +222,29 @@ impl FileSource {
         }
     }
 
-    /// Bytes read from the input so far.
+    /// Bytes read from the input so far (compressed bytes for a compressed input, so that
+    /// progress is measured against the file's size).
     pub fn bytes_read(&self) -> u64 {
-        self.buf.bytes_read()
+        match &self.compressed {
+            Some(c) => c.state.bytes_read(),
+            None => self.buf.bytes_read(),
+        }
+    }
+
+    /// The input's compression, if it is compressed.
+    pub fn compression(&self) -> Option<compressed::Compression> {
+        self.compressed.as_ref().map(|c| c.format)
+    }
+
+    /// "offset N", saying which stream the offset is in when it is not the file's.
+    fn at(&self, offset: u64) -> String {
+        match &self.compressed {
+            Some(c) => format!(
+                "offset {offset} of the decompressed {} stream",
+                c.format.name()
+            ),
+            None => format!("offset {offset}"),
+        }
     }
 
     /// The distinct link types of the capture's interfaces, in the order they were seen.
@@ -228,8 +274,8 @@ impl FileSource {
 
     fn truncated(&self, have: usize, what: &str) -> Parsed {
         let detail = format!(
-            "file ends {have} bytes into {what} at offset {}",
-            self.buf.offset()
+            "file ends {have} bytes into {what} at {}",
+            self.at(self.buf.offset())
         );
         Parsed::Note(SourceNote::Truncated { detail })
     }
@@ -250,9 +296,29 @@ impl FileSource {
             Some(m) if is_legacy_magic(m) => self.legacy_header(have),
             _ => Err(SourceError::NotACapture {
                 path: self.name.clone(),
-                detail: describe_start(head),
+                detail: self.not_a_capture(head),
             }),
         }
+    }
+
+    /// Why the (decompressed) start is not a capture.
+    fn not_a_capture(&self, head: &[u8]) -> String {
+        let Some(c) = &self.compressed else {
+            return describe_start(head);
+        };
+        let content = match head.is_empty() {
+            true => "is empty".to_string(),
+            false => describe_start(head),
+        };
+        let why = c
+            .state
+            .damage()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        format!(
+            "{}-compressed, and its content {content}{why}",
+            c.format.name()
+        )
     }
 
     /// The 24-byte pcap file header (draft-ietf-opsawg-pcap §4).
@@ -271,6 +337,8 @@ impl FileSource {
             big_endian: header.is_bigendian(),
             nanos: header.is_nanosecond_precision(),
             modified: header.is_modified_format(),
+            max_caplen: header.snaplen.clamp(MAX_PACKET, MAX_BLOCK as u32),
+            last_secs: None,
         };
         self.buf.consume(24);
         self.note_link(link);
@@ -302,10 +370,11 @@ impl FileSource {
     fn next_parsed(&mut self) -> Result<Parsed, SourceError> {
         loop {
             self.buf.consume(mem::take(&mut self.pending));
-            let parsed = match &self.format {
-                Format::Legacy(legacy) => self.legacy_record(*legacy),
-                Format::Ng(_) => self.ng_block(),
-                Format::Ended => Ok(Parsed::End),
+            let parsed = match (&self.format, &self.damage) {
+                (Format::Ended, _) => Ok(Parsed::End),
+                (_, Some(_)) => self.resync(),
+                (Format::Legacy(legacy), None) => self.legacy_record(*legacy),
+                (Format::Ng(_), None) => self.ng_block(),
             };
             // A followed input went quiet inside a block: what was read stays buffered, and
             // the block is framed again from its start on the next call.
@@ -318,11 +387,24 @@ impl FileSource {
                 Parsed::Nothing => {}
                 Parsed::End | Parsed::Note(SourceNote::Truncated { .. }) => {
                     self.format = Format::Ended;
-                    return Ok(parsed);
+                    return Ok(self.with_stream_damage(parsed));
                 }
                 _ => return Ok(parsed),
             }
         }
+    }
+
+    /// At the end of a compressed input: a stream that was cut or corrupt makes the end a
+    /// truncation, or says why the file seemed to end inside a record.
+    fn with_stream_damage(&self, parsed: Parsed) -> Parsed {
+        let Some(why) = self.compressed.as_ref().and_then(|c| c.state.damage()) else {
+            return parsed;
+        };
+        let detail = match parsed {
+            Parsed::Note(SourceNote::Truncated { detail }) => format!("{detail}: {why}"),
+            _ => why,
+        };
+        Parsed::Note(SourceNote::Truncated { detail })
     }
 
     /// One legacy record: a 16-byte header (ts_sec, ts_frac, caplen, orig_len) and the data.
@@ -337,11 +419,11 @@ impl FileSource {
             return Ok(self.truncated(have, &what));
         }
         let caplen = read_u32(self.buf.available(), 8, legacy.big_endian).unwrap_or(u32::MAX);
-        let total = usize::try_from(caplen)
-            .ok()
-            .and_then(|c| c.checked_add(header_len))
-            .filter(|&t| t <= MAX_BLOCK)
-            .ok_or_else(|| self.malformed(too_large("packet record", caplen)))?;
+        if caplen > legacy.max_caplen {
+            let what = too_large("packet record", caplen, legacy.max_caplen);
+            return Ok(self.damaged(what, 1));
+        }
+        let total = caplen as usize + header_len;
         let have = self.fill(total)?;
         if have < total {
             return Ok(self.truncated(have, &format!("a {total}-byte packet record")));
@@ -353,7 +435,7 @@ impl FileSource {
         };
         let record: LegacyPcapBlock<'_> = match self.buf.available().get(..total).map(parse) {
             Some(Ok((_, record))) => record,
-            _ => return Err(self.malformed("unreadable packet record".to_string())),
+            _ => return Ok(self.damaged("unreadable packet record".to_string(), 1)),
         };
         // Seconds are unsigned 32-bit (good until 2106); the fraction is µs or ns per the magic.
         let unit = if legacy.nanos { 1 } else { 1_000 };
@@ -361,6 +443,9 @@ impl FileSource {
             .saturating_mul(1_000_000_000)
             .saturating_add(i64::from(record.ts_usec).saturating_mul(unit));
         let orig_len = record.origlen;
+        if let Format::Legacy(l) = &mut self.format {
+            l.last_secs = Some(record.ts_sec);
+        }
         self.pending = total;
         Ok(Parsed::Frame {
             ts: Timestamp(ts),
@@ -377,8 +462,10 @@ impl FileSource {
             return Ok(Parsed::End);
         }
         let head = self.buf.available();
-        let Some((block_type, big_endian, len)) = self.ng_framing(head)? else {
-            return Ok(self.truncated(have, "a pcapng block header"));
+        let (block_type, big_endian, len) = match self.ng_framing(head) {
+            Ok(Some(framing)) => framing,
+            Ok(None) => return Ok(self.truncated(have, "a pcapng block header")),
+            Err(what) => return Ok(self.damaged(what, 4)),
         };
         let total = usize::try_from(len).unwrap_or(usize::MAX);
         let have = self.fill(total)?;
@@ -386,10 +473,7 @@ impl FileSource {
             let what = format!("a {total}-byte {}", block_name(block_type));
             return Ok(self.truncated(have, &what));
         }
-        self.pending = total;
-        let FileSource {
-            buf, format, name, ..
-        } = self;
+        let FileSource { buf, format, .. } = self;
         let (Format::Ng(section), Some(block)) = (format, buf.available().get(..total)) else {
             return Ok(Parsed::Nothing);
         };
@@ -398,23 +482,35 @@ impl FileSource {
         } else {
             parse_block_le(block)
         };
-        let result = match parsed {
-            Ok((_, parsed)) => section.interpret(block, parsed),
-            Err(e) if is_essential(block_type) => Err(parse_error(&e)),
+        let name = block_name(block_type);
+        match parsed {
+            Ok((_, parsed)) => match section.interpret(block, parsed) {
+                Ok(parsed) => {
+                    self.pending = total;
+                    Ok(parsed)
+                }
+                // Its framing is sound, so the next block is found by its length.
+                Err(why) => Ok(self.skip_block(format!("{name}: {why}"), total)),
+            },
+            // The framing may be wrong (a length that does not match the one at the end):
+            // search for the next plausible block.
+            Err(e) if is_essential(block_type) => {
+                let what = format!("{name}: {}", parse_error(&e));
+                Ok(self.damaged(what, 4))
+            }
             // A damaged block we would not use anyway (statistics, name resolution, custom…) is
             // skipped: its length is known, so the next block is still found.
-            Err(_) => Ok(Parsed::Nothing),
-        };
-        result.map_err(|detail| SourceError::Malformed {
-            path: name.clone(),
-            offset: buf.offset(),
-            detail: format!("{}: {detail}", block_name(block_type)),
-        })
+            Err(_) => {
+                self.pending = total;
+                Ok(Parsed::Nothing)
+            }
+        }
     }
 
-    /// Block type, byte order and checked total length; `None` if the file ends before them.
+    /// Block type, byte order and checked total length; `None` if the file ends before them,
+    /// and what is wrong with them if they are damaged.
     /// A Section Header Block carries its own byte order (§4.1); other blocks use the section's.
-    fn ng_framing(&self, head: &[u8]) -> Result<Option<(u32, bool, u32)>, SourceError> {
+    fn ng_framing(&self, head: &[u8]) -> Result<Option<(u32, bool, u32)>, String> {
         let Format::Ng(section) = &self.format else {
             return Ok(None);
         };
@@ -426,8 +522,10 @@ impl FileSource {
                 Some([0x1A, 0x2B, 0x3C, 0x4D]) => true,
                 Some([0x4D, 0x3C, 0x2B, 0x1A]) => false,
                 Some(bom) => {
-                    let detail = format!("section header with byte-order magic {}", hex_bytes(bom));
-                    return Err(self.malformed(detail));
+                    return Err(format!(
+                        "section header with byte-order magic {}",
+                        hex_bytes(bom)
+                    ));
                 }
                 None => return Ok(None),
             }
@@ -440,11 +538,13 @@ impl FileSource {
             return Ok(None);
         };
         if len < 12 || !len.is_multiple_of(4) {
-            let detail = format!("{} with impossible length {len}", block_name(block_type));
-            return Err(self.malformed(detail));
+            return Err(format!(
+                "{} with impossible length {len}",
+                block_name(block_type)
+            ));
         }
         if usize::try_from(len).map_or(true, |l| l > MAX_BLOCK) {
-            return Err(self.malformed(too_large(block_name(block_type), len)));
+            return Err(too_large(block_name(block_type), len, MAX_BLOCK as u32));
         }
         Ok(Some((block_type, big_endian, len)))
     }
@@ -515,8 +615,8 @@ fn block_name(block_type: u32) -> &'static str {
     }
 }
 
-fn too_large(what: &str, len: u32) -> String {
-    format!("{what} claims {len} bytes, more than the {MAX_BLOCK}-byte limit")
+fn too_large(what: &str, len: u32, limit: u32) -> String {
+    format!("{what} claims {len} bytes, more than the {limit}-byte limit")
 }
 
 /// pcap-parser's error without the input bytes it carries.

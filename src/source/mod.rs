@@ -73,8 +73,12 @@ pub struct Frame<'a> {
 pub enum SourceNote {
     /// NSS key log text embedded in a pcapng Decryption Secrets Block (for TLS decryption).
     KeyLog(Vec<u8>),
-    /// The file ended in the middle of a block: what came before was read.
+    /// The file ended in the middle of a block, or at a damaged one with no plausible record
+    /// after it: what came before was read, nothing after.
     Truncated { detail: String },
+    /// A damaged record or block: the `skipped` bytes from it to the next plausible record were
+    /// passed over (the frames in them are lost), and reading went on from there.
+    Damaged { detail: String, skipped: u64 },
     /// Packets live capture lost, by where they were lost.
     Dropped(Drops),
 }

@@ -2,6 +2,7 @@
 //! labels their clients recorded.
 
 mod bucket_hosts;
+mod capture_files;
 mod cli;
 mod damaged_tls;
 mod decryption;

@@ -86,6 +86,11 @@ impl Section {
         }
     }
 
+    /// Interfaces declared so far in this section.
+    pub(super) fn interface_count(&self) -> usize {
+        self.interfaces.len()
+    }
+
     fn add_interface(&mut self, idb: &InterfaceDescriptionBlock<'_>) -> Result<Parsed, BlockError> {
         let id = self.interfaces.len();
         let mut units_per_sec = 1_000_000;
