@@ -250,7 +250,10 @@ fn write_requests(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Re
         "status",
     ];
     // Live capture knows each request's local process; files never do, so no empty column.
-    let with_process = r.requests.iter().any(|q| q.process.is_some());
+    let with_process = r
+        .requests
+        .iter()
+        .any(|q| q.process.is_some() || q.owner.is_some());
     if with_process {
         header.push("process");
     }
@@ -258,11 +261,11 @@ fn write_requests(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Re
     for q in &r.requests {
         let mut row = request_row(q, style);
         if with_process {
-            row.push(Cell::new(
-                q.process
-                    .as_ref()
-                    .map_or("-".to_string(), |p| format!("{}[{}]", p.name, p.pid)),
-            ));
+            row.push(Cell::new(match (&q.process, q.owner) {
+                (_, Some(crate::report::Owner::Unknown)) => "unknown".to_string(),
+                (Some(p), _) => format!("{}[{}]", p.name, p.pid),
+                (None, _) => "-".to_string(),
+            }));
         }
         t.add_row(row);
     }
