@@ -126,3 +126,110 @@ pub fn route(attr: &mut Option<Attribution>, records: &mut Records, ev: StreamEv
         a.owners.remove(&conn);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::engine::Limits;
+    use crate::flow::{Attempt, AttemptOutcome, CloseReason, Direction, OpenedBy};
+    use crate::s3::HostHints;
+    use crate::time::Timestamp;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    /// One whole GET on connection `id` from client port `port`.
+    fn exchange(attr: &mut Option<Attribution>, records: &mut Records, id: u64, port: u16) {
+        let (conn, ts) = (ConnId(id), Timestamp(id as i64));
+        let events = [
+            StreamEvent::Opened {
+                conn,
+                client: addr(port),
+                server: addr(80),
+                ts,
+                by: OpenedBy::Handshake,
+            },
+            StreamEvent::Data {
+                conn,
+                dir: Direction::ClientToServer,
+                ts,
+                bytes: b"GET /b/k HTTP/1.1\r\nHost: s3.local.test\r\n\r\n",
+            },
+            StreamEvent::Data {
+                conn,
+                dir: Direction::ServerToClient,
+                ts,
+                bytes: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            },
+            StreamEvent::Closed {
+                conn,
+                ts,
+                reason: CloseReason::Fin,
+            },
+        ];
+        for ev in events {
+            route(attr, records, ev);
+        }
+    }
+
+    fn attempt(port: u16) -> StreamEvent<'static> {
+        StreamEvent::Attempt(Attempt {
+            ts: Timestamp(9),
+            client: addr(port),
+            server: addr(80),
+            outcome: AttemptOutcome::Refused,
+            syns: 1,
+        })
+    }
+
+    /// `run`'s verdicts reach the facts: the command's requests and attempts are `command`,
+    /// those whose owner was not found `unknown`, and a skipped connection never arrives.
+    #[test]
+    fn each_request_and_attempt_carries_its_connections_owner() {
+        let lookup: ConnectionVerdicts = Box::new(|client, _| match client.port() {
+            1 => Verdict::Keep(
+                Some(ProcessInfo {
+                    pid: 100,
+                    name: "python3".into(),
+                    cmdline: "python3 s.py".into(),
+                }),
+                Some(Owner::Command),
+            ),
+            2 => Verdict::Keep(None, Some(Owner::Unknown)),
+            _ => Verdict::Skip,
+        });
+        let mut attr = Some(Attribution::new(lookup));
+        let mut records = Records::new(Limits::default_for_tests(), HostHints::default());
+        exchange(&mut attr, &mut records, 1, 1);
+        exchange(&mut attr, &mut records, 2, 2);
+        exchange(&mut attr, &mut records, 3, 3);
+        route(&mut attr, &mut records, attempt(2));
+        route(&mut attr, &mut records, attempt(1));
+        route(&mut attr, &mut records, attempt(3));
+        let got: Vec<String> = records
+            .drain()
+            .filter_map(|f| match f {
+                Fact::Request(r) => Some(format!(
+                    "request {} {:?} {:?}",
+                    r.client.port(),
+                    r.owner,
+                    r.process.map(|p| p.pid)
+                )),
+                Fact::Attempt(a) => Some(format!("attempt {} {:?}", a.client.port(), a.owner)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "request 1 Some(Command) Some(100)",
+                "request 2 Some(Unknown) None",
+                "attempt 2 Some(Unknown)",
+                "attempt 1 Some(Command)",
+            ]
+        );
+        let a = attr.unwrap();
+        assert_eq!((a.skipped_connections, a.skipped_attempts), (1, 1));
+    }
+}
