@@ -746,9 +746,10 @@ fn capture_sees_the_requests_tcpdump_keeps_of_the_same_traffic() {
 }
 
 /// `run` where exact attribution is unavailable (forced here, as on a machine without cgroup v2
-/// or nft): the command's requests are marked `command`; whatever could not be attributed
-/// (nginx's upstream legs to moto, when their sockets were gone before the lookup) is listed as
-/// `unknown` and only warned about; the exit status comes from the command's DeleteObject alone.
+/// or nft): every request is marked `command` (with the command's process) or `unknown`
+/// (nginx's upstream legs to moto, or on a loaded machine one of the command's own, when the
+/// socket was gone before the lookup); an unknown owner's findings are only warnings, so the exit
+/// status comes from the command's requests alone.
 #[test]
 fn run_by_proc_marks_the_commands_requests_and_judges_only_them() {
     let Some(srv) = servers("run_by_proc_marks_the_commands_requests_and_judges_only_them") else {
@@ -756,7 +757,6 @@ fn run_by_proc_marks_the_commands_requests_and_judges_only_them() {
     };
     let (dir, out) = run_boto3_session_with(&srv, &[("S3WIRE_TEST_NO_CGROUP", "1")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(code(&out), 1, "{stderr}");
     let r = json(&dir.path().join("report.json"));
     assert_eq!(r["capture"]["attribution"], "proc");
     let warnings = r["quality"]["warnings"].to_string();
@@ -766,50 +766,69 @@ fn run_by_proc_marks_the_commands_requests_and_judges_only_them() {
     );
     let requests = r["requests"].as_array().unwrap();
     let findings = r["findings"].as_array().unwrap();
-    let mut mine = Vec::new();
+    let op = |q: &Value| format!("{} {}", q["scheme"], q["operation"]);
+    let (mut mine, mut unknown) = (Vec::new(), Vec::new());
     for q in requests {
+        let of_q = || findings.iter().filter(|f| f["request"] == q["id"]);
         match q["owner"].as_str() {
             Some("command") => {
                 let name = q["process"]["name"].as_str().unwrap_or("");
                 assert!(name.starts_with("python"), "{q}");
-                mine.push((q["scheme"].to_string(), q["operation"].to_string()));
+                mine.push(op(q));
             }
             Some("unknown") => {
                 assert!(q["process"].is_null(), "{q}");
-                for f in findings.iter().filter(|f| f["request"] == q["id"]) {
+                for f in of_q() {
                     assert_eq!(f["severity"], "warning", "{f}");
+                    let hint = f["hint"].as_str().unwrap();
                     assert!(
-                        f["hint"]
-                            .as_str()
-                            .unwrap()
-                            .starts_with("owner unknown: not attributed to the command"),
+                        hint.starts_with("owner unknown: not attributed to the command; "),
                         "{f}"
                     );
                 }
+                unknown.push(op(q));
             }
             _ => panic!("every request of run has an owner: {q}"),
         }
     }
+    // The command's four requests, each either marked command or (lost race) unknown; on an
+    // idle machine all four are the command's.
+    let four = [
+        "\"http\" \"DeleteObject\"",
+        "\"https\" \"CreateBucket\"",
+        "\"https\" \"GetObject\"",
+        "\"https\" \"PutObject\"",
+    ];
     mine.sort();
-    assert_eq!(
-        mine,
-        [
-            ("\"http\"", "\"DeleteObject\""),
-            ("\"https\"", "\"CreateBucket\""),
-            ("\"https\"", "\"GetObject\""),
-            ("\"https\"", "\"PutObject\""),
-        ]
-        .map(|(a, b)| (a.to_string(), b.to_string())),
-        "the command's four requests, each marked command"
+    assert!(
+        mine.iter().all(|m| four.contains(&m.as_str())),
+        "{mine:?}; unknown: {unknown:?}"
     );
+    for want in four {
+        assert!(
+            mine.iter().chain(&unknown).any(|m| m == want),
+            "{want} neither the command's nor unknown: {mine:?}; unknown: {unknown:?}"
+        );
+    }
     let failing: Vec<String> = findings
         .iter()
         .filter(|f| f["severity"] == "error")
         .map(|f| format!("{} {}", f["kind"], f["operation"]))
         .collect();
+    let delete_is_mine = mine.iter().any(|m| m == four[0]);
+    let want: &[&str] = match delete_is_mine {
+        true => &["\"plaintext-to-https-endpoint\" \"DeleteObject\""],
+        false => &[],
+    };
     assert_eq!(
-        failing,
-        ["\"plaintext-to-https-endpoint\" \"DeleteObject\""],
-        "only the command's plaintext DeleteObject fails the run"
+        failing, want,
+        "only the command's plaintext DeleteObject fails the run; unknown: {unknown:?}"
+    );
+    assert_eq!(code(&out), i32::from(delete_is_mine), "{stderr}");
+    assert_eq!(
+        r["summary"]["failing_findings"],
+        u64::from(delete_is_mine),
+        "{}",
+        r["summary"]
     );
 }
