@@ -94,7 +94,8 @@ pub struct RunArgs {
 
     /// Report every connection seen, not only those of COMMAND and its children (without it,
     /// COMMAND runs in a cgroup v2 of its own whose packets alone are captured, where the
-    /// machine has cgroup v2 and nft; else processes are looked up in /proc).
+    /// machine has cgroup v2 and nft; else processes are looked up in /proc, and a connection
+    /// whose process could not be found is listed with owner unknown, its findings warnings only).
     #[arg(long)]
     pub all_traffic: bool,
 

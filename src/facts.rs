@@ -54,6 +54,8 @@ pub struct Request {
     pub connection: u64,
     /// Live capture: the local process that owned the client socket.
     pub process: Option<ProcessInfo>,
+    /// `s3wire run`: whether the request is the command's; None outside `run`.
+    pub owner: Option<Owner>,
     pub evidence: Evidence,
 }
 
@@ -93,6 +95,7 @@ impl Request {
             tls: None,
             connection: id,
             process: None,
+            owner: None,
             evidence: Evidence::default(),
         }
     }
@@ -144,6 +147,28 @@ pub struct Attempt {
     pub outcome: AttemptOutcome,
     /// SYNs sent (1 + retransmissions).
     pub syns: u32,
+    /// `s3wire run`: whether the attempt is the command's; None outside `run`.
+    pub owner: Option<Owner>,
+}
+
+/// `s3wire run`: whose traffic a request or attempt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Owner {
+    /// The command or one of its descendants.
+    Command,
+    /// `run`'s `/proc` fallback could not name its process (the socket was gone before it was
+    /// looked up): listed so nothing is hidden, but never judged as the command's.
+    Unknown,
+}
+
+impl Owner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Command => "command",
+            Owner::Unknown => "unknown",
+        }
+    }
 }
 
 /// A TLS session's ClientHello, in clear.

@@ -3,6 +3,7 @@
 //! reaches them, so the report, counters and findings are about the kept traffic only.
 
 use super::records::{Fact, Records};
+use crate::facts::Owner;
 use crate::flow::{ConnId, StreamEvent};
 use crate::report::ProcessInfo;
 use std::collections::{HashMap, HashSet};
@@ -10,8 +11,8 @@ use std::net::SocketAddr;
 
 /// What the lookup says about a connection (client address, server address).
 pub enum Verdict {
-    /// Keep it, naming its local process when known.
-    Keep(Option<ProcessInfo>),
+    /// Keep it, naming its local process when known, and (`run`) whether it is the command's.
+    Keep(Option<ProcessInfo>, Option<Owner>),
     /// Leave it out of the report (`run`: not the command's).
     Skip,
 }
@@ -22,6 +23,9 @@ pub struct Attribution {
     lookup: ConnectionVerdicts,
     skipped: HashSet<ConnId>,
     processes: HashMap<ConnId, ProcessInfo>,
+    owners: HashMap<ConnId, Owner>,
+    /// The owner of the attempt just admitted, for its fact once the records made it.
+    attempt_owner: Option<Owner>,
     pub skipped_connections: u64,
     pub skipped_attempts: u64,
 }
@@ -32,6 +36,8 @@ impl Attribution {
             lookup,
             skipped: HashSet::new(),
             processes: HashMap::new(),
+            owners: HashMap::new(),
+            attempt_owner: None,
             skipped_connections: 0,
             skipped_attempts: 0,
         }
@@ -46,9 +52,12 @@ impl Attribution {
                 server,
                 ..
             } => match (self.lookup)(*client, *server) {
-                Verdict::Keep(p) => {
+                Verdict::Keep(p, owner) => {
                     if let Some(p) = p {
                         self.processes.insert(*conn, p);
+                    }
+                    if let Some(o) = owner {
+                        self.owners.insert(*conn, o);
                     }
                     true
                 }
@@ -63,7 +72,10 @@ impl Attribution {
             }
             StreamEvent::Closed { conn, .. } => !self.skipped.remove(conn),
             StreamEvent::Attempt(a) => match (self.lookup)(a.client, a.server) {
-                Verdict::Keep(_) => true,
+                Verdict::Keep(_, owner) => {
+                    self.attempt_owner = owner;
+                    true
+                }
                 Verdict::Skip => {
                     self.skipped_attempts += 1;
                     false
@@ -72,13 +84,24 @@ impl Attribution {
         }
     }
 
-    /// Names the process of every request waiting in the records' outbox.
+    /// Names the process (and owner) of every request waiting in the records' outbox, and the
+    /// owner of the attempt just admitted.
     fn label(&mut self, records: &mut Records) {
-        for f in records.pending_mut() {
-            if let Fact::Request(r) = f
-                && r.process.is_none()
-            {
-                r.process = self.processes.get(&ConnId(r.connection)).cloned();
+        let mut attempt_owner = self.attempt_owner.take();
+        for f in records.pending_mut().iter_mut().rev() {
+            match f {
+                Fact::Request(r) => {
+                    let conn = ConnId(r.connection);
+                    if r.process.is_none() {
+                        r.process = self.processes.get(&conn).cloned();
+                    }
+                    if r.owner.is_none() {
+                        r.owner = self.owners.get(&conn).copied();
+                    }
+                }
+                // Only the newest attempt can be the one just admitted.
+                Fact::Attempt(a) if a.owner.is_none() => a.owner = attempt_owner.take(),
+                _ => {}
             }
         }
     }
@@ -100,5 +123,113 @@ pub fn route(attr: &mut Option<Attribution>, records: &mut Records, ev: StreamEv
     a.label(records);
     if let Some(conn) = closed {
         a.processes.remove(&conn);
+        a.owners.remove(&conn);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::engine::Limits;
+    use crate::flow::{Attempt, AttemptOutcome, CloseReason, Direction, OpenedBy};
+    use crate::s3::HostHints;
+    use crate::time::Timestamp;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    /// One whole GET on connection `id` from client port `port`.
+    fn exchange(attr: &mut Option<Attribution>, records: &mut Records, id: u64, port: u16) {
+        let (conn, ts) = (ConnId(id), Timestamp(id as i64));
+        let events = [
+            StreamEvent::Opened {
+                conn,
+                client: addr(port),
+                server: addr(80),
+                ts,
+                by: OpenedBy::Handshake,
+            },
+            StreamEvent::Data {
+                conn,
+                dir: Direction::ClientToServer,
+                ts,
+                bytes: b"GET /b/k HTTP/1.1\r\nHost: s3.local.test\r\n\r\n",
+            },
+            StreamEvent::Data {
+                conn,
+                dir: Direction::ServerToClient,
+                ts,
+                bytes: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            },
+            StreamEvent::Closed {
+                conn,
+                ts,
+                reason: CloseReason::Fin,
+            },
+        ];
+        for ev in events {
+            route(attr, records, ev);
+        }
+    }
+
+    fn attempt(port: u16) -> StreamEvent<'static> {
+        StreamEvent::Attempt(Attempt {
+            ts: Timestamp(9),
+            client: addr(port),
+            server: addr(80),
+            outcome: AttemptOutcome::Refused,
+            syns: 1,
+        })
+    }
+
+    /// `run`'s verdicts reach the facts: the command's requests and attempts are `command`,
+    /// those whose owner was not found `unknown`, and a skipped connection never arrives.
+    #[test]
+    fn each_request_and_attempt_carries_its_connections_owner() {
+        let lookup: ConnectionVerdicts = Box::new(|client, _| match client.port() {
+            1 => Verdict::Keep(
+                Some(ProcessInfo {
+                    pid: 100,
+                    name: "python3".into(),
+                    cmdline: "python3 s.py".into(),
+                }),
+                Some(Owner::Command),
+            ),
+            2 => Verdict::Keep(None, Some(Owner::Unknown)),
+            _ => Verdict::Skip,
+        });
+        let mut attr = Some(Attribution::new(lookup));
+        let mut records = Records::new(Limits::default_for_tests(), HostHints::default());
+        exchange(&mut attr, &mut records, 1, 1);
+        exchange(&mut attr, &mut records, 2, 2);
+        exchange(&mut attr, &mut records, 3, 3);
+        route(&mut attr, &mut records, attempt(2));
+        route(&mut attr, &mut records, attempt(1));
+        route(&mut attr, &mut records, attempt(3));
+        let got: Vec<String> = records
+            .drain()
+            .filter_map(|f| match f {
+                Fact::Request(r) => Some(format!(
+                    "request {} {:?} {:?}",
+                    r.client.port(),
+                    r.owner,
+                    r.process.map(|p| p.pid)
+                )),
+                Fact::Attempt(a) => Some(format!("attempt {} {:?}", a.client.port(), a.owner)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "request 1 Some(Command) Some(100)",
+                "request 2 Some(Unknown) None",
+                "attempt 2 Some(Unknown)",
+                "attempt 1 Some(Command)",
+            ]
+        );
+        let a = attr.unwrap();
+        assert_eq!((a.skipped_connections, a.skipped_attempts), (1, 1));
     }
 }

@@ -5,11 +5,12 @@
 //! one writer, fed in order, so the output is byte-identical whatever the number of threads.
 
 use super::records::Fact;
+use crate::facts::Owner;
 use crate::policy::{FailOn, Judge, Judged, Scheme, Severity};
 use crate::report::groups::Groups;
 use crate::report::rows::Redactor;
 use crate::report::sink::{Row, Sink};
-use crate::report::{Report, Summary};
+use crate::report::{Report, Summary, UNKNOWN_OWNER};
 use crate::time::Timestamp;
 use std::io;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -91,7 +92,7 @@ impl Writer {
     }
 
     fn row(&mut self, j: &Judged) -> io::Result<()> {
-        let (findings, process) = match j {
+        let (findings, process, owner) = match j {
             Judged::Request(r, f) => {
                 let s = &mut self.summary;
                 s.requests += 1;
@@ -100,19 +101,32 @@ impl Writer {
                 if self.sink.wants(Row::Request) {
                     self.sink.request(&self.redactor.request(r))?;
                 }
-                (f.as_slice(), r.process.as_ref().map(|p| p.name.as_str()))
+                (
+                    f.as_slice(),
+                    r.process.as_ref().map(|p| p.name.as_str()),
+                    r.owner,
+                )
             }
             Judged::Attempt(_, a, f) => {
                 self.summary.attempts += 1;
                 if self.sink.wants(Row::Attempt) {
                     self.sink.attempt(&self.redactor.attempt(a))?;
                 }
-                (f.as_deref().map_or(&[][..], std::slice::from_ref), None)
+                (
+                    f.as_deref().map_or(&[][..], std::slice::from_ref),
+                    None,
+                    a.owner,
+                )
             }
         };
-        self.groups.add(findings, process);
-        let failing = findings.iter().any(|f| self.fail_on.fails(f.kind));
-        if let Some(cause) = findings
+        // `run`: traffic whose owner is unknown is listed, but judged apart: its findings are
+        // warnings whatever their kind, so it never fails the run as the command's.
+        let unknown = owner == Some(Owner::Unknown);
+        self.groups.add(findings, process, owner);
+        let failing = !unknown && findings.iter().any(|f| self.fail_on.fails(f.kind));
+        if unknown && !findings.is_empty() {
+            self.summary.unknown_owner_with_findings += 1;
+        } else if let Some(cause) = findings
             .iter()
             .map(|f| f.kind)
             .min_by_key(|k| crate::policy::FindingKind::ALL.iter().position(|a| a == k))
@@ -127,7 +141,10 @@ impl Writer {
             (Judged::Attempt(..), false) => {}
         }
         for f in findings {
-            let severity = self.fail_on.severity(f.kind);
+            let severity = match unknown {
+                true => Severity::Warning,
+                false => self.fail_on.severity(f.kind),
+            };
             self.summary.findings += 1;
             match severity {
                 Severity::Error => self.summary.failing_findings += 1,
@@ -141,7 +158,11 @@ impl Writer {
                 }
             }
             if self.sink.wants(Row::Finding) {
-                self.sink.finding(&self.redactor.finding(f, severity))?;
+                let mut record = self.redactor.finding(f, severity);
+                if unknown {
+                    record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint);
+                }
+                self.sink.finding(&record)?;
             }
         }
         Ok(())
@@ -287,4 +308,122 @@ fn serve(mut w: Writer, rx: Receiver<Msg>, back: SyncSender<Vec<Item>>) -> io::R
         }
     }
     Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Request;
+    use crate::policy::{Endpoint, FindingKind, Origin, Policy};
+    use crate::report::{AttemptRecord, FindingRecord, RequestRecord, TlsRecord};
+    use std::sync::{Arc, Mutex};
+
+    /// The rows as written, for the test to look at.
+    #[derive(Clone, Default)]
+    struct Rows(Arc<Mutex<(Vec<RequestRecord>, Vec<FindingRecord>)>>);
+
+    impl Sink for Rows {
+        fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
+            self.0.lock().unwrap().0.push(r.clone());
+            Ok(())
+        }
+        fn finding(&mut self, f: &FindingRecord) -> io::Result<()> {
+            self.0.lock().unwrap().1.push(f.clone());
+            Ok(())
+        }
+        fn attempt(&mut self, _: &AttemptRecord) -> io::Result<()> {
+            Ok(())
+        }
+        fn tls(&mut self, _: &TlsRecord) -> io::Result<()> {
+            Ok(())
+        }
+        fn finish(&mut self, _: &mut Report) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn plaintext_to_https(id: u64, owner: Option<Owner>) -> Item {
+        Fact::Request(Box::new(Request {
+            host: Some("s3.local.test".into()),
+            owner,
+            ..Request::sample(
+                id,
+                Timestamp(1_000 + id as i64),
+                "127.0.0.1:40000",
+                "127.0.0.1:80",
+            )
+        }))
+    }
+
+    /// `run`'s /proc fallback: the command's plaintext request to an HTTPS endpoint fails the
+    /// run; the same request from an unknown owner is listed, marked, and only warned about.
+    #[test]
+    fn an_unknown_owners_plaintext_request_is_a_warning_apart_from_the_commands() {
+        let endpoint =
+            Endpoint::parse("https://s3.local.test", Origin::Flag, "--endpoint").unwrap();
+        let judge = Judge::new(Policy::new(vec![endpoint]), 8);
+        let rows = Rows::default();
+        let mut w = Writer::new(
+            judge,
+            Redactor { on: true },
+            FailOn::default(),
+            Box::new(rows.clone()),
+        );
+        w.item(plaintext_to_https(1, Some(Owner::Unknown))).unwrap();
+        w.item(plaintext_to_https(2, Some(Owner::Command))).unwrap();
+        w.finish_judging().unwrap();
+
+        let (requests, findings) = rows.0.lock().unwrap().clone();
+        let owners: Vec<_> = requests.iter().map(|r| (r.id, r.owner)).collect();
+        assert_eq!(
+            owners,
+            [(1, Some(Owner::Unknown)), (2, Some(Owner::Command))],
+            "both listed, each with its owner"
+        );
+        let of = |id| findings.iter().find(|f| f.request == Some(id)).unwrap();
+        assert_eq!(of(1).kind, FindingKind::PlaintextToHttpsEndpoint);
+        assert_eq!(of(1).severity, Severity::Warning);
+        assert!(
+            of(1)
+                .hint
+                .starts_with("owner unknown: not attributed to the command; "),
+            "{}",
+            of(1).hint
+        );
+        assert_eq!(of(2).kind, FindingKind::PlaintextToHttpsEndpoint);
+        assert_eq!(of(2).severity, Severity::Error);
+        assert!(!of(2).hint.contains("owner unknown"), "{}", of(2).hint);
+
+        let s = &w.summary;
+        assert_eq!((s.requests, s.plaintext_requests), (2, 2));
+        assert_eq!((s.failing_requests, s.warned_requests), (1, 1));
+        assert_eq!((s.failing_findings, s.warning_findings), (1, 1));
+        assert_eq!(s.unknown_owner_with_findings, 1);
+        assert_eq!(
+            s.by_cause.get(&FindingKind::PlaintextToHttpsEndpoint),
+            Some(&1),
+            "only the command's counts towards the verdict's failing causes"
+        );
+
+        let groups = w.groups.records();
+        let g: Vec<_> = groups
+            .iter()
+            .map(|g| (g.owner, g.severity, g.requests))
+            .collect();
+        assert_eq!(
+            g,
+            [
+                (Some(Owner::Command), Severity::Error, 1),
+                (Some(Owner::Unknown), Severity::Warning, 1)
+            ],
+            "the summary keeps them apart"
+        );
+        assert!(
+            groups[1]
+                .text
+                .contains("(owner unknown: not attributed to the command)"),
+            "{}",
+            groups[1].text
+        );
+    }
 }

@@ -95,7 +95,7 @@ impl Printer {
     pub fn request(&mut self, r: &Request, policy: &Policy) -> Result<()> {
         self.requests += 1;
         let flagged = is_flagged(r, policy);
-        self.flagged += u64::from(flagged);
+        self.flagged += u64::from(flagged && !unknown_owner(r));
         if self.lines.is_some() {
             let text = line(r, flagged, self.color, &self.redactor);
             self.clear_status();
@@ -146,13 +146,19 @@ fn is_flagged(r: &Request, policy: &Policy) -> bool {
     r.scheme == Scheme::Http && policy.https_for_host(r.host.as_deref(), r.server).is_some()
 }
 
+/// `run`: a request whose owner could not be found is never counted as the command's.
+fn unknown_owner(r: &Request) -> bool {
+    r.owner == Some(crate::facts::Owner::Unknown)
+}
+
 /// `12:00:01.123 python3[4242] http DeleteObject bucket/key 204 host ← PLAINTEXT TO HTTPS`.
 fn line(r: &Request, flagged: bool, color: bool, redactor: &Redactor) -> String {
     let time = r.time.to_datetime().format("%H:%M:%S%.3f");
-    let process = r
-        .process
-        .as_ref()
-        .map_or("?".to_string(), |p| format!("{}[{}]", p.name, p.pid));
+    let process = match &r.process {
+        _ if unknown_owner(r) => "unknown".to_string(),
+        Some(p) => format!("{}[{}]", p.name, p.pid),
+        None => "?".to_string(),
+    };
     let op = r.operation_name().unwrap_or("unknown");
     let target = match (&r.bucket, &r.key) {
         (Some(b), Some(k)) => format!("{b}/{k}"),
@@ -164,7 +170,11 @@ fn line(r: &Request, flagged: bool, color: bool, redactor: &Redactor) -> String 
     let host = r.host.as_deref().unwrap_or(&server);
     let scheme = r.scheme.as_str();
     let mut text = format!("{time} {process:<18} {scheme:<5} {op:<24} {target} {status} {host}");
-    if flagged {
+    if flagged && unknown_owner(r) {
+        text.push_str("  ← plaintext to an HTTPS endpoint (");
+        text.push_str(crate::report::UNKNOWN_OWNER);
+        text.push(')');
+    } else if flagged {
         text.push_str("  ← PLAINTEXT TO HTTPS ENDPOINT");
         if color {
             text = format!("\x1b[1;31m{text}\x1b[0m");
@@ -214,6 +224,21 @@ mod tests {
             line(&r, true, false, &Redactor { on: true }),
             "00:00:01.250 python3[4242]      http  DeleteObject             fx-live/a.txt 204 \
              s3.local.test:5000  ← PLAINTEXT TO HTTPS ENDPOINT\n"
+        );
+    }
+
+    #[test]
+    fn an_unknown_owners_plaintext_is_said_without_the_alarm() {
+        let r = Request {
+            process: None,
+            owner: Some(crate::facts::Owner::Unknown),
+            ..record(Scheme::Http, "s3.local.test:5000")
+        };
+        assert_eq!(
+            line(&r, true, true, &Redactor { on: true }),
+            "00:00:01.250 unknown            http  DeleteObject             fx-live/a.txt 204 \
+             s3.local.test:5000  ← plaintext to an HTTPS endpoint (owner unknown: not attributed \
+             to the command)\n"
         );
     }
 

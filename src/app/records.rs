@@ -249,6 +249,7 @@ impl Records {
             server: a.server,
             outcome: a.outcome,
             syns: a.syns,
+            owner: None,
         }));
     }
 
@@ -405,6 +406,7 @@ fn request(
         }),
         connection: conn.0,
         process: None,
+        owner: None,
         evidence,
         truncated: req.cut.is_some(),
         method: req.method,

@@ -53,6 +53,7 @@ pub(super) fn attempt(ms: i64, client: &str, server: &str) -> AttemptFacts {
         server: sa(server),
         outcome: AttemptOutcome::Refused,
         syns: 1,
+        owner: None,
     }
 }
 

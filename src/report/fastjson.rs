@@ -224,6 +224,7 @@ impl WriteJson for RequestRecord {
                 o.null("process");
             }
         }
+        o.opt_str("owner", self.owner.map(super::Owner::as_str));
         o.end();
     }
 }

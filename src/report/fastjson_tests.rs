@@ -50,6 +50,7 @@ fn request(full: bool) -> RequestRecord {
             name: "python3".into(),
             cmdline: "python3 repro.py --x=\"y\"".into(),
         }),
+        owner: full.then_some(crate::report::Owner::Unknown),
     }
 }
 

@@ -10,6 +10,7 @@
 
 use super::Scheme;
 use super::rows::Redactor;
+use crate::facts::Owner;
 use crate::policy::{FailOn, Finding, FindingKind, Origin, Severity};
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -46,6 +47,8 @@ pub struct GroupRecord {
     pub user_agent: Option<String>,
     /// Live capture: the client's process name.
     pub process: Option<String>,
+    /// `s3wire run`: `command`, or `unknown` (a group apart, always a warning); null elsewhere.
+    pub owner: Option<Owner>,
     /// `http` for requests; null for attempts (no bytes left the client).
     pub scheme: Option<Scheme>,
     pub requests: u64,
@@ -83,11 +86,19 @@ struct Key {
     client: IpAddr,
     agent: Option<String>,
     process: Option<String>,
+    /// `run`: an unknown owner's findings are a group apart, never the command's.
+    owner: Option<Owner>,
 }
 
 impl Key {
     /// Whether `f` belongs under this key, compared in place.
-    fn is(&self, f: &Finding, agent: Option<&str>, process: Option<&str>) -> bool {
+    fn is(
+        &self,
+        f: &Finding,
+        agent: Option<&str>,
+        process: Option<&str>,
+        owner: Option<Owner>,
+    ) -> bool {
         let endpoint = match (&f.endpoint, self.configured) {
             (Some(url), true) => *url == self.endpoint,
             (None, false) => match &f.host {
@@ -101,6 +112,7 @@ impl Key {
             && self.client == f.client.ip()
             && self.agent.as_deref() == agent
             && self.process.as_deref() == process
+            && self.owner == owner
     }
 }
 
@@ -182,7 +194,7 @@ impl Groups {
 
     /// One request's (or attempt's) findings, all about the same subject. `process` is the
     /// client's process name when live capture knows it.
-    pub fn add(&mut self, findings: &[Finding], process: Option<&str>) {
+    pub fn add(&mut self, findings: &[Finding], process: Option<&str>, owner: Option<Owner>) {
         let Some(primary) = findings.iter().min_by_key(|f| f.kind.rank()) else {
             return;
         };
@@ -191,10 +203,10 @@ impl Groups {
         // key built.
         let last = self
             .last
-            .filter(|&i| self.groups[i].key.is(primary, agent, process));
+            .filter(|&i| self.groups[i].key.is(primary, agent, process, owner));
         let i = match last {
             Some(i) => i,
-            None => match self.group_for(primary, agent, process) {
+            None => match self.group_for(primary, agent, process, owner) {
                 Some(i) => i,
                 None => {
                     self.not_grouped += findings.len() as u64;
@@ -254,6 +266,7 @@ impl Groups {
         primary: &Finding,
         agent: Option<&str>,
         process: Option<&str>,
+        owner: Option<Owner>,
     ) -> Option<usize> {
         let endpoint = EndpointView::of(primary);
         let key = Key {
@@ -263,6 +276,7 @@ impl Groups {
             client: primary.client.ip(),
             agent: agent.map(str::to_string),
             process: process.map(str::to_string),
+            owner,
         };
         Some(match self.index.get(&key) {
             Some(i) => *i,
@@ -319,7 +333,11 @@ impl Groups {
             .collect();
         operations.sort_by(|a, b| b.count.cmp(&a.count).then(a.operation.cmp(&b.operation)));
         let mut r = GroupRecord {
-            severity: self.fail_on.severity(g.key.kind),
+            // An unknown owner's findings never fail the run (see `app::output`).
+            severity: match g.key.owner {
+                Some(Owner::Unknown) => Severity::Warning,
+                _ => self.fail_on.severity(g.key.kind),
+            },
             kind: g.key.kind,
             text: String::new(),
             kinds: g.kinds.clone(),
@@ -329,6 +347,7 @@ impl Groups {
             client: g.key.client.to_string(),
             user_agent: g.key.agent.clone(),
             process: g.key.process.clone(),
+            owner: g.key.owner,
             scheme: g.scheme,
             requests: g.requests,
             attempts: g.attempts,
@@ -388,6 +407,9 @@ fn sentence(g: &GroupRecord) -> String {
     for extra in [&g.user_agent, &g.process].into_iter().flatten() {
         from.push(' ');
         from.push_str(extra);
+    }
+    if g.owner == Some(Owner::Unknown) {
+        from.push_str(&format!(" ({})", super::UNKNOWN_OWNER));
     }
     let mut ops: Vec<String> = g
         .operations
@@ -471,6 +493,7 @@ mod tests {
                     ),
                 ],
                 None,
+                None,
             );
         }
         let records = g.records();
@@ -504,6 +527,7 @@ mod tests {
                 None,
             )],
             None,
+            None,
         );
         g.add(
             &[finding(
@@ -513,6 +537,7 @@ mod tests {
                 9,
                 Some(&e),
             )],
+            None,
             None,
         );
         let records = g.records();
@@ -543,7 +568,7 @@ mod tests {
                 Some(&e),
             );
             f.user_agent = Some(format!("client/{i}"));
-            g.add(&[f], None);
+            g.add(&[f], None, None);
         }
         assert_eq!(g.records().len(), MAX_GROUPS);
         assert_eq!(g.not_grouped, 5);

@@ -58,6 +58,9 @@ pub struct Summary {
     pub failing_attempts: u64,
     /// Requests whose findings are all warnings.
     pub warned_requests: u64,
+    /// `s3wire run`: requests and attempts with findings whose owner is unknown: their findings
+    /// are warnings whatever their kind, and counted here rather than in `by_cause`.
+    pub unknown_owner_with_findings: u64,
     /// Requests and attempts with findings, by their most serious kind (the order of
     /// `FindingKind::ALL`): each is counted once.
     pub by_cause: std::collections::BTreeMap<crate::policy::FindingKind, u64>,
@@ -324,9 +327,12 @@ pub struct RequestRecord {
     pub connection: u64,
     /// Live capture: the local process that owned the client socket (null offline or unknown).
     pub process: Option<ProcessInfo>,
+    /// `s3wire run`: `command`, or `unknown` when its owner could not be found (never judged as
+    /// the command's); null outside `run`.
+    pub owner: Option<Owner>,
 }
 
-pub use crate::facts::{ProcessInfo, RequestTls};
+pub use crate::facts::{Owner, ProcessInfo, RequestTls};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptRecord {
@@ -336,6 +342,8 @@ pub struct AttemptRecord {
     pub outcome: crate::flow::AttemptOutcome,
     /// SYNs sent for this attempt (1 + retransmissions).
     pub syns: u32,
+    /// `s3wire run`: as for requests.
+    pub owner: Option<Owner>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -434,11 +442,20 @@ pub fn verdict(s: &Summary) -> String {
     } else {
         format!("{}.", failing.join("; "))
     };
+    if s.unknown_owner_with_findings > 0 {
+        warnings.push(format!(
+            "{} with findings had an unknown owner (not attributed to the command)",
+            plural(s.unknown_owner_with_findings, "request or attempt")
+        ));
+    }
     for w in warnings {
         text.push_str(&format!(" Warning: {w}."));
     }
     text
 }
+
+/// What every format says of findings about traffic whose owner `run` could not find.
+pub const UNKNOWN_OWNER: &str = "owner unknown: not attributed to the command";
 
 /// `1 request`, `2 requests`.
 pub fn plural(n: u64, what: &str) -> String {

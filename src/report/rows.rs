@@ -78,6 +78,7 @@ impl Redactor {
             connection: r.connection,
             // Redacted when it was read from /proc (`source::procs`).
             process: r.process.clone(),
+            owner: r.owner,
         }
     }
 
@@ -88,6 +89,7 @@ impl Redactor {
             server: addr(a.server),
             outcome: a.outcome,
             syns: a.syns,
+            owner: a.owner,
         }
     }
 

@@ -250,7 +250,10 @@ fn write_requests(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Re
         "status",
     ];
     // Live capture knows each request's local process; files never do, so no empty column.
-    let with_process = r.requests.iter().any(|q| q.process.is_some());
+    let with_process = r
+        .requests
+        .iter()
+        .any(|q| q.process.is_some() || q.owner.is_some());
     if with_process {
         header.push("process");
     }
@@ -258,11 +261,11 @@ fn write_requests(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Re
     for q in &r.requests {
         let mut row = request_row(q, style);
         if with_process {
-            row.push(Cell::new(
-                q.process
-                    .as_ref()
-                    .map_or("-".to_string(), |p| format!("{}[{}]", p.name, p.pid)),
-            ));
+            row.push(Cell::new(match (&q.process, q.owner) {
+                (_, Some(crate::report::Owner::Unknown)) => "unknown".to_string(),
+                (Some(p), _) => format!("{}[{}]", p.name, p.pid),
+                (None, _) => "-".to_string(),
+            }));
         }
         t.add_row(row);
     }
@@ -368,4 +371,71 @@ pub fn write_gist_line(f: &super::FindingRecord, out: &mut dyn Write) -> io::Res
         f.endpoint,
         f.origin
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Owner, ProcessInfo, Request};
+    use crate::report::rows::Redactor;
+    use crate::report::{CaptureSummary, Quality, Summary, ToolInfo};
+    use crate::time::Timestamp;
+
+    fn row(id: u64, process: Option<u32>, owner: Option<Owner>) -> RequestRecord {
+        Redactor { on: true }.request(&Request {
+            process: process.map(|pid| ProcessInfo {
+                pid,
+                name: "python3".into(),
+                cmdline: "python3 s.py".into(),
+            }),
+            owner,
+            ..Request::sample(id, Timestamp(id as i64), "127.0.0.1:4000", "127.0.0.1:80")
+        })
+    }
+
+    /// `run`'s /proc fallback: the process column names the command's process, and says
+    /// `unknown` where the owner could not be found.
+    #[test]
+    fn the_process_column_says_unknown_for_an_unknown_owner() {
+        let report = Report {
+            s3wire: ToolInfo {
+                version: String::new(),
+                command: vec![],
+                redacted: true,
+            },
+            capture: CaptureSummary::default(),
+            quality: Quality::default(),
+            endpoints: vec![],
+            requests: vec![
+                row(1, Some(42), Some(Owner::Command)),
+                row(2, None, Some(Owner::Unknown)),
+            ],
+            attempts: vec![],
+            tls: vec![],
+            operations: vec![],
+            findings: vec![],
+            summary: Summary {
+                requests: 2,
+                ..Summary::default()
+            },
+        };
+        let style = TableStyle {
+            color: false,
+            width: None,
+            quiet: false,
+        };
+        let mut out = Vec::new();
+        write_requests(&report, &style, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let cells = |n: &str| {
+            text.lines()
+                .find(|l| l.contains(&format!(" {n} ┆")))
+                .map(|l| l.rsplit('┆').next().unwrap().trim_end_matches('│').trim())
+                .unwrap_or_else(|| panic!("row {n}: {text}"))
+                .to_string()
+        };
+        assert!(text.contains("process"), "{text}");
+        assert_eq!(cells("1"), "python3[42]");
+        assert_eq!(cells("2"), "unknown");
+    }
 }

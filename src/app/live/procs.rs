@@ -8,6 +8,7 @@
 //! there is none. Neither the capture nor the analysis waits for the watcher.
 
 use crate::app::attribution::Verdict;
+use crate::facts::Owner;
 use crate::report::ProcessInfo;
 use crate::source::live::LiveSource;
 use crate::source::procs::{ProcTable, Process, ProcessLookup};
@@ -157,23 +158,27 @@ impl Procs {
     pub fn verdict(&mut self, client: SocketAddr, server: SocketAddr) -> Verdict {
         if let Some(command) = &self.exact {
             let command = command.clone();
-            return Verdict::Keep(Some(match self.owner(client, server) {
+            let process = match self.owner(client, server) {
                 Some(p) => self.info(p),
                 None => command,
-            }));
+            };
+            return Verdict::Keep(Some(process), Some(Owner::Command));
         }
+        // `run` (without `--all-traffic`) says whose each kept connection is; `capture` does not.
+        let command = self.tree.is_some().then_some(Owner::Command);
         match self.owner(client, server) {
-            Some(p) if self.in_tree(p.pid) => Verdict::Keep(Some(self.info(p))),
+            Some(p) if self.in_tree(p.pid) => Verdict::Keep(Some(self.info(p)), command),
             Some(_) => Verdict::Skip,
             // `run`: open, but held outside the command's tree.
             None if self.tree.is_some() && self.table.is_open(client, server) => Verdict::Skip,
-            None if self.tree.is_none() => Verdict::Keep(None),
+            None if self.tree.is_none() => Verdict::Keep(None, None),
             // `run`: gone before it could be looked up (or not a local client). Kept, because
             // hiding the command's own plaintext request would be worse than showing a
-            // stranger's; counted and said in the report.
+            // stranger's; but marked unknown, so its findings are warnings, never the command's
+            // failure (under load these are mostly other processes', e.g. a proxy's upstream).
             None => {
                 self.unattributed += 1;
-                Verdict::Keep(None)
+                Verdict::Keep(None, Some(Owner::Unknown))
             }
         }
     }
@@ -259,7 +264,15 @@ mod tests {
 
     fn verdict(p: &mut Procs, t: Tuple) -> Option<Option<u32>> {
         match p.verdict(t.0, t.1) {
-            Verdict::Keep(owner) => Some(owner.map(|o| o.pid)),
+            Verdict::Keep(process, _) => Some(process.map(|o| o.pid)),
+            Verdict::Skip => None,
+        }
+    }
+
+    /// Whose the connection is said to be, when kept.
+    fn owner(p: &mut Procs, t: Tuple) -> Option<Option<Owner>> {
+        match p.verdict(t.0, t.1) {
+            Verdict::Keep(_, owner) => Some(owner),
             Verdict::Skip => None,
         }
     }
@@ -312,7 +325,7 @@ mod tests {
         p.at_syn.put(conn(1), None);
         p.at_syn.put(conn(1), Some(Some(process(42))));
         match p.verdict(conn(1).0, conn(1).1) {
-            Verdict::Keep(Some(info)) => {
+            Verdict::Keep(Some(info), _) => {
                 assert_eq!(info.pid, 42);
                 assert!(!info.cmdline.contains("abcdef0123"), "{}", info.cmdline);
             }
@@ -331,5 +344,42 @@ mod tests {
         );
         assert_eq!((c.pid, c.name.as_str()), (5, "python3"));
         assert_eq!(c.cmdline, "/usr/bin/python3 -c x");
+    }
+
+    #[test]
+    fn run_by_proc_marks_the_command_s_and_the_unknown_apart() {
+        let mut fake = Fake::default();
+        fake.owners.insert(conn(1), 100); // the command
+        fake.owners.insert(conn(2), 101); // its child
+        fake.owners.insert(conn(3), 7); // nginx
+        fake.children = vec![101];
+        let mut p = Procs::with_table(Box::new(fake), true);
+        p.tree = Some((100, HashSet::from([100])));
+        assert_eq!(owner(&mut p, conn(1)), Some(Some(Owner::Command)));
+        assert_eq!(owner(&mut p, conn(2)), Some(Some(Owner::Command)));
+        assert_eq!(owner(&mut p, conn(3)), None, "another process's: skipped");
+        assert_eq!(
+            owner(&mut p, conn(5)),
+            Some(Some(Owner::Unknown)),
+            "gone before the lookup: kept, marked unknown"
+        );
+        assert_eq!(p.unattributed, 1);
+    }
+
+    #[test]
+    fn capture_and_the_cgroup_say_no_unknown_owner() {
+        let mut fake = Fake::default();
+        fake.owners.insert(conn(1), 10);
+        let mut p = Procs::with_table(Box::new(fake), true);
+        assert_eq!(
+            owner(&mut p, conn(1)),
+            Some(None),
+            "capture: no owner notion"
+        );
+        assert_eq!(owner(&mut p, conn(2)), Some(None));
+        let mut p = Procs::with_table(Box::new(Fake::default()), true);
+        p.tree = Some((100, HashSet::from([100])));
+        p.exact = Some(command_info(&["x".into()], 100, true));
+        assert_eq!(owner(&mut p, conn(9)), Some(Some(Owner::Command)));
     }
 }
