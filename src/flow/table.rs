@@ -394,7 +394,7 @@ impl FlowTable {
     fn expire_early(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         while let Some(&d) = self.early_deadlines.front() {
             if d.at > now {
-                return;
+                break;
             }
             self.early_deadlines.pop_front();
             let mut out = Out {
@@ -416,6 +416,8 @@ impl FlowTable {
                 self.recharge(d.slot);
             }
         }
+        // Held starts that opened grew: stay within the byte budget.
+        self.shed(now, sink);
     }
 
     /// SYNs whose last retransmission is `syn_timeout_ns` old become unanswered attempts.

@@ -6,6 +6,8 @@ use crate::flow::table::{OPENED_COST, TRACKING_COST};
 
 const SHELL: usize = std::mem::size_of::<Conn>() + TRACKING_COST;
 const OPEN: usize = SHELL + OPENED_COST;
+// The held-starts test needs three of them to fit where two opened ones do.
+const _: () = assert!(2 * SHELL <= OPEN);
 
 fn budgeted(bytes: usize) -> H {
     H::with(FlowLimits {
@@ -62,4 +64,30 @@ fn opening_connections_evict_the_least_recent_beyond_the_budget() {
     );
     h.table.finish(Timestamp(100), &mut |_| {});
     assert_eq!((h.table.charged_bytes(), h.table.tombstones()), (0, 0));
+}
+
+#[test]
+fn held_starts_that_open_at_their_grace_are_shed_beyond_the_budget() {
+    let mut h = budgeted(2 * OPEN);
+    for i in 0..3u16 {
+        h.send(
+            i64::from(i),
+            port(40_000 + i),
+            server(),
+            PSH,
+            100,
+            1,
+            b"data",
+            0,
+        );
+    }
+    assert_eq!((h.table.len(), h.table.charged_bytes()), (3, 3 * SHELL));
+    h.expire(3 + GRACE);
+    // All three opened mid-stream; the least recent went to make the budget.
+    assert_eq!((h.table.len(), h.table.charged_bytes()), (2, 2 * OPEN));
+    assert_eq!(h.table.stats().evicted_for_memory, 1);
+    assert!(
+        h.events
+            .contains(&Ev::Closed(ConnId(0), CloseReason::Evicted))
+    );
 }
