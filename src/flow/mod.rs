@@ -160,7 +160,8 @@ pub struct FlowStats {
     pub retransmitted_segments: u64,
     /// Segments held: a hole before them, or waiting for the peer bytes their ACK covers.
     pub out_of_order_segments: u64,
-    /// Connections evicted at `max_connections` (including unanswered SYNs, then not reported).
+    /// Connections evicted at `max_connections` or `max_table_bytes` (including unanswered
+    /// SYNs, then not reported).
     pub evicted: u64,
     /// Of those, connections evicted because the table was at `max_table_bytes`.
     pub evicted_for_memory: u64,
