@@ -85,7 +85,7 @@ impl Default for FlowLimits {
             max_connections: 100_000,
             max_out_of_order_bytes: 4 << 20,
             max_total_out_of_order_bytes: 256 << 20,
-            max_table_bytes: 16 << 20,
+            max_table_bytes: 12 << 20,
             idle_timeout_ns: 300 * 1_000_000_000,
             syn_timeout_ns: 3 * 1_000_000_000,
         }
