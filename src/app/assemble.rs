@@ -65,10 +65,19 @@ pub(super) fn quality(
             r.requests_cut
         ));
     }
-    if f.evicted > 0 {
+    if f.evicted > f.evicted_for_memory {
         warnings.push(format!(
             "{} connections evicted (raise --max-connections)",
-            f.evicted
+            f.evicted - f.evicted_for_memory
+        ));
+    }
+    if f.evicted_for_memory > 0 {
+        warnings.push(format!(
+            "{} connections evicted to keep the connection table within its memory bound \
+             ({} MiB): too many connections open at once (a SYN flood, or very many \
+             concurrent clients)",
+            f.evicted_for_memory,
+            crate::flow::FlowLimits::default().max_table_bytes >> 20
         ));
     }
     if j.names_capped > 0 {

@@ -108,6 +108,8 @@ pub(super) struct Conn {
     first_ts: Timestamp,
     /// This connection's share of `Out::held_total`, as last reported.
     held_reported: usize,
+    /// What the table charged this connection against its memory budget (table.rs `cost`).
+    pub(super) charged: usize,
     c2s: Reassembler,
     s2c: Reassembler,
     /// Segments held while a late handshake may still show up (`None` once settled).
@@ -134,6 +136,7 @@ impl Conn {
             last_ts: ts,
             first_ts: ts,
             held_reported: 0,
+            charged: 0,
             c2s: Reassembler::new(limits.max_out_of_order_bytes),
             s2c: Reassembler::new(limits.max_out_of_order_bytes),
             early: None,

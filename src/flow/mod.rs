@@ -69,6 +69,10 @@ pub struct FlowLimits {
     /// segment crossed the bound skips its holes at once (keeps memory flat when many lossy
     /// connections each hold up to `max_out_of_order_bytes`).
     pub max_total_out_of_order_bytes: usize,
+    /// Estimated bytes all tracked connections may cost together, in every stage (table.rs
+    /// `cost`); beyond it the least recently active is evicted, as beyond `max_connections`.
+    /// The bound that keeps a flood of cheap connections from growing memory without end.
+    pub max_table_bytes: usize,
     /// A connection idle this long (capture time, ns) is closed.
     pub idle_timeout_ns: i64,
     /// A SYN with no answer for this long (capture time, ns) is an unanswered attempt.
@@ -81,6 +85,7 @@ impl Default for FlowLimits {
             max_connections: 100_000,
             max_out_of_order_bytes: 4 << 20,
             max_total_out_of_order_bytes: 256 << 20,
+            max_table_bytes: 12 << 20,
             idle_timeout_ns: 300 * 1_000_000_000,
             syn_timeout_ns: 3 * 1_000_000_000,
         }
@@ -155,8 +160,11 @@ pub struct FlowStats {
     pub retransmitted_segments: u64,
     /// Segments held: a hole before them, or waiting for the peer bytes their ACK covers.
     pub out_of_order_segments: u64,
-    /// Connections evicted at `max_connections` (including unanswered SYNs, then not reported).
+    /// Connections evicted at `max_connections` or `max_table_bytes` (including unanswered
+    /// SYNs, then not reported).
     pub evicted: u64,
+    /// Of those, connections evicted because the table was at `max_table_bytes`.
+    pub evicted_for_memory: u64,
     /// Connection attempts reported (refused or unanswered SYNs).
     pub attempts: u64,
     /// SYNs answered by a SYN-ACK that then ended with neither the client's ACK nor data: no

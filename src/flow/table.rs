@@ -21,6 +21,35 @@ use std::collections::{HashMap, VecDeque};
 
 const SECOND_NS: i64 = 1_000_000_000;
 
+/// Estimated bytes a tracked connection costs besides its `Conn`: its index entry, slab slot
+/// and deadline (measured with heaptrack on `scripts/bench-hostile`'s SYN flood).
+pub(super) const TRACKING_COST: usize = 160;
+/// Estimated bytes an opened connection costs in the later stages (the app's per-connection
+/// record, the HTTP parser and its head buffer: 712 + 536 + ~80 bytes measured with heaptrack on
+/// the half-sent capture), rounded up for the allocator.
+pub(super) const OPENED_COST: usize = 1536;
+
+/// Tombstones kept at most: one per connection the table may hold, within an eighth of its
+/// byte budget (a tombstone is its map entry and its place in the expiry order, ~200 bytes).
+fn tomb_cap(limits: &FlowLimits) -> usize {
+    let each = std::mem::size_of::<(FlowKey, super::tombstone::Tomb)>()
+        + std::mem::size_of::<(FlowKey, u64)>();
+    limits
+        .max_connections
+        .min(limits.max_table_bytes / 8 / each)
+        .max(1)
+}
+
+/// What a connection is charged against `FlowLimits::max_table_bytes`: a SYN or held start
+/// costs the flow stage only; once opened, the protocol stages hold state for it too.
+fn cost(conn: &Conn) -> usize {
+    let base = std::mem::size_of::<Conn>() + TRACKING_COST;
+    match conn.phase {
+        Phase::Open => base + OPENED_COST,
+        _ => base,
+    }
+}
+
 /// When a SYN-only connection is to be declared unanswered, or a delayed start stops waiting
 /// for its handshake.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +76,11 @@ pub struct FlowTable {
     next_check: Timestamp,
     /// Out-of-order bytes held by all connections (see `FlowLimits::max_total_out_of_order_bytes`).
     held_total: usize,
+    /// Sum of every tracked connection's `charged` (see `FlowLimits::max_table_bytes`).
+    charged_total: usize,
+    /// The input ended ([`FlowTable::finish_some`]): no late segment can come, keep no
+    /// tombstones (a full table closed at the end would otherwise fill them all at once).
+    ending: bool,
 }
 
 impl FlowTable {
@@ -62,10 +96,12 @@ impl FlowTable {
             conns: Lru::new(),
             syn_deadlines: VecDeque::new(),
             early_deadlines: VecDeque::new(),
-            tombs: Tombstones::new(limits.max_connections),
+            tombs: Tombstones::new(tomb_cap(&limits)),
             next_id: 0,
             next_check: Timestamp(i64::MIN),
             held_total: 0,
+            charged_total: 0,
+            ending: false,
         }
     }
 
@@ -100,9 +136,14 @@ impl FlowTable {
             return;
         };
         let id = conn.id;
-        match conn.on_segment(seg, ts, &mut out) {
-            Verdict::Keep => {}
-            Verdict::Linger => self.push_early_deadline(slot, id, ts),
+        let verdict = conn.on_segment(seg, ts, &mut out);
+        self.recharge(slot);
+        match verdict {
+            Verdict::Keep => self.shed(ts, sink),
+            Verdict::Linger => {
+                self.push_early_deadline(slot, id, ts);
+                self.shed(ts, sink);
+            }
             Verdict::Done => self.bury(slot, ts),
             Verdict::Restart => {
                 self.close(slot, CloseReason::Idle, ts, sink);
@@ -146,6 +187,10 @@ impl FlowTable {
         n: usize,
         sink: &mut dyn FnMut(StreamEvent<'_>),
     ) -> bool {
+        if !self.ending {
+            self.ending = true;
+            self.tombs = Tombstones::new(1);
+        }
         for _ in 0..n {
             let Some(slot) = self.conns.oldest() else {
                 break;
@@ -173,6 +218,11 @@ impl FlowTable {
 
     pub fn is_empty(&self) -> bool {
         self.conns.len() == 0
+    }
+
+    /// Estimated bytes the tracked connections cost, as charged against `max_table_bytes`.
+    pub fn charged_bytes(&self) -> usize {
+        self.charged_total
     }
 
     /// Out-of-order bytes (plus per-piece cost) held by all connections right now.
@@ -223,6 +273,7 @@ impl FlowTable {
         let phase = conn.phase;
         let slot = self.conns.insert(conn);
         self.index.insert(key, slot);
+        self.recharge(slot);
         match phase {
             Phase::SynSent { last, .. } => self.push_syn_deadline(slot, id, last),
             Phase::Held => self.push_early_deadline(slot, id, ts),
@@ -230,16 +281,49 @@ impl FlowTable {
         }
     }
 
-    /// Evict the least recently active connections until one more fits.
+    /// Evict the least recently active connections until one more fits, in number and in
+    /// bytes (room for it to open).
     fn make_room(&mut self, ts: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        while self.conns.len() >= self.limits.max_connections {
-            let Some(oldest) = self.conns.oldest() else {
-                break;
-            };
-            self.stats.evicted += 1;
-            if !self.close(oldest, CloseReason::Evicted, ts, sink) {
-                break;
+        let newcomer = std::mem::size_of::<Conn>() + TRACKING_COST + OPENED_COST;
+        loop {
+            let by_count = self.conns.len() >= self.limits.max_connections;
+            let by_bytes =
+                self.charged_total.saturating_add(newcomer) > self.limits.max_table_bytes;
+            if !(by_count || by_bytes) || !self.evict_oldest(!by_count, ts, sink) {
+                return;
             }
+        }
+    }
+
+    /// A connection grew (it opened): evict the least recently active others while the table
+    /// is over its byte budget. The one that grew was just touched, so it goes last.
+    fn shed(&mut self, ts: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
+        while self.charged_total > self.limits.max_table_bytes
+            && self.conns.len() > 1
+            && self.evict_oldest(true, ts, sink)
+        {}
+    }
+
+    fn evict_oldest(
+        &mut self,
+        for_memory: bool,
+        ts: Timestamp,
+        sink: &mut dyn FnMut(StreamEvent<'_>),
+    ) -> bool {
+        let Some(oldest) = self.conns.oldest() else {
+            return false;
+        };
+        self.stats.evicted += 1;
+        self.stats.evicted_for_memory += u64::from(for_memory);
+        self.close(oldest, CloseReason::Evicted, ts, sink)
+    }
+
+    /// Bring the charge of the connection in `slot` up to date with its phase.
+    fn recharge(&mut self, slot: usize) {
+        if let Some(conn) = self.conns.get_mut(slot) {
+            let now = cost(conn);
+            self.charged_total = self.charged_total - conn.charged + now;
+            conn.charged = now;
         }
     }
 
@@ -269,8 +353,11 @@ impl FlowTable {
     /// Forget the connection in `slot`, keeping a tombstone for its late segments.
     fn bury(&mut self, slot: usize, now: Timestamp) {
         if let Some(conn) = self.conns.remove(slot) {
+            self.charged_total -= conn.charged;
             self.index.remove(&conn.key);
-            self.tombs.bury(conn.key, conn.client, conn.client_isn, now);
+            if !self.ending {
+                self.tombs.bury(conn.key, conn.client, conn.client_isn, now);
+            }
         }
     }
 
@@ -293,11 +380,9 @@ impl FlowTable {
         } else {
             &mut self.syn_deadlines
         };
-        let cap = self
-            .limits
-            .max_connections
-            .saturating_mul(2)
-            .saturating_add(16);
+        // Twice what is tracked now (not the bound: the byte budget may keep far fewer), so
+        // each retain at least halves the queue and the cost stays linear.
+        let cap = self.conns.len().saturating_mul(2).saturating_add(16);
         if queue.len() > cap {
             let conns = &self.conns;
             queue.retain(|d| conns.get(d.slot).is_some_and(|c| c.id == d.id));
@@ -309,7 +394,7 @@ impl FlowTable {
     fn expire_early(&mut self, now: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         while let Some(&d) = self.early_deadlines.front() {
             if d.at > now {
-                return;
+                break;
             }
             self.early_deadlines.pop_front();
             let mut out = Out {
@@ -326,8 +411,13 @@ impl FlowTable {
             } else if conn.reset_due(now) {
                 conn.end(CloseReason::Rst, now, &mut out);
                 self.bury(d.slot, now);
+            } else {
+                // A held start may have opened.
+                self.recharge(d.slot);
             }
         }
+        // Held starts that opened grew: stay within the byte budget.
+        self.shed(now, sink);
     }
 
     /// SYNs whose last retransmission is `syn_timeout_ns` old become unanswered attempts.

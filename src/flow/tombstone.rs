@@ -33,8 +33,10 @@ pub(super) struct Tombstones {
 impl Tombstones {
     pub(super) fn new(cap: usize) -> Self {
         Tombstones {
-            map: HashMap::default(),
-            order: VecDeque::new(),
+            // Sized for the bound up front: growing by doubling would hold the old table and the
+            // new at once, and pages not yet written cost no memory.
+            map: HashMap::with_capacity_and_hasher(cap.max(1), FastHash::default()),
+            order: VecDeque::with_capacity(cap.max(1) + 1),
             cap: cap.max(1),
             generation: 0,
         }

@@ -128,7 +128,7 @@ pub struct Quality {
     pub truncated: u64,
     /// Streams whose protocol was neither HTTP nor TLS (or could not be parsed).
     pub unparsed_streams: u64,
-    /// Connections dropped from the table to respect `--max-connections`.
+    /// Connections dropped from the table to respect `--max-connections` or its memory bound.
     pub evicted_streams: u64,
     /// Connections whose start the capture missed.
     pub midstream_streams: u64,

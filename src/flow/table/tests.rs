@@ -582,6 +582,7 @@ fn table_wide_out_of_order_bound_releases_the_connection_that_crosses_it() {
     assert_eq!(h.table.held_bytes(), 0);
 }
 
+mod budget;
 mod early;
 mod order;
 mod props;
