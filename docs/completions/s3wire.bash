@@ -67,7 +67,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__analyze)
-            opts="-o -v -q -h --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --fail-on --max-connections --max-requests --threads --write-sanitized --sanitize-addresses --help"
+            opts="-o -v -q -h --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --fail-on --max-connections --connection-memory --max-requests --threads --write-sanitized --sanitize-addresses --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,6 +113,10 @@ _s3wire() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connection-memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-requests)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -133,7 +137,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__capture)
-            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --fail-on --max-connections --max-requests --threads --write-sanitized --sanitize-addresses --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --duration --count --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --fail-on --max-connections --connection-memory --max-requests --threads --write-sanitized --sanitize-addresses --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +208,10 @@ _s3wire() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connection-memory)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -341,7 +349,7 @@ _s3wire() {
             return 0
             ;;
         s3wire__subcmd__run)
-            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --fail-on --max-connections --max-requests --threads --write-sanitized --sanitize-addresses --help"
+            opts="-i -w -o -v -q -h --interface --filter --write --all-traffic --keylog --endpoint --profile --no-aws-config --resolve --format --output --color --no-redact --verbose --quiet --fail-on --max-connections --connection-memory --max-requests --threads --write-sanitized --sanitize-addresses --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -404,6 +412,10 @@ _s3wire() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connection-memory)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

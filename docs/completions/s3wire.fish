@@ -49,6 +49,7 @@ refused-plaintext-attempt\t''
 credentials-in-cleartext\t''
 all\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l connection-memory -d 'Memory (MiB) the connection table may use: about 6,000 connections with data, or 22,000 unanswered SYNs, per 12 MiB. Beyond it the least recently active connection is evicted (counted, with a warning). The default keeps s3wire within 64 MiB on hostile captures; raise it for captures of hosts with very many concurrent connections' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l write-sanitized -d 'Also write a capture fit to attach to a public issue (pcapng): the HTTP exchanges, TLS handshakes and connection attempts the report describes, with bodies removed, signatures, tokens, presigned credentials and cookies scrubbed (whatever --no-redact says), TLS reduced to its hellos and no key log' -r -F
@@ -81,6 +82,7 @@ refused-plaintext-attempt\t''
 credentials-in-cleartext\t''
 all\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l connection-memory -d 'Memory (MiB) the connection table may use: about 6,000 connections with data, or 22,000 unanswered SYNs, per 12 MiB. Beyond it the least recently active connection is evicted (counted, with a warning). The default keeps s3wire within 64 MiB on hostile captures; raise it for captures of hosts with very many concurrent connections' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l write-sanitized -d 'Also write a capture fit to attach to a public issue (pcapng): the HTTP exchanges, TLS handshakes and connection attempts the report describes, with bodies removed, signatures, tokens, presigned credentials and cookies scrubbed (whatever --no-redact says), TLS reduced to its hellos and no key log' -r -F
@@ -111,6 +113,7 @@ refused-plaintext-attempt\t''
 credentials-in-cleartext\t''
 all\t''"
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l max-connections -d 'Connections tracked at once (least recently active is evicted beyond this)' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l connection-memory -d 'Memory (MiB) the connection table may use: about 6,000 connections with data, or 22,000 unanswered SYNs, per 12 MiB. Beyond it the least recently active connection is evicted (counted, with a warning). The default keeps s3wire within 64 MiB on hostile captures; raise it for captures of hosts with very many concurrent connections' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l max-requests -d 'Requests listed by the table report (default 50; -v lists every one). Every request is analysed and judged whatever this is; JSON and JSON Lines list them all' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l threads -d 'Threads to use (default: one per core). The report is the same, byte for byte, whatever the number; 1 keeps all the work on one thread' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l write-sanitized -d 'Also write a capture fit to attach to a public issue (pcapng): the HTTP exchanges, TLS handshakes and connection attempts the report describes, with bodies removed, signatures, tokens, presigned credentials and cookies scrubbed (whatever --no-redact says), TLS reduced to its hellos and no key log' -r -F

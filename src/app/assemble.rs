@@ -75,9 +75,9 @@ pub(super) fn quality(
         warnings.push(format!(
             "{} connections evicted to keep the connection table within its memory bound \
              ({} MiB): too many connections open at once (a SYN flood, or very many \
-             concurrent clients)",
+             concurrent clients); raise --connection-memory if the host has the memory",
             f.evicted_for_memory,
-            crate::flow::FlowLimits::default().max_table_bytes >> 20
+            f.max_table_bytes >> 20
         ));
     }
     if j.names_capped > 0 {

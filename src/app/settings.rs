@@ -127,6 +127,7 @@ pub fn limits(l: &LimitArgs) -> Limits {
     Limits {
         flow: FlowLimits {
             max_connections: l.max_connections as usize,
+            max_table_bytes: (l.connection_memory as usize) << 20,
             ..FlowLimits::default()
         },
         proto: ProtoLimits::default(),

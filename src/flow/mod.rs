@@ -165,6 +165,8 @@ pub struct FlowStats {
     pub evicted: u64,
     /// Of those, connections evicted because the table was at `max_table_bytes`.
     pub evicted_for_memory: u64,
+    /// The memory bound those were evicted at (`FlowLimits::max_table_bytes`), for the warning.
+    pub max_table_bytes: u64,
     /// Connection attempts reported (refused or unanswered SYNs).
     pub attempts: u64,
     /// SYNs answered by a SYN-ACK that then ended with neither the client's ACK nor data: no

@@ -91,7 +91,10 @@ impl FlowTable {
         };
         FlowTable {
             limits,
-            stats: FlowStats::default(),
+            stats: FlowStats {
+                max_table_bytes: limits.max_table_bytes as u64,
+                ..FlowStats::default()
+            },
             index: HashMap::default(),
             conns: Lru::new(),
             syn_deadlines: VecDeque::new(),
