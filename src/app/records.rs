@@ -300,9 +300,6 @@ impl Records {
             ProtoEvent::ClientHello(h) => {
                 c.hello_read = true;
                 c.tls = Some(TlsRecord {
-                    time: h.ts,
-                    client: c.client.to_string(),
-                    server: c.server.to_string(),
                     sni: h.sni.clone(),
                     alpn: h.alpn.clone(),
                     version: h
@@ -312,12 +309,7 @@ impl Records {
                         .copied()
                         .unwrap_or(h.legacy_version)
                         .name(),
-                    cipher: None,
-                    decrypted: false,
-                    decryption: String::new(),
-                    client_bytes: 0,
-                    server_bytes: 0,
-                    connection: id.0,
+                    ..unread_session(h.ts, c, id)
                 });
                 self.outbox.push(Fact::Hello(TlsHello {
                     time: h.ts,
@@ -422,6 +414,7 @@ fn redirect_location(response: Option<&crate::proto::http::HttpResponse>) -> Opt
 }
 
 /// A TLS session known only from its first record header.
+/// A session as known before its hello is read (a cut ClientHello keeps it so).
 fn unread_session(time: crate::time::Timestamp, c: &Conn, id: ConnId) -> TlsRecord {
     TlsRecord {
         time,

@@ -140,6 +140,26 @@ fn ops_in(report: &Value, bucket: Option<&str>) -> Vec<(String, String, String, 
         .collect()
 }
 
+/// A capture written during a test, analysed offline against the TLS endpoint: (exit status,
+/// JSON report).
+fn analyze_offline(capture: &std::path::Path) -> (i32, Value) {
+    let out = s3wire()
+        .args([
+            "analyze",
+            "--endpoint",
+            TLS,
+            "--no-aws-config",
+            "--format",
+            "json",
+        ])
+        .arg(capture)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (code(&out), report)
+}
+
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
@@ -237,19 +257,7 @@ fn run_reports_the_commands_plaintext_delete_with_its_process() {
         "{findings:?}"
     );
     // The written capture carries the secrets (before the records they open): it decrypts alone.
-    let again = s3wire()
-        .args([
-            "analyze",
-            "--endpoint",
-            TLS,
-            "--no-aws-config",
-            "--format",
-            "json",
-        ])
-        .arg(&pcapng)
-        .output()
-        .unwrap();
-    let offline: Value = serde_json::from_slice(&again.stdout).unwrap();
+    let (_, offline) = analyze_offline(&pcapng);
     assert_eq!(offline["tls"][0]["decrypted"], true, "{}", offline["tls"]);
     let offline_ops = ops(&offline);
     assert!(
@@ -267,19 +275,7 @@ fn run_reports_the_commands_plaintext_delete_with_its_process() {
     // The sanitized capture written in the same pass: analysed alone, the same plaintext
     // requests and findings as the report; none of the key log's secrets, no signature.
     let sanitized = dir.path().join("sanitized.pcapng");
-    let again = s3wire()
-        .args([
-            "analyze",
-            "--endpoint",
-            TLS,
-            "--no-aws-config",
-            "--format",
-            "json",
-        ])
-        .arg(&sanitized)
-        .output()
-        .unwrap();
-    let clean: Value = serde_json::from_slice(&again.stdout).unwrap();
+    let (_, clean) = analyze_offline(&sanitized);
     let plain = |r: &Value| -> Vec<(String, String, String, String)> {
         ops(r).into_iter().filter(|o| o.0 == "http").collect()
     };
@@ -482,25 +478,8 @@ fn capture_writes_pcapng_that_analyze_reads_back_the_same() {
     assert_eq!(names.len(), 4);
     assert!(names.iter().all(|n| n.starts_with("python")), "{names:?}");
 
-    let again = s3wire()
-        .args([
-            "analyze",
-            "--endpoint",
-            TLS,
-            "--no-aws-config",
-            "--format",
-            "json",
-        ])
-        .arg(&pcapng)
-        .output()
-        .unwrap();
-    assert_eq!(
-        code(&again),
-        1,
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
-    let offline: Value = serde_json::from_slice(&again.stdout).unwrap();
+    let (exit, offline) = analyze_offline(&pcapng);
+    assert_eq!(exit, 1);
     // The same requests, frame for frame: the whole request lists are equal.
     assert_eq!(ops(&offline), ops(&live));
     assert_eq!(ops_in(&offline, Some(&bucket)), want);
@@ -724,19 +703,7 @@ fn capture_sees_the_requests_tcpdump_keeps_of_the_same_traffic() {
     assert_eq!(code(&live_exit), 1, "plaintext to an https host");
 
     let live = json(&report);
-    let offline = s3wire()
-        .args([
-            "analyze",
-            "--endpoint",
-            TLS,
-            "--no-aws-config",
-            "--format",
-            "json",
-        ])
-        .arg(&pcap)
-        .output()
-        .unwrap();
-    let offline: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    let (_, offline) = analyze_offline(&pcap);
     assert_eq!(live["capture"]["dropped"], 0, "{}", live["capture"]);
     // 1 CreateBucket + 8 clients x 10 x 4 calls, every one of them seen.
     let mine = ops_in(&live, Some(&bucket));

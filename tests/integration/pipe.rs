@@ -367,21 +367,7 @@ fn pipe_on_a_terminal_prints_a_line_per_request_then_the_table_on_ctrl_c() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("capture");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    // Read and write: the capture waits in the FIFO, which stays open, until s3wire reads it.
-    let mut feed = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&fifo)
-        .unwrap();
-    feed.write_all(&capture()).unwrap();
+    let (fifo, feed) = fifo_holding_the_capture(dir.path());
     let inner = format!(
         "exec '{}' analyze - --no-aws-config --endpoint {ENDPOINT} < '{}'",
         env!("CARGO_BIN_EXE_s3wire"),
@@ -463,21 +449,7 @@ fn ctrl_c_on_a_long_file_reports_what_was_read() {
 #[test]
 fn named_fifo_is_followed_like_a_pipe() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("capture");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    // Read and write: the capture waits in the FIFO, which stays open, until s3wire reads it.
-    let mut feed = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&fifo)
-        .unwrap();
-    feed.write_all(&capture()).unwrap();
+    let (fifo, feed) = fifo_holding_the_capture(dir.path());
     let mut child = command(&["analyze", fifo.to_str().unwrap(), "--format", "jsonl"])
         .args(["--no-aws-config", "--endpoint", ENDPOINT])
         .stdout(Stdio::piped())
@@ -496,4 +468,25 @@ fn named_fifo_is_followed_like_a_pipe() {
     assert_eq!(exit_code(&mut child), Some(1));
     assert_eq!(of_type(&all, "summary")[0]["findings"], 14);
     drop(feed);
+}
+
+/// A FIFO in `dir` with the fixture capture written into it, and the handle that keeps it open
+/// (read and write: the capture waits in the FIFO until s3wire reads it, and the FIFO stays
+/// open after, like a pipe from a capture still running).
+fn fifo_holding_the_capture(dir: &std::path::Path) -> (std::path::PathBuf, std::fs::File) {
+    let fifo = dir.join("capture");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut feed = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+    feed.write_all(&capture()).unwrap();
+    (fifo, feed)
 }

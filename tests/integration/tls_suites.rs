@@ -9,20 +9,10 @@ const GET: (&str, &str) = ("GET", "/fx-openssl/hello.txt");
 
 /// `analyze --format json` on captures/openssl-NAME.pcap with its key log.
 fn analyze(name: &str) -> Value {
-    let dir = fixtures_dir().join("captures");
-    let capture = dir.join(format!("openssl-{name}.pcap"));
-    let keys = dir.join(format!("openssl-{name}.keys"));
-    let out = s3wire(&[
-        "analyze",
-        &capture.to_string_lossy(),
-        "--keylog",
-        &keys.to_string_lossy(),
-        "--format",
-        "json",
-        "--no-aws-config",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{name}: {out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
+    let keys = fixtures_dir()
+        .join("captures")
+        .join(format!("openssl-{name}.keys"));
+    analyze_with_log(name, &keys)
 }
 
 /// (method, target, status) of every request.
