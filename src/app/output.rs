@@ -123,14 +123,12 @@ impl Writer {
         // warnings whatever their kind, so it never fails the run as the command's.
         let unknown = owner == Some(Owner::Unknown);
         self.groups.add(findings, process, owner);
-        let failing = !unknown && findings.iter().any(|f| self.fail_on.fails(f.kind));
+        let failing = findings
+            .iter()
+            .any(|f| self.fail_on.severity_for(f.kind, owner) == Severity::Error);
         if unknown && !findings.is_empty() {
             self.summary.unknown_owner_with_findings += 1;
-        } else if let Some(cause) = findings
-            .iter()
-            .map(|f| f.kind)
-            .min_by_key(|k| crate::policy::FindingKind::ALL.iter().position(|a| a == k))
-        {
+        } else if let Some(cause) = findings.iter().map(|f| f.kind).min_by_key(|k| k.rank()) {
             *self.summary.by_cause.entry(cause).or_default() += 1;
         }
         match (j, failing) {
@@ -141,10 +139,7 @@ impl Writer {
             (Judged::Attempt(..), false) => {}
         }
         for f in findings {
-            let severity = match unknown {
-                true => Severity::Warning,
-                false => self.fail_on.severity(f.kind),
-            };
+            let severity = self.fail_on.severity_for(f.kind, owner);
             self.summary.findings += 1;
             match severity {
                 Severity::Error => self.summary.failing_findings += 1,

@@ -5,6 +5,7 @@
 //! user asks for it with `--fail-on`.
 
 use super::FindingKind;
+use crate::facts::Owner;
 use serde::Serialize;
 
 /// How a finding counts towards the exit status.
@@ -74,6 +75,15 @@ impl FailOn {
         }
     }
 
+    /// The severity of a finding about traffic of `owner`: `run`'s traffic whose owner is
+    /// unknown is listed but never fails the run as the command's, whatever its kind.
+    pub fn severity_for(self, kind: FindingKind, owner: Option<Owner>) -> Severity {
+        match owner {
+            Some(Owner::Unknown) => Severity::Warning,
+            _ => self.severity(kind),
+        }
+    }
+
     /// The kinds that fail, in [`FindingKind::ALL`] order.
     pub fn kinds(self) -> impl Iterator<Item = FindingKind> {
         FindingKind::ALL.into_iter().filter(move |k| self.fails(*k))
@@ -109,6 +119,14 @@ mod tests {
             Severity::Error
         );
         assert_eq!(FailOn::all().kinds().count(), FindingKind::ALL.len());
+        let plain = FindingKind::PlaintextToHttpsEndpoint;
+        assert_eq!(f.severity_for(plain, Some(Owner::Command)), Severity::Error);
+        assert_eq!(f.severity_for(plain, None), Severity::Error);
+        assert_eq!(
+            FailOn::all().severity_for(plain, Some(Owner::Unknown)),
+            Severity::Warning,
+            "an unknown owner never fails the run"
+        );
         // `rank` is the position in ALL (the declaration order), which the bits rely on.
         for (i, k) in FindingKind::ALL.iter().enumerate() {
             assert_eq!(k.rank(), i);

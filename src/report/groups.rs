@@ -333,11 +333,7 @@ impl Groups {
             .collect();
         operations.sort_by(|a, b| b.count.cmp(&a.count).then(a.operation.cmp(&b.operation)));
         let mut r = GroupRecord {
-            // An unknown owner's findings never fail the run (see `app::output`).
-            severity: match g.key.owner {
-                Some(Owner::Unknown) => Severity::Warning,
-                _ => self.fail_on.severity(g.key.kind),
-            },
+            severity: self.fail_on.severity_for(g.key.kind, g.key.owner),
             kind: g.key.kind,
             text: String::new(),
             kinds: g.kinds.clone(),
