@@ -46,6 +46,18 @@ s3.get_object(Bucket=bucket, Key="a.txt")["Body"].read()
 s3.delete_object(Bucket=bucket, Key="a.txt")
 "#;
 
+/// One plaintext GET on a raw socket, kept open a second after the answer (argv: host, port,
+/// bucket).
+const HELD_GET: &str = r#"
+import socket, sys, time
+host, port, bucket = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection((host, port))
+s.sendall(f"GET /{bucket}/held.txt HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+s.recv(65536)
+time.sleep(1)
+s.close()
+"#;
+
 struct Servers {
     python: PathBuf,
     ca: PathBuf,
@@ -429,7 +441,7 @@ fn capture_writes_pcapng_that_analyze_reads_back_the_same() {
     let (pcapng, report) = (dir.path().join("live.pcapng"), dir.path().join("live.json"));
     let mut cap = s3wire()
         .args(["capture", "--interface", "lo", "--filter", "tcp port 25480"])
-        .args(["--duration", "5", "--endpoint", TLS, "--no-aws-config"])
+        .args(["--duration", "8", "--endpoint", TLS, "--no-aws-config"])
         .args(["--format", "json", "--write"])
         .arg(&pcapng)
         .arg("--output")
@@ -446,6 +458,14 @@ fn capture_writes_pcapng_that_analyze_reads_back_the_same() {
     let bucket = format!("fx-live-capture-{}", std::process::id());
     let client = Command::new(&srv.python)
         .args(["-c", PLAIN_SESSION, PLAIN, &bucket])
+        .output()
+        .unwrap();
+    assert!(client.status.success(), "{client:?}");
+    // A client that keeps its socket for a second after the answer: the lookup has all the time
+    // it needs, so this one must be named on any machine.
+    let held = format!("{bucket}-held");
+    let client = Command::new(&srv.python)
+        .args(["-c", HELD_GET, "s3.local.test", "25480", &held])
         .output()
         .unwrap();
     assert!(client.status.success(), "{client:?}");
@@ -468,15 +488,33 @@ fn capture_writes_pcapng_that_analyze_reads_back_the_same() {
     .collect();
     assert_eq!(ops_in(&live, Some(&bucket)), want);
     assert_eq!(live["capture"]["dropped"], 0);
-    // capture names the process even though it did not start it (moto closes every connection
-    // within milliseconds: the socket is looked up exactly, through sock_diag, at the SYN).
+    // capture names the process even though it did not start it, when it finds the socket:
+    // moto closes every connection within milliseconds, and although the SYN watcher looks the
+    // socket up exactly (sock_diag) as the SYN is sent, a loaded machine can run the watcher
+    // after the client closed it (seen in CI: all four unnamed; locally with three busy loops on
+    // two cores: one of four). The column is best effort by design (issue 11), so what is
+    // asserted is what must always hold: a name shown is the client's, never another process's.
     let mine = live["requests"].as_array().unwrap().iter();
     let names: Vec<&str> = mine
         .filter(|q| q["bucket"] == bucket.as_str())
         .map(|q| q["process"]["name"].as_str().unwrap_or("-"))
         .collect();
     assert_eq!(names.len(), 4);
-    assert!(names.iter().all(|n| n.starts_with("python")), "{names:?}");
+    assert!(
+        names.iter().all(|n| *n == "-" || n.starts_with("python")),
+        "{names:?}"
+    );
+    eprintln!("capture named {names:?}");
+    let held: Vec<&Value> = live["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["bucket"] == held.as_str())
+        .collect();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["operation"], "GetObject", "{}", held[0]);
+    let name = held[0]["process"]["name"].as_str().unwrap_or("-");
+    assert!(name.starts_with("python"), "{}", held[0]);
 
     let (exit, offline) = analyze_offline(&pcapng);
     assert_eq!(exit, 1);
