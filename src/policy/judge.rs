@@ -13,6 +13,7 @@ use super::evaluate::{AttemptView, Candidate, attempt_finding, request_findings}
 use super::finding::Finding;
 use super::knowledge::Knowledge;
 use crate::facts::{Attempt, Request, TlsHello};
+use crate::flow::FastHash;
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -107,23 +108,23 @@ const MAX_EARLY_HOSTS: usize = 4096;
 
 pub struct Judge {
     policy: Policy,
-    inferred: HashSet<(String, u16)>,
+    inferred: HashSet<(String, u16), FastHash>,
     known: Knowledge,
     window: usize,
     pending: VecDeque<Pending>,
     /// Sequence number of `pending`'s front item.
     front_seq: u64,
     /// Pending requests per client IP (sequence numbers), for attempts that arrive after them.
-    requests_by_client: HashMap<IpAddr, VecDeque<u64>>,
+    requests_by_client: HashMap<IpAddr, VecDeque<u64>, FastHash>,
     /// Pending attempts still looking for their request, per client IP.
-    attempts_by_client: HashMap<IpAddr, Vec<u64>>,
+    attempts_by_client: HashMap<IpAddr, Vec<u64>, FastHash>,
     /// Attempt times per (client IP, server), with how many attempts share each time.
-    attempt_times: HashMap<(IpAddr, SocketAddr), BTreeMap<Timestamp, u32>>,
+    attempt_times: HashMap<(IpAddr, SocketAddr), BTreeMap<Timestamp, u32>, FastHash>,
     attempts_seen: usize,
     /// Plaintext requests judged early without being a plaintext-to-https finding, per host
     /// name or server IP: a later TLS proof for one of them is reported, not silently lost.
-    early_plain: HashMap<String, u64>,
-    early_ips: HashMap<IpAddr, u64>,
+    early_plain: HashMap<String, u64, FastHash>,
+    early_ips: HashMap<IpAddr, u64, FastHash>,
     stats: JudgeStats,
 }
 
@@ -131,17 +132,17 @@ impl Judge {
     pub fn new(policy: Policy, window: usize) -> Judge {
         Judge {
             policy,
-            inferred: HashSet::new(),
+            inferred: HashSet::default(),
             known: Knowledge::default(),
             window: window.max(1),
             pending: VecDeque::new(),
             front_seq: 0,
-            requests_by_client: HashMap::new(),
-            attempts_by_client: HashMap::new(),
-            attempt_times: HashMap::new(),
+            requests_by_client: HashMap::default(),
+            attempts_by_client: HashMap::default(),
+            attempt_times: HashMap::default(),
             attempts_seen: 0,
-            early_plain: HashMap::new(),
-            early_ips: HashMap::new(),
+            early_plain: HashMap::default(),
+            early_ips: HashMap::default(),
             stats: JudgeStats::default(),
         }
     }

@@ -11,6 +11,7 @@
 
 use super::endpoints::parse_host_header;
 use crate::facts::Request;
+use crate::flow::FastHash;
 use crate::time::Timestamp;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -48,7 +49,7 @@ pub struct Redirect {
 #[derive(Debug, Default)]
 pub struct Redirects {
     /// Per client IP, per User-Agent: looked up by `&str`, without building a key per request.
-    by_client: HashMap<IpAddr, HashMap<String, VecDeque<Redirect>>>,
+    by_client: HashMap<IpAddr, HashMap<String, VecDeque<Redirect>>, FastHash>,
     /// Clients remembered (the sum of the inner maps' sizes).
     clients: usize,
     /// Clients in the order they were first remembered, for forgetting the oldest.

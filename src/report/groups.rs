@@ -11,6 +11,7 @@
 use super::Scheme;
 use super::rows::Redactor;
 use crate::facts::Owner;
+use crate::flow::FastHash;
 use crate::policy::{FailOn, Finding, FindingKind, Origin, Severity};
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -139,7 +140,7 @@ struct Group {
 pub struct Groups {
     fail_on: FailOn,
     redactor: Redactor,
-    index: HashMap<Key, usize>,
+    index: HashMap<Key, usize, FastHash>,
     groups: Vec<Group>,
     /// The group the last findings went to.
     last: Option<usize>,
@@ -185,7 +186,7 @@ impl Groups {
         Groups {
             fail_on,
             redactor,
-            index: HashMap::new(),
+            index: HashMap::default(),
             groups: Vec::new(),
             last: None,
             not_grouped: 0,

@@ -190,6 +190,11 @@ fn key_id_end(value: &str) -> usize {
 /// `name=value` pairs named like secrets (see [`redact_target`]) and the `<SignatureProvided>` /
 /// `<AWSAccessKeyId>` elements of `SignatureDoesNotMatch` errors are redacted.
 pub fn redact_text(s: &str) -> Cow<'_, str> {
+    // Every step needs one of these bytes (`name=value`, `<Element>`, `user:pass@host`): most
+    // texts (hints, `seen` lines, User-Agents) have none, and one pass tells.
+    if memchr::memchr3(b'=', b'<', b'@', s.as_bytes()).is_none() {
+        return Cow::Borrowed(s);
+    }
     let mut cur = Cow::Borrowed(s);
     for step in [redact_pairs, redact_xml, redact_userinfo] {
         if let Cow::Owned(o) = step(&cur) {

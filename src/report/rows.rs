@@ -135,22 +135,23 @@ pub fn addr(a: SocketAddr) -> String {
     let SocketAddr::V4(v4) = a else {
         return a.to_string();
     };
-    let mut out = String::with_capacity(21);
+    // At most `255.255.255.255:65535`: written on the stack, one allocation of the exact size.
+    let mut buf = [0u8; 21];
+    let mut len = 0;
+    let mut put = |bytes: &[u8]| {
+        buf[len..len + bytes.len()].copy_from_slice(bytes);
+        len += bytes.len();
+    };
     for (i, octet) in v4.ip().octets().into_iter().enumerate() {
         if i > 0 {
-            out.push('.');
+            put(b".");
         }
-        push_decimal(&mut out, u32::from(octet));
+        put(super::fastjson::decimal(u64::from(octet), &mut [0; 20]));
     }
-    out.push(':');
-    push_decimal(&mut out, u32::from(v4.port()));
-    out
-}
-
-fn push_decimal(out: &mut String, n: u32) {
-    for &d in super::fastjson::decimal(u64::from(n), &mut [0; 20]) {
-        out.push(char::from(d));
-    }
+    put(b":");
+    put(super::fastjson::decimal(u64::from(v4.port()), &mut [0; 20]));
+    // Only ASCII digits, dots and a colon were written.
+    String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
 #[cfg(test)]
