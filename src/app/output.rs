@@ -85,44 +85,39 @@ impl Writer {
     fn write_judged(&mut self) -> io::Result<()> {
         let mut judged = std::mem::take(&mut self.judged);
         for j in judged.drain(..) {
-            self.row(&j)?;
+            self.row(j)?;
         }
         self.judged = judged;
         Ok(())
     }
 
-    fn row(&mut self, j: &Judged) -> io::Result<()> {
+    /// One judged request or attempt, consumed: its strings move into the report rows.
+    fn row(&mut self, j: Judged) -> io::Result<()> {
+        let is_request = matches!(j, Judged::Request(..));
         let (findings, process, owner) = match j {
             Judged::Request(r, f) => {
                 let s = &mut self.summary;
                 s.requests += 1;
                 s.plaintext_requests += u64::from(r.scheme == Scheme::Http);
                 s.requests_with_findings += u64::from(!f.is_empty());
+                let (process, owner) = (r.process.as_ref().map(|p| p.name.clone()), r.owner);
                 if self.sink.wants(Row::Request) {
-                    self.sink.request(&self.redactor.request(r))?;
+                    self.sink.request(&self.redactor.request(*r))?;
                 }
-                (
-                    f.as_slice(),
-                    r.process.as_ref().map(|p| p.name.as_str()),
-                    r.owner,
-                )
+                (f, process, owner)
             }
             Judged::Attempt(_, a, f) => {
                 self.summary.attempts += 1;
                 if self.sink.wants(Row::Attempt) {
-                    self.sink.attempt(&self.redactor.attempt(a))?;
+                    self.sink.attempt(&self.redactor.attempt(&a))?;
                 }
-                (
-                    f.as_deref().map_or(&[][..], std::slice::from_ref),
-                    None,
-                    a.owner,
-                )
+                (f.map(|f| vec![*f]).unwrap_or_default(), None, a.owner)
             }
         };
         // `run`: traffic whose owner is unknown is listed, but judged apart: its findings are
         // warnings whatever their kind, so it never fails the run as the command's.
         let unknown = owner == Some(Owner::Unknown);
-        self.groups.add(findings, process, owner);
+        self.groups.add(&findings, process.as_deref(), owner);
         let failing = findings
             .iter()
             .any(|f| self.fail_on.severity_for(f.kind, owner) == Severity::Error);
@@ -131,12 +126,12 @@ impl Writer {
         } else if let Some(cause) = findings.iter().map(|f| f.kind).min_by_key(|k| k.rank()) {
             *self.summary.by_cause.entry(cause).or_default() += 1;
         }
-        match (j, failing) {
+        match (is_request, failing) {
             (_, _) if findings.is_empty() => {}
-            (Judged::Request(..), true) => self.summary.failing_requests += 1,
-            (Judged::Request(..), false) => self.summary.warned_requests += 1,
-            (Judged::Attempt(..), true) => self.summary.failing_attempts += 1,
-            (Judged::Attempt(..), false) => {}
+            (true, true) => self.summary.failing_requests += 1,
+            (true, false) => self.summary.warned_requests += 1,
+            (false, true) => self.summary.failing_attempts += 1,
+            (false, false) => {}
         }
         for f in findings {
             let severity = self.fail_on.severity_for(f.kind, owner);

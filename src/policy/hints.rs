@@ -89,29 +89,61 @@ pub fn plain_http_rejection(body: Option<&str>) -> Option<&'static str> {
 
 /// What a plaintext request carried, for the credentials hint.
 pub fn credentials_hint(sigv4: bool, token: bool, presigned: bool) -> String {
-    let mut what = Vec::new();
-    if sigv4 {
-        what.push("a request signature");
+    // Spelled out for each case rather than formatted: one is made per plaintext request.
+    macro_rules! hint {
+        ($what:literal) => {
+            concat!(
+                $what,
+                " crossed the network in cleartext: anyone on the path could read and replay the request"
+            )
+        };
+        ($what:literal, token) => {
+            concat!(
+                hint!($what),
+                " and reuse the token until it expires (revoke the session)"
+            )
+        };
     }
-    if token {
-        what.push("a session token");
+    match (sigv4, token, presigned) {
+        (false, false, false) => hint!(""),
+        (true, false, false) => hint!("a request signature"),
+        (false, true, false) => hint!("a session token", token),
+        (false, false, true) => hint!("presigned-URL credentials"),
+        (true, true, false) => hint!("a request signature and a session token", token),
+        (true, false, true) => hint!("a request signature and presigned-URL credentials"),
+        (false, true, true) => hint!("a session token and presigned-URL credentials", token),
+        (true, true, true) => hint!(
+            "a request signature and a session token and presigned-URL credentials",
+            token
+        ),
     }
-    if presigned {
-        what.push("presigned-URL credentials");
-    }
-    let mut hint = format!(
-        "{} crossed the network in cleartext: anyone on the path could read and replay the request",
-        what.join(" and ")
-    );
-    if token {
-        hint.push_str(" and reuse the token until it expires (revoke the session)");
-    }
-    hint
+    .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_hints_name_what_crossed() {
+        assert_eq!(
+            credentials_hint(true, false, false),
+            "a request signature crossed the network in cleartext: anyone on the path could \
+             read and replay the request"
+        );
+        assert_eq!(
+            credentials_hint(true, true, true),
+            "a request signature and a session token and presigned-URL credentials crossed the \
+             network in cleartext: anyone on the path could read and replay the request and reuse \
+             the token until it expires (revoke the session)"
+        );
+        assert_eq!(
+            credentials_hint(false, true, true),
+            "a session token and presigned-URL credentials crossed the network in cleartext: \
+             anyone on the path could read and replay the request and reuse the token until it \
+             expires (revoke the session)"
+        );
+    }
 
     #[test]
     fn botocore_versions_from_real_user_agents() {

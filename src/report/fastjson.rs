@@ -136,7 +136,14 @@ impl<'a> Obj<'a> {
     fn time(&mut self, k: &str, t: Timestamp) -> &mut Self {
         let mut buf = [0u8; RFC3339_LEN];
         match t.rfc3339_into(&mut buf) {
-            Some(text) => self.str(k, text),
+            // Digits, `-`, `:`, `.`, `T` and `Z`: nothing to escape.
+            Some(text) => {
+                let out = self.key(k);
+                out.push(b'"');
+                out.extend_from_slice(text.as_bytes());
+                out.push(b'"');
+                self
+            }
             None => self.str(k, &t.rfc3339()),
         }
     }

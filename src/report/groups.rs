@@ -165,12 +165,16 @@ impl EndpointView {
                 detail: f.endpoint_detail.clone().unwrap_or_default(),
             },
             _ => EndpointView {
-                url: format!(
-                    "http://{}",
-                    f.host
-                        .clone()
-                        .unwrap_or_else(|| super::rows::addr(f.server))
-                ),
+                url: {
+                    let host = match &f.host {
+                        Some(h) => std::borrow::Cow::Borrowed(h.as_str()),
+                        None => std::borrow::Cow::Owned(super::rows::addr(f.server)),
+                    };
+                    let mut url = String::with_capacity(7 + host.len());
+                    url.push_str("http://");
+                    url.push_str(&host);
+                    url
+                },
                 origin: UNCONFIGURED.to_string(),
                 detail: "no endpoint names this host: shown as the request went".to_string(),
             },

@@ -42,31 +42,38 @@ impl Redactor {
         }
     }
 
-    pub fn request(&self, r: &Request) -> RequestRecord {
-        let note = match &r.operation {
-            Ok(_) => r.operation_note.clone(),
-            Err(reason) => Some(reason.clone()),
+    /// The request's row; its strings move into it (only what redaction changes is copied).
+    pub fn request(&self, r: Request) -> RequestRecord {
+        let operation = r.operation_name().map(str::to_string);
+        let note = match r.operation {
+            Ok(_) => r.operation_note,
+            Err(reason) => Some(reason),
         };
+        let target = match self.target(&r.target) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(t) => Some(t),
+        }
+        .unwrap_or(r.target);
         RequestRecord {
             id: r.id,
             time: r.time,
             scheme: r.scheme,
             client: addr(r.client),
             server: addr(r.server),
-            host: r.host.clone(),
-            method: r.method.clone(),
-            target: self.target(&r.target).into_owned(),
+            host: r.host,
+            method: r.method,
+            target,
             truncated: r.truncated,
-            operation: r.operation_name().map(str::to_string),
-            bucket: r.bucket.clone(),
-            key: r.key.clone(),
+            operation,
+            bucket: r.bucket,
+            key: r.key,
             operation_note: note,
             addressing: r.addressing,
             status: r.status,
-            interim: r.interim.clone(),
+            interim: r.interim,
             // A URL: presigned credentials in its query or userinfo are redacted like text.
-            location: r.location.as_deref().map(|l| self.text(l).into_owned()),
-            user_agent: r.user_agent.clone(),
+            location: r.location.map(|l| self.text_owned(l)),
+            user_agent: r.user_agent,
             authorization: r
                 .authorization
                 .as_deref()
@@ -74,12 +81,21 @@ impl Redactor {
             request_body_bytes: r.request_body_bytes,
             response_body_bytes: r.response_body_bytes,
             response_time: r.response_time,
-            tls: r.tls.clone(),
+            tls: r.tls,
             connection: r.connection,
             // Redacted when it was read from /proc (`source::procs`).
-            process: r.process.clone(),
+            process: r.process,
             owner: r.owner,
         }
+    }
+
+    /// [`Redactor::text`] of an owned string, kept as it is when nothing is redacted.
+    fn text_owned(&self, s: String) -> String {
+        match self.text(&s) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(t) => Some(t),
+        }
+        .unwrap_or(s)
     }
 
     pub fn attempt(&self, a: &Attempt) -> AttemptRecord {
@@ -93,14 +109,22 @@ impl Redactor {
         }
     }
 
-    pub fn finding(&self, f: &Finding, severity: Severity) -> FindingRecord {
-        let endpoint = EndpointView::of(f);
+    /// The finding's row; its strings move into it (only what redaction changes is copied).
+    pub fn finding(&self, f: Finding, severity: Severity) -> FindingRecord {
+        let endpoint = EndpointView::of(&f);
+        // The `seen` line quotes the target as sent: redacted as a target, then as text (an
+        // absolute-form target is a whole URL).
+        let seen = f
+            .target
+            .as_deref()
+            .and_then(|t| f.seen_as(&self.target(t)))
+            .map(|s| self.text_owned(s));
         FindingRecord {
             kind: f.kind,
             severity,
-            operation: f.operation.clone(),
-            bucket: f.bucket.clone(),
-            key: f.key.clone(),
+            operation: f.operation,
+            bucket: f.bucket,
+            key: f.key,
             request: f.request,
             attempt: f.attempt,
             endpoint: endpoint.url,
@@ -109,20 +133,14 @@ impl Redactor {
             time: f.time,
             client: addr(f.client),
             server: addr(f.server),
-            // The `seen` line quotes the target as sent: redacted as a target, then as text
-            // (an absolute-form target is a whole URL).
-            seen: f
-                .target
-                .as_deref()
-                .and_then(|t| f.seen_as(&self.target(t)))
-                .map(|s| self.text(&s).into_owned()),
-            user_agent: f.user_agent.clone(),
+            seen,
+            user_agent: f.user_agent,
             status: f.status,
-            hint: self.text(&f.hint).into_owned(),
-            guess: f.guess.as_ref().map(|g| GuessRecord {
-                operation: g.operation.clone(),
+            hint: self.text_owned(f.hint),
+            guess: f.guess.map(|g| GuessRecord {
+                operation: g.operation,
                 request: g.request,
-                reason: g.reason.clone(),
+                reason: g.reason,
             }),
         }
     }

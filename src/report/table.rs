@@ -382,7 +382,7 @@ mod tests {
     use crate::time::Timestamp;
 
     fn row(id: u64, process: Option<u32>, owner: Option<Owner>) -> RequestRecord {
-        Redactor { on: true }.request(&Request {
+        Redactor { on: true }.request(Request {
             process: process.map(|pid| ProcessInfo {
                 pid,
                 name: "python3".into(),

@@ -90,8 +90,8 @@ fn run(
         for j in judged.drain(..) {
             if let Judged::Request(r, f) = j {
                 requests += 1;
-                sink.request(&redactor.request(&r)).unwrap();
-                for f in &f {
+                sink.request(&redactor.request(*r)).unwrap();
+                for f in f {
                     sink.finding(&redactor.finding(f, s3wire::policy::Severity::Error))
                         .unwrap();
                 }

@@ -81,17 +81,17 @@ fn rows(judged: &mut Vec<Judged>) {
     let r = Redactor { on: true };
     let mut out = Vec::new();
     for j in judged.drain(..) {
-        let findings = match &j {
+        let findings = match j {
             Judged::Request(q, f) => {
-                r.request(q).write_json(&mut out);
-                f.clone()
+                r.request(*q).write_json(&mut out);
+                f
             }
             Judged::Attempt(_, a, f) => {
-                let _ = r.attempt(a);
-                f.iter().map(|f| (**f).clone()).collect()
+                let _ = r.attempt(&a);
+                f.into_iter().map(|f| *f).collect()
             }
         };
-        for f in &findings {
+        for f in findings {
             r.finding(f, s3wire::policy::Severity::Warning)
                 .write_json(&mut out);
         }
