@@ -68,14 +68,18 @@ fn redact_authorization(value: &str) -> String {
 fn sigv4_shape(value: &str) -> Option<String> {
     let (scheme, rest) = value.split_once(' ')?;
     let rest = rest.strip_prefix("Credential=")?;
-    let (credential, rest) = rest.split_once(", SignedHeaders=")?;
-    let (signed, signature) = rest.split_once(", Signature=")?;
-    // No `=` (no other pair), `<` (no XML) or `@` (no userinfo) anywhere; and in the values the
-    // general scan ends at a delimiter, none of those either.
-    let quiet = |b: u8| b.is_ascii_graphic() && !matches!(b, b'=' | b'<' | b'@');
-    let whole = |p: &str| p.bytes().all(|b| quiet(b) && !ends_value(char::from(b)));
-    let starts = |p: &str| p.bytes().all(|b| quiet(b) && !starts_name(char::from(b)));
-    if !(starts(scheme) && whole(credential) && signed.bytes().all(quiet) && whole(signature)) {
+    // Each part ends at its first comma: a comma inside one would fail the checks below anyway
+    // (the general scan then decides).
+    let (credential, rest) = rest.split_at(memchr::memchr(b',', rest.as_bytes())?);
+    let rest = rest.strip_prefix(", SignedHeaders=")?;
+    let (signed, rest) = rest.split_at(memchr::memchr(b',', rest.as_bytes())?);
+    let signature = rest.strip_prefix(", Signature=")?;
+    let all = |p: &str, class: u8| p.bytes().all(|b| SIGV4_BYTES[usize::from(b)] & class != 0);
+    if !(all(scheme, STARTS)
+        && all(credential, WHOLE)
+        && all(signed, QUIET)
+        && all(signature, WHOLE))
+    {
         return None;
     }
     let mut out = String::with_capacity(value.len());
@@ -88,6 +92,34 @@ fn sigv4_shape(value: &str) -> Option<String> {
     }
     Some(out)
 }
+
+/// [`sigv4_shape`]'s byte classes. QUIET: no `=` (no other pair), `<` (no XML) or `@` (no
+/// userinfo), and visible ASCII; WHOLE: quiet and not where the general scan ends a value
+/// ([`ends_value`]); STARTS: quiet and not where it starts a name ([`starts_name`]).
+const QUIET: u8 = 1;
+const WHOLE: u8 = 2;
+const STARTS: u8 = 4;
+const SIGV4_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0x21; // visible ASCII: 0x21..=0x7e
+    while b < 0x7f {
+        let c = b as u8;
+        if !matches!(c, b'=' | b'<' | b'@') {
+            t[b] = QUIET;
+            if !matches!(
+                c,
+                b'&' | b',' | b';' | b'"' | b'\'' | b'<' | b'>' | b'#' | b')'
+            ) {
+                t[b] |= WHOLE;
+            }
+            if !matches!(c, b'?' | b'&' | b',' | b';' | b'"' | b'\'' | b'(' | b'>') {
+                t[b] |= STARTS;
+            }
+        }
+        b += 1;
+    }
+    t
+};
 
 /// An access key id → its first four characters and an ellipsis (`AKIAIOSFODNN7EXAMPLE` →
 /// `AKIA…`). Empty stays empty.
@@ -331,6 +363,25 @@ mod tests {
     const SIGV4_AUTH: &str = "AWS4-HMAC-SHA256 Credential=ASIAIOSFODNN7EXAMPLE/20261129/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature=1967dcd0ac753b612cc3fc6b9e5f5069a9502e9d811742acb78905fe7130bc01";
     const PRESIGNED_V4: &str = "/b1/dir/a%20b.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261129T160335Z&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLETOKEN%2Babc%2Fdef%3D%3D&X-Amz-Signature=2eb59c20e600f73e7c63e28baaca3064e19d238d9a133159965318dcc06362cc";
     const PRESIGNED_V2: &str = "http://s3.local.test:8080/b1/dir/a%20b.txt?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=fB58BSkcEuxjrhd0cvoTYOMf48Y%3D&x-amz-security-token=IQoJb3JpZ2luX2VjEXAMPLETOKEN%2Babc%2Fdef%3D%3D&Expires=1795968811";
+
+    #[test]
+    fn sigv4_byte_classes_agree_with_the_general_scan() {
+        for b in 0..=255u8 {
+            let quiet = b.is_ascii_graphic() && !matches!(b, b'=' | b'<' | b'@');
+            let class = SIGV4_BYTES[usize::from(b)];
+            assert_eq!(class & QUIET != 0, quiet, "{b}");
+            assert_eq!(
+                class & WHOLE != 0,
+                quiet && !ends_value(char::from(b)),
+                "{b}"
+            );
+            assert_eq!(
+                class & STARTS != 0,
+                quiet && !starts_name(char::from(b)),
+                "{b}"
+            );
+        }
+    }
 
     #[test]
     fn sigv4_authorization_keeps_its_shape() {

@@ -153,23 +153,39 @@ pub fn addr(a: SocketAddr) -> String {
     let SocketAddr::V4(v4) = a else {
         return a.to_string();
     };
-    // At most `255.255.255.255:65535`: written on the stack, one allocation of the exact size.
+    // At most `255.255.255.255:65535`: written on the stack, then one allocation.
     let mut buf = [0u8; 21];
     let mut len = 0;
-    let mut put = |bytes: &[u8]| {
-        buf[len..len + bytes.len()].copy_from_slice(bytes);
-        len += bytes.len();
-    };
     for (i, octet) in v4.ip().octets().into_iter().enumerate() {
         if i > 0 {
-            put(b".");
+            buf[len] = b'.';
+            len += 1;
         }
-        put(super::fastjson::decimal(u64::from(octet), &mut [0; 20]));
+        len = put_decimal(&mut buf, len, u32::from(octet));
     }
-    put(b":");
-    put(super::fastjson::decimal(u64::from(v4.port()), &mut [0; 20]));
+    buf[len] = b':';
+    len = put_decimal(&mut buf, len + 1, u32::from(v4.port()));
     // Only ASCII digits, dots and a colon were written.
-    String::from_utf8_lossy(&buf[..len]).into_owned()
+    std::str::from_utf8(&buf[..len])
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `n` (below 100,000) in decimal at `buf[at..]`; the new length.
+fn put_decimal(buf: &mut [u8; 21], at: usize, n: u32) -> usize {
+    let width = match n {
+        0..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        1000..=9999 => 4,
+        _ => 5,
+    };
+    let mut v = n;
+    for i in (at..at + width).rev() {
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    at + width
 }
 
 #[cfg(test)]
