@@ -6,6 +6,7 @@
 
 use super::engine::Engine;
 use super::error::{Error, Result};
+use super::live_summary::LiveSummary;
 use super::output::{Output, Writer};
 use super::records::Fact;
 use super::settings::{OutputSettings, SanitizeSettings, Settings};
@@ -134,9 +135,29 @@ impl Analysis {
     /// End of input: close every connection, judge what is left, write the end of the report.
     /// Returns the report's end (with the rows a human format kept) for the caller's verdict.
     pub fn finish(
+        self,
+        s: &Settings,
+        each: &mut dyn FnMut(&Request),
+        adjust: impl FnOnce(&mut Report),
+    ) -> Result<Report> {
+        self.finish_with(s, each, None, adjust)
+    }
+
+    /// [`Analysis::finish`] for a live session, whose report is built with what only it knows.
+    pub fn finish_live(
+        self,
+        s: &Settings,
+        each: &mut dyn FnMut(&Request),
+        live: &LiveSummary,
+    ) -> Result<Report> {
+        self.finish_with(s, each, Some(live), |_| {})
+    }
+
+    fn finish_with(
         mut self,
         s: &Settings,
         each: &mut dyn FnMut(&Request),
+        live: Option<&LiveSummary>,
         adjust: impl FnOnce(&mut Report),
     ) -> Result<Report> {
         // In batches: closing a full table at once would hold every connection's facts together.
@@ -165,13 +186,14 @@ impl Analysis {
         let (intake, flow, records) = self.engine.finish();
         let mut report = Report {
             s3wire: tool_info(s),
-            capture: super::assemble::capture(&intake, &s.captures),
+            capture: super::assemble::capture(&intake, &s.captures, live),
             quality: super::assemble::quality(
                 &intake,
                 &flow,
                 &records,
                 &writer.judge.stats(),
                 &s.policy_notes,
+                live,
             ),
             endpoints: writer
                 .judge

@@ -2,6 +2,7 @@
 //! `capture` and `quality` sections; and the `endpoints` subcommand's listing.
 
 use super::engine::Intake;
+use super::live_summary::LiveSummary;
 use super::records::Records;
 use crate::cli::Format;
 use crate::flow::FlowStats;
@@ -9,7 +10,12 @@ use crate::policy::{Endpoint, JudgeStats};
 use crate::report::{CaptureSummary, EndpointRecord, Quality};
 use std::io::Write;
 
-pub(super) fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
+/// `live`: what only a live session knows (None for files).
+pub(super) fn capture(
+    i: &Intake,
+    sources: &[String],
+    live: Option<&LiveSummary>,
+) -> CaptureSummary {
     CaptureSummary {
         sources: sources.to_vec(),
         link_types: i.link_types.iter().map(|l| l.name()).collect(),
@@ -17,10 +23,10 @@ pub(super) fn capture(i: &Intake, sources: &[String]) -> CaptureSummary {
         bytes: i.bytes,
         first: i.first,
         last: i.last,
-        dropped: i.dropped.map(|d| d.total()),
-        drops: i.dropped,
-        command_exit: None,
-        attribution: None,
+        dropped: live.map(|l| l.drops.total()),
+        drops: live.map(|l| l.drops),
+        command_exit: live.and_then(|l| l.command_exit),
+        attribution: live.and_then(|l| l.attribution),
     }
 }
 
@@ -30,6 +36,7 @@ pub(super) fn quality(
     r: &Records,
     j: &JudgeStats,
     s_notes: &[String],
+    live: Option<&LiveSummary>,
 ) -> Quality {
     let mut warnings: Vec<String> = i
         .truncations
@@ -95,6 +102,7 @@ pub(super) fn quality(
             at.rfc3339()
         ));
     }
+    warnings.extend(live.map_or_else(Vec::new, |l| l.warnings(r.tls_not_decrypted)));
     let (tunnel_endpoints, tunnel_endpoints_other) = i.tally.tunnel_ends();
     Quality {
         streams: r.streams,
@@ -125,9 +133,9 @@ pub(super) fn quality(
         tunnel_endpoints,
         tunnel_endpoints_other,
         not_analysed: i.tally.record(i.packets, i.bytes),
-        kernel_drops: i.dropped.map(|d| d.kernel),
-        interface_drops: i.dropped.map(|d| d.interface),
-        queue_drops: i.dropped.map(|d| d.queue),
+        kernel_drops: live.map(|l| l.drops.kernel),
+        interface_drops: live.map(|l| l.drops.interface),
+        queue_drops: live.map(|l| l.drops.queue),
         warnings,
     }
 }

@@ -51,7 +51,6 @@ pub struct Intake {
     pub damaged_records: u64,
     pub skipped_capture_bytes: u64,
     pub damages: Vec<String>,
-    pub dropped: Option<crate::source::Drops>,
 }
 
 /// How many damaged records are described in warnings; the rest are counted.
@@ -155,7 +154,6 @@ impl Engine {
                     i.damages.push(detail);
                 }
             }
-            SourceNote::Dropped(n) => self.intake.dropped.get_or_insert_default().add(n),
         }
     }
 

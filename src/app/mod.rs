@@ -9,6 +9,7 @@ pub mod error;
 mod interrupt;
 #[cfg(feature = "live")]
 mod live;
+mod live_summary;
 mod output;
 mod print;
 mod progress;

@@ -35,7 +35,8 @@ struct Meta {
 }
 
 impl Batch {
-    fn push(&mut self, f: &Frame<'_>) {
+    /// Appends a copy of `f` (its link type is the capture's, given back by [`Batch::frame`]).
+    pub fn push(&mut self, f: &Frame<'_>) {
         self.data.extend_from_slice(f.data);
         self.frames.push(Meta {
             ts: f.ts,
@@ -45,7 +46,7 @@ impl Batch {
     }
 
     /// What this batch counts against the queue's bound.
-    fn bytes(&self) -> usize {
+    pub fn bytes(&self) -> usize {
         self.data.len() + self.frames.len() * std::mem::size_of::<Meta>()
     }
 

@@ -79,8 +79,6 @@ pub enum SourceNote {
     /// A damaged record or block: the `skipped` bytes from it to the next plausible record were
     /// passed over (the frames in them are lost), and reading went on from there.
     Damaged { detail: String, skipped: u64 },
-    /// Packets live capture lost, by where they were lost.
-    Dropped(Drops),
 }
 
 /// Packets live capture lost, counted apart because each has its own cure: the kernel's ring
@@ -99,12 +97,6 @@ impl Drops {
         self.kernel
             .saturating_add(self.interface)
             .saturating_add(self.queue)
-    }
-
-    pub fn add(&mut self, o: Drops) {
-        self.kernel = self.kernel.saturating_add(o.kernel);
-        self.interface = self.interface.saturating_add(o.interface);
-        self.queue = self.queue.saturating_add(o.queue);
     }
 
     /// "12 (kernel 10, queue 2)": the total and the causes that lost packets; "0" when none did.

@@ -2,39 +2,48 @@
 //! completes (or JSON Lines), a status line on a terminal, then the full report.
 //!
 //! The loop reads with a short timeout, so Ctrl-C, `--duration`, `--count` and the child's exit
-//! are checked even when no packet comes; on the same beat idle connections are expired, the key
-//! log is read, and the status line is redrawn.
+//! are checked even when no packet comes; on the same beat idle connections are expired and the
+//! status line is redrawn. It reads any [`LiveFrames`] (the capture thread, behind the key-log
+//! delay when a key log is followed) and tells time by a [`Clock`]: `tests` replays fixtures
+//! through it without root. What the report says of the session is gathered in a
+//! [`LiveSummary`], which the report is built from.
 
+mod child;
+mod clock;
 mod delay;
+mod frames;
 mod procs;
 mod setup;
-mod warnings;
 
 use super::Outcome;
 use super::analysis::{self, Analysis};
 use super::error::{Error, Result};
+use super::live_summary::{LeftOut, LiveSummary};
 use super::print::Printer;
 use super::settings::{SanitizeSettings, Settings};
 use crate::cli::{CaptureArgs, Format, LiveArgs, RunArgs};
 use crate::facts::Request;
 use crate::report::AttributionMode;
-use crate::source::capture_thread::{CaptureThread, Received};
+use crate::source::capture_thread::{Batch, Received};
 use crate::source::cgroup::CommandCgroup;
 use crate::source::pcapng_writer::PcapngWriter;
-use crate::source::run::{KeyLogTail, RunningCommand, exit_code};
-use crate::source::{Frame, LinkType, SourceNote};
+use crate::source::run::{KeyLogTail, RunningCommand};
+use crate::source::{Drops, Frame, LinkType};
 use crate::time::Timestamp;
-use delay::Delay;
+use child::Child;
+use clock::{Clock, SystemClock};
+use delay::KeyDelay;
+use frames::LiveFrames;
 use procs::{Procs, lock, lookup};
 use setup::{interrupt_counter, open_source, report_to_stderr, settings};
 use std::collections::HashSet;
 use std::io::BufWriter;
-use std::sync::atomic::Ordering;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use warnings::warn_live;
 
-/// How often the loop does its housekeeping (expiry, key log, status line).
+/// How often the loop does its housekeeping (expiry, status line).
 const TICK: Duration = Duration::from_millis(200);
 /// After the command exits: how long to keep reading for its last packets (FIN, final ACKs).
 const DRAIN: Duration = Duration::from_millis(300);
@@ -48,13 +57,14 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
     s.sanitize = SanitizeSettings::from_args(&args.sanitize);
     let interrupts = interrupt_counter()?;
     let printer = Printer::for_capture(&s.output, &args.output)?;
-    let mut live = Live::new(&s, &args.live, printer)?;
-    let mut source = open_source(&args.live.interface, &args.live.filter, Some(&live.procs))?;
+    let procs = Procs::new(s.output.redact);
+    let mut live = Live::new(&s, &args.live, printer, procs, Rc::new(SystemClock))?;
+    let thread = open_source(&args.live.interface, &args.live.filter, Some(&live.procs))?;
     // Like tcpdump's "listening on": the moment packets are being captured (scripts wait for it).
     eprintln!(
         "s3wire: capturing on {} ({}, filter: {}); Ctrl-C stops",
         args.live.interface,
-        source.link().name(),
+        thread.link().name(),
         args.live.filter
     );
     if let Some(k) = &args.keylog {
@@ -64,21 +74,10 @@ pub fn capture(args: &CaptureArgs, argv: Vec<String>) -> Result<Outcome> {
         })?;
         live.follow_keylog(tail, k.display().to_string());
     }
-    live.run
-        .engine
-        .set_process_lookup(lookup(live.procs.clone()));
-    let deadline = args
-        .duration
-        .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
+    let mut source = live.frames(thread);
     live.limit = args.count.unwrap_or(u64::MAX);
-    while interrupts.load(Ordering::SeqCst) == 0
-        && deadline.is_none_or(|d| Instant::now() < d)
-        && live.packets < live.limit
-    {
-        if live.step(&mut source)? {
-            break;
-        }
-    }
+    let duration = args.duration.map(|d| Duration::from_secs_f64(d.max(0.0)));
+    live.capture_loop(&mut source, &interrupts, duration)?;
     live.finish(&mut source, &s, None)
 }
 
@@ -114,8 +113,9 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
         )];
     }
     let printer = Printer::for_run(&s.output, &args.output)?;
-    let mut live = Live::new(&s, &args.live, printer)?;
-    let mut source = match &cgroup {
+    let procs = Procs::new(s.output.redact);
+    let mut live = Live::new(&s, &args.live, printer, procs, Rc::new(SystemClock))?;
+    let thread = match &cgroup {
         Some(c) => open_source(&c.device(), &args.live.filter, None)?,
         None => open_source(&args.live.interface, &args.live.filter, Some(&live.procs))?,
     };
@@ -126,12 +126,13 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
         source,
     })?;
     live.follow_keylog(tail, "the command's SSLKEYLOGFILE".into());
-    live.attribution = match (&cgroup, args.all_traffic) {
+    let mut source = live.frames(thread);
+    live.summary.attribution = match (&cgroup, args.all_traffic) {
         (_, true) => None,
         (Some(_), false) => Some(AttributionMode::Cgroup),
         (None, false) => Some(AttributionMode::Proc),
     };
-    live.fallback = fallback;
+    live.summary.fallback = fallback;
     let root = (!args.all_traffic).then(|| child.pid());
     {
         let mut p = lock(&live.procs);
@@ -144,29 +145,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
             ));
         }
     }
-    live.run
-        .engine
-        .set_process_lookup(lookup(live.procs.clone()));
-    let mut ended: Option<(Instant, i32)> = None;
-    loop {
-        if live.step(&mut source)? {
-            break;
-        }
-        if interrupts.load(Ordering::SeqCst) >= 2 {
-            child.kill();
-        }
-        match ended {
-            None => {
-                if let Some(status) = child.try_wait()? {
-                    ended = Some((Instant::now(), exit_code(status)));
-                }
-            }
-            Some((at, _)) if at.elapsed() >= DRAIN => break,
-            Some(_) => {}
-        }
-    }
-    live.read_keys()?;
-    let code = ended.map(|(_, c)| c);
+    let code = live.run_loop(&mut source, &interrupts, &mut child)?;
     let outcome = live.finish(&mut source, &s, code);
     drop(cgroup);
     outcome
@@ -182,21 +161,26 @@ struct Live {
     write_path: std::path::PathBuf,
     /// The key log being followed, and how warnings name it.
     keylog: Option<(KeyLogTail, String)>,
-    delayed: Delay,
-    had_keys: bool,
     packets: u64,
     /// `--count`: frames analysed at most.
     limit: u64,
-    /// `run`: how the command's traffic is told from others'.
-    attribution: Option<AttributionMode>,
-    /// `run`: why exact attribution could not be had.
-    fallback: Option<String>,
+    /// What the report will say of the session, as far as it is known (the rest is known at
+    /// the end: drops, the command's exit, what attribution left out).
+    summary: LiveSummary,
+    clock: Rc<dyn Clock>,
     last_tick: Instant,
     policy: crate::policy::Policy,
 }
 
 impl Live {
-    fn new(s: &Settings, l: &LiveArgs, printer: Printer) -> Result<Self> {
+    /// A session whose connections' processes `procs` names (and, in `run`, chooses).
+    fn new(
+        s: &Settings,
+        l: &LiveArgs,
+        printer: Printer,
+        procs: Procs,
+        clock: Rc<dyn Clock>,
+    ) -> Result<Self> {
         let writer = match &l.write {
             Some(p) => {
                 let saving = |source| Error::SaveCapture {
@@ -209,7 +193,6 @@ impl Live {
             }
             None => None,
         };
-        let procs = Procs::new(s.output.redact);
         // The report streams to its destination as rows are judged: the `--output` file, or
         // standard error for `run` (standard output is the command's), else standard output.
         let (to_stderr, out) = (printer.report_to_stderr(), s.output.clone());
@@ -220,26 +203,87 @@ impl Live {
                 out.open().map_err(std::io::Error::other)
             }
         });
+        let procs = Arc::new(Mutex::new(procs));
+        let mut run = Analysis::new(s, sink)?;
+        run.engine.set_process_lookup(lookup(procs.clone()));
         Ok(Live {
-            run: Analysis::new(s, sink)?,
+            run,
             printer,
-            procs: Arc::new(Mutex::new(procs)),
+            procs,
             writer,
             write_path: l.write.clone().unwrap_or_default(),
             keylog: None,
-            delayed: Delay::default(),
-            had_keys: false,
             packets: 0,
             limit: u64::MAX,
-            attribution: None,
-            fallback: None,
-            last_tick: Instant::now(),
+            summary: LiveSummary::default(),
+            last_tick: clock.now(),
+            clock,
             policy: s.policy.clone(),
         })
     }
 
-    /// One batch from the capture thread (or a wait for one); true when the capture ended.
-    fn step(&mut self, source: &mut CaptureThread) -> Result<bool> {
+    /// What the loop reads: `capture` itself, or, with a key log followed, `capture` behind the
+    /// key-log delay.
+    fn frames<'a>(&self, capture: impl LiveFrames + 'a) -> Box<dyn LiveFrames + 'a> {
+        match self.keylog {
+            Some(_) => Box::new(KeyDelay::new(capture, self.clock.clone())),
+            None => Box::new(capture),
+        }
+    }
+
+    /// `capture`: until Ctrl-C, `--duration` or `--count` (or the capture fails).
+    fn capture_loop(
+        &mut self,
+        source: &mut dyn LiveFrames,
+        interrupts: &AtomicU32,
+        duration: Option<Duration>,
+    ) -> Result<()> {
+        let deadline = duration.map(|d| self.clock.now() + d);
+        while interrupts.load(Ordering::SeqCst) == 0
+            && deadline.is_none_or(|d| self.clock.now() < d)
+            && self.packets < self.limit
+        {
+            if self.step(source)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// `run`: until the command has exited and [`DRAIN`] more has passed (or the capture
+    /// fails). The first Ctrl-C is the command's to act on (the terminal sent it the same
+    /// SIGINT); a second one kills it. Returns its exit status.
+    fn run_loop(
+        &mut self,
+        source: &mut dyn LiveFrames,
+        interrupts: &AtomicU32,
+        child: &mut dyn Child,
+    ) -> Result<Option<i32>> {
+        let mut ended: Option<(Instant, i32)> = None;
+        loop {
+            if self.step(source)? {
+                break;
+            }
+            if interrupts.load(Ordering::SeqCst) >= 2 {
+                child.kill();
+            }
+            match ended {
+                None => {
+                    if let Some(code) = child.try_wait()? {
+                        ended = Some((self.clock.now(), code));
+                    }
+                }
+                Some((at, _)) if self.clock.now().saturating_duration_since(at) >= DRAIN => {
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(ended.map(|(_, c)| c))
+    }
+
+    /// One batch from the source (or a wait for one); true when the capture ended.
+    fn step(&mut self, source: &mut dyn LiveFrames) -> Result<bool> {
         let (idle, ended) = match source.recv(TICK) {
             Received::Batch(b) => {
                 self.batch(&b, source.link())?;
@@ -248,14 +292,18 @@ impl Live {
             Received::Idle => (true, false),
             Received::Ended => (true, true),
         };
-        if idle || self.last_tick.elapsed() >= TICK {
-            self.tick(source)?;
+        let since = self.clock.now().saturating_duration_since(self.last_tick);
+        if idle || since >= TICK {
+            self.tick(source.drops())?;
         }
         Ok(ended)
     }
 
-    /// A batch's frames, up to `--count`.
-    fn batch(&mut self, b: &crate::source::capture_thread::Batch, link: LinkType) -> Result<()> {
+    /// A batch's frames, up to `--count`, after the key log's newest lines: behind the key-log
+    /// delay, the secrets written meanwhile are then known before the records they open, and
+    /// with `--write` each secrets block precedes those records in the file, as readers need.
+    fn batch(&mut self, b: &Batch, link: LinkType) -> Result<()> {
+        self.read_keys()?;
         for i in 0..b.len() {
             if self.packets >= self.limit {
                 break;
@@ -269,46 +317,15 @@ impl Live {
 
     fn frame(&mut self, f: &Frame<'_>) -> Result<()> {
         self.packets += 1;
-        if self.keylog.is_none()
-            && let Some(w) = &mut self.writer
-        {
+        if let Some(w) = &mut self.writer {
             w.write_frame(f).map_err(|source| Error::SaveCapture {
                 option: "--write",
                 path: self.write_path.clone(),
                 source,
             })?;
         }
-        if self.keylog.is_some() {
-            self.delayed.push(f, Instant::now());
-            self.release(false)?;
-        } else {
-            self.run.engine.frame(f);
-        }
+        self.run.engine.frame(f);
         self.pump()
-    }
-
-    /// Frames held for the key log: those due (or all, at the end) go to the engine, after
-    /// the key log's newest lines.
-    /// With `--write`, they are written now too, after the key log lines read just before
-    /// them: each secrets block precedes the records it opens, as readers need.
-    fn release(&mut self, all: bool) -> Result<()> {
-        if !all && !self.delayed.due(Instant::now()) {
-            return Ok(());
-        }
-        self.read_keys()?;
-        while let Some(f) = self.delayed.pop(all, Instant::now()) {
-            if let Some(w) = &mut self.writer {
-                w.write_frame(&f.frame())
-                    .map_err(|source| Error::SaveCapture {
-                        option: "--write",
-                        path: self.write_path.clone(),
-                        source,
-                    })?;
-            }
-            self.run.engine.frame(&f.frame());
-            self.pump()?;
-        }
-        Ok(())
     }
 
     /// Facts into the judge and the report; a line for each request as it completes.
@@ -323,10 +340,9 @@ impl Live {
         failed.map_or(Ok(()), Err)
     }
 
-    fn tick(&mut self, source: &mut CaptureThread) -> Result<()> {
-        self.last_tick = Instant::now();
-        self.release(false)?;
-        let now = wall_clock();
+    fn tick(&mut self, drops: Drops) -> Result<()> {
+        self.last_tick = self.clock.now();
+        let now = self.clock.wall();
         let (printer, policy) = (&mut self.printer, &self.policy);
         let mut failed = None;
         // Rows are judged once they have waited JUDGE_DELAY, so the report streams while the
@@ -341,7 +357,7 @@ impl Live {
         if let Some(e) = failed {
             return Err(e);
         }
-        self.printer.status(self.packets, Some(source.drops()));
+        self.printer.status(self.packets, Some(drops));
         Ok(())
     }
 
@@ -365,7 +381,7 @@ impl Live {
         self.run
             .engine
             .add_keylog(&String::from_utf8_lossy(&keys), origin);
-        self.had_keys = true;
+        self.summary.keys_read = true;
         if let Some(w) = &mut self.writer {
             w.write_keylog(&keys).map_err(|source| Error::SaveCapture {
                 option: "--write",
@@ -378,19 +394,19 @@ impl Live {
 
     fn finish(
         mut self,
-        source: &mut CaptureThread,
+        source: &mut dyn LiveFrames,
         s: &Settings,
         command_exit: Option<i32>,
     ) -> Result<Outcome> {
-        // What was captured before the stop is still analysed (up to `--count`).
+        // What was captured before the stop is still analysed (up to `--count`), with the key
+        // log's last lines.
         let drops = source.stop()?;
         while let Received::Batch(b) = source.recv(Duration::ZERO) {
             self.batch(&b, source.link())?;
         }
-        self.release(true)?;
+        self.read_keys()?;
         self.pump()?;
         self.printer.clear_status();
-        self.run.note(SourceNote::Dropped(drops));
         if let Some(mut w) = self.writer.take() {
             w.flush().map_err(|source| Error::SaveCapture {
                 option: "--write",
@@ -398,10 +414,17 @@ impl Live {
                 source,
             })?;
         }
-        let not_attributed = self.run.engine.not_attributed();
-        let unknown = lock(&self.procs).unattributed;
-        let had_keys = self.had_keys;
-        let (attribution, fallback) = (self.attribution, self.fallback.take());
+        let (connections, attempts) = self.run.engine.not_attributed();
+        let summary = LiveSummary {
+            drops,
+            command_exit,
+            left_out: LeftOut {
+                connections,
+                attempts,
+            },
+            unknown_owner: lock(&self.procs).unattributed,
+            ..std::mem::take(&mut self.summary)
+        };
         // On standard error too, unless a JSON report goes there (it must stay parseable; the
         // status is in `capture.command_exit`).
         let json_on_stderr =
@@ -410,29 +433,10 @@ impl Live {
             eprintln!("s3wire: the command exited with status {code}");
         }
         let (printer, policy) = (&mut self.printer, &self.policy);
-        let report = self.run.finish(
-            s,
-            &mut |r: &Request| {
-                let _ = printer.request(r, policy);
-            },
-            |report| {
-                report.capture.command_exit = command_exit;
-                report.capture.attribution = attribution;
-                if let Some(why) = &fallback {
-                    report.quality.warnings.push(format!(
-                        "exact attribution unavailable ({why}): the command's connections were \
-                         told by looking their process up in /proc"
-                    ));
-                }
-                warn_live(report, not_attributed, had_keys);
-                if unknown > 0 {
-                    report.quality.warnings.push(format!(
-                        "{unknown} connections closed before their process could be looked up: \
-                         listed with owner unknown, their findings are warnings only"
-                    ));
-                }
-            },
-        )?;
+        let each = &mut |r: &Request| {
+            let _ = printer.request(r, policy);
+        };
+        let report = self.run.finish_live(s, each, &summary)?;
         Ok(super::outcome(&report))
     }
 }
@@ -442,12 +446,5 @@ impl Live {
 /// written.
 const JUDGE_DELAY: Duration = Duration::from_secs(2);
 
-fn wall_clock() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_secs_nanos(
-        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        d.subsec_nanos(),
-    )
-}
+#[cfg(test)]
+mod tests;
