@@ -34,6 +34,7 @@ mod framing;
 mod head;
 mod partial;
 mod queue;
+mod reader;
 mod resync;
 mod server;
 #[cfg(test)]
