@@ -4,7 +4,7 @@
 
 use super::HttpRequest;
 use super::connection::{ClientState, HttpConnection};
-use super::framing::{BodyReader, request_framing};
+use super::framing::{BodyReader, RequestBody, request_body};
 use super::reader::ReadStep;
 use crate::flow::Direction;
 use crate::proto::detect::{self, Detection, Protocol};
@@ -70,12 +70,13 @@ impl HttpConnection {
 
     fn start_request(&mut self, request: HttpRequest, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
         self.stats.requests = self.stats.requests.saturating_add(1);
-        let framing = request_framing(&request.headers);
-        let expect = request
-            .header("expect")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
-        let switch = request.method == "CONNECT" || request.header("upgrade").is_some();
-        let queued = self.queue.push_request(request, expect, out);
+        let RequestBody {
+            framing,
+            expect_continue,
+            upgrade,
+        } = request_body(&request.headers);
+        let switch = request.method == "CONNECT" || upgrade;
+        let queued = self.queue.push_request(request, expect_continue, out);
         if queued.evicted {
             Self::anomaly(DIR, ts, Anomaly::TooManyPending, out);
         }

@@ -116,6 +116,7 @@ impl<M: Message> MessageReader<M> {
     }
 
     /// Read from the start of `input` (the head so far, or the resync scan, goes on).
+    #[inline]
     pub(crate) fn read(
         &mut self,
         ts: Timestamp,
