@@ -261,9 +261,10 @@ impl HttpConnection {
             }
         };
         if lost_framing {
-            // Whole responses may be in the hole: pairing later ones would be guesswork.
+            // Whole responses may be in the hole: the next response tells whether pairing can
+            // go on (`ExchangeQueue::after_hole`).
             if self.responses.has_seen() {
-                self.queue.desync(out);
+                self.queue.lose_responses();
             }
             self.resync_responses(true);
         }
