@@ -58,7 +58,7 @@ impl TlsLayer {
         let http = self
             .http
             .get_or_insert_with(|| HttpConnection::new(&limits));
-        let seeking = &mut self.seeking[usize::from(dir == Direction::ServerToClient)];
+        let seeking = &mut self.seeking[dir.index()];
         for piece in plain {
             match piece {
                 Plaintext::Data(data) => {
@@ -85,7 +85,7 @@ impl TlsLayer {
         self.tls.on_gap(dir);
         // Records are lost, and HTTP framing with them (decryption may resume after the hole).
         if let Some(http) = self.http.as_mut() {
-            self.seeking[usize::from(dir == Direction::ServerToClient)] = true;
+            self.seeking[dir.index()] = true;
             http.on_gap(dir, ts, 0, out);
         }
     }

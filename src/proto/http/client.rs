@@ -1,12 +1,11 @@
-//! The client side of an [`HttpConnection`]: request heads, request bodies (RFC 9112 §6.3 items
-//! 4-7), `Expect: 100-continue` bodies that never come, and bytes held after CONNECT/Upgrade.
+//! The client side of an [`HttpConnection`]: request bodies (RFC 9112 §6.3 items 4-7),
+//! `Expect: 100-continue` bodies that never come, and bytes held after CONNECT/Upgrade. Request
+//! heads are read by the connection's request reader (`reader.rs`).
 
 use super::HttpRequest;
 use super::connection::{ClientState, HttpConnection};
-use super::framing::{BodyReader, request_framing};
-use super::head::{HeadBuffer, HeadStep, parse_request};
-use super::partial;
-use super::resync::{Resync, ResyncStep, StartLine};
+use super::framing::{BodyReader, RequestBody, request_body};
+use super::reader::ReadStep;
 use crate::flow::Direction;
 use crate::proto::detect::{self, Detection, Protocol};
 use crate::proto::{Anomaly, ProtoEvent};
@@ -29,20 +28,16 @@ impl HttpConnection {
     fn client_step(&mut self, ts: Timestamp, input: &[u8], out: &mut Vec<ProtoEvent>) -> usize {
         let limit = self.limits.max_header_bytes;
         match &mut self.client {
-            ClientState::Head(head) => match head.feed(ts, input, limit) {
-                Ok(HeadStep::NeedMore) => input.len(),
-                Ok(HeadStep::Complete { block, consumed }) => {
-                    let head_ts = head.ts().unwrap_or(ts);
-                    self.client = ClientState::Head(HeadBuffer::default());
-                    self.on_request_head(&block, head_ts, ts, out);
+            ClientState::Reading => match self.requests.read(ts, input, limit, out) {
+                ReadStep::NeedMore => input.len(),
+                ReadStep::Message { message, consumed } => {
+                    self.start_request(message, ts, out);
                     consumed
                 }
-                Err(_) => {
-                    Self::anomaly(DIR, ts, Anomaly::HeaderTooLarge, out);
-                    self.lose_request();
-                    self.client =
-                        ClientState::Resync(Self::resync_state(StartLine::Request, false));
-                    0
+                ReadStep::Lost { consumed } => {
+                    // A request that could not be read still gets a response: keep its place.
+                    self.queue.push_orphan();
+                    consumed
                 }
             },
             ClientState::Body { .. } => self.client_body(ts, input, out),
@@ -52,51 +47,11 @@ impl HttpConnection {
                 *lost |= room < input.len();
                 input.len()
             }
-            ClientState::Resync(resync) => match resync.feed(ts, input) {
-                ResyncStep::NeedMore => input.len(),
-                ResyncStep::Found {
-                    start,
-                    ts: start_ts,
-                    consumed,
-                    skipped,
-                } => {
-                    self.note_resync(DIR, ts, skipped, out);
-                    self.client = ClientState::Head(HeadBuffer::with_prefix(start, start_ts));
-                    consumed
-                }
-            },
         }
     }
 
-    pub(super) fn note_resync(
-        &mut self,
-        dir: Direction,
-        ts: Timestamp,
-        skipped: u64,
-        out: &mut Vec<ProtoEvent>,
-    ) {
-        self.stats.resyncs = self.stats.resyncs.saturating_add(1);
-        self.stats.skipped_bytes = self.stats.skipped_bytes.saturating_add(skipped);
-        if skipped > 0 {
-            Self::anomaly(dir, ts, Anomaly::Resynced { skipped }, out);
-        }
-    }
-
-    /// A head the capture cut short: reported as far as it shows (`seen`), else counted lost
-    /// when bytes of it were seen (`lost`).
-    fn cut_request(
-        &mut self,
-        seen: Option<HttpRequest>,
-        lost: bool,
-        ts: Timestamp,
-        out: &mut Vec<ProtoEvent>,
-    ) {
-        let Some(request) = seen else {
-            if lost {
-                self.stats.lost_requests = self.stats.lost_requests.saturating_add(1);
-            }
-            return;
-        };
+    /// A request head the capture cut short, reported as far as it shows.
+    fn cut_request(&mut self, request: HttpRequest, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
         self.stats.requests = self.stats.requests.saturating_add(1);
         self.stats.cut_requests = self.stats.cut_requests.saturating_add(1);
         let queued = self.queue.push_request(request, false, out);
@@ -107,37 +62,21 @@ impl HttpConnection {
         self.queue.finish_request(queued.id, None, out);
     }
 
-    /// A request that could not be read still gets a response; keep the pairing for it.
-    fn lose_request(&mut self) {
-        self.stats.lost_requests = self.stats.lost_requests.saturating_add(1);
-        self.queue.push_orphan();
-    }
-
-    fn on_request_head(
-        &mut self,
-        block: &[u8],
-        head_ts: Timestamp,
-        ts: Timestamp,
-        out: &mut Vec<ProtoEvent>,
-    ) {
-        match parse_request(block, head_ts) {
-            Ok(request) => self.start_request(request, ts, out),
-            Err(e) => {
-                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
-                self.lose_request();
-                self.client = ClientState::Resync(Resync::new(StartLine::Request));
-            }
-        }
+    /// The request side looks for the next request line.
+    fn resync_requests(&mut self, at_line_start: bool) {
+        self.client = ClientState::Reading;
+        self.requests.resync(at_line_start);
     }
 
     fn start_request(&mut self, request: HttpRequest, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
         self.stats.requests = self.stats.requests.saturating_add(1);
-        let framing = request_framing(&request.headers);
-        let expect = request
-            .header("expect")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
-        let switch = request.method == "CONNECT" || request.header("upgrade").is_some();
-        let queued = self.queue.push_request(request, expect, out);
+        let RequestBody {
+            framing,
+            expect_continue,
+            upgrade,
+        } = request_body(&request.headers);
+        let switch = request.method == "CONNECT" || upgrade;
+        let queued = self.queue.push_request(request, expect_continue, out);
         if queued.evicted {
             Self::anomaly(DIR, ts, Anomaly::TooManyPending, out);
         }
@@ -147,7 +86,7 @@ impl HttpConnection {
                 // The body cannot be delimited (RFC 9112 §6.3 item 4): look for the next request.
                 Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
                 self.queue.finish_request(id, None, out);
-                self.client = ClientState::Resync(Resync::new(StartLine::Request));
+                self.resync_requests(true);
             }
             Ok(framing) => match BodyReader::new(framing) {
                 Some(body) => {
@@ -193,7 +132,7 @@ impl HttpConnection {
             Err(e) => {
                 Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
                 self.queue.finish_request(id, None, out);
-                self.client = ClientState::Resync(Self::resync_state(StartLine::Request, false));
+                self.resync_requests(false);
                 0
             }
         }
@@ -266,7 +205,7 @@ impl HttpConnection {
         if !matches!(self.client, ClientState::Hold { id: held_id, .. } if held_id == id) {
             return;
         }
-        let old = std::mem::replace(&mut self.client, ClientState::Head(HeadBuffer::default()));
+        let old = std::mem::replace(&mut self.client, ClientState::Reading);
         if let ClientState::Hold {
             held,
             held_ts,
@@ -275,7 +214,7 @@ impl HttpConnection {
         } = old
         {
             if lost {
-                self.client = ClientState::Resync(Resync::new(StartLine::Request));
+                self.requests.resync(true);
                 self.queue.push_barrier();
             }
             self.client_data(held_ts, &held, out);
@@ -284,11 +223,12 @@ impl HttpConnection {
 
     pub(super) fn client_gap(&mut self, ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
         let lost_framing = match &mut self.client {
-            ClientState::Head(head) => {
-                let seen = partial::request(head.seen(), head.ts().unwrap_or(ts));
-                let lost = !head.is_empty();
-                self.cut_request(seen, lost, ts, out);
-                true
+            ClientState::Reading => {
+                let (lost_framing, shown) = self.requests.on_gap(ts);
+                if let Some(request) = shown {
+                    self.cut_request(request, ts, out);
+                }
+                lost_framing
             }
             ClientState::Body {
                 id,
@@ -309,24 +249,14 @@ impl HttpConnection {
                 *lost = true;
                 false
             }
-            ClientState::Resync(resync) => {
-                let seen = resync
-                    .candidate()
-                    .and_then(|(line, line_ts)| partial::request(line, line_ts));
-                resync.on_gap();
-                if seen.is_some() {
-                    self.cut_request(seen, false, ts, out);
-                }
-                false
-            }
         };
         if lost_framing {
             // Whole requests may be in the hole, unless nothing was seen yet (the capture
             // started mid-connection, and responses to earlier requests are unmatched anyway).
-            if self.client_seen {
+            if self.requests.has_seen() {
                 self.queue.push_barrier();
             }
-            self.client = ClientState::Resync(Resync::new(StartLine::Request));
+            self.resync_requests(true);
         }
     }
 
@@ -336,11 +266,12 @@ impl HttpConnection {
             // after its CONNECT/Upgrade request is read as HTTP, so its requests are reported.
             self.release_hold(id, out);
         }
-        let old = std::mem::replace(&mut self.client, ClientState::Head(HeadBuffer::default()));
+        let old = std::mem::replace(&mut self.client, ClientState::Reading);
         match old {
-            ClientState::Head(head) if !head.is_empty() => {
-                let ts = head.ts().unwrap_or(Timestamp::ZERO);
-                self.cut_request(partial::request(head.seen(), ts), true, ts, out);
+            ClientState::Reading => {
+                if let Some((request, ts)) = self.requests.close(true) {
+                    self.cut_request(request, ts, out);
+                }
             }
             ClientState::Body {
                 id, body, probe, ..
@@ -364,6 +295,6 @@ fn after_request(id: u64, switch: bool, ts: Timestamp) -> ClientState {
             lost: false,
         }
     } else {
-        ClientState::Head(HeadBuffer::default())
+        ClientState::Reading
     }
 }

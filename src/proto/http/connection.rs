@@ -3,9 +3,9 @@
 //! TLS side, for decrypted application data.
 
 use super::framing::BodyReader;
-use super::head::HeadBuffer;
 use super::queue::ExchangeQueue;
-use super::resync::{Resync, StartLine};
+use super::reader::MessageReader;
+use super::{HttpRequest, HttpResponse};
 use crate::flow::Direction;
 use crate::proto::{Anomaly, ProtoEvent, ProtoLimits};
 use crate::time::Timestamp;
@@ -16,6 +16,7 @@ pub struct HttpStats {
     pub requests: u64,
     pub responses: u64,
     /// Request heads cut by a gap, too large, or unreadable: requests not reported.
+    /// (Counted by the request reader, as are `lost_responses`, `resyncs` and `skipped_bytes`.)
     pub lost_requests: u64,
     /// Request heads cut short by the capture (snaplen, lost bytes) but reported as far as
     /// they show (included in `requests`).
@@ -55,7 +56,8 @@ pub struct Handoff {
 /// Client side reading state.
 #[derive(Debug)]
 pub(super) enum ClientState {
-    Head(HeadBuffer),
+    /// The request reader has the side: a head, or the search for the next request line.
+    Reading,
     Body {
         id: u64,
         body: BodyReader,
@@ -74,19 +76,18 @@ pub(super) enum ClientState {
         held_ts: Timestamp,
         lost: bool,
     },
-    Resync(Resync),
 }
 
 /// Server side reading state.
 #[derive(Debug)]
 pub(super) enum ServerState {
-    Head(HeadBuffer),
+    /// The response reader has the side: a head, or the search for the next status line.
+    Reading,
     Body {
         target: Option<u64>,
-        response: Option<super::HttpResponse>,
+        response: Option<HttpResponse>,
         body: BodyReader,
     },
-    Resync(Resync),
 }
 
 /// An HTTP/1.x connection parser over both directions of one stream.
@@ -95,9 +96,8 @@ pub struct HttpConnection {
     pub(super) limits: ProtoLimits,
     pub(super) client: ClientState,
     pub(super) server: ServerState,
-    /// Bytes ever seen per direction (a gap before any data is a mid-connection start).
-    pub(super) client_seen: bool,
-    pub(super) server_seen: bool,
+    pub(super) requests: MessageReader<HttpRequest>,
+    pub(super) responses: MessageReader<HttpResponse>,
     pub(super) queue: ExchangeQueue,
     pub(super) stats: HttpStats,
     pub(super) handoff: Option<Handoff>,
@@ -125,10 +125,10 @@ impl HttpConnection {
     pub fn new(limits: &ProtoLimits) -> Self {
         HttpConnection {
             limits: *limits,
-            client: ClientState::Head(HeadBuffer::default()),
-            server: ServerState::Head(HeadBuffer::default()),
-            client_seen: false,
-            server_seen: false,
+            client: ClientState::Reading,
+            server: ServerState::Reading,
+            requests: MessageReader::default(),
+            responses: MessageReader::default(),
             queue: ExchangeQueue::new(limits.max_pending_requests),
             stats: HttpStats::default(),
             handoff: None,
@@ -149,11 +149,11 @@ impl HttpConnection {
         }
         match dir {
             Direction::ClientToServer => {
-                self.client_seen = true;
+                self.requests.note_seen();
                 self.client_data(ts, bytes, out);
             }
             Direction::ServerToClient => {
-                self.server_seen = true;
+                self.responses.note_seen();
                 self.server_data(ts, bytes, out);
             }
         }
@@ -199,19 +199,16 @@ impl HttpConnection {
     }
 
     pub fn stats(&self) -> HttpStats {
-        self.stats
+        let (req, resp) = (self.requests.stats(), self.responses.stats());
+        let mut stats = self.stats;
+        stats.lost_requests = stats.lost_requests.saturating_add(req.lost);
+        stats.lost_responses = stats.lost_responses.saturating_add(resp.lost);
+        stats.resyncs = req.resyncs.saturating_add(resp.resyncs);
+        stats.skipped_bytes = req.skipped.saturating_add(resp.skipped);
+        stats
     }
 
     pub(super) fn anomaly(dir: Direction, ts: Timestamp, what: Anomaly, out: &mut Vec<ProtoEvent>) {
         out.push(ProtoEvent::Anomaly { dir, ts, what });
-    }
-
-    /// Start looking for the next message start on one side.
-    pub(super) fn resync_state(kind: StartLine, at_line_start: bool) -> Resync {
-        let mut r = Resync::new(kind);
-        if !at_line_start {
-            r.skip_to_next_line();
-        }
-        r
     }
 }

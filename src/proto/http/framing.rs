@@ -1,7 +1,7 @@
 //! Message body length (RFC 9112 §6.3) and the body reader that counts and skips it.
 
-use super::Headers;
 use super::chunked::{ChunkedDecoder, ChunkedError};
+use super::{Header, Headers};
 
 /// How a message's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,14 +27,38 @@ pub enum FramingError {
     RequestNotChunked,
 }
 
+/// What a request head says about its body and what may follow it, read in one pass over the
+/// fields (every request comes through here: no field is looked up twice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestBody {
+    pub framing: Result<Framing, FramingError>,
+    /// The first `Expect` field is `100-continue` (RFC 9110 §10.1.1): the body may not come.
+    pub expect_continue: bool,
+    /// An `Upgrade` field is present: the request may switch protocols once answered.
+    pub upgrade: bool,
+}
+
 /// RFC 9112 §6.3 for requests: chunked, else Content-Length, else no body.
-pub(crate) fn request_framing(headers: &Headers) -> Result<Framing, FramingError> {
-    let (coding, length) = body_fields(headers);
-    match coding {
+pub(crate) fn request_body(headers: &Headers) -> RequestBody {
+    let mut expect: Option<&str> = None;
+    let mut upgrade = false;
+    let (coding, length) = body_fields(headers, |h| {
+        if expect.is_none() && h.name.eq_ignore_ascii_case("expect") {
+            expect = Some(h.value);
+        } else if h.name.eq_ignore_ascii_case("upgrade") {
+            upgrade = true;
+        }
+    });
+    let framing = match coding {
         // Item 4: a request whose final coding is not chunked cannot be delimited.
         Some(false) => Err(FramingError::RequestNotChunked),
         Some(true) => Ok(Framing::Chunked),
-        None => Ok(length?.map_or(Framing::Empty, Framing::Length)),
+        None => length.map(|l| l.map_or(Framing::Empty, Framing::Length)),
+    };
+    RequestBody {
+        framing,
+        expect_continue: expect.is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue")),
+        upgrade,
     }
 }
 
@@ -55,7 +79,7 @@ pub(crate) fn response_framing(
     if method == Some("CONNECT") && (200..300).contains(&status) {
         return Ok(Framing::Tunnel);
     }
-    let (coding, length) = body_fields(headers);
+    let (coding, length) = body_fields(headers, |_| {});
     match coding {
         Some(true) => Ok(Framing::Chunked),
         // Item 4: a final coding other than chunked is read until close.
@@ -64,13 +88,17 @@ pub(crate) fn response_framing(
     }
 }
 
-/// Transfer-Encoding and Content-Length, read in one pass over the fields.
+/// Transfer-Encoding and Content-Length, read in one pass over the fields; every other field is
+/// shown to `other`.
 ///
 /// The coding is `Some(true)` when Transfer-Encoding is present and its final coding is chunked
 /// (item 3: it overrides Content-Length), `Some(false)` when present otherwise, `None` when
 /// absent. The length follows item 5: every Content-Length value (also comma lists of one
 /// repeated value) must agree; the first that does not is the error.
-fn body_fields(headers: &Headers) -> (Option<bool>, Result<Option<u64>, FramingError>) {
+fn body_fields<'h>(
+    headers: &'h Headers,
+    mut other: impl FnMut(Header<'h>),
+) -> (Option<bool>, Result<Option<u64>, FramingError>) {
     let mut last_coding: Option<&str> = None;
     let mut length: Result<Option<u64>, FramingError> = Ok(None);
     for h in headers.iter() {
@@ -81,6 +109,8 @@ fn body_fields(headers: &Headers) -> (Option<bool>, Result<Option<u64>, FramingE
             && let Ok(found) = length
         {
             length = h.value.split(',').try_fold(found, agreed_length);
+        } else {
+            other(h);
         }
     }
     let chunked = last_coding.map(|last| {
@@ -244,7 +274,7 @@ mod tests {
     }
 
     fn request_framing(fields: &[(String, String)]) -> Result<Framing, FramingError> {
-        super::request_framing(&fields.iter().cloned().collect())
+        super::request_body(&fields.iter().cloned().collect()).framing
     }
 
     fn response_framing(

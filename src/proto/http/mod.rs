@@ -20,7 +20,9 @@
 //! - Gaps: inside a body they only make `body_len` unknown; elsewhere the side resynchronises
 //!   on the next request/status line. Lost client bytes may hide whole requests, lost server
 //!   bytes whole responses: once that uncertainty is reached, pairing stops for the connection
-//!   and requests are reported without responses rather than with someone else's. A gap before
+//!   and requests are reported without responses rather than with someone else's. After lost
+//!   server bytes pairing goes on when the next response can only be one request's (one
+//!   request waits, or the client never pipelined: see `ExchangeQueue::after_hole`). A gap before
 //!   any byte (capture started mid-connection) costs nothing: early responses are unmatched.
 //!   After unknown bytes a request line is also found glued to the end of a body (a body need
 //!   not end with a line break), when its method is a registered one.
@@ -34,6 +36,7 @@ mod framing;
 mod head;
 mod partial;
 mod queue;
+mod reader;
 mod resync;
 mod server;
 #[cfg(test)]

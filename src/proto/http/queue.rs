@@ -97,6 +97,12 @@ pub(crate) struct ExchangeQueue {
     answered: usize,
     /// Pairing was lost for good: requests are reported alone, responses are unmatched.
     desynced: bool,
+    /// Server bytes were lost (whole responses may be in the hole): the next final response
+    /// decides whether pairing can go on ([`ExchangeQueue::after_hole`]).
+    hole: bool,
+    /// A request was queued while an earlier one was unanswered (outside a hole): the client
+    /// pipelines, so how many responses a hole held cannot be told from the queue.
+    pipelined: bool,
     max_requests: usize,
     requests: usize,
     /// Index from which the oldest evictable request is looked for: every slot before it (and
@@ -115,6 +121,8 @@ impl ExchangeQueue {
             first_id: 0,
             answered: 0,
             desynced: false,
+            hole: false,
+            pipelined: false,
             max_requests: max_requests.max(1),
             requests: 0,
             evict_from: 0,
@@ -150,6 +158,8 @@ impl ExchangeQueue {
         expect_continue: bool,
         out: &mut Vec<ProtoEvent>,
     ) -> Queued {
+        // During a hole requests pile up behind the lost responses: that is not pipelining.
+        self.pipelined |= !self.hole && self.answered < self.slots.len();
         let evicted = self.requests >= self.max_requests && self.evict_oldest(out);
         if self.slots.len() >= self.max_requests.saturating_mul(ORPHANS_PER_REQUEST) {
             // Orphans pile up only if responses never come; stop pairing rather than grow.
@@ -216,8 +226,45 @@ impl ExchangeQueue {
         true
     }
 
+    /// Server bytes were lost between or inside responses (see [`ExchangeQueue::after_hole`]).
+    pub(crate) fn lose_responses(&mut self) {
+        self.hole = !self.desynced;
+    }
+
+    /// The first response after a server-side hole: which requests lost theirs in it. Sound in
+    /// two cases, else pairing is given up (false): one request is unanswered (the responses
+    /// before it were seen, so the hole held none but maybe its own beginning), or the client
+    /// never pipelined: it sent each request only once the previous response had come, so every
+    /// unanswered request but the newest was answered inside the hole. Those are reported
+    /// without a response; this one and later ones pair in order.
+    fn after_hole(&mut self, out: &mut Vec<ProtoEvent>) -> bool {
+        self.hole = false;
+        let waiting = self.slots.len().saturating_sub(self.answered);
+        let barrier = self
+            .slots
+            .iter()
+            .skip(self.answered)
+            .any(|s| matches!(s, Slot::Barrier));
+        if waiting == 0 || barrier || (waiting > 1 && self.pipelined) {
+            return false;
+        }
+        for slot in self.slots.iter_mut().skip(self.answered).take(waiting - 1) {
+            match slot {
+                Slot::Request(p) => p.response_done = true,
+                Slot::Orphan { response_done, .. } => *response_done = true,
+                Slot::Barrier => {}
+            }
+        }
+        self.answered += waiting - 1;
+        self.drain(out);
+        true
+    }
+
     /// Whom the next response head belongs to. Reaching a barrier loses the pairing.
     pub(crate) fn next_target(&mut self, out: &mut Vec<ProtoEvent>) -> Target {
+        if self.hole && !self.after_hole(out) {
+            self.desync(out);
+        }
         if self.desynced {
             return Target::Unmatched;
         }
@@ -326,6 +373,7 @@ impl ExchangeQueue {
     /// (unknown) responses, later ones as soon as they are complete.
     pub(crate) fn desync(&mut self, out: &mut Vec<ProtoEvent>) {
         self.desynced = true;
+        self.hole = false;
         let end = self.next_id();
         // Only the newest request can still be in progress (its body being read); it keeps its
         // id, which the client side holds.

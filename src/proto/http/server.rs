@@ -1,13 +1,12 @@
-//! The server side of an [`HttpConnection`]: status lines, interim (1xx) responses, response
-//! bodies (RFC 9112 §6.3 items 1-8), and the switch to a tunnel or another protocol.
+//! The server side of an [`HttpConnection`]: interim (1xx) responses, response bodies (RFC 9112
+//! §6.3 items 1-8), pairing with requests, and the switch to a tunnel or another protocol.
+//! Response heads are read by the connection's response reader (`reader.rs`).
 
 use super::HttpResponse;
 use super::connection::{ClientState, Handoff, HttpConnection, ServerState, Switch};
 use super::framing::{BodyReader, Framing, response_framing};
-use super::head::{HeadBuffer, HeadStep, parse_response};
-use super::partial;
 use super::queue::Target;
-use super::resync::{Resync, ResyncStep, StartLine};
+use super::reader::ReadStep;
 use crate::flow::Direction;
 use crate::proto::{Anomaly, ProtoEvent};
 use crate::time::Timestamp;
@@ -34,48 +33,36 @@ impl HttpConnection {
     fn server_step(&mut self, ts: Timestamp, input: &[u8], out: &mut Vec<ProtoEvent>) -> usize {
         let limit = self.limits.max_header_bytes;
         match &mut self.server {
-            ServerState::Head(head) => match head.feed(ts, input, limit) {
-                Ok(HeadStep::NeedMore) => input.len(),
-                Ok(HeadStep::Complete { block, consumed }) => {
-                    let head_ts = head.ts().unwrap_or(ts);
-                    self.server = ServerState::Head(HeadBuffer::default());
-                    self.on_response_head(&block, head_ts, ts, out);
+            ServerState::Reading => match self.responses.read(ts, input, limit, out) {
+                ReadStep::NeedMore => input.len(),
+                ReadStep::Message { message, consumed } => {
+                    self.start_response(message, ts, out);
                     consumed
                 }
-                Err(_) => {
-                    Self::anomaly(DIR, ts, Anomaly::HeaderTooLarge, out);
+                ReadStep::Lost { consumed } => {
                     self.lose_response(out);
-                    self.server = ServerState::Resync(Self::resync_state(StartLine::Status, false));
-                    0
+                    consumed
                 }
             },
             ServerState::Body { .. } => self.server_body(ts, input, out),
-            ServerState::Resync(resync) => match resync.feed(ts, input) {
-                ResyncStep::NeedMore => input.len(),
-                ResyncStep::Found {
-                    start,
-                    ts: start_ts,
-                    consumed,
-                    skipped,
-                } => {
-                    self.note_resync(DIR, ts, skipped, out);
-                    self.server = ServerState::Head(HeadBuffer::with_prefix(start, start_ts));
-                    consumed
-                }
-            },
         }
     }
 
     /// A response head could not be read: it answered the next request, which is reported
     /// without it, and later responses still pair correctly.
     fn lose_response(&mut self, out: &mut Vec<ProtoEvent>) {
-        self.stats.lost_responses = self.stats.lost_responses.saturating_add(1);
         let target = self.queue.next_target(out);
         self.queue.answer(&target);
         if let Some(id) = target.id() {
             self.queue.finish_response(id, None, out);
             self.release_hold(id, out);
         }
+    }
+
+    /// The response side looks for the next status line.
+    fn resync_responses(&mut self, at_line_start: bool) {
+        self.server = ServerState::Reading;
+        self.responses.resync(at_line_start);
     }
 
     /// A response head the capture cut short after its status line: the status answers the
@@ -85,23 +72,6 @@ impl HttpConnection {
             self.finish_response(&target, Some(response), out);
             if let Some(id) = target.id() {
                 self.release_hold(id, out);
-            }
-        }
-    }
-
-    fn on_response_head(
-        &mut self,
-        block: &[u8],
-        head_ts: Timestamp,
-        ts: Timestamp,
-        out: &mut Vec<ProtoEvent>,
-    ) {
-        match parse_response(block, head_ts) {
-            Ok(response) => self.start_response(response, ts, out),
-            Err(e) => {
-                Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
-                self.lose_response(out);
-                self.server = ServerState::Resync(Resync::new(StartLine::Status));
             }
         }
     }
@@ -170,7 +140,7 @@ impl HttpConnection {
                 // response is found by its status line.
                 Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
                 self.finish_response(&target, Some(response), out);
-                self.server = ServerState::Resync(Resync::new(StartLine::Status));
+                self.resync_responses(true);
             }
         }
         if let Some(id) = target.id() {
@@ -214,7 +184,7 @@ impl HttpConnection {
         } else {
             Switch::Upgrade
         };
-        let held = std::mem::replace(&mut self.client, ClientState::Head(HeadBuffer::default()));
+        let held = std::mem::replace(&mut self.client, ClientState::Reading);
         let (client_bytes, client_gap) = match held {
             ClientState::Hold { held, lost, .. } => (held, lost),
             _ => (Vec::new(), false),
@@ -248,7 +218,7 @@ impl HttpConnection {
             Err(e) => {
                 Self::anomaly(DIR, ts, Anomaly::BadHttp(e.to_string()), out);
                 self.end_server_body(out);
-                self.server = ServerState::Resync(Self::resync_state(StartLine::Status, false));
+                self.resync_responses(false);
                 0
             }
         }
@@ -256,7 +226,7 @@ impl HttpConnection {
 
     /// The response body ended (complete, cut, or at close): hand the response to its request.
     fn end_server_body(&mut self, out: &mut Vec<ProtoEvent>) {
-        let old = std::mem::replace(&mut self.server, ServerState::Head(HeadBuffer::default()));
+        let old = std::mem::replace(&mut self.server, ServerState::Reading);
         if let ServerState::Body {
             target,
             response,
@@ -275,15 +245,12 @@ impl HttpConnection {
 
     pub(super) fn server_gap(&mut self, ts: Timestamp, len: u64, out: &mut Vec<ProtoEvent>) {
         let lost_framing = match &mut self.server {
-            ServerState::Head(head) => {
-                match partial::response(head.seen(), head.ts().unwrap_or(ts)) {
-                    Some(response) => self.cut_response(response, ts, out),
-                    None if !head.is_empty() => {
-                        self.stats.lost_responses = self.stats.lost_responses.saturating_add(1);
-                    }
-                    None => {}
+            ServerState::Reading => {
+                let (lost_framing, shown) = self.responses.on_gap(ts);
+                if let Some(response) = shown {
+                    self.cut_response(response, ts, out);
                 }
-                true
+                lost_framing
             }
             ServerState::Body { body, .. } => {
                 let goes_on = body.skip_gap(len);
@@ -292,27 +259,25 @@ impl HttpConnection {
                 }
                 !goes_on
             }
-            ServerState::Resync(resync) => {
-                resync.on_gap();
-                false
-            }
         };
         if lost_framing {
-            // Whole responses may be in the hole: pairing later ones would be guesswork.
-            if self.server_seen {
-                self.queue.desync(out);
+            // Whole responses may be in the hole: the next response tells whether pairing can
+            // go on (`ExchangeQueue::after_hole`).
+            if self.responses.has_seen() {
+                self.queue.lose_responses();
             }
-            self.server = ServerState::Resync(Resync::new(StartLine::Status));
+            self.resync_responses(true);
         }
     }
 
     pub(super) fn server_close(&mut self, _ts: Timestamp, out: &mut Vec<ProtoEvent>) {
         match &self.server {
             ServerState::Body { .. } => self.end_server_body(out),
-            ServerState::Head(head) if !head.is_empty() => {
-                self.stats.lost_responses = self.stats.lost_responses.saturating_add(1);
+            ServerState::Reading => {
+                // A response head the end cut short is counted lost, not shown: every request
+                // still waiting is reported without a response when the queue is flushed.
+                let _ = self.responses.close(false);
             }
-            _ => {}
         }
     }
 }

@@ -105,16 +105,18 @@ fn gap_in_a_response_head_resyncs_on_status_line() {
         &mut out,
     );
     conn.on_close(CLOSE_TS, &mut out);
-    // The cut head still shows /a's status; its body length is unknown.
+    // The cut head still shows /a's status; its body length is unknown. /b is the only request
+    // left unanswered, so the first response after the hole is its own.
     assert_eq!(
         summary(&out),
         [
             s("GET", "/a", Some(0), Some(200), None),
-            s("GET", "/b", Some(0), None, None)
+            s("GET", "/b", Some(0), Some(500), Some(0))
         ]
     );
     assert!(anomalies(&out).contains(&&Anomaly::Resynced { skipped: 4 }));
     assert_eq!(conn.stats().lost_responses, 0);
+    assert!(!conn.pairing_lost());
 }
 
 #[test]
@@ -359,4 +361,76 @@ fn pipelining_deeper_than_the_bound_still_pairs_the_newest() {
         .collect();
     assert_eq!(got, want);
     assert_eq!(anomalies(&events).len(), n - 4);
+}
+
+/// A client that waits for each response (boto3, curl) and a server-side hole holding two
+/// whole responses: the requests sent meanwhile are answered inside the hole, so the first
+/// response after it is the newest request's, and pairing goes on in order.
+#[test]
+fn after_a_server_hole_a_waiting_client_pairs_again() {
+    let mut conn = HttpConnection::new(&ProtoLimits::default());
+    let mut out = Vec::new();
+    let ok = |status: &str| format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\n\r\nhi");
+    conn.on_data(C2S, Timestamp(0), b"GET /a HTTP/1.1\r\n\r\n", &mut out);
+    conn.on_data(S2C, Timestamp(1), ok("200 OK").as_bytes(), &mut out);
+    conn.on_data(C2S, Timestamp(2), b"GET /b HTTP/1.1\r\n\r\n", &mut out);
+    conn.on_gap(S2C, Timestamp(3), 0, &mut out);
+    conn.on_data(C2S, Timestamp(4), b"GET /c HTTP/1.1\r\n\r\n", &mut out);
+    conn.on_gap(S2C, Timestamp(5), 0, &mut out);
+    conn.on_data(C2S, Timestamp(6), b"PUT /d HTTP/1.1\r\n\r\n", &mut out);
+    conn.on_data(S2C, Timestamp(7), ok("201 Created").as_bytes(), &mut out);
+    conn.on_data(C2S, Timestamp(8), b"DELETE /e HTTP/1.1\r\n\r\n", &mut out);
+    conn.on_data(
+        S2C,
+        Timestamp(9),
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        &mut out,
+    );
+    conn.on_close(CLOSE_TS, &mut out);
+    assert_eq!(
+        summary(&out),
+        [
+            s("GET", "/a", Some(0), Some(200), Some(2)),
+            s("GET", "/b", Some(0), None, None),
+            s("GET", "/c", Some(0), None, None),
+            s("PUT", "/d", Some(0), Some(201), Some(2)),
+            s("DELETE", "/e", Some(0), Some(204), Some(0)),
+        ]
+    );
+    assert!(!conn.pairing_lost());
+    assert_eq!(conn.stats().unmatched_responses, 0);
+}
+
+/// A pipelining client and a server-side hole: how many responses the hole held is unknown
+/// when more than one request waits, so pairing stops and the response counts as unmatched.
+#[test]
+fn after_a_server_hole_a_pipelining_client_is_not_guessed() {
+    let mut conn = HttpConnection::new(&ProtoLimits::default());
+    let mut out = Vec::new();
+    let pipelined = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+    conn.on_data(C2S, Timestamp(0), pipelined, &mut out);
+    conn.on_data(
+        S2C,
+        Timestamp(1),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        &mut out,
+    );
+    conn.on_gap(S2C, Timestamp(2), 0, &mut out);
+    conn.on_data(
+        S2C,
+        Timestamp(3),
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        &mut out,
+    );
+    conn.on_close(CLOSE_TS, &mut out);
+    assert_eq!(
+        summary(&out),
+        [
+            s("GET", "/a", Some(0), Some(200), Some(0)),
+            s("GET", "/b", Some(0), None, None),
+            s("GET", "/c", Some(0), None, None),
+        ]
+    );
+    assert!(conn.pairing_lost());
+    assert_eq!(conn.stats().unmatched_responses, 1);
 }

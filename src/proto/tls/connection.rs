@@ -183,7 +183,7 @@ impl TlsConnection {
             server_hello: self.server_hello.as_ref(),
             dir,
         };
-        let side = &mut self.sides[dir_index(dir)];
+        let side = &mut self.sides[dir.index()];
         let (min_len, max_len) = side.decrypt.cipher_for_hole(ctx)?.body_len_range();
         // TLS 1.3 records all show 0x0303 (RFC 8446 §5.1); before, the negotiated version.
         let version = match self.version()? {
@@ -211,7 +211,7 @@ impl TlsConnection {
             app_data,
             records,
             ..
-        } = &mut self.sides[dir_index(dir)];
+        } = &mut self.sides[dir.index()];
         loop {
             let search = resync.as_mut()?;
             search.push(input);
@@ -265,12 +265,12 @@ impl TlsConnection {
 
     /// Application-data records and bytes seen in one direction.
     pub fn app_data(&self, dir: Direction) -> AppDataCount {
-        self.sides[dir_index(dir)].app_data
+        self.sides[dir.index()].app_data
     }
 
     /// True once a gap or a malformed record header stopped the parsing of `dir`.
     pub fn is_lost(&self, dir: Direction) -> bool {
-        self.sides[dir_index(dir)].records.is_lost()
+        self.sides[dir.index()].records.is_lost()
     }
 
     /// How HTTP found inside this connection travelled: SNI and negotiated version (None
@@ -289,7 +289,7 @@ impl TlsConnection {
 
     /// Records and plaintext bytes decrypted in one direction.
     pub fn decrypted(&self, dir: Direction) -> DecryptCount {
-        self.sides[dir_index(dir)].decrypt.count
+        self.sides[dir.index()].decrypt.count
     }
 
     /// Where decryption stands for this connection.
@@ -313,7 +313,7 @@ impl TlsConnection {
         let Some(keylog) = self.keylog.as_deref() else {
             return;
         };
-        let side = &mut self.sides[dir_index(dir)];
+        let side = &mut self.sides[dir.index()];
         let ct = f.header.content_type;
         let protected = ct == ContentType::APPLICATION_DATA
             || (side.protected && ct != ContentType::CHANGE_CIPHER_SPEC);
@@ -332,7 +332,7 @@ impl TlsConnection {
     }
 
     fn side(&mut self, dir: Direction) -> &mut Side {
-        &mut self.sides[dir_index(dir)]
+        &mut self.sides[dir.index()]
     }
 
     fn is_tls13(&self) -> bool {
@@ -447,13 +447,6 @@ fn bad_tls(dir: Direction, ts: Timestamp, why: String) -> ProtoEvent {
         dir,
         ts,
         what: Anomaly::BadTls(why),
-    }
-}
-
-fn dir_index(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
     }
 }
 
