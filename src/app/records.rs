@@ -5,7 +5,7 @@
 
 use super::engine::Limits;
 use crate::facts::{Attempt as AttemptFact, Evidence, Request, RequestTls, TlsHello};
-use crate::flow::{Attempt, ConnId, Direction, StreamEvent};
+use crate::flow::{Attempt, CloseReason, ConnId, Direction, StreamEvent};
 use crate::proto::http::HttpExchange;
 use crate::proto::tls::{Decryption, KeyLog, ResyncCount};
 use crate::proto::{Conversation, ProtoEvent, Protocol};
@@ -37,7 +37,8 @@ struct Conn {
     server_replied_tls: bool,
     /// This connection's ClientHello was read (its TLS session can be matched with keys).
     hello_read: bool,
-    /// Set when the flow stage reports a RST, so requests flushed at close know it.
+    /// The flow stage closed the connection for a RST (`CloseReason::Rst`): requests flushed
+    /// at that close without a response were answered by a reset.
     reset: bool,
     bytes: [u64; 2],
 }
@@ -159,6 +160,9 @@ impl Records {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     return;
                 };
+                // Before the close flushes the requests still waiting for a response: those
+                // are the ones the RST left unanswered.
+                c.reset = reason == CloseReason::Rst;
                 c.conv.on_close(ts, &mut self.events);
                 self.drain_events(conn);
                 if let Some(c) = self.conns.remove(&conn) {
