@@ -43,12 +43,15 @@ fn tomb_cap(limits: &FlowLimits) -> usize {
 /// What a connection is charged against `FlowLimits::max_table_bytes`: a SYN or held start
 /// costs the flow stage only; once opened, the protocol stages hold state for it too.
 fn cost(conn: &Conn) -> usize {
-    let base = std::mem::size_of::<Conn>() + TRACKING_COST;
+    let base = std::mem::size_of::<Conn>() + TRACKING_COST + conn.held();
     match conn.phase {
         Phase::Open => base + OPENED_COST,
         _ => base,
     }
 }
+
+/// An opened connection's cost without what it holds out of order.
+const OPEN_SHELL: usize = std::mem::size_of::<Conn>() + TRACKING_COST + OPENED_COST;
 
 /// When a SYN-only connection is to be declared unanswered, or a delayed start stops waiting
 /// for its handshake.
@@ -74,9 +77,10 @@ pub struct FlowTable {
     tombs: Tombstones,
     next_id: u64,
     next_check: Timestamp,
-    /// Out-of-order bytes held by all connections (see `FlowLimits::max_total_out_of_order_bytes`).
+    /// Out-of-order bytes held by all connections (part of `charged_total`, see `cost`).
     held_total: usize,
-    /// Sum of every tracked connection's `charged` (see `FlowLimits::max_table_bytes`).
+    /// Sum of every tracked connection's `charged` (see `FlowLimits::max_table_bytes`), held
+    /// out-of-order bytes included.
     charged_total: usize,
     /// The input ended ([`FlowTable::finish_some`]): no late segment can come, keep no
     /// tombstones (a full table closed at the end would otherwise fill them all at once).
@@ -129,11 +133,12 @@ impl FlowTable {
             return;
         };
         self.conns.touch(slot);
+        let held_cap = self.held_room(slot);
         let mut out = Out {
             stats: &mut self.stats,
             sink: &mut *sink,
             held_total: &mut self.held_total,
-            held_cap: self.limits.max_total_out_of_order_bytes,
+            held_cap,
         };
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
@@ -262,11 +267,12 @@ impl FlowTable {
         // Room first, so an evicted connection's events come before the new one's.
         self.make_room(ts, sink);
         let id = ConnId(self.next_id);
+        let held_cap = self.held_room(usize::MAX);
         let mut out = Out {
             stats: &mut self.stats,
             sink: &mut *sink,
             held_total: &mut self.held_total,
-            held_cap: self.limits.max_total_out_of_order_bytes,
+            held_cap,
         };
         let Some(conn) = Conn::start(id, seg, ts, &self.limits, &mut out) else {
             self.stats.ignored_segments += 1;
@@ -287,7 +293,7 @@ impl FlowTable {
     /// Evict the least recently active connections until one more fits, in number and in
     /// bytes (room for it to open).
     fn make_room(&mut self, ts: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        let newcomer = std::mem::size_of::<Conn>() + TRACKING_COST + OPENED_COST;
+        let newcomer = OPEN_SHELL;
         loop {
             let by_count = self.conns.len() >= self.limits.max_connections;
             let by_bytes =
@@ -321,6 +327,18 @@ impl FlowTable {
         self.close(oldest, CloseReason::Evicted, ts, sink)
     }
 
+    /// The most the connection in `slot` (none: a newcomer) may hold out of order: the byte
+    /// budget less every other connection's cost and its own as an opened one. Held bytes only
+    /// use the room connections leave: a connection that needs more skips its holes (a hole's
+    /// bytes are lost) rather than evict others (all their later bytes would be).
+    fn held_room(&self, slot: usize) -> usize {
+        let own = self.conns.get(slot).map_or(0, |c| c.charged);
+        let others = self.charged_total.saturating_sub(own);
+        self.limits
+            .max_table_bytes
+            .saturating_sub(others.saturating_add(OPEN_SHELL))
+    }
+
     /// Bring the charge of the connection in `slot` up to date with its phase.
     fn recharge(&mut self, slot: usize) {
         if let Some(conn) = self.conns.get_mut(slot) {
@@ -343,7 +361,8 @@ impl FlowTable {
             stats: &mut self.stats,
             sink: &mut *sink,
             held_total: &mut self.held_total,
-            held_cap: self.limits.max_total_out_of_order_bytes,
+            // Its end delivers everything it holds.
+            held_cap: usize::MAX,
         };
         let Some(conn) = self.conns.get_mut(slot) else {
             return false;
@@ -400,11 +419,12 @@ impl FlowTable {
                 break;
             }
             self.early_deadlines.pop_front();
+            let held_cap = self.held_room(d.slot);
             let mut out = Out {
                 stats: &mut self.stats,
                 sink: &mut *sink,
                 held_total: &mut self.held_total,
-                held_cap: self.limits.max_total_out_of_order_bytes,
+                held_cap,
             };
             let Some(conn) = self.conns.get_mut(d.slot).filter(|c| c.id == d.id) else {
                 continue;

@@ -81,7 +81,12 @@ fn held_starts_that_open_at_their_grace_are_shed_beyond_the_budget() {
             0,
         );
     }
-    assert_eq!((h.table.len(), h.table.charged_bytes()), (3, 3 * SHELL));
+    // Each is charged its held segment too.
+    let early = 4 + crate::flow::reassembly::ENTRY_COST;
+    assert_eq!(
+        (h.table.len(), h.table.charged_bytes()),
+        (3, 3 * (SHELL + early))
+    );
     h.expire(3 + GRACE);
     // All three opened mid-stream; the least recent went to make the budget.
     assert_eq!((h.table.len(), h.table.charged_bytes()), (2, 2 * OPEN));
@@ -90,4 +95,57 @@ fn held_starts_that_open_at_their_grace_are_shed_beyond_the_budget() {
         h.events
             .contains(&Ev::Closed(ConnId(0), CloseReason::Evicted))
     );
+}
+
+/// What one connection holds out of order beside a hole (600 bytes and one piece's cost).
+const HELD: usize = 600 + crate::flow::reassembly::ENTRY_COST;
+
+#[test]
+fn held_bytes_use_the_room_connections_leave_and_beyond_it_skip_their_holes() {
+    let mut h = budgeted(2 * OPEN + HELD + HELD / 2);
+    let other = addr("192.0.2.10:51001");
+    h.send(0, client(), server(), PSH, 1, 1, b"a", 0);
+    h.send(0, other, server(), PSH, 1, 1, b"a", 0);
+    h.expire(GRACE); // both open mid-stream
+    h.send(GRACE + 1, client(), server(), PSH, 11, 1, &[b'x'; 600], 0); // held
+    assert_eq!(h.table.held_bytes(), HELD);
+    assert_eq!(h.table.charged_bytes(), 2 * OPEN + HELD);
+    h.send(GRACE + 2, other, server(), PSH, 21, 1, &[b'y'; 600], 0); // no room: released
+    assert_eq!(
+        h.events[h.events.len() - 2..],
+        [
+            Ev::Gap(ConnId(1), C2S, 19),
+            Ev::Data(ConnId(1), C2S, vec![b'y'; 600]),
+        ]
+    );
+    assert_eq!(h.table.held_bytes(), HELD);
+    assert_eq!(h.table.charged_bytes(), 2 * OPEN + HELD);
+    let s = h.table.stats();
+    assert_eq!((s.out_of_order_released, s.evicted), (1, 0));
+    h.finish(GRACE + 3);
+    assert_eq!((h.table.held_bytes(), h.table.charged_bytes()), (0, 0));
+    assert_eq!(h.bytes(C2S).len(), 2 + 1200);
+}
+
+#[test]
+fn a_connection_that_alone_holds_more_than_the_budget_leaves_it_skips_its_holes() {
+    let mut h = budgeted(OPEN + HELD + HELD / 2);
+    h.send(0, client(), server(), PSH, 1, 1, b"a", 0);
+    h.expire(GRACE);
+    h.send(GRACE + 1, client(), server(), PSH, 11, 1, &[b'x'; 600], 0); // held: fits
+    assert_eq!(h.table.held_bytes(), HELD);
+    h.send(GRACE + 2, client(), server(), PSH, 1000, 1, &[b'y'; 600], 0); // 2 × HELD: over
+    assert_eq!(
+        h.events[h.events.len() - 4..],
+        [
+            Ev::Gap(ConnId(0), C2S, 9),
+            Ev::Data(ConnId(0), C2S, vec![b'x'; 600]),
+            Ev::Gap(ConnId(0), C2S, 1000 - 611),
+            Ev::Data(ConnId(0), C2S, vec![b'y'; 600]),
+        ]
+    );
+    assert_eq!(h.table.held_bytes(), 0);
+    assert_eq!(h.table.charged_bytes(), OPEN);
+    let s = h.table.stats();
+    assert_eq!((s.out_of_order_released, s.evicted), (1, 0));
 }
