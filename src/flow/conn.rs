@@ -447,6 +447,12 @@ impl Conn {
         }
     }
 
+    /// Whether the connection delivered (or skipped) any byte: the later stages then hold
+    /// state for it.
+    pub(super) fn carried(&self) -> bool {
+        self.phase == Phase::Open && (self.c2s.position() > 0 || self.s2c.position() > 0)
+    }
+
     /// Out-of-order bytes (with per-piece cost) this connection holds, as last reported.
     pub(super) fn held(&self) -> usize {
         self.held_reported

@@ -24,9 +24,11 @@ const SECOND_NS: i64 = 1_000_000_000;
 /// Estimated bytes a tracked connection costs besides its `Conn`: its index entry, slab slot
 /// and deadline (measured with heaptrack on `scripts/bench-hostile`'s SYN flood).
 pub(super) const TRACKING_COST: usize = 160;
-/// Estimated bytes an opened connection costs in the later stages (the app's per-connection
-/// record, the HTTP parser and its head buffer: 712 + 536 + ~80 bytes measured with heaptrack on
-/// the half-sent capture), rounded up for the allocator.
+/// Estimated bytes a connection that carried bytes costs in the later stages (the app's
+/// per-connection record, the HTTP parser and its head buffer: 712 + 536 + ~80 bytes measured
+/// with heaptrack on the half-sent capture), rounded up for the allocator. They make that state
+/// on a connection's first bytes, so a handshake alone costs the flow stage only (and the
+/// records stage its two addresses, counted in `TRACKING_COST`'s rounding).
 pub(super) const OPENED_COST: usize = 1536;
 
 /// Tombstones kept at most: one per connection the table may hold, within an eighth of its
@@ -40,13 +42,15 @@ fn tomb_cap(limits: &FlowLimits) -> usize {
         .max(1)
 }
 
-/// What a connection is charged against `FlowLimits::max_table_bytes`: a SYN or held start
-/// costs the flow stage only; once opened, the protocol stages hold state for it too.
+/// What a connection is charged against `FlowLimits::max_table_bytes`: a SYN, a held start or
+/// a handshake without data costs the flow stage only (and what it holds out of order); once
+/// it carried bytes, the protocol stages hold state for it too.
 fn cost(conn: &Conn) -> usize {
     let base = std::mem::size_of::<Conn>() + TRACKING_COST + conn.held();
-    match conn.phase {
-        Phase::Open => base + OPENED_COST,
-        _ => base,
+    if conn.carried() {
+        base + OPENED_COST
+    } else {
+        base
     }
 }
 
@@ -304,7 +308,7 @@ impl FlowTable {
         }
     }
 
-    /// A connection grew (it opened): evict the least recently active others while the table
+    /// A connection grew (it carried its first bytes): evict the least recently active others while the table
     /// is over its byte budget. The one that grew was just touched, so it goes last.
     fn shed(&mut self, ts: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         while self.charged_total > self.limits.max_table_bytes

@@ -8,6 +8,8 @@ const SHELL: usize = std::mem::size_of::<Conn>() + TRACKING_COST;
 const OPEN: usize = SHELL + OPENED_COST;
 // The held-starts test needs three of them to fit where two opened ones do.
 const _: () = assert!(2 * SHELL <= OPEN);
+// Six handshakes and a newcomer's room fit where three connections with data do.
+const _: () = assert!(6 * SHELL + OPEN <= 3 * OPEN);
 
 fn budgeted(bytes: usize) -> H {
     H::with(FlowLimits {
@@ -45,7 +47,7 @@ fn opening_connections_evict_the_least_recent_beyond_the_budget() {
         let (c, ts) = (port(40_000 + i), i64::from(i) * 10);
         h.send(ts, c, server(), SYN, 1000, 0, b"", 0);
         h.send(ts + 1, server(), c, SYNACK, 5000, 1001, b"", 0);
-        h.send(ts + 2, c, server(), ACK, 1001, 5001, b"", 0);
+        h.send(ts + 2, c, server(), PSH, 1001, 5001, b"x", 0);
     }
     assert_eq!(h.table.len(), 3);
     assert_eq!(h.table.charged_bytes(), 3 * OPEN);
@@ -64,6 +66,21 @@ fn opening_connections_evict_the_least_recent_beyond_the_budget() {
     );
     h.table.finish(Timestamp(100), &mut |_| {});
     assert_eq!((h.table.charged_bytes(), h.table.tombstones()), (0, 0));
+}
+
+#[test]
+fn handshakes_without_data_cost_the_flow_stage_only_until_their_first_byte() {
+    let mut h = budgeted(3 * OPEN);
+    for i in 0..6u16 {
+        let (c, ts) = (port(40_000 + i), i64::from(i) * 10);
+        h.send(ts, c, server(), SYN, 1000, 0, b"", 0);
+        h.send(ts + 1, server(), c, SYNACK, 5000, 1001, b"", 0);
+        h.send(ts + 2, c, server(), ACK, 1001, 5001, b"", 0);
+    }
+    assert_eq!((h.table.len(), h.table.charged_bytes()), (6, 6 * SHELL));
+    assert_eq!(h.table.stats().evicted, 0);
+    h.send(100, port(40_005), server(), PSH, 1001, 5001, b"x", 0);
+    assert_eq!(h.table.charged_bytes(), 5 * SHELL + OPEN);
 }
 
 #[test]
