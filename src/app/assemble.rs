@@ -58,6 +58,15 @@ pub(super) fn quality(
             f.gaps, f.gap_bytes
         ));
     }
+    if f.out_of_order_released > 0 {
+        warnings.push(format!(
+            "{} times a connection skipped its holes early (counted as gaps) to keep the \
+             connection table within its memory bound ({} MiB, out-of-order bytes included); \
+             raise --connection-memory if the host has the memory",
+            f.out_of_order_released,
+            f.max_table_bytes >> 20
+        ));
+    }
     if r.requests_cut > 0 {
         warnings.push(format!(
             "{} requests cut short by the capture (snaplen or lost bytes): listed as far as \
