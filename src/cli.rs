@@ -176,8 +176,9 @@ pub struct PolicyArgs {
     pub no_aws_config: bool,
 
     /// HOST=IP: the address an endpoint's host had (repeatable, like curl's --resolve). Ties
-    /// refused or unanswered connections to an endpoint when the capture itself never names the
-    /// address (no TLS session or request to it).
+    /// refused or unanswered connections, and requests whose Host the capture cut, to an
+    /// endpoint when the capture itself never names the address (no TLS session or request to
+    /// it).
     #[arg(long = "resolve", value_name = "HOST=IP", value_parser = host_address)]
     pub resolve: Vec<HostAddress>,
 }

@@ -34,7 +34,7 @@ complete -c s3wire -n "__fish_s3wire_needs_command" -f -a "help" -d 'Print this 
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l keylog -d 'TLS key log (NSS format, as written by SSLKEYLOGFILE; repeatable) to decrypt HTTPS sessions, so their operations are named too. Key logs inside a pcapng (Decryption Secrets Blocks, `editcap --inject-secrets`) are used without this flag' -r -F
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l endpoint -d 'An endpoint the client was configured with (repeatable). The scheme matters: `https://host` makes any plaintext request to `host` (any port) a finding' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l profile -d 'AWS profile whose `endpoint_url` settings apply (default, as in botocore: $AWS_DEFAULT_PROFILE, else $AWS_PROFILE, else `default`)' -r
-complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l resolve -d 'HOST=IP: the address an endpoint\'s host had (repeatable, like curl\'s --resolve). Ties refused or unanswered connections to an endpoint when the capture itself never names the address (no TLS session or request to it)' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l resolve -d 'HOST=IP: the address an endpoint\'s host had (repeatable, like curl\'s --resolve). Ties refused or unanswered connections, and requests whose Host the capture cut, to an endpoint when the capture itself never names the address (no TLS session or request to it)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l format -d 'Report format (default: table on a terminal, json otherwise)' -r -f -a "table\t''
 json\t''
 jsonl\t''
@@ -67,7 +67,7 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l count -d 'Stop
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l keylog -d 'An NSS key log (SSLKEYLOGFILE) to read TLS secrets from as it grows' -r -F
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l endpoint -d 'An endpoint the client was configured with (repeatable). The scheme matters: `https://host` makes any plaintext request to `host` (any port) a finding' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l profile -d 'AWS profile whose `endpoint_url` settings apply (default, as in botocore: $AWS_DEFAULT_PROFILE, else $AWS_PROFILE, else `default`)' -r
-complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l resolve -d 'HOST=IP: the address an endpoint\'s host had (repeatable, like curl\'s --resolve). Ties refused or unanswered connections to an endpoint when the capture itself never names the address (no TLS session or request to it)' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l resolve -d 'HOST=IP: the address an endpoint\'s host had (repeatable, like curl\'s --resolve). Ties refused or unanswered connections, and requests whose Host the capture cut, to an endpoint when the capture itself never names the address (no TLS session or request to it)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l format -d 'Report format (default: table on a terminal, json otherwise)' -r -f -a "table\t''
 json\t''
 jsonl\t''
@@ -98,7 +98,7 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand run" -s w -l write -d 'Als
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l keylog -d 'Keep COMMAND\'s TLS key log (SSLKEYLOGFILE) at FILE instead of a removed temporary file' -r -F
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l endpoint -d 'An endpoint the client was configured with (repeatable). The scheme matters: `https://host` makes any plaintext request to `host` (any port) a finding' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l profile -d 'AWS profile whose `endpoint_url` settings apply (default, as in botocore: $AWS_DEFAULT_PROFILE, else $AWS_PROFILE, else `default`)' -r
-complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l resolve -d 'HOST=IP: the address an endpoint\'s host had (repeatable, like curl\'s --resolve). Ties refused or unanswered connections to an endpoint when the capture itself never names the address (no TLS session or request to it)' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l resolve -d 'HOST=IP: the address an endpoint\'s host had (repeatable, like curl\'s --resolve). Ties refused or unanswered connections, and requests whose Host the capture cut, to an endpoint when the capture itself never names the address (no TLS session or request to it)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l format -d 'Report format (default: table on a terminal, json otherwise)' -r -f -a "table\t''
 json\t''
 jsonl\t''
@@ -126,7 +126,7 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l sanitize-addresses
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -s h -l help -d 'Print help'
 complete -c s3wire -n "__fish_s3wire_using_subcommand endpoints" -l endpoint -d 'An endpoint the client was configured with (repeatable). The scheme matters: `https://host` makes any plaintext request to `host` (any port) a finding' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand endpoints" -l profile -d 'AWS profile whose `endpoint_url` settings apply (default, as in botocore: $AWS_DEFAULT_PROFILE, else $AWS_PROFILE, else `default`)' -r
-complete -c s3wire -n "__fish_s3wire_using_subcommand endpoints" -l resolve -d 'HOST=IP: the address an endpoint\'s host had (repeatable, like curl\'s --resolve). Ties refused or unanswered connections to an endpoint when the capture itself never names the address (no TLS session or request to it)' -r
+complete -c s3wire -n "__fish_s3wire_using_subcommand endpoints" -l resolve -d 'HOST=IP: the address an endpoint\'s host had (repeatable, like curl\'s --resolve). Ties refused or unanswered connections, and requests whose Host the capture cut, to an endpoint when the capture itself never names the address (no TLS session or request to it)' -r
 complete -c s3wire -n "__fish_s3wire_using_subcommand endpoints" -l format -d 'Output format (json and jsonl print the same list as machine records)' -r -f -a "table\t''
 json\t''
 jsonl\t''

@@ -22,7 +22,7 @@ fn limits() -> Limits {
         flow: FlowLimits {
             max_connections: 8,
             max_out_of_order_bytes: 4096,
-            max_total_out_of_order_bytes: 16_384,
+            max_table_bytes: 64 << 10,
             idle_timeout_ns: 60_000_000_000,
             syn_timeout_ns: 3_000_000_000,
         },

@@ -65,6 +65,15 @@ pub(super) fn quality(
             f.gaps, f.gap_bytes
         ));
     }
+    if f.out_of_order_released > 0 {
+        warnings.push(format!(
+            "{} times a connection skipped its holes early (counted as gaps) to keep the \
+             connection table within its memory bound ({} MiB, out-of-order bytes included); \
+             raise --connection-memory if the host has the memory",
+            f.out_of_order_released,
+            f.max_table_bytes >> 20
+        ));
+    }
     if r.requests_cut > 0 {
         warnings.push(format!(
             "{} requests cut short by the capture (snaplen or lost bytes): listed as far as \
@@ -81,8 +90,9 @@ pub(super) fn quality(
     if f.evicted_for_memory > 0 {
         warnings.push(format!(
             "{} connections evicted to keep the connection table within its memory bound \
-             ({} MiB): too many connections open at once (a SYN flood, or very many \
-             concurrent clients); raise --connection-memory if the host has the memory",
+             ({} MiB): too many connections open at once (a SYN flood, very many \
+             concurrent clients, or many holding data behind holes); raise \
+             --connection-memory if the host has the memory",
             f.evicted_for_memory,
             f.max_table_bytes >> 20
         ));
@@ -114,6 +124,7 @@ pub(super) fn quality(
         midstream_streams: f.midstream,
         retransmitted_segments: f.retransmitted_segments,
         out_of_order_segments: f.out_of_order_segments,
+        out_of_order_released: f.out_of_order_released,
         non_tcp_frames: i.non_tcp,
         undecodable_frames: i.undecodable,
         http_anomalies: r.http_anomalies,

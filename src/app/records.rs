@@ -5,7 +5,7 @@
 
 use super::engine::Limits;
 use crate::facts::{Attempt as AttemptFact, Evidence, Request, RequestTls, TlsHello};
-use crate::flow::{Attempt, ConnId, Direction, StreamEvent};
+use crate::flow::{Attempt, CloseReason, ConnId, Direction, StreamEvent};
 use crate::proto::http::HttpExchange;
 use crate::proto::tls::{Decryption, KeyLog, ResyncCount};
 use crate::proto::{Conversation, ProtoEvent, Protocol};
@@ -37,9 +37,18 @@ struct Conn {
     server_replied_tls: bool,
     /// This connection's ClientHello was read (its TLS session can be matched with keys).
     hello_read: bool,
-    /// Set when the flow stage reports a RST, so requests flushed at close know it.
+    /// The flow stage closed the connection for a RST (`CloseReason::Rst`): requests flushed
+    /// at that close without a response were answered by a reset.
     reset: bool,
     bytes: [u64; 2],
+}
+
+/// A connection as this stage holds it: its ends from `Opened`, then, from its first bytes,
+/// everything else (the HTTP parser and TLS state). A connection that never carries a byte —
+/// a flood of handshakes, a half-open one — costs only its ends.
+enum Slot {
+    Opened(Box<(SocketAddr, SocketAddr)>),
+    Live(Box<Conn>),
 }
 
 pub struct Records {
@@ -49,7 +58,7 @@ pub struct Records {
     /// live key logs), so connections already open can use secrets that arrive later.
     keylog: Option<Arc<KeyLog>>,
     /// Boxed: a map grows by doubling, and its empty slots then cost a pointer, not a `Conn`.
-    conns: HashMap<ConnId, Box<Conn>, crate::flow::FastHash>,
+    conns: HashMap<ConnId, Slot, crate::flow::FastHash>,
     events: Vec<ProtoEvent>,
     /// Facts completed since the caller last drained them.
     outbox: Vec<Fact>,
@@ -122,18 +131,8 @@ impl Records {
                 server,
                 ..
             } => {
-                let c = Conn {
-                    client,
-                    server,
-                    conv: Conversation::with_keylog(self.limits.proto, self.keylog.clone()),
-                    client_protocol: None,
-                    tls: None,
-                    server_replied_tls: false,
-                    hello_read: false,
-                    reset: false,
-                    bytes: [0, 0],
-                };
-                self.conns.insert(conn, Box::new(c));
+                self.conns
+                    .insert(conn, Slot::Opened(Box::new((client, server))));
             }
             StreamEvent::Data {
                 conn,
@@ -141,41 +140,84 @@ impl Records {
                 ts,
                 bytes,
             } => {
-                let Some(c) = self.conns.get_mut(&conn) else {
-                    return;
-                };
-                c.bytes[dir.index()] += bytes.len() as u64;
-                c.conv.on_data(dir, ts, bytes, &mut self.events);
+                let mut events = std::mem::take(&mut self.events);
+                if let Some(c) = self.live(conn) {
+                    c.bytes[dir.index()] += bytes.len() as u64;
+                    c.conv.on_data(dir, ts, bytes, &mut events);
+                }
+                self.events = events;
                 self.drain_events(conn);
             }
             StreamEvent::Gap { conn, dir, ts, len } => {
-                let Some(c) = self.conns.get_mut(&conn) else {
-                    return;
-                };
-                c.conv.on_gap(dir, ts, len, &mut self.events);
+                let mut events = std::mem::take(&mut self.events);
+                if let Some(c) = self.live(conn) {
+                    c.conv.on_gap(dir, ts, len, &mut events);
+                }
+                self.events = events;
                 self.drain_events(conn);
             }
             StreamEvent::Closed { conn, ts, reason } => {
-                let Some(c) = self.conns.get_mut(&conn) else {
+                let mut events = std::mem::take(&mut self.events);
+                if let Some(c) = self.conn_mut(conn) {
+                    // Before the close flushes the requests still waiting for a response:
+                    // those are the ones the RST left unanswered.
+                    c.reset = reason == CloseReason::Rst;
+                    c.conv.on_close(ts, &mut events);
+                }
+                self.events = events;
+                self.drain_events(conn);
+                let Some(slot) = self.conns.remove(&conn) else {
                     return;
                 };
-                c.conv.on_close(ts, &mut self.events);
-                self.drain_events(conn);
-                if let Some(c) = self.conns.remove(&conn) {
-                    if let Some(w) = &mut self.wire {
-                        let (client, server) = (c.client, c.server);
-                        let event = ConnEvent::Closed { ts, reason };
-                        w.push(Wire::Conn {
-                            conn,
-                            client,
-                            server,
-                            event,
-                        });
-                    }
+                let (client, server) = match &slot {
+                    Slot::Opened(ends) => **ends,
+                    Slot::Live(c) => (c.client, c.server),
+                };
+                if let Some(w) = &mut self.wire {
+                    let event = ConnEvent::Closed { ts, reason };
+                    w.push(Wire::Conn {
+                        conn,
+                        client,
+                        server,
+                        event,
+                    });
+                }
+                if let Slot::Live(c) = slot {
                     self.close(*c);
                 }
             }
             StreamEvent::Attempt(a) => self.attempt(a),
+        }
+    }
+
+    /// The connection's full state, made on its first bytes (see [`Slot`]).
+    fn live(&mut self, id: ConnId) -> Option<&mut Conn> {
+        let slot = self.conns.get_mut(&id)?;
+        if let Slot::Opened(ends) = slot {
+            let (client, server) = **ends;
+            *slot = Slot::Live(Box::new(Conn {
+                client,
+                server,
+                conv: Conversation::with_keylog(self.limits.proto, self.keylog.clone()),
+                client_protocol: None,
+                tls: None,
+                server_replied_tls: false,
+                hello_read: false,
+                reset: false,
+                bytes: [0, 0],
+            }));
+        }
+        match slot {
+            Slot::Live(c) => Some(c),
+            Slot::Opened(_) => None,
+        }
+    }
+
+    /// The connection's full state, if it carried any bytes.
+    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        match self.conns.get_mut(&id)? {
+            Slot::Live(c) => Some(c),
+            Slot::Opened(_) => None,
         }
     }
 
@@ -262,7 +304,7 @@ impl Records {
     }
 
     fn proto_event(&mut self, id: ConnId, ev: ProtoEvent) {
-        let Some(c) = self.conns.get_mut(&id) else {
+        let Some(Slot::Live(c)) = self.conns.get_mut(&id) else {
             return;
         };
         if let Some(w) = &mut self.wire {
@@ -333,7 +375,9 @@ impl Records {
     }
 
     fn exchange(&mut self, id: ConnId, ex: HttpExchange) {
-        let Some(c) = self.conns.get(&id) else { return };
+        let Some(Slot::Live(c)) = self.conns.get(&id) else {
+            return;
+        };
         self.requests_seen += 1;
         if ex.response.is_none() {
             self.requests_without_response += 1;

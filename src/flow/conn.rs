@@ -28,6 +28,8 @@ pub(super) struct Out<'s> {
     pub(super) sink: &'s mut dyn FnMut(StreamEvent<'_>),
     /// Out-of-order bytes (with per-piece cost) held by all connections together.
     pub(super) held_total: &'s mut usize,
+    /// The most this connection may hold out of order: the room the table's byte budget leaves
+    /// it (table.rs `held_room`).
     pub(super) held_cap: usize,
 }
 
@@ -430,11 +432,11 @@ impl Conn {
         }
     }
 
-    /// Keep the table-wide count of held bytes true; over its bound, this connection (whose
-    /// segment crossed it) skips its holes now.
+    /// Keep the table-wide count of held bytes true. Held bytes are charged to the table's
+    /// byte budget; a connection holding more than the room it leaves skips its holes now.
     fn account_held(&mut self, ts: Timestamp, out: &mut Out<'_>) {
         self.report_held(out);
-        if *out.held_total > out.held_cap && self.held_reported > 0 {
+        if self.held_reported > out.held_cap {
             out.stats.out_of_order_released += 1;
             let id = self.id;
             let c2s = Direction::ClientToServer;
@@ -443,6 +445,17 @@ impl Conn {
                 .release(ts, &mut |c| out.chunk(id, c2s.reverse(), c));
             self.report_held(out);
         }
+    }
+
+    /// Whether the connection delivered (or skipped) any byte: the later stages then hold
+    /// state for it.
+    pub(super) fn carried(&self) -> bool {
+        self.phase == Phase::Open && (self.c2s.position() > 0 || self.s2c.position() > 0)
+    }
+
+    /// Out-of-order bytes (with per-piece cost) this connection holds, as last reported.
+    pub(super) fn held(&self) -> usize {
+        self.held_reported
     }
 
     fn report_held(&mut self, out: &mut Out<'_>) {

@@ -16,7 +16,7 @@
 //! Delayed starts: a capture may show a connection's first data before its SYN (multi-queue
 //! NICs, `-i any`, merged files). So data on an untracked 4-tuple opens nothing at once: the
 //! connection's segments are held (copied; bounded per connection by count and
-//! `max_out_of_order_bytes`, and charged to `max_total_out_of_order_bytes`) for
+//! `max_out_of_order_bytes`, and charged to `max_table_bytes`) for
 //! [`reassembly::ACK_GRACE_NS`] of packet time. A SYN or SYN-ACK arriving within it whose
 //! sequence and ACK numbers agree with the held segments opens the connection as
 //! [`OpenedBy::Handshake`] and the held segments go through in sequence order, nothing lost.
@@ -65,13 +65,12 @@ pub struct FlowLimits {
     pub max_connections: usize,
     /// Bytes held out of order per direction before the oldest hole is declared a gap.
     pub max_out_of_order_bytes: usize,
-    /// Bytes held out of order by all connections together; beyond it, the connection whose
-    /// segment crossed the bound skips its holes at once (keeps memory flat when many lossy
-    /// connections each hold up to `max_out_of_order_bytes`).
-    pub max_total_out_of_order_bytes: usize,
-    /// Estimated bytes all tracked connections may cost together, in every stage (table.rs
-    /// `cost`); beyond it the least recently active is evicted, as beyond `max_connections`.
-    /// The bound that keeps a flood of cheap connections from growing memory without end.
+    /// Estimated bytes all tracked connections may cost together, in every stage and with the
+    /// bytes they hold out of order (table.rs `cost`); beyond it the least recently active is
+    /// evicted, as beyond `max_connections`, to make room for a connection to open, and a
+    /// connection whose held bytes do not fit the room the others leave skips its holes. The
+    /// bound that keeps a flood of cheap connections, or of connections each holding data
+    /// behind a hole, from growing memory without end.
     pub max_table_bytes: usize,
     /// A connection idle this long (capture time, ns) is closed.
     pub idle_timeout_ns: i64,
@@ -84,7 +83,6 @@ impl Default for FlowLimits {
         FlowLimits {
             max_connections: 100_000,
             max_out_of_order_bytes: 4 << 20,
-            max_total_out_of_order_bytes: 256 << 20,
             max_table_bytes: 12 << 20,
             idle_timeout_ns: 300 * 1_000_000_000,
             syn_timeout_ns: 3 * 1_000_000_000,
@@ -174,8 +172,8 @@ pub struct FlowStats {
     pub half_open: u64,
     /// Segments more than 1 GiB away from their stream (`reassembly::MAX_AHEAD`): dropped.
     pub out_of_window_segments: u64,
-    /// Times a connection skipped its holes early because all connections together held
-    /// `max_total_out_of_order_bytes`.
+    /// Times a connection skipped its holes early because it held more out of order than
+    /// `max_table_bytes` leaves it beside the other connections.
     pub out_of_order_released: u64,
     /// Segments that belong to nothing: a bare ACK/FIN/RST on an untracked 4-tuple, a late
     /// segment of a closed connection, a SYN-ACK or RST that does not acknowledge the SYN.

@@ -24,9 +24,11 @@ const SECOND_NS: i64 = 1_000_000_000;
 /// Estimated bytes a tracked connection costs besides its `Conn`: its index entry, slab slot
 /// and deadline (measured with heaptrack on `scripts/bench-hostile`'s SYN flood).
 pub(super) const TRACKING_COST: usize = 160;
-/// Estimated bytes an opened connection costs in the later stages (the app's per-connection
-/// record, the HTTP parser and its head buffer: 712 + 536 + ~80 bytes measured with heaptrack on
-/// the half-sent capture), rounded up for the allocator.
+/// Estimated bytes a connection that carried bytes costs in the later stages (the app's
+/// per-connection record, the HTTP parser and its head buffer: 712 + 536 + ~80 bytes measured
+/// with heaptrack on the half-sent capture), rounded up for the allocator. They make that state
+/// on a connection's first bytes, so a handshake alone costs the flow stage only (and the
+/// records stage its two addresses, counted in `TRACKING_COST`'s rounding).
 pub(super) const OPENED_COST: usize = 1536;
 
 /// Tombstones kept at most: one per connection the table may hold, within an eighth of its
@@ -40,15 +42,20 @@ fn tomb_cap(limits: &FlowLimits) -> usize {
         .max(1)
 }
 
-/// What a connection is charged against `FlowLimits::max_table_bytes`: a SYN or held start
-/// costs the flow stage only; once opened, the protocol stages hold state for it too.
+/// What a connection is charged against `FlowLimits::max_table_bytes`: a SYN, a held start or
+/// a handshake without data costs the flow stage only (and what it holds out of order); once
+/// it carried bytes, the protocol stages hold state for it too.
 fn cost(conn: &Conn) -> usize {
-    let base = std::mem::size_of::<Conn>() + TRACKING_COST;
-    match conn.phase {
-        Phase::Open => base + OPENED_COST,
-        _ => base,
+    let base = std::mem::size_of::<Conn>() + TRACKING_COST + conn.held();
+    if conn.carried() {
+        base + OPENED_COST
+    } else {
+        base
     }
 }
+
+/// An opened connection's cost without what it holds out of order.
+const OPEN_SHELL: usize = std::mem::size_of::<Conn>() + TRACKING_COST + OPENED_COST;
 
 /// When a SYN-only connection is to be declared unanswered, or a delayed start stops waiting
 /// for its handshake.
@@ -74,9 +81,10 @@ pub struct FlowTable {
     tombs: Tombstones,
     next_id: u64,
     next_check: Timestamp,
-    /// Out-of-order bytes held by all connections (see `FlowLimits::max_total_out_of_order_bytes`).
+    /// Out-of-order bytes held by all connections (part of `charged_total`, see `cost`).
     held_total: usize,
-    /// Sum of every tracked connection's `charged` (see `FlowLimits::max_table_bytes`).
+    /// Sum of every tracked connection's `charged` (see `FlowLimits::max_table_bytes`), held
+    /// out-of-order bytes included.
     charged_total: usize,
     /// The input ended ([`FlowTable::finish_some`]): no late segment can come, keep no
     /// tombstones (a full table closed at the end would otherwise fill them all at once).
@@ -129,11 +137,12 @@ impl FlowTable {
             return;
         };
         self.conns.touch(slot);
+        let held_cap = self.held_room(slot);
         let mut out = Out {
             stats: &mut self.stats,
             sink: &mut *sink,
             held_total: &mut self.held_total,
-            held_cap: self.limits.max_total_out_of_order_bytes,
+            held_cap,
         };
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
@@ -262,11 +271,12 @@ impl FlowTable {
         // Room first, so an evicted connection's events come before the new one's.
         self.make_room(ts, sink);
         let id = ConnId(self.next_id);
+        let held_cap = self.held_room(usize::MAX);
         let mut out = Out {
             stats: &mut self.stats,
             sink: &mut *sink,
             held_total: &mut self.held_total,
-            held_cap: self.limits.max_total_out_of_order_bytes,
+            held_cap,
         };
         let Some(conn) = Conn::start(id, seg, ts, &self.limits, &mut out) else {
             self.stats.ignored_segments += 1;
@@ -287,7 +297,7 @@ impl FlowTable {
     /// Evict the least recently active connections until one more fits, in number and in
     /// bytes (room for it to open).
     fn make_room(&mut self, ts: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
-        let newcomer = std::mem::size_of::<Conn>() + TRACKING_COST + OPENED_COST;
+        let newcomer = OPEN_SHELL;
         loop {
             let by_count = self.conns.len() >= self.limits.max_connections;
             let by_bytes =
@@ -298,7 +308,7 @@ impl FlowTable {
         }
     }
 
-    /// A connection grew (it opened): evict the least recently active others while the table
+    /// A connection grew (it carried its first bytes): evict the least recently active others while the table
     /// is over its byte budget. The one that grew was just touched, so it goes last.
     fn shed(&mut self, ts: Timestamp, sink: &mut dyn FnMut(StreamEvent<'_>)) {
         while self.charged_total > self.limits.max_table_bytes
@@ -319,6 +329,18 @@ impl FlowTable {
         self.stats.evicted += 1;
         self.stats.evicted_for_memory += u64::from(for_memory);
         self.close(oldest, CloseReason::Evicted, ts, sink)
+    }
+
+    /// The most the connection in `slot` (none: a newcomer) may hold out of order: the byte
+    /// budget less every other connection's cost and its own as an opened one. Held bytes only
+    /// use the room connections leave: a connection that needs more skips its holes (a hole's
+    /// bytes are lost) rather than evict others (all their later bytes would be).
+    fn held_room(&self, slot: usize) -> usize {
+        let own = self.conns.get(slot).map_or(0, |c| c.charged);
+        let others = self.charged_total.saturating_sub(own);
+        self.limits
+            .max_table_bytes
+            .saturating_sub(others.saturating_add(OPEN_SHELL))
     }
 
     /// Bring the charge of the connection in `slot` up to date with its phase.
@@ -343,7 +365,8 @@ impl FlowTable {
             stats: &mut self.stats,
             sink: &mut *sink,
             held_total: &mut self.held_total,
-            held_cap: self.limits.max_total_out_of_order_bytes,
+            // Its end delivers everything it holds.
+            held_cap: usize::MAX,
         };
         let Some(conn) = self.conns.get_mut(slot) else {
             return false;
@@ -400,11 +423,12 @@ impl FlowTable {
                 break;
             }
             self.early_deadlines.pop_front();
+            let held_cap = self.held_room(d.slot);
             let mut out = Out {
                 stats: &mut self.stats,
                 sink: &mut *sink,
                 held_total: &mut self.held_total,
-                held_cap: self.limits.max_total_out_of_order_bytes,
+                held_cap,
             };
             let Some(conn) = self.conns.get_mut(d.slot).filter(|c| c.id == d.id) else {
                 continue;

@@ -29,6 +29,7 @@ use super::knowledge::{Knowledge, related_hosts};
 use super::redirects::Redirect;
 use crate::facts::Request;
 use crate::time::Timestamp;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
@@ -129,12 +130,19 @@ pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut V
     if r.scheme != Scheme::Http || r.method.eq_ignore_ascii_case("CONNECT") {
         return;
     }
-    let (host, explicit_port) = match r.host.as_deref() {
-        Some(h) => {
+    // A head the capture cut before its Host is tied by its server address instead.
+    let tied = r
+        .host
+        .is_none()
+        .then(|| host_by_address(p, k, r.server))
+        .flatten();
+    let (host, explicit_port) = match (r.host.as_deref(), &tied) {
+        (Some(h), _) => {
             let (h, p) = parse_host_header(h);
             (Some(h), p)
         }
-        None => (None, None),
+        (None, Some((h, _))) => (Some(Cow::Borrowed(h.as_str())), None),
+        (None, None) => (None, None),
     };
     let port = explicit_port.unwrap_or(r.server.port());
     let https = p.https_for_name(host.as_deref(), explicit_port, r.server);
@@ -148,15 +156,19 @@ pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut V
         redirect: k.redirect_followed(r),
         to_aws_host: host.as_deref().is_some_and(is_aws_s3_host),
     };
+    let tie = |hint: String| match &tied {
+        Some((_, how)) => format!("{how}; {hint}"),
+        None => hint,
+    };
     if let Some(e) = https.as_deref() {
         let mut f = Finding::for_request(FindingKind::PlaintextToHttpsEndpoint, r, Some(e));
-        f.hint = cause_hint(r, &causes, None);
+        f.hint = tie(cause_hint(r, &causes, None));
         out.push(f);
     }
     if let Some(ev) = evidence {
         let e = https.as_deref().or(http_cfg);
         let mut f = Finding::for_request(FindingKind::PlaintextToTlsPort, r, e);
-        f.hint = cause_hint(r, &causes, Some((ev, port)));
+        f.hint = tie(cause_hint(r, &causes, Some((ev, port))));
         out.push(f);
     }
     let ev = &r.evidence;
@@ -208,6 +220,22 @@ pub fn attempt_finding(p: &Policy, k: &Knowledge, v: &AttemptView<'_>) -> Option
     f.hint = attempt_hint(a, &endpoint, v.retries, ua, resolved.as_deref());
     f.guess = guess;
     Some(f)
+}
+
+/// For a request without a Host (its head cut by the capture): the name of an HTTPS endpoint
+/// its server address is known by — a name the capture ties to that IP (Host headers, SNIs),
+/// else a `--resolve` address — with a note saying how it was tied. None when no name of the
+/// address is an HTTPS endpoint's host.
+fn host_by_address(p: &Policy, k: &Knowledge, server: SocketAddr) -> Option<(String, String)> {
+    let ip = server.ip();
+    let https = |h: &str| p.https_for_name(Some(h), None, server).is_some();
+    let tied = "no Host header captured: tied by its server address to";
+    if let Some(h) = k.hosts_of(ip).find(|h| https(h)) {
+        let note = format!("{tied} {h}, the name other traffic in the capture gives {ip}");
+        return Some((h.clone(), note));
+    }
+    let (h, how) = p.names_for_ip(ip).find(|(h, _)| https(h))?;
+    Some((h.to_string(), format!("{tied} {h} ({h} → {ip} {how})")))
 }
 
 /// `host → ip (how)` when only name resolution outside the capture ties them.

@@ -465,3 +465,48 @@ fn tls_port_hint_puts_the_evidence_before_the_mixed_client() {
     );
     assert!(f[1].hint.ends_with("; this client reached s3.local.test over HTTPS too: two differently configured clients or a per-operation endpoint override"));
 }
+
+/// A head the snaplen cut before its Host: its server address ties it to the endpoint's host.
+#[test]
+fn a_request_without_host_is_tied_by_a_resolve_address() {
+    let mut policy = Policy::new(vec![ep("https://s3.local.test:8443", Origin::Flag)]);
+    let r = req(1, 0, "127.0.0.1:40010", "127.0.0.1:5000", None);
+    assert!(evaluate(&policy, std::slice::from_ref(&r), &[], &[]).is_empty());
+    policy.add_address("s3.local.test", "127.0.0.1".parse().unwrap(), "--resolve");
+    let f = evaluate(&policy, &[r], &[], &[]);
+    assert_eq!(kinds(&f), [FindingKind::PlaintextToHttpsEndpoint]);
+    assert_eq!(f[0].endpoint.as_deref(), Some("https://s3.local.test:8443"));
+    assert_eq!(f[0].host, None);
+    assert!(f[0].hint.starts_with(
+        "no Host header captured: tied by its server address to s3.local.test \
+         (s3.local.test → 127.0.0.1 --resolve); "
+    ));
+}
+
+#[test]
+fn a_request_without_host_is_tied_by_the_name_other_traffic_gives_its_address() {
+    let policy = Policy::new(vec![ep("https://s3.local.test", Origin::Flag)]);
+    let named = req(1, 0, "10.0.0.1:40010", "10.0.0.5:80", Some("s3.local.test"));
+    let cut = req(2, 10, "10.0.0.1:40011", "10.0.0.5:80", None);
+    let f = evaluate(&policy, &[named, cut], &[], &[]);
+    assert_eq!(
+        f.iter().map(|f| (f.kind, f.request)).collect::<Vec<_>>(),
+        [
+            (FindingKind::PlaintextToHttpsEndpoint, Some(1)),
+            (FindingKind::PlaintextToHttpsEndpoint, Some(2)),
+        ]
+    );
+    assert!(!f[0].hint.starts_with("no Host header"));
+    assert!(f[1].hint.starts_with(
+        "no Host header captured: tied by its server address to s3.local.test, the name other \
+         traffic in the capture gives 10.0.0.5; "
+    ));
+}
+
+#[test]
+fn a_request_without_host_to_an_address_of_other_names_is_not_tied() {
+    let policy = Policy::new(vec![ep("https://s3.local.test", Origin::Flag)]);
+    let named = req(1, 0, "10.0.0.1:40010", "10.0.0.5:80", Some("other.test"));
+    let cut = req(2, 10, "10.0.0.1:40011", "10.0.0.5:80", None);
+    assert!(evaluate(&policy, &[named, cut], &[], &[]).is_empty());
+}

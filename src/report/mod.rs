@@ -134,6 +134,9 @@ pub struct Quality {
     pub midstream_streams: u64,
     pub retransmitted_segments: u64,
     pub out_of_order_segments: u64,
+    /// Times a connection skipped its holes early: what it held out of order did not fit the
+    /// room the other connections leave in the connection table's memory bound.
+    pub out_of_order_released: u64,
     /// Frames that were not TCP over IP (ARP, UDP, …), and frames that could not be decoded.
     pub non_tcp_frames: u64,
     pub undecodable_frames: u64,

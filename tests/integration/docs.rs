@@ -116,6 +116,7 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("dev", "cargo add"),
     ("check", "scripts/gen-s3-ops.py"),
     ("scale", "scripts/bench-hostile"),
+    ("only", "scripts/bench-hostile"),
     ("endpoint-url", "aws cli"),
     ("no-verify-ssl", "aws cli"),
     ("locked", "cargo install"),

@@ -9,6 +9,7 @@ mod decryption;
 mod docs;
 mod errors;
 mod findings;
+mod flow_damage;
 mod harness;
 mod http_damage;
 mod linear;

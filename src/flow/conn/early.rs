@@ -26,7 +26,7 @@
 //!   with its own timestamp. A pure mid-stream capture gives the same events, at most 200 ms of
 //!   packet time later. (Past the grace, the late-SYN rule of `conn` still applies.)
 //! - **Bounds.** At most [`MAX_EARLY_SEGMENTS`] segments and `max_out_of_order_bytes` (payload
-//!   plus [`ENTRY_COST`] each) per connection, charged to the table-wide out-of-order budget.
+//!   plus [`ENTRY_COST`] each) per connection, charged to the table's byte budget.
 //!   Counted in `FlowStats::delayed_starts`; `FlowStats::late_handshakes` counts those the
 //!   handshake placed entirely. Established connections never hold: their fast path is a check of
 //!   an `Option` and of the phase.
@@ -210,10 +210,10 @@ impl Conn {
         early.cost = early.cost.saturating_add(held.cost());
         early.segs.push(held);
         self.report_held(out);
-        if *out.held_total <= out.held_cap {
+        if self.held() <= out.held_cap {
             return Verdict::Keep;
         }
-        // All connections together hold too much: this one stops waiting.
+        // More than the table's byte budget leaves it: it stops waiting.
         let v = self.resolve_early(out);
         if v == Verdict::Keep {
             self.account_held(ts, out);

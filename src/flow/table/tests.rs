@@ -556,32 +556,6 @@ fn new_isn_on_an_open_4_tuple_starts_a_new_connection() {
     );
 }
 
-#[test]
-fn table_wide_out_of_order_bound_releases_the_connection_that_crosses_it() {
-    let mut h = H::with(FlowLimits {
-        max_total_out_of_order_bytes: 1000,
-        ..FlowLimits::default()
-    });
-    let other = addr("192.0.2.10:51001");
-    h.send(0, client(), server(), PSH, 1, 1, b"a", 0);
-    h.send(0, other, server(), PSH, 1, 1, b"a", 0);
-    h.expire(GRACE); // both open mid-stream
-    h.send(GRACE + 1, client(), server(), PSH, 11, 1, &[b'x'; 600], 0); // held: 600 + 64
-    assert_eq!(h.table.held_bytes(), 600 + 64);
-    h.send(GRACE + 2, other, server(), PSH, 21, 1, &[b'y'; 600], 0); // crosses 1000: released
-    assert_eq!(h.table.held_bytes(), 600 + 64);
-    assert_eq!(
-        h.events[h.events.len() - 2..],
-        [
-            Ev::Gap(ConnId(1), C2S, 19),
-            Ev::Data(ConnId(1), C2S, vec![b'y'; 600])
-        ]
-    );
-    assert_eq!(h.table.stats().out_of_order_released, 1);
-    h.finish(GRACE + 3);
-    assert_eq!(h.table.held_bytes(), 0);
-}
-
 mod budget;
 mod early;
 mod order;

@@ -176,29 +176,25 @@ fn over_the_segment_bound_the_held_start_opens_midstream_at_once() {
 }
 
 #[test]
-fn held_bytes_are_charged_to_the_table_wide_budget() {
+fn a_held_start_that_alone_holds_more_than_the_budget_leaves_it_opens_at_once() {
+    use crate::flow::table::{OPENED_COST, TRACKING_COST};
+    let held = 600 + crate::flow::reassembly::ENTRY_COST;
+    let open = std::mem::size_of::<Conn>() + TRACKING_COST + OPENED_COST;
     let mut h = H::with(FlowLimits {
-        max_total_out_of_order_bytes: 1000,
+        max_table_bytes: open + held + held / 2,
         ..FlowLimits::default()
     });
     h.c(0, PSH, 1001, 5001, &[b'a'; 600]);
-    assert_eq!(
-        h.table.held_bytes(),
-        600 + crate::flow::reassembly::ENTRY_COST
-    );
-    let other = addr("192.0.2.10:51001");
-    h.send(1, other, server(), PSH, 1, 1, &[b'b'; 600], 0); // crosses 1000: opens at once
+    assert_eq!(h.table.held_bytes(), held);
+    assert!(h.events.is_empty(), "within the budget: still waiting");
+    h.c(1, PSH, 1601, 5001, &[b'b'; 600]); // twice: over what the budget leaves it
     assert_eq!(
         h.events[0],
-        Ev::Opened(ConnId(1), other, server(), OpenedBy::Midstream)
+        Ev::Opened(ConnId(0), client(), server(), OpenedBy::Midstream)
     );
-    assert_eq!(
-        h.table.held_bytes(),
-        600 + crate::flow::reassembly::ENTRY_COST
-    );
-    h.finish(2);
     assert_eq!(h.table.held_bytes(), 0);
-    assert_eq!(h.bytes(C2S).len(), 1200);
+    assert_eq!(h.bytes(C2S), [[b'a'; 600], [b'b'; 600]].concat());
+    assert_eq!(h.table.stats().evicted, 0);
 }
 
 #[test]

@@ -65,8 +65,7 @@ proptest! {
         let mut table = FlowTable::new(FlowLimits {
             max_connections: 3,
             max_out_of_order_bytes: 500,
-            max_total_out_of_order_bytes: 800,
-            max_table_bytes: 1 << 20,
+            max_table_bytes: 16 << 10,
             idle_timeout_ns: 2_000_000_000,
             syn_timeout_ns: 1_000_000_000,
         });
