@@ -226,6 +226,12 @@ impl SideDecrypt {
     /// Bytes of this direction are missing: the record being collected is lost with them.
     pub fn on_hole(&mut self) {
         self.record = Vec::new();
+        // Early records are not followed across a hole (their sequence is lost), and a record
+        // failing the early key then says nothing of the server's answer: what is held waits
+        // for the server's EncryptedExtensions, or the end of the connection.
+        if matches!(self.early, Early::Keyed(_)) {
+            self.early = Early::Done;
+        }
     }
 
     /// The cipher a search after a hole can prove records with, built now if the hellos and

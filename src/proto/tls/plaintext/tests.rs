@@ -459,3 +459,28 @@ fn early_data_never_answered_is_released_when_the_connection_ends() {
         Some((Timestamp(1), data(ZRTT_GET)))
     );
 }
+
+#[test]
+fn after_a_hole_early_data_is_not_judged_rejected_by_the_clients_side() {
+    // The hole could have held an EndOfEarlyData: a record failing the early key after it
+    // proves nothing. Without the server's answer, the held GET is passed on at the end.
+    let mut conn = with_log(&without_server_handshake(td::ZRTT_REJECTED_KEYLOG));
+    let (client, server) = (
+        hex(td::ZRTT_REJECTED_CLIENT),
+        hex(td::ZRTT_REJECTED_SERVER_FLIGHT),
+    );
+    let (mut events, mut cp, mut sp) = (Vec::new(), Vec::new(), Vec::new());
+    conn.on_data_plain(C, Timestamp(1), &client[..469], &mut events, &mut cp);
+    conn.on_data_plain(S, Timestamp(2), &server, &mut events, &mut sp);
+    conn.on_gap(C);
+    // The retry opens the search after the hole; the close_notify after it is a record like
+    // any other, not proof of a rejection.
+    conn.on_data_plain(C, Timestamp(3), &client[469..], &mut events, &mut cp);
+    assert_eq!(cp, data(ZRTT_GET));
+    assert_eq!(conn.early_data().rejected_records, 0);
+    conn.finish_early();
+    assert_eq!(
+        conn.take_early_plain(),
+        Some((Timestamp(1), data(ZRTT_GET)))
+    );
+}
