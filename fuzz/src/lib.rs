@@ -43,6 +43,8 @@ pub const FIXTURE_KEYLOGS: &[&str] = &[
     include_str!("../../fixtures/captures/openssl-cbc-sha384.keys"),
     include_str!("../../fixtures/captures/openssl-psk-chacha.keys"),
     include_str!("../../fixtures/captures/openssl-early-data.keys"),
+    include_str!("../../fixtures/captures/openssl-early-data-rejected.keys"),
+    include_str!("../../fixtures/captures/boto3-tls-session.keys"),
     include_str!("../../fixtures/captures/virtual.keys"),
 ];
 

@@ -1,15 +1,21 @@
 //! Issue 10: a hole in a decrypted TLS stream costs only the requests whose records it holds.
-//! The captures are boto3-tls.pcap with real packets removed (fixtures/README.md says which);
-//! what must be recovered is read from the original fixture's labels.
+//! The captures are boto3-tls.pcap and boto3-tls-session.pcap with real packets removed
+//! (fixtures/README.md says which); what must be recovered is read from the original fixture's
+//! labels.
 
 use crate::harness::{Fixture, fixtures_dir, s3wire, split_url, str_field};
 use serde_json::Value;
 
 /// `analyze` on a capture derived from boto3-tls, with that fixture's key log.
 fn analyze_derived(capture: &str) -> Value {
+    analyze_with_keys(capture, "boto3-tls.keys")
+}
+
+/// `analyze` on a capture with a key log, both in fixtures/captures.
+fn analyze_with_keys(capture: &str, keys: &str) -> Value {
     let dir = fixtures_dir().join("captures");
     let capture = dir.join(capture).to_string_lossy().into_owned();
-    let keys = dir.join("boto3-tls.keys").to_string_lossy().into_owned();
+    let keys = dir.join(keys).to_string_lossy().into_owned();
     let out = s3wire(&[
         "analyze",
         &capture,
@@ -28,7 +34,12 @@ fn analyze_derived(capture: &str) -> Value {
 
 /// (method, target) of each labelled request of boto3-tls but the `lost` ones, in label order.
 fn labels_but(lost: &[usize]) -> Vec<(String, String, Value)> {
-    let f = Fixture::load("boto3-tls");
+    labels_of_but("boto3-tls", lost)
+}
+
+/// (method, target, status) of each labelled request of fixture `name` but the `lost` ones.
+fn labels_of_but(name: &str, lost: &[usize]) -> Vec<(String, String, Value)> {
+    let f = Fixture::load(name);
     let mut want = Vec::new();
     for (i, l) in f
         .labels
@@ -113,4 +124,27 @@ fn assert_exact_statuses(report: &Value, want: &[(String, String, Value)]) {
         got.remove(at);
     }
     assert!(got.is_empty(), "invented: {got:?}");
+}
+
+#[test]
+fn tls_session_with_a_packet_missing_each_way_keeps_all_92_requests() {
+    // The issue's check (at least 90 of 92): one data packet of each direction removed
+    // mid-session, 66,357 bytes inside the big PutObject (client) and GetObject (server) bodies.
+    // No request head is in either hole, so every request is listed; tshark lists 42.
+    let report = analyze_with_keys("boto3-tls-session-gap.pcap", "boto3-tls-session.keys");
+    let want = labels_of_but("boto3-tls-session", &[]);
+    assert_eq!(want.len(), 92);
+    assert_requests(&report, &want);
+    let q = &report["quality"];
+    assert_eq!((&q["gaps"], &q["gap_bytes"]), (&2.into(), &66357.into()));
+    assert_eq!(
+        (&q["tls_resyncs"], &q["tls_resync_failures"]),
+        (&2.into(), &0.into())
+    );
+    assert_eq!(q["requests_lost"], 0);
+    // Requests up to the first hole keep the status the client saw (after it, HTTP does not
+    // guess which response answers which request).
+    let paired = report["requests"].as_array().unwrap();
+    let paired = paired.iter().filter(|r| !r["status"].is_null()).count();
+    assert!(paired >= 43, "{paired} requests paired with their response");
 }

@@ -108,6 +108,38 @@ fn tls13_zero_rtt_early_data_is_decrypted() {
 }
 
 #[test]
+fn rejected_zero_rtt_then_its_retry_is_listed_once() {
+    // The GET went out twice: as 0-RTT early data, which the server rejected and skipped
+    // unread, then again after the handshake, which it answered. One request, as the server
+    // saw it: the retry, at its own time, with its response.
+    let report = analyze("early-data-rejected");
+    assert_eq!(requests(&report), [get(Some(200))]);
+    let labels = crate::harness::Fixture::load("openssl-early-data-rejected").labels;
+    assert_eq!(report["requests"][0]["time"], labels[1]["time"]);
+    assert_ne!(labels[0]["time"], labels[1]["time"]);
+    let decrypted = (
+        "TLS_AES_256_GCM_SHA384".to_string(),
+        "decrypted".to_string(),
+    );
+    assert_eq!(sessions(&report), [decrypted]);
+    assert_eq!(report["quality"]["requests_without_response"], 0);
+}
+
+#[test]
+fn accepted_zero_rtt_request_keeps_the_time_it_was_sent() {
+    // Early data is held until the server accepts it; the request is still timed by its record.
+    let report = analyze("early-data");
+    let labels = crate::harness::Fixture::load("openssl-early-data").labels;
+    let times: Vec<&Value> = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["time"])
+        .collect();
+    assert_eq!(times, [&labels[0]["time"], &labels[1]["time"]]);
+}
+
+#[test]
 fn zero_rtt_without_its_secret_is_said_not_silently_missed() {
     let dir = fixtures_dir().join("captures");
     let full = std::fs::read_to_string(dir.join("openssl-early-data.keys")).unwrap();

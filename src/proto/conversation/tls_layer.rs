@@ -51,6 +51,21 @@ impl TlsLayer {
     ) {
         let mut plain = Vec::new();
         self.tls.on_data_plain(dir, ts, bytes, out, &mut plain);
+        // Early data the server's answer released was sent before anything of this call.
+        if let Some((at, early)) = self.tls.take_early_plain() {
+            self.feed(Direction::ClientToServer, at, early, out);
+        }
+        self.feed(dir, ts, plain, out);
+    }
+
+    /// Decrypted application data of one direction, in order, to the HTTP parser.
+    fn feed(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        plain: Vec<Plaintext>,
+        out: &mut Vec<ProtoEvent>,
+    ) {
         if plain.is_empty() || self.negotiated_h2() {
             return;
         }
@@ -91,6 +106,11 @@ impl TlsLayer {
     }
 
     pub(super) fn on_close(&mut self, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+        // Early data still awaiting the server's answer was sent: report it undecided.
+        self.tls.finish_early();
+        if let Some((at, early)) = self.tls.take_early_plain() {
+            self.feed(Direction::ClientToServer, at, early, out);
+        }
         if let Some(http) = self.http.as_mut() {
             http.on_close(ts, out);
         }

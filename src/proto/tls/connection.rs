@@ -19,6 +19,7 @@ use crate::flow::Direction;
 use crate::proto::{Anomaly, ProtoEvent, ProtoLimits, Transport};
 use crate::time::Timestamp;
 
+use super::early::{EarlyData, EarlyDataCount};
 use super::handshake::{CLIENT_HELLO, HandshakeOutput, HandshakeReader, SERVER_HELLO};
 use super::hello::{parse_client_hello, parse_server_hello};
 use super::keylog::KeyLog;
@@ -93,6 +94,8 @@ pub struct TlsConnection {
     /// Why the last record that could not be decrypted was not.
     decrypt_problem: Option<Decryption>,
     resyncs: ResyncCount,
+    /// The client's 0-RTT early data, held until the server accepts or rejects it.
+    early: EarlyData,
 }
 
 impl TlsConnection {
@@ -114,6 +117,7 @@ impl TlsConnection {
             keylog,
             decrypt_problem: None,
             resyncs: ResyncCount::default(),
+            early: EarlyData::default(),
         }
     }
 
@@ -140,6 +144,7 @@ impl TlsConnection {
         plain: &mut Vec<Plaintext>,
     ) {
         let mut input = bytes;
+        self.early.at(ts);
         if self.side(dir).resync.is_some() {
             let Some(rest) = self.resync(dir, &mut input, plain) else {
                 return;
@@ -287,6 +292,32 @@ impl TlsConnection {
         self.resyncs
     }
 
+    /// The client's 0-RTT early data that the server's answer (or the end of the connection)
+    /// released since the last call: client-to-server application data, sent before anything
+    /// `on_data_plain` gave since, so to be parsed first; timed by its first record.
+    pub fn take_early_plain(&mut self) -> Option<(Timestamp, Vec<Plaintext>)> {
+        let released = self.early.take_released();
+        let ts = released.first()?.0;
+        let data = released.into_iter().map(|(_, d)| d);
+        Some((
+            ts,
+            data.filter(|d| !d.is_empty())
+                .map(Plaintext::Data)
+                .collect(),
+        ))
+    }
+
+    /// The connection ends: early data still awaiting the server's answer is passed on
+    /// undecided (collect it with [`TlsConnection::take_early_plain`]).
+    pub fn finish_early(&mut self) {
+        self.early.finish();
+    }
+
+    /// What became of the client's 0-RTT early data (rejected records are not reported).
+    pub fn early_data(&self) -> EarlyDataCount {
+        self.early.count
+    }
+
     /// Records and plaintext bytes decrypted in one direction.
     pub fn decrypted(&self, dir: Direction) -> DecryptCount {
         self.sides[dir.index()].decrypt.count
@@ -326,7 +357,7 @@ impl TlsConnection {
             server_hello: self.server_hello.as_ref(),
             dir,
         };
-        if let Err(problem) = side.decrypt.on_fragment(f, ctx, plain) {
+        if let Err(problem) = side.decrypt.on_fragment(f, ctx, &mut self.early, plain) {
             self.decrypt_problem = Some(problem);
         }
     }

@@ -10,7 +10,8 @@
 //! ([`keylog`], [`keys`], [`decrypt`], [`cbc`]): TLS 1.3 (0-RTT early data included), TLS 1.2
 //! with AES-GCM or ChaCha20-Poly1305, and TLS 1.1/1.2 AES-CBC with HMAC-SHA1/256/384 in either
 //! MAC order (CCM and 3DES suites are reported as [`Decryption::UnsupportedSuite`]). After a
-//! gap, a decrypted direction finds its framing again ([`resync`]).
+//! gap, a decrypted direction finds its framing again ([`resync`]). 0-RTT early data is held
+//! until the server accepts it; rejected, it is dropped, so its retry is listed once ([`early`]).
 //! SSLv2-compatible ClientHellos (RFC 5246 Appendix E.2) are reported as `BadTls`, not parsed:
 //! they cannot carry SNI or ALPN and no current client sends them. Hand-written rather than
 //! `tls-parser`: the few structures we need are small, and these parsers can say which field was
@@ -19,6 +20,7 @@
 pub mod cbc;
 mod connection;
 pub mod decrypt;
+mod early;
 pub mod handshake;
 pub mod hello;
 pub mod keylog;
@@ -32,6 +34,7 @@ mod suites;
 mod testdata;
 
 pub use connection::{AppDataCount, ResyncCount, TlsConnection};
+pub use early::EarlyDataCount;
 pub use keylog::{KeyLog, KeyLogError, KeyLogErrorKind, Secrets};
 pub use plaintext::{DecryptCount, Decryption, Plaintext};
 pub use suites::{cipher_suite_label, cipher_suite_name};

@@ -7,6 +7,7 @@ use crate::flow::Direction;
 
 use super::cbc::CbcCipher;
 use super::decrypt::{DecryptError, DirectionCipher, Framing, RecordCipher, Tls13Direction};
+use super::early::{EarlyData, encrypted_extensions_answer};
 use super::keylog::KeyLog;
 use super::keys::{
     AeadKind, suite_cbc, suite_crypto, tls12_cbc_keys, tls12_keys, tls13_traffic_key,
@@ -98,10 +99,13 @@ pub(super) struct SideDecrypt {
 
 impl SideDecrypt {
     /// A fragment of a protected record. `Err` tells why the record was not decrypted.
+    /// `early` is the connection's 0-RTT data: the client's early records go through it, and
+    /// the server's EncryptedExtensions decide its fate.
     pub fn on_fragment(
         &mut self,
         f: &Fragment<'_>,
         ctx: KeyContext<'_>,
+        early: &mut EarlyData,
         plain: &mut Vec<Plaintext>,
     ) -> Result<(), Decryption> {
         if f.first {
@@ -114,13 +118,13 @@ impl SideDecrypt {
         // Taken, not cleared: an idle connection keeps no 16 KiB buffer.
         let body = std::mem::take(&mut self.record);
         let missed = self.count.early_missed;
-        if self.on_early(&f.header, &body, ctx, plain) {
+        if self.on_early(&f.header, &body, ctx, early, plain) {
             // Early data has its own key and sequence: not one of the handshake key's records.
             // One not opened before any ServerHello may as well be a capture that missed it.
             let why = (self.count.early_missed > missed).then_some(Decryption::NoHello);
             return why.map_or(Ok(()), Err);
         }
-        let result = self.on_record(&f.header, &body, ctx, plain);
+        let result = self.on_record(&f.header, &body, ctx, early, plain);
         self.seen = self.seen.saturating_add(1);
         result
     }
@@ -130,6 +134,7 @@ impl SideDecrypt {
         header: &RecordHeader,
         body: &[u8],
         ctx: KeyContext<'_>,
+        early: &mut EarlyData,
         plain: &mut Vec<Plaintext>,
     ) -> Result<(), Decryption> {
         if self.cipher.is_none() {
@@ -146,6 +151,12 @@ impl SideDecrypt {
                     let n = u64::try_from(opened.plaintext.len()).unwrap_or(u64::MAX);
                     self.count.bytes = self.count.bytes.saturating_add(n);
                     push_data(plain, opened.plaintext);
+                } else if ctx.dir == Direction::ServerToClient
+                    && opened.content_type == ContentType::HANDSHAKE
+                    && let Some(accepted) = encrypted_extensions_answer(&opened.plaintext)
+                {
+                    // The server's answer to the client's 0-RTT early data.
+                    early.decide(accepted);
                 }
                 Ok(())
             }
@@ -159,12 +170,14 @@ impl SideDecrypt {
     }
 
     /// A client record in the 0-RTT phase: true if it was early data (opened, or missed before
-    /// the ServerHello for want of its secret), false once the phase is over.
+    /// the ServerHello for want of its secret), false once the phase is over. Opened data goes
+    /// through `early`, which holds it until the server's answer is known.
     fn on_early(
         &mut self,
         header: &RecordHeader,
         body: &[u8],
         ctx: KeyContext<'_>,
+        early: &mut EarlyData,
         plain: &mut Vec<Plaintext>,
     ) -> bool {
         if ctx.dir != Direction::ClientToServer || matches!(self.early, Early::Done) {
@@ -188,17 +201,24 @@ impl SideDecrypt {
             return false;
         };
         let Ok(opened) = cipher.open(header, body) else {
+            // The client's next record is under its handshake key, with no EndOfEarlyData
+            // before it: the server rejected the early data (RFC 8446 §4.5).
             self.early = Early::Done;
+            early.decide(false);
             return false;
         };
         self.count.records = self.count.records.saturating_add(1);
         if opened.content_type == ContentType::APPLICATION_DATA {
             let n = u64::try_from(opened.plaintext.len()).unwrap_or(u64::MAX);
             self.count.bytes = self.count.bytes.saturating_add(n);
-            push_data(plain, opened.plaintext);
+            for data in early.on_data(opened.plaintext) {
+                push_data(plain, data);
+            }
         } else {
-            // EndOfEarlyData (RFC 8446 §4.5) ends the phase.
+            // EndOfEarlyData (RFC 8446 §4.5) ends the phase: it is sent only when the server
+            // accepted the early data.
             self.early = Early::Done;
+            early.decide(true);
         }
         true
     }
@@ -206,6 +226,12 @@ impl SideDecrypt {
     /// Bytes of this direction are missing: the record being collected is lost with them.
     pub fn on_hole(&mut self) {
         self.record = Vec::new();
+        // Early records are not followed across a hole (their sequence is lost), and a record
+        // failing the early key then says nothing of the server's answer: what is held waits
+        // for the server's EncryptedExtensions, or the end of the connection.
+        if matches!(self.early, Early::Keyed(_)) {
+            self.early = Early::Done;
+        }
     }
 
     /// The cipher a search after a hole can prove records with, built now if the hellos and

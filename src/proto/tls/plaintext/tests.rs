@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::proto::tls::testdata::decrypt as td;
 use crate::proto::tls::testdata::hex;
-use crate::proto::tls::{KeyLog, ResyncCount, TlsConnection};
+use crate::proto::tls::{EarlyDataCount, KeyLog, ResyncCount, TlsConnection};
 use crate::proto::{ProtoEvent, ProtoLimits};
 use crate::time::Timestamp;
 use Direction::{ClientToServer as C, ServerToClient as S};
@@ -354,4 +354,133 @@ mod fuzz {
             }
         }
     }
+}
+
+/// The GET s_client sent in the 0-RTT captures, early and again.
+const ZRTT_GET: &str = "GET /fx-openssl/hello.txt HTTP/1.1\r\nHost: s3.local.test:44380\r\nUser-Agent: openssl-s_client\r\n\r\n";
+
+/// A key log without the server's handshake secret: the server's answer to early data
+/// (EncryptedExtensions) cannot be read, only the client's side of it.
+fn without_server_handshake(keylog: &str) -> String {
+    let lines = keylog
+        .lines()
+        .filter(|l| !l.starts_with("SERVER_HANDSHAKE"));
+    lines.map(|l| format!("{l}\n")).collect()
+}
+
+/// What one step of [`zrtt`] gave: the client's plaintext, and the early data released.
+type ZrttStep = (Vec<Plaintext>, Option<(Timestamp, Vec<Plaintext>)>);
+
+/// A 0-RTT session: the client's first flight (its first `first` bytes), the server's bytes,
+/// then the rest of the client's. Returns the client plaintext of each client step, and the
+/// early data released after each step.
+fn zrtt(conn: &mut TlsConnection, client: &str, first: usize, server: &str) -> [ZrttStep; 3] {
+    let (client, server) = (hex(client), hex(server));
+    let (flight, rest) = client.split_at(first);
+    let mut events = Vec::new();
+    let mut step = |dir, ts, bytes: &[u8]| {
+        let mut plain = Vec::new();
+        conn.on_data_plain(dir, Timestamp(ts), bytes, &mut events, &mut plain);
+        let plain = if dir == C { plain } else { Vec::new() };
+        (plain, conn.take_early_plain())
+    };
+    [step(C, 1, flight), step(S, 2, &server), step(C, 3, rest)]
+}
+
+#[test]
+fn rejected_early_data_is_dropped_and_the_retry_delivered() {
+    for keylog in [
+        td::ZRTT_REJECTED_KEYLOG.to_string(),
+        // Without the server's EncryptedExtensions, the client's Finished under its handshake
+        // key, with no EndOfEarlyData before it, tells the same.
+        without_server_handshake(td::ZRTT_REJECTED_KEYLOG),
+    ] {
+        let mut conn = with_log(&keylog);
+        let [flight, server, rest] = zrtt(
+            &mut conn,
+            td::ZRTT_REJECTED_CLIENT,
+            469,
+            td::ZRTT_REJECTED_SERVER_FLIGHT,
+        );
+        assert_eq!(flight, (vec![], None), "held until the server answers");
+        assert_eq!(server, (vec![], None));
+        assert_eq!(rest, (data(ZRTT_GET), None), "only the retry");
+        let want = EarlyDataCount {
+            records: 1,
+            rejected_records: 1,
+            rejected_bytes: ZRTT_GET.len() as u64,
+        };
+        assert_eq!(conn.early_data(), want);
+        assert_eq!(conn.decryption(), Decryption::Decrypted);
+    }
+}
+
+#[test]
+fn accepted_early_data_is_released_by_the_servers_answer() {
+    let mut conn = with_log(td::ZRTT_ACCEPTED_KEYLOG);
+    let [flight, server, rest] = zrtt(
+        &mut conn,
+        td::ZRTT_ACCEPTED_CLIENT,
+        645,
+        td::ZRTT_ACCEPTED_SERVER,
+    );
+    assert_eq!(flight, (vec![], None));
+    // Released while the server's bytes are read, before any response could be: timed as sent.
+    assert_eq!(server, (vec![], Some((Timestamp(1), data(ZRTT_GET)))));
+    assert_eq!(rest, (vec![], None));
+    assert_eq!(conn.early_data().rejected_records, 0);
+}
+
+#[test]
+fn accepted_early_data_without_the_servers_answer_is_released_by_end_of_early_data() {
+    let mut conn = with_log(&without_server_handshake(td::ZRTT_ACCEPTED_KEYLOG));
+    let [flight, server, rest] = zrtt(
+        &mut conn,
+        td::ZRTT_ACCEPTED_CLIENT,
+        645,
+        td::ZRTT_ACCEPTED_SERVER,
+    );
+    assert_eq!((flight, server), ((vec![], None), (vec![], None)));
+    assert_eq!(rest, (vec![], Some((Timestamp(1), data(ZRTT_GET)))));
+    assert_eq!(conn.early_data().records, 1);
+}
+
+#[test]
+fn early_data_never_answered_is_released_when_the_connection_ends() {
+    let mut conn = with_log(td::ZRTT_ACCEPTED_KEYLOG);
+    let client = hex(td::ZRTT_ACCEPTED_CLIENT);
+    let mut events = Vec::new();
+    let mut plain = Vec::new();
+    conn.on_data_plain(C, Timestamp(1), &client[..645], &mut events, &mut plain);
+    assert_eq!((plain, conn.take_early_plain()), (vec![], None));
+    conn.finish_early();
+    assert_eq!(
+        conn.take_early_plain(),
+        Some((Timestamp(1), data(ZRTT_GET)))
+    );
+}
+
+#[test]
+fn after_a_hole_early_data_is_not_judged_rejected_by_the_clients_side() {
+    // The hole could have held an EndOfEarlyData: a record failing the early key after it
+    // proves nothing. Without the server's answer, the held GET is passed on at the end.
+    let mut conn = with_log(&without_server_handshake(td::ZRTT_REJECTED_KEYLOG));
+    let (client, server) = (
+        hex(td::ZRTT_REJECTED_CLIENT),
+        hex(td::ZRTT_REJECTED_SERVER_FLIGHT),
+    );
+    let (mut events, mut cp, mut sp) = (Vec::new(), Vec::new(), Vec::new());
+    conn.on_data_plain(C, Timestamp(1), &client[..469], &mut events, &mut cp);
+    conn.on_data_plain(S, Timestamp(2), &server, &mut events, &mut sp);
+    conn.on_gap(C);
+    // The retry opens the search after the hole; the close_notify after it is a record like
+    // any other, not proof of a rejection.
+    conn.on_data_plain(C, Timestamp(3), &client[469..], &mut events, &mut cp);
+    assert_eq!(cp, data(ZRTT_GET));
+    assert_eq!(conn.early_data().rejected_records, 0);
+    conn.finish_early();
+    assert_eq!(
+        conn.take_early_plain(),
+        Some((Timestamp(1), data(ZRTT_GET)))
+    );
 }
