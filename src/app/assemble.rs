@@ -136,6 +136,7 @@ pub(super) fn quality(
         tls_resyncs: r.tls_resyncs.resynced,
         tls_resync_failures: r.tls_resyncs.abandoned,
         tls_resync_tries: r.tls_resyncs.tries,
+        tls_early_data_rejected: r.tls_early_rejected,
         truncated_files: i.truncations.len() as u64 + i.damaged_records,
         damaged_records: i.damaged_records,
         skipped_capture_bytes: i.skipped_capture_bytes,

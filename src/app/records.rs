@@ -78,6 +78,9 @@ pub struct Records {
     pub tls_not_decrypted: u64,
     /// Searches after holes in decrypted TLS streams, summed over closed connections.
     pub tls_resyncs: ResyncCount,
+    /// TLS 1.3 early-data records the server rejected (their plaintext dropped: the client
+    /// sent the request again after the handshake, and that copy is the one listed).
+    pub tls_early_rejected: u64,
 }
 
 impl Records {
@@ -100,6 +103,7 @@ impl Records {
             http_anomalies: 0,
             tls_not_decrypted: 0,
             tls_resyncs: ResyncCount::default(),
+            tls_early_rejected: 0,
         }
     }
 
@@ -249,6 +253,10 @@ impl Records {
         let http = c.conv.http_stats();
         self.requests_lost += http.lost_requests;
         self.requests_cut += http.cut_requests;
+        if let Some(t) = c.conv.tls() {
+            let rejected = t.early_data().rejected_records;
+            self.tls_early_rejected = self.tls_early_rejected.saturating_add(rejected);
+        }
         if let Some(r) = c.conv.tls().map(|t| t.resyncs()) {
             let sum = &mut self.tls_resyncs;
             sum.resynced = sum.resynced.saturating_add(r.resynced);

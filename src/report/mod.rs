@@ -160,6 +160,9 @@ pub struct Quality {
     pub tls_resyncs: u64,
     pub tls_resync_failures: u64,
     pub tls_resync_tries: u64,
+    /// TLS 1.3 early-data (0-RTT) records the server rejected: their request was not read by
+    /// the server, and the client's retry after the handshake is the one listed.
+    pub tls_early_data_rejected: u64,
     /// Places where a capture file was cut (it ended mid-record) or damaged (a corrupt record
     /// or block): the frames there are lost.
     pub truncated_files: u64,

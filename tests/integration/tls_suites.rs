@@ -123,6 +123,8 @@ fn rejected_zero_rtt_then_its_retry_is_listed_once() {
     );
     assert_eq!(sessions(&report), [decrypted]);
     assert_eq!(report["quality"]["requests_without_response"], 0);
+    // The dropped copy is counted, so that "one request" is not mistaken for "one sent".
+    assert_eq!(report["quality"]["tls_early_data_rejected"], 1);
 }
 
 #[test]
@@ -137,6 +139,7 @@ fn accepted_zero_rtt_request_keeps_the_time_it_was_sent() {
         .map(|r| &r["time"])
         .collect();
     assert_eq!(times, [&labels[0]["time"], &labels[1]["time"]]);
+    assert_eq!(report["quality"]["tls_early_data_rejected"], 0);
 }
 
 #[test]
