@@ -22,6 +22,10 @@ pub(super) struct TlsLayer {
     /// Per direction: plaintext has had a hole, and no record starting with a message head has
     /// come since.
     seeking: [bool; 2],
+    /// Per direction: a hole HTTP is not told of yet (when it began). The TLS search after it
+    /// ends with a [`Plaintext::Lost`] that says how much plaintext it cost, if that is known:
+    /// HTTP then counts a body through it and keeps pairing.
+    pending: [Option<Timestamp>; 2],
 }
 
 impl TlsLayer {
@@ -31,6 +35,7 @@ impl TlsLayer {
             http: None,
             limits: *limits,
             seeking: [false; 2],
+            pending: [None; 2],
         }
     }
 
@@ -90,19 +95,47 @@ impl TlsLayer {
                     *seeking = true;
                     http.on_gap(dir, ts, 0, out);
                 }
+                Plaintext::Lost { bytes } => {
+                    if let Some(at) = self.pending[dir.index()].take() {
+                        http.on_gap(dir, at, bytes.unwrap_or(0), out);
+                        // A length HTTP could count through keeps its framing; where it could
+                        // not (a hole in a head, or past a body's end), a record starting with
+                        // a message head is where its search restarts.
+                        *seeking = bytes.is_none() || http.is_seeking(dir);
+                    }
+                }
             }
         }
         // A CONNECT sent inside TLS (to an HTTPS proxy) is reported, its tunnel not followed.
         let _ = http.take_handoff();
     }
 
-    pub(super) fn on_gap(&mut self, dir: Direction, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
-        self.tls.on_gap(dir);
-        // Records are lost, and HTTP framing with them (decryption may resume after the hole).
-        if let Some(http) = self.http.as_mut() {
-            self.seeking[dir.index()] = true;
-            http.on_gap(dir, ts, 0, out);
+    /// `len` bytes (0 = unknown) of `dir` are missing before the next data.
+    pub(super) fn on_gap(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        len: u64,
+        out: &mut Vec<ProtoEvent>,
+    ) {
+        self.tls.on_gap(dir, len);
+        let Some(http) = self.http.as_mut() else {
+            return;
+        };
+        let pending = &mut self.pending[dir.index()];
+        if self.tls.is_resyncing(dir) && (pending.is_some() || http.in_body(dir)) {
+            // Inside a body decryption searches for the next record: HTTP hears of the hole
+            // where that search ends, with the plaintext it cost when that is known. The rest
+            // of the body follows at once, before the peer answers. Elsewhere a length changes
+            // nothing, and HTTP hears of the hole now, in order with the other direction (a
+            // request sent after a lost response must come after the hole in the queue).
+            pending.get_or_insert(ts);
+            return;
         }
+        // Records are lost for good, and HTTP framing with them.
+        let at = pending.take().unwrap_or(ts);
+        self.seeking[dir.index()] = true;
+        http.on_gap(dir, at, 0, out);
     }
 
     pub(super) fn on_close(&mut self, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
@@ -112,6 +145,12 @@ impl TlsLayer {
             self.feed(Direction::ClientToServer, at, early, out);
         }
         if let Some(http) = self.http.as_mut() {
+            // A hole whose search never ended cost an unknown length.
+            for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+                if let Some(at) = self.pending[dir.index()].take() {
+                    http.on_gap(dir, at, 0, out);
+                }
+            }
             http.on_close(ts, out);
         }
     }
