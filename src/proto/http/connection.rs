@@ -209,6 +209,15 @@ impl HttpConnection {
         }
     }
 
+    /// Bytes still expected of the Content-Length body `dir` is in, if it is in one.
+    pub fn body_left(&self, dir: Direction) -> Option<u64> {
+        match (dir, &self.client, &self.server) {
+            (Direction::ClientToServer, ClientState::Body { body, .. }, _)
+            | (Direction::ServerToClient, _, ServerState::Body { body, .. }) => body.remaining(),
+            _ => None,
+        }
+    }
+
     /// Bytes were lost in a way that made response-to-request pairing unreliable: requests
     /// since then are reported without responses.
     pub fn pairing_lost(&self) -> bool {
