@@ -77,7 +77,9 @@ impl TlsLayer {
         plain: Vec<Plaintext>,
         out: &mut Vec<ProtoEvent>,
     ) {
-        if plain.is_empty() || self.negotiated_h2() {
+        // A search's end before any data has nothing to tell HTTP (it was never told of it).
+        let only_marks = plain.iter().all(|p| matches!(p, Plaintext::Lost { .. }));
+        if (only_marks && self.http.is_none()) || self.negotiated_h2() {
             return;
         }
         let limits = self.limits;
