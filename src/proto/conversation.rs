@@ -364,7 +364,7 @@ impl Conversation {
         match &mut self.layer.mode {
             Mode::Detecting => self.hold(dir, Held::Gap(ts, len)),
             Mode::Http(http) => http.on_gap(dir, ts, len, out),
-            Mode::Tls(tls) => tls.on_gap(dir, ts, out),
+            Mode::Tls(tls) => tls.on_gap(dir, ts, len, out),
             Mode::Other => {}
         }
     }

@@ -192,6 +192,32 @@ impl HttpConnection {
         self.stopped
     }
 
+    /// True while `dir` searches for the next message start (after a hole or a bad head).
+    pub fn is_seeking(&self, dir: Direction) -> bool {
+        match dir {
+            Direction::ClientToServer => self.requests.is_resyncing(),
+            Direction::ServerToClient => self.responses.is_resyncing(),
+        }
+    }
+
+    /// True while `dir` is inside a message body: the only place the length of a gap matters
+    /// (a body is counted through it).
+    pub fn in_body(&self, dir: Direction) -> bool {
+        match dir {
+            Direction::ClientToServer => matches!(self.client, ClientState::Body { .. }),
+            Direction::ServerToClient => matches!(self.server, ServerState::Body { .. }),
+        }
+    }
+
+    /// Bytes still expected of the Content-Length body `dir` is in, if it is in one.
+    pub fn body_left(&self, dir: Direction) -> Option<u64> {
+        match (dir, &self.client, &self.server) {
+            (Direction::ClientToServer, ClientState::Body { body, .. }, _)
+            | (Direction::ServerToClient, _, ServerState::Body { body, .. }) => body.remaining(),
+            _ => None,
+        }
+    }
+
     /// Bytes were lost in a way that made response-to-request pairing unreliable: requests
     /// since then are reported without responses.
     pub fn pairing_lost(&self) -> bool {

@@ -111,6 +111,11 @@ impl<M: Message> MessageReader<M> {
         self.seen
     }
 
+    /// Looking for the next start line (after a hole or an unreadable head).
+    pub(crate) fn is_resyncing(&self) -> bool {
+        matches!(self.place, Place::Resync(_))
+    }
+
     pub(crate) fn note_seen(&mut self) {
         self.seen = true;
     }

@@ -22,6 +22,7 @@ use crate::time::Timestamp;
 use super::early::{EarlyData, EarlyDataCount};
 use super::handshake::{CLIENT_HELLO, HandshakeOutput, HandshakeReader, SERVER_HELLO};
 use super::hello::{parse_client_hello, parse_server_hello};
+use super::hole::{HoleSpan, Overhead, lost_plaintext};
 use super::keylog::KeyLog;
 use super::plaintext::{DecryptCount, Decryption, KeyContext, Plaintext, SideDecrypt};
 use super::record::{ContentType, Fragment, RecordHeader, RecordReader};
@@ -61,6 +62,21 @@ struct Side {
     decrypt: SideDecrypt,
     /// Searching for the framing after a hole (decrypted directions only).
     resync: Option<Resync>,
+    /// Where the hole being searched past began, when its plaintext can be counted.
+    hole: Option<HoleStart>,
+}
+
+/// What is known at a hole of the span it starts (see [`super::hole`]).
+#[derive(Debug, Clone, Copy)]
+struct HoleStart {
+    /// Bytes of the cut record before the hole, and its header once whole.
+    before: u64,
+    cut_header: Option<RecordHeader>,
+    /// Bytes lost, from TCP.
+    lost: u64,
+    overhead: Overhead,
+    /// Sequence number the cut record (or the first lost) has.
+    seq: u64,
 }
 
 impl Side {
@@ -73,6 +89,7 @@ impl Side {
             app_data: AppDataCount::default(),
             decrypt: SideDecrypt::default(),
             resync: None,
+            hole: None,
         }
     }
 
@@ -167,12 +184,28 @@ impl TlsConnection {
         }
     }
 
-    /// Bytes of `dir` are missing before the next data: its record framing is lost (the
-    /// caller's HTTP parser should be told of the gap). A decrypted direction searches for it
-    /// again in the bytes that follow; any other is lost for good.
-    pub fn on_gap(&mut self, dir: Direction) {
+    /// `len` bytes (0 = unknown) of `dir` are missing before the next data: its record
+    /// framing is lost. A decrypted direction searches for it again in the bytes that follow
+    /// ([`TlsConnection::is_resyncing`]) and marks where the search ended with a
+    /// [`Plaintext::Lost`] (the caller's HTTP parser is told of the gap then, with its length
+    /// when known); any other is lost for good (the caller tells HTTP now).
+    pub fn on_gap(&mut self, dir: Direction, len: u64) {
         let expect = self.resync_expect(dir);
         let side = self.side(dir);
+        // A second hole while the first is searched past: the bytes between are not counted.
+        let searching = side.resync.is_some();
+        side.hole = side
+            .records
+            .cut()
+            .zip(side.decrypt.hole_framing())
+            .filter(|_| !searching && len > 0)
+            .map(|((before, cut_header), (overhead, seq))| HoleStart {
+                before,
+                cut_header,
+                lost: len,
+                overhead,
+                seq,
+            });
         side.records.lose();
         side.handshake.reset();
         side.alert_level = None;
@@ -215,8 +248,11 @@ impl TlsConnection {
             decrypt,
             app_data,
             records,
+            hole,
             ..
         } = &mut self.sides[dir.index()];
+        // The mark goes before the plaintext of the record that opens.
+        let mark = plain.len();
         loop {
             let search = resync.as_mut()?;
             search.push(input);
@@ -234,6 +270,8 @@ impl TlsConnection {
                     Step::NeedMore => break None,
                     Step::GiveUp => {
                         *resync = None;
+                        *hole = None;
+                        plain.push(Plaintext::Lost { bytes: None });
                         self.resyncs.abandoned = self.resyncs.abandoned.saturating_add(1);
                         *input = &[];
                         return None;
@@ -241,6 +279,21 @@ impl TlsConnection {
                 }
             };
             if let Some((header, tries)) = found {
+                let after = search.scanned();
+                let bytes = hole.take().and_then(|h| {
+                    // The sequence number moved past the record that opened.
+                    let (_, next) = decrypt.hole_framing()?;
+                    let records = next.checked_sub(1)?.checked_sub(h.seq)?;
+                    let span = HoleSpan {
+                        before: h.before,
+                        cut_header: h.cut_header,
+                        lost: h.lost,
+                        after,
+                        records,
+                    };
+                    lost_plaintext(&span, h.overhead)
+                });
+                plain.insert(mark.min(plain.len()), Plaintext::Lost { bytes });
                 self.resyncs.tries = self.resyncs.tries.saturating_add(tries);
                 self.resyncs.resynced = self.resyncs.resynced.saturating_add(1);
                 count_app_data(app_data, &header);
@@ -271,6 +324,12 @@ impl TlsConnection {
     /// Application-data records and bytes seen in one direction.
     pub fn app_data(&self, dir: Direction) -> AppDataCount {
         self.sides[dir.index()].app_data
+    }
+
+    /// True while `dir` searches for its framing after a hole: a [`Plaintext::Lost`] will
+    /// mark where the search ended.
+    pub fn is_resyncing(&self, dir: Direction) -> bool {
+        self.sides[dir.index()].resync.is_some()
     }
 
     /// True once a gap or a malformed record header stopped the parsing of `dir`.

@@ -15,6 +15,7 @@ use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
 use chacha20poly1305::ChaCha20Poly1305;
 
 use super::cbc::CbcCipher;
+use super::hole::Overhead;
 use super::keys::{AeadKind, HashKind, TrafficKey, tls13_next_secret, tls13_traffic_key};
 use super::record::{ContentType, RecordHeader};
 
@@ -411,6 +412,24 @@ impl DirectionCipher {
             DirectionCipher::Tls12(c) => c.open_after_hole(header, body),
             DirectionCipher::Tls12Cbc(c) => c.open_after_hole(header, body),
             DirectionCipher::Tls13(d) => d.open_after_hole(header, body),
+        }
+    }
+
+    /// The per-record overhead and the sequence number of the next record, where a hole's
+    /// plaintext can be counted exactly (see [`super::hole`]): an AEAD suite, and in TLS 1.3
+    /// only once in the application phase (handshake records of unknown size may be lost
+    /// before it). CBC padding makes a record's plaintext length unknowable.
+    pub fn hole_framing(&self) -> Option<(Overhead, u64)> {
+        match self {
+            DirectionCipher::Tls12(c) if c.framing == Framing::Tls12Gcm => {
+                Some((Overhead::TLS12_GCM, c.seq))
+            }
+            DirectionCipher::Tls12(c) => Some((Overhead::TLS12_CHACHA, c.seq)),
+            DirectionCipher::Tls12Cbc(_) => None,
+            DirectionCipher::Tls13(d) if d.in_app => {
+                d.app.as_ref().map(|(c, _)| (Overhead::TLS13, c.seq))
+            }
+            DirectionCipher::Tls13(_) => None,
         }
     }
 

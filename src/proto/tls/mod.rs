@@ -10,7 +10,8 @@
 //! ([`keylog`], [`keys`], [`decrypt`], [`cbc`]): TLS 1.3 (0-RTT early data included), TLS 1.2
 //! with AES-GCM or ChaCha20-Poly1305, and TLS 1.1/1.2 AES-CBC with HMAC-SHA1/256/384 in either
 //! MAC order (CCM and 3DES suites are reported as [`Decryption::UnsupportedSuite`]). After a
-//! gap, a decrypted direction finds its framing again ([`resync`]). 0-RTT early data is held
+//! gap, a decrypted direction finds its framing again ([`resync`]) and, where it can, counts the
+//! plaintext the hole cost ([`hole`]). 0-RTT early data is held
 //! until the server accepts it; rejected, it is dropped, so its retry is listed once ([`early`]).
 //! SSLv2-compatible ClientHellos (RFC 5246 Appendix E.2) are reported as `BadTls`, not parsed:
 //! they cannot carry SNI or ALPN and no current client sends them. Hand-written rather than
@@ -23,6 +24,7 @@ pub mod decrypt;
 mod early;
 pub mod handshake;
 pub mod hello;
+pub mod hole;
 pub mod keylog;
 pub mod keys;
 mod plaintext;

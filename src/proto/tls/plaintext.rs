@@ -22,6 +22,12 @@ pub enum Plaintext {
     Data(Vec<u8>),
     /// Records that did not decrypt after data had flowed: the plaintext has a hole here.
     Gap { records: u64 },
+    /// The search after a hole the caller was told of ([`TlsConnection::on_gap`]) ended here:
+    /// the records after it decrypt again, or (`bytes` None) none will. `bytes` is the
+    /// application data lost in the hole when it is known exactly ([`super::hole`]).
+    ///
+    /// [`TlsConnection::on_gap`]: super::TlsConnection::on_gap
+    Lost { bytes: Option<u64> },
 }
 
 /// Records decrypted in one direction.
@@ -241,6 +247,12 @@ impl SideDecrypt {
             self.cipher = build(ctx, self.seen).ok();
         }
         self.cipher.as_ref()
+    }
+
+    /// Per-record overhead and next sequence number, where a hole's plaintext can be counted
+    /// (see [`DirectionCipher::hole_framing`]).
+    pub fn hole_framing(&self) -> Option<(super::hole::Overhead, u64)> {
+        self.cipher.as_ref()?.hole_framing()
     }
 
     /// Try a candidate record after a hole (see [`DirectionCipher::open_after_hole`]). Its

@@ -191,6 +191,16 @@ impl RecordReader {
         *self = RecordReader::default();
     }
 
+    /// Bytes of the current record read so far (header included), and its header once whole;
+    /// None once framing is lost. What a hole now would cut.
+    pub fn cut(&self) -> Option<(u64, Option<RecordHeader>)> {
+        match self.state {
+            State::Header { have, .. } => Some((have as u64, None)),
+            State::Body { header, done } => Some((5 + done as u64, Some(header))),
+            State::Lost => None,
+        }
+    }
+
     pub fn is_lost(&self) -> bool {
         self.state == State::Lost
     }

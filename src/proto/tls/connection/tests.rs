@@ -224,7 +224,7 @@ fn hello_cut_by_a_gap_is_dropped_without_anomaly() {
     let c = hex(testdata::TLS13_CLIENT);
     let mut conn = new_conn();
     let mut events = run(&mut conn, &[(C, &c[..100])]);
-    conn.on_gap(C);
+    conn.on_gap(C, 0);
     conn.on_data(C, Timestamp(9), &c[200..], &mut events);
     assert!(events.is_empty(), "{events:?}");
     assert!(conn.is_lost(C) && !conn.is_lost(S));

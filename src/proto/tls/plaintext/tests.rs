@@ -176,33 +176,61 @@ fn records(stream: &[u8]) -> Vec<&[u8]> {
     out
 }
 
+/// A hole's [`Plaintext::Lost`] mark: its direction and the plaintext it was counted to cost.
+type Mark = (Direction, Option<u64>);
+
 /// Feed the client's hello, a hole where `client_lost` records of the rest were, then the
-/// remaining client records after skipping `junk` bytes of the next one; likewise the server.
+/// remaining client records; likewise the server. Each hole is told with its byte count.
+/// Returns each direction's plaintext without its [`Plaintext::Lost`] marks, which come apart
+/// (direction and the plaintext the hole was counted to have cost).
 fn run_with_holes(
     conn: &mut TlsConnection,
     (client, client_lost): (&[u8], std::ops::Range<usize>),
     (server, server_lost): (&[u8], std::ops::Range<usize>),
     chunk: usize,
-) -> (Vec<Plaintext>, Vec<Plaintext>) {
+) -> (Vec<Plaintext>, Vec<Plaintext>, Vec<Mark>) {
     let (mut events, mut cp, mut sp) = (Vec::new(), Vec::new(), Vec::new());
     let (c, s) = (records(client), records(server));
     let steps = [
-        (C, c[..1].to_vec(), false),
-        (S, s[..server_lost.start].to_vec(), false),
-        (S, s[server_lost.end..].to_vec(), !server_lost.is_empty()),
-        (C, c[1..client_lost.start].to_vec(), false),
-        (C, c[client_lost.end..].to_vec(), !client_lost.is_empty()),
+        (C, c[..1].to_vec(), 0),
+        (S, s[..server_lost.start].to_vec(), 0),
+        (
+            S,
+            s[server_lost.end..].to_vec(),
+            s[server_lost].concat().len(),
+        ),
+        (C, c[1..client_lost.start].to_vec(), 0),
+        (
+            C,
+            c[client_lost.end..].to_vec(),
+            c[client_lost].concat().len(),
+        ),
     ];
-    for (dir, recs, hole_before) in steps {
+    for (dir, recs, hole) in steps {
         let plain = if dir == C { &mut cp } else { &mut sp };
-        if hole_before {
-            conn.on_gap(dir);
+        if hole > 0 {
+            conn.on_gap(dir, hole as u64);
         }
         for piece in recs.concat().chunks(chunk) {
             conn.on_data_plain(dir, Timestamp(0), piece, &mut events, plain);
         }
     }
-    (cp, sp)
+    let mut marks = Vec::new();
+    for (dir, plain) in [(C, &mut cp), (S, &mut sp)] {
+        plain.retain(|p| match p {
+            Plaintext::Lost { bytes } => {
+                marks.push((dir, *bytes));
+                false
+            }
+            _ => true,
+        });
+    }
+    (cp, sp, marks)
+}
+
+/// Plaintext bytes in whole TLS 1.3 records (a record's body less its tag and inner type).
+fn tls13_plaintext_of(recs: &[&[u8]]) -> u64 {
+    recs.iter().map(|r| r.len() as u64 - 5 - 17).sum()
 }
 
 #[test]
@@ -214,8 +242,11 @@ fn after_a_hole_the_next_record_is_found_and_its_sequence_number_proved() {
     for chunk in [1, 7, usize::MAX] {
         let mut conn = with_log(td::D13_AES128_KEYLOG);
         // Both tickets lost, and half of the response record's header-less body before them.
-        let (cp, sp) = run_with_holes(&mut conn, (&c, 2..2), (&s, 6..8), chunk);
+        let (cp, sp, marks) = run_with_holes(&mut conn, (&c, 2..2), (&s, 6..8), chunk);
         assert_eq!((&cp, &sp), (&data(&request(44341)), &data(RESPONSE)));
+        // The hole came before the server's application phase: records of the handshake key,
+        // of unknown plaintext size, could be in it, so its length is not counted.
+        assert_eq!(marks, [(S, None)], "chunk {chunk}");
         let want = ResyncCount {
             resynced: 1,
             abandoned: 0,
@@ -226,14 +257,56 @@ fn after_a_hole_the_next_record_is_found_and_its_sequence_number_proved() {
 }
 
 #[test]
+fn a_hole_in_the_application_phase_is_counted_in_plaintext_bytes() {
+    // Server records 8 (the response, sequence 2 of the application key) lost whole; the
+    // close_notify (3) opens after it. Tickets 6 and 7 had started the application phase.
+    let (c, s) = (hex(td::D13_AES128_CLIENT), hex(td::D13_AES128_SERVER));
+    for chunk in [1, 7, usize::MAX] {
+        let mut conn = with_log(td::D13_AES128_KEYLOG);
+        let (_, sp, marks) = run_with_holes(&mut conn, (&c, 2..2), (&s, 8..9), chunk);
+        assert_eq!(sp, vec![]);
+        let lost = tls13_plaintext_of(&records(&s)[8..9]);
+        assert_eq!(lost, RESPONSE.len() as u64);
+        assert_eq!(marks, [(S, Some(lost))], "chunk {chunk}");
+    }
+}
+
+#[test]
+fn a_hole_inside_a_record_counts_the_whole_record_and_checks_its_header() {
+    // The response record is cut after its header and 25 body bytes; 20 bytes are lost; the
+    // rest of it is searched past. A TCP count that does not fit the cut header is not trusted.
+    let (c, s) = (hex(td::D13_AES128_CLIENT), hex(td::D13_AES128_SERVER));
+    let recs = records(&s);
+    let before: usize = recs[..8].iter().map(|r| r.len()).sum();
+    let (cut, lost) = (before + 30, 20);
+    for (told, want) in [(20, Some(RESPONSE.len() as u64)), (19, None), (0, None)] {
+        let mut conn = with_log(td::D13_AES128_KEYLOG);
+        let (mut events, mut cp, mut sp) = (Vec::new(), Vec::new(), Vec::new());
+        let (hello, rest) = c.split_at(first_record_len(&c));
+        conn.on_data_plain(C, Timestamp(0), hello, &mut events, &mut cp);
+        conn.on_data_plain(S, Timestamp(0), &s[..cut], &mut events, &mut sp);
+        conn.on_data_plain(C, Timestamp(0), rest, &mut events, &mut cp);
+        conn.on_gap(S, told);
+        assert!(conn.is_resyncing(S));
+        conn.on_data_plain(S, Timestamp(1), &s[cut + lost..], &mut events, &mut sp);
+        assert_eq!(sp, [Plaintext::Lost { bytes: want }], "told {told}");
+        assert!(!conn.is_resyncing(S));
+        assert_eq!(conn.resyncs().resynced, 1);
+    }
+}
+
+#[test]
 fn a_hole_before_the_first_protected_record_is_crossed_too() {
     // TLS 1.2 AES-GCM client: ClientHello, ClientKeyExchange, CCS, Finished (sequence 0),
     // request (1), close_notify (2). The Finished is lost: sequence 0, then 1, are tried
     // (OpenSSL's explicit nonces are not the sequence number).
     let (c, s) = (hex(td::D12_AES128_CLIENT), hex(td::D12_AES128_SERVER));
     let mut conn = with_log(td::D12_AES128_KEYLOG);
-    let (cp, sp) = run_with_holes(&mut conn, (&c, 3..4), (&s, 0..0), usize::MAX);
+    let (cp, sp, marks) = run_with_holes(&mut conn, (&c, 3..4), (&s, 0..0), usize::MAX);
     assert_eq!((cp, sp), (data(&request(44344)), data(RESPONSE)));
+    // The Finished record (16 bytes of handshake) less its header, explicit nonce and tag.
+    let finished = records(&c)[3].len() as u64 - 5 - 8 - 16;
+    assert_eq!((marks, finished), (vec![(C, Some(16))], 16));
     assert_eq!(conn.resyncs().tries, 2);
     // The request and close_notify opened; nothing failed.
     let got = conn.decrypted(C);
@@ -246,12 +319,16 @@ fn junk_after_a_hole_is_searched_past_and_a_hopeless_one_given_up() {
     let mut conn = with_log(td::D13_AES128_KEYLOG);
     let (mut events, mut plain) = (Vec::new(), Vec::new());
     run_with_holes(&mut conn, (&c, 2..2), (&s, 0..0), usize::MAX);
-    conn.on_gap(C);
+    conn.on_gap(C, 500);
     // The tail of a lost record, holding a header-like run, then no real record at all.
     let mut junk = vec![0x42, 23, 3, 3, 0, 40];
     junk.extend(vec![0x17; 200_000]);
     conn.on_data_plain(C, Timestamp(3), &junk, &mut events, &mut plain);
-    assert_eq!(plain, vec![]);
+    assert_eq!(
+        plain,
+        [Plaintext::Lost { bytes: None }],
+        "given up: length unknown"
+    );
     let r = conn.resyncs();
     assert_eq!((r.resynced, r.abandoned), (0, 1));
     assert!(r.tries >= 64 && r.tries <= 1024, "{r:?}");
@@ -261,8 +338,8 @@ fn junk_after_a_hole_is_searched_past_and_a_hopeless_one_given_up() {
 fn without_keys_a_gap_stops_the_direction() {
     let (c, s) = (hex(td::D13_AES128_CLIENT), hex(td::D13_AES128_SERVER));
     let mut conn = with_log(td::D13_CHACHA_KEYLOG);
-    let (cp, _) = run_with_holes(&mut conn, (&c, 2..3), (&s, 0..0), usize::MAX);
-    assert_eq!(cp, vec![]);
+    let (cp, _, marks) = run_with_holes(&mut conn, (&c, 2..3), (&s, 0..0), usize::MAX);
+    assert_eq!((cp, marks), (vec![], vec![]));
     assert_eq!(conn.resyncs(), ResyncCount::default());
 }
 
@@ -472,11 +549,13 @@ fn after_a_hole_early_data_is_not_judged_rejected_by_the_clients_side() {
     let (mut events, mut cp, mut sp) = (Vec::new(), Vec::new(), Vec::new());
     conn.on_data_plain(C, Timestamp(1), &client[..469], &mut events, &mut cp);
     conn.on_data_plain(S, Timestamp(2), &server, &mut events, &mut sp);
-    conn.on_gap(C);
+    conn.on_gap(C, 0);
     // The retry opens the search after the hole; the close_notify after it is a record like
     // any other, not proof of a rejection.
     conn.on_data_plain(C, Timestamp(3), &client[469..], &mut events, &mut cp);
-    assert_eq!(cp, data(ZRTT_GET));
+    let mut want = vec![Plaintext::Lost { bytes: None }];
+    want.extend(data(ZRTT_GET));
+    assert_eq!(cp, want, "a hole of unknown length");
     assert_eq!(conn.early_data().rejected_records, 0);
     conn.finish_early();
     assert_eq!(
