@@ -249,3 +249,24 @@ fn js_capture_started_after_a_head_request_pairs_every_later_response() {
     assert_eq!(report["quality"]["midstream_streams"], 1);
     assert_eq!(report["quality"]["requests_without_response"], 0);
 }
+
+/// `mangle.py drop-head --percent 30` of pipelined-2000: the capture starts inside the run of
+/// 2,000 pipelined GETs (request 948 is the first whole one), all answered after the last. The
+/// first response may answer a request sent before the capture, so none is paired: every
+/// request is listed without a response, none with another's. (The requests read end where
+/// the connection layer's hold before the server speaks ends: at least 500 of the 1,052.)
+#[test]
+fn pipelined_capture_started_midway_pairs_no_response_with_the_wrong_request() {
+    let (_, report) = analyze("pipelined-2000-late-start.pcap", &[]);
+    let got = requests(&report);
+    assert!((500..=1052).contains(&got.len()), "{}", got.len());
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(
+            str_field(r, "target"),
+            format!("/fx-pipe/obj-{:06}.txt", 948 + i)
+        );
+        assert_eq!(r["status"], Value::Null, "request {}", 948 + i);
+    }
+    assert_eq!(report["quality"]["midstream_streams"], 1);
+    assert_eq!(report["quality"]["requests_without_response"], got.len());
+}
