@@ -183,3 +183,90 @@ fn two_thousand_pipelined_gets_answered_after_the_last_are_all_paired() {
     assert_eq!(report["quality"]["http_anomalies"], 0);
     assert_eq!(report["quality"]["requests_without_response"], 0);
 }
+
+/// (method, target, operation, status) of each reported request, and of each label.
+type Seen = (String, String, Value, Value);
+
+fn seen(report: &Value) -> Vec<Seen> {
+    requests(report)
+        .iter()
+        .map(|r| {
+            let target = str_field(r, "target").to_string();
+            let method = str_field(r, "method").to_string();
+            (method, target, r["operation"].clone(), r["status"].clone())
+        })
+        .collect()
+}
+
+fn labelled(labels: &[Value]) -> Vec<Seen> {
+    labels
+        .iter()
+        .map(|l| {
+            let target = split_url(str_field(l, "url")).target;
+            let method = str_field(l, "method").to_string();
+            (method, target, l["operation"].clone(), l["status"].clone())
+        })
+        .collect()
+}
+
+/// `mangle.py drop-head --percent 30` of js-session (the JS SDK v3 over plain http, 41
+/// requests on one keep-alive connection): the capture starts inside the 300 KB PutObject body
+/// (label 12), whose response comes first; then the streamed `PUT …stream.txt` and 27 more.
+/// All 28 are reported as the client named them, each with its own response.
+#[test]
+fn js_capture_started_inside_a_large_body_reports_the_28_later_requests() {
+    let original = Fixture::load("js-session");
+    assert!(str_field(&original.labels[12], "url").contains("/app/big.bin?"));
+    let (_, report) = analyze("js-session-late-start.pcap", &[]);
+    let want = labelled(&original.labels[13..]);
+    assert_eq!(want.len(), 28);
+    assert_eq!(want[0].1, "/fx-js-session/app/stream.txt?x-id=PutObject");
+    assert_eq!(seen(&report), want);
+    // The big PUT's answer arrives before the first request seen: paired with it, the
+    // response would precede its request.
+    for r in requests(&report) {
+        assert!(
+            str_field(r, "response_time") > str_field(r, "time"),
+            "{r:#}"
+        );
+    }
+    let quality = &report["quality"];
+    assert_eq!(quality["midstream_streams"], 1);
+    assert_eq!(quality["requests_without_response"], 0);
+}
+
+/// `mangle.py drop-head --percent 55` of js-session: the capture starts just after a HEAD
+/// request, with its answer (`Content-Length: 307200`, no body). Every later request is paired
+/// with its own response, not left without one behind a body that was never sent.
+#[test]
+fn js_capture_started_after_a_head_request_pairs_every_later_response() {
+    let original = Fixture::load("js-session");
+    assert_eq!(str_field(&original.labels[17], "method"), "HEAD");
+    let (_, report) = analyze("js-session-after-head.pcap", &[]);
+    let want = labelled(&original.labels[18..]);
+    assert_eq!(want.len(), 23);
+    assert_eq!(seen(&report), want);
+    assert_eq!(report["quality"]["midstream_streams"], 1);
+    assert_eq!(report["quality"]["requests_without_response"], 0);
+}
+
+/// `mangle.py drop-head --percent 30` of pipelined-2000: the capture starts inside the run of
+/// 2,000 pipelined GETs (request 948 is the first whole one), all answered after the last. The
+/// first response may answer a request sent before the capture, so none is paired: every
+/// request is listed without a response, none with another's. (The requests read end where
+/// the connection layer's hold before the server speaks ends: at least 500 of the 1,052.)
+#[test]
+fn pipelined_capture_started_midway_pairs_no_response_with_the_wrong_request() {
+    let (_, report) = analyze("pipelined-2000-late-start.pcap", &[]);
+    let got = requests(&report);
+    assert!((500..=1052).contains(&got.len()), "{}", got.len());
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(
+            str_field(r, "target"),
+            format!("/fx-pipe/obj-{:06}.txt", 948 + i)
+        );
+        assert_eq!(r["status"], Value::Null, "request {}", 948 + i);
+    }
+    assert_eq!(report["quality"]["midstream_streams"], 1);
+    assert_eq!(report["quality"]["requests_without_response"], got.len());
+}

@@ -251,10 +251,12 @@ impl HttpConnection {
             }
         };
         if lost_framing {
-            // Whole requests may be in the hole, unless nothing was seen yet (the capture
-            // started mid-connection, and responses to earlier requests are unmatched anyway).
+            // Whole requests may be in the hole. Before anything was seen, the capture started
+            // mid-connection: the first response tells whether pairing is sound.
             if self.requests.has_seen() {
                 self.queue.push_barrier();
+            } else {
+                self.queue.start_blind();
             }
             self.resync_requests(true);
         }

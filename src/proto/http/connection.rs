@@ -87,6 +87,10 @@ pub(super) enum ServerState {
         target: Option<u64>,
         response: Option<HttpResponse>,
         body: BodyReader,
+        /// The request is unknown (lost before the capture began, or in a hole): a HEAD's
+        /// answer carries a Content-Length but no body, so a status line right after the head
+        /// ends this response instead (`server.rs`, `bodiless_after_all`).
+        method_unknown: bool,
     },
 }
 

@@ -103,6 +103,9 @@ pub(crate) struct ExchangeQueue {
     /// A request was queued while an earlier one was unanswered (outside a hole): the client
     /// pipelines, so how many responses a hole held cannot be told from the queue.
     pipelined: bool,
+    /// The capture began mid-connection: requests sent before it may still await their
+    /// responses, how many is unknown ([`ExchangeQueue::next_target`]).
+    started_blind: bool,
     max_requests: usize,
     requests: usize,
     /// Index from which the oldest evictable request is looked for: every slot before it (and
@@ -123,6 +126,7 @@ impl ExchangeQueue {
             desynced: false,
             hole: false,
             pipelined: false,
+            started_blind: false,
             max_requests: max_requests.max(1),
             requests: 0,
             evict_from: 0,
@@ -226,6 +230,11 @@ impl ExchangeQueue {
         true
     }
 
+    /// The client side's first bytes came after a gap: the capture began mid-connection.
+    pub(crate) fn start_blind(&mut self) {
+        self.started_blind = true;
+    }
+
     /// Server bytes were lost between or inside responses (see [`ExchangeQueue::after_hole`]).
     pub(crate) fn lose_responses(&mut self) {
         self.hole = !self.desynced;
@@ -264,6 +273,17 @@ impl ExchangeQueue {
     pub(crate) fn next_target(&mut self, out: &mut Vec<ProtoEvent>) -> Target {
         if self.hole && !self.after_hole(out) {
             self.desync(out);
+        }
+        if self.started_blind && self.answered < self.slots.len() {
+            // The first response once requests wait, after a blind start. One waiting: a
+            // client that does not pipeline sent it only once every earlier request had its
+            // answer, so this one is its own. Several: the client pipelines, and requests sent
+            // before the capture may still be owed answers that would pair with the wrong
+            // requests; they are reported without responses instead.
+            self.started_blind = false;
+            if self.slots.len() - self.answered > 1 {
+                self.desync(out);
+            }
         }
         if self.desynced {
             return Target::Unmatched;

@@ -128,6 +128,7 @@ impl HttpConnection {
                         target: target.id(),
                         response: Some(response),
                         body,
+                        method_unknown: target.method().is_none(),
                     };
                 }
                 None => {
@@ -201,9 +202,30 @@ impl HttpConnection {
     }
 
     fn server_body(&mut self, ts: Timestamp, input: &[u8], out: &mut Vec<ProtoEvent>) -> usize {
-        let ServerState::Body { response, body, .. } = &mut self.server else {
+        let ServerState::Body {
+            response,
+            body,
+            method_unknown,
+            ..
+        } = &mut self.server
+        else {
             return input.len();
         };
+        if std::mem::take(method_unknown) && bodiless_after_all(input) {
+            if let Some(r) = response.as_mut() {
+                r.body_len = Some(0);
+            }
+            let old = std::mem::replace(&mut self.server, ServerState::Reading);
+            if let ServerState::Body {
+                target: Some(id),
+                response,
+                ..
+            } = old
+            {
+                self.queue.finish_response(id, response, out);
+            }
+            return 0;
+        }
         let mut unused = Vec::new();
         let prefix = response
             .as_mut()
@@ -231,6 +253,7 @@ impl HttpConnection {
             target,
             response,
             body,
+            ..
         } = old
         {
             let response = response.map(|mut r| {
@@ -280,4 +303,13 @@ impl HttpConnection {
             }
         }
     }
+}
+
+/// The first bytes where the body of a response to an unknown request should start are a
+/// status line: that request was a HEAD (or the like) and the response had no body, whatever
+/// its Content-Length said. Bodies that start with `HTTP/1.` are rare enough to take the risk;
+/// reading the length instead would swallow the next response (a capture that starts just
+/// after a HEAD lost the pairing of every later one). Fewer than 8 bytes do not decide.
+fn bodiless_after_all(input: &[u8]) -> bool {
+    input.len() >= 8 && input.starts_with(b"HTTP/1.") && matches!(input.get(7), Some(b'0' | b'1'))
 }

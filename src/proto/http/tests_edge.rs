@@ -434,3 +434,150 @@ fn after_a_server_hole_a_pipelining_client_is_not_guessed() {
     assert!(conn.pairing_lost());
     assert_eq!(conn.stats().unmatched_responses, 1);
 }
+
+/// A capture that starts just after a HEAD request: its answer says `Content-Length: 307200`
+/// but has no body. Read by that length it would swallow the next response and leave every
+/// later request unpaired; the status line right after its head shows it had none.
+#[test]
+fn mid_connection_start_after_a_head_does_not_swallow_the_next_response() {
+    let mut conn = HttpConnection::new(&ProtoLimits::default());
+    let mut out = Vec::new();
+    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
+    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    let head_answer = b"HTTP/1.1 200 OK\r\nContent-Length: 307200\r\n\r\n";
+    conn.on_data(S2C, Timestamp(1), head_answer, &mut out);
+    conn.on_data(C2S, Timestamp(2), b"HEAD /b HTTP/1.1\r\n\r\n", &mut out);
+    conn.on_data(
+        S2C,
+        Timestamp(3),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 505\r\n\r\n",
+        &mut out,
+    );
+    conn.on_data(C2S, Timestamp(4), b"GET /c HTTP/1.1\r\n\r\n", &mut out);
+    conn.on_data(
+        S2C,
+        Timestamp(5),
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno",
+        &mut out,
+    );
+    conn.on_close(CLOSE_TS, &mut out);
+    assert_eq!(
+        summary(&out),
+        [
+            s("HEAD", "/b", Some(0), Some(200), Some(0)),
+            s("GET", "/c", Some(0), Some(404), Some(2)),
+        ]
+    );
+    assert_eq!(anomalies(&out), [&Anomaly::UnmatchedResponse]);
+    assert!(!conn.pairing_lost());
+}
+
+/// The same answer to an unknown request with a real body is still read by its length, even
+/// when a status line appears inside the body (only its first bytes decide).
+#[test]
+fn mid_connection_start_response_body_is_read_by_its_length() {
+    let mut conn = HttpConnection::new(&ProtoLimits::default());
+    let mut out = Vec::new();
+    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
+    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    conn.on_data(
+        S2C,
+        Timestamp(1),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 24\r\n\r\n",
+        &mut out,
+    );
+    conn.on_data(
+        S2C,
+        Timestamp(1),
+        b"x\nHTTP/1.1 204 OK\r\n\r\nyyy",
+        &mut out,
+    );
+    conn.on_data(C2S, Timestamp(2), b"GET /c HTTP/1.1\r\n\r\n", &mut out);
+    conn.on_data(
+        S2C,
+        Timestamp(3),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+        &mut out,
+    );
+    conn.on_close(CLOSE_TS, &mut out);
+    assert_eq!(summary(&out), [s("GET", "/c", Some(0), Some(200), Some(2))]);
+    assert_eq!(anomalies(&out), [&Anomaly::UnmatchedResponse]);
+}
+
+/// A capture that starts after a pipelining client sent requests still unanswered: the first
+/// response comes while two seen requests wait, and it may answer one sent before the capture.
+/// Both are reported without a response rather than with another request's.
+#[test]
+fn mid_connection_start_behind_pipelined_requests_pairs_no_response() {
+    let mut conn = HttpConnection::new(&ProtoLimits::default());
+    let mut out = Vec::new();
+    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
+    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    conn.on_data(
+        C2S,
+        Timestamp(1),
+        b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+        &mut out,
+    );
+    for (ts, body) in [(2, "lost"), (3, "a"), (4, "b")] {
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        conn.on_data(S2C, Timestamp(ts), response.as_bytes(), &mut out);
+    }
+    conn.on_close(CLOSE_TS, &mut out);
+    assert_eq!(
+        summary(&out),
+        [
+            s("GET", "/a", Some(0), None, None),
+            s("GET", "/b", Some(0), None, None),
+        ]
+    );
+    assert!(conn.pairing_lost());
+}
+
+/// The same start with one request waiting at the first response: a client that does not
+/// pipeline sent it after every earlier answer, so the pairing holds.
+#[test]
+fn mid_connection_start_with_one_waiting_request_pairs_it() {
+    let mut conn = HttpConnection::new(&ProtoLimits::default());
+    let mut out = Vec::new();
+    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
+    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    conn.on_data(C2S, Timestamp(1), b"GET /a HTTP/1.1\r\n\r\n", &mut out);
+    conn.on_data(
+        S2C,
+        Timestamp(2),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na",
+        &mut out,
+    );
+    conn.on_data(
+        C2S,
+        Timestamp(3),
+        b"GET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n",
+        &mut out,
+    );
+    conn.on_data(
+        S2C,
+        Timestamp(4),
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        &mut out,
+    );
+    conn.on_data(
+        S2C,
+        Timestamp(5),
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        &mut out,
+    );
+    conn.on_close(CLOSE_TS, &mut out);
+    assert_eq!(
+        summary(&out),
+        [
+            s("GET", "/a", Some(0), Some(200), Some(1)),
+            s("GET", "/b", Some(0), Some(404), Some(0)),
+            s("GET", "/c", Some(0), Some(204), Some(0)),
+        ]
+    );
+    assert!(!conn.pairing_lost());
+}
