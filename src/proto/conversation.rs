@@ -312,6 +312,26 @@ impl Conversation {
         }
     }
 
+    /// Whether these client bytes, on a connection whose client began mid-message and whose
+    /// server has not spoken, hold a whole HTTP request line at the start of a line.
+    fn client_resumes_http(&self, dir: Direction, bytes: &[u8]) -> bool {
+        let [client, server] = &self.layer.probes;
+        if dir != Direction::ClientToServer
+            || client.verdict != Some(Protocol::Other)
+            || server.verdict.is_some()
+        {
+            return false;
+        }
+        let is_request_line =
+            |line: &[u8]| detect::request_line(line) == Detection::Found(Protocol::Http);
+        // A segment may begin a line: when what is held so far ends one.
+        let after_line_end =
+            matches!(client.held.last(), Some(Held::Data(_, b)) if b.ends_with(b"\n"));
+        (after_line_end && is_request_line(bytes))
+            || memchr::memchr_iter(b'\n', bytes)
+                .any(|at| is_request_line(bytes.get(at + 1..).unwrap_or_default()))
+    }
+
     /// The protocol is known: what was held goes through, client side first (it spoke first).
     fn replay_all(&mut self, out: &mut Vec<ProtoEvent>) {
         for dir in [Direction::ClientToServer, Direction::ServerToClient] {
@@ -339,7 +359,17 @@ impl Conversation {
             return handoff_bytes(handoff, dir).extend_from_slice(bytes);
         }
         let answered_tls = dir == Direction::ServerToClient && self.layer.server_answered_tls;
+        let resumes =
+            matches!(self.layer.mode, Mode::Detecting) && self.client_resumes_http(dir, bytes);
         match &mut self.layer.mode {
+            Mode::Detecting if resumes => {
+                // A client met mid-message that goes on to send whole requests (a pipelining
+                // client can send far more than the hold bound before the server first
+                // speaks): HTTP from here, resynchronising past the unknown start.
+                self.hold(dir, Held::Data(ts, bytes.to_vec()));
+                self.layer.mode = Mode::Http(Box::new(HttpConnection::new(&self.limits)));
+                self.replay_all(out);
+            }
             Mode::Detecting => self.hold(dir, Held::Data(ts, bytes.to_vec())),
             Mode::Http(_) if answered_tls => self.tls_answer(ts, bytes, out),
             Mode::Http(http) => {

@@ -225,6 +225,55 @@ fn mid_connection_start_detected_from_the_server() {
 }
 
 #[test]
+fn mid_connection_client_sending_more_than_the_hold_bound_is_read_from_its_own_bytes() {
+    // A pipelining client met mid-request sends far more than the hold bound before the server
+    // first speaks: its whole request lines say HTTP without waiting for the server.
+    let limits = ProtoLimits::default();
+    let mut conv = Conversation::new(limits);
+    let mut out = Vec::new();
+    conv.on_gap(C2S, Timestamp(0), 0, &mut out);
+    conv.on_data(
+        C2S,
+        Timestamp(1),
+        b"-000001.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+        &mut out,
+    );
+    let mut sent = 0;
+    let mut n = 2;
+    while sent <= 2 * limits.max_header_bytes {
+        let req = format!("GET /obj-{n:06}.txt HTTP/1.1\r\nHost: h\r\n\r\n");
+        sent += req.len();
+        conv.on_data(C2S, Timestamp(n), req.as_bytes(), &mut out);
+        n += 1;
+    }
+    conv.on_close(Timestamp(n), &mut out);
+    let x = exchanges(&out);
+    assert_eq!(
+        x.len() as i64,
+        n - 2,
+        "every whole request after the unknown start"
+    );
+    assert_eq!(x[0].request.target, "/obj-000002.txt");
+    assert!(x.iter().all(|e| e.response.is_none()));
+}
+
+#[test]
+fn a_client_met_mid_stream_without_a_request_line_waits_for_the_server() {
+    let mut conv = Conversation::new(ProtoLimits::default());
+    let mut out = Vec::new();
+    conv.on_gap(C2S, Timestamp(0), 0, &mut out);
+    conv.on_data(
+        C2S,
+        Timestamp(1),
+        b"binary\n\x00\x01 not a request line\r\n",
+        &mut out,
+    );
+    conv.on_data(C2S, Timestamp(2), b"\nGET /half-a-line", &mut out);
+    assert!(exchanges(&out).is_empty());
+    assert!(matches!(conv.layer.mode, Mode::Detecting));
+}
+
+#[test]
 fn other_protocols_are_ignored_and_counted() {
     let mut conv = Conversation::new(ProtoLimits::default());
     let mut out = Vec::new();
