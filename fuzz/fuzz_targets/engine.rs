@@ -45,24 +45,25 @@ fn pump(engine: &mut Engine, judge: &mut Judge) {
             Fact::Session(_) => {}
         }
     }
-    rows(&judged);
+    rows(judged);
 }
 
-fn rows(judged: &[Judged]) {
+fn rows(judged: Vec<Judged>) {
     let redactor = Redactor { on: true };
     for j in judged {
         let findings = match j {
             Judged::Request(r, f) => {
-                let _ = redactor.request(r);
-                f.as_slice()
+                let _ = redactor.request(*r);
+                f
             }
             Judged::Attempt(_, a, f) => {
-                let _ = redactor.attempt(a);
-                f.as_deref().map_or(&[][..], std::slice::from_ref)
+                let _ = redactor.attempt(&a);
+                f.into_iter().map(|f| *f).collect()
             }
         };
         for f in findings {
-            let _ = redactor.finding(f, FailOn::default().severity(f.kind));
+            let severity = FailOn::default().severity(f.kind);
+            let _ = redactor.finding(f, severity);
         }
     }
 }
@@ -110,7 +111,7 @@ fuzz_target!(|data: &[u8]| {
     pump(&mut engine, &mut judge);
     let mut judged = Vec::new();
     judge.finish(&mut judged);
-    rows(&judged);
+    rows(judged);
     let (intake, _flows, records) = engine.finish();
     assert!(intake.packets <= data.len() as u64);
     let _ = records.operation_counts();

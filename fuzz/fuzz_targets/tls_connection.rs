@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         ts = Timestamp(ts.0.saturating_add(1_000));
         match chunk {
             Chunk::Data(dir, bytes) => tls.on_data_plain(dir, ts, bytes, &mut out, &mut plain),
-            Chunk::Gap(dir, _) => tls.on_gap(dir),
+            Chunk::Gap(dir, len) => tls.on_gap(dir, len),
         }
     }
     let _ = (
