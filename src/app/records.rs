@@ -256,8 +256,7 @@ impl Records {
         if let Some(t) = c.conv.tls() {
             let rejected = t.early_data().rejected_records;
             self.tls_early_rejected = self.tls_early_rejected.saturating_add(rejected);
-        }
-        if let Some(r) = c.conv.tls().map(|t| t.resyncs()) {
+            let r = t.resyncs();
             let sum = &mut self.tls_resyncs;
             sum.resynced = sum.resynced.saturating_add(r.resynced);
             sum.abandoned = sum.abandoned.saturating_add(r.abandoned);

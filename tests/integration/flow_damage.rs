@@ -2,28 +2,8 @@
 //! `fixtures/gen/mangle.py` as `fixtures/README.md` says), checked against the labels the clients
 //! recorded for the undamaged originals.
 
-use crate::harness::{Fixture, fixtures_dir, s3wire, split_url, str_field};
+use crate::harness::{Fixture, analyze_damaged as analyze, finding_kinds, split_url, str_field};
 use serde_json::Value;
-
-/// `analyze --format json --no-redact --no-aws-config` on `fixtures/damaged/<capture>`.
-fn analyze(capture: &str, extra: &[&str]) -> (i32, Value) {
-    let path = fixtures_dir().join("damaged").join(capture);
-    let path = path.to_string_lossy();
-    let mut args = vec![
-        "analyze",
-        &path,
-        "--format",
-        "json",
-        "--no-redact",
-        "--no-aws-config",
-    ];
-    args.extend_from_slice(extra);
-    let out = s3wire(&args);
-    let code = out.status.code().unwrap_or(-1);
-    let report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{capture}: exit {code}, not JSON ({e})"));
-    (code, report)
-}
 
 fn finding<'a>(report: &'a Value, kind: &str) -> &'a Value {
     report["findings"]
@@ -73,12 +53,7 @@ fn a_reset_on_a_port_no_https_endpoint_names_is_not_tls_evidence() {
         "tls-port-reset.pcap",
         &["--endpoint", "https://s3.local.test:9443"],
     );
-    let kinds: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| str_field(f, "kind"))
-        .collect();
+    let kinds = finding_kinds(&report);
     assert!(!kinds.contains(&"plaintext-to-tls-port"), "{kinds:?}");
 }
 

@@ -140,6 +140,37 @@ impl Fixture {
     }
 }
 
+/// `analyze --format json --no-redact --no-aws-config` on `fixtures/damaged/<capture>`, then
+/// `extra`; returns (exit code, report).
+pub fn analyze_damaged(capture: &str, extra: &[&str]) -> (i32, Value) {
+    let path = fixtures_dir().join("damaged").join(capture);
+    let path = path.to_string_lossy();
+    let mut args = vec![
+        "analyze",
+        &path,
+        "--format",
+        "json",
+        "--no-redact",
+        "--no-aws-config",
+    ];
+    args.extend_from_slice(extra);
+    let out = s3wire(&args);
+    let code = out.status.code().unwrap_or(-1);
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{capture}: exit {code}, not JSON ({e})"));
+    (code, report)
+}
+
+/// The kinds of a report's findings, in report order.
+pub fn finding_kinds(report: &Value) -> Vec<&str> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| str_field(f, "kind"))
+        .collect()
+}
+
 /// A label's URL split into (scheme, host, port, target).
 pub struct Url {
     pub scheme: String,

@@ -2,28 +2,10 @@
 //! `fixtures/gen/mangle.py` as `fixtures/README.md` says) give the requests the wire still shows,
 //! checked against the labels the clients recorded for the undamaged originals.
 
-use crate::harness::{Fixture, fixtures_dir, s3wire, split_url, str_field};
+use crate::harness::{
+    Fixture, analyze_damaged as analyze, finding_kinds, fixtures_dir, split_url, str_field,
+};
 use serde_json::Value;
-
-/// `analyze --format json --no-redact` on a damaged capture, with `extra` arguments.
-fn analyze(capture: &str, extra: &[&str]) -> (i32, Value) {
-    let path = fixtures_dir().join("damaged").join(capture);
-    let path = path.to_string_lossy();
-    let mut args = vec![
-        "analyze",
-        &path,
-        "--format",
-        "json",
-        "--no-redact",
-        "--no-aws-config",
-    ];
-    args.extend_from_slice(extra);
-    let out = s3wire(&args);
-    let code = out.status.code().unwrap_or(-1);
-    let report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{capture}: exit {code}, not JSON ({e})"));
-    (code, report)
-}
 
 fn requests(report: &Value) -> &Vec<Value> {
     report["requests"].as_array().expect("requests")
@@ -96,12 +78,7 @@ fn snaplen_200_plaintext_request_is_a_finding_and_tls_says_why_not_decrypted() {
         (&r["truncated"], &r["status"]),
         (&Value::Bool(true), &Value::from(204))
     );
-    let kinds: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| str_field(f, "kind"))
-        .collect();
+    let kinds = finding_kinds(&report);
     assert_eq!(kinds, ["plaintext-to-https-endpoint"]);
     let tls = report["tls"].as_array().unwrap();
     assert_eq!(tls.len(), 1);
