@@ -187,10 +187,9 @@ fn tls_port_evidence(
     https: Option<&Endpoint>,
     port: u16,
 ) -> Option<TlsPortEvidence> {
-    // nginx, Apache and Go all say it with a 400; any other status is an object that
-    // happens to contain the words.
     let rejection = hints::plain_http_rejection(r.evidence.response_text.as_deref());
-    if let Some(text) = rejection.filter(|_| matches!(r.status, Some(400) | None)) {
+    let rejected = matches!(r.status, Some(hints::PLAIN_HTTP_REJECTION_STATUS) | None);
+    if let Some(text) = rejection.filter(|_| rejected) {
         return Some(TlsPortEvidence::ServerText(text));
     }
     if r.evidence.server_replied_tls {

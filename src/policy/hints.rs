@@ -76,6 +76,10 @@ pub const SECURE_TRANSPORT_HINT: &str =
 pub const DEFAULT_HINT: &str =
     "the client was configured with http:// or an SDK override for this operation";
 
+/// The status that comes with a server's "plain HTTP to a TLS port" text: nginx, Apache and Go
+/// all say it with a 400; under any other status the words are an object's content.
+pub const PLAIN_HTTP_REJECTION_STATUS: u16 = 400;
+
 /// The server text that proves plain HTTP reached a TLS port, if the body has one.
 pub fn plain_http_rejection(body: Option<&str>) -> Option<&'static str> {
     // Every text names HTTP: one fast search rules out nearly every body (it runs for every

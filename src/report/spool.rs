@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use std::fs::File;
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 
 /// The temporary directory could not hold a spool (TMPDIR missing, read-only, full).
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,9 @@ pub struct SpoolError {
     pub dir: std::path::PathBuf,
     pub source: io::Error,
 }
+
+/// Bytes per write to the spool and per read back from it.
+const SPOOL_BUFFER: usize = 1 << 18;
 
 pub struct Spool {
     file: Option<BufWriter<File>>,
@@ -34,7 +37,7 @@ impl Spool {
             io::Error::new(kind, SpoolError { dir, source })
         })?;
         Ok(Spool {
-            file: Some(BufWriter::with_capacity(1 << 16, file)),
+            file: Some(BufWriter::with_capacity(SPOOL_BUFFER, file)),
             rows: 0,
         })
     }
@@ -70,8 +73,17 @@ impl Spool {
         };
         let mut f = w.into_inner().map_err(|e| e.into_error())?;
         f.seek(SeekFrom::Start(0))?;
-        io::copy(&mut f, out)?;
-        Ok(())
+        // Not `io::copy`: through a `dyn Write` it copies in 8 KiB steps, and a busy capture's
+        // findings spool is hundreds of MB.
+        let mut buf = vec![0u8; SPOOL_BUFFER];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => out.write_all(buf.get(..n).unwrap_or_default())?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
