@@ -477,6 +477,17 @@ impl FileSource {
         let (Format::Ng(section), Some(block)) = (format, buf.available().get(..total)) else {
             return Ok(Parsed::Nothing);
         };
+        match section.enhanced_packet_fast(block) {
+            Some(Ok(parsed)) => {
+                self.pending = total;
+                return Ok(parsed);
+            }
+            Some(Err(why)) => {
+                let what = format!("{}: {why}", block_name(block_type));
+                return Ok(self.skip_block(what, total));
+            }
+            None => {}
+        }
         let parsed = if big_endian {
             parse_block_be(block)
         } else {

@@ -18,6 +18,7 @@ use crate::time::Timestamp;
 /// Block types (draft-ietf-opsawg-pcapng §11.1).
 pub(super) const SHB_TYPE: u32 = 0x0A0D_0D0A;
 const OBSOLETE_PACKET_TYPE: u32 = 0x0000_0002;
+const EPB_TYPE: u32 = 0x0000_0006;
 
 /// One interface of the current section (§4.2).
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +35,21 @@ impl Interface {
     /// Timestamps are a 64-bit count of units since `if_tsoffset` (§4.3). Converted to whole
     /// nanoseconds: exact for every power of 10 up to 10^9, truncated below a nanosecond otherwise.
     fn timestamp(&self, high: u32, low: u32) -> Timestamp {
-        let units = (u128::from(high) << 32) | u128::from(low);
+        // The two resolutions nearly every capture has, in 64-bit arithmetic (the general case
+        // divides 128-bit numbers, a library call, twice per packet).
+        let units = (u64::from(high) << 32) | u64::from(low);
+        let per_ns = match self.units_per_sec {
+            1_000_000 => Some(1_000),
+            1_000_000_000 => Some(1),
+            _ => None,
+        };
+        if let Some(per_ns) = per_ns {
+            let per_sec = 1_000_000_000 / per_ns;
+            let secs = i64::try_from(units / per_sec).unwrap_or(i64::MAX);
+            let nanos = u32::try_from(units % per_sec * per_ns).unwrap_or(0);
+            return Timestamp::from_secs_nanos(secs.saturating_add(self.offset_secs), nanos);
+        }
+        let units = u128::from(units);
         let secs = i64::try_from(units / self.units_per_sec).unwrap_or(i64::MAX);
         // `units % units_per_sec` < 2^64, so the product stays far below 2^128.
         let nanos = (units % self.units_per_sec) * 1_000_000_000 / self.units_per_sec;
@@ -179,6 +194,39 @@ impl Section {
         Ok(self.frame(iface, ts, data, epb.origlen))
     }
 
+    /// An Enhanced Packet Block read directly, without `pcap-parser`: the packets of a pcapng
+    /// file are nearly all EPBs, and the generic parser (nom combinators, options collected into
+    /// a `Vec`) was a quarter of a body-heavy capture's analysis thread. `None` whenever
+    /// `pcap-parser` could see the block differently — options present, or any check it makes
+    /// failing — and the caller parses it the general way, so that damage is reported the same.
+    pub(super) fn enhanced_packet_fast(
+        &mut self,
+        block: &[u8],
+    ) -> Option<Result<Parsed, BlockError>> {
+        let field = |at: usize| self.u32_at(block, at);
+        if field(0)? != EPB_TYPE {
+            return None;
+        }
+        let len = field(4)?;
+        let caplen = field(20)?;
+        // pcap-parser's checks: the block holds its 32 bytes of fields, the captured length is
+        // sane, the padded data fits, and the length is repeated at the end.
+        if len < 32 || usize::try_from(len).ok()? != block.len() || caplen >= u32::MAX - 4 {
+            return None;
+        }
+        let padded = caplen.checked_add(3)? & !3;
+        // Exactly the fields and the data: no options, whose parsing this path would skip.
+        if padded.checked_add(32)? != len || field(block.len() - 4)? != len {
+            return None;
+        }
+        let (if_id, ts_high, ts_low, origlen) = (field(8)?, field(12)?, field(16)?, field(24)?);
+        let data = 28..28 + usize::try_from(caplen).ok()?;
+        Some(self.interface(if_id).map(|iface| {
+            let ts = iface.timestamp(ts_high, ts_low);
+            self.frame(iface, ts, data, origlen)
+        }))
+    }
+
     /// §4.4: interface 0, no timestamp; the captured length is the smallest of the original
     /// length, the interface's snaplen and what the block holds.
     fn simple_packet(
@@ -258,4 +306,188 @@ fn sub_range(block: &[u8], data: &[u8], len: u32) -> Result<Range<usize>, BlockE
     let end = start.checked_add(len).filter(|&e| e <= block.len());
     end.map(|end| start..end)
         .ok_or_else(|| "packet data lies outside its block".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pcap_parser::pcapng::{parse_block_be, parse_block_le};
+    use proptest::prelude::*;
+
+    fn u32s(big_endian: bool, v: u32) -> [u8; 4] {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+
+    /// A block of `block_type` around `body`, with `len` as both lengths unless given.
+    fn block(big_endian: bool, block_type: u32, body: &[u8], len2: Option<u32>) -> Vec<u8> {
+        let len = u32::try_from(body.len() + 12).unwrap();
+        let mut b = u32s(big_endian, block_type).to_vec();
+        b.extend(u32s(big_endian, len));
+        b.extend(body);
+        b.extend(u32s(big_endian, len2.unwrap_or(len)));
+        b
+    }
+
+    /// A section with one Ethernet interface (microseconds).
+    fn section(big_endian: bool) -> Section {
+        let mut s = Section {
+            big_endian,
+            ..Section::default()
+        };
+        let mut body = if big_endian {
+            1u16.to_be_bytes().to_vec()
+        } else {
+            1u16.to_le_bytes().to_vec()
+        };
+        body.extend([0, 0]);
+        body.extend(u32s(big_endian, 65535));
+        let idb = block(big_endian, 1, &body, None);
+        let parsed = if big_endian {
+            parse_block_be(&idb)
+        } else {
+            parse_block_le(&idb)
+        };
+        s.interpret(&idb, parsed.unwrap().1).unwrap();
+        s
+    }
+
+    /// What the general path (pcap-parser, then `interpret`) makes of a block.
+    fn general(s: &mut Section, block: &[u8]) -> String {
+        let parsed = if s.big_endian {
+            parse_block_be(block)
+        } else {
+            parse_block_le(block)
+        };
+        match parsed {
+            Ok((_, b)) => format!("{:?}", s.interpret(block, b)),
+            Err(_) => "damaged".to_string(),
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    struct Epb {
+        big_endian: bool,
+        if_id: u32,
+        ts: u64,
+        data: Vec<u8>,
+        caplen_delta: i8,
+        orig_len: u32,
+        options: Vec<u8>,
+        len2_delta: i8,
+    }
+
+    fn epb_block(e: &Epb) -> Vec<u8> {
+        let be = e.big_endian;
+        let caplen = u32::try_from(e.data.len())
+            .unwrap()
+            .wrapping_add_signed(i32::from(e.caplen_delta));
+        let mut body = u32s(be, e.if_id).to_vec();
+        body.extend(u32s(be, (e.ts >> 32) as u32));
+        body.extend(u32s(be, e.ts as u32));
+        body.extend(u32s(be, caplen));
+        body.extend(u32s(be, e.orig_len));
+        body.extend(&e.data);
+        body.resize(body.len().next_multiple_of(4), 0);
+        body.extend(&e.options);
+        let len = u32::try_from(body.len() + 12).unwrap();
+        block(
+            be,
+            EPB_TYPE,
+            &body,
+            Some(len.wrapping_add_signed(i32::from(e.len2_delta))),
+        )
+    }
+
+    #[test]
+    fn a_plain_epb_takes_the_fast_path_with_the_general_paths_meaning() {
+        for big_endian in [false, true] {
+            let e = Epb {
+                big_endian,
+                if_id: 0,
+                ts: 1_700_000_000_123_456,
+                data: b"abcde".to_vec(),
+                caplen_delta: 0,
+                orig_len: 60,
+                options: Vec::new(),
+                len2_delta: 0,
+            };
+            let b = epb_block(&e);
+            let mut s = section(big_endian);
+            let fast = s.enhanced_packet_fast(&b).expect("fast path");
+            let text = format!("{fast:?}");
+            assert!(text.contains("data: 28..33"), "{text}");
+            assert!(text.contains("orig_len: 60"), "{text}");
+            assert_eq!(text, general(&mut section(big_endian), &b));
+        }
+    }
+
+    #[test]
+    fn an_epb_with_options_or_a_bad_trailing_length_goes_the_general_way() {
+        let mut e = Epb {
+            big_endian: false,
+            if_id: 0,
+            ts: 5,
+            data: vec![1; 8],
+            caplen_delta: 0,
+            orig_len: 8,
+            // epb_flags (code 2, 4 bytes), then opt_endofopt
+            options: vec![2, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+            len2_delta: 0,
+        };
+        assert!(
+            section(false)
+                .enhanced_packet_fast(&epb_block(&e))
+                .is_none()
+        );
+        e.options.clear();
+        e.len2_delta = 4;
+        assert!(
+            section(false)
+                .enhanced_packet_fast(&epb_block(&e))
+                .is_none()
+        );
+    }
+
+    proptest! {
+        /// Microseconds and nanoseconds, computed in 64 bits, as the general 128-bit way does.
+        #[test]
+        fn timestamps_in_64_bits_match_the_general_arithmetic(
+            high in any::<u32>(), low in any::<u32>(), nano in any::<bool>(), offset in -5i64..5,
+        ) {
+            let units_per_sec: u128 = if nano { 1_000_000_000 } else { 1_000_000 };
+            let iface = Interface { link: LinkType(1), units_per_sec, offset_secs: offset, snaplen: 0 };
+            let units = (u128::from(high) << 32) | u128::from(low);
+            let secs = i64::try_from(units / units_per_sec).unwrap_or(i64::MAX);
+            let nanos = (units % units_per_sec) * 1_000_000_000 / units_per_sec;
+            let expected = Timestamp::from_secs_nanos(
+                secs.saturating_add(offset),
+                u32::try_from(nanos).unwrap_or(0),
+            );
+            prop_assert_eq!(iface.timestamp(high, low), expected);
+        }
+
+        /// Wherever the fast path answers, the general path answers the same; where it does not,
+        /// the general path decides (damage included).
+        #[test]
+        fn fast_path_agrees_with_pcap_parser(
+            big_endian in any::<bool>(),
+            if_id in 0u32..3,
+            ts in any::<u64>(),
+            data in prop::collection::vec(any::<u8>(), 0..40),
+            caplen_delta in -6i8..6,
+            orig_len in any::<u32>(),
+            options in prop::sample::select(vec![Vec::new(), vec![0u8, 0, 0, 0], vec![1, 0, 0, 0]]),
+            len2_delta in prop::sample::select(vec![0i8, 0, 0, 4, -4]),
+        ) {
+            let e = Epb { big_endian, if_id, ts, data, caplen_delta, orig_len, options, len2_delta };
+            let b = epb_block(&e);
+            if let Some(fast) = section(big_endian).enhanced_packet_fast(&b) {
+                prop_assert_eq!(format!("{fast:?}"), general(&mut section(big_endian), &b));
+            }
+        }
+    }
 }
