@@ -698,6 +698,13 @@ fn exchanges(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Exchange lines grouped by their connection (the client address that starts each line), in
+/// their order within it.
+fn per_connection(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort_by(|a, b| a.split(' ').next().cmp(&b.split(' ').next()));
+    lines
+}
+
 #[test]
 fn capture_sees_the_requests_tcpdump_keeps_of_the_same_traffic() {
     let Some(srv) = servers("capture_sees_the_requests_tcpdump_keeps_of_the_same_traffic") else {
@@ -749,8 +756,15 @@ fn capture_sees_the_requests_tcpdump_keeps_of_the_same_traffic() {
     for op in ["PutObject", "GetObject", "ListObjectsV2", "DeleteObject"] {
         assert_eq!(mine.iter().filter(|o| o.2 == op).count(), 80, "{op}");
     }
-    // The same requests, connection for connection, as tcpdump's file analysed offline.
-    assert_eq!(exchanges(&live), exchanges(&offline));
+    // The same requests, connection for connection, as tcpdump's file analysed offline. Only
+    // the order within a connection is compared: two clients sending at the same moment from
+    // two CPUs hand their packets to each capture socket in turn, so tcpdump's socket and ours
+    // can get them in opposite orders (seen once, under load: requests 81 and 82 of 321, on two
+    // connections, listed in swapped order; the same 321 exchanges otherwise).
+    assert_eq!(
+        per_connection(exchanges(&live)),
+        per_connection(exchanges(&offline))
+    );
     assert_eq!(live["quality"]["gaps"], offline["quality"]["gaps"]);
     assert_eq!(live["quality"]["gaps"], 0);
 }
