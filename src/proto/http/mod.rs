@@ -156,9 +156,8 @@ impl Headers {
 
     /// First field with this name (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        // A plain loop: a request's head is looked up about ten times between the parser, the
-        // records and the classifier, and the iterator chain of `all` cost ~30 instructions a
-        // field.
+        // Not `all(name).next()`: a request's head is looked up about ten times between the
+        // parser, the records and the classifier, and the plain search is ~10% cheaper.
         let s = self.spans.iter().find(|s| self.is_named(s, name))?;
         Some(self.value(s))
     }
