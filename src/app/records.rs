@@ -414,23 +414,30 @@ fn request(
     ex: HttpExchange,
     s3: s3::S3Request,
 ) -> Request {
-    let evidence = evidence(&ex, c, &s3);
+    let [host, user_agent, authorization, token] = ex.request.headers.first_of([
+        "host",
+        "user-agent",
+        "authorization",
+        "x-amz-security-token",
+    ]);
+    let evidence = evidence(&ex, c, &s3, authorization, token.is_some());
+    let owned = |v: Option<&str>| v.map(str::to_string);
+    let (host, user_agent, authorization) = (owned(host), owned(user_agent), owned(authorization));
     let HttpExchange {
         request: req,
         response,
         interim,
         ..
     } = ex;
-    let header = |name: &str| req.header(name).map(str::to_string);
     Request {
         id,
         time: req.ts,
         scheme,
         client: c.client,
         server: c.server,
-        host: header("host"),
-        user_agent: header("user-agent"),
-        authorization: header("authorization"),
+        host,
+        user_agent,
+        authorization,
         operation: s3.operation.map_err(|u| u.reason),
         operation_note: s3.note,
         bucket: s3.bucket,
@@ -511,9 +518,16 @@ fn decryption_text(d: Decryption) -> String {
     }
 }
 
-fn evidence(ex: &HttpExchange, c: &Conn, s3: &s3::S3Request) -> Evidence {
-    let req = &ex.request;
-    let auth = req.header("authorization").unwrap_or("");
+/// `authorization` and `token`: the request's `Authorization` and whether it has an
+/// `X-Amz-Security-Token`, looked up with its other fields.
+fn evidence(
+    ex: &HttpExchange,
+    c: &Conn,
+    s3: &s3::S3Request,
+    authorization: Option<&str>,
+    token: bool,
+) -> Evidence {
+    let auth = authorization.unwrap_or("");
     // Only a rejection's body is ever read (`policy::evaluate`): decoding every GetObject's
     // first bytes was 3% of a body-heavy capture's analysis.
     let rejection = ex
@@ -527,7 +541,7 @@ fn evidence(ex: &HttpExchange, c: &Conn, s3: &s3::S3Request) -> Evidence {
     });
     Evidence {
         sigv4_auth: auth.starts_with("AWS4-") || auth.starts_with("AWS "),
-        session_token: req.header("x-amz-security-token").is_some(),
+        session_token: token,
         presigned: s3.presigned.is_some(),
         server_replied_tls: c.server_replied_tls,
         response_text,

@@ -331,3 +331,27 @@ mod rechunking {
         }
     }
 }
+
+#[test]
+fn first_of_finds_what_one_lookup_per_name_finds() {
+    let headers: Headers = [
+        ("Host", "a.test"),
+        ("X-Amz-Date", "20260101T000000Z"),
+        ("user-agent", "one"),
+        ("User-Agent", "two"),
+        ("AUTHORIZATION", "AWS4-HMAC-SHA256 Credential=x"),
+    ]
+    .into_iter()
+    .collect();
+    let names = [
+        "host",
+        "user-agent",
+        "authorization",
+        "x-amz-security-token",
+        "x-amz-date",
+    ];
+    let found = headers.first_of(names);
+    assert_eq!(found, names.map(|n| headers.get(n)));
+    assert_eq!(found[1], Some("one"), "the first of two fields");
+    assert_eq!(found[3], None);
+}
