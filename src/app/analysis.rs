@@ -29,18 +29,22 @@ pub struct Analysis {
     sanitize_path: SavePath,
 }
 
-/// The sink for an output format, writing into what `open` opens. Both happen on the first
-/// row, so an error before it leaves the output untouched.
+/// The sink for an output format, writing into what `open` opens (with, when it can be had, a
+/// second handle on the same file for the kernel to copy into: see
+/// [`OutputSettings::open_with_direct`]). Both happen on the first row, so an error before it
+/// leaves the output untouched.
 pub fn sink_for(
     o: &OutputSettings,
     tool: ToolInfo,
-    open: impl FnOnce() -> io::Result<Box<dyn Write + Send>> + Send + 'static,
+    open: impl FnOnce() -> io::Result<(Box<dyn Write + Send>, Option<std::fs::File>)> + Send + 'static,
 ) -> Box<dyn Sink + Send> {
     let (format, table, shown) = (o.format, o.table, o.shown);
     Box::new(Lazy::new(Box::new(move || {
-        let out = open()?;
+        let (out, direct) = open()?;
         Ok(match format {
-            Format::Json => Box::new(JsonSink::new(out, &tool)?) as Box<dyn Sink + Send>,
+            Format::Json => {
+                Box::new(JsonSink::new(out, &tool)?.direct(direct)) as Box<dyn Sink + Send>
+            }
             Format::Jsonl => Box::new(JsonlSink::new(out, &tool)?),
             Format::Table => Box::new(KeepSink::new(out, Human::Table(table), shown)),
             Format::Markdown => Box::new(KeepSink::new(out, Human::Markdown, shown)),

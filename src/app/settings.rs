@@ -190,21 +190,38 @@ impl OutputSettings {
 
     /// Where the report goes: the `--output` file or standard output (buffered).
     pub fn open(&self) -> std::io::Result<Box<dyn Write + Send>> {
+        Ok(self.open_with_direct()?.0)
+    }
+
+    /// [`OutputSettings::open`], and a second handle on the same open file (sharing its
+    /// offset) for what can be copied into it by the kernel: a JSON report's spooled rows,
+    /// hundreds of MB on a busy capture (`Spool::copy_to`). None where one cannot be had.
+    pub fn open_with_direct(
+        &self,
+    ) -> std::io::Result<(Box<dyn Write + Send>, Option<std::fs::File>)> {
         Ok(match &self.path {
-            Some(p) => Box::new(std::io::BufWriter::with_capacity(
-                REPORT_BUFFER,
-                std::fs::File::create(p).map_err(|source| {
+            Some(p) => {
+                let file = std::fs::File::create(p).map_err(|source| {
                     ReportError::Create {
                         path: p.clone(),
                         source,
                     }
                     .into_io()
-                })?,
-            )),
-            None => Box::new(std::io::BufWriter::with_capacity(
-                REPORT_BUFFER,
-                std::io::stdout(),
-            )),
+                })?;
+                let direct = file.try_clone().ok();
+                let out = std::io::BufWriter::with_capacity(REPORT_BUFFER, file);
+                (Box::new(out), direct)
+            }
+            None => {
+                use std::os::fd::AsFd;
+                let direct = std::io::stdout()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .ok()
+                    .map(std::fs::File::from);
+                let out = std::io::BufWriter::with_capacity(REPORT_BUFFER, std::io::stdout());
+                (Box::new(out), direct)
+            }
         })
     }
 }

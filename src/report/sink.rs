@@ -42,6 +42,9 @@ pub trait Sink {
 /// then the spooled arrays and the sections known at the end. One row per line.
 pub struct JsonSink<W: Write> {
     out: W,
+    /// The same file as `out`, for the spools to be copied into by the kernel (see
+    /// [`JsonSink::direct`]).
+    direct: Option<std::fs::File>,
     /// One row's JSON, reused.
     row: Vec<u8>,
     requests: u64,
@@ -58,12 +61,21 @@ impl<W: Write> JsonSink<W> {
         out.write_all(b",\n  \"requests\": [")?;
         Ok(JsonSink {
             out,
+            direct: None,
             row: Vec::with_capacity(4096),
             requests: 0,
             attempts,
             tls,
             findings,
         })
+    }
+
+    /// A second handle on the file `out` writes to, sharing its offset: the spooled arrays are
+    /// copied into it by the kernel (`copy_file_range`, `sendfile` or `splice`) instead of
+    /// through this process.
+    pub fn direct(mut self, file: Option<std::fs::File>) -> Self {
+        self.direct = file;
+        self
     }
 
     fn section<T: Serialize>(&mut self, name: &str, value: &T) -> io::Result<()> {
@@ -121,7 +133,7 @@ impl<W: Write> Sink for JsonSink<W> {
             };
             write!(self.out, ",\n  \"{name}\": [")?;
             let rows = spool.rows;
-            spool.copy_to(&mut self.out)?;
+            spool.copy_to(&mut self.out, self.direct.as_mut())?;
             self.out
                 .write_all(if rows == 0 { b"]" } else { b"\n  ]" })?;
         }

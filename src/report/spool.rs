@@ -63,8 +63,9 @@ impl Spool {
         self.push_json(&json)
     }
 
-    /// Everything pushed, in order, into `out` (nothing for an empty spool).
-    pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
+    /// Everything pushed, in order, into `out` (nothing for an empty spool); through `direct`
+    /// when given, a handle on the same file as `out` that the kernel copies into.
+    pub fn copy_to(&mut self, out: &mut dyn Write, direct: Option<&mut File>) -> io::Result<()> {
         if self.rows == 0 {
             return Ok(());
         }
@@ -73,6 +74,13 @@ impl Spool {
         };
         let mut f = w.into_inner().map_err(|e| e.into_error())?;
         f.seek(SeekFrom::Start(0))?;
+        if let Some(direct) = direct {
+            // Whatever `out` holds goes first; then `io::copy` between two files is done in the
+            // kernel, and falls back to a copy loop where the kernel cannot (a terminal).
+            out.flush()?;
+            io::copy(&mut f, direct)?;
+            return Ok(());
+        }
         // Not `io::copy`: through a `dyn Write` it copies in 8 KiB steps, and a busy capture's
         // findings spool is hundreds of MB.
         let mut buf = vec![0u8; SPOOL_BUFFER];
@@ -95,15 +103,38 @@ mod tests {
     fn rows_come_back_in_order_as_array_items() {
         let mut s = Spool::new().unwrap();
         let mut out = Vec::new();
-        s.copy_to(&mut out).unwrap();
+        s.copy_to(&mut out, None).unwrap();
         assert!(out.is_empty());
         for i in 0..3 {
             s.push(&serde_json::json!({ "n": i })).unwrap();
         }
-        s.copy_to(&mut out).unwrap();
+        s.copy_to(&mut out, None).unwrap();
         let text = format!("[{}]", String::from_utf8(out).unwrap());
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v, serde_json::json!([{ "n": 0 }, { "n": 1 }, { "n": 2 }]));
         assert_eq!(s.rows, 3);
+    }
+
+    /// Through a second handle on the output file, the kernel's copy lands after what the
+    /// buffered writer held, and what is written after it follows it.
+    #[test]
+    fn a_direct_copy_keeps_the_order_of_the_buffered_writes_around_it() {
+        let mut s = Spool::new().unwrap();
+        for i in 0..1000 {
+            s.push(&serde_json::json!({ "n": i })).unwrap();
+        }
+        let file = tempfile::tempfile().unwrap();
+        let mut direct = file.try_clone().unwrap();
+        let mut out = BufWriter::new(file);
+        out.write_all(b"[").unwrap();
+        s.copy_to(&mut out, Some(&mut direct)).unwrap();
+        out.write_all(b"]").unwrap();
+        let mut file = out.into_inner().unwrap();
+        file.seek(SeekFrom::Start(0)).unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let expected: Vec<_> = (0..1000).map(|i| serde_json::json!({ "n": i })).collect();
+        assert_eq!(v, serde_json::Value::Array(expected));
     }
 }

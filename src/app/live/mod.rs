@@ -198,9 +198,10 @@ impl Live {
         let (to_stderr, out) = (printer.report_to_stderr(), s.output.clone());
         let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || {
             if to_stderr {
-                Ok(Box::new(BufWriter::new(std::io::stderr())) as Box<dyn std::io::Write + Send>)
+                let err = Box::new(BufWriter::new(std::io::stderr()));
+                Ok((err as Box<dyn std::io::Write + Send>, None))
             } else {
-                out.open().map_err(std::io::Error::other)
+                out.open_with_direct().map_err(std::io::Error::other)
             }
         });
         let procs = Arc::new(Mutex::new(procs));
