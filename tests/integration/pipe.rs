@@ -304,13 +304,7 @@ fn second_ctrl_c_quits_at_once_with_130() {
     // stalled pipe would, and only the second Ctrl-C can end s3wire.
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("report");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let mut child = command(&["analyze", "-", "--no-aws-config", "--endpoint", ENDPOINT])
         .arg("--output")
         .arg(&fifo)
@@ -470,18 +464,17 @@ fn named_fifo_is_followed_like_a_pipe() {
     drop(feed);
 }
 
+/// A named pipe at `path`.
+fn mkfifo(path: &std::path::Path) {
+    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
 /// A FIFO in `dir` with the fixture capture written into it, and the handle that keeps it open
 /// (read and write: the capture waits in the FIFO until s3wire reads it, and the FIFO stays
 /// open after, like a pipe from a capture still running).
 fn fifo_holding_the_capture(dir: &std::path::Path) -> (std::path::PathBuf, std::fs::File) {
     let fifo = dir.join("capture");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let mut feed = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -3,7 +3,16 @@
 use super::tests::{CLOSE_TS, anomalies, exchanges, run, run_with, s, seg, summary};
 use super::*;
 use crate::flow::Direction::{ClientToServer as C2S, ServerToClient as S2C};
-use crate::proto::{Anomaly, ProtoLimits};
+use crate::proto::{Anomaly, ProtoEvent, ProtoLimits};
+
+/// A connection met mid-way: both directions start with a gap of unknown length.
+fn met_mid_connection() -> (HttpConnection, Vec<ProtoEvent>) {
+    let mut conn = HttpConnection::new(&ProtoLimits::default());
+    let mut out = Vec::new();
+    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
+    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    (conn, out)
+}
 
 #[test]
 fn gap_inside_a_body_shortens_it() {
@@ -121,10 +130,7 @@ fn gap_in_a_response_head_resyncs_on_status_line() {
 
 #[test]
 fn mid_connection_start_response_without_request() {
-    let mut conn = HttpConnection::new(&ProtoLimits::default());
-    let mut out = Vec::new();
-    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
-    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    let (mut conn, mut out) = met_mid_connection();
     conn.on_data(
         S2C,
         Timestamp(1),
@@ -440,10 +446,7 @@ fn after_a_server_hole_a_pipelining_client_is_not_guessed() {
 /// later request unpaired; the status line right after its head shows it had none.
 #[test]
 fn mid_connection_start_after_a_head_does_not_swallow_the_next_response() {
-    let mut conn = HttpConnection::new(&ProtoLimits::default());
-    let mut out = Vec::new();
-    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
-    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    let (mut conn, mut out) = met_mid_connection();
     let head_answer = b"HTTP/1.1 200 OK\r\nContent-Length: 307200\r\n\r\n";
     conn.on_data(S2C, Timestamp(1), head_answer, &mut out);
     conn.on_data(C2S, Timestamp(2), b"HEAD /b HTTP/1.1\r\n\r\n", &mut out);
@@ -476,10 +479,7 @@ fn mid_connection_start_after_a_head_does_not_swallow_the_next_response() {
 /// when a status line appears inside the body (only its first bytes decide).
 #[test]
 fn mid_connection_start_response_body_is_read_by_its_length() {
-    let mut conn = HttpConnection::new(&ProtoLimits::default());
-    let mut out = Vec::new();
-    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
-    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    let (mut conn, mut out) = met_mid_connection();
     conn.on_data(
         S2C,
         Timestamp(1),
@@ -509,10 +509,7 @@ fn mid_connection_start_response_body_is_read_by_its_length() {
 /// Both are reported without a response rather than with another request's.
 #[test]
 fn mid_connection_start_behind_pipelined_requests_pairs_no_response() {
-    let mut conn = HttpConnection::new(&ProtoLimits::default());
-    let mut out = Vec::new();
-    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
-    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    let (mut conn, mut out) = met_mid_connection();
     conn.on_data(
         C2S,
         Timestamp(1),
@@ -541,10 +538,7 @@ fn mid_connection_start_behind_pipelined_requests_pairs_no_response() {
 /// pipeline sent it after every earlier answer, so the pairing holds.
 #[test]
 fn mid_connection_start_with_one_waiting_request_pairs_it() {
-    let mut conn = HttpConnection::new(&ProtoLimits::default());
-    let mut out = Vec::new();
-    conn.on_gap(C2S, Timestamp(0), 0, &mut out);
-    conn.on_gap(S2C, Timestamp(0), 0, &mut out);
+    let (mut conn, mut out) = met_mid_connection();
     conn.on_data(C2S, Timestamp(1), b"GET /a HTTP/1.1\r\n\r\n", &mut out);
     conn.on_data(
         S2C,

@@ -483,10 +483,15 @@ mod tests {
             options in prop::sample::select(vec![Vec::new(), vec![0u8, 0, 0, 0], vec![1, 0, 0, 0]]),
             len2_delta in prop::sample::select(vec![0i8, 0, 0, 4, -4]),
         ) {
+            let plain = caplen_delta == 0 && options.is_empty() && len2_delta == 0;
             let e = Epb { big_endian, if_id, ts, data, caplen_delta, orig_len, options, len2_delta };
             let b = epb_block(&e);
-            if let Some(fast) = section(big_endian).enhanced_packet_fast(&b) {
-                prop_assert_eq!(format!("{fast:?}"), general(&mut section(big_endian), &b));
+            match section(big_endian).enhanced_packet_fast(&b) {
+                Some(fast) => {
+                    prop_assert_eq!(format!("{fast:?}"), general(&mut section(big_endian), &b));
+                }
+                // A well-formed block without options is always taken the fast way.
+                None => prop_assert!(!plain, "{e:?}"),
             }
         }
     }
