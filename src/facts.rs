@@ -22,7 +22,7 @@ pub struct Request {
     pub server: SocketAddr,
     /// The `Host` header, or the authority of an absolute-form target (may carry `:port`).
     pub host: Option<String>,
-    pub method: String,
+    pub method: crate::proto::http::Token,
     /// The request target exactly as sent (not redacted); as far as seen when `truncated`.
     pub target: String,
     /// The capture cut the head short (snaplen, lost bytes): a partial request, as the wire

@@ -83,7 +83,7 @@ pub struct Candidate {
     pub scheme: Scheme,
     pub server: SocketAddr,
     pub host: Option<String>,
-    pub method: String,
+    pub method: crate::proto::http::Token,
     pub operation: Option<&'static str>,
     pub user_agent: Option<String>,
 }

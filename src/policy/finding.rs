@@ -80,7 +80,7 @@ pub struct Finding {
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub host: Option<String>,
-    pub method: Option<String>,
+    pub method: Option<crate::proto::http::Token>,
     pub target: Option<String>,
     pub user_agent: Option<String>,
     pub status: Option<u16>,

@@ -305,7 +305,7 @@ pub struct RequestRecord {
     pub client: String,
     pub server: String,
     pub host: Option<String>,
-    pub method: String,
+    pub method: crate::proto::http::Token,
     /// The request target as sent (redacted); as far as seen when `truncated`.
     pub target: String,
     /// The capture cut the request's head short: method and target are what the wire shows.

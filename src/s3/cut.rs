@@ -59,7 +59,7 @@ mod tests {
     fn cut(method: &str, target: &str, host: Option<&str>, cut: Cut) -> S3Request {
         let req = HttpRequest {
             ts: Timestamp::ZERO,
-            method: method.into(),
+            method: method.to_string().into(),
             target: target.into(),
             version: 1,
             headers: host.map(|h| ("Host", h)).into_iter().collect(),

@@ -315,8 +315,9 @@ fn sigv4_service<'a>(authorization: Option<&'a str>, q: &'a Query) -> Option<&'a
     let from_header = authorization.and_then(|a| {
         let a = a.strip_prefix("AWS4-")?;
         let cred = split_once_lit(a, "Credential=")?.1;
-        let cred = cred.split([',', ' ']).next()?;
-        query::credential_service(cred)
+        // The scope ends at the parameter's comma or a space (bytes: both are ASCII).
+        let end = memchr::memchr2(b',', b' ', cred.as_bytes()).unwrap_or(cred.len());
+        query::credential_service(cred.get(..end)?)
     });
     from_header.or_else(|| {
         let cred = q.get("X-Amz-Credential").flatten()?;

@@ -121,9 +121,11 @@ pub(crate) fn presigned(q: &Query) -> Option<Presigned> {
 /// The SigV4 credential scope's service: `AKID/20260101/us-east-1/s3/aws4_request` → `s3`
 /// (SigV4a scopes have no region; the service is still second from the end).
 pub(crate) fn credential_service(credential: &str) -> Option<&str> {
-    let mut parts = credential.trim().rsplit('/');
-    (parts.next()? == "aws4_request").then_some(())?;
-    parts.next()
+    // `…/{service}/aws4_request`: the segment before the last, found from the end by byte
+    // (the scope is read from every signed request).
+    let scope = credential.trim().strip_suffix("/aws4_request")?;
+    let start = memchr::memrchr(b'/', scope.as_bytes()).map_or(0, |i| i + 1);
+    scope.get(start..)
 }
 
 #[cfg(test)]
@@ -181,5 +183,10 @@ mod tests {
             Some("s3express")
         );
         assert_eq!(credential_service("AKID/20260101/us-east-1/s3"), None);
+        // The segment before the last, however few there are.
+        assert_eq!(credential_service(" s3/aws4_request\t"), Some("s3"));
+        assert_eq!(credential_service("/aws4_request"), Some(""));
+        assert_eq!(credential_service("aws4_request"), None);
+        assert_eq!(credential_service("AKID/x/aws4_request/"), None);
     }
 }

@@ -22,7 +22,7 @@ fn reason(r: &S3Request) -> &str {
     r.operation
         .as_ref()
         .err()
-        .map_or("<known>", |u| u.reason.as_str())
+        .map_or("<known>", |u| u.reason.as_ref())
 }
 
 fn bk(r: &S3Request) -> (Option<&str>, Option<&str>) {

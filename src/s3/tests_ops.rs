@@ -45,7 +45,7 @@ fn rows() -> Vec<Row<'static>> {
 pub(super) fn request(method: &str, target: &str, headers: &[(&str, &str)]) -> HttpRequest {
     HttpRequest {
         ts: Timestamp::default(),
-        method: method.to_string(),
+        method: method.to_string().into(),
         target: target.to_string(),
         version: 1,
         headers: headers.iter().copied().collect(),

@@ -169,7 +169,7 @@ mod tests {
     fn req(method: &str, target: &str, headers: &[(&str, &str)], body: Option<u64>) -> HttpRequest {
         HttpRequest {
             ts: Timestamp(0),
-            method: method.into(),
+            method: method.to_string().into(),
             target: target.into(),
             version: 1,
             headers: headers.iter().copied().collect::<Headers>(),

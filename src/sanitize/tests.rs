@@ -46,7 +46,7 @@ fn exchange(
     ConnEvent::Exchange(Box::new(HttpExchange {
         request: HttpRequest {
             ts: t(at),
-            method: method.into(),
+            method: method.to_string().into(),
             target: target.into(),
             version: 1,
             headers: req_headers.iter().copied().collect::<Headers>(),
@@ -131,7 +131,7 @@ fn pipelined_exchanges_with_interim_and_chunked_bodies_read_back_in_order() {
         .iter()
         .map(|r| {
             (
-                r.method.as_str(),
+                r.method.as_ref(),
                 r.target.as_str(),
                 r.status,
                 r.interim.clone(),

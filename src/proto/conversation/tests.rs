@@ -330,7 +330,7 @@ fn decrypted_tls_goes_through_the_http_parser() {
     let x = exchanges(&out);
     assert_eq!(x.len(), 1, "{out:?}");
     assert_eq!(
-        (x[0].request.method.as_str(), x[0].request.target.as_str()),
+        (x[0].request.method.as_ref(), x[0].request.target.as_str()),
         ("GET", "/bucket/key.txt")
     );
     assert_eq!(x[0].request.header("user-agent"), Some("curl/7.88.1"));

@@ -236,7 +236,7 @@ mod tests {
             .iter()
             .filter_map(|e| match e {
                 ProtoEvent::Http(x) => Some((
-                    x.request.method.clone(),
+                    x.request.method.to_string(),
                     x.request.target.clone(),
                     x.response.as_ref().map(|r| r.status),
                 )),

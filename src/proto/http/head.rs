@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem;
 
-use super::{Headers, HttpRequest, HttpResponse};
+use super::{Headers, HttpRequest, HttpResponse, KNOWN_METHODS, KNOWN_REASONS, token};
 use crate::time::Timestamp;
 
 /// Why a head could not be read.
@@ -205,7 +205,7 @@ fn malformed(result: httparse::Result<usize>) -> HeadError {
 fn request_from(block: &[u8], req: &httparse::Request<'_, '_>, ts: Timestamp) -> HttpRequest {
     HttpRequest {
         ts,
-        method: req.method.unwrap_or_default().to_string(),
+        method: token(req.method.unwrap_or_default(), &KNOWN_METHODS),
         target: req.path.unwrap_or_default().to_string(),
         version: req.version.unwrap_or_default(),
         headers: headers_from(block, req.headers),
@@ -218,7 +218,7 @@ fn response_from(block: &[u8], resp: &httparse::Response<'_, '_>, ts: Timestamp)
     HttpResponse {
         ts,
         status: resp.code.unwrap_or_default(),
-        reason: resp.reason.unwrap_or_default().to_string(),
+        reason: token(resp.reason.unwrap_or_default(), &KNOWN_REASONS),
         version: resp.version.unwrap_or_default(),
         headers: headers_from(block, resp.headers),
         body_len: None,
@@ -293,7 +293,7 @@ mod tests {
     #[test]
     fn parses_request_fields() {
         let req = parse_request(CURL_GET, Timestamp(7)).unwrap();
-        assert_eq!((req.method.as_str(), req.target.as_str()), ("GET", "/a"));
+        assert_eq!((req.method.as_ref(), req.target.as_str()), ("GET", "/a"));
         assert_eq!((req.version, req.ts), (1, Timestamp(7)));
         assert_eq!(req.header("user-agent"), Some("curl/7.88.1"));
         assert_eq!(req.headers.len(), 3);
@@ -314,7 +314,7 @@ mod tests {
     fn parses_response_with_lossy_value() {
         let block = b"HTTP/1.1 403 Forbidden\r\nX-Odd: caf\xe9\r\nContent-Length: 0\r\n\r\n";
         let resp = parse_response(block, Timestamp(0)).unwrap();
-        assert_eq!((resp.status, resp.reason.as_str()), (403, "Forbidden"));
+        assert_eq!((resp.status, resp.reason.as_ref()), (403, "Forbidden"));
         assert_eq!(resp.header("x-odd"), Some("caf\u{fffd}"));
     }
 

@@ -52,6 +52,7 @@ pub use framing::FramingError;
 pub use head::HeadError;
 
 use crate::time::Timestamp;
+use std::borrow::Cow;
 
 /// Do these first bytes of a stream, cut short by a hole, show the start of a request line
 /// (`METHOD SP /target…`)? Then the stream is HTTP though the line never ended.
@@ -230,7 +231,7 @@ impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
 pub struct HttpRequest {
     /// Time of the segment that carried the request line.
     pub ts: Timestamp,
-    pub method: String,
+    pub method: Token,
     /// The request target exactly as sent (origin-form `/b/k?x`, absolute-form `http://h/b/k`,
     /// authority-form for CONNECT, `*`).
     pub target: String,
@@ -243,6 +244,41 @@ pub struct HttpRequest {
     /// request is what the wire shows of it.
     pub cut: Option<Cut>,
 }
+
+/// A short word of a head (a method, a reason phrase): the usual ones are static text, so
+/// nearly every head keeps them without an allocation of its own.
+pub type Token = Cow<'static, str>;
+
+/// `s` as a [`Token`]: borrowed from `known` when it is one of them, else copied.
+pub(crate) fn token(s: &str, known: &[&'static str]) -> Token {
+    known
+        .iter()
+        .find(|k| **k == s)
+        .map_or_else(|| Cow::Owned(s.to_string()), |k| Cow::Borrowed(*k))
+}
+
+/// Methods kept as static text (the others are copied).
+pub(crate) const KNOWN_METHODS: [&str; 8] = [
+    "GET", "PUT", "POST", "HEAD", "DELETE", "OPTIONS", "CONNECT", "PATCH",
+];
+
+/// Reason phrases kept as static text: those of the statuses S3 servers send.
+pub(crate) const KNOWN_REASONS: [&str; 14] = [
+    "OK",
+    "No Content",
+    "Partial Content",
+    "Continue",
+    "Not Found",
+    "Forbidden",
+    "Bad Request",
+    "Not Modified",
+    "Moved Permanently",
+    "Temporary Redirect",
+    "Conflict",
+    "Precondition Failed",
+    "Internal Server Error",
+    "Service Unavailable",
+];
 
 /// How much of a cut request head the capture shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,7 +301,7 @@ impl HttpRequest {
 pub struct HttpResponse {
     pub ts: Timestamp,
     pub status: u16,
-    pub reason: String,
+    pub reason: Token,
     pub version: u8,
     pub headers: Headers,
     pub body_len: Option<u64>,

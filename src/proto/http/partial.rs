@@ -33,7 +33,7 @@ pub(crate) fn request(bytes: &[u8], ts: Timestamp) -> Option<HttpRequest> {
     };
     Some(HttpRequest {
         ts,
-        method: String::from_utf8_lossy(method).into_owned(),
+        method: String::from_utf8_lossy(method).into_owned().into(),
         target: String::from_utf8_lossy(target).into_owned(),
         version,
         headers: rest.map(fields).unwrap_or_default(),
@@ -55,7 +55,9 @@ pub(crate) fn response(bytes: &[u8], ts: Timestamp) -> Option<HttpResponse> {
     Some(HttpResponse {
         ts,
         status: code,
-        reason: String::from_utf8_lossy(trim_eol(reason)).into_owned(),
+        reason: String::from_utf8_lossy(trim_eol(reason))
+            .into_owned()
+            .into(),
         version,
         headers: rest.map(fields).unwrap_or_default(),
         body_len: None,
@@ -145,7 +147,7 @@ mod tests {
     fn a_request_line_cut_in_its_target_keeps_method_and_target_so_far() {
         let r = request(CUT_96, Timestamp(3)).expect("partial request");
         assert_eq!(
-            (r.method.as_str(), r.target.as_str()),
+            (r.method.as_ref(), r.target.as_str()),
             ("DELETE", "/fx-mixed/reports/2026")
         );
         assert_eq!(
@@ -230,7 +232,7 @@ mod tests {
     fn a_status_line_whole_up_to_the_code_is_a_response() {
         let r = response(b"HTTP/1.1 204 NO CONTENT\r\nServer: Werk", Timestamp(1)).expect("resp");
         assert_eq!(
-            (r.status, r.reason.as_str(), r.version),
+            (r.status, r.reason.as_ref(), r.version),
             (204, "NO CONTENT", 1)
         );
         assert_eq!(r.headers.len(), 0);

@@ -3,26 +3,24 @@
 //! response takes the oldest request not yet answered. When bytes are lost the pairing may be
 //! off, and we prefer reporting requests without a response over pairing them wrongly.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use super::{HttpExchange, HttpRequest, HttpResponse};
 use crate::proto::ProtoEvent;
 
-/// A request with what is known of its exchange so far.
+/// A request with what is known of its exchange so far. The exchange is boxed once, here, and
+/// the same box is what is reported: a request costs one allocation on its way through.
 #[derive(Debug)]
 struct Pending {
-    request: HttpRequest,
+    ex: Box<HttpExchange>,
     request_done: bool,
     expect_continue: bool,
-    interim: Vec<u16>,
-    response: Option<HttpResponse>,
     response_done: bool,
 }
 
 #[derive(Debug)]
 enum Slot {
-    Request(Box<Pending>),
+    Request(Pending),
     /// A request already reported (evicted by the pending bound, or unreadable) whose response
     /// is still expected: that response is consumed without being reported.
     Orphan {
@@ -34,19 +32,8 @@ enum Slot {
     Barrier,
 }
 
-/// A request's method, as a response's framing needs it (RFC 9112 §6.3 items 1–2); the
-/// methods clients send are not copied.
-type Method = Cow<'static, str>;
-
-fn method_of(m: &str) -> Method {
-    const KNOWN: [&str; 8] = [
-        "GET", "PUT", "POST", "HEAD", "DELETE", "OPTIONS", "CONNECT", "PATCH",
-    ];
-    KNOWN
-        .iter()
-        .find(|k| **k == m)
-        .map_or_else(|| Cow::Owned(m.to_string()), |k| Cow::Borrowed(*k))
-}
+/// A request's method, as a response's framing needs it (RFC 9112 §6.3 items 1–2).
+type Method = super::Token;
 
 /// Who a response belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,14 +157,16 @@ impl ExchangeQueue {
             self.desync(out);
         }
         let id = self.next_id();
-        self.slots.push_back(Slot::Request(Box::new(Pending {
-            request,
+        self.slots.push_back(Slot::Request(Pending {
+            ex: Box::new(HttpExchange {
+                request,
+                interim: Vec::new(),
+                response: None,
+            }),
             request_done: false,
             expect_continue,
-            interim: Vec::new(),
-            response: None,
             response_done: false,
-        })));
+        }));
         self.requests += 1;
         Queued { id, evicted }
     }
@@ -213,7 +202,7 @@ impl ExchangeQueue {
         };
         self.evict_from = at + 1;
         let method = match slot {
-            Slot::Request(p) => Some(method_of(&p.request.method)),
+            Slot::Request(p) => Some(p.ex.request.method.clone()),
             _ => None,
         };
         let old = std::mem::replace(
@@ -224,7 +213,7 @@ impl ExchangeQueue {
             },
         );
         if let Slot::Request(p) = old {
-            emit(*p, out);
+            emit(p, out);
             self.requests = self.requests.saturating_sub(1);
         }
         true
@@ -293,7 +282,7 @@ impl ExchangeQueue {
             None => Target::Unmatched,
             Some(Slot::Request(p)) => Target::Request {
                 id,
-                method: method_of(&p.request.method),
+                method: p.ex.request.method.clone(),
             },
             Some(Slot::Orphan { method, .. }) => Target::Orphan {
                 id,
@@ -315,12 +304,12 @@ impl ExchangeQueue {
 
     /// The target of request `id` (for a CONNECT, the tunnel's authority).
     pub(crate) fn request_target(&mut self, id: u64) -> Option<String> {
-        self.pending_mut(id).map(|p| p.request.target.clone())
+        self.pending_mut(id).map(|p| p.ex.request.target.clone())
     }
 
     pub(crate) fn add_interim(&mut self, id: u64, status: u16) {
         if let Some(p) = self.pending_mut(id) {
-            p.interim.push(status);
+            p.ex.interim.push(status);
         }
     }
 
@@ -336,7 +325,7 @@ impl ExchangeQueue {
         out: &mut Vec<ProtoEvent>,
     ) {
         if let Some(p) = self.pending_mut(id) {
-            p.request.body_len = body_len;
+            p.ex.request.body_len = body_len;
             p.request_done = true;
         }
         self.drain(out);
@@ -352,7 +341,7 @@ impl ExchangeQueue {
         if let Some(i) = self.index(id) {
             match self.slots.get_mut(i) {
                 Some(Slot::Request(p)) => {
-                    p.response = response;
+                    p.ex.response = response;
                     p.response_done = true;
                 }
                 Some(Slot::Orphan { response_done, .. }) => *response_done = true,
@@ -384,7 +373,7 @@ impl ExchangeQueue {
             self.evict_from = self.evict_from.saturating_sub(1);
             if let Slot::Request(p) = slot {
                 self.requests = self.requests.saturating_sub(1);
-                emit(*p, out);
+                emit(p, out);
             }
         }
     }
@@ -427,9 +416,5 @@ impl ExchangeQueue {
 }
 
 fn emit(p: Pending, out: &mut Vec<ProtoEvent>) {
-    out.push(ProtoEvent::Http(Box::new(HttpExchange {
-        request: p.request,
-        interim: p.interim,
-        response: p.response,
-    })));
+    out.push(ProtoEvent::Http(p.ex));
 }

@@ -303,7 +303,7 @@ mod tests {
             let [req] = second.as_slice() else {
                 panic!("split {split}: {second:?}");
             };
-            assert_eq!((req.method.as_str(), req.target.as_str()), ("GET", "/b/k"));
+            assert_eq!((req.method.as_ref(), req.target.as_str()), ("GET", "/b/k"));
             assert_eq!(
                 (req.ts, req.header("host"), lost),
                 (Timestamp(1), Some("h"), 0)

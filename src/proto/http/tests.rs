@@ -58,7 +58,7 @@ pub(super) fn summary(events: &[ProtoEvent]) -> Vec<Summary> {
         .map(|x| {
             let r = x.response.as_ref();
             (
-                x.request.method.clone(),
+                x.request.method.to_string(),
                 x.request.target.clone(),
                 x.request.body_len,
                 r.map(|r| r.status),
@@ -88,7 +88,7 @@ fn keepalive_two_gets_pair_in_order() {
     assert_eq!(first.request.ts, Timestamp::from_secs_nanos(0, 0));
     let resp = first.response.as_ref().unwrap();
     assert_eq!(
-        (resp.status, resp.reason.as_str(), resp.version),
+        (resp.status, resp.reason.as_ref(), resp.version),
         (200, "OK", 1)
     );
     assert_eq!(resp.ts, Timestamp::from_secs_nanos(1, 0));
