@@ -244,7 +244,52 @@ pub fn normalised(host: &str) -> Cow<'_, str> {
 /// A `Host` header or absolute-form authority → (normalised host, explicit port). Malformed
 /// values give the whole string as host and no port rather than an error: it is wire data.
 pub fn parse_host_header(value: &str) -> (Cow<'_, str>, Option<u16>) {
+    if let Some(plain) = plain_host_port(value) {
+        return plain;
+    }
+    general_host_header(value)
+}
+
+/// [`parse_host_header`] for any value (brackets, spaces, upper case, odd ports).
+fn general_host_header(value: &str) -> (Cow<'_, str>, Option<u16>) {
     split_host_port(value.trim()).unwrap_or_else(|_| (normalised(value), None))
+}
+
+/// The usual Host, `name[:port]` in lower-case letters, digits, `-`, `_` and `.` with a port of
+/// at most five digits, read in one pass; None for anything else, which takes the general way.
+/// The report side reads each request's Host about three times, and the general way (two
+/// trims, a search for a second colon, `str::parse`) was a twentieth of its work. Gives what
+/// the general way gives (a test holds them together).
+fn plain_host_port(value: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
+    const PLAIN: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = matches!(b as u8, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.');
+            b += 1;
+        }
+        t
+    };
+    let plain = |s: &str| s.bytes().all(|b| PLAIN[usize::from(b)]);
+    let (host, port) = match memchr::memchr(b':', value.as_bytes()) {
+        Some(i) => (value.get(..i)?, value.get(i + 1..)),
+        None => (value, None),
+    };
+    if !plain(host) || !port.is_none_or(plain) {
+        return None;
+    }
+    if host.is_empty() || host.ends_with('.') {
+        return None;
+    }
+    let port = match port {
+        None | Some("") => None,
+        Some(p) if p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            let n = p.bytes().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+            Some(u16::try_from(n).ok().filter(|&n| n != 0)?)
+        }
+        Some(_) => return None,
+    };
+    Some((Cow::Borrowed(host), port))
 }
 
 /// The endpoints that count, with lookups.

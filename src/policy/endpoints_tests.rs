@@ -232,4 +232,33 @@ proptest::proptest! {
         let _ = p.https_for_host(Some(&s), server);
         let _ = parse_host_header(&s);
     }
+
+    #[test]
+    fn plain_hosts_read_as_the_general_way_reads_them(
+        s in "[a-zA-Z0-9._:+ \\[\\]-]{0,12}(:[0-9]{0,7})?",
+    ) {
+        if let Some(plain) = plain_host_port(&s) {
+            proptest::prop_assert_eq!(plain, general_host_header(&s));
+        }
+    }
+}
+
+#[test]
+fn plain_host_fast_way_is_taken_and_agrees() {
+    for h in [
+        "h",
+        "127.0.0.1:18080",
+        "s3.local.test:9000",
+        "a-b_c.d:",
+        "b.s3:08080",
+        "x:65535",
+    ] {
+        let plain = plain_host_port(h).expect(h);
+        assert_eq!(plain, general_host_header(h), "{h}");
+    }
+    for h in [
+        "H", "h.", ":80", "h:0", "h:65536", "h:+80", "[::1]:80", " h", "h:1:2", "h:000080",
+    ] {
+        assert_eq!(plain_host_port(h), None, "{h}");
+    }
 }

@@ -305,7 +305,7 @@ fn guess<'a>(v: &AttemptView<'a>, host: Option<&str>) -> Option<(OperationGuess,
         )
     };
     let g = OperationGuess {
-        operation: r.operation.map(str::to_string),
+        operation: r.operation,
         request: r.id,
         reason,
     };

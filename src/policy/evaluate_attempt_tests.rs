@@ -44,10 +44,7 @@ fn refused_attempts_with_retries_and_a_guess() {
     );
     assert_eq!(first.outcome, Some(AttemptOutcome::Refused));
     let g = first.guess.as_ref().unwrap();
-    assert_eq!(
-        (g.operation.as_deref(), g.request),
-        (Some("DeleteObject"), 9)
-    );
+    assert_eq!((g.operation, g.request), (Some("DeleteObject"), 9));
     assert_eq!(
         g.reason,
         "guess: the next request from 127.0.0.1 to s3.local.test, 2.000 s later (https PUT)"

@@ -128,7 +128,7 @@ fn mixed_schemes_from_one_client() {
             Some(Origin::Inferred)
         )
     );
-    assert_eq!(x.operation.as_deref(), Some("PutObject"));
+    assert_eq!(x.operation, Some("PutObject"));
     assert_eq!(
         x.hint,
         format!(
@@ -420,10 +420,7 @@ fn both_schemes_configured_for_one_host_still_finds_the_plaintext_one() {
             .starts_with("this client reached s3.local.test over HTTPS too")
     );
     let g = f[0].guess.as_ref().unwrap();
-    assert_eq!(
-        (g.operation.as_deref(), g.request),
-        (Some("DeleteObject"), 5)
-    );
+    assert_eq!((g.operation, g.request), (Some("DeleteObject"), 5));
 }
 
 #[test]

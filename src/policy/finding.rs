@@ -51,7 +51,7 @@ impl FindingKind {
 /// What a refused attempt's operation may have been. Always a guess: no request bytes exist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OperationGuess {
-    pub operation: Option<String>,
+    pub operation: Option<&'static str>,
     /// The request the guess is taken from.
     pub request: u64,
     /// Why this request, and how far it is from the attempt.
@@ -67,7 +67,8 @@ pub struct Finding {
     pub request: Option<u64>,
     /// The index into the attempts, for refused/unanswered attempts.
     pub attempt: Option<usize>,
-    pub operation: Option<String>,
+    /// The model's name (static text: findings are made by the hundred thousand).
+    pub operation: Option<&'static str>,
     pub bucket: Option<String>,
     pub key: Option<String>,
     /// The endpoint as configured (`https://host:port`), its origin and where exactly it came
@@ -103,7 +104,7 @@ impl Finding {
             kind,
             request: Some(r.id),
             attempt: None,
-            operation: r.operation_name().map(str::to_string),
+            operation: r.operation_name(),
             bucket: r.bucket.clone(),
             key: r.key.clone(),
             endpoint: endpoint.map(Endpoint::url),

@@ -47,7 +47,7 @@ pub fn write_findings(r: &Report, color: bool, out: &mut dyn Write) -> io::Resul
         let f = group[0];
         let kinds: Vec<&str> = group.iter().map(|g| g.kind.as_str()).collect();
         let what = match (&f.operation, &f.guess) {
-            (Some(op), _) => op.clone(),
+            (Some(op), _) => op.to_string(),
             (None, Some(g)) => guess_text(g),
             (None, None) => "operation unknown".into(),
         };

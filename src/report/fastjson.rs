@@ -183,7 +183,7 @@ impl WriteJson for RequestRecord {
             .str("method", &self.method)
             .str("target", &self.target)
             .bool("truncated", self.truncated)
-            .opt_str("operation", self.operation.as_deref())
+            .opt_str("operation", self.operation)
             .opt_str("bucket", self.bucket.as_deref())
             .opt_str("key", self.key.as_deref())
             .opt_str("operation_note", self.operation_note.as_deref())
@@ -241,7 +241,7 @@ impl WriteJson for FindingRecord {
         let mut o = Obj::new(out);
         o.str("kind", self.kind.as_str())
             .str("severity", self.severity.as_str())
-            .opt_str("operation", self.operation.as_deref())
+            .opt_str("operation", self.operation)
             .opt_str("bucket", self.bucket.as_deref())
             .opt_str("key", self.key.as_deref())
             .opt_num("request", self.request)
@@ -268,7 +268,7 @@ impl WriteJson for FindingRecord {
 
 fn guess(out: &mut Vec<u8>, g: &GuessRecord) {
     let mut o = Obj::new(out);
-    o.opt_str("operation", g.operation.as_deref())
+    o.opt_str("operation", g.operation)
         .num("request", g.request)
         .str("reason", &g.reason)
         .end();

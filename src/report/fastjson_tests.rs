@@ -26,7 +26,7 @@ fn request(full: bool) -> RequestRecord {
         method: "PUT".into(),
         target: "/b/k%20\"quoted\"\\?x=\u{7f}\u{1}\u{1f}\u{e9}\u{1F600}".into(),
         truncated: full,
-        operation: some("PutObject"),
+        operation: Some("PutObject"),
         bucket: some("b"),
         key: some("k \"quoted\"\n\t\r\u{8}\u{c}"),
         operation_note: some("note"),
@@ -63,7 +63,7 @@ fn finding(full: bool) -> FindingRecord {
         } else {
             crate::policy::Severity::Warning
         },
-        operation: some("DeleteObject"),
+        operation: Some("DeleteObject"),
         bucket: some("b"),
         key: some("k"),
         request: full.then_some(3),
@@ -121,7 +121,7 @@ fn rows_are_written_as_serde_writes_them() {
         same(&f);
     }
     f.guess = Some(GuessRecord {
-        operation: Some("PutObject".into()),
+        operation: Some("PutObject"),
         request: 0,
         reason: String::new(),
     });

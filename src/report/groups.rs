@@ -15,6 +15,7 @@ use crate::flow::FastHash;
 use crate::policy::{FailOn, Finding, FindingKind, Origin, Severity};
 use crate::time::Timestamp;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
@@ -152,8 +153,10 @@ pub struct Groups {
 /// host — as the request went (`http://host:port`), marked `unconfigured`.
 pub struct EndpointView {
     pub url: String,
-    pub origin: String,
-    pub detail: String,
+    /// Static text but for a configured endpoint's detail: a finding per plaintext request
+    /// copied both.
+    pub origin: Cow<'static, str>,
+    pub detail: Cow<'static, str>,
 }
 
 impl EndpointView {
@@ -161,22 +164,22 @@ impl EndpointView {
         match (&f.endpoint, f.origin) {
             (Some(url), Some(origin)) => EndpointView {
                 url: url.clone(),
-                origin: origin.as_str().to_string(),
-                detail: f.endpoint_detail.clone().unwrap_or_default(),
+                origin: Cow::Borrowed(origin.as_str()),
+                detail: Cow::Owned(f.endpoint_detail.clone().unwrap_or_default()),
             },
             _ => EndpointView {
                 url: {
                     let host = match &f.host {
-                        Some(h) => std::borrow::Cow::Borrowed(h.as_str()),
-                        None => std::borrow::Cow::Owned(super::rows::addr(f.server)),
+                        Some(h) => Cow::Borrowed(h.as_str()),
+                        None => Cow::Owned(super::rows::addr(f.server)),
                     };
                     let mut url = String::with_capacity(7 + host.len());
                     url.push_str("http://");
                     url.push_str(&host);
                     url
                 },
-                origin: UNCONFIGURED.to_string(),
-                detail: "no endpoint names this host: shown as the request went".to_string(),
+                origin: Cow::Borrowed(UNCONFIGURED),
+                detail: Cow::Borrowed("no endpoint names this host: shown as the request went"),
             },
         }
     }
@@ -231,7 +234,7 @@ impl Groups {
             None => g.attempts += 1,
         }
         let op = match (&primary.operation, &primary.guess) {
-            (Some(op), _) => op.as_str(),
+            (Some(op), _) => op,
             (None, Some(guess)) => match &guess.operation {
                 Some(op) => {
                     g.guessed = format!("{op}?");
@@ -291,8 +294,8 @@ impl Groups {
                 self.groups.push(Group {
                     scheme: primary.request.map(|_| Scheme::Http),
                     key,
-                    origin: endpoint.origin,
-                    detail: endpoint.detail,
+                    origin: endpoint.origin.into_owned(),
+                    detail: endpoint.detail.into_owned(),
                     kinds: BTreeMap::new(),
                     requests: 0,
                     attempts: 0,

@@ -110,7 +110,7 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     for group in &subjects {
         let f = group[0];
         let op = match (&f.operation, &f.guess) {
-            (Some(op), _) => op.clone(),
+            (Some(op), _) => op.to_string(),
             (None, Some(g)) => guess_text(g),
             _ => "-".into(),
         };

@@ -17,6 +17,7 @@ pub mod table;
 
 use crate::time::Timestamp;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// What closes a report: everything known only at the end of the pass, and the rows the human
 /// formats keep to show (the first ones; `summary` has the true totals). JSON and JSON Lines
@@ -310,7 +311,7 @@ pub struct RequestRecord {
     pub target: String,
     /// The capture cut the request's head short: method and target are what the wire shows.
     pub truncated: bool,
-    pub operation: Option<String>,
+    pub operation: Option<&'static str>,
     pub bucket: Option<String>,
     pub key: Option<String>,
     /// Why the operation is unknown, or a note on how it was chosen.
@@ -385,7 +386,7 @@ pub struct FindingRecord {
     pub kind: crate::policy::FindingKind,
     /// `error` when the kind fails the run, `warning` otherwise (see `summary.fail_on`).
     pub severity: crate::policy::Severity,
-    pub operation: Option<String>,
+    pub operation: Option<&'static str>,
     pub bucket: Option<String>,
     pub key: Option<String>,
     /// The request id it is about (see `requests`), or null for an attempt.
@@ -394,8 +395,8 @@ pub struct FindingRecord {
     pub attempt: Option<usize>,
     /// The endpoint as configured, or (origin `unconfigured`) as the request went.
     pub endpoint: String,
-    pub origin: String,
-    pub endpoint_detail: String,
+    pub origin: Cow<'static, str>,
+    pub endpoint_detail: Cow<'static, str>,
     pub time: Timestamp,
     pub client: String,
     pub server: String,
@@ -471,7 +472,7 @@ pub fn plural(n: u64, what: &str) -> String {
 /// A guess at an attempt's operation, from the same client's next request.
 #[derive(Debug, Clone, Serialize)]
 pub struct GuessRecord {
-    pub operation: Option<String>,
+    pub operation: Option<&'static str>,
     /// The request the guess is taken from.
     pub request: u64,
     /// Why this request, and how far it was from the attempt.

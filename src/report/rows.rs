@@ -44,7 +44,7 @@ impl Redactor {
 
     /// The request's row; its strings move into it (only what redaction changes is copied).
     pub fn request(&self, r: Request) -> RequestRecord {
-        let operation = r.operation_name().map(str::to_string);
+        let operation = r.operation_name();
         let note = match r.operation {
             Ok(_) => r.operation_note,
             Err(reason) => Some(reason),

@@ -404,7 +404,7 @@ mod tests {
             attempt: None,
             endpoint: "-".into(),
             origin: "-".into(),
-            endpoint_detail: String::new(),
+            endpoint_detail: "".into(),
             time: Timestamp(0),
             client: "10.0.0.1:1".into(),
             server: "10.0.0.2:80".into(),

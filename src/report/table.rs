@@ -286,7 +286,7 @@ fn request_row(q: &RequestRecord, style: &TableStyle) -> Vec<Cell> {
         (Some(b), None) => b.clone(),
         _ => "-".into(),
     };
-    let op = q.operation.clone().unwrap_or_else(|| "unknown".into());
+    let op = q.operation.unwrap_or("unknown");
     vec![
         Cell::new(q.id),
         Cell::new(q.time.to_datetime().format("%H:%M:%S%.3f")),
@@ -356,7 +356,7 @@ fn write_verdict(r: &Report, style: &TableStyle, out: &mut dyn Write) -> io::Res
 pub fn write_gist_line(f: &super::FindingRecord, out: &mut dyn Write) -> io::Result<()> {
     let op = f
         .operation
-        .clone()
+        .map(str::to_string)
         .or_else(|| f.guess.as_ref().map(guess_text));
     writeln!(
         out,
