@@ -1,6 +1,7 @@
 use super::*;
 use crate::facts::{ProcessInfo, RequestTls};
 use crate::policy::Scheme;
+use crate::report::AddrText;
 use crate::s3::Addressing;
 use proptest::prelude::*;
 
@@ -20,8 +21,8 @@ fn request(full: bool) -> RequestRecord {
         id: u64::MAX,
         time: Timestamp::from_secs_nanos(1_767_225_601, 250_000_999),
         scheme: if full { Scheme::Https } else { Scheme::Http },
-        client: "127.0.0.1:40000".into(),
-        server: "[::1]:8443".into(),
+        client: AddrText::of("127.0.0.1:40000".parse().unwrap()),
+        server: AddrText::of("[::1]:8443".parse().unwrap()),
         host: some("s3.local.test:8443"),
         method: "PUT".into(),
         target: "/b/k%20\"quoted\"\\?x=\u{7f}\u{1}\u{1f}\u{e9}\u{1F600}".into(),
@@ -72,8 +73,8 @@ fn finding(full: bool) -> FindingRecord {
         origin: "flag".into(),
         endpoint_detail: "--endpoint".into(),
         time: Timestamp(-1),
-        client: "10.0.0.1:1".into(),
-        server: "10.0.0.2:80".into(),
+        client: AddrText::of("10.0.0.1:1".parse().unwrap()),
+        server: AddrText::of("10.0.0.2:80".parse().unwrap()),
         seen: some("DELETE http://s3.local.test/b/k"),
         user_agent: None,
         status: full.then_some(204),

@@ -16,6 +16,7 @@ pub mod spool;
 pub mod table;
 
 use crate::time::Timestamp;
+pub use rows::AddrText;
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -303,8 +304,8 @@ pub struct RequestRecord {
     pub id: u64,
     pub time: Timestamp,
     pub scheme: Scheme,
-    pub client: String,
-    pub server: String,
+    pub client: AddrText,
+    pub server: AddrText,
     pub host: Option<String>,
     pub method: crate::proto::http::Token,
     /// The request target as sent (redacted); as far as seen when `truncated`.
@@ -344,8 +345,8 @@ pub use crate::facts::{Owner, ProcessInfo, RequestTls};
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptRecord {
     pub time: Timestamp,
-    pub client: String,
-    pub server: String,
+    pub client: AddrText,
+    pub server: AddrText,
     pub outcome: crate::flow::AttemptOutcome,
     /// SYNs sent for this attempt (1 + retransmissions).
     pub syns: u32,
@@ -398,8 +399,8 @@ pub struct FindingRecord {
     pub origin: Cow<'static, str>,
     pub endpoint_detail: Cow<'static, str>,
     pub time: Timestamp,
-    pub client: String,
-    pub server: String,
+    pub client: AddrText,
+    pub server: AddrText,
     /// The request as seen: `METHOD http://host:port/target` (redacted).
     pub seen: Option<String>,
     pub user_agent: Option<String>,

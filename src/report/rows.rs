@@ -58,8 +58,8 @@ impl Redactor {
             id: r.id,
             time: r.time,
             scheme: r.scheme,
-            client: addr(r.client),
-            server: addr(r.server),
+            client: AddrText::of(r.client),
+            server: AddrText::of(r.server),
             host: r.host,
             method: r.method,
             target,
@@ -101,8 +101,8 @@ impl Redactor {
     pub fn attempt(&self, a: &Attempt) -> AttemptRecord {
         AttemptRecord {
             time: a.time,
-            client: addr(a.client),
-            server: addr(a.server),
+            client: AddrText::of(a.client),
+            server: AddrText::of(a.server),
             outcome: a.outcome,
             syns: a.syns,
             owner: a.owner,
@@ -131,8 +131,8 @@ impl Redactor {
             origin: endpoint.origin,
             endpoint_detail: endpoint.detail,
             time: f.time,
-            client: addr(f.client),
-            server: addr(f.server),
+            client: AddrText::of(f.client),
+            server: AddrText::of(f.server),
             seen,
             user_agent: f.user_agent,
             status: f.status,
@@ -150,29 +150,92 @@ impl Redactor {
 /// (four of these per plaintext request were 8% of a request-dense run); IPv6 goes through
 /// `Display` (brackets, zero compression, scope ids).
 pub fn addr(a: SocketAddr) -> String {
-    let SocketAddr::V4(v4) = a else {
-        return a.to_string();
-    };
-    // At most `255.255.255.255:65535`: written on the stack, then one allocation.
-    let mut buf = [0u8; 21];
-    let mut len = 0;
-    for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-        if i > 0 {
-            buf[len] = b'.';
-            len += 1;
+    AddrText::of(a).to_string()
+}
+
+/// A socket address as text, kept inline: every request row and finding row holds two, and
+/// each was an allocation of its own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AddrText {
+    buf: [u8; ADDR_TEXT_MAX],
+    len: u8,
+}
+
+/// The longest text an address can have: `[` + 39 (IPv6) + `%4294967295` + `]:65535` = 58.
+const ADDR_TEXT_MAX: usize = 64;
+
+impl AddrText {
+    pub fn of(a: SocketAddr) -> AddrText {
+        let mut t = AddrText {
+            buf: [0; ADDR_TEXT_MAX],
+            len: 0,
+        };
+        match a {
+            SocketAddr::V4(v4) => {
+                let mut len = 0;
+                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+                    if i > 0 {
+                        t.buf[len] = b'.';
+                        len += 1;
+                    }
+                    len = put_decimal(&mut t.buf, len, u32::from(octet));
+                }
+                t.buf[len] = b':';
+                len = put_decimal(&mut t.buf, len + 1, u32::from(v4.port()));
+                t.len = len as u8;
+            }
+            // Cannot fail: the text fits (see ADDR_TEXT_MAX).
+            SocketAddr::V6(_) => {
+                let _ = std::fmt::Write::write_fmt(&mut t, format_args!("{a}"));
+            }
         }
-        len = put_decimal(&mut buf, len, u32::from(octet));
+        t
     }
-    buf[len] = b':';
-    len = put_decimal(&mut buf, len + 1, u32::from(v4.port()));
-    // Only ASCII digits, dots and a colon were written.
-    std::str::from_utf8(&buf[..len])
-        .unwrap_or_default()
-        .to_string()
+
+    pub fn as_str(&self) -> &str {
+        // Only what `Display` or the digits above wrote, on character boundaries.
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for AddrText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let at = usize::from(self.len);
+        let end = at + s.len();
+        let room = self.buf.get_mut(at..end).ok_or(std::fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end as u8;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for AddrText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for AddrText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for AddrText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for AddrText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// `n` (below 100,000) in decimal at `buf[at..]`; the new length.
-fn put_decimal(buf: &mut [u8; 21], at: usize, n: u32) -> usize {
+fn put_decimal(buf: &mut [u8; ADDR_TEXT_MAX], at: usize, n: u32) -> usize {
     let width = match n {
         0..=9 => 1,
         10..=99 => 2,
@@ -202,9 +265,12 @@ mod tests {
             "[::1]:443",
             "[fe80::1%2]:5000",
             "[2001:db8::ff00:42:8329]:1",
+            "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535",
+            "[::ffff:255.255.255.255%4294967295]:65535",
         ] {
             let sa: SocketAddr = a.parse().unwrap();
             assert_eq!(addr(sa), sa.to_string(), "{a}");
+            assert_eq!(AddrText::of(sa).as_str(), sa.to_string(), "{a}");
         }
     }
 }

@@ -291,7 +291,7 @@ fn request_row(q: &RequestRecord, style: &TableStyle) -> Vec<Cell> {
         Cell::new(q.id),
         Cell::new(q.time.to_datetime().format("%H:%M:%S%.3f")),
         scheme_cell(q.scheme, style),
-        Cell::new(&q.server),
+        Cell::new(q.server),
         Cell::new(&q.method),
         Cell::new(op),
         Cell::new(object),
@@ -304,8 +304,8 @@ fn attempts(r: &Report, style: &TableStyle) -> Table {
     for a in &r.attempts {
         t.add_row(vec![
             a.time.rfc3339(),
-            a.client.clone(),
-            a.server.clone(),
+            a.client.to_string(),
+            a.server.to_string(),
             a.outcome.as_str().to_string(),
             a.syns.to_string(),
         ]);
