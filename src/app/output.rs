@@ -150,7 +150,7 @@ impl Writer {
             if self.sink.wants(Row::Finding) {
                 let mut record = self.redactor.finding(f, severity);
                 if unknown {
-                    record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint);
+                    record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint).into();
                 }
                 self.sink.finding(&record)?;
             }

@@ -162,13 +162,13 @@ pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut V
     };
     if let Some(e) = https.as_deref() {
         let mut f = Finding::for_request(FindingKind::PlaintextToHttpsEndpoint, r, Some(e));
-        f.hint = tie(cause_hint(r, &causes, None));
+        f.hint = tie(cause_hint(r, &causes, None)).into();
         out.push(f);
     }
     if let Some(ev) = evidence {
         let e = https.as_deref().or(http_cfg);
         let mut f = Finding::for_request(FindingKind::PlaintextToTlsPort, r, e);
-        f.hint = tie(cause_hint(r, &causes, Some((ev, port))));
+        f.hint = tie(cause_hint(r, &causes, Some((ev, port)))).into();
         out.push(f);
     }
     let ev = &r.evidence;
@@ -176,7 +176,7 @@ pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut V
     if carried && (https.is_some() || evidence.is_some() || http_cfg.is_none()) {
         let e = https.as_deref().or(http_cfg);
         let mut f = Finding::for_request(FindingKind::CredentialsInCleartext, r, e);
-        f.hint = hints::credentials_hint(ev.sigv4_auth, ev.session_token, ev.presigned);
+        f.hint = hints::credentials_hint(ev.sigv4_auth, ev.session_token, ev.presigned).into();
         out.push(f);
     }
 }
@@ -216,7 +216,7 @@ pub fn attempt_finding(p: &Policy, k: &Knowledge, v: &AttemptView<'_>) -> Option
     let (guess, guessed) = guess(v, host.as_deref()).unzip();
     let ua = guessed.and_then(|c| c.user_agent.as_deref());
     let mut f = Finding::for_attempt(v.index, a, &endpoint, host);
-    f.hint = attempt_hint(a, &endpoint, v.retries, ua, resolved.as_deref());
+    f.hint = attempt_hint(a, &endpoint, v.retries, ua, resolved.as_deref()).into();
     f.guess = guess;
     Some(f)
 }

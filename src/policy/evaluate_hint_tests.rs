@@ -82,7 +82,7 @@ fn the_redirect_is_remembered_after_it_left_the_judges_window() {
             Judged::Request(r, f) => f
                 .iter()
                 .find(|f| f.kind == FindingKind::PlaintextToHttpsEndpoint)
-                .map(|f| (r.id, f.hint.clone())),
+                .map(|f| (r.id, f.hint.to_string())),
             Judged::Attempt(..) => None,
         })
         .collect();

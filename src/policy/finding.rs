@@ -5,6 +5,7 @@ use super::endpoints::{Endpoint, Origin};
 use crate::flow::AttemptOutcome;
 use crate::time::Timestamp;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 /// The policy's names for the typed records it judges (see [`crate::facts`]).
@@ -88,7 +89,9 @@ pub struct Finding {
     /// For attempts: refused or unanswered.
     pub outcome: Option<AttemptOutcome>,
     /// One line towards the cause, from what the wire shows.
-    pub hint: String,
+    /// What to do about it. Static text when it quotes nothing from the wire (nothing in it to
+    /// redact): one hint is made per plaintext request.
+    pub hint: Cow<'static, str>,
     /// For attempts: what the operation may have been (marked as a guess).
     pub guess: Option<OperationGuess>,
 }
@@ -119,7 +122,7 @@ impl Finding {
             user_agent: r.user_agent.clone(),
             status: r.status,
             outcome: None,
-            hint: String::new(),
+            hint: Cow::Borrowed(""),
             guess: None,
         }
     }
@@ -150,7 +153,7 @@ impl Finding {
             user_agent: None,
             status: None,
             outcome: Some(a.outcome),
-            hint: String::new(),
+            hint: Cow::Borrowed(""),
             guess: None,
         }
     }

@@ -92,7 +92,7 @@ pub fn plain_http_rejection(body: Option<&str>) -> Option<&'static str> {
 }
 
 /// What a plaintext request carried, for the credentials hint.
-pub fn credentials_hint(sigv4: bool, token: bool, presigned: bool) -> String {
+pub fn credentials_hint(sigv4: bool, token: bool, presigned: bool) -> &'static str {
     // Spelled out for each case rather than formatted: one is made per plaintext request.
     macro_rules! hint {
         ($what:literal) => {
@@ -121,7 +121,6 @@ pub fn credentials_hint(sigv4: bool, token: bool, presigned: bool) -> String {
             token
         ),
     }
-    .to_string()
 }
 
 #[cfg(test)]

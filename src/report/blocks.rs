@@ -92,7 +92,7 @@ pub fn write_findings(r: &Report, color: bool, out: &mut dyn Write) -> io::Resul
         }
         let mut hints: Vec<&str> = Vec::new();
         for g in &group {
-            if !hints.contains(&g.hint.as_str()) {
+            if !hints.contains(&g.hint.as_ref()) {
                 hints.push(&g.hint);
             }
         }

@@ -261,7 +261,8 @@ impl Groups {
                 Some((_, h)) => h.count += 1,
                 None if room => {
                     let hint = self.redactor.text(&f.hint).into_owned();
-                    g.hints.push((f.hint.clone(), HintTally { hint, count: 1 }));
+                    g.hints
+                        .push((f.hint.to_string(), HintTally { hint, count: 1 }));
                 }
                 None => g.other_hints += 1,
             }
@@ -466,7 +467,7 @@ mod tests {
         r.user_agent = Some("Boto3/1.40.14 md/Botocore#1.40.14 ua/2.1".into());
         r.host = Some("s3.local.test".into());
         let mut f = Finding::for_request(kind, &r, endpoint);
-        f.hint = format!("hint for {}", kind.as_str());
+        f.hint = format!("hint for {}", kind.as_str()).into();
         f
     }
 

@@ -164,7 +164,7 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "   endpoint {} from {}", f.endpoint, f.endpoint_detail)?;
         let mut hints: Vec<&str> = Vec::new();
         for g in group {
-            if !hints.contains(&g.hint.as_str()) {
+            if !hints.contains(&g.hint.as_ref()) {
                 hints.push(&g.hint);
             }
         }

@@ -405,7 +405,7 @@ pub struct FindingRecord {
     pub seen: Option<String>,
     pub user_agent: Option<String>,
     pub status: Option<u16>,
-    pub hint: String,
+    pub hint: Cow<'static, str>,
     /// For attempts: what the operation may have been. Always a guess: no request bytes exist.
     pub guess: Option<GuessRecord>,
 }

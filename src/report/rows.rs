@@ -136,7 +136,11 @@ impl Redactor {
             seen,
             user_agent: f.user_agent,
             status: f.status,
-            hint: self.text_owned(f.hint),
+            // Static text is this program's own words: nothing in it to redact.
+            hint: match f.hint {
+                Cow::Borrowed(s) => Cow::Borrowed(s),
+                Cow::Owned(s) => Cow::Owned(self.text_owned(s)),
+            },
             guess: f.guess.map(|g| GuessRecord {
                 operation: g.operation,
                 request: g.request,
@@ -254,6 +258,30 @@ fn put_decimal(buf: &mut [u8; ADDR_TEXT_MAX], at: usize, n: u32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::FindingKind;
+    use crate::time::Timestamp;
+
+    #[test]
+    fn hints_quoting_the_wire_are_redacted_and_static_ones_kept() {
+        let r = Request::sample(1, Timestamp(0), "10.0.0.7:40000", "10.0.0.9:80");
+        let mut f = Finding::for_request(FindingKind::CredentialsInCleartext, &r, None);
+        f.hint = "see https://h/b/k?X-Amz-Signature=0123abcd"
+            .to_string()
+            .into();
+        let on = Redactor { on: true };
+        let row = on.finding(f.clone(), Severity::Warning);
+        assert!(!row.hint.contains("0123abcd"), "{}", row.hint);
+        assert!(row.hint.contains("X-Amz-Signature="), "{}", row.hint);
+        let off = Redactor { on: false }.finding(f.clone(), Severity::Warning);
+        assert!(off.hint.contains("0123abcd"));
+        f.hint = Cow::Borrowed(crate::policy::hints::credentials_hint(true, false, false));
+        let row = on.finding(f, Severity::Warning);
+        assert!(matches!(row.hint, Cow::Borrowed(_)));
+        assert!(
+            row.hint
+                .starts_with("a request signature crossed the network")
+        );
+    }
 
     #[test]
     fn addresses_read_as_display_writes_them() {

@@ -411,7 +411,7 @@ mod tests {
             seen: None,
             user_agent: None,
             status: None,
-            hint: String::new(),
+            hint: "".into(),
             guess: None,
         }
     }
