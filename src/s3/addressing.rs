@@ -371,7 +371,7 @@ pub(crate) fn split<'a>(
             raw_key: non_empty(rest),
         },
         None => {
-            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+            let (bucket, key) = super::split_once_byte(rest, b'/').unwrap_or((rest, ""));
             Split {
                 addressing,
                 bucket: non_empty(bucket),
