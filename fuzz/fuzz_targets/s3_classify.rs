@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let (method, target) = line.split_once(' ').unwrap_or((line, ""));
     let req = HttpRequest {
         ts: Timestamp::ZERO,
-        method: method.to_string(),
+        method: method.to_string().into(),
         target: target.to_string(),
         version: 1,
         headers: headers
