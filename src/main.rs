@@ -19,14 +19,15 @@ unsafe extern "C" {
 
 /// Arenas committed as used: mimalloc's defaults doubled the peak RSS of the hostile captures
 /// (`scripts/bench-hostile`, SYN flood 58–66 MiB against 29–30), and eager commit is what did
-/// it (with only it off: 30.9 MiB). Freed pages are purged mimalloc's default 10 ms late:
-/// purging them at once (`purge_delay` 0, set here until this was measured) made every reuse
-/// of a page a fault and a zeroing, a tenth of the analysis thread on a request-dense capture
-/// (sys 0.63 -> 0.37 s on the whole dense benchmark capture), for no gain in peak RSS (hostile
-/// worst 35.7 against 35.9 MiB). The option
-/// number is mimalloc v3's `mi_option_e` (`arena_eager_commit` = 4), the version libmimalloc-sys
-/// builds by default. Run before mimalloc's own initialisation (its constructor has priority
-/// 101, and the Rust runtime allocates before `main`), so that its first arena is made with it.
+/// it. Freed pages are purged mimalloc's default 10 ms late: purging them at once
+/// (`purge_delay` 0, set here until it was measured) made every reuse of a page a fault and a
+/// zeroing, a tenth of the analysis thread on a request-dense capture (sys 0.63 -> 0.37 s on the
+/// whole dense benchmark capture), to save a few MiB of peak RSS (hostile captures, repeated
+/// runs: worst 35 MiB purging at once, 37–40 MiB 10 ms late; the bound is 64). The option
+/// number is mimalloc v3's `mi_option_e` (`arena_eager_commit` = 4), the version
+/// libmimalloc-sys builds by default. Run before mimalloc's own initialisation (its constructor
+/// has priority 101, and the Rust runtime allocates before `main`), so that its first arena is
+/// made with it.
 extern "C" fn tune_allocator() {
     // SAFETY: setting an option is a plain store mimalloc allows at any time, before its
     // initialisation too (options set are not read again from the environment).
