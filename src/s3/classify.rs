@@ -247,7 +247,7 @@ fn pick_by_requirements(
 /// (`GET /` is ListBuckets or, on `s3express-control`, ListDirectoryBuckets).
 fn host_tie_note<'o>(
     r: &Request<'_>,
-    mut tier: impl Iterator<Item = &'o Operation>,
+    tier: impl Iterator<Item = &'o Operation>,
     chosen: &Operation,
 ) -> Option<String> {
     let x_id = r.query.get("x-id").flatten();
@@ -255,7 +255,10 @@ fn host_tie_note<'o>(
         return None; // the host or x-id decides
     }
     let rank = |op: &Operation| (r.requirements(op), r.optional_present(op));
-    let twin = tier.find(|op| op.name != chosen.name && rank(op) == rank(chosen))?;
+    let mut others = tier.filter(|op| op.name != chosen.name).peekable();
+    others.peek()?; // the chosen op alone in its tier: nothing to tie with
+    let chosen_rank = rank(chosen);
+    let twin = others.find(|op| rank(op) == chosen_rank)?;
     Some(format!(
         "{} sends the identical request; only an AWS host tells them apart",
         twin.name
