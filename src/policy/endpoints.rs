@@ -258,7 +258,7 @@ fn general_host_header(value: &str) -> (Cow<'_, str>, Option<u16>) {
 /// The usual Host, `name[:port]` in lower-case letters, digits, `-`, `_` and `.` with a port of
 /// at most five digits, read in one pass; None for anything else, which takes the general way.
 /// The report side reads each request's Host about three times, and the general way (two
-/// trims, a search for a second colon, `str::parse`) was a twentieth of its work. Gives what
+/// trims, a search for a second colon, `str::parse`) was 6.6% of its instructions. Gives what
 /// the general way gives (a test holds them together).
 fn plain_host_port(value: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     const PLAIN: [bool; 256] = {

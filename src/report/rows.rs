@@ -165,7 +165,8 @@ pub struct AddrText {
     len: u8,
 }
 
-/// The longest text an address can have: `[` + 39 (IPv6) + `%4294967295` + `]:65535` = 58.
+/// The longest text an address can have: `[` + 45 (the longest IPv6 text, with a dotted tail;
+/// Rust writes at most 39) + `%4294967295` + `]:65535` = 64.
 const ADDR_TEXT_MAX: usize = 64;
 
 impl AddrText {

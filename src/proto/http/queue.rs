@@ -9,7 +9,7 @@ use super::{HttpExchange, HttpRequest, HttpResponse};
 use crate::proto::ProtoEvent;
 
 /// A request with what is known of its exchange so far. The exchange is boxed once, here, and
-/// the same box is what is reported: a request costs one allocation on its way through.
+/// the same box is what is reported (it was boxed a second time at the end).
 #[derive(Debug)]
 struct Pending {
     ex: Box<HttpExchange>,
