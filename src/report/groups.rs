@@ -169,13 +169,11 @@ impl EndpointView {
             },
             _ => EndpointView {
                 url: {
-                    let host = match &f.host {
-                        Some(h) => Cow::Borrowed(h.as_str()),
-                        None => Cow::Owned(super::rows::addr(f.server)),
-                    };
+                    let server = super::rows::AddrText::of(f.server);
+                    let host = f.host.as_deref().unwrap_or(&server);
                     let mut url = String::with_capacity(7 + host.len());
                     url.push_str("http://");
-                    url.push_str(&host);
+                    url.push_str(host);
                     url
                 },
                 origin: Cow::Borrowed(UNCONFIGURED),
