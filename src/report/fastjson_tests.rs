@@ -137,3 +137,31 @@ proptest! {
         prop_assert_eq!(fast, serde_json::to_vec(&s).unwrap());
     }
 }
+
+/// The scan reads sixteen-byte blocks, then the tail as overlapping words: every length up to
+/// three blocks, with each byte that needs an escape at every position (and none at all), so
+/// no block or word boundary can hide one.
+#[test]
+fn every_escape_is_found_at_every_position_and_length() {
+    let needs: Vec<u8> = (0u8..0x20).chain([b'"', b'\\']).collect();
+    for len in 0..48 {
+        let plain = "a".repeat(len);
+        let mut fast = Vec::new();
+        string(&mut fast, &plain);
+        assert_eq!(fast, serde_json::to_vec(&plain).unwrap(), "len {len}");
+        for at in 0..len {
+            for &b in &needs {
+                let mut s = plain.clone().into_bytes();
+                s[at] = b;
+                let s = String::from_utf8(s).unwrap();
+                fast.clear();
+                string(&mut fast, &s);
+                assert_eq!(
+                    fast,
+                    serde_json::to_vec(&s).unwrap(),
+                    "len {len}, {b:#x} at {at}"
+                );
+            }
+        }
+    }
+}
