@@ -94,6 +94,8 @@ impl Writer {
     /// One judged request or attempt, consumed: its strings move into the report rows.
     fn row(&mut self, j: Judged) -> io::Result<()> {
         let is_request = matches!(j, Judged::Request(..));
+        // The request's row, kept for its findings' rows to take what they share with it.
+        let mut row = None;
         let (findings, process, owner) = match j {
             Judged::Request(r, f) => {
                 let s = &mut self.summary;
@@ -102,7 +104,9 @@ impl Writer {
                 s.requests_with_findings += u64::from(!f.is_empty());
                 let (process, owner) = (r.process.as_ref().map(|p| p.name.clone()), r.owner);
                 if self.sink.wants(Row::Request) {
-                    self.sink.request(&self.redactor.request(*r))?;
+                    let record = self.redactor.request(*r);
+                    self.sink.request(&record)?;
+                    row = Some(record);
                 }
                 (f, process, owner)
             }
@@ -148,7 +152,7 @@ impl Writer {
                 }
             }
             if self.sink.wants(Row::Finding) {
-                let mut record = self.redactor.finding(f, severity);
+                let mut record = self.redactor.finding_after(f, severity, row.as_ref());
                 if unknown {
                     record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint).into();
                 }
