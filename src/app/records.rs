@@ -6,7 +6,7 @@
 use super::engine::Limits;
 use crate::facts::{Attempt as AttemptFact, Evidence, Request, RequestTls, TlsHello};
 use crate::flow::{Attempt, CloseReason, ConnId, Direction, StreamEvent};
-use crate::proto::http::HttpExchange;
+use crate::proto::http::{Field, HttpExchange};
 use crate::proto::tls::{Decryption, KeyLog, ResyncCount};
 use crate::proto::{Conversation, ProtoEvent, Protocol};
 use crate::report::{OperationCount, Scheme, TlsRecord};
@@ -414,12 +414,14 @@ fn request(
     ex: HttpExchange,
     s3: s3::S3Request,
 ) -> Request {
-    let [host, user_agent, authorization, token] = ex.request.headers.first_of([
-        "host",
-        "user-agent",
-        "authorization",
-        "x-amz-security-token",
-    ]);
+    let h = &ex.request.headers;
+    let [host, user_agent, authorization, token] = [
+        Field::Host,
+        Field::UserAgent,
+        Field::Authorization,
+        Field::SecurityToken,
+    ]
+    .map(|f| h.field(f));
     let evidence = evidence(&ex, c, &s3, authorization, token.is_some());
     let owned = |v: Option<&str>| v.map(str::to_string);
     let (host, user_agent, authorization) = (owned(host), owned(user_agent), owned(authorization));
@@ -468,7 +470,9 @@ fn request(
 /// policy uses it.
 fn redirect_location(response: Option<&crate::proto::http::HttpResponse>) -> Option<String> {
     let r = response.filter(|r| (300..400).contains(&r.status))?;
-    r.header("location").map(|l| l.trim().to_string())
+    r.headers
+        .field(Field::Location)
+        .map(|l| l.trim().to_string())
 }
 
 /// A TLS session known only from its first record header.

@@ -5,7 +5,7 @@
 
 use super::query::Query;
 use super::table::{self, Operation, PathShape};
-use crate::proto::http::HttpRequest;
+use crate::proto::http::{Field, HttpRequest};
 
 /// What the matcher found: the operation and what a reader should know about the choice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,11 +74,14 @@ impl Request<'_> {
     }
 
     fn is_form_upload(&self) -> bool {
-        self.http.header("content-type").is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        })
+        self.http
+            .headers
+            .field(Field::ContentType)
+            .is_some_and(|ct| {
+                ct.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            })
     }
 }
 

@@ -38,7 +38,7 @@ pub use addressing::{Addressing, HostHints};
 pub use classify::POST_OBJECT;
 pub use query::{Presigned, SigVersion};
 
-use crate::proto::http::HttpRequest;
+use crate::proto::http::{Field, HttpRequest};
 use addressing::{AwsForm, HostKind, HostName, Split};
 use classify::{Matched, Request};
 use query::Query;
@@ -142,7 +142,7 @@ fn classify_into(
     let query = Query::parse(target.query);
     out.presigned = query::presigned(&query);
     check_method(&req.method)?;
-    let seen_host = target.authority.or_else(|| req.header("host"));
+    let seen_host = target.authority.or_else(|| req.headers.field(Field::Host));
     let host = match seen_host.or_else(|| req.cut.map(|_| cut::UNSEEN_HOST)) {
         None => return Err("no Host header".to_string()),
         Some(h) => HostName::parse(h).ok_or_else(|| format!("Host `{h}` is not host[:port]"))?,
@@ -275,7 +275,7 @@ fn s3_evidence(
     kind: &HostKind,
     host: &HostName,
 ) -> Result<(), String> {
-    let auth = req.header("authorization");
+    let auth = req.headers.field(Field::Authorization);
     let scope = sigv4_service(auth, q);
     if let Some(svc) = scope.filter(|s| !S3_SERVICES.contains(s)) {
         return Err(format!("not an S3 request: signed for AWS service `{svc}`"));

@@ -80,6 +80,10 @@ pub(super) enum ClientState {
 
 /// Server side reading state.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every response passes through Body: boxing it would cost an allocation each"
+)]
 pub(super) enum ServerState {
     /// The response reader has the side: a head, or the search for the next status line.
     Reading,

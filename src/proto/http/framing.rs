@@ -1,7 +1,7 @@
 //! Message body length (RFC 9112 §6.3) and the body reader that counts and skips it.
 
 use super::chunked::{ChunkedDecoder, ChunkedError};
-use super::{Header, Headers};
+use super::{Field, Headers};
 
 /// How a message's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,15 +40,9 @@ pub(crate) struct RequestBody {
 
 /// RFC 9112 §6.3 for requests: chunked, else Content-Length, else no body.
 pub(crate) fn request_body(headers: &Headers) -> RequestBody {
-    let mut expect: Option<&str> = None;
-    let mut upgrade = false;
-    let (coding, length) = body_fields(headers, |h| {
-        if expect.is_none() && h.name.eq_ignore_ascii_case("expect") {
-            expect = Some(h.value);
-        } else if h.name.eq_ignore_ascii_case("upgrade") {
-            upgrade = true;
-        }
-    });
+    let (coding, length) = body_fields(headers);
+    let expect = headers.field(Field::Expect);
+    let upgrade = headers.field(Field::Upgrade).is_some();
     let framing = match coding {
         // Item 4: a request whose final coding is not chunked cannot be delimited.
         Some(false) => Err(FramingError::RequestNotChunked),
@@ -79,7 +73,7 @@ pub(crate) fn response_framing(
     if method == Some("CONNECT") && (200..300).contains(&status) {
         return Ok(Framing::Tunnel);
     }
-    let (coding, length) = body_fields(headers, |_| {});
+    let (coding, length) = body_fields(headers);
     match coding {
         Some(true) => Ok(Framing::Chunked),
         // Item 4: a final coding other than chunked is read until close.
@@ -88,41 +82,54 @@ pub(crate) fn response_framing(
     }
 }
 
-/// Transfer-Encoding and Content-Length, read in one pass over the fields; every other field is
-/// shown to `other`.
+/// Transfer-Encoding and Content-Length: from the fields' index when each names at most one
+/// field, else in one pass over the fields.
 ///
 /// The coding is `Some(true)` when Transfer-Encoding is present and its final coding is chunked
 /// (item 3: it overrides Content-Length), `Some(false)` when present otherwise, `None` when
 /// absent. The length follows item 5: every Content-Length value (also comma lists of one
 /// repeated value) must agree; the first that does not is the error.
-fn body_fields<'h>(
-    headers: &'h Headers,
-    mut other: impl FnMut(Header<'h>),
-) -> (Option<bool>, Result<Option<u64>, FramingError>) {
-    let mut last_coding: Option<&str> = None;
+fn body_fields(headers: &Headers) -> (Option<bool>, Result<Option<u64>, FramingError>) {
+    // Nearly every message has at most one of each: then the fields are not searched.
+    if headers.at_most_once(Field::TransferEncoding) && headers.at_most_once(Field::ContentLength) {
+        let last_coding = headers.field(Field::TransferEncoding).and_then(last_coding);
+        let length = headers
+            .field(Field::ContentLength)
+            .map_or(Ok(None), |v| lengths(None, v));
+        return (last_coding.map(is_chunked), length);
+    }
+    let mut last: Option<&str> = None;
     let mut length: Result<Option<u64>, FramingError> = Ok(None);
     for h in headers.iter() {
         if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            let mut codings = h.value.split(',').map(str::trim);
-            last_coding = codings.rfind(|c| !c.is_empty()).or(last_coding);
+            last = last_coding(h.value).or(last);
         } else if h.name.eq_ignore_ascii_case("content-length")
             && let Ok(found) = length
         {
-            // A list only when there is a comma (nearly never): str's split costs more than
-            // the rest of the framing.
-            length = match memchr::memchr(b',', h.value.as_bytes()) {
-                None => agreed_length(found, h.value),
-                Some(_) => h.value.split(',').try_fold(found, agreed_length),
-            };
-        } else {
-            other(h);
+            length = lengths(found, h.value);
         }
     }
-    let chunked = last_coding.map(|last| {
-        let coding = last.split(';').next().unwrap_or_default().trim();
-        coding.eq_ignore_ascii_case("chunked")
-    });
-    (chunked, length)
+    (last.map(is_chunked), length)
+}
+
+/// The last coding a `Transfer-Encoding` value names, if it names any.
+fn last_coding(value: &str) -> Option<&str> {
+    value.split(',').map(str::trim).rfind(|c| !c.is_empty())
+}
+
+fn is_chunked(coding: &str) -> bool {
+    let coding = coding.split(';').next().unwrap_or_default().trim();
+    coding.eq_ignore_ascii_case("chunked")
+}
+
+/// One `Content-Length` field's value (a list, all equal, is allowed), checked against `found`.
+fn lengths(found: Option<u64>, value: &str) -> Result<Option<u64>, FramingError> {
+    // A list only when there is a comma (nearly never): str's split costs more than the rest of
+    // the framing.
+    match memchr::memchr(b',', value.as_bytes()) {
+        None => agreed_length(found, value),
+        Some(_) => value.split(',').try_fold(found, agreed_length),
+    }
 }
 
 /// One Content-Length value, checked against the ones before it.
@@ -383,5 +390,77 @@ mod tests {
         assert_eq!(body.body_len(), None);
         let mut whole = BodyReader::new(Framing::Length(10)).unwrap();
         assert!(!whole.skip_gap(0), "unknown gap length loses the framing");
+    }
+}
+
+/// The index-based framing against a plain pass over every field, as it was read before the
+/// index existed: any mix of the two framing fields, repeated, in any case, among others.
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scanned(headers: &Headers) -> (Option<bool>, Result<Option<u64>, FramingError>) {
+        let mut last: Option<&str> = None;
+        let mut length: Result<Option<u64>, FramingError> = Ok(None);
+        for h in headers.iter() {
+            if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                last = h
+                    .value
+                    .split(',')
+                    .map(str::trim)
+                    .rfind(|c| !c.is_empty())
+                    .or(last);
+            } else if h.name.eq_ignore_ascii_case("content-length")
+                && let Ok(found) = length
+            {
+                length = h.value.split(',').try_fold(found, agreed_length);
+            }
+        }
+        (last.map(is_chunked), length)
+    }
+
+    fn field() -> impl Strategy<Value = (String, String)> {
+        let name = prop_oneof![
+            Just("Content-Length"),
+            Just("content-length"),
+            Just("Transfer-Encoding"),
+            Just("transfer-ENCODING"),
+            Just("Expect"),
+            Just("Upgrade"),
+            Just("Host"),
+            Just("x-other"),
+        ];
+        let value = prop_oneof![
+            Just(""),
+            Just("0"),
+            Just("12"),
+            Just(" 12 "),
+            Just("12, 12"),
+            Just("12,13"),
+            Just("-1"),
+            Just("chunked"),
+            Just("gzip, chunked"),
+            Just("chunked, gzip"),
+            Just("Chunked;q=1"),
+            Just("100-continue"),
+        ];
+        (name, value).prop_map(|(n, v)| (n.to_string(), v.to_string()))
+    }
+
+    proptest! {
+        #[test]
+        fn indexed_framing_is_the_scan(fields in proptest::collection::vec(field(), 0..6)) {
+            let headers: Headers = fields.iter().cloned().collect();
+            prop_assert_eq!(body_fields(&headers), scanned(&headers));
+            let expect = headers.iter().find(|h| h.name.eq_ignore_ascii_case("expect"));
+            let upgrade = headers.iter().any(|h| h.name.eq_ignore_ascii_case("upgrade"));
+            let body = request_body(&headers);
+            prop_assert_eq!(body.upgrade, upgrade);
+            prop_assert_eq!(
+                body.expect_continue,
+                expect.is_some_and(|h| h.value.trim().eq_ignore_ascii_case("100-continue"))
+            );
+        }
     }
 }

@@ -68,12 +68,156 @@ pub struct Header<'a> {
 }
 
 /// The header fields of one message, in wire order, kept in one buffer: a head costs two
-/// allocations however many fields it has, and a lookup allocates nothing.
+/// allocations however many fields it has, and a lookup allocates nothing. The fields every
+/// message is asked for (each [`Field`]) are found by index, without a search.
 #[derive(Debug, Clone, Default)]
 pub struct Headers {
     /// Each field's name then value, back to back.
     text: String,
     spans: Vec<Span>,
+    /// For each [`Field`]: 1 + the position of its first field; 0 when there is none; [`FAR`]
+    /// when the first one is beyond what a byte holds (then it is searched for).
+    first: [u8; Field::ALL.len()],
+    /// Bit `i`: `Field::ALL[i]` names more than one field.
+    repeated: u16,
+}
+
+/// [`Headers::first`] for a field first seen past position 253.
+const FAR: u8 = u8::MAX;
+
+/// The names looked up in nearly every head: by the framing (each message), the records and the
+/// classifier (each request). Each lookup was a search over the fields, ten or so per request:
+/// 12% of the analysis thread on a request-dense capture. Their lengths differ, so a name's
+/// length alone says which one it could be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Host,
+    Expect,
+    Upgrade,
+    Location,
+    UserAgent,
+    ContentType,
+    Authorization,
+    ContentLength,
+    TransferEncoding,
+    SecurityToken,
+}
+
+impl Field {
+    pub(crate) const ALL: [Field; 10] = [
+        Field::Host,
+        Field::Expect,
+        Field::Upgrade,
+        Field::Location,
+        Field::UserAgent,
+        Field::ContentType,
+        Field::Authorization,
+        Field::ContentLength,
+        Field::TransferEncoding,
+        Field::SecurityToken,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Field::Host => "host",
+            Field::Expect => "expect",
+            Field::Upgrade => "upgrade",
+            Field::Location => "location",
+            Field::UserAgent => "user-agent",
+            Field::ContentType => "content-type",
+            Field::Authorization => "authorization",
+            Field::ContentLength => "content-length",
+            Field::TransferEncoding => "transfer-encoding",
+            Field::SecurityToken => "x-amz-security-token",
+        }
+    }
+
+    /// Which field `name` is (ASCII case-insensitive), if it is one: its length picks the one
+    /// it could be, then three words compare it whole (see [`Probe`]).
+    pub(crate) fn of(name: &[u8]) -> Option<Field> {
+        let i = match name.len() {
+            4 => 0,
+            6 => 1,
+            7 => 2,
+            8 => 3,
+            10 => 4,
+            12 => 5,
+            13 => 6,
+            14 => 7,
+            17 => 8,
+            20 => 9,
+            _ => return None,
+        };
+        let probe = &PROBES[i];
+        let differ = (0..3).fold(0, |d, k| {
+            d | ((Probe::word(name, k) | probe.fold[k]) ^ probe.words[k])
+        });
+        (differ == 0).then_some(Field::ALL[i])
+    }
+}
+
+/// A [`Field`]'s name as three (overlapping) words, with the bits that fold case. Every byte of
+/// a name of 4 to 24 bytes lies in one of the words [`Probe::word`] reads. Case is folded by
+/// setting bit 5 where the name has a letter: exact for letters (only `A` and `a` become `a`);
+/// other bytes (`-`) are compared as they are. This costs a few instructions a field where a
+/// byte loop cost ~50: every field of every head is looked at.
+struct Probe {
+    words: [u64; 3],
+    fold: [u64; 3],
+}
+
+const PROBES: [Probe; 10] = {
+    let mut probes = [const {
+        Probe {
+            words: [0; 3],
+            fold: [0; 3],
+        }
+    }; 10];
+    let mut i = 0;
+    while i < Field::ALL.len() {
+        let name = Field::ALL[i].name().as_bytes();
+        let mut k = 0;
+        while k < 3 {
+            let (at, width) = Probe::span(name.len(), k);
+            let mut j = 0;
+            while j < width {
+                let b = name[at + j];
+                probes[i].words[k] |= (b as u64) << (8 * j);
+                if b.is_ascii_lowercase() {
+                    probes[i].fold[k] |= 0x20 << (8 * j);
+                }
+                j += 1;
+            }
+            k += 1;
+        }
+        i += 1;
+    }
+    probes
+};
+
+impl Probe {
+    /// Word `k` of a name of `len` bytes: where it starts and how many bytes it holds. At least
+    /// eight bytes: the first eight, the last eight and the eight after the first (or the last
+    /// eight again); fewer: the first four and the last four.
+    const fn span(len: usize, k: usize) -> (usize, usize) {
+        match (len >= 8, k) {
+            (true, 0) => (0, 8),
+            (true, 1) => (len - 8, 8),
+            (true, _) => (if len >= 16 { 8 } else { len - 8 }, 8),
+            (false, 1) => (len - 4, 4),
+            (false, _) => (0, 4),
+        }
+    }
+
+    /// Word `k` of `name` (four to 24 bytes), little-endian.
+    fn word(name: &[u8], k: usize) -> u64 {
+        let (at, width) = Probe::span(name.len(), k);
+        let bytes = &name[at..at + width];
+        match width {
+            8 => u64::from_le_bytes(bytes.try_into().expect("eight bytes")),
+            _ => u64::from(u32::from_le_bytes(bytes.try_into().expect("four bytes"))),
+        }
+    }
 }
 
 /// Where one field lies in `Headers::text`: name `start..name_end`, value `value_start..end`.
@@ -91,6 +235,7 @@ impl Headers {
         Headers {
             text: String::with_capacity(bytes),
             spans: Vec::with_capacity(fields),
+            ..Headers::default()
         }
     }
 
@@ -99,12 +244,26 @@ impl Headers {
         self.text.push_str(name);
         let name_end = self.text.len();
         self.text.push_str(value);
-        self.spans.push(Span {
-            start,
-            name_end,
-            value_start: name_end,
-            end: self.text.len(),
-        });
+        self.push_span(
+            Span {
+                start,
+                name_end,
+                value_start: name_end,
+                end: self.text.len(),
+            },
+            name.as_bytes(),
+        );
+    }
+
+    fn push_span(&mut self, span: Span, name: &[u8]) {
+        if let Some(f) = Field::of(name) {
+            let slot = &mut self.first[f as usize];
+            match *slot {
+                0 => *slot = u8::try_from(self.spans.len() + 1).unwrap_or(FAR),
+                _ => self.repeated |= 1 << f as usize,
+            }
+        }
+        self.spans.push(span);
     }
 
     /// A field whose value is raw wire bytes: decoded as UTF-8, lossily only when it is not.
@@ -122,21 +281,23 @@ impl Headers {
         head: &str,
         fields: impl ExactSizeIterator<Item = (&'h [u8], &'h [u8])>,
     ) -> Option<Headers> {
-        let mut spans = Vec::with_capacity(fields.len());
+        let mut headers = Headers {
+            spans: Vec::with_capacity(fields.len()),
+            ..Headers::default()
+        };
         for (name, value) in fields {
             let (start, name_end) = position(head, name)?;
             let (value_start, end) = position(head, value)?;
-            spans.push(Span {
+            let span = Span {
                 start,
                 name_end,
                 value_start,
                 end,
-            });
+            };
+            headers.push_span(span, name);
         }
-        Some(Headers {
-            text: head.to_string(),
-            spans,
-        })
+        headers.text = head.to_string();
+        Some(headers)
     }
 
     pub fn len(&self) -> usize {
@@ -157,24 +318,35 @@ impl Headers {
 
     /// First field with this name (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        // Not `all(name).next()`: a request's head is looked up about ten times between the
-        // parser, the records and the classifier, and the plain search is ~10% cheaper.
+        match Field::of(name.as_bytes()) {
+            Some(f) => self.field(f),
+            None => self.search(name),
+        }
+    }
+
+    /// The first field of `f`'s name, found by index.
+    pub fn field(&self, f: Field) -> Option<&str> {
+        match self.first[f as usize] {
+            0 => None,
+            FAR => self.search(f.name()),
+            at => self.spans.get(usize::from(at) - 1).map(|s| self.value(s)),
+        }
+    }
+
+    fn search(&self, name: &str) -> Option<&str> {
+        // Not `all(name).next()`: the plain search is ~10% cheaper.
         let s = self.spans.iter().find(|s| self.is_named(s, name))?;
         Some(self.value(s))
     }
 
-    /// The first value of each of `names` (ASCII case-insensitive), in one pass over the fields:
-    /// cheaper than a lookup per name when several are wanted from the same head.
+    /// The first value of each of `names` (ASCII case-insensitive).
     pub fn first_of<const N: usize>(&self, names: [&str; N]) -> [Option<&str>; N] {
-        let mut found = [None; N];
-        for s in &self.spans {
-            for (name, slot) in names.iter().zip(found.iter_mut()) {
-                if slot.is_none() && self.is_named(s, name) {
-                    *slot = Some(self.value(s));
-                }
-            }
-        }
-        found
+        names.map(|name| self.get(name))
+    }
+
+    /// Whether at most one field has `f`'s name: then [`Headers::field`] is all there is of it.
+    pub(crate) fn at_most_once(&self, f: Field) -> bool {
+        self.repeated & (1 << f as usize) == 0
     }
 
     /// The values of every field with this name (ASCII case-insensitive), in wire order.

@@ -575,3 +575,111 @@ fn mid_connection_start_with_one_waiting_request_pairs_it() {
     );
     assert!(!conn.pairing_lost());
 }
+
+/// Lookups through the name index give what a search over the fields gives: indexed and other
+/// names, in any case, repeated, absent; for fields pushed one by one and for fields found in a
+/// head's own text.
+mod header_index {
+    use super::super::{Field, Headers};
+    use proptest::prelude::*;
+
+    fn name() -> impl Strategy<Value = String> {
+        let indexed = (0..Field::ALL.len(), any::<u32>()).prop_map(|(i, case)| {
+            Field::ALL[i]
+                .name()
+                .chars()
+                .enumerate()
+                .map(|(k, c)| match case >> (k % 32) & 1 {
+                    1 => c.to_ascii_uppercase(),
+                    _ => c,
+                })
+                .collect()
+        });
+        prop_oneof![indexed, "[a-z-]{1,21}"]
+    }
+
+    fn searched<'h>(h: &'h Headers, name: &str) -> Option<&'h str> {
+        h.iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| f.value)
+    }
+
+    proptest! {
+        #[test]
+        fn indexed_lookups_are_the_search(
+            fields in proptest::collection::vec((name(), "[ -~]{0,8}"), 0..12),
+            asked in proptest::collection::vec(name(), 1..6),
+        ) {
+            let pushed: Headers = fields.iter().cloned().collect();
+            let head: String = fields.iter().map(|(n, v)| format!("{n}:{v}\r\n")).collect();
+            let mut at = 0;
+            let spans: Vec<(&[u8], &[u8])> = fields
+                .iter()
+                .map(|(n, v)| {
+                    let name = &head.as_bytes()[at..at + n.len()];
+                    let value = &head.as_bytes()[at + n.len() + 1..at + n.len() + 1 + v.len()];
+                    at += n.len() + v.len() + 3;
+                    (name, value)
+                })
+                .collect();
+            let within = Headers::within(&head, spans.into_iter()).expect("fields lie in the head");
+            for h in [&pushed, &within] {
+                let all: Vec<String> = Field::ALL.iter().map(|f| f.name().to_string()).collect();
+                for name in asked.iter().chain(&all) {
+                    prop_assert_eq!(h.get(name), searched(h, name), "{}", name);
+                    let repeats = h.iter().filter(|f| f.name.eq_ignore_ascii_case(name)).count() > 1;
+                    if let Some(&f) = Field::ALL.iter().find(|f| f.name().eq_ignore_ascii_case(name)) {
+                        prop_assert_eq!(h.at_most_once(f), !repeats, "{}", name);
+                        prop_assert_eq!(h.field(f), searched(h, name), "{}", name);
+                    }
+                }
+                let [a, b] = h.first_of(["Host", asked[0].as_str()]);
+                prop_assert_eq!((a, b), (searched(h, "host"), searched(h, &asked[0])));
+            }
+        }
+    }
+}
+
+/// Each indexed name is known in any case, and a name one byte off is not: every byte of it
+/// changed to each other byte (so a word that missed a byte, or a fold that took `-` for `\r`,
+/// would be seen).
+#[test]
+fn a_field_name_is_known_exactly() {
+    use super::Field;
+    for f in Field::ALL {
+        let name = f.name().as_bytes();
+        assert_eq!(Field::of(name), Some(f));
+        assert_eq!(Field::of(f.name().to_ascii_uppercase().as_bytes()), Some(f));
+        for at in 0..name.len() {
+            for b in 0..=u8::MAX {
+                let mut other = name.to_vec();
+                other[at] = b;
+                let same = other.eq_ignore_ascii_case(name);
+                assert_eq!(
+                    Field::of(&other),
+                    same.then_some(f),
+                    "{:?}",
+                    String::from_utf8_lossy(&other)
+                );
+            }
+        }
+    }
+}
+
+/// A field first seen past what a byte of the index holds is searched for, and still found.
+#[test]
+fn a_field_past_the_index_is_found() {
+    use super::{Field, Headers};
+    for at in [252, 253, 254, 255, 300] {
+        let mut h = Headers::default();
+        for i in 0..at {
+            h.push(&format!("x-f{i}"), "v");
+        }
+        h.push("HOST", "far");
+        h.push("host", "second");
+        assert_eq!(h.field(Field::Host), Some("far"), "{at}");
+        assert_eq!(h.get("Host"), Some("far"), "{at}");
+        assert!(!h.at_most_once(Field::Host));
+        assert_eq!(h.field(Field::Location), None);
+    }
+}
