@@ -88,7 +88,7 @@ impl Attribution {
     /// owner of the attempt just admitted.
     fn label(&mut self, records: &mut Records) {
         let mut attempt_owner = self.attempt_owner.take();
-        for f in records.pending_mut().iter_mut().rev() {
+        for f in records.pending_mut().rev() {
             match f {
                 Fact::Request(r) => {
                     let conn = ConnId(r.connection);

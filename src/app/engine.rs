@@ -189,8 +189,13 @@ impl Engine {
 
     /// The facts completed since the last call, in completion order. Call after every frame,
     /// `tick` and `close_all`: they are not kept once drained.
-    pub fn drain(&mut self) -> std::vec::Drain<'_, Fact> {
+    pub fn drain(&mut self) -> impl Iterator<Item = Fact> + '_ {
         self.records.drain()
+    }
+
+    /// See [`Records::waiting`].
+    pub fn waiting(&self) -> usize {
+        self.records.waiting()
     }
 
     fn count(&mut self, frame: &Frame<'_>) {
