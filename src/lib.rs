@@ -11,6 +11,7 @@
 //! Each stage is a module; they meet only in `app`, through the plain data types each one exports.
 
 pub mod app;
+mod authority;
 pub mod cli;
 pub mod decode;
 pub mod facts;

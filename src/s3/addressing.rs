@@ -158,35 +158,14 @@ impl<'a> HostName<'a> {
         HostName::general(s)
     }
 
-    /// The usual Host, `name[:port]` in lower-case letters, digits, `-`, `_` and `.` (not
-    /// ending in a dot) with a port of one to five digits, in one pass; None for anything else,
-    /// which [`HostName::general`] reads. Every request's Host is read here, and the general way
-    /// (trims, a search from the end, `str::parse`) cost ~360 instructions. A proptest holds the
-    /// two to the same answer.
+    /// The usual Host ([`crate::authority::plain`]) with a port of one to five digits, in one
+    /// pass; None for anything else, which [`HostName::general`] reads. A proptest holds the two
+    /// to the same answer.
     fn plain(s: &'a str) -> Option<HostName<'a>> {
-        const PLAIN: [bool; 256] = {
-            let mut t = [false; 256];
-            let mut b = 0;
-            while b < 256 {
-                t[b] = matches!(b as u8, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.');
-                b += 1;
-            }
-            t
-        };
-        let (name, port) = match memchr::memchr(b':', s.as_bytes()) {
-            Some(i) => (s.get(..i)?, Some(s.get(i + 1..)?)),
-            None => (s, None),
-        };
-        if name.is_empty() || name.ends_with('.') || !name.bytes().all(|b| PLAIN[usize::from(b)]) {
-            return None;
-        }
+        let (name, port) = crate::authority::plain(s)?;
         let port = match port {
             None => None,
-            Some(p) if (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
-                let n = p.bytes().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
-                Some(u16::try_from(n).ok()?)
-            }
-            Some(_) => return None,
+            Some(p) => Some(u16::try_from(crate::authority::digits(p)?).ok()?),
         };
         Some(HostName {
             name: Cow::Borrowed(name),
