@@ -187,8 +187,9 @@ impl Engine {
         self.records.drain_wire()
     }
 
-    /// The facts completed since the last call, in completion order. Call after every frame,
-    /// `tick` and `close_all`: they are not kept once drained.
+    /// The facts completed since the last call, in completion order (requests are classified
+    /// here, in that order: `app::records`). Call every few frames, before [`Engine::waiting`]
+    /// grows large, and after `tick` and `close_all`: they are not kept once drained.
     pub fn drain(&mut self) -> impl Iterator<Item = Fact> + '_ {
         self.records.drain()
     }

@@ -176,7 +176,8 @@ impl Records {
         self.wire.iter_mut().flat_map(|w| w.drain(..))
     }
 
-    /// Facts waiting in the outbox (live capture labels them with their process).
+    /// Facts waiting in the outbox (live capture labels them with their process); the requests
+    /// among them are classified first.
     pub fn pending_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Fact> + '_ {
         self.settle();
         self.outbox.iter_mut().filter_map(|o| match o {
