@@ -35,11 +35,13 @@ pub enum Fact {
     Session(TlsRecord),
 }
 
-/// An outbox entry: a fact, or an exchange whose classification waits for the drain (None
-/// only for the moment it is classified in place).
+/// An outbox entry: a fact, or an exchange whose classification waits for the drain (held in
+/// place: no larger than a fact, so it costs no allocation of its own).
 enum Outgoing {
     Fact(Fact),
-    Exchange(Option<Box<Deferred>>),
+    Exchange(Deferred),
+    /// For the moment an exchange is classified in place.
+    Taken,
 }
 
 /// An exchange, with what its request's record needs from its connection as it was when the
@@ -146,7 +148,8 @@ impl Records {
         let (hints, operations) = (&mut self.hints, &mut self.operations);
         self.outbox.drain(..).filter_map(move |o| match o {
             Outgoing::Fact(f) => Some(f),
-            Outgoing::Exchange(d) => classified(hints, operations, d),
+            Outgoing::Exchange(d) => Some(classified(hints, operations, d)),
+            Outgoing::Taken => None,
         })
     }
 
@@ -159,9 +162,10 @@ impl Records {
     /// Every waiting exchange classified, in order, in place.
     fn settle(&mut self) {
         for o in &mut self.outbox {
-            if let Outgoing::Exchange(d) = o {
-                let fact = classified(&mut self.hints, &mut self.operations, d.take());
-                *o = fact.map_or(Outgoing::Exchange(None), Outgoing::Fact);
+            if let Outgoing::Exchange(_) = o
+                && let Outgoing::Exchange(d) = std::mem::replace(o, Outgoing::Taken)
+            {
+                *o = Outgoing::Fact(classified(&mut self.hints, &mut self.operations, d));
             }
         }
     }
@@ -182,7 +186,7 @@ impl Records {
         self.settle();
         self.outbox.iter_mut().filter_map(|o| match o {
             Outgoing::Fact(f) => Some(f),
-            Outgoing::Exchange(_) => None, // none left: settled above
+            Outgoing::Exchange(_) | Outgoing::Taken => None, // none left: settled above
         })
     }
 
@@ -464,13 +468,13 @@ impl Records {
             server_replied_tls: c.server_replied_tls,
             reset: c.reset,
         };
-        self.outbox.push(Outgoing::Exchange(Some(Box::new(Deferred {
+        self.outbox.push(Outgoing::Exchange(Deferred {
             id: self.requests_seen,
             conn: id,
             scheme,
             ends,
             ex,
-        }))));
+        }));
     }
 }
 
@@ -479,18 +483,17 @@ impl Records {
 fn classified(
     hints: &mut HostHints,
     operations: &mut BTreeMap<(&'static str, Scheme), u64>,
-    d: Option<Box<Deferred>>,
-) -> Option<Fact> {
-    let d = *d?;
+    d: Deferred,
+) -> Fact {
     let s3 = s3::classify(&d.ex.request, hints);
     // A request that only makes sense virtual-hosted proved the service host: later
     // requests to other names under it split bucket and key the same way.
     hints.learn(&s3);
     let op = s3.operation.as_ref().map_or("unknown", |op| *op);
     *operations.entry((op, d.scheme)).or_default() += 1;
-    Some(Fact::Request(Box::new(request(
+    Fact::Request(Box::new(request(
         d.id, d.conn, &d.ends, d.scheme, *d.ex, s3,
-    ))))
+    )))
 }
 
 /// One typed request: the exchange, its classification and the connection's evidence.
