@@ -131,7 +131,7 @@ pub fn route(attr: &mut Option<Attribution>, records: &mut Records, ev: StreamEv
 mod tests {
     use super::*;
     use crate::app::engine::Limits;
-    use crate::flow::{Attempt, AttemptOutcome, CloseReason, Direction, OpenedBy};
+    use crate::flow::{Attempt, AttemptOutcome, CloseReason};
     use crate::s3::HostHints;
     use crate::time::Timestamp;
 
@@ -141,33 +141,13 @@ mod tests {
 
     /// One whole GET on connection `id` from client port `port`.
     fn exchange(attr: &mut Option<Attribution>, records: &mut Records, id: u64, port: u16) {
-        let (conn, ts) = (ConnId(id), Timestamp(id as i64));
-        let events = [
-            StreamEvent::Opened {
-                conn,
-                client: addr(port),
-                server: addr(80),
-                ts,
-                by: OpenedBy::Handshake,
-            },
-            StreamEvent::Data {
-                conn,
-                dir: Direction::ClientToServer,
-                ts,
-                bytes: b"GET /b/k HTTP/1.1\r\nHost: s3.local.test\r\n\r\n",
-            },
-            StreamEvent::Data {
-                conn,
-                dir: Direction::ServerToClient,
-                ts,
-                bytes: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-            },
-            StreamEvent::Closed {
-                conn,
-                ts,
-                reason: CloseReason::Fin,
-            },
-        ];
+        let events = crate::app::records::tests::connection(
+            id,
+            (addr(port), addr(80)),
+            "GET /b/k HTTP/1.1\r\nHost: s3.local.test\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            CloseReason::Fin,
+        );
         for ev in events {
             route(attr, records, ev);
         }

@@ -50,7 +50,7 @@ struct Deferred {
     id: u64,
     conn: ConnId,
     scheme: Scheme,
-    ends: ConnView,
+    view: ConnView,
     ex: Box<HttpExchange>,
 }
 
@@ -457,7 +457,7 @@ impl Records {
         } else {
             Scheme::Http
         };
-        let ends = ConnView {
+        let view = ConnView {
             client: c.client,
             server: c.server,
             tls: c.tls.as_ref().map(|t| RequestTls {
@@ -472,7 +472,7 @@ impl Records {
             id: self.requests_seen,
             conn: id,
             scheme,
-            ends,
+            view,
             ex,
         }));
     }
@@ -492,7 +492,7 @@ fn classified(
     let op = s3.operation.as_ref().map_or("unknown", |op| *op);
     *operations.entry((op, d.scheme)).or_default() += 1;
     Fact::Request(Box::new(request(
-        d.id, d.conn, &d.ends, d.scheme, *d.ex, s3,
+        d.id, d.conn, &d.view, d.scheme, *d.ex, s3,
     )))
 }
 
@@ -641,7 +641,7 @@ fn evidence(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::flow::{CloseReason, OpenedBy};
     use crate::time::Timestamp;
@@ -649,16 +649,16 @@ mod tests {
     const SIGNED: &str = "Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/\
                           us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n";
 
-    /// Connection `id`: `head`, its `answer`, then a close by `reason`.
-    fn events<'a>(
+    /// Connection `id` (at time `id`) from `client` to `server`: opened, `head`, its `answer`,
+    /// then a close by `reason`.
+    pub(crate) fn connection<'a>(
         id: u64,
+        (client, server): (SocketAddr, SocketAddr),
         head: &'a str,
         answer: &'a str,
         reason: CloseReason,
     ) -> [StreamEvent<'a>; 4] {
         let (conn, ts) = (ConnId(id), Timestamp(id as i64));
-        let client = SocketAddr::from(([10, 0, 0, 1], 40000 + id as u16));
-        let server = SocketAddr::from(([10, 0, 0, 2], 9000));
         [
             StreamEvent::Opened {
                 conn,
@@ -690,39 +690,25 @@ mod tests {
     /// the drain.
     #[test]
     fn facts_are_the_same_however_seldom_the_outbox_is_drained() {
-        let host = |h: &str| format!("Host: {h}.store.example.test:9000\r\n");
+        let head = |line: &str, host: &str| {
+            format!("{line} HTTP/1.1\r\nHost: {host}.store.example.test:9000\r\n{SIGNED}\r\n")
+        };
         let conns = [
-            (
-                format!("GET /?list-type=2 HTTP/1.1\r\n{}{SIGNED}\r\n", host("a")),
-                200,
-                CloseReason::Fin,
-            ),
-            (
-                format!("PUT / HTTP/1.1\r\n{}{SIGNED}\r\n", host("photos")),
-                200,
-                CloseReason::Fin,
-            ),
-            (
-                format!("GET /?list-type=2 HTTP/1.1\r\n{}{SIGNED}\r\n", host("b")),
-                200,
-                CloseReason::Rst,
-            ),
-            (
-                format!("PUT /docs/ HTTP/1.1\r\n{}{SIGNED}\r\n", host("b")),
-                200,
-                CloseReason::Rst,
-            ),
+            (head("GET /?list-type=2", "a"), CloseReason::Fin),
+            (head("PUT /", "photos"), CloseReason::Fin),
+            (head("GET /?list-type=2", "b"), CloseReason::Rst),
+            (head("PUT /docs/", "b"), CloseReason::Rst),
         ];
-        let answers: Vec<String> = conns
-            .iter()
-            .map(|(_, status, _)| format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n"))
-            .collect();
+        let answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
         let run = |drain_every: usize| {
             let mut records = Records::new(Limits::default_for_tests(), HostHints::default());
             let mut facts = Vec::new();
-            let all = conns.iter().zip(&answers).enumerate().flat_map(
-                |(i, ((head, _, reason), answer))| events(i as u64 + 1, head, answer, *reason),
-            );
+            let all = conns.iter().enumerate().flat_map(|(i, (head, reason))| {
+                let id = i as u64 + 1;
+                let client = SocketAddr::from(([10, 0, 0, 1], 40000 + id as u16));
+                let server = SocketAddr::from(([10, 0, 0, 2], 9000));
+                connection(id, (client, server), head, answer, *reason)
+            });
             for (i, ev) in all.enumerate() {
                 records.on_stream(ev);
                 if (i + 1) % drain_every == 0 {

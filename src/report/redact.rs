@@ -199,7 +199,6 @@ pub fn redact_target(target: &str) -> Cow<'_, str> {
         return Cow::Borrowed(target);
     }
     let mut out = String::with_capacity(target.len());
-    let mut changed = false;
     out.push_str(path);
     out.push('?');
     for (i, pair) in query.split('&').enumerate() {
@@ -209,7 +208,6 @@ pub fn redact_target(target: &str) -> Cow<'_, str> {
         match pair.split_once('=') {
             Some((name, value)) => {
                 let new = redact_param(name, value);
-                changed |= new.is_some();
                 out.push_str(name);
                 out.push('=');
                 out.push_str(new.as_deref().unwrap_or(value));
@@ -217,11 +215,7 @@ pub fn redact_target(target: &str) -> Cow<'_, str> {
             None => out.push_str(pair),
         }
     }
-    if changed {
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(target)
-    }
+    Cow::Owned(out)
 }
 
 /// The redacted value of one `name=value` pair, or None when it is not a secret.

@@ -339,11 +339,6 @@ impl Headers {
         Some(self.value(s))
     }
 
-    /// The first value of each of `names` (ASCII case-insensitive).
-    pub fn first_of<const N: usize>(&self, names: [&str; N]) -> [Option<&str>; N] {
-        names.map(|name| self.get(name))
-    }
-
     /// Whether at most one field has `f`'s name: then [`Headers::field`] is all there is of it.
     pub(crate) fn at_most_once(&self, f: Field) -> bool {
         self.repeated & (1 << f as usize) == 0
