@@ -6,7 +6,10 @@
 
 use std::borrow::Cow;
 
-use super::head::{HeadBuffer, HeadError, HeadStep, parse_request, parse_response};
+use super::head::{
+    HeadBuffer, HeadError, HeadStep, parse_request, parse_response, parse_whole_request,
+    parse_whole_response,
+};
 use super::resync::{Resync, ResyncStep, StartLine};
 use super::{HttpRequest, HttpResponse, partial};
 use crate::flow::Direction;
@@ -20,6 +23,9 @@ pub(crate) trait Message: Sized {
     const START: StartLine;
     /// A complete head (ending with its empty line), its first byte seen at `ts`.
     fn parse(block: &[u8], ts: Timestamp) -> Result<Self, HeadError>;
+    /// A head whole at the start of `window`, parsed in place, and its length (see
+    /// [`parse_whole_request`]); None sends the input the usual way.
+    fn parse_whole(window: &[u8], ts: Timestamp) -> Option<(Self, usize)>;
     /// What the first bytes of a head the capture cut short still show, if anything.
     fn partial(seen: &[u8], ts: Timestamp) -> Option<Self>;
 }
@@ -30,6 +36,10 @@ impl Message for HttpRequest {
 
     fn parse(block: &[u8], ts: Timestamp) -> Result<Self, HeadError> {
         parse_request(block, ts)
+    }
+
+    fn parse_whole(window: &[u8], ts: Timestamp) -> Option<(Self, usize)> {
+        parse_whole_request(window, ts)
     }
 
     fn partial(seen: &[u8], ts: Timestamp) -> Option<Self> {
@@ -43,6 +53,10 @@ impl Message for HttpResponse {
 
     fn parse(block: &[u8], ts: Timestamp) -> Result<Self, HeadError> {
         parse_response(block, ts)
+    }
+
+    fn parse_whole(window: &[u8], ts: Timestamp) -> Option<(Self, usize)> {
+        parse_whole_response(window, ts)
     }
 
     fn partial(seen: &[u8], ts: Timestamp) -> Option<Self> {
@@ -134,6 +148,18 @@ impl<M: Message> MessageReader<M> {
             let rest = input.get(used..).unwrap_or_default();
             match &mut self.place {
                 Place::Head(head) => {
+                    // Nearly every head arrives whole: parsed where it lies.
+                    if head.is_empty() {
+                        let (window, skipped) = HeadBuffer::window(rest, limit);
+                        if let Some((message, len)) =
+                            M::parse_whole(window, head.ts().unwrap_or(ts))
+                        {
+                            return ReadStep::Message {
+                                message,
+                                consumed: used + skipped + len,
+                            };
+                        }
+                    }
                     return match head.feed(ts, rest, limit) {
                         Ok(HeadStep::NeedMore) => ReadStep::NeedMore,
                         Ok(HeadStep::Complete { block, consumed }) => {
