@@ -30,7 +30,12 @@ pub struct Knowledge {
     redirects: Redirects,
     /// Names a cap left out.
     pub capped: u64,
+    /// The last request's (scheme, client IP, server IP) and Host, once what it teaches is
+    /// known: the requests of a client mostly repeat it, and learning it again changes nothing.
+    last: Option<(Learned, String)>,
 }
+
+type Learned = (Scheme, IpAddr, IpAddr);
 
 /// The names one client reached over TLS, and every parent domain of them, so that "a related
 /// host" (the same name, a subdomain or a parent) is a few set lookups.
@@ -94,31 +99,51 @@ impl Knowledge {
     /// a redirect to `http://` is remembered for its client.
     pub fn learn_request(&mut self, r: &Request) {
         self.redirects.learn(r);
-        let Some(host) = r.host.as_deref().map(|h| parse_host_header(h).0) else {
+        let Some(raw) = r.host.as_deref() else {
             return;
         };
+        let key = (r.scheme, r.client.ip(), r.server.ip());
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|(k, h)| *k == key && h == raw)
+        {
+            return;
+        }
+        let host = parse_host_header(raw).0;
         if host.is_empty() {
             return;
         }
+        let mut kept = true;
         if r.scheme == Scheme::Https {
             let names = self.tls_names.entry(r.client.ip()).or_default();
             if !names.add(&host) {
                 self.capped += 1;
+                kept = false;
             }
         }
-        self.name_ip(r.server.ip(), &host);
+        kept &= self.name_ip(r.server.ip(), &host);
+        // Only what every set now holds: a name a cap left out is counted again each time.
+        if kept {
+            let (k, h) = self.last.get_or_insert_with(|| (key, String::new()));
+            *k = key;
+            h.clear();
+            h.push_str(raw);
+        }
     }
 
-    fn name_ip(&mut self, ip: IpAddr, host: &str) {
+    /// Ties `host` to `ip`; false when the cap left it out.
+    fn name_ip(&mut self, ip: IpAddr, host: &str) -> bool {
         let names = self.hosts_by_ip.entry(ip).or_default();
         if names.contains(host) {
-            return;
+            return true;
         }
         if names.len() >= MAX_NAMES_PER_KEY {
             self.capped += 1;
-            return;
+            return false;
         }
         names.insert(host.to_string());
+        true
     }
 
     /// The earlier redirect to `http://` this request followed, if any.
@@ -189,5 +214,31 @@ mod tests {
         }
         assert_eq!(k.hosts_of(ip).count(), MAX_NAMES_PER_KEY);
         assert_eq!(k.capped, 10);
+    }
+
+    #[test]
+    fn a_request_repeating_the_last_one_teaches_what_it_did() {
+        let mut k = Knowledge::default();
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        let mut r = Request::sample(1, crate::time::Timestamp(0), "10.0.0.1:5000", "10.0.0.9:80");
+        r.host = Some("S3.Test:80".into());
+        for _ in 0..2 {
+            k.learn_request(&r);
+        }
+        assert!(k.ip_named(ip, "s3.test") && k.capped == 0);
+        // Over TLS the same Host is a TLS name of the client too: not the same lesson.
+        r.scheme = Scheme::Https;
+        k.learn_request(&r);
+        assert!(k.client_used_tls(r.client.ip(), "s3.test", ip));
+        // A name the cap leaves out is counted each time it comes.
+        for i in 1..MAX_NAMES_PER_KEY {
+            k.name_ip(ip, &format!("h{i}.test"));
+        }
+        r.host = Some("late.test".into());
+        for _ in 0..3 {
+            k.learn_request(&r);
+        }
+        assert!(!k.ip_named(ip, "late.test"));
+        assert_eq!(k.capped, 3);
     }
 }
