@@ -239,6 +239,21 @@ proptest::proptest! {
     ) {
         if let Some(plain) = plain_host_port(&s) {
             proptest::prop_assert_eq!(plain, general_host_header(&s));
+            // Again, now from what the first reading remembered.
+            proptest::prop_assert_eq!(plain_host_port(&s), Some(general_host_header(&s)));
+        }
+    }
+}
+
+#[test]
+fn a_remembered_plain_host_is_only_used_for_the_same_text() {
+    let long = format!("{}:80", "a".repeat(70));
+    for h in [
+        "a:1", "a:1", "b:2", "a:1", "a:12", "a:", "a", "a", "A", "a:1", &long, &long, "a:1", "a:+1",
+    ] {
+        match plain_host_port(h) {
+            Some(plain) => assert_eq!(plain, general_host_header(h), "{h}"),
+            None => assert!(matches!(h, "A" | "a:+1"), "{h}"),
         }
     }
 }
