@@ -36,6 +36,10 @@ impl<'a> Query<'a> {
         Query { params }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
     pub fn has(&self, key: &str) -> bool {
         self.params.iter().any(|(k, _)| k == key)
     }

@@ -66,6 +66,11 @@ pub fn by_name(name: &str) -> Option<&'static Operation> {
 struct Index {
     /// Current (not deprecated) operations by method and path shape, in table order.
     groups: Vec<(&'static str, PathShape, Vec<&'static Operation>)>,
+    /// Every required header name once, in table order (bit `i` of a [`Group::headers`] mask
+    /// is the `i`th).
+    required_headers: Vec<&'static str>,
+    /// Each group's [`Group::headers`], in the order of `groups`.
+    group_headers: Vec<u32>,
     /// Every literal query key once, in table order.
     literal_keys: Vec<&'static str>,
     deprecated: Vec<&'static Operation>,
@@ -74,6 +79,8 @@ struct Index {
 static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let mut index = Index {
         groups: Vec::new(),
+        required_headers: Vec::new(),
+        group_headers: Vec::new(),
         literal_keys: Vec::new(),
         deprecated: Vec::new(),
     };
@@ -87,6 +94,11 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
             index.deprecated.push(op);
             continue;
         }
+        for h in op.required_headers {
+            if !index.required_headers.contains(h) {
+                index.required_headers.push(h);
+            }
+        }
         let at = index
             .groups
             .iter()
@@ -96,16 +108,51 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
             None => index.groups.push((op.method, op.path, vec![op])),
         }
     }
+    index.group_headers = index
+        .groups
+        .iter()
+        .map(|(_, _, ops)| {
+            ops.iter()
+                .flat_map(|op| op.required_headers)
+                .filter_map(|h| index.required_headers.iter().position(|r| r == h))
+                .fold(0, |m, i| m | 1 << i)
+        })
+        .collect();
     index
 });
 
 /// The current operations with this method and path shape, in table order.
 pub(crate) fn group(method: &str, path: PathShape) -> &'static [&'static Operation] {
-    INDEX
+    group_entry(method, path).map_or(&[], |g| g.ops)
+}
+
+/// A method and path shape's operations, where they lie in the index, and the header names
+/// they require.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Group {
+    /// The group's position in the index: the same for the same method and shape.
+    pub at: usize,
+    pub ops: &'static [&'static Operation],
+    /// Bit `i`: some operation of the group requires [`required_headers`]`()[i]`.
+    pub headers: u32,
+}
+
+pub(crate) fn group_entry(method: &str, path: PathShape) -> Option<Group> {
+    let (at, (_, _, ops)) = INDEX
         .groups
         .iter()
-        .find(|(m, p, _)| *p == path && *m == method)
-        .map_or(&[], |(_, _, ops)| ops.as_slice())
+        .enumerate()
+        .find(|(_, (m, p, _))| *p == path && *m == method)?;
+    Some(Group {
+        at,
+        ops: ops.as_slice(),
+        headers: INDEX.group_headers.get(at).copied().unwrap_or_default(),
+    })
+}
+
+/// Every header name some current operation requires, once.
+pub(crate) fn required_headers() -> &'static [&'static str] {
+    &INDEX.required_headers
 }
 
 /// The deprecated operations, in table order.
