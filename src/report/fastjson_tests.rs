@@ -106,6 +106,18 @@ fn rows_are_written_as_serde_writes_them() {
         r.addressing = a;
         same(&r);
     }
+    // Addresses are written without an escape scan: every shape they can take.
+    let scoped = std::net::SocketAddrV6::new("fe80::1".parse().unwrap(), 65535, 0, u32::MAX);
+    for a in [
+        std::net::SocketAddr::V6(scoped),
+        "[::ffff:1.2.3.4]:1".parse().unwrap(),
+        "[2001:db8::ffff:ffff:ffff]:443".parse().unwrap(),
+        "255.255.255.255:65535".parse().unwrap(),
+        "0.0.0.0:0".parse().unwrap(),
+    ] {
+        r.client = AddrText::of(a);
+        same(&r);
+    }
     r.tls = Some(RequestTls {
         sni: Some("s\u{0}ni".into()),
         version: "TLSv1.2".into(),

@@ -223,6 +223,11 @@ impl AddrText {
         t
     }
 
+    /// The text's bytes (ASCII), without the UTF-8 check [`AddrText::as_str`] makes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
     pub fn as_str(&self) -> &str {
         // Only what `Display` or the digits above wrote, on character boundaries.
         std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or_default()
