@@ -59,12 +59,23 @@ impl Timestamp {
     /// check of a text known to be digits and `-:.TZ` was a twentieth of the JSON writer's time.
     pub fn rfc3339_ascii(self, buf: &mut [u8; RFC3339_LEN]) -> Option<&[u8]> {
         let secs = self.secs();
+        let micros = self.subsec_nanos() / 1000;
+        // The rows of a second share its date and time: only the microseconds are new.
+        let same_second = LAST_SECOND.with(|last| {
+            let (at, text) = last.get();
+            (at == Some(secs)).then_some(text)
+        });
+        if let Some(text) = same_second {
+            buf[..SECOND_LEN].copy_from_slice(&text);
+            buf[SECOND_LEN..].copy_from_slice(b".000000Z");
+            put_micros(buf, micros);
+            return Some(buf);
+        }
         let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         let (y, m, d) = civil_from_days(days);
         if !(0..=9999).contains(&y) {
             return None;
         }
-        let micros = self.subsec_nanos() / 1000;
         let (y, sod) = (y as u32, sod as u32);
         buf.copy_from_slice(b"0000-00-00T00:00:00.000000Z");
         // Two digits at a time from a table: three timestamps per report row.
@@ -76,14 +87,37 @@ impl Timestamp {
             (11, sod / 3600),
             (14, sod / 60 % 60),
             (17, sod % 60),
-            (20, micros / 10_000),
-            (22, micros / 100 % 100),
-            (24, micros % 100),
         ] {
             let i = (v % 100) as usize * 2;
             buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         }
+        put_micros(buf, micros);
+        let mut second = [0; SECOND_LEN];
+        second.copy_from_slice(&buf[..SECOND_LEN]);
+        LAST_SECOND.with(|last| last.set((Some(secs), second)));
         Some(buf)
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`: the part of a time its second decides.
+const SECOND_LEN: usize = 19;
+
+thread_local! {
+    /// The last second written and its text (every report row has one or two times, and a
+    /// capture's rows come second after second: the date was most of the work).
+    static LAST_SECOND: std::cell::Cell<(Option<i64>, [u8; SECOND_LEN])> =
+        const { std::cell::Cell::new((None, [0; SECOND_LEN])) };
+}
+
+/// The six digits of the microseconds, after `YYYY-MM-DDTHH:MM:SS.`.
+fn put_micros(buf: &mut [u8; RFC3339_LEN], micros: u32) {
+    for (at, v) in [
+        (20, micros / 10_000),
+        (22, micros / 100 % 100),
+        (24, micros % 100),
+    ] {
+        let i = (v % 100) as usize * 2;
+        buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
     }
 }
 
@@ -145,6 +179,11 @@ mod tests {
         let mut t = i64::MIN;
         while let Some(next) = t.checked_add(86_399_999_999_937 * 7 + 123_456_789) {
             assert_eq!(Timestamp(t).rfc3339(), chrono(Timestamp(t)), "{t}");
+            // The same second again (its text remembered): its first and last microsecond.
+            let second = t - t.rem_euclid(1_000_000_000);
+            for u in [second, second + 999_999_999, t] {
+                assert_eq!(Timestamp(u).rfc3339(), chrono(Timestamp(u)), "{u}");
+            }
             t = next;
         }
         for t in [0, -1, 951_782_400_000_000_000, i64::MAX] {
