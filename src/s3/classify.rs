@@ -31,16 +31,17 @@ pub(crate) struct Request<'a> {
     /// The Host is one of AWS's own S3 forms (where it tells ListBuckets from
     /// ListDirectoryBuckets); on a custom endpoint only the request can.
     pub aws_host: bool,
+    /// The literal query keys the query has ([`table::literal_bits`]).
+    pub literals: u64,
 }
 
 impl Request<'_> {
-    fn literals_ok(&self, op: &Operation) -> bool {
-        op.literal_query
-            .iter()
-            .all(|l| match (self.query.get(l.key), l.value) {
-                (None, _) => false,
-                (Some(_), None) => true,
-                (Some(got), Some(want)) => got == Some(want),
+    /// Every literal key of `op` (its bits: `mask`) present, with its fixed value if it has one.
+    fn literals_ok(&self, op: &Operation, mask: u64) -> bool {
+        mask & !self.literals == 0
+            && op.literal_query.iter().all(|l| match l.value {
+                None => true,
+                Some(want) => self.query.get(l.key) == Some(Some(want)),
             })
     }
 
@@ -139,19 +140,24 @@ fn present_headers(r: &Request<'_>, relevant: u32) -> u32 {
 
 /// [`match_operation`], worked out.
 fn match_anew(r: &Request<'_>) -> Result<Matched, String> {
-    let group = table::group(r.method, r.shape);
-    if group.is_empty() {
+    let Some(table::Group {
+        ops: group,
+        literals,
+        ..
+    }) = table::group_entry(r.method, r.shape)
+    else {
         return Err(format!(
             "no S3 operation is {} {}",
             r.method,
             shape_text(r.shape)
         ));
-    }
+    };
     let mut with_literals = Ops::default();
     group
         .iter()
-        .filter(|op| r.literals_ok(op))
-        .for_each(|op| with_literals.push(op));
+        .zip(literals)
+        .filter(|(op, mask)| r.literals_ok(op, **mask))
+        .for_each(|(op, _)| with_literals.push(op));
     let most = with_literals.iter().map(|op| op.literal_query.len()).max();
     let mut tier = Ops::default();
     with_literals
@@ -163,7 +169,7 @@ fn match_anew(r: &Request<'_>) -> Result<Matched, String> {
         Some(n) if n > 0 => pick_by_requirements(r, tier.clone(), true, || {
             format!("{} {} matches no operation", r.method, shape_text(r.shape))
         })?,
-        _ => match pick_default(r, group, tier.clone())? {
+        _ => match pick_default(r, group, literals, tier.clone())? {
             Choice::Op(op, notes) => (op, notes),
             Choice::PostObject => {
                 let note = "browser-based POST form upload (multipart/form-data); PostObject \
@@ -223,9 +229,10 @@ enum Choice {
 fn pick_default(
     r: &Request<'_>,
     group: &[&'static Operation],
+    literals: &[u64],
     tier: impl Iterator<Item = &'static Operation> + Clone,
 ) -> Result<Choice, String> {
-    if let Some(reason) = partial_literals(r, group) {
+    if let Some(reason) = partial_literals(r, group, literals) {
         return Err(reason);
     }
     if r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload() {
@@ -321,10 +328,11 @@ fn host_tie_note<'o>(
 }
 
 /// A group op whose literal keys are partly present (`?select` without `select-type=2`).
-fn partial_literals(r: &Request<'_>, group: &[&Operation]) -> Option<String> {
-    let op = group.iter().find(|op| {
-        !op.literal_query.is_empty() && op.literal_query.iter().any(|l| r.query.has(l.key))
-    })?;
+fn partial_literals(r: &Request<'_>, group: &[&Operation], literals: &[u64]) -> Option<String> {
+    let (op, _) = group
+        .iter()
+        .zip(literals)
+        .find(|(_, mask)| **mask & r.literals != 0)?;
     let want: Vec<String> = op
         .literal_query
         .iter()
@@ -455,6 +463,7 @@ mod tests {
                             http: &http,
                             express_control_host: flags & 1 != 0,
                             aws_host: flags & 2 != 0,
+                            literals: 0,
                         };
                         let anew = match_anew(&r);
                         for _ in 0..2 {
@@ -470,5 +479,81 @@ mod tests {
             }
         }
         assert!(keys > 100, "{keys}");
+    }
+
+    mod literal_bits {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Queries of literal keys (with their fixed values, other values, none, other case,
+        /// repeated) and other keys.
+        fn query() -> impl Strategy<Value = String> {
+            let pieces = prop::sample::select(vec![
+                "list-type=2",
+                "list-type=1",
+                "list-type",
+                "acl",
+                "ACL",
+                "tagging",
+                "uploads",
+                "uploadId=7",
+                "versions",
+                "select&select-type=2",
+                "select-type=2",
+                "prefix=a",
+                "x-id=GetObject",
+                "delete",
+                "restore",
+                "partNumber=1",
+                "cors=",
+                "",
+            ]);
+            prop::collection::vec(pieces, 0..5).prop_map(|p| p.join("&"))
+        }
+
+        proptest! {
+            /// The bit tests are the searches they replace, for every operation of every group.
+            #[test]
+            fn literal_bits_decide_as_the_searches_did(q in query()) {
+                let query = Query::parse(&q);
+                let http = HttpRequest {
+                    ts: Timestamp(0),
+                    method: "GET".into(),
+                    target: "/".into(),
+                    version: 1,
+                    headers: Headers::default(),
+                    body_len: None,
+                    cut: None,
+                };
+                for method in ["GET", "PUT", "POST", "DELETE", "HEAD"] {
+                    for shape in [PathShape::Service, PathShape::Bucket, PathShape::Object] {
+                        let Some(group) = table::group_entry(method, shape) else {
+                            continue;
+                        };
+                        let r = Request {
+                            method,
+                            shape,
+                            query: &query,
+                            http: &http,
+                            express_control_host: false,
+                            aws_host: false,
+                            literals: table::literal_bits(query.keys()),
+                        };
+                        for (op, mask) in group.ops.iter().zip(group.literals) {
+                            let searched = op.literal_query.iter().all(|l| {
+                                match (query.get(l.key), l.value) {
+                                    (None, _) => false,
+                                    (Some(_), None) => true,
+                                    (Some(got), Some(want)) => got == Some(want),
+                                }
+                            });
+                            prop_assert_eq!(r.literals_ok(op, *mask), searched, "{} {}", op.name, q);
+                            let any = op.literal_query.iter().any(|l| query.has(l.key));
+                            prop_assert_eq!(mask & r.literals != 0, any, "{} {}", op.name, q);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -403,6 +403,7 @@ fn structural(
             }
         ),
         aws_host: matches!(kind, HostKind::Aws { .. }),
+        literals: table::literal_bits(q.keys()),
     };
     classify::match_operation(&r)
 }

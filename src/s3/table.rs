@@ -71,6 +71,10 @@ struct Index {
     required_headers: Vec<&'static str>,
     /// Each group's [`Group::headers`], in the order of `groups`.
     group_headers: Vec<u32>,
+    /// Each group's [`Group::literals`], in the order of `groups`.
+    group_literals: Vec<Vec<u64>>,
+    /// Each literal key's bit (its place in `literal_keys`).
+    literal_bits: std::collections::HashMap<&'static str, u32, foldhash::fast::RandomState>,
     /// Every literal query key once, in table order.
     literal_keys: Vec<&'static str>,
     deprecated: Vec<&'static Operation>,
@@ -81,6 +85,8 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
         groups: Vec::new(),
         required_headers: Vec::new(),
         group_headers: Vec::new(),
+        group_literals: Vec::new(),
+        literal_bits: Default::default(),
         literal_keys: Vec::new(),
         deprecated: Vec::new(),
     };
@@ -118,16 +124,39 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
                 .fold(0, |m, i| m | 1 << i)
         })
         .collect();
+    index.literal_bits = (0..)
+        .zip(&index.literal_keys)
+        .map(|(bit, key)| (*key, bit))
+        .collect();
+    index.group_literals = index
+        .groups
+        .iter()
+        .map(|(_, _, ops)| {
+            ops.iter()
+                .map(|op| {
+                    op.literal_query
+                        .iter()
+                        .filter_map(|l| index.literal_bits.get(l.key))
+                        .fold(0, |m, bit| m | 1 << bit)
+                })
+                .collect()
+        })
+        .collect();
+    assert!(
+        index.literal_keys.len() <= 64,
+        "literal query keys are kept as bits of a u64"
+    );
     index
 });
 
 /// The current operations with this method and path shape, in table order.
+#[cfg(test)]
 pub(crate) fn group(method: &str, path: PathShape) -> &'static [&'static Operation] {
     group_entry(method, path).map_or(&[], |g| g.ops)
 }
 
-/// A method and path shape's operations, where they lie in the index, and the header names
-/// they require.
+/// A method and path shape's operations, where they lie in the index, the header names they
+/// require and their literal query keys.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Group {
     /// The group's position in the index: the same for the same method and shape.
@@ -135,6 +164,8 @@ pub(crate) struct Group {
     pub ops: &'static [&'static Operation],
     /// Bit `i`: some operation of the group requires [`required_headers`]`()[i]`.
     pub headers: u32,
+    /// For each of `ops`: its literal query keys, as [`literal_bits`] sets them.
+    pub literals: &'static [u64],
 }
 
 pub(crate) fn group_entry(method: &str, path: PathShape) -> Option<Group> {
@@ -147,6 +178,7 @@ pub(crate) fn group_entry(method: &str, path: PathShape) -> Option<Group> {
         at,
         ops: ops.as_slice(),
         headers: INDEX.group_headers.get(at).copied().unwrap_or_default(),
+        literals: INDEX.group_literals.get(at).map_or(&[], Vec::as_slice),
     })
 }
 
@@ -162,7 +194,15 @@ pub(crate) fn deprecated() -> &'static [&'static Operation] {
 
 /// True when `key` is a literal query key of some operation (`acl`, `uploads`, `list-type`).
 pub fn is_literal_key(key: &str) -> bool {
-    INDEX.literal_keys.contains(&key)
+    INDEX.literal_bits.contains_key(key)
+}
+
+/// The literal query keys among `keys`, one bit each: which operations' keys a query has is
+/// then a mask test per operation, not a search of the query per key (GET on a bucket alone has
+/// 34 operations to tell apart).
+pub(crate) fn literal_bits<'k>(keys: impl Iterator<Item = &'k str>) -> u64 {
+    keys.filter_map(|k| INDEX.literal_bits.get(k))
+        .fold(0, |m, bit| m | 1 << bit)
 }
 
 /// The literal key that `key` equals ignoring ASCII case, when it differs in case.
