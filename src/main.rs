@@ -28,11 +28,21 @@ unsafe extern "C" {
 /// libmimalloc-sys builds by default. Run before mimalloc's own initialisation (its constructor
 /// has priority 101, and the Rust runtime allocates before `main`), so that its first arena is
 /// made with it.
+///
+/// Pages reclaimed on free across threads (`page_reclaim_on_free` = 35, set to 1): a request's
+/// record is allocated by the analysis thread and freed by the report writer's, into pages the
+/// analysis thread has since abandoned. By default each such free only queues the block for a
+/// page nobody owns (`mi_free_try_collect_mt` and failed reclaims were 8% of the report thread
+/// on a request-dense capture); allowed to, the writer adopts the page, and its later frees and
+/// allocations there are local. Whole dense benchmark capture, JSON, 5 interleaved runs: 1.44 s
+/// (user 2.27 s) -> 1.32 s (user 1.99 s); peak RSS unchanged (mimalloc bounds what one thread
+/// reclaims per size class).
 extern "C" fn tune_allocator() {
     // SAFETY: setting an option is a plain store mimalloc allows at any time, before its
     // initialisation too (options set are not read again from the environment).
     unsafe {
         mi_option_set(4, 0);
+        mi_option_set(35, 1);
     }
 }
 
