@@ -180,8 +180,8 @@ mod tests {
         while let Some(next) = t.checked_add(86_399_999_999_937 * 7 + 123_456_789) {
             assert_eq!(Timestamp(t).rfc3339(), chrono(Timestamp(t)), "{t}");
             // The same second again (its text remembered): its first and last microsecond.
-            let second = t - t.rem_euclid(1_000_000_000);
-            for u in [second, second + 999_999_999, t] {
+            let second = t.saturating_sub(t.rem_euclid(1_000_000_000));
+            for u in [second, second.saturating_add(999_999_999), t] {
                 assert_eq!(Timestamp(u).rfc3339(), chrono(Timestamp(u)), "{u}");
             }
             t = next;
