@@ -1,5 +1,6 @@
-//! Message heads (RFC 9112 §2.1: start-line, header fields, empty line): buffered up to a bound
-//! until the empty line arrives, then parsed once with `httparse`.
+//! Message heads (RFC 9112 §2.1: start-line, header fields, empty line): parsed where they lie
+//! when they arrive whole, else buffered up to a bound until the empty line arrives, then parsed
+//! once with `httparse`.
 
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
