@@ -151,9 +151,14 @@ impl<M: Message> MessageReader<M> {
                     // Nearly every head arrives whole: parsed where it lies.
                     if head.is_empty() {
                         let (window, skipped) = HeadBuffer::window(rest, limit);
-                        if let Some((message, len)) =
-                            M::parse_whole(window, head.ts().unwrap_or(ts))
+                        let head_ts = head.ts();
+                        if let Some((message, len)) = M::parse_whole(window, head_ts.unwrap_or(ts))
                         {
+                            // A head begun by a resync with nothing kept yet still had its time:
+                            // the next one starts afresh, as after the usual way.
+                            if head_ts.is_some() {
+                                self.place = Place::Head(HeadBuffer::default());
+                            }
                             return ReadStep::Message {
                                 message,
                                 consumed: used + skipped + len,
