@@ -97,9 +97,16 @@ impl Request<'_> {
 /// make the key, so the remembered answer is the one matching again would give (a test holds
 /// every key to it). Matching was a tenth of the analysis thread on a request-dense capture.
 pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
-    let Some(group) = table::group_entry(r.method, r.shape).filter(|_| r.query.is_empty()) else {
-        return match_anew(r);
+    let Some(group) = table::group_entry(r.method, r.shape) else {
+        return Err(format!(
+            "no S3 operation is {} {}",
+            r.method,
+            shape_text(r.shape)
+        ));
     };
+    if !r.query.is_empty() {
+        return match_in(r, group);
+    }
     let key = QuerylessKey {
         group: group.at,
         headers: present_headers(r, group.headers),
@@ -107,7 +114,12 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
         aws_host: r.aws_host,
         form_upload: r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload(),
     };
-    QUERYLESS.with_borrow_mut(|known| known.entry(key).or_insert_with(|| match_anew(r)).clone())
+    QUERYLESS.with_borrow_mut(|known| {
+        known
+            .entry(key)
+            .or_insert_with(|| match_in(r, group))
+            .clone()
+    })
 }
 
 /// What decides the match of a request without a query (see [`match_operation`]). At most
@@ -138,20 +150,9 @@ fn present_headers(r: &Request<'_>, relevant: u32) -> u32 {
         .fold(0, |m, (i, _)| m | 1 << i)
 }
 
-/// [`match_operation`], worked out.
-fn match_anew(r: &Request<'_>) -> Result<Matched, String> {
-    let Some(table::Group {
-        ops: group,
-        literals,
-        ..
-    }) = table::group_entry(r.method, r.shape)
-    else {
-        return Err(format!(
-            "no S3 operation is {} {}",
-            r.method,
-            shape_text(r.shape)
-        ));
-    };
+/// [`match_operation`] in the request's group, worked out.
+fn match_in(r: &Request<'_>, g: &table::Group) -> Result<Matched, String> {
+    let (group, literals) = (g.ops.as_slice(), g.literals.as_slice());
     let mut with_literals = Ops::default();
     group
         .iter()
@@ -419,6 +420,35 @@ mod tests {
     use crate::proto::http::Headers;
     use crate::time::Timestamp;
 
+    /// Every group of the table, with its method and path shape.
+    fn groups() -> impl Iterator<Item = (&'static str, PathShape, &'static table::Group)> {
+        let methods = ["GET", "PUT", "POST", "DELETE", "HEAD", "PATCH"];
+        let shapes = [
+            PathShape::Service,
+            PathShape::Bucket,
+            PathShape::Object,
+            PathShape::WriteGetObjectResponse,
+        ];
+        methods.into_iter().flat_map(move |m| {
+            shapes
+                .into_iter()
+                .filter_map(move |p| table::group_entry(m, p).map(|g| (m, p, g)))
+        })
+    }
+
+    /// A request head of these fields (method and target do not take part in the match).
+    fn head(headers: Headers) -> HttpRequest {
+        HttpRequest {
+            ts: Timestamp(0),
+            method: "GET".into(),
+            target: "/".into(),
+            version: 1,
+            headers,
+            body_len: None,
+            cut: None,
+        }
+    }
+
     /// Every key a request without a query can have, in every order the loops give: the
     /// remembered answer (first and later) is the one matching anew gives.
     #[test]
@@ -426,55 +456,37 @@ mod tests {
         let query = Query::parse("");
         let names = table::required_headers();
         let mut keys = 0;
-        for method in ["GET", "PUT", "POST", "DELETE", "HEAD", "PATCH"] {
-            for shape in [
-                PathShape::Service,
-                PathShape::Bucket,
-                PathShape::Object,
-                PathShape::WriteGetObjectResponse,
-            ] {
-                let Some(group) = table::group_entry(method, shape) else {
-                    continue;
-                };
-                for present in (0..=group.headers).filter(|m| m & !group.headers == 0) {
-                    for flags in 0..8 {
-                        let mut headers: Headers = names
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| present & 1 << i != 0)
-                            .map(|(_, n)| (*n, "v"))
-                            .collect();
-                        if flags & 4 != 0 {
-                            headers.push("Content-Type", "multipart/form-data; boundary=x");
-                        }
-                        let http = HttpRequest {
-                            ts: Timestamp(0),
-                            method: method.to_string().into(),
-                            target: "/".into(),
-                            version: 1,
-                            headers,
-                            body_len: None,
-                            cut: None,
-                        };
-                        let r = Request {
-                            method,
-                            shape,
-                            query: &query,
-                            http: &http,
-                            express_control_host: flags & 1 != 0,
-                            aws_host: flags & 2 != 0,
-                            literals: 0,
-                        };
-                        let anew = match_anew(&r);
-                        for _ in 0..2 {
-                            assert_eq!(
-                                match_operation(&r),
-                                anew,
-                                "{method} {shape:?} {present} {flags}"
-                            );
-                        }
-                        keys += 1;
+        for (method, shape, group) in groups() {
+            for present in (0..=group.headers).filter(|m| m & !group.headers == 0) {
+                for flags in 0..8 {
+                    let mut headers: Headers = names
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| present & 1 << i != 0)
+                        .map(|(_, n)| (*n, "v"))
+                        .collect();
+                    if flags & 4 != 0 {
+                        headers.push("Content-Type", "multipart/form-data; boundary=x");
                     }
+                    let http = head(headers);
+                    let r = Request {
+                        method,
+                        shape,
+                        query: &query,
+                        http: &http,
+                        express_control_host: flags & 1 != 0,
+                        aws_host: flags & 2 != 0,
+                        literals: 0,
+                    };
+                    let anew = match_in(&r, group);
+                    for _ in 0..2 {
+                        assert_eq!(
+                            match_operation(&r),
+                            anew,
+                            "{method} {shape:?} {present} {flags}"
+                        );
+                    }
+                    keys += 1;
                 }
             }
         }
@@ -516,41 +528,28 @@ mod tests {
             #[test]
             fn literal_bits_decide_as_the_searches_did(q in query()) {
                 let query = Query::parse(&q);
-                let http = HttpRequest {
-                    ts: Timestamp(0),
-                    method: "GET".into(),
-                    target: "/".into(),
-                    version: 1,
-                    headers: Headers::default(),
-                    body_len: None,
-                    cut: None,
-                };
-                for method in ["GET", "PUT", "POST", "DELETE", "HEAD"] {
-                    for shape in [PathShape::Service, PathShape::Bucket, PathShape::Object] {
-                        let Some(group) = table::group_entry(method, shape) else {
-                            continue;
-                        };
-                        let r = Request {
-                            method,
-                            shape,
-                            query: &query,
-                            http: &http,
-                            express_control_host: false,
-                            aws_host: false,
-                            literals: table::literal_bits(query.keys()),
-                        };
-                        for (op, mask) in group.ops.iter().zip(group.literals) {
-                            let searched = op.literal_query.iter().all(|l| {
-                                match (query.get(l.key), l.value) {
-                                    (None, _) => false,
-                                    (Some(_), None) => true,
-                                    (Some(got), Some(want)) => got == Some(want),
-                                }
-                            });
-                            prop_assert_eq!(r.literals_ok(op, *mask), searched, "{} {}", op.name, q);
-                            let any = op.literal_query.iter().any(|l| query.has(l.key));
-                            prop_assert_eq!(mask & r.literals != 0, any, "{} {}", op.name, q);
-                        }
+                let http = head(Headers::default());
+                for (method, shape, group) in groups() {
+                    let r = Request {
+                        method,
+                        shape,
+                        query: &query,
+                        http: &http,
+                        express_control_host: false,
+                        aws_host: false,
+                        literals: table::literal_bits(query.keys()),
+                    };
+                    for (op, mask) in group.ops.iter().zip(&group.literals) {
+                        let searched = op.literal_query.iter().all(|l| {
+                            match (query.get(l.key), l.value) {
+                                (None, _) => false,
+                                (Some(_), None) => true,
+                                (Some(got), Some(want)) => got == Some(want),
+                            }
+                        });
+                        prop_assert_eq!(r.literals_ok(op, *mask), searched, "{} {} {}", method, op.name, q);
+                        let any = op.literal_query.iter().any(|l| query.has(l.key));
+                        prop_assert_eq!(mask & r.literals != 0, any, "{} {}", op.name, q);
                     }
                 }
             }

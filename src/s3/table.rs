@@ -65,14 +65,10 @@ pub fn by_name(name: &str) -> Option<&'static Operation> {
 /// instead of all of them.
 struct Index {
     /// Current (not deprecated) operations by method and path shape, in table order.
-    groups: Vec<(&'static str, PathShape, Vec<&'static Operation>)>,
+    groups: Vec<Group>,
     /// Every required header name once, in table order (bit `i` of a [`Group::headers`] mask
     /// is the `i`th).
     required_headers: Vec<&'static str>,
-    /// Each group's [`Group::headers`], in the order of `groups`.
-    group_headers: Vec<u32>,
-    /// Each group's [`Group::literals`], in the order of `groups`.
-    group_literals: Vec<Vec<u64>>,
     /// Each literal key's bit (its place in `literal_keys`).
     literal_bits: std::collections::HashMap<&'static str, u32, foldhash::fast::RandomState>,
     /// Every literal query key once, in table order.
@@ -80,12 +76,25 @@ struct Index {
     deprecated: Vec<&'static Operation>,
 }
 
+/// A method and path shape's current operations, in table order, with the header names they
+/// require and their literal query keys.
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// The group's position in the index: the same for the same method and shape.
+    pub at: usize,
+    method: &'static str,
+    path: PathShape,
+    pub ops: Vec<&'static Operation>,
+    /// Bit `i`: some operation of the group requires [`required_headers`]`()[i]`.
+    pub headers: u32,
+    /// For each of `ops`: its literal query keys, as [`literal_bits`] sets them.
+    pub literals: Vec<u64>,
+}
+
 static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let mut index = Index {
         groups: Vec::new(),
         required_headers: Vec::new(),
-        group_headers: Vec::new(),
-        group_literals: Vec::new(),
         literal_bits: Default::default(),
         literal_keys: Vec::new(),
         deprecated: Vec::new(),
@@ -105,81 +114,64 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
                 index.required_headers.push(h);
             }
         }
-        let at = index
+        let at = index.groups.len();
+        match index
             .groups
-            .iter()
-            .position(|(m, p, _)| *m == op.method && *p == op.path);
-        match at.and_then(|i| index.groups.get_mut(i)) {
-            Some((_, _, ops)) => ops.push(op),
-            None => index.groups.push((op.method, op.path, vec![op])),
+            .iter_mut()
+            .find(|g| g.method == op.method && g.path == op.path)
+        {
+            Some(g) => g.ops.push(op),
+            None => index.groups.push(Group {
+                at,
+                method: op.method,
+                path: op.path,
+                ops: vec![op],
+                headers: 0,
+                literals: Vec::new(),
+            }),
         }
     }
-    index.group_headers = index
-        .groups
-        .iter()
-        .map(|(_, _, ops)| {
-            ops.iter()
-                .flat_map(|op| op.required_headers)
-                .filter_map(|h| index.required_headers.iter().position(|r| r == h))
-                .fold(0, |m, i| m | 1 << i)
-        })
-        .collect();
-    index.literal_bits = (0..)
-        .zip(&index.literal_keys)
-        .map(|(bit, key)| (*key, bit))
-        .collect();
-    index.group_literals = index
-        .groups
-        .iter()
-        .map(|(_, _, ops)| {
-            ops.iter()
-                .map(|op| {
-                    op.literal_query
-                        .iter()
-                        .filter_map(|l| index.literal_bits.get(l.key))
-                        .fold(0, |m, bit| m | 1 << bit)
-                })
-                .collect()
-        })
-        .collect();
     assert!(
         index.literal_keys.len() <= 64,
         "literal query keys are kept as bits of a u64"
     );
+    index.literal_bits = (0..)
+        .zip(&index.literal_keys)
+        .map(|(bit, key)| (*key, bit))
+        .collect();
+    let (headers, bits) = (&index.required_headers, &index.literal_bits);
+    for g in &mut index.groups {
+        g.headers = g
+            .ops
+            .iter()
+            .flat_map(|op| op.required_headers)
+            .filter_map(|h| headers.iter().position(|r| r == h))
+            .fold(0, |m, i| m | 1 << i);
+        g.literals = g
+            .ops
+            .iter()
+            .map(|op| {
+                op.literal_query
+                    .iter()
+                    .filter_map(|l| bits.get(l.key))
+                    .fold(0, |m, bit| m | 1 << bit)
+            })
+            .collect();
+    }
     index
 });
 
 /// The current operations with this method and path shape, in table order.
 #[cfg(test)]
 pub(crate) fn group(method: &str, path: PathShape) -> &'static [&'static Operation] {
-    group_entry(method, path).map_or(&[], |g| g.ops)
+    group_entry(method, path).map_or(&[], |g| &g.ops)
 }
 
-/// A method and path shape's operations, where they lie in the index, the header names they
-/// require and their literal query keys.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Group {
-    /// The group's position in the index: the same for the same method and shape.
-    pub at: usize,
-    pub ops: &'static [&'static Operation],
-    /// Bit `i`: some operation of the group requires [`required_headers`]`()[i]`.
-    pub headers: u32,
-    /// For each of `ops`: its literal query keys, as [`literal_bits`] sets them.
-    pub literals: &'static [u64],
-}
-
-pub(crate) fn group_entry(method: &str, path: PathShape) -> Option<Group> {
-    let (at, (_, _, ops)) = INDEX
+pub(crate) fn group_entry(method: &str, path: PathShape) -> Option<&'static Group> {
+    INDEX
         .groups
         .iter()
-        .enumerate()
-        .find(|(_, (m, p, _))| *p == path && *m == method)?;
-    Some(Group {
-        at,
-        ops: ops.as_slice(),
-        headers: INDEX.group_headers.get(at).copied().unwrap_or_default(),
-        literals: INDEX.group_literals.get(at).map_or(&[], Vec::as_slice),
-    })
+        .find(|g| g.path == path && g.method == method)
 }
 
 /// Every header name some current operation requires, once.
@@ -322,7 +314,7 @@ mod tests {
             })
             .sum();
         assert_eq!(grouped + deprecated().len(), OPERATION_COUNT);
-        let largest = INDEX.groups.iter().map(|(_, _, ops)| ops.len()).max();
+        let largest = INDEX.groups.iter().map(|g| g.ops.len()).max();
         assert!(
             largest <= Some(crate::s3::classify::MAX_GROUP),
             "{largest:?}"
