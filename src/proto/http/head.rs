@@ -86,27 +86,24 @@ impl HeadBuffer {
         input: &'a [u8],
         limit: usize,
     ) -> Result<HeadStep<'a>, HeadError> {
-        let skipped = if self.buf.is_empty() {
-            leading_empty_lines(input)
-        } else {
-            0
+        let old_len = self.buf.len();
+        let (input, skipped) = match old_len {
+            0 => HeadBuffer::window(input, limit),
+            _ => (input, 0),
         };
-        let input = input.get(skipped..).unwrap_or_default();
         if input.is_empty() {
             return Ok(HeadStep::NeedMore);
         }
         self.ts.get_or_insert(ts);
-        let old_len = self.buf.len();
         let room = limit.saturating_add(1).saturating_sub(old_len);
-        if old_len == 0 {
-            // The whole head in this input: parse it in place.
-            let window = input.get(..room.min(input.len())).unwrap_or_default();
-            if let Some(end) = find_head_end(window, 0) {
-                return Ok(HeadStep::Complete {
-                    block: Cow::Borrowed(window.get(..end).unwrap_or_default()),
-                    consumed: skipped + end,
-                });
-            }
+        // The whole head in this input: parse it in place.
+        if old_len == 0
+            && let Some(end) = find_head_end(input, 0)
+        {
+            return Ok(HeadStep::Complete {
+                block: Cow::Borrowed(input.get(..end).unwrap_or_default()),
+                consumed: skipped + end,
+            });
         }
         self.buf
             .extend_from_slice(input.get(..room.min(input.len())).unwrap_or_default());
@@ -162,22 +159,17 @@ fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
 /// Header slots tried first; a head with more gets a buffer sized for it.
 const USUAL_HEADERS: usize = 64;
 
-/// Parse a complete request head (`block` ends with the empty line).
+/// Parse a complete request head (`block` ends with the empty line): with the usual slots,
+/// else again with room for every field, which reads a head of many fields and says why a
+/// malformed one is (the slots' number changes nothing else).
 pub(crate) fn parse_request(block: &[u8], ts: Timestamp) -> Result<HttpRequest, HeadError> {
-    // Uninitialised: httparse writes the slots it uses, and filling all 64 first (2 KiB) was
-    // a per-head cost of its own.
-    let mut slots = [const { MaybeUninit::uninit() }; USUAL_HEADERS];
-    let mut req = httparse::Request::new(&mut []);
-    match req.parse_with_uninit_headers(block, &mut slots) {
+    if let Some((req, _)) = parse_whole_request(block, ts) {
+        return Ok(req);
+    }
+    let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
+    let mut req = httparse::Request::new(&mut many);
+    match req.parse(block) {
         Ok(httparse::Status::Complete(_)) => Ok(request_from(block, &req, ts)),
-        Err(httparse::Error::TooManyHeaders) => {
-            let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
-            let mut req = httparse::Request::new(&mut many);
-            match req.parse(block) {
-                Ok(httparse::Status::Complete(_)) => Ok(request_from(block, &req, ts)),
-                other => Err(malformed(other)),
-            }
-        }
         other => Err(malformed(other)),
     }
 }
@@ -190,6 +182,8 @@ pub(crate) fn parse_request(block: &[u8], ts: Timestamp) -> Result<HttpRequest, 
 /// not whole in `window`, or is one only the usual way reads (more than [`USUAL_HEADERS`]
 /// fields, malformed): the caller then goes that way, which reads it exactly as before.
 pub(crate) fn parse_whole_request(window: &[u8], ts: Timestamp) -> Option<(HttpRequest, usize)> {
+    // Uninitialised: httparse writes the slots it uses, and filling all 64 first (2 KiB) was
+    // a per-head cost of its own.
     let mut slots = [const { MaybeUninit::uninit() }; USUAL_HEADERS];
     let mut req = httparse::Request::new(&mut []);
     match req.parse_with_uninit_headers(window, &mut slots) {
@@ -208,20 +202,15 @@ pub(crate) fn parse_whole_response(window: &[u8], ts: Timestamp) -> Option<(Http
     }
 }
 
-/// Parse a complete response head.
+/// Parse a complete response head, as [`parse_request`] does.
 pub(crate) fn parse_response(block: &[u8], ts: Timestamp) -> Result<HttpResponse, HeadError> {
-    let mut slots = [const { MaybeUninit::uninit() }; USUAL_HEADERS];
-    let mut resp = httparse::Response::new(&mut []);
-    match response_config().parse_response_with_uninit_headers(&mut resp, block, &mut slots) {
+    if let Some((resp, _)) = parse_whole_response(block, ts) {
+        return Ok(resp);
+    }
+    let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
+    let mut resp = httparse::Response::new(&mut many);
+    match response_config().parse_response(&mut resp, block) {
         Ok(httparse::Status::Complete(_)) => Ok(response_from(block, &resp, ts)),
-        Err(httparse::Error::TooManyHeaders) => {
-            let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
-            let mut resp = httparse::Response::new(&mut many);
-            match response_config().parse_response(&mut resp, block) {
-                Ok(httparse::Status::Complete(_)) => Ok(response_from(block, &resp, ts)),
-                other => Err(malformed(other)),
-            }
-        }
         other => Err(malformed(other)),
     }
 }
