@@ -1,10 +1,11 @@
 //! The TCP segment view handed to `flow`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{IpNumber, LaxIpSlice, TcpSlice};
 
 use super::Skip;
+use super::link::{IpVersion, be16};
 
 /// TCP control bits (RFC 9293 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,6 +110,63 @@ pub fn transport(ip: &[u8]) -> Result<Transport<'_>, Skip> {
         payload: tcp.payload(),
         missing,
     }))
+}
+
+/// The usual packet, read by hand: IPv4 without fragmentation or IPv6 without extension headers,
+/// carrying a whole TCP segment, the IP length fields agreeing with the capture (what trails
+/// them is link padding). `None` for anything else, which [`transport`] reads the general way;
+/// where this answers, it answers exactly as that way does (a property test holds it to it).
+/// The general way costs ~490 instructions a frame (etherparse's slices, and results moved
+/// through each layer); this one a tenth of that, on every frame of a capture.
+pub(super) fn plain_tcp(version: IpVersion, ip: &[u8]) -> Option<Segment<'_>> {
+    let first = *ip.first()?;
+    let (src, dst, tcp) = match (first >> 4, version) {
+        (4, IpVersion::V4 | IpVersion::Either) => {
+            let header = usize::from(first & 0x0f) * 4;
+            let total = usize::from(be16(ip, 2)?);
+            // Protocol TCP; neither More Fragments nor an offset (RFC 791 §3.1).
+            if header < 20 || total < header || *ip.get(9)? != 6 || be16(ip, 6)? & 0x3fff != 0 {
+                return None;
+            }
+            let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
+            let dst: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
+            (IpAddr::from(src), IpAddr::from(dst), ip.get(header..total)?)
+        }
+        (6, IpVersion::V6 | IpVersion::Either) => {
+            // Next Header TCP. (A Payload Length of 0, a jumbogram's (RFC 2675), leaves no
+            // room for the TCP header here, and goes the general way.)
+            let payload = usize::from(be16(ip, 4)?);
+            if *ip.get(6)? != 6 {
+                return None;
+            }
+            let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
+            let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
+            (
+                IpAddr::from(src),
+                IpAddr::from(dst),
+                ip.get(40..40 + payload)?,
+            )
+        }
+        _ => return None,
+    };
+    // Data Offset in words, at least the 20-byte header (RFC 9293 §3.1).
+    let offset = usize::from(*tcp.get(12)? >> 4) * 4;
+    if offset < 20 {
+        return None;
+    }
+    Some(Segment {
+        src: SocketAddr::new(src, be16(tcp, 0)?),
+        dst: SocketAddr::new(dst, be16(tcp, 2)?),
+        seq: be32(tcp, 4)?,
+        ack: be32(tcp, 8)?,
+        flags: TcpFlags(*tcp.get(13)?),
+        payload: tcp.get(offset..)?,
+        missing: 0,
+    })
+}
+
+fn be32(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// The IP packet's length as its header declares it: IPv4 Total Length, or the IPv6 fixed header

@@ -298,3 +298,138 @@ proptest! {
         }
     }
 }
+
+/// A frame whose IP and TCP headers are built from the given fields, each drawn to land on
+/// both sides of what the fast path reads by hand: lengths too short, equal, long or cut;
+/// fragment bits; other protocols; data offsets inside, at and past the segment.
+fn built_frame(
+    link: LinkType,
+    v6: bool,
+    version: u8,
+    ihl_or_next: u8,
+    length_delta: i32,
+    protocol: u8,
+    fragment: u16,
+    offset_words: u8,
+    numbers: u64,
+    flags: u8,
+    payload: &[u8],
+    cut: usize,
+) -> Vec<u8> {
+    let mut tcp = vec![0u8; 20];
+    tcp[..4].copy_from_slice(&[0x95, 0x6a, 0x49, 0x4d]);
+    tcp[4..12].copy_from_slice(&numbers.to_be_bytes());
+    tcp[12] = offset_words << 4;
+    tcp[13] = flags;
+    tcp.extend_from_slice(&[0u8; 12]);
+    tcp.extend_from_slice(payload);
+    let ip = if v6 {
+        let mut ip = vec![0u8; 40];
+        ip[0] = version << 4;
+        let len = (tcp.len() as i32 + length_delta).clamp(0, 0xffff) as u16;
+        ip[4..6].copy_from_slice(&len.to_be_bytes());
+        ip[6] = protocol;
+        ip[8..40]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = i as u8);
+        ip.extend_from_slice(&tcp);
+        ip
+    } else {
+        let mut ip = vec![0u8; usize::from(ihl_or_next & 0x0f).max(5) * 4];
+        ip[0] = (version << 4) | (ihl_or_next & 0x0f);
+        let len = (ip.len() as i32 + tcp.len() as i32 + length_delta).clamp(0, 0xffff) as u16;
+        ip[2..4].copy_from_slice(&len.to_be_bytes());
+        ip[6..8].copy_from_slice(&fragment.to_be_bytes());
+        ip[9] = protocol;
+        ip[12..20].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        ip.extend_from_slice(&tcp);
+        ip
+    };
+    let ethertype: &[u8] = if v6 { &[0x86, 0xdd] } else { &[0x08, 0x00] };
+    let prefix: Vec<u8> = match link {
+        LinkType::ETHERNET => [&[0u8; 12][..], ethertype].concat(),
+        LinkType::LINUX_SLL => [&[0u8; 14][..], ethertype].concat(),
+        LinkType::LINUX_SLL2 => [ethertype, &[0u8; 18][..]].concat(),
+        LinkType::NULL => {
+            if v6 {
+                vec![10, 0, 0, 0]
+            } else {
+                vec![2, 0, 0, 0]
+            }
+        }
+        LinkType::LOOP => {
+            if v6 {
+                vec![0, 0, 0, 30]
+            } else {
+                vec![0, 0, 0, 2]
+            }
+        }
+        _ => Vec::new(),
+    };
+    let mut frame = with_prefix(&prefix, &ip);
+    frame.truncate(frame.len().saturating_sub(cut));
+    frame
+}
+
+/// One of `usual` most of the time, else one of `odd`: each check of the fast path is met by
+/// most frames and missed by some, so that frames passing every other check reach each one.
+fn mostly<T: Clone + std::fmt::Debug + 'static>(usual: Vec<T>, odd: Vec<T>) -> BoxedStrategy<T> {
+    prop_oneof![4 => prop::sample::select(usual), 1 => prop::sample::select(odd)].boxed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// Where the hand-read fast path answers, it answers as the general walk does: the same
+    /// segment (addresses, numbers, flags, payload, missing bytes) or the same skip, and the same
+    /// tunnels, for frames built around every check it makes.
+    #[test]
+    fn plain_tcp_is_the_walk(
+        link in mostly(LINKS[..8].to_vec(), LINKS[8..].to_vec()),
+        v6 in any::<bool>(),
+        right_version in prop::bool::weighted(0.8),
+        odd_version in prop::sample::select(vec![0u8, 5, 15, 4, 6]),
+        ihl in mostly(vec![5u8, 6, 15], vec![0, 1, 4]),
+        length_delta in mostly(vec![0i32, -1, -12], vec![1, 12, -20, -60, -100_000, 100_000]),
+        protocol in mostly(vec![6u8], vec![17, 4, 41, 47, 51, 0, 43, 44, 60]),
+        fragment in mostly(vec![0u16, 0x4000], vec![0x2000, 0x0001, 0x1fff, 0xffff, 0x8000]),
+        offset_words in mostly((5u8..16).collect(), (0u8..5).collect()),
+        numbers in any::<u64>(),
+        flags in any::<u8>(),
+        payload in prop::collection::vec(any::<u8>(), 0..40),
+        cut in mostly(vec![0usize], vec![1, 4, 20, 50, 70]),
+    ) {
+        let version = match (right_version, v6) {
+            (true, true) => 6,
+            (true, false) => 4,
+            (false, _) => odd_version,
+        };
+        let frame = built_frame(
+            link, v6, version, ihl, length_delta, protocol, fragment, offset_words, numbers, flags,
+            &payload, cut,
+        );
+        prop_assert_eq!(
+            super::decode_tunnelled(link, &frame),
+            super::decode_walked(link, &frame)
+        );
+    }
+}
+
+/// The frames the fixtures hold take the fast path, and it reads them as the walk does.
+#[test]
+fn captured_frames_take_the_fast_path() {
+    for (link, frame) in [
+        (LinkType::ETHERNET, hex(ETH_V4_GET)),
+        (LinkType::ETHERNET, hex(ETH_V4_SYN)),
+        (LinkType::ETHERNET, hex(ETH_V6_GET)),
+        (LinkType::LINUX_SLL, hex(SLL_V4_GET)),
+        (LinkType::LINUX_SLL2, hex(SLL2_V4_GET)),
+    ] {
+        let Ok(super::link::Layer::Ip(version, ip)) = super::link::first_layer(link, &frame) else {
+            panic!("IP over {link:?}");
+        };
+        let fast = super::segment::plain_tcp(version, ip).expect("the usual frame is plain TCP");
+        assert_eq!(Ok(fast), super::decode_walked(link, &frame).0);
+    }
+}
