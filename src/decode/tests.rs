@@ -299,77 +299,96 @@ proptest! {
     }
 }
 
-/// A frame whose IP and TCP headers are built from the given fields, each drawn to land on
-/// both sides of what the fast path reads by hand: lengths too short, equal, long or cut;
-/// fragment bits; other protocols; data offsets inside, at and past the segment.
-fn built_frame(
+/// The fields a frame is built from (see [`Built::frame`]), each drawn to land on both sides of
+/// what the fast path reads by hand: lengths too short, equal, long or cut; fragment bits; other
+/// protocols; data offsets inside, at and past the segment.
+#[derive(Debug)]
+struct Built {
     link: LinkType,
     v6: bool,
     version: u8,
-    ihl_or_next: u8,
+    ihl: u8,
     length_delta: i32,
     protocol: u8,
     fragment: u16,
     offset_words: u8,
     numbers: u64,
     flags: u8,
-    payload: &[u8],
+    payload: Vec<u8>,
     cut: usize,
-) -> Vec<u8> {
-    let mut tcp = vec![0u8; 20];
-    tcp[..4].copy_from_slice(&[0x95, 0x6a, 0x49, 0x4d]);
-    tcp[4..12].copy_from_slice(&numbers.to_be_bytes());
-    tcp[12] = offset_words << 4;
-    tcp[13] = flags;
-    tcp.extend_from_slice(&[0u8; 12]);
-    tcp.extend_from_slice(payload);
-    let ip = if v6 {
-        let mut ip = vec![0u8; 40];
-        ip[0] = version << 4;
-        let len = (tcp.len() as i32 + length_delta).clamp(0, 0xffff) as u16;
-        ip[4..6].copy_from_slice(&len.to_be_bytes());
-        ip[6] = protocol;
-        ip[8..40]
-            .iter_mut()
-            .enumerate()
-            .for_each(|(i, b)| *b = i as u8);
-        ip.extend_from_slice(&tcp);
-        ip
-    } else {
-        let mut ip = vec![0u8; usize::from(ihl_or_next & 0x0f).max(5) * 4];
-        ip[0] = (version << 4) | (ihl_or_next & 0x0f);
-        let len = (ip.len() as i32 + tcp.len() as i32 + length_delta).clamp(0, 0xffff) as u16;
-        ip[2..4].copy_from_slice(&len.to_be_bytes());
-        ip[6..8].copy_from_slice(&fragment.to_be_bytes());
-        ip[9] = protocol;
-        ip[12..20].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
-        ip.extend_from_slice(&tcp);
-        ip
-    };
-    let ethertype: &[u8] = if v6 { &[0x86, 0xdd] } else { &[0x08, 0x00] };
-    let prefix: Vec<u8> = match link {
-        LinkType::ETHERNET => [&[0u8; 12][..], ethertype].concat(),
-        LinkType::LINUX_SLL => [&[0u8; 14][..], ethertype].concat(),
-        LinkType::LINUX_SLL2 => [ethertype, &[0u8; 18][..]].concat(),
-        LinkType::NULL => {
-            if v6 {
-                vec![10, 0, 0, 0]
-            } else {
-                vec![2, 0, 0, 0]
+}
+
+impl Built {
+    fn frame(&self) -> Vec<u8> {
+        let Built {
+            link,
+            v6,
+            version,
+            ihl,
+            length_delta,
+            protocol,
+            fragment,
+            offset_words,
+            numbers,
+            flags,
+            ref payload,
+            cut,
+        } = *self;
+        let mut tcp = vec![0u8; 20];
+        tcp[..4].copy_from_slice(&[0x95, 0x6a, 0x49, 0x4d]);
+        tcp[4..12].copy_from_slice(&numbers.to_be_bytes());
+        tcp[12] = offset_words << 4;
+        tcp[13] = flags;
+        tcp.extend_from_slice(&[0u8; 12]);
+        tcp.extend_from_slice(payload);
+        let ip = if v6 {
+            let mut ip = vec![0u8; 40];
+            ip[0] = version << 4;
+            let len = (tcp.len() as i32 + length_delta).clamp(0, 0xffff) as u16;
+            ip[4..6].copy_from_slice(&len.to_be_bytes());
+            ip[6] = protocol;
+            ip[8..40]
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b = i as u8);
+            ip.extend_from_slice(&tcp);
+            ip
+        } else {
+            let mut ip = vec![0u8; usize::from(ihl & 0x0f).max(5) * 4];
+            ip[0] = (version << 4) | (ihl & 0x0f);
+            let len = (ip.len() as i32 + tcp.len() as i32 + length_delta).clamp(0, 0xffff) as u16;
+            ip[2..4].copy_from_slice(&len.to_be_bytes());
+            ip[6..8].copy_from_slice(&fragment.to_be_bytes());
+            ip[9] = protocol;
+            ip[12..20].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+            ip.extend_from_slice(&tcp);
+            ip
+        };
+        let ethertype: &[u8] = if v6 { &[0x86, 0xdd] } else { &[0x08, 0x00] };
+        let prefix: Vec<u8> = match link {
+            LinkType::ETHERNET => [&[0u8; 12][..], ethertype].concat(),
+            LinkType::LINUX_SLL => [&[0u8; 14][..], ethertype].concat(),
+            LinkType::LINUX_SLL2 => [ethertype, &[0u8; 18][..]].concat(),
+            LinkType::NULL => {
+                if v6 {
+                    vec![10, 0, 0, 0]
+                } else {
+                    vec![2, 0, 0, 0]
+                }
             }
-        }
-        LinkType::LOOP => {
-            if v6 {
-                vec![0, 0, 0, 30]
-            } else {
-                vec![0, 0, 0, 2]
+            LinkType::LOOP => {
+                if v6 {
+                    vec![0, 0, 0, 30]
+                } else {
+                    vec![0, 0, 0, 2]
+                }
             }
-        }
-        _ => Vec::new(),
-    };
-    let mut frame = with_prefix(&prefix, &ip);
-    frame.truncate(frame.len().saturating_sub(cut));
-    frame
+            _ => Vec::new(),
+        };
+        let mut frame = with_prefix(&prefix, &ip);
+        frame.truncate(frame.len().saturating_sub(cut));
+        frame
+    }
 }
 
 /// One of `usual` most of the time, else one of `odd`: each check of the fast path is met by
@@ -405,10 +424,11 @@ proptest! {
             (true, false) => 4,
             (false, _) => odd_version,
         };
-        let frame = built_frame(
+        let frame = Built {
             link, v6, version, ihl, length_delta, protocol, fragment, offset_words, numbers, flags,
-            &payload, cut,
-        );
+            payload, cut,
+        }
+        .frame();
         prop_assert_eq!(
             super::decode_tunnelled(link, &frame),
             super::decode_walked(link, &frame)
