@@ -2,7 +2,9 @@
 //!
 //! Ethernet (802.1Q/802.1ad VLAN tags), Linux cooked v1 (SLL) and v2 (SLL2), BSD loopback/NULL and
 //! raw IPv4/IPv6. etherparse cannot slice SLL2, nor SLL from non-Ethernet devices such as `lo`, so
-//! those two headers are read here and the rest is handed to etherparse by EtherType.
+//! those two headers are read here and the rest is handed to etherparse by EtherType. The usual
+//! packet (plain TCP in IPv4 or IPv6, nothing cut) is read by hand as well, without the walk
+//! below (`segment::plain_tcp`): it is nearly every frame of a capture.
 //!
 //! Tunnels are opened (`tunnel.rs`): IP-in-IP and IPv6-in-IP/IPv6, GRE (Ethernet bridging and
 //! ERSPAN types I–III, over IPv4 or IPv6), VXLAN, VXLAN-GPE, Geneve and MPLS label stacks (over
