@@ -136,10 +136,18 @@ fn lengths(found: Option<u64>, value: &str) -> Result<Option<u64>, FramingError>
 fn agreed_length(found: Option<u64>, raw: &str) -> Result<Option<u64>, FramingError> {
     let text = raw.trim();
     let bad = || FramingError::BadContentLength(text.to_string());
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+    // Digits only, read as they are checked (`str::parse` would look at each again, and take a
+    // sign); too many for a u64 is as bad as a letter.
+    let n = text.bytes().try_fold(None, |n: Option<u64>, b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.unwrap_or(0)
+            .checked_mul(10)?
+            .checked_add(u64::from(digit))
+            .map(Some)
+    });
+    let Some(Some(n)) = n else {
         return Err(bad());
-    }
-    let n: u64 = text.parse().map_err(|_| bad())?;
+    };
     if found.is_some_and(|f| f != n) {
         return Err(bad());
     }
@@ -460,7 +468,26 @@ mod index_tests {
         (name, value).prop_map(|(n, v)| (n.to_string(), v.to_string()))
     }
 
+    /// A Content-Length value the way it was read before: checked for digits, then parsed.
+    fn length_by_parse(raw: &str) -> Option<u64> {
+        let text = raw.trim();
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse().ok())
+            .flatten()
+    }
+
     proptest! {
+        /// Read digit by digit, a value is what checking then parsing it gave: digits with
+        /// spaces around, signs, letters, empty, and lengths past u64 (a 20-digit value on both
+        /// sides of `u64::MAX`).
+        #[test]
+        fn content_length_is_read_as_parse_reads_it(
+            raw in "[ \t]{0,2}[+-]?[0-9]{0,21}[a-f ]{0,2}|18446744073709551615|18446744073709551616|[0-9]{19,20}"
+        ) {
+            let read = super::agreed_length(None, &raw).ok().flatten();
+            prop_assert_eq!(read, length_by_parse(&raw));
+        }
+
         #[test]
         fn indexed_framing_is_the_scan(fields in proptest::collection::vec(field(), 0..6)) {
             let headers: Headers = fields.iter().cloned().collect();
