@@ -37,38 +37,50 @@ struct Allocator;
 /// The largest alignment a plain mimalloc block is expected to have.
 const MI_MAX_ALIGN: usize = 16;
 
+impl Allocator {
+    /// A block from `get` (`mi_malloc` or `mi_zalloc`) when it has `layout`'s alignment (or is
+    /// null: out of memory); None otherwise, the block freed.
+    ///
+    /// # Safety
+    /// `layout` has a non-zero size (`GlobalAlloc`'s contract).
+    #[inline]
+    unsafe fn plain(
+        layout: Layout,
+        get: unsafe extern "C" fn(usize) -> *mut std::ffi::c_void,
+    ) -> Option<*mut u8> {
+        if layout.align() > MI_MAX_ALIGN {
+            return None;
+        }
+        // SAFETY: mimalloc's plain allocation, of a non-zero size.
+        let p = unsafe { get(layout.size()) }.cast::<u8>();
+        if p.addr() & (layout.align() - 1) == 0 {
+            return Some(p);
+        }
+        // SAFETY: `p` came from mimalloc just now and is not used again.
+        unsafe { mi_free(p.cast()) };
+        None
+    }
+}
+
 // SAFETY: a pointer is returned only when it is null or aligned to `layout.align()` (checked);
 // every other case is the `mimalloc` crate's own allocator, and mimalloc frees and reallocates
 // any of its blocks however it was allocated.
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.align() <= MI_MAX_ALIGN {
-            // SAFETY: mimalloc's plain allocation, of a non-zero size (GlobalAlloc's contract).
-            let p = unsafe { mi_malloc(layout.size()) }.cast::<u8>();
-            if p.addr() & (layout.align() - 1) == 0 {
-                return p;
-            }
-            // SAFETY: `p` came from mimalloc just now and is not used again.
-            unsafe { mi_free(p.cast()) };
-        }
         // SAFETY: the caller's layout, passed on.
-        unsafe { mimalloc::MiMalloc.alloc(layout) }
+        unsafe {
+            Self::plain(layout, mi_malloc).unwrap_or_else(|| mimalloc::MiMalloc.alloc(layout))
+        }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if layout.align() <= MI_MAX_ALIGN {
-            // SAFETY: as in `alloc`.
-            let p = unsafe { mi_zalloc(layout.size()) }.cast::<u8>();
-            if p.addr() & (layout.align() - 1) == 0 {
-                return p;
-            }
-            // SAFETY: as in `alloc`.
-            unsafe { mi_free(p.cast()) };
-        }
         // SAFETY: the caller's layout, passed on.
-        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+        unsafe {
+            Self::plain(layout, mi_zalloc)
+                .unwrap_or_else(|| mimalloc::MiMalloc.alloc_zeroed(layout))
+        }
     }
 
     #[inline]
