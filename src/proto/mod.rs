@@ -27,6 +27,12 @@ pub struct ProtoLimits {
     pub max_handshake_bytes: usize,
     /// Bytes of a response body kept for the report (error documents such as S3's `<Code>`).
     pub body_prefix_bytes: usize,
+    /// Responses of a lower status keep none of their body: only error documents are read (the
+    /// policy reads a 400's, a refusal of plain HTTP), and keeping every 200's first bytes cost
+    /// an allocation and a copy per response (0.8% of the analysis thread on a request-dense
+    /// capture).
+    /// 0 keeps every response's: the sanitizer keeps a refusal's text whatever its status.
+    pub body_prefix_from_status: u16,
 }
 
 impl Default for ProtoLimits {
@@ -36,6 +42,7 @@ impl Default for ProtoLimits {
             max_pending_requests: 16_384,
             max_handshake_bytes: 64 << 10,
             body_prefix_bytes: 512,
+            body_prefix_from_status: 400,
         }
     }
 }

@@ -8,7 +8,8 @@
 //!   buffered up to `ProtoLimits::max_header_bytes` until the empty line (CRLF or bare LF), then
 //!   parsed once with `httparse`. A head's fields live in one buffer ([`Headers`]): the head's
 //!   own text when it is UTF-8, else values decoded lossily. Bodies are counted, never kept,
-//!   except the first `body_prefix_bytes` of a response's (decoded) payload.
+//!   except the first `body_prefix_bytes` of an error response's (decoded) payload (see
+//!   `ProtoLimits::body_prefix_from_status`).
 //! - Body length per RFC 9112 §6.3: requests chunked > Content-Length > none; responses to HEAD,
 //!   1xx, 204 and 304 have none, CONNECT 2xx opens a tunnel, 101 ends HTTP, else chunked >
 //!   Content-Length > until close. Chunked is decoded by a state machine (extensions, trailers).

@@ -226,11 +226,17 @@ impl HttpConnection {
             }
             return 0;
         }
+        // Only an error document's first bytes are kept (see `ProtoLimits`); nothing is copied
+        // into `unused`, with no room.
         let mut unused = Vec::new();
-        let prefix = response
+        let (prefix, room) = match response
             .as_mut()
-            .map_or(&mut unused, |r| &mut r.body_prefix);
-        match body.feed(input, prefix, self.limits.body_prefix_bytes) {
+            .filter(|r| r.status >= self.limits.body_prefix_from_status)
+        {
+            Some(r) => (&mut r.body_prefix, self.limits.body_prefix_bytes),
+            None => (&mut unused, 0),
+        };
+        match body.feed(input, prefix, room) {
             Ok(step) => {
                 if step.done {
                     self.end_server_body(out);

@@ -17,8 +17,57 @@ pub(super) fn run_with(limits: ProtoLimits, segments: &[Segment]) -> Vec<ProtoEv
     out
 }
 
+/// The usual limits, but every response keeps its body's first bytes (only error documents do
+/// by default): the tests tell responses apart by their bodies.
+pub(super) fn every_body() -> ProtoLimits {
+    ProtoLimits {
+        body_prefix_from_status: 0,
+        ..ProtoLimits::default()
+    }
+}
+
 pub(super) fn run(segments: &[Segment]) -> Vec<ProtoEvent> {
-    run_with(ProtoLimits::default(), segments)
+    run_with(every_body(), segments)
+}
+
+/// By default only an error document's first bytes are kept: a 200's body is counted, not
+/// copied; a 400's and a 403's are kept, chunked or not.
+#[test]
+fn only_error_documents_keep_their_first_bytes() {
+    let events = run_with(
+        ProtoLimits::default(),
+        &[
+            seg(
+                C2S,
+                0,
+                b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+            ),
+            seg(C2S, 0, b"GET /c HTTP/1.1\r\nHost: h\r\n\r\n"),
+            seg(
+                S2C,
+                1,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello\
+                  HTTP/1.1 400 Bad Request\r\nContent-Length: 8\r\n\r\nrefused!\
+                  HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n\
+                  6\r\ndenied\r\n0\r\n\r\n",
+            ),
+        ],
+    );
+    let kept: Vec<_> = exchanges(&events)
+        .iter()
+        .map(|x| {
+            let r = x.response.as_ref().unwrap();
+            (r.status, r.body_len, r.body_prefix.clone())
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (200, Some(5), Vec::new()),
+            (400, Some(8), b"refused!".to_vec()),
+            (403, Some(6), b"denied".to_vec()),
+        ]
+    );
 }
 
 pub(super) fn seg(dir: Direction, secs: i64, bytes: &[u8]) -> Segment {

@@ -192,7 +192,7 @@ fn header_block_too_large_is_skipped() {
 fn pending_bound_reports_oldest_without_mispairing() {
     let limits = ProtoLimits {
         max_pending_requests: 2,
-        ..ProtoLimits::default()
+        ..super::tests::every_body()
     };
     let ok = |n: &str| format!("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{n}");
     let events = run_with(
