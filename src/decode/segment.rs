@@ -116,8 +116,8 @@ pub fn transport(ip: &[u8]) -> Result<Transport<'_>, Skip> {
 /// carrying a whole TCP segment, the IP length fields agreeing with the capture (what trails
 /// them is link padding). `None` for anything else, which [`transport`] reads the general way;
 /// where this answers, it answers exactly as that way does (a property test holds it to it).
-/// The general way costs ~490 instructions a frame (etherparse's slices, and results moved
-/// through each layer); this one a tenth of that, on every frame of a capture.
+/// With the link header, the general way cost ~490 instructions a frame (etherparse's slices,
+/// and results moved through each layer), this one ~145 (dense-50k.pcap, 50,000 frames).
 pub(super) fn plain_tcp(version: IpVersion, ip: &[u8]) -> Option<Segment<'_>> {
     let first = *ip.first()?;
     let (src, dst, tcp) = match (first >> 4, version) {
