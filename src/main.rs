@@ -24,7 +24,7 @@ unsafe extern "C" {
 /// mimalloc, through its plain `mi_malloc` when the block it gives has the alignment asked for
 /// (nearly always: Rust asks for an alignment of at most 16 bytes, and mimalloc's blocks of 16
 /// bytes or more are 16-aligned), else through the `mimalloc` crate, whose functions all take the
-/// aligned path. That path's checks and extra calls were 30% of mimalloc's instructions on a
+/// aligned path. That path's checks and extra calls were 23-30% of mimalloc's instructions on a
 /// request-dense capture, where a request costs a dozen allocations on each thread (dense-50k,
 /// mimalloc's own code: analysis thread 30.5 -> 21.4 M, report thread 24.0 -> 18.5 M, 2% of each
 /// thread; the whole dense benchmark capture, JSON, 6 alternate runs: user 2.16 -> 2.09 s). The
