@@ -117,6 +117,7 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("check", "scripts/gen-s3-ops.py"),
     ("scale", "scripts/bench-hostile"),
     ("only", "scripts/bench-hostile"),
+    ("top", "scripts/thread-instructions"),
     ("endpoint-url", "aws cli"),
     ("no-verify-ssl", "aws cli"),
     ("locked", "cargo install"),
