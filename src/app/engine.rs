@@ -36,6 +36,10 @@ pub struct Intake {
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
     pub link_types: BTreeSet<LinkType>,
+    /// The last frame's link type, already in `link_types`: a capture's frames nearly all share
+    /// one, and the set's insert was 0.5% of the analysis thread when done for each frame
+    /// (dense-50k: 425.4 -> 423.4 M instructions).
+    last_link: Option<LinkType>,
     pub non_tcp: u64,
     pub undecodable: u64,
     pub unsupported_links: BTreeSet<LinkType>,
@@ -205,7 +209,10 @@ impl Engine {
         i.bytes += frame.data.len() as u64;
         i.first = Some(i.first.map_or(frame.ts, |f| f.min(frame.ts)));
         i.last = Some(i.last.map_or(frame.ts, |l| l.max(frame.ts)));
-        i.link_types.insert(frame.link);
+        if i.last_link != Some(frame.link) {
+            i.link_types.insert(frame.link);
+            i.last_link = Some(frame.link);
+        }
     }
 
     fn skipped(&mut self, skip: Skip, frame: &Frame<'_>) {
@@ -221,5 +228,41 @@ impl Engine {
             }
             Skip::Fragment | Skip::Malformed | Skip::TooDeep => self.intake.undecodable += 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every link type the frames came with is listed once, however they alternate, though the
+    /// set is only written when a frame's type differs from the one before.
+    #[test]
+    fn every_link_type_is_listed_once() {
+        let mut engine = Engine::new(Limits::default_for_tests(), crate::s3::HostHints::default());
+        let links = [
+            LinkType::ETHERNET,
+            LinkType::ETHERNET,
+            LinkType::LINUX_SLL2,
+            LinkType::ETHERNET,
+            LinkType::RAW,
+            LinkType::RAW,
+            LinkType::LINUX_SLL2,
+        ];
+        for (i, link) in links.into_iter().enumerate() {
+            engine.frame(&Frame {
+                ts: Timestamp(i as i64),
+                link,
+                data: &[],
+                orig_len: 0,
+            });
+        }
+        let (intake, _, _) = engine.finish();
+        let listed: Vec<_> = intake.link_types.into_iter().collect();
+        assert_eq!(
+            listed,
+            [LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL2]
+        );
+        assert_eq!(intake.packets, 7);
     }
 }
