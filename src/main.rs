@@ -25,13 +25,13 @@ unsafe extern "C" {
 /// (nearly always: Rust asks for an alignment of at most 16 bytes, and mimalloc's blocks of 16
 /// bytes or more are 16-aligned), else through the `mimalloc` crate, whose functions all take the
 /// aligned path. That path's checks and extra calls were 23-30% of mimalloc's instructions on a
-/// request-dense capture, where a request costs a dozen allocations on each thread (dense-50k,
-/// mimalloc's own code: analysis thread 30.5 -> 21.4 M, report thread 24.0 -> 18.5 M, 2% of each
-/// thread; the whole dense benchmark capture, JSON, 6 alternate runs: user 2.16 -> 2.09 s). The
-/// alignment is checked on the block itself, not assumed from how mimalloc was built (its padding,
-/// in debug and secure builds, moves blocks off it: why the crate dropped this shortcut); a block
-/// that misses it is freed and asked for again the aligned way. Reallocation stays on the aligned
-/// path, which keeps a block's alignment.
+/// request-dense capture, where a request costs about 13 allocations on the analysis thread and 9
+/// on the report thread (dense-50k, mimalloc's own code: analysis thread 30.5 -> 21.4 M, report
+/// thread 24.0 -> 18.5 M, 2% of each thread; the whole dense benchmark capture, JSON, 6 alternate
+/// runs: user 2.16 -> 2.09 s). The alignment is checked on the block itself, not assumed from how
+/// mimalloc was built (its padding, in debug and secure builds, moves blocks off it: why the crate
+/// dropped this shortcut); a block that misses it is freed and asked for again the aligned way.
+/// Reallocation stays on the aligned path, which keeps a block's alignment.
 struct Allocator;
 
 /// The largest alignment a plain mimalloc block is expected to have.
