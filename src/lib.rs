@@ -23,3 +23,4 @@ pub mod s3;
 pub mod sanitize;
 pub mod source;
 pub mod time;
+pub mod undo;

@@ -134,6 +134,7 @@ fn main() -> ExitCode {
     // Elsewhere, as early as portable code can (the first arena keeps mimalloc's defaults).
     #[cfg(not(target_os = "linux"))]
     tune_allocator();
+    take_undo_steps_on_panic();
     let argv: Vec<String> = std::env::args().collect();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -164,9 +165,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// The release build aborts on panic (Cargo.toml), so no value is dropped: after the usual
+/// message, the hook takes what `run` would have undone as it dropped them (the nftables table,
+/// the cgroup, the temporary key log of TLS secrets). Also in a build that unwinds: a panic ends
+/// the run either way (nothing catches one), and each step runs only once.
+fn take_undo_steps_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        s3wire::undo::on_panic();
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A panic, on any thread, takes the undo steps still pending: what `run` leaves on the
+    /// system (here a file standing for its key log) goes even though nothing is dropped.
+    #[test]
+    fn a_panic_takes_the_undo_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let keylog = dir.path().join("keylog");
+        std::fs::write(&keylog, "CLIENT_RANDOM ...").unwrap();
+        let undo = {
+            let keylog = keylog.clone();
+            s3wire::undo::Undo::new(move || {
+                let _ = std::fs::remove_file(&keylog);
+            })
+        };
+        take_undo_steps_on_panic();
+        let panicked = std::thread::spawn(|| panic!("a panic on purpose")).join();
+        assert!(panicked.is_err());
+        assert!(!keylog.exists(), "the panic left the key log");
+        drop(undo);
+    }
 
     /// Every size and alignment, the alignment larger than the size too (where a plain block
     /// may miss it and the aligned way is taken): each block has the alignment asked for, holds

@@ -8,6 +8,7 @@
 //! `nft` tool and root. Where any is missing, [`CommandCgroup::create`] says which, and `run`
 //! falls back to looking processes up in `/proc`.
 
+use crate::undo::Undo;
 use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -16,13 +17,15 @@ use std::process::{Command, Stdio};
 /// Where nft resolves `socket cgroupv2` paths.
 const NFT_CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
-/// The command's cgroup and the nftables table logging its packets; both removed when dropped.
+/// The command's cgroup and the nftables table logging its packets; both removed when dropped
+/// (or by the panic hook: [`crate::undo`]).
 pub struct CommandCgroup {
-    dir: PathBuf,
     table: String,
     group: u16,
     /// `cgroup.procs`, open for writing: the child writes "0" to it between fork and exec.
     procs: File,
+    /// Deletes the table, then the cgroup.
+    _undo: Undo,
 }
 
 impl CommandCgroup {
@@ -49,11 +52,20 @@ impl CommandCgroup {
                 return Err(format!("cannot open {}/cgroup.procs: {e}", dir.display()));
             }
         };
+        let table = format!("s3wire_run_{me}");
+        let undo = {
+            let table = table.clone();
+            Undo::new(move || {
+                let _ = nft(&format!("delete table inet {table}\n"));
+                // Fails while a descendant of the command still lives in it: left for it to end.
+                let _ = std::fs::remove_dir(&dir);
+            })
+        };
         let cg = CommandCgroup {
-            dir,
-            table: format!("s3wire_run_{me}"),
+            table,
             group: nflog_group(me),
             procs,
+            _undo: undo,
         };
         let path = rel_mount.join(&name);
         nft(&rules(&cg.table, &path.to_string_lossy(), cg.group))?;
@@ -69,14 +81,6 @@ impl CommandCgroup {
     /// it can open any socket.
     pub fn procs_fd(&self) -> RawFd {
         self.procs.as_raw_fd()
-    }
-}
-
-impl Drop for CommandCgroup {
-    fn drop(&mut self) {
-        let _ = nft(&format!("delete table inet {}\n", self.table));
-        // Fails while a descendant of the command still lives in it: left for it to end.
-        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 

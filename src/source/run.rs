@@ -3,6 +3,7 @@
 //! (mode 0600), so the TLS libraries that honour it (OpenSSL via Python, curl, NSS, Go with a
 //! hook) write the secrets that let its HTTPS be decrypted.
 
+use crate::undo::Undo;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::RawFd;
@@ -139,8 +140,9 @@ pub fn exit_code(status: ExitStatus) -> i32 {
 
 struct KeyLogFile {
     path: PathBuf,
-    keep: bool,
     tail: KeyLogTail,
+    /// Removes a temporary key log (its secrets), also after a panic: [`crate::undo`].
+    _remove: Option<Undo>,
 }
 
 impl KeyLogFile {
@@ -168,10 +170,16 @@ impl KeyLogFile {
             path: path.clone(),
             source,
         })?;
+        let remove = keep.is_none().then(|| {
+            let path = path.clone();
+            Undo::new(move || {
+                let _ = std::fs::remove_file(&path);
+            })
+        });
         Ok(KeyLogFile {
             path,
-            keep: keep.is_some(),
             tail: KeyLogTail::from_file(file),
+            _remove: remove,
         })
     }
 
@@ -214,14 +222,6 @@ impl KeyLogTail {
                 std::mem::replace(&mut self.partial, rest)
             }
             None => Vec::new(),
-        }
-    }
-}
-
-impl Drop for KeyLogFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_file(&self.path);
         }
     }
 }
