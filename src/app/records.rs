@@ -32,7 +32,7 @@ pub enum Fact {
     Request(Box<Request>),
     Attempt(AttemptFact),
     /// A TLS session, complete at its connection's close (bytes, decryption outcome).
-    Session(TlsRecord),
+    Session(Box<TlsRecord>),
 }
 
 /// An outbox entry: a fact, or an exchange whose classification waits for the drain (held in
@@ -342,7 +342,7 @@ impl Records {
                 decryption_text(d)
             };
             self.tls_not_decrypted += u64::from(!t.decrypted);
-            self.outbox.push(Outgoing::Fact(Fact::Session(t)));
+            self.outbox.push(Outgoing::Fact(Fact::Session(Box::new(t))));
         }
     }
 
