@@ -58,7 +58,7 @@ impl Writer {
         match item {
             Fact::Hello(h) => self.judge.tls(&h),
             Fact::Request(r) => self.judge.request(r, &mut self.judged),
-            Fact::Attempt(a) => self.judge.attempt(a, &mut self.judged),
+            Fact::Attempt(a) => self.judge.attempt(*a, &mut self.judged),
             Fact::Session(t) => {
                 self.summary.tls_sessions += 1;
                 if self.sink.wants(Row::Tls) {

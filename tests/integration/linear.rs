@@ -106,7 +106,7 @@ fn run(
             match fact {
                 Fact::Hello(h) => judge.tls(&h),
                 Fact::Request(r) => judge.request(r, judged),
-                Fact::Attempt(a) => judge.attempt(a, judged),
+                Fact::Attempt(a) => judge.attempt(*a, judged),
                 Fact::Session(t) => sink.tls(&t).unwrap(),
             }
         }

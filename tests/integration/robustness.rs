@@ -69,7 +69,7 @@ fn judge_all(e: &mut Engine, judge: &mut Judge, judged: &mut Vec<Judged>) {
         match fact {
             Fact::Hello(h) => judge.tls(&h),
             Fact::Request(r) => judge.request(r, judged),
-            Fact::Attempt(a) => judge.attempt(a, judged),
+            Fact::Attempt(a) => judge.attempt(*a, judged),
             Fact::Session(_) => {}
         }
     }
