@@ -41,7 +41,7 @@ fn pump(engine: &mut Engine, judge: &mut Judge) {
         match fact {
             Fact::Hello(h) => judge.tls(&h),
             Fact::Request(r) => judge.request(r, &mut judged),
-            Fact::Attempt(a) => judge.attempt(a, &mut judged),
+            Fact::Attempt(a) => judge.attempt(*a, &mut judged),
             Fact::Session(_) => {}
         }
     }
