@@ -658,7 +658,10 @@ pub(crate) mod tests {
     /// writer that much larger (see [`Fact`]).
     #[test]
     fn a_fact_is_two_words() {
-        assert_eq!(std::mem::size_of::<Fact>(), 2 * std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Fact>(),
+            2 * std::mem::size_of::<usize>()
+        );
     }
 
     const SIGNED: &str = "Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/\
