@@ -87,15 +87,10 @@ impl RunningCommand {
                 });
             }
         }
-        let child = cmd.spawn().map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => RunError::NotFound {
-                command: name.clone(),
-            },
-            _ => RunError::Spawn {
-                command: name.clone(),
-                source,
-            },
-        })?;
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let child = cmd
+            .spawn()
+            .map_err(|source| spawn_error(&name, source, &path))?;
         Ok(RunningCommand {
             child,
             name,
@@ -128,6 +123,41 @@ impl RunningCommand {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
     }
+}
+
+/// Why `command` did not start. A name without a slash is searched for in `path`, and execvp
+/// reports "permission denied" when a directory there cannot be searched, even when the command
+/// is in none of them (a `PATH` that keeps another user's directory, as `su` without `-` does):
+/// unless a file of that name is there to be denied, the command was not found, as a shell says.
+fn spawn_error(command: &str, source: std::io::Error, path: &std::ffi::OsStr) -> RunError {
+    use std::io::ErrorKind;
+    let not_found = match source.kind() {
+        ErrorKind::NotFound => true,
+        ErrorKind::PermissionDenied => !command.contains('/') && !on_path(command, path),
+        _ => false,
+    };
+    match not_found {
+        true => RunError::NotFound {
+            command: command.to_string(),
+        },
+        false => RunError::Spawn {
+            command: command.to_string(),
+            source,
+        },
+    }
+}
+
+/// Whether a file `name` is in one of `path`'s directories (an empty entry is the current
+/// directory), as far as this process can see.
+fn on_path(name: &str, path: &std::ffi::OsStr) -> bool {
+    std::env::split_paths(path).any(|dir| {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir.as_path()
+        };
+        dir.join(name).metadata().is_ok_and(|m| m.is_file())
+    })
 }
 
 /// An exit status as shells report it: the code, or 128 + the signal that ended the process.
@@ -277,6 +307,27 @@ mod tests {
         let mut c =
             RunningCommand::spawn(&argv(&["sh", "-c", "kill -TERM $$"]), None, None).unwrap();
         assert_eq!(exit_code(wait(&mut c)), 128 + 15);
+    }
+
+    /// Denied on a bare name means a directory on PATH could not be searched: unless a file of
+    /// that name is in a directory that can be, the command was not found. A path, or a file
+    /// that is there, keeps the denial.
+    #[test]
+    fn a_denied_search_is_a_missing_command() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("present"), "").unwrap();
+        let path = std::env::join_paths([Path::new("/nonexistent-s3wire"), dir.path()]).unwrap();
+        let denied = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let said = |command: &str| spawn_error(command, denied(), &path).to_string();
+        assert_eq!(said("absent"), "cannot start \"absent\": command not found");
+        assert!(
+            said("present").ends_with("permission denied"),
+            "{}",
+            said("present")
+        );
+        assert!(said("./absent").ends_with("permission denied"));
+        let other = spawn_error("absent", std::io::Error::other("boom"), &path);
+        assert!(matches!(other, RunError::Spawn { .. }));
     }
 
     #[test]
