@@ -118,6 +118,7 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("scale", "scripts/bench-hostile"),
     ("only", "scripts/bench-hostile"),
     ("top", "scripts/thread-instructions"),
+    ("runs", "scripts/thread-cpu"),
     ("endpoint-url", "aws cli"),
     ("no-verify-ssl", "aws cli"),
     ("locked", "cargo install"),
