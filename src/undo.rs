@@ -2,7 +2,7 @@
 //! temporary key log of TLS secrets) and must take away however it ends.
 //!
 //! The usual way out drops each [`Undo`], which takes its step. A panic does not: the release
-//! build aborts on panic (`panic = "abort"` in Cargo.toml: no unwinding tables, 5% less CPU on
+//! build aborts on panic (`panic = "abort"` in Cargo.toml: no unwinding tables, 4–5% less CPU on
 //! a request-dense capture), so nothing is dropped, and the panic hook the binary installs calls
 //! [`on_panic`] to take every step still pending. Each step runs once: whichever comes first
 //! removes it from the list.
