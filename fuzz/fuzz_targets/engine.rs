@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use s3wire::app::engine::{Engine, Limits};
-use s3wire::app::records::Fact;
+use s3wire::app::records::{Classifier, Fact};
 use s3wire::policy::{FailOn, Judge, Judged, Policy};
 use s3wire::report::rows::Redactor;
 use s3wire::flow::FlowLimits;
@@ -43,6 +43,7 @@ fn pump(engine: &mut Engine, judge: &mut Judge) {
             Fact::Request(r) => judge.request(r, &mut judged),
             Fact::Attempt(a) => judge.attempt(*a, &mut judged),
             Fact::Session(_) => {}
+            Fact::Exchange(_) => unreachable!("the records classify unless told not to"),
         }
     }
     rows(judged);
@@ -114,5 +115,7 @@ fuzz_target!(|data: &[u8]| {
     rows(judged);
     let (intake, _flows, records) = engine.finish();
     assert!(intake.packets <= data.len() as u64);
-    let _ = records.operation_counts();
+    let _ = records
+        .classifier()
+        .operation_counts(&Classifier::new(HostHints::default()));
 });

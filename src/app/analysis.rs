@@ -8,7 +8,7 @@ use super::engine::Engine;
 use super::error::{Error, Result};
 use super::live_summary::LiveSummary;
 use super::output::{Output, Writer};
-use super::records::Fact;
+use super::records::{Classifier, Fact};
 use super::settings::{OutputSettings, SanitizeSettings, Settings};
 use crate::cli::Format;
 use crate::facts::Request;
@@ -84,7 +84,13 @@ impl Analysis {
         Ok(Analysis {
             engine,
             output: Output::new(
-                Writer::new(judge, redactor, s.output.fail_on, sink),
+                Writer::new(
+                    Classifier::new(s.hints.clone()),
+                    judge,
+                    redactor,
+                    s.output.fail_on,
+                    sink,
+                ),
                 s.threads > 1,
             )?,
             sanitizer,
@@ -208,7 +214,7 @@ impl Analysis {
             requests: Vec::new(),
             attempts: Vec::new(),
             tls: Vec::new(),
-            operations: records.operation_counts(),
+            operations: records.classifier().operation_counts(&writer.classifier),
             findings: Vec::new(),
             summary: Summary::default(),
         };

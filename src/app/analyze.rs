@@ -19,7 +19,7 @@ use super::interrupt::Interrupt;
 use super::print::Printer;
 use super::progress::Progress;
 use super::settings::Settings;
-use crate::cli::OutputArgs;
+use crate::cli::{Format, OutputArgs};
 use crate::facts::Request;
 use crate::policy::Policy;
 use crate::source::file::{FileSource, Polled, is_regular};
@@ -57,8 +57,16 @@ pub fn analyze(s: &Settings, output: &OutputArgs) -> Result<Outcome> {
     let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || {
         out.open_with_direct()
     });
+    let mut run = Analysis::new(s, sink)?;
+    // Files only, on two threads or more, for a format whose writer has room (see
+    // `Records::classify_on_writer`): a followed input's lines need each request classified
+    // as it completes.
+    let human = matches!(s.output.format, Format::Table | Format::Markdown);
+    if printer.is_none() && s.threads > 1 && human {
+        run.engine.classify_on_writer();
+    }
     let mut reader = Reader {
-        run: Analysis::new(s, sink)?,
+        run,
         printer,
         progress,
         policy: s.policy.clone(),

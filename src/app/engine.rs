@@ -181,6 +181,11 @@ impl Engine {
         (self.intake, self.flow.stats(), self.records)
     }
 
+    /// See [`Records::classify_on_writer`].
+    pub fn classify_on_writer(&mut self) {
+        self.records.classify_on_writer();
+    }
+
     /// `--write-sanitized`: keep what the sanitizer needs too (see [`Engine::drain_wire`]).
     pub fn keep_wire(&mut self) {
         self.records.keep_wire();

@@ -4,7 +4,7 @@
 //! reassembling and parsing the packets, so the two halves of the pipeline overlap. One judge and
 //! one writer, fed in order, so the output is byte-identical whatever the number of threads.
 
-use super::records::Fact;
+use super::records::{Classifier, Fact};
 use crate::facts::Owner;
 use crate::policy::{FailOn, Judge, Judged, Scheme, Severity};
 use crate::report::groups::Groups;
@@ -27,6 +27,8 @@ const IN_FLIGHT: usize = 8;
 
 /// Facts judged, judged items made rows, rows into a sink, counting as it goes.
 pub struct Writer {
+    /// Classifies the requests that come unclassified ([`Fact::Exchange`]).
+    pub classifier: Classifier,
     pub judge: Judge,
     judged: Vec<Judged>,
     redactor: Redactor,
@@ -38,12 +40,14 @@ pub struct Writer {
 
 impl Writer {
     pub fn new(
+        classifier: Classifier,
         judge: Judge,
         redactor: Redactor,
         fail_on: FailOn,
         sink: Box<dyn Sink + Send>,
     ) -> Writer {
         Writer {
+            classifier,
             judge,
             judged: Vec::new(),
             redactor,
@@ -58,6 +62,10 @@ impl Writer {
         match item {
             Fact::Hello(h) => self.judge.tls(&h),
             Fact::Request(r) => self.judge.request(r, &mut self.judged),
+            Fact::Exchange(d) => {
+                let r = self.classifier.request(*d);
+                self.judge.request(r, &mut self.judged);
+            }
             Fact::Attempt(a) => self.judge.attempt(*a, &mut self.judged),
             Fact::Session(t) => {
                 self.summary.tls_sessions += 1;
@@ -290,10 +298,18 @@ impl Output {
 /// The writer thread: items in, until the analysis hangs up; the first error ends it. Emptied
 /// batches go back to be filled again (when the analysis is not taking them, dropped).
 fn serve(mut w: Writer, rx: Receiver<Msg>, back: SyncSender<Vec<Item>>) -> io::Result<Writer> {
+    let mut classified = Vec::with_capacity(BATCH);
     for msg in rx {
         match msg {
             Msg::Items(mut items) => {
-                for item in items.drain(..) {
+                // The batch's requests classified first, all together, then everything judged
+                // and written: a run of one kind of work keeps its code in the cache (the
+                // same reason the analysis drains its facts in runs).
+                classified.extend(items.drain(..).map(|item| match item {
+                    Fact::Exchange(d) => Fact::Request(w.classifier.request(*d)),
+                    other => other,
+                }));
+                for item in classified.drain(..) {
                     w.item(item)?;
                 }
                 let _ = back.try_send(items);
@@ -358,6 +374,7 @@ mod tests {
         let judge = Judge::new(Policy::new(vec![endpoint]), 8);
         let rows = Rows::default();
         let mut w = Writer::new(
+            Classifier::new(crate::s3::HostHints::default()),
             judge,
             Redactor { on: true },
             FailOn::default(),

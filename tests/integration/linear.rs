@@ -108,6 +108,7 @@ fn run(
                 Fact::Request(r) => judge.request(r, judged),
                 Fact::Attempt(a) => judge.attempt(*a, judged),
                 Fact::Session(t) => sink.tls(&t).unwrap(),
+                Fact::Exchange(_) => unreachable!("the records classify unless told not to"),
             }
         }
     };

@@ -71,6 +71,7 @@ fn judge_all(e: &mut Engine, judge: &mut Judge, judged: &mut Vec<Judged>) {
             Fact::Request(r) => judge.request(r, judged),
             Fact::Attempt(a) => judge.attempt(*a, judged),
             Fact::Session(_) => {}
+            Fact::Exchange(_) => unreachable!("the records classify unless told not to"),
         }
     }
     rows(judged);
