@@ -41,8 +41,9 @@ pub enum Fact {
     Exchange(Box<Deferred>),
 }
 
-/// An outbox entry: a fact, or an exchange whose classification waits for the drain (held in
-/// place: no larger than a fact, so it costs no allocation of its own).
+/// An outbox entry: a fact, or an exchange whose classification waits for the drain (held
+/// inline: the outbox is this thread's own and reused, so an entry costs no allocation; it is
+/// boxed only to leave as a [`Fact::Exchange`]).
 enum Outgoing {
     Fact(Fact),
     Exchange(Deferred),
