@@ -263,13 +263,11 @@ fn response_from(block: &[u8], resp: &httparse::Response<'_, '_>, ts: Timestamp)
     }
 }
 
-/// The fields as text: the head itself when it is UTF-8, else each value decoded lossily.
+/// The fields as text: the part of the head they lie in when it is UTF-8, else each value
+/// decoded lossily.
 fn headers_from(block: &[u8], headers: &[httparse::Header<'_>]) -> Headers {
     let fields = headers.iter().map(|h| (h.name.as_bytes(), h.value));
-    if let Some(h) = std::str::from_utf8(block)
-        .ok()
-        .and_then(|head| Headers::within(head, fields))
-    {
+    if let Some(h) = Headers::within(fields_region(block, headers), fields) {
         return h;
     }
     let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
@@ -278,6 +276,22 @@ fn headers_from(block: &[u8], headers: &[httparse::Header<'_>]) -> Headers {
         out.push_bytes(h.name, h.value);
     }
     out
+}
+
+/// The part of `block` the fields lie in, from the first name to the end of the last value:
+/// only it is checked and kept (not the start line, nor the line ends after the last value).
+/// The whole block when the fields do not lie in it (they always do: httparse read them
+/// there).
+fn fields_region<'b>(block: &'b [u8], headers: &[httparse::Header<'_>]) -> &'b [u8] {
+    let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
+        return &[];
+    };
+    let base = block.as_ptr() as usize;
+    let start = (first.name.as_ptr() as usize).wrapping_sub(base);
+    let end = (last.value.as_ptr() as usize)
+        .wrapping_sub(base)
+        .wrapping_add(last.value.len());
+    block.get(start..end).unwrap_or(block)
 }
 
 #[cfg(test)]

@@ -622,7 +622,7 @@ mod header_index {
                     (name, value)
                 })
                 .collect();
-            let within = Headers::within(&head, spans.into_iter()).expect("fields lie in the head");
+            let within = Headers::within(head.as_bytes(), spans.into_iter()).expect("fields lie in the head");
             for h in [&pushed, &within] {
                 let all: Vec<String> = Field::ALL.iter().map(|f| f.name().to_string()).collect();
                 for name in asked.iter().chain(&all) {
@@ -680,4 +680,49 @@ fn a_field_past_the_index_is_found() {
         assert!(!h.at_most_once(Field::Host));
         assert_eq!(h.field(Field::Location), None);
     }
+}
+
+/// The bulk ASCII check sees a byte with its high bit set wherever it lies (in the 32-byte
+/// steps, in the overlapping last step, in a text shorter than a step), and only then.
+#[test]
+fn a_non_ascii_byte_is_seen_anywhere() {
+    use super::is_ascii;
+    for len in 0..100 {
+        let text = vec![b'a'; len];
+        assert!(is_ascii(&text), "{len}");
+        for at in 0..len {
+            for b in [0x80, 0xc3, 0xff] {
+                let mut odd = text.clone();
+                odd[at] = b;
+                assert!(!is_ascii(&odd), "{len} {at}");
+            }
+        }
+    }
+}
+
+/// Fields kept by position: in ASCII text, in UTF-8 text (a field must lie on character
+/// boundaries), never in text that is not UTF-8 or for a field outside the text.
+#[test]
+fn fields_are_kept_in_place_only_when_they_lie_in_text() {
+    use super::Headers;
+    let head = "Host: h\r\nX-Caf\u{e9}: caf\u{e9}\r\n".as_bytes();
+    let field = |at: usize, len: usize| &head[at..at + len];
+    let fields = [(field(0, 4), field(6, 1)), (field(9, 7), field(18, 5))];
+    let h = Headers::within(head, fields.into_iter()).expect("UTF-8 head");
+    let kept: Vec<_> = h.iter().map(|f| (f.name, f.value)).collect();
+    assert_eq!(kept, [("Host", "h"), ("X-Caf\u{e9}", "caf\u{e9}")]);
+    assert_eq!(h.get("host"), Some("h"));
+    // A value cut inside `é`.
+    let cut = [(field(0, 4), field(18, 4))];
+    assert!(Headers::within(head, cut.into_iter()).is_none());
+    // A field outside the text it is said to lie in.
+    let elsewhere = b"Host: h".to_vec();
+    let outside = [(&elsewhere[..4], &elsewhere[6..])];
+    assert!(Headers::within(head, outside.into_iter()).is_none());
+    assert!(Headers::within(&head[..20], fields.into_iter()).is_none());
+    // Not UTF-8.
+    let raw = b"X-A: \xff\r\n";
+    assert!(Headers::within(raw, [(&raw[..3], &raw[5..6])].into_iter()).is_none());
+    // No fields at all.
+    assert!(Headers::within(&[], std::iter::empty()).is_some_and(|h| h.is_empty()));
 }
