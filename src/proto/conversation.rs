@@ -374,7 +374,10 @@ impl Conversation {
             Mode::Http(_) if answered_tls => self.tls_answer(ts, bytes, out),
             Mode::Http(http) => {
                 http.on_data(dir, ts, bytes, out);
-                self.handoff = http.take_handoff();
+                // Looked at before it is moved: nearly every segment leaves none.
+                if http.has_handoff() {
+                    self.handoff = http.take_handoff();
+                }
             }
             Mode::Tls(tls) => tls.on_data(dir, ts, bytes, out),
             Mode::Other => {
@@ -423,7 +426,10 @@ impl Conversation {
     /// After CONNECT 2xx, detection starts afresh on the tunnel's bytes; after 101, the rest of
     /// the connection is not parsed.
     fn follow_handoffs(&mut self, out: &mut Vec<ProtoEvent>) {
-        while let Some(handoff) = self.handoff.take() {
+        // Nearly always none: the check costs less than taking (moving) an empty one.
+        while self.handoff.is_some()
+            && let Some(handoff) = self.handoff.take()
+        {
             if let Mode::Http(http) = &self.layer.mode {
                 self.past_http.merge(&http.stats());
             }

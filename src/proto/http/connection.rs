@@ -195,6 +195,11 @@ impl HttpConnection {
         self.handoff.take()
     }
 
+    /// Whether [`HttpConnection::take_handoff`] has one to give.
+    pub fn has_handoff(&self) -> bool {
+        self.handoff.is_some()
+    }
+
     /// True once the connection no longer speaks HTTP/1.x (switched, or closed).
     pub fn is_stopped(&self) -> bool {
         self.stopped

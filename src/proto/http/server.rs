@@ -36,8 +36,8 @@ impl HttpConnection {
             ServerState::Reading => match self.responses.read(ts, input, limit, out) {
                 ReadStep::NeedMore => input.len(),
                 ReadStep::Message { message, consumed } => {
-                    self.start_response(message, ts, out);
-                    consumed
+                    let after = input.get(consumed..).unwrap_or_default();
+                    consumed + self.start_response(message, ts, after, out)
                 }
                 ReadStep::Lost { consumed } => {
                     self.lose_response(out);
@@ -76,9 +76,18 @@ impl HttpConnection {
         }
     }
 
-    fn start_response(&mut self, response: HttpResponse, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
-        if let Some(target) = self.final_target(response.status, ts, out) {
-            self.frame_response(target, response, ts, out);
+    /// A response head was read; `after` is the input that follows it. Returns how many bytes
+    /// of `after` its body took when the body was read at once.
+    fn start_response(
+        &mut self,
+        response: HttpResponse,
+        ts: Timestamp,
+        after: &[u8],
+        out: &mut Vec<ProtoEvent>,
+    ) -> usize {
+        match self.final_target(response.status, ts, out) {
+            Some(target) => self.frame_response(target, response, ts, after, out),
+            None => 0,
         }
     }
 
@@ -109,18 +118,28 @@ impl HttpConnection {
         Some(target)
     }
 
-    /// Read the final response's body as framed (RFC 9112 §6.3), or switch protocols.
+    /// Read the final response's body as framed (RFC 9112 §6.3), or switch protocols. A body
+    /// whose bytes all follow the head in `after` is read at once (see
+    /// [`HttpConnection::whole_body`]); returns the bytes it took, else 0.
     fn frame_response(
         &mut self,
         target: Target,
         mut response: HttpResponse,
         ts: Timestamp,
+        after: &[u8],
         out: &mut Vec<ProtoEvent>,
-    ) {
+    ) -> usize {
         match response_framing(target.method(), response.status, &response.headers) {
             Ok(switch @ (Framing::Tunnel | Framing::Upgrade)) => {
                 response.body_len = Some(0);
-                return self.switch_protocols(&target, response, switch, ts, out);
+                self.switch_protocols(&target, response, switch, ts, out);
+                return 0;
+            }
+            Ok(Framing::Length(len))
+                if target.method().is_some()
+                    && let Some(body) = whole(len, after) =>
+            {
+                return self.whole_body(&target, response, body, out);
             }
             Ok(framing) => match BodyReader::new(framing) {
                 Some(body) => {
@@ -147,6 +166,33 @@ impl HttpConnection {
         if let Some(id) = target.id() {
             self.release_hold(id, out);
         }
+        0
+    }
+
+    /// A Content-Length body of a known request's response, all of it in the input after the
+    /// head (nearly every short body): read at once, as the body reader reads it (the prefix of
+    /// an error document kept, the length counted), without parking the response in the side's
+    /// state and taking it back. The held client bytes are released first, as when the body
+    /// comes later.
+    fn whole_body(
+        &mut self,
+        target: &Target,
+        mut response: HttpResponse,
+        body: &[u8],
+        out: &mut Vec<ProtoEvent>,
+    ) -> usize {
+        if response.status >= self.limits.body_prefix_from_status {
+            let kept = body.len().min(self.limits.body_prefix_bytes);
+            response
+                .body_prefix
+                .extend_from_slice(body.get(..kept).unwrap_or_default());
+        }
+        response.body_len = Some(body.len() as u64);
+        if let Some(id) = target.id() {
+            self.release_hold(id, out);
+        }
+        self.finish_response(target, Some(response), out);
+        body.len()
     }
 
     fn finish_response(
@@ -309,6 +355,12 @@ impl HttpConnection {
             }
         }
     }
+}
+
+/// The first `len` bytes of `after` when it has that many (and `len` is not 0: no body).
+fn whole(len: u64, after: &[u8]) -> Option<&[u8]> {
+    let len = usize::try_from(len).ok().filter(|&n| n > 0)?;
+    after.get(..len)
 }
 
 /// The first bytes where the body of a response to an unknown request should start are a

@@ -726,3 +726,56 @@ fn fields_are_kept_in_place_only_when_they_lie_in_text() {
     // No fields at all.
     assert!(Headers::within(&[], std::iter::empty()).is_some_and(|h| h.is_empty()));
 }
+
+/// A Content-Length body that arrives with its head is read at once, and that reads what the
+/// body reader reads when the body comes in pieces: lengths, an error document's first bytes
+/// (fewer kept than the body has), bodies after a non-switching answer to CONNECT that held the
+/// client's next request, a response to an unread request, and a HEAD's.
+#[test]
+fn a_body_read_with_its_head_is_the_body_read_in_pieces() {
+    let limits = ProtoLimits {
+        body_prefix_bytes: 4,
+        ..ProtoLimits::default()
+    };
+    let client = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n\
+                   GET /b HTTP/1.1\r\nHost: h\r\n\r\n\
+                   HEAD /c HTTP/1.1\r\nHost: h\r\n\r\n\
+                   GET / HTTP/9.9\r\n\r\n\
+                   CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n\
+                   GET /d HTTP/1.1\r\nHost: h\r\n\r\n";
+    let server = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789\
+                   HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\nnot found!\
+                   HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n\
+                   HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad\
+                   HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 5\r\n\r\nauth!\
+                   HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nd";
+    let whole = [seg(C2S, 1, client), seg(S2C, 2, server)];
+    let expected = run_with(limits, &whole);
+    let statuses: Vec<_> = exchanges(&expected)
+        .iter()
+        .map(|x| {
+            let r = x.response.as_ref().expect("answered");
+            (
+                x.request.target.clone(),
+                r.status,
+                r.body_len,
+                r.body_prefix.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("/a".to_string(), 200, Some(10), Vec::new()),
+            ("/b".to_string(), 404, Some(10), b"not ".to_vec()),
+            ("/c".to_string(), 200, Some(0), Vec::new()),
+            ("h:443".to_string(), 407, Some(5), b"auth".to_vec()),
+            ("/d".to_string(), 200, Some(1), Vec::new()),
+        ]
+    );
+    for cut in 1..server.len() {
+        let (a, b) = server.split_at(cut);
+        let split = [seg(C2S, 1, client), seg(S2C, 2, a), seg(S2C, 2, b)];
+        assert_eq!(run_with(limits, &split), expected, "cut at {cut}");
+    }
+}
