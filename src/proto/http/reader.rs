@@ -134,8 +134,9 @@ impl<M: Message> MessageReader<M> {
         self.seen = true;
     }
 
-    /// Read from the start of `input` (the head so far, or the resync scan, goes on).
-    #[inline]
+    /// Read from the start of `input` (the head so far, or the resync scan, goes on). Inlined
+    /// into each side's loop: returned through a call, each message was copied twice more.
+    #[inline(always)]
     pub(crate) fn read(
         &mut self,
         ts: Timestamp,
