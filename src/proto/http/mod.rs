@@ -7,9 +7,10 @@
 //! - A head that arrives whole is parsed where it lies, `httparse` finding its end; any other is
 //!   buffered up to `ProtoLimits::max_header_bytes` until the empty line (CRLF or bare LF), then
 //!   parsed once with `httparse`. A head's fields live in one buffer ([`Headers`]): the head's
-//!   own text when it is UTF-8, else values decoded lossily. Bodies are counted, never kept,
-//!   except the first `body_prefix_bytes` of an error response's (decoded) payload (see
-//!   `ProtoLimits::body_prefix_from_status`).
+//!   own text (from the first field to the last) when it is UTF-8, else values decoded
+//!   lossily. Bodies are counted, never kept, except the first `body_prefix_bytes` of an error
+//!   response's (decoded) payload (see `ProtoLimits::body_prefix_from_status`). A short body
+//!   that comes with its head is read with it.
 //! - Body length per RFC 9112 §6.3: requests chunked > Content-Length > none; responses to HEAD,
 //!   1xx, 204 and 304 have none, CONNECT 2xx opens a tunnel, 101 ends HTTP, else chunked >
 //!   Content-Length > until close. Chunked is decoded by a state machine (extensions, trailers).
@@ -73,7 +74,8 @@ pub struct Header<'a> {
 /// message is asked for (each [`Field`]) are found by index, without a search.
 #[derive(Debug, Clone, Default)]
 pub struct Headers {
-    /// Each field's name then value, back to back.
+    /// Each field's name then value: back to back when pushed; for a parsed head, the head's
+    /// own text from its first field's name to its last field's value.
     text: String,
     spans: Vec<Span>,
     index: Index,
@@ -326,8 +328,9 @@ impl Headers {
 
     /// The fields of a head, kept as the text of the head they lie in (`region`: nearly every
     /// head is ASCII, then checked in bulk, not byte by byte as UTF-8): fields are found in it by
-    /// position, in one pass that neither copies nor checks a field's bytes. `None` when
-    /// `region` is not UTF-8 or a field does not lie inside it on character boundaries.
+    /// position, in two tight loops (the spans, then the names' index) that neither copy nor
+    /// check a field's bytes. `None` when `region` is not UTF-8 or a field does not lie inside
+    /// it on character boundaries.
     pub(crate) fn within<'h>(
         region: &'h [u8],
         fields: impl ExactSizeIterator<Item = (&'h [u8], &'h [u8])> + Clone,
