@@ -507,6 +507,8 @@ impl Records {
 #[derive(Debug, Clone)]
 pub struct Classifier {
     hints: HostHints,
+    /// The last Host read under these hints (cleared when they change).
+    memo: s3::HostMemo,
     /// Requests per operation (the model's names are static; "unknown" for the rest).
     operations: BTreeMap<(&'static str, Scheme), u64>,
 }
@@ -515,16 +517,20 @@ impl Classifier {
     pub fn new(hints: HostHints) -> Classifier {
         Classifier {
             hints,
+            memo: s3::HostMemo::default(),
             operations: BTreeMap::new(),
         }
     }
 
     /// A deferred exchange classified into its request's record.
     pub fn request(&mut self, d: Deferred) -> Box<Request> {
-        let s3 = s3::classify(&d.ex.request, &self.hints);
+        let s3 = s3::classify_remembering(&d.ex.request, &self.hints, &mut self.memo);
         // A request that only makes sense virtual-hosted proved the service host: later
         // requests to other names under it split bucket and key the same way.
-        self.hints.learn(&s3);
+        if s3.learned_service_host.is_some() || s3.learned_bucket_host.is_some() {
+            self.hints.learn(&s3);
+            self.memo.clear();
+        }
         let op = s3.operation.as_ref().map_or("unknown", |op| *op);
         *self.operations.entry((op, d.scheme)).or_default() += 1;
         Box::new(request(d.id, d.conn, &d.view, d.scheme, *d.ex, s3))

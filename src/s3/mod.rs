@@ -29,6 +29,7 @@ mod addressing;
 mod bucket_host;
 mod classify;
 mod cut;
+mod memo;
 #[rustfmt::skip]
 pub mod ops;
 mod query;
@@ -36,6 +37,7 @@ pub mod table;
 
 pub use addressing::{Addressing, HostHints};
 pub use classify::POST_OBJECT;
+pub use memo::HostMemo;
 pub use query::{Presigned, SigVersion};
 
 use crate::proto::http::{Field, HttpRequest};
@@ -96,13 +98,23 @@ const S3_SERVICES: &[&str] = &["s3", "s3express", "s3-object-lambda", "s3-outpos
 
 /// Classifies one request. `hints` are the hosts known to be S3 endpoints.
 pub fn classify(req: &HttpRequest, hints: &HostHints) -> S3Request {
-    classify_with(req, hints, Detail::Full)
+    classify_with(req, hints, Detail::Full, &mut HostMemo::default())
+}
+
+/// [`classify`], remembering the last Host read in `memo` (see [`HostMemo`]): the caller
+/// clears it whenever it changes `hints`.
+pub fn classify_remembering(
+    req: &HttpRequest,
+    hints: &HostHints,
+    memo: &mut HostMemo,
+) -> S3Request {
+    classify_with(req, hints, Detail::Full, memo)
 }
 
 /// The operation alone: the same decision as [`classify`], without decoding the bucket and key
 /// (for requests the report only counts).
 pub fn operation(req: &HttpRequest, hints: &HostHints) -> Result<&'static str, Unknown> {
-    classify_with(req, hints, Detail::OperationOnly).operation
+    classify_with(req, hints, Detail::OperationOnly, &mut HostMemo::default()).operation
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +123,12 @@ enum Detail {
     OperationOnly,
 }
 
-fn classify_with(req: &HttpRequest, hints: &HostHints, detail: Detail) -> S3Request {
+fn classify_with(
+    req: &HttpRequest,
+    hints: &HostHints,
+    detail: Detail,
+    memo: &mut HostMemo,
+) -> S3Request {
     let mut out = S3Request {
         operation: Err(Unknown {
             reason: String::new(),
@@ -125,7 +142,7 @@ fn classify_with(req: &HttpRequest, hints: &HostHints, detail: Detail) -> S3Requ
         learned_bucket_host: None,
     };
     let mut notes = Vec::new();
-    out.operation = classify_into(req, hints, detail, &mut out, &mut notes)
+    out.operation = classify_into(req, hints, detail, memo, &mut out, &mut notes)
         .map_err(|reason| Unknown { reason });
     out.note = (!notes.is_empty()).then(|| notes.join("; "));
     out
@@ -135,6 +152,7 @@ fn classify_into(
     req: &HttpRequest,
     hints: &HostHints,
     detail: Detail,
+    memo: &mut HostMemo,
     out: &mut S3Request,
     notes: &mut Vec<String>,
 ) -> Result<&'static str, String> {
@@ -143,11 +161,13 @@ fn classify_into(
     out.presigned = query::presigned(&query);
     check_method(&req.method)?;
     let seen_host = target.authority.or_else(|| req.headers.field(Field::Host));
-    let host = match seen_host.or_else(|| req.cut.map(|_| cut::UNSEEN_HOST)) {
+    let (host, shape) = match seen_host.or_else(|| req.cut.map(|_| cut::UNSEEN_HOST)) {
         None => return Err("no Host header".to_string()),
-        Some(h) => HostName::parse(h).ok_or_else(|| format!("Host `{h}` is not host[:port]"))?,
+        Some(h) => memo
+            .read(h, hints)
+            .ok_or_else(|| format!("Host `{h}` is not host[:port]"))?,
     };
-    let kind = addressing::host_kind(&host, hints);
+    let kind = shape.kind(&host.name);
     match s3_evidence(req, &query, &kind, &host) {
         // The signal may have been in the fields the capture lost (see `cut`).
         Err(_) if cut::may_lack_signal(req, &kind) => {}

@@ -55,6 +55,11 @@ impl<'a> Query<'a> {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.params.iter().map(|(k, _)| k.as_ref())
     }
+
+    /// Every key with its value (`None` for a bare key), in wire order.
+    pub fn params(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.params.iter().map(|(k, v)| (k.as_ref(), v.as_deref()))
+    }
 }
 
 /// Percent-decodes (RFC 3986 §2.1) into UTF-8; `+` stays `+` (S3 paths take it literally).

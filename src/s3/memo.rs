@@ -1,0 +1,163 @@
+//! What the last Host read said, kept for the next request with the same Host text. A
+//! connection's requests, and most captures' requests, name one host again and again; reading
+//! it (`HostName::parse`, then [`host_kind`]'s search of the hints and the AWS suffixes) was
+//! some 500 instructions of each request's classification on a request-dense capture, where
+//! comparing the text with the last one costs a few dozen.
+//!
+//! The answer depends on the Host text and the hints alone, so it is the one reading the text
+//! again would give, as long as the hints are the ones it was read with: whoever changes the
+//! hints clears the memo ([`HostMemo::clear`]).
+
+use super::addressing::{AwsForm, HostHints, HostKind, HostName, host_kind};
+use std::borrow::Cow;
+
+/// The last Host text read, and what it said. `Debug` shows nothing of it: it is a cache, and
+/// a classifier's state is compared by what it learned.
+#[derive(Clone, Default)]
+pub struct HostMemo {
+    /// The Host as sent; `None` until a text is read (or after [`HostMemo::clear`]).
+    text: Option<String>,
+    /// Its name as [`HostName`] reads it (lower-cased, without a trailing dot).
+    name: String,
+    port: Option<u16>,
+    shape: Shape,
+}
+
+impl std::fmt::Debug for HostMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostMemo")
+    }
+}
+
+/// A [`HostKind`] without its borrow: each prefix it holds is the start of the host name, so
+/// its length says which.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Aws {
+        form: AwsForm,
+        prefix: Option<usize>,
+    },
+    AwsOther,
+    Hinted {
+        prefix: Option<usize>,
+    },
+    Localhost {
+        prefix: usize,
+    },
+    #[default]
+    Other,
+}
+
+impl HostMemo {
+    /// Forget the last Host: the hints it was read with have changed.
+    pub fn clear(&mut self) {
+        self.text = None;
+    }
+
+    /// `host` read as [`HostName::parse`] reads it, with the kind [`host_kind`] gives it under
+    /// `hints`; None when it is not `host[:port]`. Borrowed from the memo.
+    pub(crate) fn read(&mut self, host: &str, hints: &HostHints) -> Option<(HostName<'_>, Shape)> {
+        if self.text.as_deref() != Some(host) {
+            let parsed = HostName::parse(host)?;
+            let shape = Shape::of(&host_kind(&parsed, hints), &parsed.name);
+            self.name.clear();
+            self.name.push_str(&parsed.name);
+            self.port = parsed.port;
+            self.shape = shape;
+            let text = self.text.get_or_insert_with(String::new);
+            text.clear();
+            text.push_str(host);
+        }
+        let name = HostName {
+            name: Cow::Borrowed(self.name.as_str()),
+            port: self.port,
+        };
+        Some((name, self.shape))
+    }
+}
+
+impl Shape {
+    fn of(kind: &HostKind<'_>, name: &str) -> Shape {
+        // Every prefix is `name[..len]` (see `host_kind`); the debug check holds it to that.
+        let len = |p: &str| {
+            debug_assert!(name.starts_with(p) && p.as_ptr() == name.as_ptr());
+            p.len()
+        };
+        match *kind {
+            HostKind::Aws { form, prefix } => Shape::Aws {
+                form,
+                prefix: prefix.map(len),
+            },
+            HostKind::AwsOther => Shape::AwsOther,
+            HostKind::Hinted { prefix } => Shape::Hinted {
+                prefix: prefix.map(len),
+            },
+            HostKind::Localhost { prefix } => Shape::Localhost {
+                prefix: len(prefix),
+            },
+            HostKind::Other => Shape::Other,
+        }
+    }
+
+    /// The kind again, borrowing its prefix from `name` (the name it was made from).
+    pub(crate) fn kind(self, name: &str) -> HostKind<'_> {
+        let cut = |n: usize| name.get(..n).unwrap_or(name);
+        match self {
+            Shape::Aws { form, prefix } => HostKind::Aws {
+                form,
+                prefix: prefix.map(cut),
+            },
+            Shape::AwsOther => HostKind::AwsOther,
+            Shape::Hinted { prefix } => HostKind::Hinted {
+                prefix: prefix.map(cut),
+            },
+            Shape::Localhost { prefix } => HostKind::Localhost {
+                prefix: cut(prefix),
+            },
+            Shape::Other => HostKind::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The remembered reading is the fresh one, for every kind of host and after the text
+    /// changes back and forth; a cleared memo reads again under the new hints.
+    #[test]
+    fn the_memo_reads_as_the_parser_does() {
+        let mut hints = HostHints::default();
+        hints.add("s3.local.test:9000");
+        let hosts = [
+            "bucket.s3.local.test:9000",
+            "s3.local.test:9000",
+            "photos.s3.us-west-2.amazonaws.com",
+            "s3.us-west-2.amazonaws.com",
+            "sts.amazonaws.com",
+            "b.localhost:4566",
+            "Example.TEST.",
+            "127.0.0.1:18080",
+            "[::1]:9000",
+        ];
+        let mut memo = HostMemo::default();
+        for h in hosts.iter().chain(hosts.iter().rev()).chain(&hosts) {
+            for _ in 0..2 {
+                let fresh = HostName::parse(h).unwrap();
+                let want = (fresh.clone(), host_kind(&fresh, &hints));
+                let (name, shape) = memo.read(h, &hints).unwrap();
+                let got_kind = shape.kind(&name.name).clone();
+                let got_kind = format!("{got_kind:?}");
+                assert_eq!((name, got_kind), (want.0, format!("{:?}", want.1)), "{h}");
+            }
+        }
+        assert!(memo.read("h:port", &hints).is_none());
+        assert!(memo.read("h:99999", &hints).is_none());
+        let before = memo.read("other.test", &hints).map(|(_, s)| s);
+        hints.add("other.test");
+        memo.clear();
+        let after = memo.read("other.test", &hints).map(|(_, s)| s);
+        assert_eq!(before, Some(Shape::Other));
+        assert_eq!(after, Some(Shape::Hinted { prefix: None }));
+    }
+}
