@@ -191,6 +191,9 @@ impl FileSource {
     /// The next block's meaning; an error ends the stream (never read past one). A followed
     /// input's quiet spells are waited out unless `idle_ok`.
     fn parsed(&mut self, idle_ok: bool) -> Result<Parsed, SourceError> {
+        if let Some(frame) = self.buffered_legacy_record() {
+            return Ok(frame);
+        }
         loop {
             match self.next_parsed() {
                 Ok(Parsed::Idle) if !idle_ok => {}
@@ -451,6 +454,38 @@ impl FileSource {
             ts: Timestamp(ts),
             link: legacy.link,
             data: header_len..total,
+            orig_len,
+        })
+    }
+
+    /// The usual next item of a legacy capture, read where it lies: a record wholly in the
+    /// buffer, of a believable length, after no damage. It is the frame [`Self::legacy_record`]
+    /// would give (nothing is read, so no read can fail or go idle), without its steps for the
+    /// other cases; None for anything else, which the general path reads. Reading each record
+    /// through the general path was some 250 instructions a packet.
+    fn buffered_legacy_record(&mut self) -> Option<Parsed> {
+        let Format::Legacy(legacy) = &mut self.format else {
+            return None;
+        };
+        if legacy.modified || self.damage.is_some() {
+            return None;
+        }
+        let record = self.buf.available().get(self.pending..)?;
+        let word = |at: usize| read_u32(record, at, legacy.big_endian);
+        let (secs, frac, caplen, orig_len) = (word(0)?, word(4)?, word(8)?, word(12)?);
+        let total = 16 + caplen as usize;
+        if caplen > legacy.max_caplen || record.len() < total {
+            return None;
+        }
+        let unit = if legacy.nanos { 1 } else { 1_000 };
+        let ts = i64::from(secs) * 1_000_000_000 + i64::from(frac) * unit;
+        legacy.last_secs = Some(secs);
+        let link = legacy.link;
+        self.buf.consume(mem::replace(&mut self.pending, total));
+        Some(Parsed::Frame {
+            ts: Timestamp(ts),
+            link,
+            data: 16..total,
             orig_len,
         })
     }
