@@ -211,11 +211,18 @@ thread_local! {
 /// Which of the header names in `relevant` (a mask over [`table::required_headers`]) the
 /// request has.
 fn present_headers(r: &Request<'_>, relevant: u32) -> u32 {
-    table::required_headers()
-        .iter()
-        .enumerate()
-        .filter(|(i, h)| relevant & 1 << i != 0 && r.http.header(h).is_some())
-        .fold(0, |m, (i, _)| m | 1 << i)
+    // Over the relevant bits only: a group needs a few of the table's header names.
+    let names = table::required_headers();
+    let (mut left, mut present) = (relevant, 0);
+    while left != 0 {
+        let i = left.trailing_zeros();
+        left &= left - 1;
+        let name = usize::try_from(i).ok().and_then(|i| names.get(i));
+        if name.is_some_and(|h| r.http.header(h).is_some()) {
+            present |= 1 << i;
+        }
+    }
+    present
 }
 
 /// [`match_operation`] in the request's group, worked out.

@@ -160,6 +160,9 @@ fn classify_into(
     let query = Query::parse(target.query);
     out.presigned = query::presigned(&query);
     check_method(&req.method)?;
+    // Read before the Host, which borrows the memo until the end.
+    let auth = req.headers.field(Field::Authorization);
+    let scope = sigv4_service(auth, &query, memo);
     let seen_host = target.authority.or_else(|| req.headers.field(Field::Host));
     let (host, shape) = match seen_host.or_else(|| req.cut.map(|_| cut::UNSEEN_HOST)) {
         None => return Err("no Host header".to_string()),
@@ -168,7 +171,7 @@ fn classify_into(
             .ok_or_else(|| format!("Host `{h}` is not host[:port]"))?,
     };
     let kind = shape.kind(&host.name);
-    match s3_evidence(req, &query, &kind, &host) {
+    match s3_evidence(req, &query, &kind, &host, (auth, scope)) {
         // The signal may have been in the fields the capture lost (see `cut`).
         Err(_) if cut::may_lack_signal(req, &kind) => {}
         other => other?,
@@ -220,6 +223,7 @@ fn set_bucket_and_key(out: &mut S3Request, split: &Split, notes: &mut Vec<String
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
 struct Target<'a> {
     authority: Option<&'a str>,
     path: &'a str,
@@ -230,10 +234,18 @@ struct Target<'a> {
 /// §3.2.2), authority-form (CONNECT) and asterisk-form (OPTIONS *) are not S3 requests.
 fn parse_target(req: &HttpRequest) -> Result<Target<'_>, String> {
     let t = req.target.as_str();
+    match plain_target(t).filter(|_| req.method != "CONNECT") {
+        Some(plain) => Ok(plain),
+        None => any_target(t, &req.method),
+    }
+}
+
+/// [`parse_target`] for every form.
+fn any_target<'a>(t: &'a str, method: &str) -> Result<Target<'a>, String> {
     if t == "*" {
         return Err("not an S3 request: target is `*`".to_string());
     }
-    if req.method == "CONNECT" {
+    if method == "CONNECT" {
         return Err(format!("not an S3 request: CONNECT tunnel to `{t}`"));
     }
     let t = split_once_byte(t, b'#').map_or(t, |(t, _)| t);
@@ -254,6 +266,32 @@ fn parse_target(req: &HttpRequest) -> Result<Target<'_>, String> {
     let path = if path.is_empty() { "/" } else { path };
     Ok(Target {
         authority,
+        path,
+        query,
+    })
+}
+
+/// The usual origin-form target, `/path` or `/path?query` with no `#` and no `:` in it, read
+/// by one or two byte searches where [`parse_target`] makes three (a test holds the two to
+/// the same reading); None for any other.
+fn plain_target(t: &str) -> Option<Target<'_>> {
+    if !t.starts_with('/') {
+        return None;
+    }
+    let (path, query) = match memchr::memchr3(b'#', b':', b'?', t.as_bytes()) {
+        None => (t, ""),
+        Some(at) if t.as_bytes().get(at) == Some(&b'?') => {
+            let (path, query) = (t.get(..at)?, t.get(at + 1..)?);
+            if memchr::memchr2(b'#', b':', query.as_bytes()).is_some() {
+                return None;
+            }
+            (path, query)
+        }
+        Some(_) => return None,
+    };
+    // Not empty: it starts with the `/`.
+    Some(Target {
+        authority: None,
         path,
         query,
     })
@@ -289,14 +327,14 @@ fn check_method(method: &str) -> Result<(), String> {
 }
 
 /// The Host or the request must say S3; a SigV4 scope for another service says it is not.
+/// `auth` is the request's `Authorization` with its scope's service ([`sigv4_service`]).
 fn s3_evidence(
     req: &HttpRequest,
     q: &Query,
     kind: &HostKind,
     host: &HostName,
+    (auth, scope): (Option<&str>, Option<&str>),
 ) -> Result<(), String> {
-    let auth = req.headers.field(Field::Authorization);
-    let scope = sigv4_service(auth, q);
     if let Some(svc) = scope.filter(|s| !S3_SERVICES.contains(s)) {
         return Err(format!("not an S3 request: signed for AWS service `{svc}`"));
     }
@@ -339,19 +377,30 @@ fn s3_evidence(
     }
 }
 
-/// The service of a SigV4/SigV4a credential scope, from `Authorization` or `X-Amz-Credential`.
-fn sigv4_service<'a>(authorization: Option<&'a str>, q: &'a Query) -> Option<&'a str> {
-    let from_header = authorization.and_then(|a| {
-        let a = a.strip_prefix("AWS4-")?;
-        let cred = split_once_lit(a, "Credential=")?.1;
-        // The scope ends at the parameter's comma or a space (bytes: both are ASCII).
-        let end = memchr::memchr2(b',', b' ', cred.as_bytes()).unwrap_or(cred.len());
-        query::credential_service(cred.get(..end)?)
-    });
+/// The service of a SigV4/SigV4a credential scope, from `Authorization` (read once per
+/// credential: [`HostMemo::scope`]) or `X-Amz-Credential`.
+fn sigv4_service<'a>(
+    authorization: Option<&'a str>,
+    q: &'a Query,
+    memo: &mut HostMemo,
+) -> Option<&'a str> {
+    let from_header = authorization.and_then(|a| memo.scope(a, header_scope));
     from_header.or_else(|| {
         let cred = q.get("X-Amz-Credential").flatten()?;
         query::credential_service(cred)
     })
+}
+
+/// The service of an `Authorization`'s SigV4 credential scope, and where its credential ends
+/// (the byte after it); None when it has no credential.
+fn header_scope(authorization: &str) -> Option<(Option<&str>, usize)> {
+    let a = authorization.strip_prefix("AWS4-")?;
+    let cred = split_once_lit(a, "Credential=")?.1;
+    // The scope ends at the parameter's comma or a space (bytes: both are ASCII).
+    let len = memchr::memchr2(b',', b' ', cred.as_bytes()).unwrap_or(cred.len());
+    let at = (cred.as_ptr() as usize).checked_sub(authorization.as_ptr() as usize)?;
+    let cred = cred.get(..len)?;
+    Some((query::credential_service(cred), at.checked_add(len)?))
 }
 
 /// The addressing style the Host implies, applied to the path.

@@ -74,6 +74,34 @@ struct Index {
     /// Every literal query key once, in table order.
     literal_keys: Vec<&'static str>,
     deprecated: Vec<&'static Operation>,
+    /// The place in `groups` of each method's ([`method_at`]) groups, by path shape
+    /// ([`shape_at`]): found at once, not by comparing texts with each group's.
+    by_method: [[Option<usize>; SHAPES]; METHODS.len()],
+}
+
+/// The methods S3 operations use (the table has no other).
+const METHODS: [&str; 5] = ["GET", "PUT", "POST", "DELETE", "HEAD"];
+/// How many path shapes there are.
+const SHAPES: usize = 4;
+
+fn method_at(method: &str) -> Option<usize> {
+    match method {
+        "GET" => Some(0),
+        "PUT" => Some(1),
+        "POST" => Some(2),
+        "DELETE" => Some(3),
+        "HEAD" => Some(4),
+        _ => None,
+    }
+}
+
+fn shape_at(path: PathShape) -> usize {
+    match path {
+        PathShape::Service => 0,
+        PathShape::Bucket => 1,
+        PathShape::Object => 2,
+        PathShape::WriteGetObjectResponse => 3,
+    }
 }
 
 /// A method and path shape's current operations, in table order, with the header names they
@@ -98,6 +126,7 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
         literal_bits: Default::default(),
         literal_keys: Vec::new(),
         deprecated: Vec::new(),
+        by_method: Default::default(),
     };
     for op in &OPERATIONS {
         for l in op.literal_query {
@@ -141,6 +170,13 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
         .collect();
     let (headers, bits) = (&index.required_headers, &index.literal_bits);
     for g in &mut index.groups {
+        // Every method of the table is one of METHODS (a test holds it to that).
+        if let Some(slot) = method_at(g.method)
+            .and_then(|m| index.by_method.get_mut(m))
+            .and_then(|shapes| shapes.get_mut(shape_at(g.path)))
+        {
+            *slot = Some(g.at);
+        }
         g.headers = g
             .ops
             .iter()
@@ -168,10 +204,11 @@ pub(crate) fn group(method: &str, path: PathShape) -> &'static [&'static Operati
 }
 
 pub(crate) fn group_entry(method: &str, path: PathShape) -> Option<&'static Group> {
-    INDEX
-        .groups
-        .iter()
-        .find(|g| g.path == path && g.method == method)
+    let at = (*INDEX
+        .by_method
+        .get(method_at(method)?)?
+        .get(shape_at(path))?)?;
+    INDEX.groups.get(at)
 }
 
 /// Every header name some current operation requires, once.
@@ -211,6 +248,29 @@ mod tests {
     use super::super::ops::{MODEL_BOTOCORE_VERSION, MODEL_SHA256, OPERATION_COUNT};
     use super::*;
     use std::collections::HashSet;
+
+    /// Each group is found by its method and shape, as by a search of the groups.
+    #[test]
+    fn groups_are_found_by_method_and_shape() {
+        let shapes = [
+            PathShape::Service,
+            PathShape::Bucket,
+            PathShape::Object,
+            PathShape::WriteGetObjectResponse,
+        ];
+        assert!(OPERATIONS.iter().all(|op| METHODS.contains(&op.method)));
+        for method in METHODS.iter().chain(&["OPTIONS", "get", ""]) {
+            for shape in shapes {
+                let searched = INDEX
+                    .groups
+                    .iter()
+                    .find(|g| g.path == shape && g.method == *method);
+                let found = group_entry(method, shape);
+                assert_eq!(found.map(|g| g.at), searched.map(|g| g.at), "{method}");
+            }
+        }
+        assert_eq!(shapes.map(shape_at), [0, 1, 2, 3]);
+    }
 
     #[test]
     fn table_has_all_116_operations_with_unique_names() {

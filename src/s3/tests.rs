@@ -530,6 +530,52 @@ mod total {
                 prop_assert!(!u.reason.is_empty());
             }
         }
+
+        /// A target the quick reading takes is read as the general one reads it.
+        #[test]
+        fn plain_targets_are_read_as_any_target(
+            target in proptest::collection::vec(piece(), 0..12),
+            first in prop_oneof![Just(""), Just("/"), Just("#"), Just("?"), Just("*")],
+        ) {
+            let t = format!("{first}{}", target.concat());
+            if let Some(plain) = plain_target(&t) {
+                prop_assert_eq!(Ok(plain), any_target(&t, "GET"));
+            }
+        }
+
+        /// A remembered credential scope is the one read afresh, whatever the values that came
+        /// before (the same credential with other signatures, other credentials, values cut
+        /// inside or right after the credential, no credential at all).
+        #[test]
+        fn remembered_scopes_are_read_afresh(
+            values in proptest::collection::vec(
+                (
+                    prop_oneof![
+                        Just("AWS4-HMAC-SHA256 Credential="),
+                        Just("AWS4-X Credential=Credential="),
+                        Just("AWS "),
+                        Just(""),
+                    ],
+                    prop_oneof![
+                        Just("AKID/20260101/us-east-1/s3/aws4_request"),
+                        Just("AKID/20260101/us-east-1/sts/aws4_request"),
+                        Just("AKID/20260101/s3express/aws4_request"),
+                        Just("AKID/s3/aws4_reques"),
+                        Just("AKID/20260101/us-east-1/s3"),
+                    ],
+                    prop_oneof![Just(""), Just(","), Just(" "), Just(", Signature=00"), Just("x")],
+                ),
+                1..12,
+            ),
+        ) {
+            let mut memo = HostMemo::default();
+            let q = query::Query::default();
+            for (head, cred, tail) in &values {
+                let a = format!("{head}{cred}{tail}");
+                let fresh = header_scope(&a).and_then(|(service, _)| service);
+                prop_assert_eq!(sigv4_service(Some(&a), &q, &mut memo), fresh, "{}", a);
+            }
+        }
     }
 }
 
