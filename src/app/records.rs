@@ -234,21 +234,20 @@ impl Records {
                 ts,
                 bytes,
             } => {
-                let mut events = std::mem::take(&mut self.events);
-                if let Some(c) = self.live(conn) {
+                // The connection is looked up once for its bytes and the events they make.
+                let (c, events, mut out) = self.live(conn);
+                if let Some(c) = c {
                     c.bytes[dir.index()] += bytes.len() as u64;
-                    c.conv.on_data(dir, ts, bytes, &mut events);
+                    c.conv.on_data(dir, ts, bytes, events);
+                    out.proto_events(c, conn, events);
                 }
-                self.events = events;
-                self.drain_events(conn);
             }
             StreamEvent::Gap { conn, dir, ts, len } => {
-                let mut events = std::mem::take(&mut self.events);
-                if let Some(c) = self.live(conn) {
-                    c.conv.on_gap(dir, ts, len, &mut events);
+                let (c, events, mut out) = self.live(conn);
+                if let Some(c) = c {
+                    c.conv.on_gap(dir, ts, len, events);
+                    out.proto_events(c, conn, events);
                 }
-                self.events = events;
-                self.drain_events(conn);
             }
             StreamEvent::Closed { conn, ts, reason } => {
                 let mut events = std::mem::take(&mut self.events);
@@ -284,26 +283,60 @@ impl Records {
         }
     }
 
-    /// The connection's full state, made on its first bytes (see [`Slot`]).
-    fn live(&mut self, id: ConnId) -> Option<&mut Conn> {
-        let slot = self.conns.get_mut(&id)?;
-        if let Slot::Opened(ends) = slot {
-            let (client, server) = **ends;
-            *slot = Slot::Live(Box::new(Conn {
-                client,
-                server,
-                conv: Conversation::with_keylog(self.limits.proto, self.keylog.clone()),
-                client_protocol: None,
-                tls: None,
-                server_replied_tls: false,
-                hello_read: false,
-                reset: false,
-                bytes: [0, 0],
-            }));
-        }
-        match slot {
-            Slot::Live(c) => Some(c),
-            Slot::Opened(_) => None,
+    /// The connection's full state, made on its first bytes (see [`Slot`]), with the list its
+    /// protocol events go into (empty) and where they go from there.
+    fn live(&mut self, id: ConnId) -> (Option<&mut Conn>, &mut Vec<ProtoEvent>, Outlets<'_>) {
+        let p = self.parts();
+        let (proto, keylog) = (p.limits.proto, p.keylog);
+        let c = p.conns.get_mut(&id).and_then(|slot| {
+            if let Slot::Opened(ends) = slot {
+                let (client, server) = **ends;
+                *slot = Slot::Live(Box::new(Conn {
+                    client,
+                    server,
+                    conv: Conversation::with_keylog(proto, keylog.clone()),
+                    client_protocol: None,
+                    tls: None,
+                    server_replied_tls: false,
+                    hello_read: false,
+                    reset: false,
+                    bytes: [0, 0],
+                }));
+            }
+            match slot {
+                Slot::Live(c) => Some(&mut **c),
+                Slot::Opened(_) => None,
+            }
+        });
+        (c, p.events, p.out)
+    }
+
+    /// The records' parts, borrowed apart.
+    fn parts(&mut self) -> Parts<'_> {
+        let Records {
+            limits,
+            keylog,
+            conns,
+            events,
+            outbox,
+            wire,
+            requests_seen,
+            requests_without_response,
+            http_anomalies,
+            ..
+        } = self;
+        Parts {
+            limits,
+            keylog,
+            conns,
+            events,
+            out: Outlets {
+                outbox,
+                wire,
+                requests_seen,
+                requests_without_response,
+                http_anomalies,
+            },
         }
     }
 
@@ -387,19 +420,48 @@ impl Records {
             }))));
     }
 
-    fn drain_events(&mut self, conn: ConnId) {
-        let mut events = std::mem::take(&mut self.events);
-        for ev in events.drain(..) {
-            self.proto_event(conn, ev);
+    /// The events of a connection the caller did not look up (its close).
+    fn drain_events(&mut self, id: ConnId) {
+        let mut p = self.parts();
+        match p.conns.get_mut(&id) {
+            Some(Slot::Live(c)) => p.out.proto_events(c, id, p.events),
+            _ => p.events.clear(),
         }
-        self.events = events;
+    }
+}
+
+/// [`Records`]' connections, with the list their protocol events go into and where they go
+/// from there.
+struct Parts<'r> {
+    limits: &'r Limits,
+    keylog: &'r Option<Arc<KeyLog>>,
+    conns: &'r mut HashMap<ConnId, Slot, crate::flow::FastHash>,
+    events: &'r mut Vec<ProtoEvent>,
+    out: Outlets<'r>,
+}
+
+/// Where a connection's protocol events go: the outbox, the sanitizer's events and the
+/// counters, borrowed apart from the connection table so that a connection is looked up once
+/// for a stream event and all the protocol events it makes (it was looked up again for each
+/// protocol event and each exchange: 2% of the analysis thread on a request-dense capture).
+struct Outlets<'r> {
+    outbox: &'r mut Vec<Outgoing>,
+    wire: &'r mut Option<Vec<Wire>>,
+    requests_seen: &'r mut u64,
+    requests_without_response: &'r mut u64,
+    http_anomalies: &'r mut u64,
+}
+
+impl Outlets<'_> {
+    /// Every event in `events` (emptied), made by connection `id`.
+    fn proto_events(&mut self, c: &mut Conn, id: ConnId, events: &mut Vec<ProtoEvent>) {
+        for ev in events.drain(..) {
+            self.proto_event(c, id, ev);
+        }
     }
 
-    fn proto_event(&mut self, id: ConnId, ev: ProtoEvent) {
-        let Some(Slot::Live(c)) = self.conns.get_mut(&id) else {
-            return;
-        };
-        if let Some(w) = &mut self.wire {
+    fn proto_event(&mut self, c: &mut Conn, id: ConnId, ev: ProtoEvent) {
+        if let Some(w) = self.wire {
             w.extend(Wire::from_proto(id, c.client, c.server, &ev));
         }
         match ev {
@@ -430,7 +492,7 @@ impl Records {
             } if c.tls.is_none() => {
                 c.server_replied_tls = true;
             }
-            ProtoEvent::Http(ex) => self.exchange(id, ex),
+            ProtoEvent::Http(ex) => self.exchange(c, id, ex),
             ProtoEvent::ClientHello(h) => {
                 c.hello_read = true;
                 c.tls = Some(TlsRecord {
@@ -462,18 +524,15 @@ impl Records {
                     }
                 }
             }
-            ProtoEvent::Anomaly { .. } => self.http_anomalies += 1,
+            ProtoEvent::Anomaly { .. } => *self.http_anomalies += 1,
             ProtoEvent::TlsAlert { .. } | ProtoEvent::Tunnel { .. } => {}
         }
     }
 
-    fn exchange(&mut self, id: ConnId, ex: Box<HttpExchange>) {
-        let Some(Slot::Live(c)) = self.conns.get(&id) else {
-            return;
-        };
-        self.requests_seen += 1;
+    fn exchange(&mut self, c: &Conn, id: ConnId, ex: Box<HttpExchange>) {
+        *self.requests_seen += 1;
         if ex.response.is_none() {
-            self.requests_without_response += 1;
+            *self.requests_without_response += 1;
         }
         let scheme = if c.tls.is_some() {
             Scheme::Https
@@ -492,7 +551,7 @@ impl Records {
             reset: c.reset,
         };
         self.outbox.push(Outgoing::Exchange(Deferred {
-            id: self.requests_seen,
+            id: *self.requests_seen,
             conn: id,
             scheme,
             view,

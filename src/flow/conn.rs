@@ -310,8 +310,10 @@ impl Conn {
             .half(dir)
             .segment(data, peer_reach, ts, &mut |c| out.chunk(id, dir, c));
         out.count(d);
-        self.settle(ts, ACK_GRACE_NS, out);
-        self.account_held(ts, out);
+        if !self.holds_nothing() {
+            self.settle(ts, ACK_GRACE_NS, out);
+            self.account_held(ts, out);
+        }
         if self.c2s.fin_seen() && self.s2c.fin_seen() {
             self.end(CloseReason::Fin, ts, out);
             return Verdict::Done;
@@ -456,6 +458,16 @@ impl Conn {
     /// Out-of-order bytes (with per-piece cost) this connection holds, as last reported.
     pub(super) fn held(&self) -> usize {
         self.held_reported
+    }
+
+    /// Neither direction holds anything, nothing waits for a handshake, and nothing held was
+    /// reported: settling would deliver nothing and accounting change no count (the usual
+    /// in-order segment of a keep-alive connection skips both).
+    fn holds_nothing(&self) -> bool {
+        self.c2s.holds_nothing()
+            && self.s2c.holds_nothing()
+            && self.early.is_none()
+            && self.held_reported == 0
     }
 
     fn report_held(&mut self, out: &mut Out<'_>) {

@@ -172,6 +172,12 @@ impl Reassembler {
         self.held_cost
     }
 
+    /// Nothing held out of order, and nothing charged for it: there is nothing to pump, wait
+    /// for or release.
+    pub fn holds_nothing(&self) -> bool {
+        self.held.is_empty() && self.held_cost == 0
+    }
+
     /// Stream offset of `seq`, by its signed distance from the next expected byte (RFC 9293 §3.4);
     /// negative when it lies before the stream's origin.
     fn signed_offset(&self, seq: u32) -> i64 {

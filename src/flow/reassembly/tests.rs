@@ -79,6 +79,21 @@ fn reordered_segments_come_out_in_order() {
     assert_eq!(r.held_cost(), 0);
 }
 
+/// A direction holds nothing until a segment is held out of order, and again once the hole is
+/// filled (a connection then skips settling: `Conn::holds_nothing`).
+#[test]
+fn holds_nothing_until_a_segment_waits_and_again_once_delivered() {
+    let mut r = synced(0);
+    let mut c = Collect::default();
+    assert!(r.holds_nothing());
+    feed(&mut r, &mut c, seg(4, b"def"));
+    assert!(!r.holds_nothing());
+    assert!(!r.pump(u64::MAX, Timestamp(1), &mut |ch| c.push(ch)));
+    feed(&mut r, &mut c, seg(1, b"abc"));
+    assert!(r.holds_nothing());
+    assert_eq!(r.waiting(u64::MAX), None);
+}
+
 #[test]
 fn duplicates_are_dropped() {
     let mut r = synced(0);
