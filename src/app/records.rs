@@ -627,7 +627,15 @@ impl Classifier {
         }
         let op = s3.operation.as_ref().map_or("unknown", |op| *op);
         self.operations.count(op, d.scheme);
-        Box::new(request(d.id, d.conn, &d.view, d.scheme, *d.ex, s3))
+        let Deferred {
+            id,
+            conn,
+            scheme,
+            view,
+            mut ex,
+        } = d;
+        // The exchange stays where it is: its parts are taken out of it, not the whole moved.
+        request(id, conn, view, scheme, &mut ex, s3)
     }
 
     /// The counts per operation of this classifier and `other`'s (the one that did not
@@ -651,11 +659,11 @@ impl Classifier {
 fn request(
     id: u64,
     conn: ConnId,
-    c: &ConnView,
+    c: ConnView,
     scheme: Scheme,
-    ex: HttpExchange,
+    ex: &mut HttpExchange,
     s3: s3::S3Request,
-) -> Request {
+) -> Box<Request> {
     let h = &ex.request.headers;
     let [host, user_agent, authorization, token] = [
         Field::Host,
@@ -664,16 +672,12 @@ fn request(
         Field::SecurityToken,
     ]
     .map(|f| h.field(f));
-    let evidence = evidence(&ex, c, &s3, authorization, token.is_some());
+    let evidence = evidence(ex, &c, &s3, authorization, token.is_some());
     let owned = |v: Option<&str>| v.map(str::to_string);
     let (host, user_agent, authorization) = (owned(host), owned(user_agent), owned(authorization));
-    let HttpExchange {
-        request: req,
-        response,
-        interim,
-        ..
-    } = ex;
-    Request {
+    let interim = std::mem::take(&mut ex.interim);
+    let (req, response) = (&mut ex.request, ex.response.as_ref());
+    Box::new(Request {
         id,
         time: req.ts,
         scheme,
@@ -687,21 +691,21 @@ fn request(
         bucket: s3.bucket,
         key: s3.key,
         addressing: s3.addressing,
-        status: response.as_ref().map(|r| r.status),
-        location: redirect_location(response.as_ref()),
+        status: response.map(|r| r.status),
+        location: redirect_location(response),
         interim,
         request_body_bytes: req.body_len,
-        response_body_bytes: response.as_ref().and_then(|r| r.body_len),
-        response_time: response.as_ref().map(|r| r.ts),
-        tls: c.tls.clone(),
+        response_body_bytes: response.and_then(|r| r.body_len),
+        response_time: response.map(|r| r.ts),
+        tls: c.tls,
         connection: conn.0,
         process: None,
         owner: None,
         evidence,
         truncated: req.cut.is_some(),
-        method: req.method,
-        target: req.target,
-    }
+        method: std::mem::take(&mut req.method),
+        target: std::mem::take(&mut req.target),
+    })
 }
 
 /// A 3xx response's `Location` (RFC 9110 §10.2.2): kept only for redirects, the one place the

@@ -203,7 +203,7 @@ fn classify_into(
     }
     out.addressing = split.addressing;
     if detail == Detail::Full {
-        set_bucket_and_key(out, &split, notes);
+        set_bucket_and_key(out, &split, target.path, notes);
     }
     cut::judge(req, out, notes)?;
     let matched = matched?;
@@ -211,16 +211,35 @@ fn classify_into(
     Ok(matched.op)
 }
 
-/// Bucket and key, percent-decoded (a lossy key gets a note).
-fn set_bucket_and_key(out: &mut S3Request, split: &Split, notes: &mut Vec<String>) {
-    out.bucket = split.bucket.map(|b| query::decode(b).0.into_owned());
+/// Bucket and key, percent-decoded (a lossy key gets a note). What lies in `path` (the key,
+/// and the bucket read path-style) is taken as it is when the path has no `%`: one search
+/// instead of one for each.
+fn set_bucket_and_key(out: &mut S3Request, split: &Split, path: &str, notes: &mut Vec<String>) {
+    let plain_path = memchr::memchr(b'%', path.as_bytes()).is_none();
+    fn decode<'s>(s: &'s str, path: &str, plain_path: bool) -> (std::borrow::Cow<'s, str>, bool) {
+        match plain_path && within(path, s) {
+            true => (std::borrow::Cow::Borrowed(s), false),
+            false => query::decode(s),
+        }
+    }
+    let decode = |s| decode(s, path, plain_path);
+    out.bucket = split.bucket.map(|b| decode(b).0.into_owned());
     if let Some(raw) = split.raw_key {
-        let (key, lossy) = query::decode(raw);
+        let (key, lossy) = decode(raw);
         if lossy {
             notes.push("key is not UTF-8 once percent-decoded; shown lossily".to_string());
         }
         out.key = Some(key.into_owned());
     }
+}
+
+/// Whether `part` is a slice of `whole` (not merely equal to some part of it).
+fn within(whole: &str, part: &str) -> bool {
+    let (w, p) = (
+        whole.as_bytes().as_ptr_range(),
+        part.as_bytes().as_ptr_range(),
+    );
+    w.start <= p.start && p.end <= w.end
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -579,6 +579,21 @@ mod total {
     }
 }
 
+/// The bucket and key are percent-decoded whether they come from the path or the Host, and a
+/// path without `%` is taken as it is.
+#[test]
+fn bucket_and_key_are_decoded_from_the_path_and_the_host() {
+    let signed = [("Authorization", SIGV4), ("Host", "s3.amazonaws.com")];
+    let r = go_with("GET", "/my%2Dbucket/a%20b/c", &signed);
+    assert_eq!(bk(&r), (Some("my-bucket"), Some("a b/c")));
+    let r = go_with("GET", "/my-bucket/a+b/c", &signed);
+    assert_eq!(bk(&r), (Some("my-bucket"), Some("a+b/c")));
+    let r = go("GET", "b%2Dx.s3.amazonaws.com", "/k");
+    assert_eq!(bk(&r), (Some("b-x"), Some("k")));
+    let path = "/b/k";
+    assert!(within(path, &path[1..2]) && within(path, path) && !within(path, "b"));
+}
+
 #[test]
 fn split_once_lit_is_split_once() {
     for (s, pat) in [
