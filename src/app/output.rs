@@ -8,7 +8,7 @@ use super::records::{Classifier, Fact};
 use crate::facts::Owner;
 use crate::policy::{FailOn, Judge, Judged, Scheme, Severity};
 use crate::report::groups::Groups;
-use crate::report::rows::Redactor;
+use crate::report::rows::{FindingOfRow, Redactor};
 use crate::report::sink::{Row, Sink};
 use crate::report::{Report, Summary, UNKNOWN_OWNER};
 use crate::time::Timestamp;
@@ -112,9 +112,10 @@ impl Writer {
                 s.requests_with_findings += u64::from(!f.is_empty());
                 let (process, owner) = (r.process.as_ref().map(|p| p.name.clone()), r.owner);
                 if self.sink.wants(Row::Request) {
+                    let addrs = (r.client, r.server);
                     let record = self.redactor.request(*r);
                     self.sink.request(&record)?;
-                    row = Some(record);
+                    row = Some((record, addrs));
                 }
                 (f, process, owner)
             }
@@ -159,12 +160,25 @@ impl Writer {
                     self.summary.findings_by_kind.insert(kind.to_string(), 1);
                 }
             }
-            if self.sink.wants(Row::Finding) {
-                let mut record = self.redactor.finding_after(f, severity, row.as_ref());
-                if unknown {
-                    record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint).into();
+            if !self.sink.wants(Row::Finding) {
+                continue;
+            }
+            match &row {
+                Some((record, addrs)) => self.sink.request_finding(FindingOfRow {
+                    finding: f,
+                    severity,
+                    row: record,
+                    addrs: *addrs,
+                    redactor: self.redactor,
+                    unknown_owner: unknown,
+                })?,
+                None => {
+                    let mut record = self.redactor.finding(f, severity);
+                    if unknown {
+                        record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint).into();
+                    }
+                    self.sink.finding(&record)?;
                 }
-                self.sink.finding(&record)?;
             }
         }
         Ok(())

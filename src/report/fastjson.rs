@@ -2,102 +2,430 @@
 //! byte what `serde_json` writes for them (a test holds the two together on every kind of
 //! value), without its per-byte escaping loop and formatter calls: on a request-dense capture
 //! serialising these rows was a third of the report side's work.
+//!
+//! Rows are written at a cursor into a [`JsonBuf`], and a finding about a request is written
+//! from its request's row ([`finding_beside`]): the values the two rows share (operation, bucket,
+//! key, time, addresses, User-Agent, status, and the host, method and target its `seen` line
+//! quotes) are copied as the request's row already escaped them, not escaped again.
 
-use super::rows::AddrText;
+use super::groups::{UNCONFIGURED, UNCONFIGURED_DETAIL};
+use super::rows::{AddrText, Beside};
 use super::{FindingRecord, GuessRecord, RequestRecord};
 use crate::time::{RFC3339_LEN, Timestamp};
 
-/// A value written as compact JSON onto a buffer.
+/// A value written as compact JSON.
 pub trait WriteJson {
-    fn write_json(&self, out: &mut Vec<u8>);
+    /// The value's JSON at the end of `out`.
+    fn write_to(&self, out: &mut JsonBuf);
+
+    /// The value's JSON at the end of `out`.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut buf = JsonBuf::from_vec(std::mem::take(out));
+        self.write_to(&mut buf);
+        *out = buf.into_vec();
+    }
 }
 
-/// `"…"` with JSON's escapes as serde_json writes them: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`,
-/// `\t`, other control characters as `\u00xx`; everything else (DEL and non-ASCII included)
-/// as it is. Runs of plain bytes are copied whole.
-pub fn string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    while let Some(at) = next_escape(bytes, start) {
-        out.extend_from_slice(&bytes[start..at]);
-        match bytes[at] {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            c => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(c >> 4)]);
-                out.push(HEX[usize::from(c & 0xf)]);
+/// Bytes written at a cursor into a buffer kept initialised past it: a write is a copy into a
+/// slice, with no grow path and no length update inlined at each of a row's sixty-odd writes
+/// (`Vec::push` and `extend_from_slice` had both), and a short string is copied in whole blocks
+/// and words instead of through a call to `memcpy`. Room is made once per value ([`reserve`]).
+///
+/// [`reserve`]: JsonBuf::reserve
+#[derive(Default)]
+pub struct JsonBuf {
+    /// Written up to `len`; past it, room (zeros, or bytes of earlier rows).
+    buf: Vec<u8>,
+    len: usize,
+}
+
+/// Bytes copied at once by the plain-string copy; the room a string reserves past its end, for
+/// a block that runs past it.
+const BLOCK: usize = 16;
+
+impl JsonBuf {
+    pub fn new() -> JsonBuf {
+        JsonBuf::default()
+    }
+
+    pub fn with_capacity(n: usize) -> JsonBuf {
+        JsonBuf {
+            buf: vec![0; n],
+            len: 0,
+        }
+    }
+
+    fn from_vec(buf: Vec<u8>) -> JsonBuf {
+        let len = buf.len();
+        JsonBuf { buf, len }
+    }
+
+    fn into_vec(mut self) -> Vec<u8> {
+        self.buf.truncate(self.len);
+        self.buf
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// What was written.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Room for `n` more bytes.
+    pub fn reserve(&mut self, n: usize) {
+        if self.buf.len() - self.len < n {
+            self.grow(n);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, n: usize) {
+        let want = (self.len.saturating_add(n))
+            .max(self.buf.len().saturating_mul(2))
+            .max(1024);
+        self.buf.resize(want, 0);
+    }
+
+    // Every write below makes one check, that its bytes are in the buffer (`get_mut`), and
+    // only when they are not takes the cold path that grows it and writes again.
+
+    /// `bytes` as they are.
+    #[inline(always)]
+    pub fn put(&mut self, bytes: &[u8]) {
+        let end = self.len.wrapping_add(bytes.len());
+        if let Some(to) = self.buf.get_mut(self.len..end) {
+            to.copy_from_slice(bytes);
+            self.len = end;
+        } else {
+            self.put_cold(bytes);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_cold(&mut self, bytes: &[u8]) {
+        self.grow(bytes.len());
+        let end = self.len + bytes.len();
+        if let Some(to) = self.buf.get_mut(self.len..end) {
+            to.copy_from_slice(bytes);
+            self.len = end;
+        }
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        if let Some(to) = self.buf.get_mut(self.len) {
+            *to = b;
+            self.len += 1;
+        } else {
+            self.put_cold(&[b]);
+        }
+    }
+
+    /// Bytes written earlier into this buffer, copied to its end.
+    fn put_own(&mut self, from: std::ops::Range<usize>) {
+        if from.end > self.len || from.start > from.end {
+            return;
+        }
+        self.reserve(from.len());
+        let at = self.len;
+        self.buf.copy_within(from.clone(), at);
+        self.len += from.len();
+    }
+
+    /// `"…"` with JSON's escapes as serde_json writes them: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`,
+    /// `\t`, other control characters as `\u00xx`; everything else (DEL and non-ASCII included)
+    /// as it is.
+    #[inline]
+    pub fn string(&mut self, s: &str) {
+        let src = s.as_bytes();
+        let n = src.len();
+        // Room for the quotes, the bytes and the slack of a block copy.
+        let end = self.len.wrapping_add(n + 2 + BLOCK);
+        let Some(room) = self.buf.get_mut(self.len..end) else {
+            self.grow(n + 2 + BLOCK);
+            return self.string_cold(s);
+        };
+        let copied = match room.split_first_mut() {
+            Some((quote, rest)) => {
+                *quote = b'"';
+                copy_plain(rest, src)
+            }
+            None => Err(0),
+        };
+        match copied {
+            Ok(()) => {
+                if let Some(quote) = room.get_mut(n + 1) {
+                    *quote = b'"';
+                }
+                self.len += n + 2;
+            }
+            Err(at) => {
+                self.len += 1 + at;
+                self.escaped(src.get(at..).unwrap_or_default());
+                self.byte(b'"');
             }
         }
-        start = at + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+
+    #[cold]
+    #[inline(never)]
+    fn string_cold(&mut self, s: &str) {
+        self.byte(b'"');
+        self.escaped(s.as_bytes());
+        self.byte(b'"');
+    }
+
+    /// `bytes` with every byte that needs an escape escaped; runs of plain bytes copied whole.
+    #[cold]
+    fn escaped(&mut self, bytes: &[u8]) {
+        let mut start = 0;
+        while let Some(at) = next_escape(bytes, start) {
+            self.put(bytes.get(start..at).unwrap_or_default());
+            match bytes.get(at).copied().unwrap_or_default() {
+                b'"' => self.put(b"\\\""),
+                b'\\' => self.put(b"\\\\"),
+                0x08 => self.put(b"\\b"),
+                0x0c => self.put(b"\\f"),
+                b'\n' => self.put(b"\\n"),
+                b'\r' => self.put(b"\\r"),
+                b'\t' => self.put(b"\\t"),
+                c => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let hex = |nibble: u8| HEX[usize::from(nibble & 0xf)];
+                    self.put(&[b'\\', b'u', b'0', b'0', hex(c >> 4), hex(c)]);
+                }
+            }
+            start = at + 1;
+        }
+        self.put(bytes.get(start..).unwrap_or_default());
+    }
+
+    /// `n` in decimal.
+    #[inline]
+    pub fn number(&mut self, n: u64) {
+        let width = digits(n);
+        let end = self.len.wrapping_add(width);
+        if let Some(to) = self.buf.get_mut(self.len..end) {
+            let mut v = n;
+            for d in to.iter_mut().rev() {
+                *d = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            self.len = end;
+        } else {
+            self.put_cold(decimal(n, &mut [0; 20]));
+        }
+    }
+
+    /// `"…"` of text with nothing to escape in it (the caller's guarantee): copied as it is.
+    #[inline(always)]
+    fn plain(&mut self, v: &[u8]) {
+        debug_assert!(
+            v.iter()
+                .all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        );
+        self.byte(b'"');
+        self.put(v);
+        self.byte(b'"');
+    }
+
+    /// A socket address: ASCII digits, dots, colons, brackets, `%` and hex digits, nothing to
+    /// escape. Copied from its fixed-size buffer in one fixed-size move (most are short).
+    #[inline(always)]
+    fn addr(&mut self, a: &AddrText) {
+        const SHORT: usize = 32;
+        let (padded, n) = a.padded();
+        let end = self.len.wrapping_add(SHORT + 2);
+        match (padded.get(..SHORT), self.buf.get_mut(self.len..end)) {
+            (Some(from), Some(to)) if n <= SHORT => {
+                if let Some((quote, rest)) = to.split_first_mut() {
+                    *quote = b'"';
+                    if let Some(text) = rest.get_mut(..SHORT) {
+                        text.copy_from_slice(from);
+                    }
+                    if let Some(quote) = rest.get_mut(n) {
+                        *quote = b'"';
+                    }
+                }
+                self.len += n + 2;
+            }
+            _ => self.plain(a.as_bytes()),
+        }
+    }
+
+    #[inline(always)]
+    fn time(&mut self, t: Timestamp) {
+        let mut buf = [0u8; RFC3339_LEN];
+        match t.rfc3339_ascii(&mut buf) {
+            // Digits, `-`, `:`, `.`, `T` and `Z`: nothing to escape.
+            Some(text) if text.len() == RFC3339_LEN => {
+                self.byte(b'"');
+                self.put(&buf);
+                self.byte(b'"');
+            }
+            Some(text) => self.plain(text),
+            None => self.string(&t.rfc3339()),
+        }
+    }
+
+    #[inline(always)]
+    fn opt_str(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.string(v),
+            None => self.put(b"null"),
+        }
+    }
+
+    #[inline(always)]
+    fn opt_num(&mut self, v: Option<u64>) {
+        match v {
+            Some(v) => self.number(v),
+            None => self.put(b"null"),
+        }
+    }
+
+    #[inline(always)]
+    fn opt_time(&mut self, t: Option<Timestamp>) {
+        match t {
+            Some(t) => self.time(t),
+            None => self.put(b"null"),
+        }
+    }
+
+    #[inline(always)]
+    fn bool(&mut self, v: bool) {
+        self.put(if v { b"true" } else { b"false" });
+    }
 }
 
-/// The first byte at or after `from` that needs an escape. Sixteen bytes at a time: the test
-/// over a block is written so that the compiler turns it into a few vector compares and one mask
-/// (SSE2 on x86-64), and only a block that holds a hit is looked at byte by byte. The last,
-/// short block is tested as two overlapping words, so it needs neither a copy nor a byte loop.
-/// On a request-dense capture (50,000 packets) this took the report thread's string writing
-/// from 102 to 70 M instructions.
-fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    const BLOCK: usize = 16;
-    let any = |block: &[u8; BLOCK]| block.iter().fold(false, |hit, &b| hit | needs_escape(b));
-    let mut blocks = bytes[from..].chunks_exact(BLOCK);
-    let mut at = from;
-    for block in &mut blocks {
-        let block: &[u8; BLOCK] = block.try_into().expect("chunks_exact gives whole blocks");
-        if any(block) {
-            return block.iter().position(|&b| needs_escape(b)).map(|p| at + p);
+/// Decimal digits of `n`.
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// `src` copied to the start of `to` while no byte of it needs an escape: Ok when none does,
+/// else Err(how many bytes were copied; the first escape is at or after that). Whole blocks
+/// are tested and copied, then the last, short one: its bytes, gathered as two overlapping
+/// words (or halves, or three bytes) into one block, are tested at once and stored as they were
+/// gathered. `to` needs [`BLOCK`] bytes of room past `src`'s length (without them nothing is
+/// copied: Err(0)).
+#[inline(always)]
+fn copy_plain(to: &mut [u8], src: &[u8]) -> Result<(), usize> {
+    let n = src.len();
+    let Some(to) = to.get_mut(..n + BLOCK) else {
+        return Err(0);
+    };
+    let mut blocks = src.chunks_exact(BLOCK);
+    let mut at = 0;
+    for (block, dst) in (&mut blocks).zip(to.chunks_exact_mut(BLOCK)) {
+        if any_escape(block) {
+            return Err(at);
         }
+        dst.copy_from_slice(block);
         at += BLOCK;
     }
     let tail = blocks.remainder();
-    if tail_may_need_escape(tail) {
-        return tail.iter().position(|&b| needs_escape(b)).map(|p| at + p);
+    let Some(dst) = to.get_mut(at..at + BLOCK) else {
+        return Err(at);
+    };
+    match tail.len() {
+        t @ 8.. => {
+            let (a, b) = (word(tail), word(tail.get(t - 8..).unwrap_or_default()));
+            if word_hit(a) || word_hit(b) {
+                return Err(at);
+            }
+            put_word(dst, 0, a);
+            put_word(dst, t - 8, b);
+        }
+        t @ 4.. => {
+            let (a, b) = (half(tail), half(tail.get(t - 4..).unwrap_or_default()));
+            if word_hit(u64::from(a) | u64::from(b) << 32) {
+                return Err(at);
+            }
+            put_half(dst, 0, a);
+            put_half(dst, t - 4, b);
+        }
+        _ => {
+            for (d, &b) in dst.iter_mut().zip(tail) {
+                if needs_escape(b) {
+                    return Err(at);
+                }
+                *d = b;
+            }
+        }
     }
-    None
+    Ok(())
 }
 
-fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\'
-}
-
-/// Whether fewer than sixteen bytes may hold one that needs an escape: words read from both ends
-/// (overlapping when shorter than two words), each tested eight bytes at once (SWAR). The bit
-/// tricks can flag a byte after a real hit, never one where there is none, so `false` is exact.
-fn tail_may_need_escape(tail: &[u8]) -> bool {
+/// Whether eight bytes may hold one that needs an escape (SWAR, with [`needs_escape`]'s
+/// trick: after `^ 2`, a byte at or below 0x20, or a backslash). The bit tricks can flag a byte
+/// after a real hit, never one where there is none, so `false` is exact.
+#[inline(always)]
+fn word_hit(x: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let hit = |x: u64| {
-        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-        let quote = zero_byte(x ^ (ONES * u64::from(b'"')));
-        let backslash = zero_byte(x ^ (ONES * u64::from(b'\\')));
-        control | quote | backslash != 0
-    };
-    let word = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().expect("eight bytes"));
-    let half = |b: &[u8]| u64::from(u32::from_le_bytes(b[..4].try_into().expect("four bytes")));
-    let n = tail.len();
-    if n >= 8 {
-        hit(word(tail)) || hit(word(&tail[n - 8..]))
-    } else if n >= 4 {
-        hit(half(tail) | half(&tail[n - 4..]) << 32)
-    } else {
-        tail.iter().any(|&b| needs_escape(b))
+    let y = x ^ (ONES * 0x02);
+    let at_most_space = y.wrapping_sub(ONES * 0x21) & !y;
+    let b = x ^ (ONES * u64::from(b'\\'));
+    let backslash = b.wrapping_sub(ONES) & !b;
+    (at_most_space | backslash) & HIGH != 0
+}
+
+/// Whether any of `bytes` needs an escape: a fold without an early exit, which the compiler
+/// makes a few vector compares per sixteen bytes.
+#[inline(always)]
+fn any_escape(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |hit, &b| hit | needs_escape(b))
+}
+
+/// The first eight bytes of `b` (zeros past a shorter slice: never the case where used).
+fn word(b: &[u8]) -> u64 {
+    b.get(..8)
+        .and_then(|w| w.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+fn half(b: &[u8]) -> u32 {
+    b.get(..4)
+        .and_then(|w| w.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
+}
+
+fn put_word(to: &mut [u8], at: usize, w: u64) {
+    if let Some(d) = to.get_mut(at..at + 8) {
+        d.copy_from_slice(&w.to_le_bytes());
     }
 }
 
-fn number(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(decimal(n, &mut [0; 20]));
+fn put_half(to: &mut [u8], at: usize, w: u32) {
+    if let Some(d) = to.get_mut(at..at + 4) {
+        d.copy_from_slice(&w.to_le_bytes());
+    }
+}
+
+/// The first byte at or after `from` that needs an escape.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    rest.iter().position(|&b| needs_escape(b)).map(|p| from + p)
+}
+
+/// A control character, `"` or `\\`. `b ^ 2` moves `"` (0x22) to 0x20 and keeps the control
+/// characters below it, so one compare covers both (fewer vector instructions per block).
+fn needs_escape(b: u8) -> bool {
+    (b ^ 0x02) <= 0x20 || b == b'\\'
 }
 
 /// `n` in decimal, written at the end of `digits`.
@@ -114,218 +442,337 @@ pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
     &digits[i..]
 }
 
-/// An object being written: keys in the order given, commas between.
-struct Obj<'a> {
-    out: &'a mut Vec<u8>,
-    first: bool,
+/// `"…"` with JSON's escapes, onto a `Vec` (see [`JsonBuf::string`]).
+pub fn string(out: &mut Vec<u8>, s: &str) {
+    let mut buf = JsonBuf::from_vec(std::mem::take(out));
+    buf.string(s);
+    *out = buf.into_vec();
 }
 
-impl<'a> Obj<'a> {
-    fn new(out: &'a mut Vec<u8>) -> Self {
-        out.push(b'{');
-        Obj { out, first: true }
-    }
+/// A stretch of a request's row, from the row's first byte.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
 
-    // Inlined everywhere: every key is a literal, so its copy becomes a few stores instead of a
-    // call to memcpy (forty-odd keys per request and finding).
-    #[inline(always)]
-    fn key(&mut self, k: &str) -> &mut Vec<u8> {
-        if !self.first {
-            self.out.push(b',');
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// Where a request's row holds what its findings' rows repeat, from the row's first byte.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RowSpans {
+    /// The id's digits.
+    id: Span,
+    /// The time's value, with its quotes.
+    time: Span,
+    /// `"client":"…","server":"…"`.
+    addrs: Span,
+    /// The server's address, without quotes.
+    server: Span,
+    /// The host's escaped text, without quotes; None when the request has no Host.
+    host: Option<Span>,
+    /// The method's and the (redacted) target's escaped text, without quotes.
+    method: Span,
+    target: Span,
+    /// `"operation":…,"bucket":…,"key":…`.
+    object: Span,
+    /// The values of `status` and `user_agent` (`null` or the value, quotes included).
+    status: Span,
+    user_agent: Span,
+}
+
+/// Offsets from `start`, recorded while a row is written.
+struct Marks {
+    start: usize,
+}
+
+impl Marks {
+    fn at(&self, out: &JsonBuf) -> u32 {
+        u32::try_from(out.len - self.start).unwrap_or(u32::MAX)
+    }
+}
+
+impl RequestRecord {
+    /// The request's row, opened by `open` (`{`, or JSON Lines' `{"type":"request",`), and where
+    /// it holds what its findings' rows repeat (see [`finding_beside`]).
+    pub fn write_row(&self, out: &mut JsonBuf, open: &[u8]) -> RowSpans {
+        let m = Marks { start: out.len };
+        let mut s = RowSpans::default();
+        out.put(open);
+        out.put(b"\"id\":");
+        s.id.start = m.at(out);
+        out.number(self.id);
+        s.id.end = m.at(out);
+        out.put(b",");
+        out.put(b"\"time\":");
+        s.time.start = m.at(out);
+        out.time(self.time);
+        s.time.end = m.at(out);
+        out.put(b",\"scheme\":");
+        out.plain(self.scheme.as_str().as_bytes());
+        out.put(b",");
+        s.addrs.start = m.at(out);
+        out.put(b"\"client\":");
+        out.addr(&self.client);
+        out.put(b",\"server\":");
+        s.server.start = m.at(out) + 1;
+        out.addr(&self.server);
+        s.server.end = m.at(out) - 1;
+        s.addrs.end = m.at(out);
+        out.put(b",\"host\":");
+        match &self.host {
+            Some(h) => {
+                let start = m.at(out) + 1;
+                out.string(h);
+                s.host = Some(Span {
+                    start,
+                    end: m.at(out) - 1,
+                });
+            }
+            None => out.put(b"null"),
         }
-        self.first = false;
-        // Keys are this file's own plain ASCII names: nothing to escape.
-        self.out.push(b'"');
-        self.out.extend_from_slice(k.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        self.out
-    }
-
-    #[inline(always)]
-    fn str(&mut self, k: &str, v: &str) -> &mut Self {
-        string(self.key(k), v);
-        self
-    }
-
-    #[inline(always)]
-    fn opt_str(&mut self, k: &str, v: Option<&str>) -> &mut Self {
-        match v {
-            Some(v) => self.str(k, v),
-            None => self.null(k),
+        out.put(b",\"method\":");
+        s.method.start = m.at(out) + 1;
+        out.string(&self.method);
+        s.method.end = m.at(out) - 1;
+        out.put(b",\"target\":");
+        s.target.start = m.at(out) + 1;
+        out.string(&self.target);
+        s.target.end = m.at(out) - 1;
+        out.put(b",\"truncated\":");
+        out.bool(self.truncated);
+        out.put(b",");
+        s.object.start = m.at(out);
+        out.put(b"\"operation\":");
+        out.opt_str(self.operation);
+        out.put(b",\"bucket\":");
+        out.opt_str(self.bucket.as_deref());
+        out.put(b",\"key\":");
+        out.opt_str(self.key.as_deref());
+        s.object.end = m.at(out);
+        out.put(b",\"operation_note\":");
+        out.opt_str(self.operation_note.as_deref());
+        out.put(b",\"addressing\":");
+        out.string(self.addressing.as_str());
+        out.put(b",\"status\":");
+        s.status.start = m.at(out);
+        out.opt_num(self.status.map(u64::from));
+        s.status.end = m.at(out);
+        out.put(b",\"interim\":[");
+        for (i, code) in self.interim.iter().enumerate() {
+            if i > 0 {
+                out.byte(b',');
+            }
+            out.number(u64::from(*code));
         }
-    }
-
-    #[inline(always)]
-    fn num(&mut self, k: &str, v: u64) -> &mut Self {
-        number(self.key(k), v);
-        self
-    }
-
-    #[inline(always)]
-    fn opt_num(&mut self, k: &str, v: Option<u64>) -> &mut Self {
-        match v {
-            Some(v) => self.num(k, v),
-            None => self.null(k),
+        out.put(b"],\"location\":");
+        out.opt_str(self.location.as_deref());
+        out.put(b",\"user_agent\":");
+        s.user_agent.start = m.at(out);
+        out.opt_str(self.user_agent.as_deref());
+        s.user_agent.end = m.at(out);
+        out.put(b",\"authorization\":");
+        out.opt_str(self.authorization.as_deref());
+        out.put(b",\"request_body_bytes\":");
+        out.opt_num(self.request_body_bytes);
+        out.put(b",\"response_body_bytes\":");
+        out.opt_num(self.response_body_bytes);
+        out.put(b",\"response_time\":");
+        out.opt_time(self.response_time);
+        out.put(b",\"tls\":");
+        match &self.tls {
+            Some(t) => {
+                out.put(b"{\"sni\":");
+                out.opt_str(t.sni.as_deref());
+                out.put(b",\"version\":");
+                out.string(&t.version);
+                out.put(b",\"decrypted\":");
+                out.bool(t.decrypted);
+                out.byte(b'}');
+            }
+            None => out.put(b"null"),
         }
-    }
-
-    #[inline(always)]
-    fn time(&mut self, k: &str, t: Timestamp) -> &mut Self {
-        let mut buf = [0u8; RFC3339_LEN];
-        match t.rfc3339_ascii(&mut buf) {
-            // Digits, `-`, `:`, `.`, `T` and `Z`: nothing to escape.
-            Some(text) => self.plain(k, text),
-            None => self.str(k, &t.rfc3339()),
+        out.put(b",\"connection\":");
+        out.number(self.connection);
+        out.put(b",\"process\":");
+        match &self.process {
+            Some(p) => {
+                out.put(b"{\"pid\":");
+                out.number(u64::from(p.pid));
+                out.put(b",\"name\":");
+                out.string(&p.name);
+                out.put(b",\"cmdline\":");
+                out.string(&p.cmdline);
+                out.byte(b'}');
+            }
+            None => out.put(b"null"),
         }
-    }
-
-    /// A string value with nothing to escape in it (the caller's guarantee).
-    #[inline(always)]
-    fn plain(&mut self, k: &str, v: &[u8]) -> &mut Self {
-        debug_assert!(
-            v.iter()
-                .all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-        );
-        let out = self.key(k);
-        out.push(b'"');
-        out.extend_from_slice(v);
-        out.push(b'"');
-        self
-    }
-
-    /// A socket address: ASCII digits, dots, colons, brackets and hex digits, nothing to escape.
-    #[inline(always)]
-    fn addr(&mut self, k: &str, a: &AddrText) -> &mut Self {
-        self.plain(k, a.as_bytes())
-    }
-
-    #[inline(always)]
-    fn opt_time(&mut self, k: &str, t: Option<Timestamp>) -> &mut Self {
-        match t {
-            Some(t) => self.time(k, t),
-            None => self.null(k),
-        }
-    }
-
-    #[inline(always)]
-    fn bool(&mut self, k: &str, v: bool) -> &mut Self {
-        let value: &[u8] = if v { b"true" } else { b"false" };
-        self.key(k).extend_from_slice(value);
-        self
-    }
-
-    #[inline(always)]
-    fn null(&mut self, k: &str) -> &mut Self {
-        self.key(k).extend_from_slice(b"null");
-        self
-    }
-
-    fn end(&mut self) {
-        self.out.push(b'}');
+        out.put(b",\"owner\":");
+        out.opt_str(self.owner.map(super::Owner::as_str));
+        out.byte(b'}');
+        s
     }
 }
 
 impl WriteJson for RequestRecord {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut o = Obj::new(out);
-        o.num("id", self.id)
-            .time("time", self.time)
-            .str("scheme", self.scheme.as_str())
-            .addr("client", &self.client)
-            .addr("server", &self.server)
-            .opt_str("host", self.host.as_deref())
-            .str("method", &self.method)
-            .str("target", &self.target)
-            .bool("truncated", self.truncated)
-            .opt_str("operation", self.operation)
-            .opt_str("bucket", self.bucket.as_deref())
-            .opt_str("key", self.key.as_deref())
-            .opt_str("operation_note", self.operation_note.as_deref())
-            .str("addressing", self.addressing.as_str())
-            .opt_num("status", self.status.map(u64::from));
-        let interim = o.key("interim");
-        interim.push(b'[');
-        for (i, s) in self.interim.iter().enumerate() {
-            if i > 0 {
-                interim.push(b',');
-            }
-            number(interim, u64::from(*s));
-        }
-        interim.push(b']');
-        o.opt_str("location", self.location.as_deref())
-            .opt_str("user_agent", self.user_agent.as_deref())
-            .opt_str("authorization", self.authorization.as_deref())
-            .opt_num("request_body_bytes", self.request_body_bytes)
-            .opt_num("response_body_bytes", self.response_body_bytes)
-            .opt_time("response_time", self.response_time);
-        match &self.tls {
-            Some(t) => {
-                let mut tls = Obj::new(o.key("tls"));
-                tls.opt_str("sni", t.sni.as_deref())
-                    .str("version", &t.version)
-                    .key("decrypted")
-                    .extend_from_slice(if t.decrypted { b"true" } else { b"false" });
-                tls.end();
-            }
-            None => {
-                o.null("tls");
-            }
-        }
-        o.num("connection", self.connection);
-        match &self.process {
-            Some(p) => {
-                let mut process = Obj::new(o.key("process"));
-                process
-                    .num("pid", u64::from(p.pid))
-                    .str("name", &p.name)
-                    .str("cmdline", &p.cmdline)
-                    .end();
-            }
-            None => {
-                o.null("process");
-            }
-        }
-        o.opt_str("owner", self.owner.map(super::Owner::as_str));
-        o.end();
+    fn write_to(&self, out: &mut JsonBuf) {
+        self.write_row(out, b"{");
     }
 }
 
 impl WriteJson for FindingRecord {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut o = Obj::new(out);
-        o.str("kind", self.kind.as_str())
-            .str("severity", self.severity.as_str())
-            .opt_str("operation", self.operation)
-            .opt_str("bucket", self.bucket.as_deref())
-            .opt_str("key", self.key.as_deref())
-            .opt_num("request", self.request)
-            .opt_num("attempt", self.attempt.map(|a| a as u64))
-            .str("endpoint", &self.endpoint)
-            .str("origin", &self.origin)
-            .str("endpoint_detail", &self.endpoint_detail)
-            .time("time", self.time)
-            .addr("client", &self.client)
-            .addr("server", &self.server)
-            .opt_str("seen", self.seen.as_deref())
-            .opt_str("user_agent", self.user_agent.as_deref())
-            .opt_num("status", self.status.map(u64::from))
-            .str("hint", &self.hint);
-        match &self.guess {
-            Some(g) => guess(o.key("guess"), g),
-            None => {
-                o.null("guess");
-            }
-        }
-        o.end();
+    fn write_to(&self, out: &mut JsonBuf) {
+        self.write_row(out, b"{");
     }
 }
 
-fn guess(out: &mut Vec<u8>, g: &GuessRecord) {
-    let mut o = Obj::new(out);
-    o.opt_str("operation", g.operation)
-        .num("request", g.request)
-        .str("reason", &g.reason)
-        .end();
+impl FindingRecord {
+    /// The finding's row, opened by `open` (`{`, or JSON Lines' `{"type":"finding",`).
+    pub fn write_row(&self, out: &mut JsonBuf, open: &[u8]) {
+        out.put(open);
+        out.put(b"\"kind\":");
+        out.plain(self.kind.as_str().as_bytes());
+        out.put(b",\"severity\":");
+        out.plain(self.severity.as_str().as_bytes());
+        out.put(b",\"operation\":");
+        out.opt_str(self.operation);
+        out.put(b",\"bucket\":");
+        out.opt_str(self.bucket.as_deref());
+        out.put(b",\"key\":");
+        out.opt_str(self.key.as_deref());
+        out.put(b",\"request\":");
+        out.opt_num(self.request);
+        out.put(b",\"attempt\":");
+        out.opt_num(self.attempt.map(|a| a as u64));
+        out.put(b",\"endpoint\":");
+        out.string(&self.endpoint);
+        out.put(b",\"origin\":");
+        out.string(&self.origin);
+        out.put(b",\"endpoint_detail\":");
+        out.string(&self.endpoint_detail);
+        out.put(b",\"time\":");
+        out.time(self.time);
+        out.put(b",\"client\":");
+        out.addr(&self.client);
+        out.put(b",\"server\":");
+        out.addr(&self.server);
+        out.put(b",\"seen\":");
+        out.opt_str(self.seen.as_deref());
+        out.put(b",\"user_agent\":");
+        out.opt_str(self.user_agent.as_deref());
+        out.put(b",\"status\":");
+        out.opt_num(self.status.map(u64::from));
+        out.put(b",\"hint\":");
+        out.string(&self.hint);
+        out.put(b",\"guess\":");
+        match &self.guess {
+            Some(g) => guess(out, g),
+            None => out.put(b"null"),
+        }
+        out.byte(b'}');
+    }
+}
+
+fn guess(out: &mut JsonBuf, g: &GuessRecord) {
+    out.put(b"{\"operation\":");
+    out.opt_str(g.operation);
+    out.put(b",\"request\":");
+    out.number(g.request);
+    out.put(b",\"reason\":");
+    out.string(&g.reason);
+    out.byte(b'}');
+}
+
+/// Where a request's row is: in another buffer, or earlier in the one written to (JSON Lines
+/// writes both rows into one).
+#[derive(Clone, Copy)]
+pub enum RowAt<'a> {
+    Other(&'a [u8]),
+    /// The offset of the row's first byte.
+    Own(usize),
+}
+
+/// `what` of the request's row at `row`, copied to the end of `out`.
+fn copy(out: &mut JsonBuf, row: RowAt<'_>, what: Span) {
+    match row {
+        RowAt::Other(bytes) => out.put(bytes.get(what.range()).unwrap_or_default()),
+        RowAt::Own(start) => out.put_own(start + what.start as usize..start + what.end as usize),
+    }
+}
+
+/// A request's finding's row, opened by `open`, from its request's row (at `row`, written by
+/// [`RequestRecord::write_row`], which gave `spans`) and what the finding adds (`b`): the same
+/// bytes [`FindingRecord`]'s JSON would be (a test holds them together). The caller vouches
+/// that `b` is about that request (see [`Beside`]).
+pub fn finding_beside(
+    out: &mut JsonBuf,
+    open: &[u8],
+    row: RowAt<'_>,
+    s: &RowSpans,
+    b: &Beside<'_>,
+) {
+    out.put(open);
+    out.put(b"\"kind\":");
+    out.plain(b.kind.as_str().as_bytes());
+    out.put(b",\"severity\":");
+    out.plain(b.severity.as_str().as_bytes());
+    out.byte(b',');
+    copy(out, row, s.object);
+    out.put(b",\"request\":");
+    copy(out, row, s.id);
+    out.put(b",\"attempt\":null,\"endpoint\":");
+    // The request's authority as `seen` and an unconfigured endpoint show it: its Host, or
+    // its server's address.
+    let authority = s.host.unwrap_or(s.server);
+    match &b.endpoint {
+        Some(e) => {
+            out.string(e.url);
+            out.put(b",\"origin\":");
+            out.string(e.origin);
+            out.put(b",\"endpoint_detail\":");
+            out.string(e.detail);
+        }
+        None => {
+            out.put(b"\"http://");
+            copy(out, row, authority);
+            // Plain text (a test holds it so): written as it is.
+            out.put(b"\",\"origin\":\"");
+            out.put(UNCONFIGURED.as_bytes());
+            out.put(b"\",\"endpoint_detail\":\"");
+            out.put(UNCONFIGURED_DETAIL.as_bytes());
+            out.byte(b'"');
+        }
+    }
+    out.put(b",\"time\":");
+    copy(out, row, s.time);
+    out.byte(b',');
+    copy(out, row, s.addrs);
+    out.put(b",\"seen\":");
+    match &b.seen {
+        Some(text) => out.string(text),
+        None => {
+            out.byte(b'"');
+            copy(out, row, s.method);
+            out.byte(b' ');
+            if b.origin_form {
+                out.put(b"http://");
+                copy(out, row, authority);
+            }
+            copy(out, row, s.target);
+            out.byte(b'"');
+        }
+    }
+    out.put(b",\"user_agent\":");
+    copy(out, row, s.user_agent);
+    out.put(b",\"status\":");
+    copy(out, row, s.status);
+    out.put(b",\"hint\":");
+    out.string(&b.hint);
+    out.put(b",\"guess\":null}");
 }
 
 #[cfg(test)]

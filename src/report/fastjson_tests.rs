@@ -177,3 +177,122 @@ fn every_escape_is_found_at_every_position_and_length() {
         }
     }
 }
+
+/// The one-compare test is the three-compare one, for every byte.
+#[test]
+fn the_escape_test_is_the_plain_one() {
+    for b in 0..=255u8 {
+        assert_eq!(
+            needs_escape(b),
+            b < 0x20 || b == b'"' || b == b'\\',
+            "{b:#x}"
+        );
+    }
+}
+
+/// A buffer that starts empty grows for any row, whatever its strings' lengths.
+#[test]
+fn rows_grow_the_buffer_as_they_need() {
+    let mut r = request(true);
+    r.target = "/".to_string() + &"a\"".repeat(5_000);
+    let mut out = JsonBuf::new();
+    r.write_row(&mut out, b"{");
+    assert_eq!(out.as_bytes(), serde_json::to_vec(&r).unwrap());
+}
+
+/// A request's finding's row written from its request's row is the row made whole, byte for
+/// byte, in a buffer of its own or after the request's row in the same one: Host or none
+/// (and one that needs escapes), origin- and absolute-form targets, targets the `seen` line's
+/// redaction changes or not, IPv4 and IPv6, configured and unconfigured endpoints, static and
+/// quoted hints, redaction on and off. A finding that is not its request's own, or an unknown
+/// owner's, is made whole.
+#[test]
+fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
+    use crate::facts::Request;
+    use crate::policy::{Endpoint, Finding, FindingKind, Origin, Severity};
+    use crate::report::rows::{FindingOfRow, Redactor};
+    use std::borrow::Cow;
+    let configured = Endpoint::parse("https://s3.local.test", Origin::Flag, "--endpoint").unwrap();
+    let mut beside = 0;
+    for host in [Some("s3.local.test:8080"), Some("a\"b@c=d"), None] {
+        for target in [
+            "/b/k",
+            "/b?list-type=2&prefix=a%2F",
+            "/b/k?X-Amz-Signature=abc&x=1",
+            "http://h/b/k?Signature=x",
+            "/b;Signature=x?y=1",
+            "/\u{1}\"q\\<@",
+        ] {
+            for client in ["10.0.0.7:40000", "[fe80::1%2]:5000"] {
+                for on in [true, false] {
+                    for (kind, endpoint) in [
+                        (FindingKind::CredentialsInCleartext, None),
+                        (FindingKind::PlaintextToHttpsEndpoint, Some(&configured)),
+                    ] {
+                        for hint in [
+                            Cow::Borrowed("a \"static\" hint"),
+                            Cow::Owned("see http://h/b?X-Amz-Signature=abc".to_string()),
+                        ] {
+                            let mut r = Request::sample(7, Timestamp(0), client, "10.0.0.9:80");
+                            r.host = host.map(Into::into);
+                            r.target = target.into();
+                            r.user_agent = Some("Boto3/1.44.8".into());
+                            let mut f = Finding::for_request(kind, &r, endpoint);
+                            f.hint = hint;
+                            let addrs = (r.client, r.server);
+                            let redactor = Redactor { on };
+                            let row = redactor.request(r);
+                            let made = |f: &Finding, unknown_owner| FindingOfRow {
+                                finding: f.clone(),
+                                severity: Severity::Warning,
+                                row: &row,
+                                addrs,
+                                redactor,
+                                unknown_owner,
+                            };
+                            let whole = serde_json::to_vec(&made(&f, false).record()).unwrap();
+                            let mut alone = JsonBuf::new();
+                            let spans = row.write_row(&mut alone, b"{");
+                            let m = made(&f, false);
+                            let b = m.beside().expect("the finding is its request's own");
+                            let mut fast = JsonBuf::new();
+                            finding_beside(
+                                &mut fast,
+                                b"{",
+                                RowAt::Other(alone.as_bytes()),
+                                &spans,
+                                &b,
+                            );
+                            assert_eq!(
+                                String::from_utf8_lossy(fast.as_bytes()),
+                                String::from_utf8_lossy(&whole)
+                            );
+                            let mut both = JsonBuf::new();
+                            both.put(b"[");
+                            let start = both.len();
+                            let spans = row.write_row(&mut both, b"{");
+                            let end = both.len();
+                            finding_beside(&mut both, b"{", RowAt::Own(start), &spans, &b);
+                            assert_eq!(both.as_bytes().get(end..), Some(&whole[..]));
+                            beside += 1;
+                            assert!(made(&f, true).beside().is_none(), "unknown owner");
+                            let mut other = f.clone();
+                            other.bucket = Some("other".into());
+                            assert!(made(&other, false).beside().is_none(), "bucket");
+                            let mut other = f.clone();
+                            other.client = "10.9.9.9:1".parse().unwrap();
+                            assert!(made(&other, false).beside().is_none(), "client");
+                            let mut other = f.clone();
+                            other.target = Some("/other".into());
+                            assert!(made(&other, false).beside().is_none(), "target");
+                            let mut other = f.clone();
+                            other.request = Some(8);
+                            assert!(made(&other, false).beside().is_none(), "request");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(beside, 3 * 6 * 2 * 2 * 2 * 2);
+}

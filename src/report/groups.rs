@@ -185,7 +185,7 @@ impl EndpointView {
                     url
                 },
                 origin: Cow::Borrowed(UNCONFIGURED),
-                detail: Cow::Borrowed("no endpoint names this host: shown as the request went"),
+                detail: Cow::Borrowed(UNCONFIGURED_DETAIL),
             },
         }
     }
@@ -193,6 +193,8 @@ impl EndpointView {
 
 /// The origin shown for an endpoint nobody configured.
 pub const UNCONFIGURED: &str = "unconfigured";
+/// The detail shown for an endpoint nobody configured.
+pub const UNCONFIGURED_DETAIL: &str = "no endpoint names this host: shown as the request went";
 
 impl Groups {
     pub fn new(fail_on: FailOn, redactor: Redactor) -> Groups {

@@ -3,9 +3,9 @@
 
 use super::groups::EndpointView;
 use super::redact;
-use super::{AttemptRecord, FindingRecord, GuessRecord, RequestRecord};
+use super::{AttemptRecord, FindingRecord, GuessRecord, RequestRecord, UNKNOWN_OWNER};
 use crate::facts::{Attempt, Request};
-use crate::policy::{Finding, Severity};
+use crate::policy::{Finding, FindingKind, Severity};
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
@@ -31,14 +31,6 @@ impl Redactor {
             redact::redact_target(s)
         } else {
             Cow::Borrowed(s)
-        }
-    }
-
-    fn header<'a>(&self, name: &str, v: &'a str) -> Cow<'a, str> {
-        if self.on {
-            redact::redact_header(name, v)
-        } else {
-            Cow::Borrowed(v)
         }
     }
 
@@ -74,10 +66,10 @@ impl Redactor {
             // A URL: presigned credentials in its query or userinfo are redacted like text.
             location: r.location.map(|l| self.text_owned(l)),
             user_agent: r.user_agent,
-            authorization: r
-                .authorization
-                .as_deref()
-                .map(|v| self.header("authorization", v).into_owned()),
+            authorization: r.authorization.map(|v| match self.on {
+                true => redact::redact_authorization_owned(v),
+                false => v,
+            }),
             request_body_bytes: r.request_body_bytes,
             response_body_bytes: r.response_body_bytes,
             response_time: r.response_time,
@@ -179,6 +171,124 @@ impl Redactor {
     }
 }
 
+/// A request's finding, with its request's row (already handed to the sink): what a sink needs
+/// to write the finding's row, whole ([`FindingOfRow::record`]) or from the request's row
+/// ([`FindingOfRow::beside`]).
+pub struct FindingOfRow<'a> {
+    pub finding: Finding,
+    pub severity: Severity,
+    pub row: &'a RequestRecord,
+    /// The request's addresses (its row has them only as text).
+    pub addrs: (SocketAddr, SocketAddr),
+    pub redactor: Redactor,
+    /// `run`: the request's owner is unknown, and the hint says so first.
+    pub unknown_owner: bool,
+}
+
+/// What a request's finding's row shows beside what it repeats of its request's row (see
+/// [`FindingOfRow::beside`]), redacted.
+pub struct Beside<'a> {
+    pub kind: FindingKind,
+    pub severity: Severity,
+    /// The endpoint as configured; None when nobody configured it: then it is shown as the
+    /// request went (`http://` and the request's Host, or its server's address), `unconfigured`.
+    pub endpoint: Option<EndpointText<'a>>,
+    /// The `seen` line as redaction changed it; None when it is the request's method, authority
+    /// (for an origin-form target) and target as its row holds them.
+    pub seen: Option<String>,
+    /// The target starts with `/`: `seen` names the authority before it.
+    pub origin_form: bool,
+    pub hint: Cow<'a, str>,
+}
+
+/// A configured endpoint as a finding's row shows it.
+pub struct EndpointText<'a> {
+    pub url: &'a str,
+    pub origin: &'static str,
+    pub detail: &'a str,
+}
+
+impl FindingOfRow<'_> {
+    /// The finding's row, whole.
+    pub fn record(self) -> FindingRecord {
+        let mut record = self
+            .redactor
+            .finding_after(self.finding, self.severity, Some(self.row));
+        if self.unknown_owner {
+            record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint).into();
+        }
+        record
+    }
+
+    /// What the finding's row adds to its request's row, when every value the finding holds of
+    /// its request is the request's own (checked here, each of them: a finding's fields can be
+    /// changed after it was made), so that the finding's row can repeat the request's row's
+    /// text. None when the row is to be made whole: an attempt's finding, a guess, an unknown
+    /// owner's hint, a value that differs.
+    pub fn beside(&self) -> Option<Beside<'_>> {
+        let (f, r) = (&self.finding, self.row);
+        let same = f.request == Some(r.id)
+            && f.attempt.is_none()
+            && f.guess.is_none()
+            && !self.unknown_owner
+            && f.time == r.time
+            && f.status == r.status
+            && (f.client, f.server) == self.addrs
+            && f.operation == r.operation
+            && f.method.as_deref() == Some(&*r.method)
+            && f.bucket == r.bucket
+            && f.key == r.key
+            && f.user_agent == r.user_agent
+            && f.host == r.host;
+        if !same {
+            return None;
+        }
+        let target = f.target.as_deref()?;
+        // The row holds the target redacted: a target redaction leaves alone is the row's.
+        if target != r.target && self.redactor.target(target) != r.target.as_str() {
+            return None;
+        }
+        let origin_form = r.target.starts_with('/');
+        let endpoint = match (&f.endpoint, f.origin) {
+            (Some(url), Some(origin)) => Some(EndpointText {
+                url,
+                origin: origin.as_str(),
+                detail: f.endpoint_detail.as_deref().unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        Some(Beside {
+            kind: f.kind,
+            severity: self.severity,
+            endpoint,
+            seen: self.seen_redacted(origin_form),
+            origin_form,
+            // Static text is this program's own words: nothing in it to redact.
+            hint: match &f.hint {
+                Cow::Borrowed(s) => Cow::Borrowed(*s),
+                Cow::Owned(s) => self.redactor.text(s),
+            },
+        })
+    }
+
+    /// The `seen` line when redacting it as text changes it (None: it is its parts as they are).
+    /// Every text redaction needs a `=`, `<` or `@`: a line whose parts have none is left as
+    /// it is, without being put together.
+    fn seen_redacted(&self, origin_form: bool) -> Option<String> {
+        let r = self.row;
+        let quiet = |s: &str| !redact::may_redact_text(s);
+        let authority_quiet = !origin_form || r.host.as_deref().is_none_or(quiet);
+        if !self.redactor.on || (quiet(&r.method) && authority_quiet && quiet(&r.target)) {
+            return None;
+        }
+        let seen = self.finding.seen_as(&r.target)?;
+        match self.redactor.text(&seen) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(s) => Some(s),
+        }
+    }
+}
+
 /// A socket address as text, kept inline: every request row and finding row holds two, and
 /// each was an allocation of its own. `a.b.c.d:port` is written as `SocketAddr`'s `Display`
 /// writes it, without the formatting machinery (four of these per plaintext request were 8% of
@@ -203,16 +313,19 @@ impl AddrText {
         };
         match a {
             SocketAddr::V4(v4) => {
+                // Each octet's text from a table, three bytes at once (the zeros after a short
+                // one are overwritten by the dot, or stay zeros past the end), then its dot;
+                // the last dot becomes the colon.
                 let mut len = 0;
-                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-                    if i > 0 {
-                        t.buf[len] = b'.';
-                        len += 1;
-                    }
-                    len = put_decimal(&mut t.buf, len, u32::from(octet));
+                for octet in v4.ip().octets() {
+                    let (text, n) = OCTETS[usize::from(octet)];
+                    t.buf[len..len + 3].copy_from_slice(&text);
+                    len += usize::from(n);
+                    t.buf[len] = b'.';
+                    len += 1;
                 }
-                t.buf[len] = b':';
-                len = put_decimal(&mut t.buf, len + 1, u32::from(v4.port()));
+                t.buf[len - 1] = b':';
+                len = put_decimal(&mut t.buf, len, u32::from(v4.port()));
                 t.len = len as u8;
             }
             // Cannot fail: the text fits (see ADDR_TEXT_MAX).
@@ -221,6 +334,12 @@ impl AddrText {
             }
         }
         t
+    }
+
+    /// The text's fixed-size buffer (the text, then zeros) and the text's length: a copy of
+    /// the whole buffer's start is one fixed-size move.
+    pub fn padded(&self) -> (&[u8; ADDR_TEXT_MAX], usize) {
+        (&self.buf, usize::from(self.len))
     }
 
     /// The text's bytes (ASCII), without the UTF-8 check [`AddrText::as_str`] makes.
@@ -269,6 +388,22 @@ impl serde::Serialize for AddrText {
         s.serialize_str(self.as_str())
     }
 }
+
+/// "0" to "255": each octet's digits (then zeros) and how many there are.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let (h, d, u) = ((i / 100) as u8, (i / 10 % 10) as u8, (i % 10) as u8);
+        t[i] = match i {
+            0..=9 => ([b'0' + u, 0, 0], 1),
+            10..=99 => ([b'0' + d, b'0' + u, 0], 2),
+            _ => ([b'0' + h, b'0' + d, b'0' + u], 3),
+        };
+        i += 1;
+    }
+    t
+};
 
 /// `n` (below 100,000) in decimal at `buf[at..]`; the new length.
 fn put_decimal(buf: &mut [u8; ADDR_TEXT_MAX], at: usize, n: u32) -> usize {
@@ -343,6 +478,24 @@ mod tests {
                     let after = redactor.finding_after(f, Severity::Warning, Some(&other));
                     assert_eq!(json(&after), json(&alone), "{target} {on}");
                 }
+            }
+        }
+    }
+
+    /// Every octet's text from the table, at every place in an address.
+    #[test]
+    fn every_octet_reads_as_display_writes_it() {
+        for o in 0..=255u8 {
+            for (ip, port) in [
+                ([o, 0, 0, 0], 0),
+                ([1, o, 2, 3], 65535),
+                ([255, 255, 255, o], 9),
+            ] {
+                let sa = SocketAddr::from((ip, port));
+                assert_eq!(AddrText::of(sa).as_str(), sa.to_string());
+                let text = AddrText::of(sa);
+                let (padded, n) = text.padded();
+                assert!(padded[n..].iter().all(|&b| b == 0));
             }
         }
     }

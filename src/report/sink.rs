@@ -2,7 +2,8 @@
 //! document's secondary arrays through a [`Spool`]); the table and Markdown keep only the rows
 //! they show and render at the end. Either way memory does not grow with the capture.
 
-use super::fastjson::WriteJson;
+use super::fastjson::{JsonBuf, RowAt, RowSpans, WriteJson, finding_beside};
+use super::rows::FindingOfRow;
 use super::spool::Spool;
 use super::{
     AttemptRecord, FindingRecord, Report, RequestRecord, TlsRecord, ToolInfo, json, markdown, table,
@@ -28,6 +29,12 @@ pub trait Sink {
     }
     fn request(&mut self, r: &RequestRecord) -> io::Result<()>;
     fn finding(&mut self, f: &FindingRecord) -> io::Result<()>;
+    /// A request's finding, right after that request's row was handed to [`Sink::request`]:
+    /// the JSON sinks write it from the request's row (what the two rows share is not made
+    /// and escaped again); the others take it whole.
+    fn request_finding(&mut self, made: FindingOfRow<'_>) -> io::Result<()> {
+        self.finding(&made.record())
+    }
     fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()>;
     fn tls(&mut self, t: &TlsRecord) -> io::Result<()>;
     /// Push what was written so far to its destination (live capture, on its beat).
@@ -38,6 +45,14 @@ pub trait Sink {
     fn finish(&mut self, report: &mut Report) -> io::Result<()>;
 }
 
+/// Rows written in place are handed to the output this many bytes at a time: a write as large
+/// as the output's buffer (`app::settings`' 256 KiB) goes past it without being copied.
+const OUT_CHUNK: usize = 1 << 18;
+
+/// The last request's row, for its findings' rows: its id, its offset in the rows not yet
+/// handed on, and where its values are.
+type LastRow = Option<(u64, usize, RowSpans)>;
+
 /// The JSON document (docs/json.md), written as it goes: `s3wire`, then `requests` row by row,
 /// then the spooled arrays and the sections known at the end. One row per line.
 pub struct JsonSink<W: Write> {
@@ -45,8 +60,9 @@ pub struct JsonSink<W: Write> {
     /// The same file as `out`, for the spools to be copied into by the kernel (see
     /// [`JsonSink::direct`]).
     direct: Option<std::fs::File>,
-    /// One row's JSON, reused.
-    row: Vec<u8>,
+    /// Request rows not yet handed to `out`, written in place.
+    pending: JsonBuf,
+    last: LastRow,
     requests: u64,
     attempts: Spool,
     tls: Spool,
@@ -62,7 +78,8 @@ impl<W: Write> JsonSink<W> {
         Ok(JsonSink {
             out,
             direct: None,
-            row: Vec::with_capacity(4096),
+            pending: JsonBuf::new(),
+            last: None,
             requests: 0,
             attempts,
             tls,
@@ -82,6 +99,14 @@ impl<W: Write> JsonSink<W> {
         write!(self.out, ",\n  \"{name}\": ")?;
         write_indented(&mut self.out, value)
     }
+
+    /// The rows written in place, handed to `out` (the last request's row with them).
+    fn write_out(&mut self) -> io::Result<()> {
+        self.last = None;
+        let written = self.out.write_all(self.pending.as_bytes());
+        self.pending.clear();
+        written
+    }
 }
 
 /// A pretty-printed value nested one level into the document.
@@ -92,25 +117,39 @@ fn write_indented<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()
 
 impl<W: Write> Sink for JsonSink<W> {
     fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
-        self.row.clear();
-        r.write_json(&mut self.row);
-        self.out.write_all(if self.requests == 0 {
+        if self.pending.len() >= OUT_CHUNK {
+            self.write_out()?;
+        }
+        self.pending.put(if self.requests == 0 {
             b"\n    "
         } else {
             b",\n    "
-        })?;
-        self.out.write_all(&self.row)?;
+        });
+        let start = self.pending.len();
+        let spans = r.write_row(&mut self.pending, b"{");
+        self.last = Some((r.id, start, spans));
         self.requests += 1;
         Ok(())
     }
 
     fn finding(&mut self, f: &FindingRecord) -> io::Result<()> {
-        self.row.clear();
-        f.write_json(&mut self.row);
-        self.findings.push_json(&self.row)
+        self.findings.push_with(|out| f.write_to(out))
+    }
+
+    fn request_finding(&mut self, made: FindingOfRow<'_>) -> io::Result<()> {
+        if let Some((_, start, spans)) = self.last.filter(|l| l.0 == made.row.id)
+            && let Some(b) = made.beside()
+        {
+            let row = RowAt::Other(self.pending.as_bytes().get(start..).unwrap_or_default());
+            return self
+                .findings
+                .push_with(|out| finding_beside(out, b"{", row, &spans, &b));
+        }
+        self.finding(&made.record())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.write_out()?;
         self.out.flush()
     }
 
@@ -123,6 +162,7 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn finish(&mut self, r: &mut Report) -> io::Result<()> {
+        self.write_out()?;
         self.out
             .write_all(if self.requests == 0 { b"]" } else { b"\n  ]" })?;
         for name in ["attempts", "tls", "findings"] {
@@ -150,46 +190,101 @@ impl<W: Write> Sink for JsonSink<W> {
 /// JSON Lines: the `s3wire` header, then every row as it is judged, then the end's sections.
 pub struct JsonlSink<W: Write> {
     out: W,
-    /// One row's JSON, reused.
-    row: Vec<u8>,
+    /// Rows not yet handed to `out`, written in place.
+    pending: JsonBuf,
+    last: LastRow,
+    /// One serde-written row, reused.
+    line: Vec<u8>,
 }
+
+/// How JSON Lines opens a request's and a finding's row (as [`json::tagged`] does).
+const REQUEST_LINE: &[u8] = b"{\"type\":\"request\",";
+const FINDING_LINE: &[u8] = b"{\"type\":\"finding\",";
 
 impl<W: Write> JsonlSink<W> {
     pub fn new(mut out: W, tool: &ToolInfo) -> io::Result<Self> {
         json::line(&mut out, "s3wire", tool)?;
         Ok(JsonlSink {
             out,
-            row: Vec::with_capacity(4096),
+            pending: JsonBuf::new(),
+            last: None,
+            line: Vec::new(),
         })
+    }
+
+    /// The rows written in place, handed to `out` (the last request's row with them).
+    fn write_out(&mut self) -> io::Result<()> {
+        self.last = None;
+        let written = self.out.write_all(self.pending.as_bytes());
+        self.pending.clear();
+        written
+    }
+
+    /// A row serde writes, in its place among the others.
+    fn serde_line<T: Serialize>(&mut self, kind: &str, record: &T) -> io::Result<()> {
+        if self.pending.len() >= OUT_CHUNK {
+            self.write_out()?;
+        }
+        self.line.clear();
+        json::line(&mut self.line, kind, record)?;
+        self.pending.put(&self.line);
+        Ok(())
     }
 }
 
 impl<W: Write> Sink for JsonlSink<W> {
     fn request(&mut self, r: &RequestRecord) -> io::Result<()> {
-        self.row.clear();
-        r.write_json(&mut self.row);
-        json::tagged(&mut self.out, "request", &self.row)
+        if self.pending.len() >= OUT_CHUNK {
+            self.write_out()?;
+        }
+        let start = self.pending.len();
+        let spans = r.write_row(&mut self.pending, REQUEST_LINE);
+        self.pending.put(b"\n");
+        self.last = Some((r.id, start, spans));
+        Ok(())
     }
 
     fn finding(&mut self, f: &FindingRecord) -> io::Result<()> {
-        self.row.clear();
-        f.write_json(&mut self.row);
-        json::tagged(&mut self.out, "finding", &self.row)
+        if self.pending.len() >= OUT_CHUNK {
+            self.write_out()?;
+        }
+        f.write_row(&mut self.pending, FINDING_LINE);
+        self.pending.put(b"\n");
+        Ok(())
+    }
+
+    fn request_finding(&mut self, made: FindingOfRow<'_>) -> io::Result<()> {
+        if let Some((_, start, spans)) = self.last.filter(|l| l.0 == made.row.id)
+            && let Some(b) = made.beside()
+        {
+            finding_beside(
+                &mut self.pending,
+                FINDING_LINE,
+                RowAt::Own(start),
+                &spans,
+                &b,
+            );
+            self.pending.put(b"\n");
+            return Ok(());
+        }
+        self.finding(&made.record())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.write_out()?;
         self.out.flush()
     }
 
     fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()> {
-        json::line(&mut self.out, "attempt", a)
+        self.serde_line("attempt", a)
     }
 
     fn tls(&mut self, t: &TlsRecord) -> io::Result<()> {
-        json::line(&mut self.out, "tls", t)
+        self.serde_line("tls", t)
     }
 
     fn finish(&mut self, r: &mut Report) -> io::Result<()> {
+        self.write_out()?;
         json::write_jsonl_end(r, &mut self.out)?;
         self.out.flush()
     }
@@ -367,6 +462,10 @@ impl Sink for Lazy {
         self.get()?.finding(f)
     }
 
+    fn request_finding(&mut self, made: FindingOfRow<'_>) -> io::Result<()> {
+        self.get()?.request_finding(made)
+    }
+
     fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()> {
         self.get()?.attempt(a)
     }
@@ -414,6 +513,77 @@ mod tests {
             hint: "".into(),
             guess: None,
         }
+    }
+
+    fn tool() -> ToolInfo {
+        ToolInfo {
+            version: "0".into(),
+            command: vec![],
+            redacted: true,
+        }
+    }
+
+    /// The JSON sinks write a request's finding from its request's row exactly as they write
+    /// the finding's row made whole, in place among the other rows; a finding whose request's
+    /// row is not the last one written is made whole.
+    #[test]
+    fn json_sinks_write_a_finding_beside_its_request_as_made_whole() {
+        use crate::facts::Request;
+        use crate::report::rows::{FindingOfRow, Redactor};
+        let redactor = Redactor { on: true };
+        let mut r = Request::sample(3, Timestamp(0), "10.0.0.1:1", "10.0.0.2:80");
+        r.host = Some("s3.local.test".into());
+        let f = crate::policy::Finding::for_request(FindingKind::CredentialsInCleartext, &r, None);
+        let addrs = (r.client, r.server);
+        let row = redactor.request(r);
+        let other = redactor.request(Request::sample(
+            4,
+            Timestamp(1),
+            "10.0.0.1:2",
+            "10.0.0.2:80",
+        ));
+        let made = || FindingOfRow {
+            finding: f.clone(),
+            severity: crate::policy::Severity::Warning,
+            row: &row,
+            addrs,
+            redactor,
+            unknown_owner: false,
+        };
+        let (mut fast, mut whole) = (
+            JsonlSink::new(Vec::new(), &tool()).unwrap(),
+            JsonlSink::new(Vec::new(), &tool()).unwrap(),
+        );
+        for sink in [&mut fast, &mut whole] {
+            sink.request(&row).unwrap();
+        }
+        fast.request_finding(made()).unwrap();
+        whole.finding(&made().record()).unwrap();
+        for sink in [&mut fast, &mut whole] {
+            sink.request(&other).unwrap();
+        }
+        fast.request_finding(made()).unwrap();
+        whole.finding(&made().record()).unwrap();
+        fast.flush().unwrap();
+        whole.flush().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&fast.out),
+            String::from_utf8_lossy(&whole.out)
+        );
+        assert_eq!(fast.out.split(|&b| b == b'\n').count(), 6);
+
+        let mut json = JsonSink::new(Vec::new(), &tool()).unwrap();
+        json.request(&row).unwrap();
+        json.request_finding(made()).unwrap();
+        json.request(&other).unwrap();
+        json.request_finding(made()).unwrap();
+        let mut spooled = Vec::new();
+        json.findings.copy_to(&mut spooled, None).unwrap();
+        let one = serde_json::to_string(&made().record()).unwrap();
+        assert_eq!(
+            String::from_utf8(spooled).unwrap(),
+            format!("\n    {one},\n    {one}")
+        );
     }
 
     /// The cap on findings shown never cuts a request's block in two.

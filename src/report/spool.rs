@@ -3,9 +3,10 @@
 //! into an anonymous temporary file, copied into the document at the end. Memory stays flat
 //! whatever the number of rows; the file vanishes when dropped.
 
+use super::fastjson::JsonBuf;
 use serde::Serialize;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 /// The temporary directory could not hold a spool (TMPDIR missing, read-only, full).
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +24,10 @@ pub struct SpoolError {
 const SPOOL_BUFFER: usize = 1 << 18;
 
 pub struct Spool {
-    file: Option<BufWriter<File>>,
+    file: Option<File>,
+    /// Rows not yet written to the file, written in place (a row is not copied into a
+    /// buffered writer's buffer first).
+    pending: JsonBuf,
     pub rows: u64,
 }
 
@@ -37,24 +41,44 @@ impl Spool {
             io::Error::new(kind, SpoolError { dir, source })
         })?;
         Ok(Spool {
-            file: Some(BufWriter::with_capacity(SPOOL_BUFFER, file)),
+            file: Some(file),
+            pending: JsonBuf::new(),
             rows: 0,
         })
     }
 
     /// One row already written as compact JSON, on its own line (indented for the document).
     pub fn push_json(&mut self, json: &[u8]) -> io::Result<()> {
-        let Some(w) = &mut self.file else {
+        self.push_with(|out| out.put(json))
+    }
+
+    /// One row, written as compact JSON by `write`, on its own line (indented for the
+    /// document).
+    pub fn push_with(&mut self, write: impl FnOnce(&mut JsonBuf)) -> io::Result<()> {
+        if self.file.is_none() {
             return Err(io::Error::other("a spool takes no rows once read back"));
-        };
-        w.write_all(if self.rows == 0 {
+        }
+        self.pending.put(if self.rows == 0 {
             b"\n    "
         } else {
             b",\n    "
-        })?;
-        w.write_all(json)?;
+        });
+        write(&mut self.pending);
         self.rows += 1;
+        if self.pending.len() >= SPOOL_BUFFER {
+            self.write_out()?;
+        }
         Ok(())
+    }
+
+    /// The rows written in place, into the file.
+    fn write_out(&mut self) -> io::Result<()> {
+        let written = match &mut self.file {
+            Some(f) => f.write_all(self.pending.as_bytes()),
+            None => Ok(()),
+        };
+        self.pending.clear();
+        written
     }
 
     /// One row, as a compact JSON object on its own line (indented for the document).
@@ -69,10 +93,10 @@ impl Spool {
         if self.rows == 0 {
             return Ok(());
         }
-        let Some(w) = self.file.take() else {
+        self.write_out()?;
+        let Some(mut f) = self.file.take() else {
             return Ok(());
         };
-        let mut f = w.into_inner().map_err(|e| e.into_error())?;
         f.seek(SeekFrom::Start(0))?;
         if let Some(direct) = direct {
             // Whatever `out` holds goes first; then `io::copy` between two files is done in the
@@ -98,6 +122,7 @@ impl Spool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufWriter;
 
     #[test]
     fn rows_come_back_in_order_as_array_items() {
