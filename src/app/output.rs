@@ -113,9 +113,8 @@ impl Writer {
                 let (process, owner) = (r.process.as_ref().map(|p| p.name.clone()), r.owner);
                 if self.sink.wants(Row::Request) {
                     let addrs = (r.client, r.server);
-                    let record = self.redactor.request(*r);
-                    self.sink.request(&record)?;
-                    row = Some((record, addrs));
+                    let (record, _) = row.insert((self.redactor.request_boxed(r), addrs));
+                    self.sink.request(record)?;
                 }
                 (f, process, owner)
             }
@@ -164,8 +163,8 @@ impl Writer {
                 continue;
             }
             match &row {
-                Some((record, addrs)) => self.sink.request_finding(FindingOfRow {
-                    finding: f,
+                Some((record, addrs)) => self.sink.request_finding(&FindingOfRow {
+                    finding: &f,
                     severity,
                     row: record,
                     addrs: *addrs,

@@ -242,8 +242,8 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                             let addrs = (r.client, r.server);
                             let redactor = Redactor { on };
                             let row = redactor.request(r);
-                            let made = |f: &Finding, unknown_owner| FindingOfRow {
-                                finding: f.clone(),
+                            let made = |f, unknown_owner| FindingOfRow {
+                                finding: f,
                                 severity: Severity::Warning,
                                 row: &row,
                                 addrs,

@@ -35,48 +35,60 @@ impl Redactor {
     }
 
     /// The request's row; its strings move into it (only what redaction changes is copied).
-    pub fn request(&self, r: Request) -> RequestRecord {
+    pub fn request(&self, mut r: Request) -> RequestRecord {
+        self.take_request(&mut r)
+    }
+
+    /// [`Redactor::request`] of a boxed request: its strings are taken out of the box, and
+    /// the request (some 600 bytes) is not first moved out of it.
+    pub fn request_boxed(&self, mut r: Box<Request>) -> RequestRecord {
+        self.take_request(&mut r)
+    }
+
+    /// The request's row, its strings taken out of `r` (left empty).
+    fn take_request(&self, r: &mut Request) -> RequestRecord {
+        use std::mem::take;
         let operation = r.operation_name();
-        let note = match r.operation {
-            Ok(_) => r.operation_note,
+        let note = match std::mem::replace(&mut r.operation, Ok("")) {
+            Ok(_) => r.operation_note.take(),
             Err(reason) => Some(reason),
         };
         let target = match self.target(&r.target) {
             Cow::Borrowed(_) => None,
             Cow::Owned(t) => Some(t),
         }
-        .unwrap_or(r.target);
+        .unwrap_or_else(|| take(&mut r.target));
         RequestRecord {
             id: r.id,
             time: r.time,
             scheme: r.scheme,
             client: AddrText::of(r.client),
             server: AddrText::of(r.server),
-            host: r.host,
-            method: r.method,
+            host: r.host.take(),
+            method: take(&mut r.method),
             target,
             truncated: r.truncated,
             operation,
-            bucket: r.bucket,
-            key: r.key,
+            bucket: r.bucket.take(),
+            key: r.key.take(),
             operation_note: note,
             addressing: r.addressing,
             status: r.status,
-            interim: r.interim,
+            interim: take(&mut r.interim),
             // A URL: presigned credentials in its query or userinfo are redacted like text.
-            location: r.location.map(|l| self.text_owned(l)),
-            user_agent: r.user_agent,
-            authorization: r.authorization.map(|v| match self.on {
+            location: r.location.take().map(|l| self.text_owned(l)),
+            user_agent: r.user_agent.take(),
+            authorization: r.authorization.take().map(|v| match self.on {
                 true => redact::redact_authorization_owned(v),
                 false => v,
             }),
             request_body_bytes: r.request_body_bytes,
             response_body_bytes: r.response_body_bytes,
             response_time: r.response_time,
-            tls: r.tls,
+            tls: r.tls.take(),
             connection: r.connection,
             // Redacted when it was read from /proc (`source::procs`).
-            process: r.process,
+            process: r.process.take(),
             owner: r.owner,
         }
     }
@@ -175,7 +187,7 @@ impl Redactor {
 /// to write the finding's row, whole ([`FindingOfRow::record`]) or from the request's row
 /// ([`FindingOfRow::beside`]).
 pub struct FindingOfRow<'a> {
-    pub finding: Finding,
+    pub finding: &'a Finding,
     pub severity: Severity,
     pub row: &'a RequestRecord,
     /// The request's addresses (its row has them only as text).
@@ -209,11 +221,11 @@ pub struct EndpointText<'a> {
 }
 
 impl FindingOfRow<'_> {
-    /// The finding's row, whole.
-    pub fn record(self) -> FindingRecord {
-        let mut record = self
-            .redactor
-            .finding_after(self.finding, self.severity, Some(self.row));
+    /// The finding's row, whole (its strings copied: the JSON sinks make few of these).
+    pub fn record(&self) -> FindingRecord {
+        let mut record =
+            self.redactor
+                .finding_after(self.finding.clone(), self.severity, Some(self.row));
         if self.unknown_owner {
             record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint).into();
         }
@@ -226,7 +238,7 @@ impl FindingOfRow<'_> {
     /// text. None when the row is to be made whole: an attempt's finding, a guess, an unknown
     /// owner's hint, a value that differs.
     pub fn beside(&self) -> Option<Beside<'_>> {
-        let (f, r) = (&self.finding, self.row);
+        let (f, r) = (self.finding, self.row);
         let same = f.request == Some(r.id)
             && f.attempt.is_none()
             && f.guess.is_none()

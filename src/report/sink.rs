@@ -32,7 +32,7 @@ pub trait Sink {
     /// A request's finding, right after that request's row was handed to [`Sink::request`]:
     /// the JSON sinks write it from the request's row (what the two rows share is not made
     /// and escaped again); the others take it whole.
-    fn request_finding(&mut self, made: FindingOfRow<'_>) -> io::Result<()> {
+    fn request_finding(&mut self, made: &FindingOfRow<'_>) -> io::Result<()> {
         self.finding(&made.record())
     }
     fn attempt(&mut self, a: &AttemptRecord) -> io::Result<()>;
@@ -136,7 +136,7 @@ impl<W: Write> Sink for JsonSink<W> {
         self.findings.push_with(|out| f.write_to(out))
     }
 
-    fn request_finding(&mut self, made: FindingOfRow<'_>) -> io::Result<()> {
+    fn request_finding(&mut self, made: &FindingOfRow<'_>) -> io::Result<()> {
         if let Some((_, start, spans)) = self.last.filter(|l| l.0 == made.row.id)
             && let Some(b) = made.beside()
         {
@@ -253,7 +253,7 @@ impl<W: Write> Sink for JsonlSink<W> {
         Ok(())
     }
 
-    fn request_finding(&mut self, made: FindingOfRow<'_>) -> io::Result<()> {
+    fn request_finding(&mut self, made: &FindingOfRow<'_>) -> io::Result<()> {
         if let Some((_, start, spans)) = self.last.filter(|l| l.0 == made.row.id)
             && let Some(b) = made.beside()
         {
@@ -462,7 +462,7 @@ impl Sink for Lazy {
         self.get()?.finding(f)
     }
 
-    fn request_finding(&mut self, made: FindingOfRow<'_>) -> io::Result<()> {
+    fn request_finding(&mut self, made: &FindingOfRow<'_>) -> io::Result<()> {
         self.get()?.request_finding(made)
     }
 
@@ -543,7 +543,7 @@ mod tests {
             "10.0.0.2:80",
         ));
         let made = || FindingOfRow {
-            finding: f.clone(),
+            finding: &f,
             severity: crate::policy::Severity::Warning,
             row: &row,
             addrs,
@@ -557,12 +557,12 @@ mod tests {
         for sink in [&mut fast, &mut whole] {
             sink.request(&row).unwrap();
         }
-        fast.request_finding(made()).unwrap();
+        fast.request_finding(&made()).unwrap();
         whole.finding(&made().record()).unwrap();
         for sink in [&mut fast, &mut whole] {
             sink.request(&other).unwrap();
         }
-        fast.request_finding(made()).unwrap();
+        fast.request_finding(&made()).unwrap();
         whole.finding(&made().record()).unwrap();
         fast.flush().unwrap();
         whole.flush().unwrap();
@@ -574,9 +574,9 @@ mod tests {
 
         let mut json = JsonSink::new(Vec::new(), &tool()).unwrap();
         json.request(&row).unwrap();
-        json.request_finding(made()).unwrap();
+        json.request_finding(&made()).unwrap();
         json.request(&other).unwrap();
-        json.request_finding(made()).unwrap();
+        json.request_finding(&made()).unwrap();
         let mut spooled = Vec::new();
         json.findings.copy_to(&mut spooled, None).unwrap();
         let one = serde_json::to_string(&made().record()).unwrap();
