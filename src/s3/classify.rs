@@ -3,7 +3,7 @@
 //! request URI template, then required query members, then required headers; the member of the
 //! method + path group that needs nothing is the fallback.
 
-use super::query::Query;
+use super::query::{self, Query};
 use super::table::{self, Operation, PathShape};
 use crate::proto::http::{Field, HttpRequest};
 use std::cell::RefCell;
@@ -41,7 +41,10 @@ impl Request<'_> {
         mask & !self.literals == 0
             && op.literal_query.iter().all(|l| match l.value {
                 None => true,
-                Some(want) => self.query.get(l.key) == Some(Some(want)),
+                Some(want) => self
+                    .query
+                    .get(l.key)
+                    .is_some_and(|v| v.as_deref() == Some(want)),
             })
     }
 
@@ -182,12 +185,12 @@ fn signature(r: &Request<'_>, group: &table::Group, out: &mut Vec<u8>) {
     out.push(
         u8::from(r.express_control_host) | u8::from(r.aws_host) << 1 | u8::from(form_upload) << 2,
     );
-    for (key, value) in r.query.params() {
+    for (key, value) in r.query.raw_params() {
         text(out, key);
         match value {
             Some(v) if key == "x-id" || table::is_literal_key(key) => {
                 out.push(2);
-                text(out, v);
+                text(out, &query::decode(v).0);
             }
             Some(_) => out.push(1),
             None => out.push(0),
@@ -389,7 +392,7 @@ fn host_tie_note<'o>(
     chosen: &Operation,
 ) -> Option<String> {
     let x_id = r.query.get("x-id").flatten();
-    if r.aws_host || x_id.is_some_and(|x| table::by_name(x).is_some()) {
+    if r.aws_host || x_id.is_some_and(|x| table::by_name(&x).is_some()) {
         return None; // the host or x-id decides
     }
     let rank = |op: &Operation| (r.requirements(op), r.optional_present(op));
@@ -622,7 +625,7 @@ mod tests {
                             match (query.get(l.key), l.value) {
                                 (None, _) => false,
                                 (Some(_), None) => true,
-                                (Some(got), Some(want)) => got == Some(want),
+                                (Some(got), Some(want)) => got.as_deref() == Some(want),
                             }
                         });
                         prop_assert_eq!(r.literals_ok(op, *mask), searched, "{} {} {}", method, op.name, q);

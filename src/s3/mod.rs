@@ -44,6 +44,7 @@ use crate::proto::http::{Field, HttpRequest};
 use addressing::{AwsForm, HostKind, HostName, Split};
 use classify::{Matched, Request};
 use query::Query;
+use std::borrow::Cow;
 use table::PathShape;
 
 /// What an HTTP request is, as an S3 API call.
@@ -171,7 +172,7 @@ fn classify_into(
             .ok_or_else(|| format!("Host `{h}` is not host[:port]"))?,
     };
     let kind = shape.kind(&host.name);
-    match s3_evidence(req, &query, &kind, &host, (auth, scope)) {
+    match s3_evidence(req, &query, &kind, &host, (auth, scope.as_deref())) {
         // The signal may have been in the fields the capture lost (see `cut`).
         Err(_) if cut::may_lack_signal(req, &kind) => {}
         other => other?,
@@ -377,7 +378,7 @@ fn s3_evidence(
                         .is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"))
                 })
             };
-            let x_id = || matches!(q.get("x-id"), Some(Some(v)) if table::by_name(v).is_some());
+            let x_id = || matches!(q.get("x-id"), Some(Some(v)) if table::by_name(&v).is_some());
             if scope.is_some()
                 || signed_v2()
                 || query::presigned(q).is_some()
@@ -400,14 +401,17 @@ fn s3_evidence(
 /// credential: [`HostMemo::scope`]) or `X-Amz-Credential`.
 fn sigv4_service<'a>(
     authorization: Option<&'a str>,
-    q: &'a Query,
+    q: &Query<'a>,
     memo: &mut HostMemo,
-) -> Option<&'a str> {
+) -> Option<Cow<'a, str>> {
     let from_header = authorization.and_then(|a| memo.scope(a, header_scope));
-    from_header.or_else(|| {
-        let cred = q.get("X-Amz-Credential").flatten()?;
-        query::credential_service(cred)
-    })
+    if let Some(service) = from_header {
+        return Some(Cow::Borrowed(service));
+    }
+    match q.get("X-Amz-Credential").flatten()? {
+        Cow::Borrowed(cred) => query::credential_service(cred).map(Cow::Borrowed),
+        Cow::Owned(cred) => query::credential_service(&cred).map(|s| Cow::Owned(s.to_string())),
+    }
 }
 
 /// The service of an `Authorization`'s SigV4 credential scope, and where its credential ends
@@ -550,7 +554,7 @@ fn x_id_operation(
     notes: &mut Vec<String>,
 ) -> Option<&'static table::Operation> {
     let x_id = q.get("x-id").flatten()?;
-    let Some(op) = table::by_name(x_id) else {
+    let Some(op) = table::by_name(&x_id) else {
         notes.push(format!(
             "x-id `{x_id}` is not an operation of the model; ignored"
         ));

@@ -6,11 +6,13 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode_str;
 
 /// Query parameters in wire order; a key sent without `=` has no value (`?acl`), one sent as
-/// `key=` has an empty value. Repeated keys are all kept. Borrowed from the target unless
-/// percent-decoding changed them.
+/// `key=` has an empty value. Repeated keys are all kept. Keys are percent-decoded as the query
+/// is read (borrowed from the target unless decoding changed them); values are kept as sent and
+/// decoded only when read ([`Query::get`]): most are never read (`prefix`, `uploadId`), and
+/// decoding them was most of the cost of reading a query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Query<'a> {
-    params: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
+    params: Vec<(Cow<'a, str>, Option<&'a str>)>,
 }
 
 impl<'a> Query<'a> {
@@ -19,20 +21,25 @@ impl<'a> Query<'a> {
         if raw.is_empty() {
             return Query { params };
         }
-        // Split on `&` and `=` by memchr (ASCII bytes, so every piece is on character
-        // boundaries): `str`'s char search cost more than the rest of the parse.
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'&', raw.as_bytes()).chain([raw.len()]) {
-            let p = raw.get(start..end).unwrap_or_default();
-            start = end + 1;
-            if p.is_empty() {
-                continue;
+        // One pass over the bytes finds each piece's `&`, its first `=` and whether its key has
+        // a `%` (all ASCII, so every piece is on character boundaries): on these short texts
+        // a byte loop costs less than a memchr call per search.
+        let mut piece = Piece::default();
+        for (i, b) in raw.bytes().enumerate() {
+            match b {
+                b'&' => {
+                    piece.push_to(&mut params, raw, i);
+                    piece = Piece {
+                        start: i + 1,
+                        ..Piece::default()
+                    };
+                }
+                b'=' if piece.eq.is_none() => piece.eq = Some(i),
+                b'%' if piece.eq.is_none() => piece.key_escaped = true,
+                _ => {}
             }
-            params.push(match super::split_once_byte(p, b'=') {
-                Some((k, v)) => (decode_lossy(k), Some(decode_lossy(v))),
-                None => (decode_lossy(p), None),
-            });
         }
+        piece.push_to(&mut params, raw, raw.len());
         Query { params }
     }
 
@@ -44,21 +51,54 @@ impl<'a> Query<'a> {
         self.params.iter().any(|(k, _)| k == key)
     }
 
-    /// The value of the first occurrence of `key` (`Some(None)` for a bare key).
-    pub fn get(&self, key: &str) -> Option<Option<&str>> {
+    /// The value of the first occurrence of `key`, percent-decoded (`Some(None)` for a bare
+    /// key).
+    pub fn get(&self, key: &str) -> Option<Option<Cow<'a, str>>> {
         self.params
             .iter()
             .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_deref())
+            .map(|(_, v)| v.map(decode_lossy))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.params.iter().map(|(k, _)| k.as_ref())
     }
 
-    /// Every key with its value (`None` for a bare key), in wire order.
-    pub fn params(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
-        self.params.iter().map(|(k, v)| (k.as_ref(), v.as_deref()))
+    /// Every key with its value as sent, not decoded (`None` for a bare key), in wire order:
+    /// decode a value with [`decode`] when it is read.
+    pub fn raw_params(&self) -> impl Iterator<Item = (&str, Option<&'a str>)> {
+        self.params.iter().map(|(k, v)| (k.as_ref(), *v))
+    }
+}
+
+/// One `&`-separated piece of a query being read: where it starts, its first `=`, and whether
+/// its key has a `%` to decode.
+#[derive(Default)]
+struct Piece {
+    start: usize,
+    eq: Option<usize>,
+    key_escaped: bool,
+}
+
+impl Piece {
+    /// The piece ends at `end`: add it to `params` unless it is empty.
+    fn push_to<'a>(
+        &self,
+        params: &mut Vec<(Cow<'a, str>, Option<&'a str>)>,
+        raw: &'a str,
+        end: usize,
+    ) {
+        if end <= self.start {
+            return;
+        }
+        let key_end = self.eq.unwrap_or(end);
+        let key = raw.get(self.start..key_end).unwrap_or_default();
+        let key = match self.key_escaped {
+            true => decode_lossy(key),
+            false => Cow::Borrowed(key),
+        };
+        let value = self.eq.map(|e| raw.get(e + 1..end).unwrap_or_default());
+        params.push((key, value));
     }
 }
 
@@ -154,11 +194,13 @@ mod tests {
     #[test]
     fn keys_with_and_without_values() {
         let q = Query::parse("acl&tagging=&list-type=2&prefix=a%2Fb&&versionId=1&versionId=2");
-        assert_eq!(q.get("acl"), Some(None));
-        assert_eq!(q.get("tagging"), Some(Some("")));
-        assert_eq!(q.get("list-type"), Some(Some("2")));
-        assert_eq!(q.get("prefix"), Some(Some("a/b")));
-        assert_eq!(q.get("versionId"), Some(Some("1")));
+        let get = |k| q.get(k).map(|v| v.map(Cow::into_owned));
+        assert_eq!(get("acl"), Some(None));
+        assert_eq!(get("tagging"), Some(Some("".into())));
+        assert_eq!(get("list-type"), Some(Some("2".into())));
+        assert_eq!(get("prefix"), Some(Some("a/b".into())));
+        assert_eq!(get("versionId"), Some(Some("1".into())));
+        assert_eq!(get("missing"), None);
         assert_eq!(q.keys().count(), 6);
         assert!(!q.has("ACL"));
     }
@@ -192,9 +234,11 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The memchr split reads every query as `str::split` does.
+        /// The byte loop reads every query as `str::split` does, and a value read is the
+        /// value decoded.
         #[test]
         fn parse_splits_as_str_split_does(raw in "[a-zA-Z0-9&=%./é-]{0,24}") {
+            let q = Query::parse(&raw);
             let by_str: Vec<(Cow<str>, Option<Cow<str>>)> = raw
                 .split('&')
                 .filter(|p| !p.is_empty())
@@ -203,7 +247,15 @@ mod tests {
                     None => (decode_lossy(p), None),
                 })
                 .collect();
-            proptest::prop_assert_eq!(Query::parse(&raw).params, by_str);
+            let read: Vec<(Cow<str>, Option<Cow<str>>)> = q
+                .raw_params()
+                .map(|(k, v)| (Cow::Borrowed(k), v.map(decode_lossy)))
+                .collect();
+            proptest::prop_assert_eq!(&read, &by_str);
+            for (k, _) in &by_str {
+                let first = by_str.iter().find(|(k2, _)| k2 == k).map(|(_, v)| v.clone());
+                proptest::prop_assert_eq!(q.get(k), first, "{}", k);
+            }
         }
     }
 
