@@ -527,6 +527,42 @@ mod tests {
         }
     }
 
+    /// A head with the required headers `pick` chooses (by their position in `names`), and a
+    /// form upload's Content-Type when bit 2 of `flags` is set.
+    fn flagged_head(names: &[&str], pick: impl Fn(usize) -> bool, flags: u8) -> HttpRequest {
+        let mut headers: Headers = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| pick(*i))
+            .map(|(_, n)| (*n, "v"))
+            .collect();
+        if flags & 4 != 0 {
+            headers.push("Content-Type", "multipart/form-data; boundary=x");
+        }
+        head(headers)
+    }
+
+    /// A request to match, with the host flags of `flags` (bit 0: S3 Express control host,
+    /// bit 1: an AWS host).
+    fn flagged<'a>(
+        method: &'a str,
+        shape: PathShape,
+        query: &'a Query<'a>,
+        http: &'a HttpRequest,
+        flags: u8,
+        literals: u64,
+    ) -> Request<'a> {
+        Request {
+            method,
+            shape,
+            query,
+            http,
+            express_control_host: flags & 1 != 0,
+            aws_host: flags & 2 != 0,
+            literals,
+        }
+    }
+
     /// Every key a request without a query can have, in every order the loops give: the
     /// remembered answer (first and later) is the one matching anew gives.
     #[test]
@@ -537,25 +573,8 @@ mod tests {
         for (method, shape, group) in groups() {
             for present in (0..=group.headers).filter(|m| m & !group.headers == 0) {
                 for flags in 0..8 {
-                    let mut headers: Headers = names
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| present & 1 << i != 0)
-                        .map(|(_, n)| (*n, "v"))
-                        .collect();
-                    if flags & 4 != 0 {
-                        headers.push("Content-Type", "multipart/form-data; boundary=x");
-                    }
-                    let http = head(headers);
-                    let r = Request {
-                        method,
-                        shape,
-                        query: &query,
-                        http: &http,
-                        express_control_host: flags & 1 != 0,
-                        aws_host: flags & 2 != 0,
-                        literals: 0,
-                    };
+                    let http = flagged_head(names, |i| present & 1 << i != 0, flags);
+                    let r = flagged(method, shape, &query, &http, flags, 0);
                     let anew = match_in(&r, group);
                     for _ in 0..2 {
                         assert_eq!(
@@ -642,25 +661,10 @@ mod tests {
                 let query = Query::parse(&q);
                 let names = table::required_headers();
                 for (method, shape, group) in groups() {
-                    let mut headers: Headers = names
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| group.headers & 1 << i != 0 && (i + q.len()) % 2 == 0)
-                        .map(|(_, n)| (*n, "v"))
-                        .collect();
-                    if flags & 4 != 0 {
-                        headers.push("Content-Type", "multipart/form-data; boundary=x");
-                    }
-                    let http = head(headers);
-                    let r = Request {
-                        method,
-                        shape,
-                        query: &query,
-                        http: &http,
-                        express_control_host: flags & 1 != 0,
-                        aws_host: flags & 2 != 0,
-                        literals: table::literal_bits(query.keys()),
-                    };
+                    let pick = |i: usize| group.headers & 1 << i != 0 && (i + q.len()).is_multiple_of(2);
+                    let http = flagged_head(names, pick, flags);
+                    let literals = table::literal_bits(query.keys());
+                    let r = flagged(method, shape, &query, &http, flags, literals);
                     let anew = match_in(&r, group);
                     for _ in 0..2 {
                         prop_assert_eq!(match_operation(&r), anew.clone(), "{} {:?} {} {}", method, shape, q, flags);
