@@ -125,7 +125,30 @@ pub struct Judge {
     /// name or server IP: a later TLS proof for one of them is reported, not silently lost.
     early_plain: HashMap<String, u64, FastHash>,
     early_ips: HashMap<IpAddr, u64, FastHash>,
+    /// The latest run of early-judged plaintext requests with one Host and server IP, not yet
+    /// counted in `early_plain` and `early_ips`: a client's requests mostly repeat both, and
+    /// comparing the Host costs a fraction of reading it and looking it up twice.
+    early_run: EarlyRun,
     stats: JudgeStats,
+}
+
+/// Early-judged plaintext requests with the same Host header (as sent) and server IP, counted
+/// as one batch: [`Judge::remember_early`] for each of them gives what counting them at once
+/// gives, as long as nothing else touches the maps in between (only [`Judge::tls`] does, and it
+/// counts the run first).
+#[derive(Default)]
+struct EarlyRun {
+    /// The Host header as sent, and the host name it gives (None without a Host).
+    host: Option<(String, String)>,
+    ip: Option<IpAddr>,
+    /// Requests of the run not yet counted.
+    n: u64,
+}
+
+impl EarlyRun {
+    fn is(&self, raw: Option<&str>, ip: IpAddr) -> bool {
+        self.ip == Some(ip) && self.host.as_ref().map(|(h, _)| h.as_str()) == raw
+    }
 }
 
 impl Judge {
@@ -143,6 +166,7 @@ impl Judge {
             attempts_seen: 0,
             early_plain: HashMap::default(),
             early_ips: HashMap::default(),
+            early_run: EarlyRun::default(),
             stats: JudgeStats::default(),
         }
     }
@@ -168,6 +192,7 @@ impl Judge {
             return;
         }
         let e = inferred_endpoint(t);
+        self.count_early_run();
         let early = match e.host.parse::<IpAddr>() {
             Ok(ip) => self.early_ips.remove(&ip),
             Err(_) => self.early_plain.remove(&e.host),
@@ -301,22 +326,45 @@ impl Judge {
         if r.scheme != Scheme::Http || flagged {
             return;
         }
+        let (raw, ip) = (r.host.as_deref(), r.server.ip());
+        if !self.early_run.is(raw, ip) {
+            self.count_early_run();
+            let host = raw.map(|h| {
+                let name = super::endpoints::parse_host_header(h).0.into_owned();
+                (h.to_string(), name)
+            });
+            self.early_run = EarlyRun {
+                host,
+                ip: Some(ip),
+                n: 0,
+            };
+        }
+        self.early_run.n += 1;
+    }
+
+    /// Count the early run's requests in `early_plain` and `early_ips` (each the way one
+    /// request at a time would: the first of them finds room or not, the rest find its entry).
+    fn count_early_run(&mut self) {
+        let run = &mut self.early_run;
+        let n = std::mem::take(&mut run.n);
+        let Some(ip) = run.ip.filter(|_| n > 0) else {
+            return;
+        };
         let room = self.early_plain.len() + self.early_ips.len() < MAX_EARLY_HOSTS;
-        if let Some(h) = r.host.as_deref() {
-            let host = super::endpoints::parse_host_header(h).0;
-            match self.early_plain.get_mut(host.as_ref()) {
-                Some(n) => *n += 1,
+        if let Some((_, host)) = &run.host {
+            match self.early_plain.get_mut(host.as_str()) {
+                Some(k) => *k += n,
                 None if room => {
-                    self.early_plain.insert(host.into_owned(), 1);
+                    self.early_plain.insert(host.clone(), n);
                 }
                 None => {}
             }
         }
         // TLS without SNI proves the server IP.
-        match self.early_ips.get_mut(&r.server.ip()) {
-            Some(n) => *n += 1,
+        match self.early_ips.get_mut(&ip) {
+            Some(k) => *k += n,
             None if room => {
-                self.early_ips.insert(r.server.ip(), 1);
+                self.early_ips.insert(ip, n);
             }
             None => {}
         }
@@ -352,7 +400,8 @@ impl Judge {
     fn judge(&mut self, p: Pending) -> Judged {
         match p {
             Pending::Request(r) => {
-                let mut findings = Vec::new();
+                // Room for the usual one finding; a Vec's first growth makes room for four.
+                let mut findings = Vec::with_capacity(1);
                 request_findings(&self.policy, &self.known, &r, &mut findings);
                 Judged::Request(r, findings)
             }
@@ -494,5 +543,42 @@ mod tests {
         whole.finish(&mut all);
         assert_eq!(flagged(&all), 4);
         assert!(whole.stats().judged_before_proof.is_empty());
+    }
+
+    /// Early-judged requests are counted per host in runs: runs that change host and server,
+    /// and a TLS proof in the middle of a run, count each request once, where it belongs.
+    #[test]
+    fn early_runs_count_every_request_once() {
+        let mut out = Vec::new();
+        let mut j = Judge::new(Policy::new(vec![]), 1);
+        let hosts = [
+            "a.test",
+            "a.test",
+            "b.test:80",
+            "a.test",
+            "b.test",
+            "b.test",
+        ];
+        for (i, h) in hosts.iter().enumerate() {
+            j.request(plain(i as u64 + 1, i as i64, h), &mut out);
+        }
+        // Five judged early: a, a, b:80, a, b (the last b still waits).
+        j.tls(&hello(100, "a.test"));
+        for id in 7..=9 {
+            j.request(plain(id, id as i64 * 10, "a.test"), &mut out);
+        }
+        // The last b and two a's after the proof: judged early, but a.test is proven now.
+        j.tls(&hello(200, "b.test"));
+        let mut server = hello(300, "");
+        server.sni = None;
+        j.tls(&server);
+        assert_eq!(
+            j.stats().judged_before_proof,
+            vec![
+                ("a.test".to_string(), 3, at(100)),
+                ("b.test".to_string(), 3, at(200)),
+                ("10.0.0.9".to_string(), 6, at(300)),
+            ]
+        );
     }
 }
