@@ -10,7 +10,7 @@ use crate::policy::{FailOn, Judge, Judged, Scheme, Severity};
 use crate::report::groups::Groups;
 use crate::report::rows::{FindingOfRow, Redactor};
 use crate::report::sink::{Row, Sink};
-use crate::report::{Report, Summary, UNKNOWN_OWNER};
+use crate::report::{Report, Summary};
 use crate::time::Timestamp;
 use std::io;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -172,10 +172,7 @@ impl Writer {
                     unknown_owner: unknown,
                 })?,
                 None => {
-                    let mut record = self.redactor.finding(f, severity);
-                    if unknown {
-                        record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint).into();
-                    }
+                    let record = self.redactor.finding(f, severity).owner_unknown(unknown);
                     self.sink.finding(&record)?;
                 }
             }

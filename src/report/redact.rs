@@ -44,21 +44,13 @@ pub fn redact_header<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
 /// An `Authorization` value redacted, as [`redact_header`] redacts it, in its own buffer when
 /// it can: a signed request's header most often starts as the last one did (see
 /// [`LAST_SIGV4`]), and then only its signature changes, to `<redacted>`.
-pub fn redact_authorization_owned(mut value: String) -> String {
-    let shown = LAST_SIGV4.with_borrow(|last| {
-        let signature = value.strip_prefix(last.sent.as_str())?;
-        if !last.sent.starts_with("AWS4-") || !sigv4_signature(signature) {
-            return None;
-        }
-        value.clear();
-        value.push_str(&last.shown);
-        value.push_str(REDACTED);
-        Some(())
-    });
-    match shown {
-        Some(()) => value,
-        None => redact_authorization(&value),
-    }
+pub fn redact_authorization_owned(value: String) -> String {
+    LAST_SIGV4
+        .with_borrow(|last| match last.covers(&value) {
+            true => Ok(last.shown_redacted(value)),
+            false => Err(value),
+        })
+        .unwrap_or_else(|value| redact_authorization(&value))
 }
 
 /// An `Authorization` value: SigV4 (`AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
@@ -153,14 +145,24 @@ impl SigV4Prefix {
     /// signed headers are those already checked (each part ends at the first comma, and every
     /// comma up to the signature is in the prefix), so only the signature is left to check.
     fn redact(&self, value: &str) -> Option<String> {
-        let signature = value.strip_prefix(self.sent.as_str())?;
-        if self.sent.is_empty() || !sigv4_signature(signature) {
-            return None;
-        }
-        let mut out = String::with_capacity(self.shown.len() + REDACTED.len());
+        self.covers(value)
+            .then(|| self.shown_redacted(String::with_capacity(self.shown.len() + REDACTED.len())))
+    }
+
+    /// `value` is the remembered prefix and then a signature alone.
+    fn covers(&self, value: &str) -> bool {
+        !self.sent.is_empty()
+            && value
+                .strip_prefix(self.sent.as_str())
+                .is_some_and(sigv4_signature)
+    }
+
+    /// The prefix as shown, then the signature redacted, in `out`'s buffer (emptied first).
+    fn shown_redacted(&self, mut out: String) -> String {
+        out.clear();
         out.push_str(&self.shown);
         out.push_str(REDACTED);
-        Some(out)
+        out
     }
 
     fn keep(&mut self, sent: &str, shown: &str) {

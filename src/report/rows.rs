@@ -223,13 +223,9 @@ pub struct EndpointText<'a> {
 impl FindingOfRow<'_> {
     /// The finding's row, whole (its strings copied: the JSON sinks make few of these).
     pub fn record(&self) -> FindingRecord {
-        let mut record =
-            self.redactor
-                .finding_after(self.finding.clone(), self.severity, Some(self.row));
-        if self.unknown_owner {
-            record.hint = format!("{UNKNOWN_OWNER}; {}", record.hint).into();
-        }
-        record
+        self.redactor
+            .finding_after(self.finding.clone(), self.severity, Some(self.row))
+            .owner_unknown(self.unknown_owner)
     }
 
     /// What the finding's row adds to its request's row, when every value the finding holds of
@@ -298,6 +294,17 @@ impl FindingOfRow<'_> {
             Cow::Borrowed(_) => None,
             Cow::Owned(s) => Some(s),
         }
+    }
+}
+
+impl FindingRecord {
+    /// The row of a finding about traffic whose owner `run` could not find (when `unknown`):
+    /// its hint says so first.
+    pub fn owner_unknown(mut self, unknown: bool) -> FindingRecord {
+        if unknown {
+            self.hint = format!("{UNKNOWN_OWNER}; {}", self.hint).into();
+        }
+        self
     }
 }
 
