@@ -14,7 +14,7 @@ use super::{
     Attempt, AttemptOutcome, CloseReason, ConnId, Direction, FlowLimits, FlowStats, OpenedBy,
     StreamEvent,
 };
-use crate::decode::Segment;
+use crate::decode::{Segment, TcpFlags};
 use crate::time::Timestamp;
 use std::net::SocketAddr;
 
@@ -243,6 +243,76 @@ impl Conn {
             return self.after_reset(ts, out);
         }
         v
+    }
+
+    /// The usual segment of an open connection, taken without the state machine: no SYN, RST
+    /// or FIN, nothing cut, nothing held or lingering anywhere, bytes already carried (so its
+    /// cost in the table stays), and the segment either empty or next in order and not waiting
+    /// for the peer. [`Conn::on_segment`] would then only note its ACK and deliver its bytes
+    /// (verdict `Keep`), and this does just that; false, having changed nothing, for any other
+    /// segment. `dir` is the segment's direction. Nearly every packet of a busy connection is
+    /// one (held to the general path by `table/tests/props.rs`).
+    pub(super) fn on_plain_segment(
+        &mut self,
+        seg: &Segment<'_>,
+        dir: Direction,
+        ts: Timestamp,
+        sink: &mut dyn FnMut(StreamEvent<'_>),
+    ) -> bool {
+        const UNUSUAL: u8 = TcpFlags::SYN | TcpFlags::RST | TcpFlags::FIN;
+        if seg.flags.0 & UNUSUAL != 0
+            || seg.missing != 0
+            || self.early.is_some()
+            || self.reset.is_some()
+            || self.held_reported != 0
+            || !self.carried()
+        {
+            return false;
+        }
+        let id = self.id;
+        let (this, other) = match dir {
+            Direction::ClientToServer => (&mut self.c2s, &mut self.s2c),
+            Direction::ServerToClient => (&mut self.s2c, &mut self.c2s),
+        };
+        // Both FINs seen: the general path ends the connection.
+        if this.fin_seen() && other.fin_seen() || !other.holds_nothing() {
+            return false;
+        }
+        let after_peer = if seg.flags.ack() {
+            other.ack_offset(seg.ack)
+        } else {
+            0
+        };
+        let len = seg.payload.len();
+        if !this.takes_plainly(seg.seq, len, after_peer, other.reach()) {
+            return false;
+        }
+        self.last_ts = self.last_ts.max(ts);
+        if seg.flags.ack() {
+            other.ack_nothing_held(after_peer);
+        }
+        if len > 0 {
+            sink(StreamEvent::Data {
+                conn: id,
+                dir,
+                ts,
+                bytes: seg.payload,
+            });
+            this.advance(len);
+        }
+        true
+    }
+
+    /// The direction of a segment between this connection's two ends; `None` for another
+    /// 4-tuple.
+    pub(super) fn direction_of(&self, seg: &Segment<'_>) -> Option<Direction> {
+        if seg.src == self.client && seg.dst == self.server {
+            Some(Direction::ClientToServer)
+        } else if seg.src == self.server && seg.dst == self.client {
+            Some(Direction::ServerToClient)
+        } else {
+            None
+        }
     }
 
     /// Data or a FIN (not a SYN or RST) of a direction whose first sequence number is unknown.

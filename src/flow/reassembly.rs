@@ -295,6 +295,30 @@ impl Reassembler {
             && seg.seq == self.base.wrapping_add(self.next as u32)
     }
 
+    /// Whether [`Reassembler::segment`] would only deliver a whole segment (no FIN, nothing cut)
+    /// starting at `seq` with `len` payload bytes, acknowledging the peer up to `after_peer`:
+    /// nothing is held or owed, it starts exactly at the next byte, and bytes do not wait for
+    /// the peer (an empty one starting there is [`Disposition::Empty`] and changes nothing). Then
+    /// [`Reassembler::advance`] is all that call does.
+    pub fn takes_plainly(&self, seq: u32, len: usize, after_peer: u64, peer_reach: u64) -> bool {
+        self.synced
+            && self.holds_nothing()
+            && !self.unknown_start
+            && seq == self.base.wrapping_add(self.next as u32)
+            && (len == 0 || after_peer <= peer_reach)
+    }
+
+    /// `len` bytes were delivered (see [`Reassembler::takes_plainly`]).
+    pub fn advance(&mut self, len: usize) {
+        self.next = self.next.saturating_add(len as u64);
+    }
+
+    /// [`Reassembler::ack`] when nothing is held: it only notes how far the peer got, at
+    /// `offset` ([`Reassembler::ack_offset`] of its ACK number).
+    pub fn ack_nothing_held(&mut self, offset: u64) {
+        self.acked = self.acked.max(offset);
+    }
+
     /// The peer acknowledged everything before `ack` (RFC 9293 §3.4): a hole it covers reached
     /// the peer but not the capture, so once the bytes after it have waited [`ACK_GRACE_NS`] it is
     /// skipped as a gap of known length.

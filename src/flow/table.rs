@@ -1,12 +1,15 @@
 //! The bounded connection table: 4-tuple → connection, recency order for eviction and idle
 //! expiry, a queue of SYN deadlines, and tombstones of recently closed connections.
 //!
-//! Costs: an in-order segment of a known connection is one hash lookup, an O(1) move to the
-//! front of the recency list and a zero-copy delivery: no allocation. Expiry is checked when packet
-//! time advances by a second (or when [`FlowTable::expire`] is called) and only looks at what
-//! expires: the recency list's oldest end and the SYN queue's front. The hasher is std's
-//! SipHash: the 4-tuples come from the network, so a DoS-resistant hash is worth its few ns.
-//! Packet time that runs backwards only delays expiry (the oldest end is checked first).
+//! Costs: an in-order segment of a known connection is one lookup (usually in a small cache of
+//! recent slots, else a hash lookup), an O(1) move to the front of the recency list and a
+//! zero-copy delivery, taken by a plain lane that skips the state machine: no allocation.
+//! Expiry is checked when packet time advances by a second (or when [`FlowTable::expire`] is
+//! called) and only looks at what expires: the recency list's oldest end and the SYN queue's
+//! front. The index's hasher is foldhash, randomly seeded: the 4-tuples come from the network,
+//! so a DoS-resistant hash is worth its few ns (the cache in front of it needs none: a
+//! collision there is a miss). Packet time that runs backwards only delays expiry (the oldest
+//! end is checked first).
 
 use super::FastHash;
 use super::conn::{Conn, Out, Phase, Verdict};
@@ -14,10 +17,11 @@ use super::key::FlowKey;
 use super::lru::Lru;
 use super::reassembly::ACK_GRACE_NS;
 use super::tombstone::Tombstones;
-use super::{CloseReason, ConnId, FlowLimits, FlowStats, StreamEvent};
+use super::{CloseReason, ConnId, Direction, FlowLimits, FlowStats, StreamEvent};
 use crate::decode::Segment;
 use crate::time::Timestamp;
 use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 
 const SECOND_NS: i64 = 1_000_000_000;
 
@@ -89,6 +93,31 @@ pub struct FlowTable {
     /// The input ended ([`FlowTable::finish_some`]): no late segment can come, keep no
     /// tombstones (a full table closed at the end would otherwise fill them all at once).
     ending: bool,
+    /// The slot last found for each bucket of 4-tuples (`recent_bucket`; `usize::MAX` for none):
+    /// the flows of a capture's busy connections are found here without hashing their key
+    /// (hashing and probing the index was ~130 instructions a packet). Checked against the
+    /// connection's ends before use, so a stale or colliding entry is only a miss.
+    recent: Box<[usize; RECENT]>,
+    /// The plain lane (`recent` and `Conn::on_plain_segment`) is taken; tests turn it off to
+    /// hold it to the general path.
+    plain_lane: bool,
+}
+
+/// Buckets of [`FlowTable::recent`].
+const RECENT: usize = 256;
+
+/// A 4-tuple's bucket in [`FlowTable::recent`], the same both ways (its two ends are mixed with
+/// XOR). Not DoS-resistant, and need not be: a collision costs a miss, then the index's lookup.
+fn recent_bucket(seg: &Segment<'_>) -> usize {
+    fn mix(a: SocketAddr) -> u32 {
+        let ip = match a.ip() {
+            IpAddr::V4(ip) => ip.to_bits(),
+            IpAddr::V6(ip) => ip.to_bits() as u32,
+        };
+        ip ^ u32::from(a.port())
+    }
+    let h = (mix(seg.src) ^ mix(seg.dst)).wrapping_mul(0x9E37_79B1);
+    (h >> (32 - RECENT.trailing_zeros())) as usize
 }
 
 impl FlowTable {
@@ -113,6 +142,8 @@ impl FlowTable {
             held_total: 0,
             charged_total: 0,
             ending: false,
+            recent: Box::new([usize::MAX; RECENT]),
+            plain_lane: true,
         }
     }
 
@@ -131,12 +162,19 @@ impl FlowTable {
             self.expire(ts, sink);
             self.next_check = Timestamp(ts.0.saturating_add(SECOND_NS));
         }
-        let key = FlowKey::new(seg.src, seg.dst);
-        let Some(&slot) = self.index.get(&key) else {
-            self.start(key, seg, ts, sink);
-            return;
+        let (slot, dir) = match self.lookup(seg) {
+            Ok(found) => found,
+            Err(key) => return self.start(key, seg, ts, sink),
         };
         self.conns.touch(slot);
+        if self.plain_lane
+            && let Some(dir) = dir
+            && let Some(conn) = self.conns.get_mut(slot)
+            && conn.on_plain_segment(seg, dir, ts, sink)
+        {
+            // Its cost is unchanged; what the general path's `Keep` does after.
+            return self.shed(ts, sink);
+        }
         let held_cap = self.held_room(slot);
         let mut out = Out {
             stats: &mut self.stats,
@@ -147,7 +185,7 @@ impl FlowTable {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
-        let id = conn.id;
+        let (id, key) = (conn.id, conn.key);
         let verdict = conn.on_segment(seg, ts, &mut out);
         self.recharge(slot);
         match verdict {
@@ -167,6 +205,28 @@ impl FlowTable {
                 self.start(key, seg, ts, sink);
             }
         }
+    }
+
+    /// The connection of a segment's 4-tuple and the segment's direction in it (known unless
+    /// the connection's ends disagree with its key, which they never do), or the 4-tuple's key
+    /// when none is tracked. A connection the last lookup of its `recent` bucket found is found
+    /// there without hashing the key: the segment's two ends are compared with the
+    /// connection's, so a bucket left stale by a closed connection only misses.
+    fn lookup(&mut self, seg: &Segment<'_>) -> Result<(usize, Option<Direction>), FlowKey> {
+        let bucket = recent_bucket(seg);
+        if let Some(&slot) = self.recent.get(bucket)
+            && let Some(dir) = self.conns.get(slot).and_then(|c| c.direction_of(seg))
+        {
+            return Ok((slot, Some(dir)));
+        }
+        let key = FlowKey::new(seg.src, seg.dst);
+        let &slot = self.index.get(&key).ok_or(key)?;
+        if self.plain_lane
+            && let Some(r) = self.recent.get_mut(bucket)
+        {
+            *r = slot;
+        }
+        Ok((slot, self.conns.get(slot).and_then(|c| c.direction_of(seg))))
     }
 
     /// Expire what packet time says is over (call with the latest timestamp): SYNs unanswered

@@ -177,3 +177,90 @@ proptest! {
         prop_assert_eq!(h.table.held_bytes(), 0);
     }
 }
+
+/// What a table did: every event in full (times included), and its counters and sizes after.
+fn run_table(table: &mut FlowTable, segs: &[(Segment<'_>, i64)]) -> (Vec<String>, String) {
+    let mut events = Vec::new();
+    let mut sizes = Vec::new();
+    for (seg, ts) in segs {
+        table.ingest(seg, Timestamp(*ts), &mut |e| events.push(format!("{e:?}")));
+        sizes.push((
+            table.len(),
+            table.charged_bytes(),
+            table.held_bytes(),
+            table.tombstones(),
+        ));
+    }
+    let end = segs.last().map_or(0, |s| s.1);
+    table.finish(Timestamp(end), &mut |e| events.push(format!("{e:?}")));
+    (events, format!("{:?} {sizes:?}", table.stats()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Segments of a few connections that mostly follow their streams (in order both ways,
+    /// acknowledging what the peer sent, pure ACKs), with SYNs, FINs, RSTs, retransmissions,
+    /// holes, cut payloads, ACKs of unsent bytes and missing ACK flags mixed in, and time
+    /// running past grace and idle timeouts: the plain lane (`recent` and
+    /// `Conn::on_plain_segment`) gives every event and counter the general path gives.
+    #[test]
+    fn plain_lane_is_the_general_path(
+        isns in proptest::collection::vec(any::<u32>(), 6),
+        steps in proptest::collection::vec(
+            (0usize..3, any::<bool>(), 0u8..20, 0usize..60, 0i64..4, 0u32..3),
+            0..300),
+        tight in any::<bool>(),
+    ) {
+        let ends = [
+            (addr("10.0.0.1:50000"), addr("10.0.0.2:80")),
+            (addr("10.0.0.1:50001"), addr("10.0.0.2:80")),
+            (addr("[::1]:50002"), addr("[::1]:9000")),
+        ];
+        let limits = FlowLimits {
+            max_connections: 2,
+            max_out_of_order_bytes: 500,
+            max_table_bytes: if tight { 6 << 10 } else { 64 << 10 },
+            idle_timeout_ns: 2_000_000_000,
+            syn_timeout_ns: 1_000_000_000,
+        };
+        let data = [b'q'; 60];
+        // The next sequence number each side sends, [pair][0 client, 1 server].
+        let mut sent: Vec<[u32; 2]> = isns.chunks(2).map(|c| [c[0], c[1]]).collect();
+        let mut segs = Vec::new();
+        let mut ts = 0i64;
+        for (pair, from_server, kind, len, dt, odd) in steps {
+            let side = usize::from(from_server);
+            let (mut src, mut dst) = ends[pair];
+            if from_server {
+                (src, dst) = (dst, src);
+            }
+            let (own, peer) = (sent[pair][side], sent[pair][1 - side]);
+            let payload = &data[..len];
+            // (flags, seq, ack, payload, missing, how far `own` moves)
+            let (flags, seq, ack, payload, missing, moved) = match kind {
+                0 => (SYN, own.wrapping_sub(1), 0, &data[..0], 0, 0),
+                1 => (SYNACK, own.wrapping_sub(1), peer, &data[..0], 0, 0),
+                2 => (FIN, own, peer, payload, 0, len as u32 + 1),
+                3 => (if odd == 0 { RST } else { RSTACK }, own.wrapping_add(odd), peer, &data[..0], 0, 0),
+                4 => (PSH, own, peer, payload, 7 * odd + 1, len as u32 + 7 * odd + 1),
+                5 => (PSH, own.wrapping_sub(len as u32 + odd), peer, payload, 0, 0),
+                6 => (PSH, own.wrapping_add(9 + odd), peer, payload, 0, len as u32 + 9 + odd),
+                7 => (PSH, own, peer.wrapping_add(40 * odd + 1), payload, 0, len as u32),
+                8 => (TcpFlags::PSH, own, 0, payload, 0, len as u32),
+                9 => (ACK, own, peer.wrapping_sub(odd * 5), &data[..0], 0, 0),
+                _ => (PSH, own, peer, payload, 0, len as u32),
+            };
+            sent[pair][side] = own.wrapping_add(moved);
+            ts += [1_000, 50_000_000, 300_000_000, 2_500_000_000][dt as usize];
+            segs.push((Segment { src, dst, seq, ack, flags: TcpFlags(flags), payload, missing }, ts));
+        }
+        let mut plain = FlowTable::new(limits);
+        let mut general = FlowTable::new(limits);
+        general.plain_lane = false;
+        let (plain_events, plain_counts) = run_table(&mut plain, &segs);
+        let (general_events, general_counts) = run_table(&mut general, &segs);
+        prop_assert_eq!(plain_events, general_events);
+        prop_assert_eq!(plain_counts, general_counts);
+    }
+}
