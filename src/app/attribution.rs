@@ -108,6 +108,7 @@ impl Attribution {
 }
 
 /// One stream event through the attribution (when there is one) to the records.
+#[inline]
 pub fn route(attr: &mut Option<Attribution>, records: &mut Records, ev: StreamEvent<'_>) {
     let Some(a) = attr else {
         return records.on_stream(ev);

@@ -85,20 +85,34 @@ impl Engine {
 
     pub fn frame(&mut self, frame: &Frame<'_>) {
         self.count(frame);
+        // Nearly every frame is plain TCP over Ethernet: decoded in place, no tunnel to tally.
+        match decode::plain(frame.link, frame.data) {
+            Some(seg) => self.segment(&seg, frame.ts),
+            None => self.other_frame(frame),
+        }
+    }
+
+    /// A frame [`decode::plain`] does not read: decoded the general way, its tunnels tallied.
+    #[inline(never)]
+    fn other_frame(&mut self, frame: &Frame<'_>) {
         let (decoded, tunnels) = decode::decode_tunnelled(frame.link, frame.data);
         self.intake.tally.tunnelled(tunnels);
-        let seg = match decoded {
-            Ok(seg) => seg,
-            Err(skip) => return self.skipped(skip, frame),
-        };
+        match decoded {
+            Ok(seg) => self.segment(&seg, frame.ts),
+            Err(skip) => self.skipped(skip, frame),
+        }
+    }
+
+    /// A decoded segment into the flow table; every [`EXPIRE_EVERY`] of them, a tick.
+    #[inline(always)]
+    fn segment(&mut self, seg: &decode::Segment<'_>, ts: Timestamp) {
         let (records, attr) = (&mut self.records, &mut self.attribution);
-        self.flow
-            .ingest(&seg, frame.ts, &mut |ev: StreamEvent<'_>| {
-                attribution::route(attr, records, ev)
-            });
+        self.flow.ingest(seg, ts, &mut |ev: StreamEvent<'_>| {
+            attribution::route(attr, records, ev)
+        });
         self.since_expire += 1;
         if self.since_expire >= EXPIRE_EVERY {
-            self.tick(frame.ts);
+            self.tick(ts);
         }
     }
 

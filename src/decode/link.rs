@@ -101,6 +101,19 @@ pub(super) fn ethernet(data: &[u8]) -> Result<Layer<'_>, Skip> {
     by_ethertype(ethertype, data.get(at + 2..).ok_or(Skip::Malformed)?)
 }
 
+/// An Ethernet frame without VLAN tags carrying plain TCP in IPv4 or IPv6 (see
+/// `segment::plain_tcp`): nearly every frame of a capture on a host or a mirror port. What
+/// [`ethernet`] and `plain_tcp` make of it, read in one go; `None` for any other frame.
+#[inline]
+pub(super) fn plain_ethernet(data: &[u8]) -> Option<super::Segment<'_>> {
+    let ip = data.get(14..)?;
+    match be16(data, 12)? {
+        ETHERTYPE_IPV4 => super::segment::plain_tcp(IpVersion::V4, ip),
+        ETHERTYPE_IPV6 => super::segment::plain_tcp(IpVersion::V6, ip),
+        _ => None,
+    }
+}
+
 /// Linux cooked v1 (<https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html>): 16 bytes, the
 /// protocol field at offset 14 is an EtherType for IP on every device type, `lo` included.
 fn linux_sll(data: &[u8]) -> Result<Layer<'_>, Skip> {

@@ -451,5 +451,105 @@ fn captured_frames_take_the_fast_path() {
         };
         let fast = super::segment::plain_tcp(version, ip).expect("the usual frame is plain TCP");
         assert_eq!(Ok(fast), super::decode_walked(link, &frame).0);
+        if link == LinkType::ETHERNET {
+            assert_eq!(super::link::plain_ethernet(&frame), Some(fast));
+        }
+    }
+}
+
+/// Every frame of a legacy pcap file: its link type and each record's captured bytes (a
+/// reader of its own, so this test does not hang on the capture readers'). Standard libpcap
+/// files only: magic in either byte order, microseconds or nanoseconds.
+fn pcap_frames(bytes: &[u8]) -> Option<(LinkType, Vec<&[u8]>)> {
+    let magic = bytes.get(..4)?;
+    let big = match magic {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => false,
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => true,
+        _ => return None,
+    };
+    let word = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let link = LinkType(word(20)? & 0x0fff_ffff);
+    let (mut at, mut frames) = (24, Vec::new());
+    while let Some(caplen) = word(at + 8) {
+        let start = at + 16;
+        let end = start + caplen as usize;
+        frames.push(bytes.get(start..end)?);
+        at = end;
+    }
+    Some((link, frames))
+}
+
+/// Every frame of the fixture captures decodes through the fast paths as through the walk,
+/// and the Ethernet lane takes the plain ones.
+#[test]
+fn fixture_frames_decode_as_the_walk_does() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/captures");
+    let (mut frames_seen, mut ethernet_lane) = (0, 0);
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "pcap") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let Some((link, frames)) = pcap_frames(&bytes) else {
+            continue;
+        };
+        for frame in frames {
+            frames_seen += 1;
+            assert_eq!(
+                super::decode_tunnelled(link, frame),
+                super::decode_walked(link, frame),
+                "{}: {frame:02x?}",
+                path.display()
+            );
+            if link == LinkType::ETHERNET && super::link::plain_ethernet(frame).is_some() {
+                ethernet_lane += 1;
+            }
+        }
+    }
+    assert!(frames_seen > 1000, "{frames_seen} frames");
+    assert!(
+        ethernet_lane > 500,
+        "{ethernet_lane} of {frames_seen} frames"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// Arbitrary bytes behind an Ethernet header (plain, VLAN-tagged or not IP) and a
+    /// plausible IPv4 or IPv6 start: the fast paths answer as the walk does, and never panic.
+    #[test]
+    fn ethernet_lane_is_the_walk_on_arbitrary_bytes(
+        ethertype in prop::sample::select(vec![0x0800u16, 0x86dd, 0x8100, 0x0806, 0x8847]),
+        first in prop::sample::select(vec![0x45u8, 0x46, 0x4f, 0x44, 0x60, 0x65, 0x00]),
+        tail in prop::collection::vec(any::<u8>(), 0..120),
+        cut in 0usize..16,
+    ) {
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&ethertype.to_be_bytes());
+        frame.push(first);
+        frame.extend_from_slice(&tail);
+        frame.truncate(frame.len().saturating_sub(cut));
+        prop_assert_eq!(
+            super::decode_tunnelled(LinkType::ETHERNET, &frame),
+            super::decode_walked(LinkType::ETHERNET, &frame)
+        );
+    }
+
+    /// Wholly arbitrary frames of every link type: the fast paths answer as the walk does.
+    #[test]
+    fn fast_paths_are_the_walk_on_arbitrary_frames(
+        link in prop::sample::select(&LINKS[..]),
+        data in prop::collection::vec(any::<u8>(), 0..120),
+    ) {
+        prop_assert_eq!(super::decode_tunnelled(link, &data), super::decode_walked(link, &data));
     }
 }

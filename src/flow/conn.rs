@@ -305,6 +305,7 @@ impl Conn {
 
     /// The direction of a segment between this connection's two ends; `None` for another
     /// 4-tuple.
+    #[inline(always)]
     pub(super) fn direction_of(&self, seg: &Segment<'_>) -> Option<Direction> {
         if seg.src == self.client && seg.dst == self.server {
             Some(Direction::ClientToServer)

@@ -340,6 +340,7 @@ impl Reassembler {
     }
 
     /// The stream offset an ACK number of the peer stands for; 0 when unknown or out of window.
+    #[inline(always)]
     pub fn ack_offset(&self, ack: u32) -> u64 {
         if !self.synced {
             return 0;
