@@ -618,15 +618,6 @@ impl Classifier {
 
     /// A deferred exchange classified into its request's record.
     pub fn request(&mut self, d: Deferred) -> Box<Request> {
-        let s3 = s3::classify_remembering(&d.ex.request, &self.hints, &mut self.memo);
-        // A request that only makes sense virtual-hosted proved the service host: later
-        // requests to other names under it split bucket and key the same way.
-        if s3.learned_service_host.is_some() || s3.learned_bucket_host.is_some() {
-            self.hints.learn(&s3);
-            self.memo.clear();
-        }
-        let op = s3.operation.as_ref().map_or("unknown", |op| *op);
-        self.operations.count(op, d.scheme);
         let Deferred {
             id,
             conn,
@@ -634,8 +625,24 @@ impl Classifier {
             view,
             mut ex,
         } = d;
+        // The fields the record and the classification both read, looked up once.
+        let fields = Fields::of(&ex.request.headers);
+        let seen = s3::Seen {
+            host: fields.host,
+            authorization: fields.authorization,
+        };
+        let s3 = s3::classify_seen(&ex.request, seen, &self.hints, &mut self.memo);
+        // A request that only makes sense virtual-hosted proved the service host: later
+        // requests to other names under it split bucket and key the same way.
+        if s3.learned_service_host.is_some() || s3.learned_bucket_host.is_some() {
+            self.hints.learn(&s3);
+            self.memo.clear();
+        }
+        let op = s3.operation.as_ref().map_or("unknown", |op| *op);
+        self.operations.count(op, scheme);
+        let owned = fields.owned();
         // The exchange stays where it is: its parts are taken out of it, not the whole moved.
-        request(id, conn, view, scheme, &mut ex, s3)
+        request(id, conn, view, scheme, &mut ex, s3, owned)
     }
 
     /// The counts per operation of this classifier and `other`'s (the one that did not
@@ -655,6 +662,48 @@ impl Classifier {
     }
 }
 
+/// The request's fields its record reads, found by the headers' index once.
+struct Fields<'h> {
+    host: Option<&'h str>,
+    user_agent: Option<&'h str>,
+    authorization: Option<&'h str>,
+    token: bool,
+}
+
+impl<'h> Fields<'h> {
+    fn of(h: &'h crate::proto::http::Headers) -> Fields<'h> {
+        Fields {
+            host: h.field(Field::Host),
+            user_agent: h.field(Field::UserAgent),
+            authorization: h.field(Field::Authorization),
+            token: h.field(Field::SecurityToken).is_some(),
+        }
+    }
+
+    /// Copies of the texts the record keeps, and what the evidence needs of them (the copies
+    /// are made before the exchange is taken apart).
+    fn owned(&self) -> Owned {
+        let owned = |v: Option<&str>| v.map(str::to_string);
+        let auth = self.authorization.unwrap_or("");
+        Owned {
+            host: owned(self.host),
+            user_agent: owned(self.user_agent),
+            authorization: owned(self.authorization),
+            token: self.token,
+            sigv4_auth: auth.starts_with("AWS4-") || auth.starts_with("AWS "),
+        }
+    }
+}
+
+/// The texts a record keeps of its request's fields ([`Fields::owned`]).
+struct Owned {
+    host: Option<String>,
+    user_agent: Option<String>,
+    authorization: Option<String>,
+    token: bool,
+    sigv4_auth: bool,
+}
+
 /// One typed request: the exchange, its classification and the connection's evidence.
 fn request(
     id: u64,
@@ -663,49 +712,46 @@ fn request(
     scheme: Scheme,
     ex: &mut HttpExchange,
     s3: s3::S3Request,
+    fields: Owned,
 ) -> Box<Request> {
-    let h = &ex.request.headers;
-    let [host, user_agent, authorization, token] = [
-        Field::Host,
-        Field::UserAgent,
-        Field::Authorization,
-        Field::SecurityToken,
-    ]
-    .map(|f| h.field(f));
-    let evidence = evidence(ex, &c, &s3, authorization, token.is_some());
-    let owned = |v: Option<&str>| v.map(str::to_string);
-    let (host, user_agent, authorization) = (owned(host), owned(user_agent), owned(authorization));
+    let evidence = evidence(ex, &c, &s3, fields.sigv4_auth, fields.token);
     let interim = std::mem::take(&mut ex.interim);
     let (req, response) = (&mut ex.request, ex.response.as_ref());
-    Box::new(Request {
-        id,
-        time: req.ts,
-        scheme,
-        client: c.client,
-        server: c.server,
-        host,
-        user_agent,
-        authorization,
-        operation: s3.operation.map_err(|u| u.reason),
-        operation_note: s3.note,
-        bucket: s3.bucket,
-        key: s3.key,
-        addressing: s3.addressing,
-        status: response.map(|r| r.status),
-        location: redirect_location(response),
-        interim,
-        request_body_bytes: req.body_len,
-        response_body_bytes: response.and_then(|r| r.body_len),
-        response_time: response.map(|r| r.ts),
-        tls: c.tls,
-        connection: conn.0,
-        process: None,
-        owner: None,
-        evidence,
-        truncated: req.cut.is_some(),
-        method: std::mem::take(&mut req.method),
-        target: std::mem::take(&mut req.target),
-    })
+    // Written straight into its allocation: built on the stack and moved into a box, the
+    // record (some 600 bytes) was copied once more.
+    let record = Box::new_uninit();
+    Box::write(
+        record,
+        Request {
+            id,
+            time: req.ts,
+            scheme,
+            client: c.client,
+            server: c.server,
+            host: fields.host,
+            user_agent: fields.user_agent,
+            authorization: fields.authorization,
+            operation: s3.operation.map_err(|u| u.reason),
+            operation_note: s3.note,
+            bucket: s3.bucket,
+            key: s3.key,
+            addressing: s3.addressing,
+            status: response.map(|r| r.status),
+            location: redirect_location(response),
+            interim,
+            request_body_bytes: req.body_len,
+            response_body_bytes: response.and_then(|r| r.body_len),
+            response_time: response.map(|r| r.ts),
+            tls: c.tls,
+            connection: conn.0,
+            process: None,
+            owner: None,
+            evidence,
+            truncated: req.cut.is_some(),
+            method: std::mem::take(&mut req.method),
+            target: std::mem::take(&mut req.target),
+        },
+    )
 }
 
 /// A 3xx response's `Location` (RFC 9110 §10.2.2): kept only for redirects, the one place the
@@ -764,16 +810,15 @@ fn decryption_text(d: Decryption) -> String {
     }
 }
 
-/// `authorization` and `token`: the request's `Authorization` and whether it has an
-/// `X-Amz-Security-Token`, looked up with its other fields.
+/// `sigv4_auth` and `token`: whether the request's `Authorization` is an AWS signature and
+/// whether it has an `X-Amz-Security-Token`, looked up with its other fields.
 fn evidence(
     ex: &HttpExchange,
     c: &ConnView,
     s3: &s3::S3Request,
-    authorization: Option<&str>,
+    sigv4_auth: bool,
     token: bool,
 ) -> Evidence {
-    let auth = authorization.unwrap_or("");
     // Only a rejection's body is ever read (`policy::evaluate`): decoding every GetObject's
     // first bytes was 3% of a body-heavy capture's analysis.
     let rejection = ex
@@ -786,7 +831,7 @@ fn evidence(
         (!text.trim().is_empty()).then(|| text[..end].to_string())
     });
     Evidence {
-        sigv4_auth: auth.starts_with("AWS4-") || auth.starts_with("AWS "),
+        sigv4_auth,
         session_token: token,
         presigned: s3.presigned.is_some(),
         server_replied_tls: c.server_replied_tls,

@@ -99,7 +99,13 @@ const S3_SERVICES: &[&str] = &["s3", "s3express", "s3-object-lambda", "s3-outpos
 
 /// Classifies one request. `hints` are the hosts known to be S3 endpoints.
 pub fn classify(req: &HttpRequest, hints: &HostHints) -> S3Request {
-    classify_with(req, hints, Detail::Full, &mut HostMemo::default())
+    classify_with(
+        req,
+        Seen::of(req),
+        hints,
+        Detail::Full,
+        &mut HostMemo::default(),
+    )
 }
 
 /// [`classify`], remembering the last Host read in `memo` (see [`HostMemo`]): the caller
@@ -109,13 +115,52 @@ pub fn classify_remembering(
     hints: &HostHints,
     memo: &mut HostMemo,
 ) -> S3Request {
-    classify_with(req, hints, Detail::Full, memo)
+    classify_with(req, Seen::of(req), hints, Detail::Full, memo)
+}
+
+/// The request's fields a caller has already looked up, so that classifying does not look
+/// them up again: what [`Seen::of`] gives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seen<'a> {
+    /// The `Host` header (the first one).
+    pub host: Option<&'a str>,
+    /// The `Authorization` header (the first one).
+    pub authorization: Option<&'a str>,
+}
+
+impl<'a> Seen<'a> {
+    pub fn of(req: &'a HttpRequest) -> Seen<'a> {
+        Seen {
+            host: req.headers.field(Field::Host),
+            authorization: req.headers.field(Field::Authorization),
+        }
+    }
+}
+
+/// [`classify_remembering`], given the request's [`Seen`] fields (they must be
+/// [`Seen::of`]`(req)`: a debug check holds the caller to it).
+pub fn classify_seen(
+    req: &HttpRequest,
+    seen: Seen<'_>,
+    hints: &HostHints,
+    memo: &mut HostMemo,
+) -> S3Request {
+    debug_assert_eq!(seen, Seen::of(req));
+    classify_with(req, seen, hints, Detail::Full, memo)
 }
 
 /// The operation alone: the same decision as [`classify`], without decoding the bucket and key
 /// (for requests the report only counts).
 pub fn operation(req: &HttpRequest, hints: &HostHints) -> Result<&'static str, Unknown> {
-    classify_with(req, hints, Detail::OperationOnly, &mut HostMemo::default()).operation
+    let seen = Seen::of(req);
+    classify_with(
+        req,
+        seen,
+        hints,
+        Detail::OperationOnly,
+        &mut HostMemo::default(),
+    )
+    .operation
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +171,7 @@ enum Detail {
 
 fn classify_with(
     req: &HttpRequest,
+    seen: Seen<'_>,
     hints: &HostHints,
     detail: Detail,
     memo: &mut HostMemo,
@@ -143,7 +189,7 @@ fn classify_with(
         learned_bucket_host: None,
     };
     let mut notes = Vec::new();
-    out.operation = classify_into(req, hints, detail, memo, &mut out, &mut notes)
+    out.operation = classify_into(req, seen, hints, detail, memo, &mut out, &mut notes)
         .map_err(|reason| Unknown { reason });
     out.note = (!notes.is_empty()).then(|| notes.join("; "));
     out
@@ -151,6 +197,7 @@ fn classify_with(
 
 fn classify_into(
     req: &HttpRequest,
+    seen: Seen<'_>,
     hints: &HostHints,
     detail: Detail,
     memo: &mut HostMemo,
@@ -162,9 +209,9 @@ fn classify_into(
     out.presigned = query::presigned(&query);
     check_method(&req.method)?;
     // Read before the Host, which borrows the memo until the end.
-    let auth = req.headers.field(Field::Authorization);
+    let auth = seen.authorization;
     let scope = sigv4_service(auth, &query, memo);
-    let seen_host = target.authority.or_else(|| req.headers.field(Field::Host));
+    let seen_host = target.authority.or(seen.host);
     let (host, shape) = match seen_host.or_else(|| req.cut.map(|_| cut::UNSEEN_HOST)) {
         None => return Err("no Host header".to_string()),
         Some(h) => memo

@@ -644,3 +644,49 @@ fn a_request_that_names_nothing_path_style_is_read_virtual_hosted_on_an_unknown_
     let list_buckets = hosted("GET", "/");
     assert_eq!(op(&list_buckets), "ListBuckets");
 }
+
+/// Classifying with the Host and Authorization the caller looked up ([`classify_seen`]) is
+/// classifying the request alone, for requests with and without either field, a repeated
+/// one (the first counts) and an absolute-form target (whose authority wins over the Host).
+#[test]
+fn classifying_with_the_fields_seen_is_classifying_the_request() {
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: [Case; 6] = [
+        (
+            "GET",
+            "/b/k",
+            &[("Host", "127.0.0.1:9000"), ("Authorization", SIGV4)],
+        ),
+        ("PUT", "/b/k", &[("Authorization", SIGV4)]),
+        ("GET", "/b?list-type=2", &[("Host", "b.s3.amazonaws.com")]),
+        (
+            "GET",
+            "/",
+            &[("host", "a.test"), ("Host", "s3.amazonaws.com")],
+        ),
+        (
+            "DELETE",
+            "http://s3.us-east-1.amazonaws.com/b/k",
+            &[("Host", "other.test")],
+        ),
+        ("GET", "/b/k", &[]),
+    ];
+    let hints = HostHints::default();
+    for (method, target, headers) in cases {
+        let req = request(method, target, headers);
+        let seen = Seen::of(&req);
+        assert_eq!(
+            seen.host,
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+                .map(|(_, v)| *v)
+        );
+        let mut memo = HostMemo::default();
+        assert_eq!(
+            classify_seen(&req, seen, &hints, &mut memo),
+            classify(&req, &hints),
+            "{method} {target}"
+        );
+    }
+}
