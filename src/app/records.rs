@@ -717,8 +717,9 @@ fn request(
     let evidence = evidence(ex, &c, &s3, fields.sigv4_auth, fields.token);
     let interim = std::mem::take(&mut ex.interim);
     let (req, response) = (&mut ex.request, ex.response.as_ref());
-    // Written straight into its allocation: built on the stack and moved into a box, the
-    // record (some 600 bytes) was copied once more.
+    // Box::write rather than Box::new: on dense-50k the record's construction went from
+    // ~117 to ~103 instructions a request (callgrind, per instruction); most of what is left
+    // is writing its fields.
     let record = Box::new_uninit();
     Box::write(
         record,
