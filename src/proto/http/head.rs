@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem;
 
+use super::plain::{self, Plain};
 use super::{Headers, HttpRequest, HttpResponse, KNOWN_METHODS, KNOWN_REASONS, token};
 use crate::time::Timestamp;
 
@@ -157,7 +158,7 @@ fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Header slots tried first; a head with more gets a buffer sized for it.
-const USUAL_HEADERS: usize = 64;
+pub(crate) const USUAL_HEADERS: usize = 64;
 
 /// Parse a complete request head (`block` ends with the empty line): with the usual slots,
 /// else again with room for every field, which reads a head of many fields and says why a
@@ -182,6 +183,15 @@ pub(crate) fn parse_request(block: &[u8], ts: Timestamp) -> Result<HttpRequest, 
 /// not whole in `window`, or is one only the usual way reads (more than [`USUAL_HEADERS`]
 /// fields, malformed): the caller then goes that way, which reads it exactly as before.
 pub(crate) fn parse_whole_request(window: &[u8], ts: Timestamp) -> Option<(HttpRequest, usize)> {
+    match plain::request(window, ts) {
+        Plain::Whole(request, len) => Some((request, len)),
+        Plain::Short => None,
+        Plain::Unsure => httparse_whole_request(window, ts),
+    }
+}
+
+/// [`parse_whole_request`] by httparse alone (any head, plain or not).
+pub(super) fn httparse_whole_request(window: &[u8], ts: Timestamp) -> Option<(HttpRequest, usize)> {
     // Uninitialised: httparse writes the slots it uses, and filling all 64 first (2 KiB) was
     // a per-head cost of its own.
     let mut slots = [const { MaybeUninit::uninit() }; USUAL_HEADERS];
@@ -194,6 +204,18 @@ pub(crate) fn parse_whole_request(window: &[u8], ts: Timestamp) -> Option<(HttpR
 
 /// [`parse_whole_request`] for a response head.
 pub(crate) fn parse_whole_response(window: &[u8], ts: Timestamp) -> Option<(HttpResponse, usize)> {
+    match plain::response(window, ts) {
+        Plain::Whole(response, len) => Some((response, len)),
+        Plain::Short => None,
+        Plain::Unsure => httparse_whole_response(window, ts),
+    }
+}
+
+/// [`parse_whole_response`] by httparse alone.
+pub(super) fn httparse_whole_response(
+    window: &[u8],
+    ts: Timestamp,
+) -> Option<(HttpResponse, usize)> {
     let mut slots = [const { MaybeUninit::uninit() }; USUAL_HEADERS];
     let mut resp = httparse::Response::new(&mut []);
     match response_config().parse_response_with_uninit_headers(&mut resp, window, &mut slots) {

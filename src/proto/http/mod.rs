@@ -37,6 +37,7 @@ mod connection;
 mod framing;
 mod head;
 mod partial;
+mod plain;
 mod queue;
 mod reader;
 mod resync;
@@ -380,6 +381,15 @@ impl Headers {
         })
     }
 
+    /// Fields already found in `text` (a plain head's, `plain.rs`), and their index.
+    fn from_parts(text: &str, spans: Vec<Span>, index: Index) -> Headers {
+        Headers {
+            text: text.to_owned(),
+            spans,
+            index,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.spans.len()
     }
@@ -462,6 +472,12 @@ impl Eq for Headers {}
 fn bounds(base: usize, part: &[u8]) -> (usize, usize) {
     let start = (part.as_ptr() as usize).wrapping_sub(base);
     (start, start.wrapping_add(part.len()))
+}
+
+/// `bytes` as text when they are ASCII (checked in bulk, see [`is_ascii`]), else None.
+fn ascii_text(bytes: &[u8]) -> Option<&str> {
+    // SAFETY: ASCII bytes are valid UTF-8.
+    is_ascii(bytes).then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
 /// Whether every byte is ASCII: 32 bytes a step, ORed as four words (which the compiler makes

@@ -1,0 +1,715 @@
+//! Plain heads read in one pass. Nearly every head on the wire is plain: printable ASCII, lines
+//! ending in CRLF, one space between the parts of the start line, `name: value` fields without
+//! tabs or folding. Such a head is read here, its fields' spans and index made as its lines are
+//! found, where httparse then `Headers::within` walked every field three times (httparse's
+//! parse was ~60% of a request-dense capture's HTTP layer).
+//!
+//! This reading is only a shortcut: it gives what `head.rs` gives with httparse for every head
+//! it reads, and says [`Plain::Unsure`] for any other (a tab, a byte past ASCII, a bare LF, two
+//! spaces, a folded line, a malformed head, more than [`USUAL_HEADERS`] fields), which httparse
+//! then reads as before. Tests hold the two together on arbitrary input, cut at every byte.
+
+use super::head::USUAL_HEADERS;
+use super::{
+    Headers, HttpRequest, HttpResponse, Index, KNOWN_METHODS, KNOWN_REASONS, Span, ascii_text,
+    token,
+};
+use crate::time::Timestamp;
+
+/// What reading a head the plain way found.
+#[derive(Debug)]
+pub(crate) enum Plain<M> {
+    /// The head is whole at the start of the input: the message and the head's length.
+    Whole(M, usize),
+    /// Every byte of the input is as a plain head has it, and the head goes on past it:
+    /// httparse would not complete it either.
+    Short,
+    /// Not a plain head (or not a head at all): httparse decides.
+    Unsure,
+}
+
+/// Why reading stopped before the head was whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Short,
+    Unsure,
+}
+
+type Read<T> = Result<T, Stop>;
+
+impl<M> From<Read<(M, usize)>> for Plain<M> {
+    fn from(read: Read<(M, usize)>) -> Self {
+        match read {
+            Ok((m, len)) => Plain::Whole(m, len),
+            Err(Stop::Short) => Plain::Short,
+            Err(Stop::Unsure) => Plain::Unsure,
+        }
+    }
+}
+
+/// A request head at the start of `input` (`method SP target SP HTTP/1.x CRLF`, RFC 9112 §3).
+pub(crate) fn request(input: &[u8], ts: Timestamp) -> Plain<HttpRequest> {
+    let read = || -> Read<(HttpRequest, usize)> {
+        let line = request_line(input)?;
+        let (headers, len) = fields(input, line.next)?;
+        let request = HttpRequest {
+            ts,
+            method: token(line.method, &KNOWN_METHODS),
+            target: line.target.to_string(),
+            version: line.version,
+            headers,
+            body_len: None,
+            cut: None,
+        };
+        Ok((request, len))
+    };
+    read().into()
+}
+
+/// A response head at the start of `input` (`HTTP/1.x SP code SP reason CRLF`, RFC 9112 §4).
+pub(crate) fn response(input: &[u8], ts: Timestamp) -> Plain<HttpResponse> {
+    let read = || -> Read<(HttpResponse, usize)> {
+        let line = status_line(input)?;
+        let (headers, len) = fields(input, line.next)?;
+        let response = HttpResponse {
+            ts,
+            status: line.code,
+            reason: token(line.reason, &KNOWN_REASONS),
+            version: line.version,
+            headers,
+            body_len: None,
+            body_prefix: Vec::new(),
+        };
+        Ok((response, len))
+    };
+    read().into()
+}
+
+struct RequestLine<'a> {
+    method: &'a str,
+    target: &'a str,
+    version: u8,
+    /// Where the fields start.
+    next: usize,
+}
+
+fn request_line(input: &[u8]) -> Read<RequestLine<'_>> {
+    let method_end = token_end(input, 0);
+    if byte(input, method_end)? != b' ' || method_end == 0 {
+        return Err(Stop::Unsure);
+    }
+    let target_start = method_end + 1;
+    let target_end = target_end(input, target_start);
+    if byte(input, target_end)? != b' ' || target_end == target_start {
+        return Err(Stop::Unsure);
+    }
+    let (version, after) = version(input, target_end + 1)?;
+    let text = |from, to| input.get(from..to).and_then(ascii_text).ok_or(Stop::Unsure);
+    Ok(RequestLine {
+        method: text(0, method_end)?,
+        target: text(target_start, target_end)?,
+        version,
+        next: crlf(input, after)?,
+    })
+}
+
+struct StatusLine<'a> {
+    version: u8,
+    code: u16,
+    reason: &'a str,
+    next: usize,
+}
+
+fn status_line(input: &[u8]) -> Read<StatusLine<'_>> {
+    let (version, after) = version(input, 0)?;
+    if byte(input, after)? != b' ' {
+        return Err(Stop::Unsure);
+    }
+    let code = code(input, after + 1)?;
+    let after = after + 4;
+    let (reason, next) = match byte(input, after)? {
+        // More than one space before the reason is read by httparse.
+        b' ' if byte(input, after + 1)? == b' ' => return Err(Stop::Unsure),
+        b' ' => {
+            let end = printable_end(input, after + 1);
+            let reason = input.get(after + 1..end).and_then(ascii_text);
+            (reason.ok_or(Stop::Unsure)?, crlf(input, end)?)
+        }
+        b'\r' => ("", crlf(input, after)?),
+        _ => return Err(Stop::Unsure),
+    };
+    Ok(StatusLine {
+        version,
+        code,
+        reason,
+        next,
+    })
+}
+
+/// `HTTP/1.0` or `HTTP/1.1` at `at`: the minor version and where it ends. Fewer bytes that
+/// begin `HTTP/1.` are short of it (httparse waits for the digit too).
+fn version(input: &[u8], at: usize) -> Read<(u8, usize)> {
+    let rest = input.get(at..).unwrap_or_default();
+    let Some(word) = rest.get(..8) else {
+        return Err(match b"HTTP/1.".starts_with(rest) {
+            true => Stop::Short,
+            false => Stop::Unsure,
+        });
+    };
+    match word {
+        b"HTTP/1.1" => Ok((1, at + 8)),
+        b"HTTP/1.0" => Ok((0, at + 8)),
+        _ => Err(Stop::Unsure),
+    }
+}
+
+/// A three-digit status code at `at`.
+fn code(input: &[u8], at: usize) -> Read<u16> {
+    (at..at + 3).try_fold(0u16, |n, i| {
+        let digit = byte(input, i)?.wrapping_sub(b'0');
+        match digit <= 9 {
+            true => Ok(n * 10 + u16::from(digit)),
+            false => Err(Stop::Unsure),
+        }
+    })
+}
+
+/// The fields from `at` to the empty line, and the head's length.
+fn fields(input: &[u8], mut at: usize) -> Read<(Headers, usize)> {
+    let first = at;
+    let mut spans = Vec::with_capacity(16);
+    let mut index = Index::default();
+    let mut last_end = at;
+    // Offsets from the first field's name (where the kept text starts): below the input's
+    // length, they fit a span's 32 bits when it does.
+    u32::try_from(input.len()).map_err(|_| Stop::Unsure)?;
+    let offset = |i: usize| i.saturating_sub(first) as u32;
+    loop {
+        if byte(input, at)? == b'\r' {
+            let len = crlf(input, at)?;
+            let region = input.get(first..last_end).ok_or(Stop::Unsure)?;
+            let text = ascii_text(region).ok_or(Stop::Unsure)?;
+            return Ok((Headers::from_parts(text, spans, index), len));
+        }
+        let name_end = name_end(input, at);
+        if byte(input, name_end)? != b':' || name_end == at {
+            return Err(Stop::Unsure);
+        }
+        let mut value_start = name_end + 1;
+        while byte(input, value_start)? == b' ' {
+            value_start += 1;
+        }
+        let line_end = printable_end(input, value_start);
+        let next = crlf(input, line_end)?;
+        // Trailing spaces are not part of the value (the leading ones were skipped, so this
+        // stops at the value's first byte).
+        let value_end = value_start
+            + input
+                .get(value_start..line_end)
+                .unwrap_or_default()
+                .iter()
+                .rposition(|&b| b != b' ')
+                .map_or(0, |i| i + 1);
+        if spans.len() == USUAL_HEADERS {
+            return Err(Stop::Unsure);
+        }
+        index.note(spans.len(), input.get(at..name_end).unwrap_or_default());
+        spans.push(Span {
+            start: offset(at),
+            name_end: offset(name_end),
+            value_start: offset(value_start),
+            end: offset(value_end),
+        });
+        last_end = value_end;
+        at = next;
+    }
+}
+
+/// The byte at `at`; past the input, the head is short of it.
+fn byte(input: &[u8], at: usize) -> Read<u8> {
+    input.get(at).copied().ok_or(Stop::Short)
+}
+
+/// The end of a line at `at`: CR LF (a bare LF or a lone CR is httparse's to read).
+fn crlf(input: &[u8], at: usize) -> Read<usize> {
+    match (byte(input, at)?, byte(input, at + 1)) {
+        (b'\r', Ok(b'\n')) => Ok(at + 2),
+        (b'\r', Err(stop)) => Err(stop),
+        _ => Err(Stop::Unsure),
+    }
+}
+
+/// RFC 9110 §5.6.2 `tchar`, as httparse reads a method and a field name.
+const TCHAR: [bool; 256] = {
+    let mut map = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        map[b] = matches!(b as u8,
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
+            | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
+            | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+        b += 1;
+    }
+    map
+};
+
+/// The end of the run of `tchar` bytes at `at`, byte by byte.
+fn token_end(input: &[u8], at: usize) -> usize {
+    let run = input.get(at..).unwrap_or_default();
+    at + run
+        .iter()
+        .position(|&b| !TCHAR[usize::from(b)])
+        .unwrap_or(run.len())
+}
+
+/// The end of a field name at `at`: letters, digits and `-` (nearly every name is only those)
+/// sixteen bytes a step, then any other `tchar` byte by byte.
+fn name_end(input: &[u8], at: usize) -> usize {
+    token_end(input, run_end(input, at, lanes::not_name, name_byte))
+}
+
+/// The end of the run of printable ASCII at `at` (a value, a reason).
+fn printable_end(input: &[u8], at: usize) -> usize {
+    run_end(input, at, lanes::unprintable, printable)
+}
+
+/// The end of a request target at `at`: printable ASCII but for the space that ends it.
+fn target_end(input: &[u8], at: usize) -> usize {
+    run_end(input, at, lanes::not_target, target_byte)
+}
+
+fn printable(b: u8) -> bool {
+    (0x20..0x7f).contains(&b)
+}
+
+fn target_byte(b: u8) -> bool {
+    (0x21..0x7f).contains(&b)
+}
+
+fn name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+/// Sixteen bytes, read at once by [`lanes`].
+type Chunk = [u8; 16];
+
+/// The end of the run at `at` of bytes `mask` leaves clear (sixteen at a time) and `keep`
+/// accepts (the last few, byte by byte).
+fn run_end(
+    input: &[u8],
+    mut at: usize,
+    mask: impl Fn(&Chunk) -> u32,
+    keep: impl Fn(u8) -> bool,
+) -> usize {
+    while let Some(chunk) = input
+        .get(at..at + 16)
+        .and_then(|c| <&Chunk>::try_from(c).ok())
+    {
+        let marked = mask(chunk);
+        if marked != 0 {
+            return at + marked.trailing_zeros() as usize;
+        }
+        at += 16;
+    }
+    while input.get(at).is_some_and(|&b| keep(b)) {
+        at += 1;
+    }
+    at
+}
+
+/// Bit `i` set for each byte `chunk[i]` that `bad` holds for: what [`lanes`] computes, byte by
+/// byte.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn bits(chunk: &Chunk, bad: impl Fn(u8) -> bool) -> u32 {
+    chunk
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | (u32::from(bad(b)) << i))
+}
+
+/// The byte classes of a head, sixteen bytes at a time with SSE2 (on every x86-64 CPU): a byte
+/// loop cost some six instructions a byte, a third of reading a head.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod lanes {
+    use super::Chunk;
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+
+    /// Bytes that are not printable ASCII.
+    pub(super) fn unprintable(chunk: &Chunk) -> u32 {
+        // SAFETY: SSE2 is enabled in this build (the module's cfg), so its functions may run.
+        unsafe { sse2::unprintable(chunk) }
+    }
+
+    /// Bytes that are not printable ASCII or are a space.
+    pub(super) fn not_target(chunk: &Chunk) -> u32 {
+        // SAFETY: as in `unprintable`.
+        unsafe { sse2::not_target(chunk) }
+    }
+
+    /// Bytes that are not a letter, a digit or `-`.
+    pub(super) fn not_name(chunk: &Chunk) -> u32 {
+        // SAFETY: as in `unprintable`.
+        unsafe { sse2::not_name(chunk) }
+    }
+
+    mod sse2 {
+        use super::*;
+
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        fn load(chunk: &Chunk) -> __m128i {
+            // SAFETY: `chunk` is 16 readable bytes; the load does not need them aligned.
+            unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) }
+        }
+
+        /// Lanes whose byte lies strictly between `below` and `above`. The compares are
+        /// signed: bytes from 0x80 are negative, so outside every range of ASCII.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        fn between(v: __m128i, below: i8, above: i8) -> __m128i {
+            _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(below)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(above)),
+            )
+        }
+
+        /// A bit for each lane that `good` does not set.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        fn bad(good: __m128i) -> u32 {
+            !(_mm_movemask_epi8(good) as u32) & 0xffff
+        }
+
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn unprintable(chunk: &Chunk) -> u32 {
+            bad(between(load(chunk), 0x1f, 0x7f))
+        }
+
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn not_target(chunk: &Chunk) -> u32 {
+            bad(between(load(chunk), 0x20, 0x7f))
+        }
+
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn not_name(chunk: &Chunk) -> u32 {
+            let v = load(chunk);
+            // Setting bit 5 makes every letter lowercase and no other byte a letter.
+            let letter = between(_mm_or_si128(v, _mm_set1_epi8(0x20)), 0x60, 0x7b);
+            let digit = between(v, 0x2f, 0x3a);
+            let dash = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x2d));
+            bad(_mm_or_si128(_mm_or_si128(letter, digit), dash))
+        }
+    }
+}
+
+/// [`lanes`] byte by byte, where SSE2 is not there.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+mod lanes {
+    use super::{Chunk, bits, name_byte, printable, target_byte};
+
+    pub(super) fn unprintable(chunk: &Chunk) -> u32 {
+        bits(chunk, |b| !printable(b))
+    }
+
+    pub(super) fn not_target(chunk: &Chunk) -> u32 {
+        bits(chunk, |b| !target_byte(b))
+    }
+
+    pub(super) fn not_name(chunk: &Chunk) -> u32 {
+        bits(chunk, |b| !name_byte(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::head::{httparse_whole_request, httparse_whole_response};
+    use super::*;
+    use proptest::prelude::*;
+
+    const SIGNED_GET: &[u8] = b"GET /bench-bucket/dir/object-1 HTTP/1.1\r\n\
+        x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n\
+        User-Agent: Boto3/1.44.8 Botocore/1.44.8\r\n\
+        Host: 127.0.0.1:18080\r\n\
+        Authorization: AWS4-HMAC-SHA256 Credential=AKIA0/20260101/us-east-1/s3/aws4_request, \
+        SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=abab\r\n\
+        x-amz-date: 20260101T000000Z\r\n\r\n";
+
+    const NGINX_OK: &[u8] = b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\
+        Date: Sat, 05 Dec 2026 07:13:36 GMT\r\nContent-Type: text/plain\r\n\
+        Content-Length: 26\r\nConnection: keep-alive\r\n\r\n<?xml version=\"1.0\"?><Ok/>";
+
+    /// httparse's reading of a head whole at the start of the input, and its length.
+    type General<M> = fn(&[u8], Timestamp) -> Option<(M, usize)>;
+
+    /// The plain reading agrees with httparse's: a head it reads is the one httparse reads
+    /// (same message, same length), and a head it finds short httparse does not complete.
+    /// Returns whether it read the head itself.
+    fn agrees<M: PartialEq + std::fmt::Debug>(
+        input: &[u8],
+        plain: fn(&[u8], Timestamp) -> Plain<M>,
+        general: General<M>,
+    ) -> Result<bool, TestCaseError> {
+        let want = general(input, Timestamp(3));
+        match plain(input, Timestamp(3)) {
+            Plain::Whole(m, len) => {
+                prop_assert_eq!(Some((m, len)), want, "{:?}", input);
+                Ok(true)
+            }
+            Plain::Short => {
+                prop_assert!(want.is_none(), "short but whole: {:?}", input);
+                Ok(false)
+            }
+            Plain::Unsure => Ok(false),
+        }
+    }
+
+    /// [`agrees`] on every prefix of `input` (the head as it arrives, cut at every byte).
+    fn agrees_cut_anywhere<M: PartialEq + std::fmt::Debug>(
+        input: &[u8],
+        plain: fn(&[u8], Timestamp) -> Plain<M>,
+        general: General<M>,
+    ) -> Result<usize, TestCaseError> {
+        let mut read = 0;
+        for cut in 0..=input.len() {
+            read += usize::from(agrees(&input[..cut], plain, general)?);
+        }
+        Ok(read)
+    }
+
+    #[test]
+    fn usual_heads_are_read_plainly_as_httparse_reads_them() {
+        let (req, len) = match request(SIGNED_GET, Timestamp(1)) {
+            Plain::Whole(req, len) => (req, len),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(len, SIGNED_GET.len());
+        assert_eq!((req.method.as_ref(), req.version), ("GET", 1));
+        assert_eq!(req.target, "/bench-bucket/dir/object-1");
+        assert_eq!(req.header("host"), Some("127.0.0.1:18080"));
+        assert_eq!(req.headers.len(), 5);
+        let resp = match response(NGINX_OK, Timestamp(1)) {
+            Plain::Whole(resp, len) => {
+                assert_eq!(len, NGINX_OK.len() - 26);
+                resp
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((resp.status, resp.reason.as_ref()), (200, "OK"));
+        assert_eq!(resp.header("content-length"), Some("26"));
+        // Whole from the empty line on, short before it, never left to httparse.
+        let read = agrees_cut_anywhere(SIGNED_GET, request, httparse_whole_request).unwrap();
+        assert_eq!(read, 1);
+        let read = agrees_cut_anywhere(NGINX_OK, response, httparse_whole_response).unwrap();
+        assert_eq!(read, 27);
+        for cut in 0..SIGNED_GET.len() {
+            assert!(matches!(
+                request(&SIGNED_GET[..cut], Timestamp(0)),
+                Plain::Short
+            ));
+        }
+    }
+
+    #[test]
+    fn empty_values_trailing_spaces_and_bare_status_lines() {
+        let head = b"PUT /b/k HTTP/1.0\r\nX-Empty:\r\nX-Spaces:   \r\nX-Trail: v  \r\n\r\n";
+        let Plain::Whole(req, _) = request(head, Timestamp(0)) else {
+            panic!("not plain");
+        };
+        let fields: Vec<_> = req.headers.iter().map(|h| (h.name, h.value)).collect();
+        assert_eq!(
+            fields,
+            [("X-Empty", ""), ("X-Spaces", ""), ("X-Trail", "v")]
+        );
+        assert!(agrees(head, request, httparse_whole_request).unwrap());
+        for status in [
+            &b"HTTP/1.1 204\r\n\r\n"[..],
+            b"HTTP/1.0 404 \r\n\r\n",
+            b"HTTP/1.1 299 Odd reason!\r\nA: b\r\n\r\n",
+        ] {
+            assert!(agrees(status, response, httparse_whole_response).unwrap());
+        }
+        // Left to httparse: a tab, two spaces, a bare LF, a folded line, a byte past ASCII.
+        for odd in [
+            &b"GET / HTTP/1.1\r\nA:\tb\r\n\r\n"[..],
+            b"GET  / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\nA: b\n\n",
+            b"GET / HTTP/1.1\r\nA : b\r\n\r\n",
+            b"GET /\xc3\xa9 HTTP/1.1\r\n\r\n",
+        ] {
+            assert!(
+                matches!(request(odd, Timestamp(0)), Plain::Unsure),
+                "{odd:?}"
+            );
+        }
+        for odd in [
+            &b"HTTP/1.1 200  OK\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n",
+        ] {
+            assert!(
+                matches!(response(odd, Timestamp(0)), Plain::Unsure),
+                "{odd:?}"
+            );
+        }
+    }
+
+    /// Every byte value in every lane.
+    #[test]
+    fn lanes_are_their_byte_classes_for_every_byte() {
+        for first in (0..=255u8).step_by(16) {
+            for shift in 0..16u8 {
+                let chunk: Chunk =
+                    std::array::from_fn(|i| first.wrapping_add((i as u8 + shift) % 16));
+                assert_eq!(lanes::unprintable(&chunk), bits(&chunk, |b| !printable(b)));
+                assert_eq!(lanes::not_target(&chunk), bits(&chunk, |b| !target_byte(b)));
+                assert_eq!(lanes::not_name(&chunk), bits(&chunk, |b| !name_byte(b)));
+            }
+        }
+    }
+
+    #[test]
+    fn more_fields_than_the_usual_slots_are_left_to_httparse() {
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..USUAL_HEADERS {
+            head.extend_from_slice(format!("x-h{i}: v\r\n").as_bytes());
+        }
+        let mut more = head.clone();
+        head.extend_from_slice(b"\r\n");
+        assert!(agrees(&head, request, httparse_whole_request).unwrap());
+        more.extend_from_slice(b"x-last: v\r\n\r\n");
+        assert!(matches!(request(&more, Timestamp(0)), Plain::Unsure));
+    }
+
+    /// Lines of heads, plain and not: every separator and line end, tabs, folding, high bytes,
+    /// stray colons, CR and LF, odd methods, versions and status codes.
+    fn head(starts: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop::sample::select(vec![
+            &b"\r\n"[..],
+            b"\n",
+            b"\r",
+            b"\r\n\r\n",
+            b"Host: h",
+            b"X-A:b",
+            b"x-amz-date: 20260101T000000Z",
+            b"Content-Length: 3",
+            b"Transfer-Encoding: chunked",
+            b" ",
+            b"  ",
+            b"\t",
+            b":",
+            b"a",
+            b"~!#",
+            b"\x7f",
+            b"\x00",
+            b"\xc3\xa9",
+            b"\xff",
+            b"HTTP/1.1",
+            b"200",
+        ]);
+        (
+            prop::sample::select(starts),
+            prop::collection::vec(piece, 0..16),
+        )
+            .prop_map(|(start, pieces)| {
+                let mut v = start.as_bytes().to_vec();
+                for p in pieces {
+                    v.extend_from_slice(p);
+                }
+                v
+            })
+    }
+
+    const REQUEST_STARTS: &[&str] = &[
+        "GET /b/k HTTP/1.1\r\n",
+        "PUT /b/k?x=1 HTTP/1.0\r\n",
+        "M-SEARCH * HTTP/1.1\r\n",
+        "GET / HTTP/1.2\r\n",
+        "GET / HTTP/1.",
+        "GET ",
+        "GET",
+        "G\u{e9}T / HTTP/1.1\r\n",
+        "",
+    ];
+
+    const RESPONSE_STARTS: &[&str] = &[
+        "HTTP/1.1 200 OK\r\n",
+        "HTTP/1.0 404 Not Found\r\n",
+        "HTTP/1.1 204\r\n",
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n",
+        "HTTP/1.1 20",
+        "HTTP/1.1 2x0 OK\r\n",
+        "HTTP/1.1 200 ",
+        "HTTP/2.0 200 OK\r\n",
+        "",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn a_request_read_plainly_is_httparse_s_at_every_cut(input in head(REQUEST_STARTS)) {
+            agrees_cut_anywhere(&input, request, httparse_whole_request)?;
+        }
+
+        #[test]
+        fn a_response_read_plainly_is_httparse_s_at_every_cut(input in head(RESPONSE_STARTS)) {
+            agrees_cut_anywhere(&input, response, httparse_whole_response)?;
+        }
+
+        #[test]
+        fn any_bytes_read_plainly_are_read_as_httparse_reads_them(
+            input in prop::collection::vec(any::<u8>(), 0..64)
+        ) {
+            agrees_cut_anywhere(&input, request, httparse_whole_request)?;
+            agrees_cut_anywhere(&input, response, httparse_whole_response)?;
+        }
+
+        /// A usual head with one byte changed, at every cut.
+        #[test]
+        fn a_usual_head_with_a_byte_changed_is_read_as_httparse_reads_it(
+            at in any::<prop::sample::Index>(),
+            b in any::<u8>(),
+            which in any::<bool>(),
+        ) {
+            let mut input = if which { SIGNED_GET.to_vec() } else { NGINX_OK.to_vec() };
+            let i = at.index(input.len());
+            input[i] = b;
+            agrees_cut_anywhere(&input, request, httparse_whole_request)?;
+            agrees_cut_anywhere(&input, response, httparse_whole_response)?;
+        }
+
+        /// The sixteen-byte steps end runs where a byte-by-byte search does.
+        #[test]
+        fn runs_end_where_bytes_say(
+            input in prop::collection::vec(
+                prop::sample::select(vec![
+                    b' ', b'a', b'Z', b'0', b'9', b'-', b':', b'_', b'~', b'@', b'[', b'`', b'{',
+                    b'/', 0x1f, 0x7f, 0x80, 0xe1, 0xff, b'\r', 0,
+                ]),
+                0..48,
+            )
+        ) {
+            for at in 0..=input.len() {
+                let by_byte = |keep: fn(u8) -> bool| {
+                    at + input[at..].iter().take_while(|&&b| keep(b)).count()
+                };
+                prop_assert_eq!(printable_end(&input, at), by_byte(printable));
+                prop_assert_eq!(target_end(&input, at), by_byte(target_byte));
+                prop_assert_eq!(name_end(&input, at), by_byte(|b| TCHAR[usize::from(b)]));
+            }
+        }
+
+        /// Each lane mask is its byte class, on every byte value.
+        #[test]
+        fn lanes_are_their_byte_classes(chunk in any::<Chunk>()) {
+            prop_assert_eq!(lanes::unprintable(&chunk), bits(&chunk, |b| !printable(b)));
+            prop_assert_eq!(lanes::not_target(&chunk), bits(&chunk, |b| !target_byte(b)));
+            prop_assert_eq!(lanes::not_name(&chunk), bits(&chunk, |b| !name_byte(b)));
+        }
+    }
+}
