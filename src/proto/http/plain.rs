@@ -183,7 +183,7 @@ fn fields(input: &[u8], mut at: usize) -> Read<(Headers, usize)> {
     // Offsets from the first field's name (where the kept text starts): below the input's
     // length, they fit a span's 32 bits when it does.
     u32::try_from(input.len()).map_err(|_| Stop::Unsure)?;
-    let offset = |i: usize| i.saturating_sub(first) as u32;
+    let offset = |i: usize| i.wrapping_sub(first) as u32;
     loop {
         if byte(input, at)? == b'\r' {
             let len = crlf(input, at)?;
@@ -195,21 +195,19 @@ fn fields(input: &[u8], mut at: usize) -> Read<(Headers, usize)> {
         if byte(input, name_end)? != b':' || name_end == at {
             return Err(Stop::Unsure);
         }
-        let mut value_start = name_end + 1;
-        while byte(input, value_start)? == b' ' {
-            value_start += 1;
-        }
-        let line_end = printable_end(input, value_start);
+        // The value with the spaces around it, then without them (a value of spaces alone is
+        // empty where the line ends, as httparse has it).
+        let after_colon = name_end + 1;
+        let line_end = printable_end(input, after_colon);
         let next = crlf(input, line_end)?;
-        // Trailing spaces are not part of the value (the leading ones were skipped, so this
-        // stops at the value's first byte).
-        let value_end = value_start
-            + input
-                .get(value_start..line_end)
-                .unwrap_or_default()
-                .iter()
-                .rposition(|&b| b != b' ')
-                .map_or(0, |i| i + 1);
+        let spaced = input.get(after_colon..line_end).unwrap_or_default();
+        let (value_start, value_end) = match spaced.iter().position(|&b| b != b' ') {
+            Some(lead) => {
+                let trail = spaced.iter().rposition(|&b| b != b' ').unwrap_or(lead);
+                (after_colon + lead, after_colon + trail + 1)
+            }
+            None => (line_end, line_end),
+        };
         if spans.len() == USUAL_HEADERS {
             return Err(Stop::Unsure);
         }
@@ -265,7 +263,11 @@ fn token_end(input: &[u8], at: usize) -> usize {
 /// The end of a field name at `at`: letters, digits and `-` (nearly every name is only those)
 /// sixteen bytes a step, then any other `tchar` byte by byte.
 fn name_end(input: &[u8], at: usize) -> usize {
-    token_end(input, run_end(input, at, lanes::not_name, name_byte))
+    let end = run_end(input, at, lanes::not_name, name_byte);
+    match input.get(end) {
+        Some(b':') => end,
+        _ => token_end(input, end),
+    }
 }
 
 /// The end of the run of printable ASCII at `at` (a value, a reason).
