@@ -35,17 +35,29 @@ pub struct Writer {
     fail_on: FailOn,
     groups: Groups,
     sink: Box<dyn Sink + Send>,
+    /// The totals but for the two below, counted in arrays by kind (the maps' lookups, a
+    /// string comparison each, were made for every finding).
     pub summary: Summary,
+    /// Findings by kind, and requests and attempts by their most serious kind (`by_cause`):
+    /// indexed by [`crate::policy::FindingKind::rank`].
+    by_kind: [u64; KINDS],
+    by_cause: [u64; KINDS],
 }
 
+/// Finding kinds there are.
+const KINDS: usize = crate::policy::FindingKind::ALL.len();
+
 impl Writer {
+    /// The judge is told to make requests' findings lean ([`Judge::lean_findings`]): a
+    /// finding's row is made from its request's row, or the finding filled from its request.
     pub fn new(
         classifier: Classifier,
-        judge: Judge,
+        mut judge: Judge,
         redactor: Redactor,
         fail_on: FailOn,
         sink: Box<dyn Sink + Send>,
     ) -> Writer {
+        judge.lean_findings();
         Writer {
             classifier,
             judge,
@@ -55,6 +67,8 @@ impl Writer {
             groups: Groups::new(fail_on, redactor),
             sink,
             summary: Summary::default(),
+            by_kind: [0; KINDS],
+            by_cause: [0; KINDS],
         }
     }
 
@@ -104,39 +118,49 @@ impl Writer {
         let is_request = matches!(j, Judged::Request(..));
         // The request's row, kept for its findings' rows to take what they share with it.
         let mut row = None;
-        let (findings, process, owner) = match j {
-            Judged::Request(r, f) => {
+        let (findings, owner) = match j {
+            Judged::Request(r, mut f) => {
                 let s = &mut self.summary;
                 s.requests += 1;
                 s.plaintext_requests += u64::from(r.scheme == Scheme::Http);
                 s.requests_with_findings += u64::from(!f.is_empty());
-                let (process, owner) = (r.process.as_ref().map(|p| p.name.clone()), r.owner);
+                let process = r.process.as_ref().map(|p| p.name.as_str());
+                // Grouped while the request is whole: its findings are lean (the judge was
+                // told so in `new`) and take its Host and User-Agent from it.
+                self.groups.add_about(&f, Some(&r), process, r.owner);
+                let owner = r.owner;
                 if self.sink.wants(Row::Request) {
                     let addrs = (r.client, r.server);
                     let (record, _) = row.insert((self.redactor.request_boxed(r), addrs));
                     self.sink.request(record)?;
+                } else {
+                    // No row to take the request's strings from.
+                    f.iter_mut().for_each(|f| f.fill(&r));
                 }
-                (f, process, owner)
+                (f, owner)
             }
             Judged::Attempt(_, a, f) => {
                 self.summary.attempts += 1;
                 if self.sink.wants(Row::Attempt) {
                     self.sink.attempt(&self.redactor.attempt(&a))?;
                 }
-                (f.map(|f| vec![*f]).unwrap_or_default(), None, a.owner)
+                let f = f.map(|f| vec![*f]).unwrap_or_default();
+                self.groups.add(&f, None, a.owner);
+                (f, a.owner)
             }
         };
         // `run`: traffic whose owner is unknown is listed, but judged apart: its findings are
         // warnings whatever their kind, so it never fails the run as the command's.
         let unknown = owner == Some(Owner::Unknown);
-        self.groups.add(&findings, process.as_deref(), owner);
         let failing = findings
             .iter()
             .any(|f| self.fail_on.severity_for(f.kind, owner) == Severity::Error);
         if unknown && !findings.is_empty() {
             self.summary.unknown_owner_with_findings += 1;
-        } else if let Some(cause) = findings.iter().map(|f| f.kind).min_by_key(|k| k.rank()) {
-            *self.summary.by_cause.entry(cause).or_default() += 1;
+        } else if let Some(cause) = findings.iter().map(|f| f.kind.rank()).min()
+            && let Some(n) = self.by_cause.get_mut(cause)
+        {
+            *n += 1;
         }
         match (is_request, failing) {
             (_, _) if findings.is_empty() => {}
@@ -152,12 +176,8 @@ impl Writer {
                 Severity::Error => self.summary.failing_findings += 1,
                 Severity::Warning => self.summary.warning_findings += 1,
             }
-            let kind = f.kind.as_str();
-            match self.summary.findings_by_kind.get_mut(kind) {
-                Some(n) => *n += 1,
-                None => {
-                    self.summary.findings_by_kind.insert(kind.to_string(), 1);
-                }
+            if let Some(n) = self.by_kind.get_mut(f.kind.rank()) {
+                *n += 1;
             }
             if !self.sink.wants(Row::Finding) {
                 continue;
@@ -180,9 +200,25 @@ impl Writer {
         Ok(())
     }
 
+    /// The totals counted so far.
+    pub fn summary(&self) -> Summary {
+        let mut s = self.summary.clone();
+        for kind in crate::policy::FindingKind::ALL {
+            let n = |counts: &[u64; KINDS]| counts.get(kind.rank()).copied().unwrap_or(0);
+            if n(&self.by_kind) > 0 {
+                s.findings_by_kind
+                    .insert(kind.as_str().to_string(), n(&self.by_kind));
+            }
+            if n(&self.by_cause) > 0 {
+                s.by_cause.insert(kind, n(&self.by_cause));
+            }
+        }
+        s
+    }
+
     /// The end of the report, with the totals counted here.
     pub fn finish(mut self, report: &mut Report) -> io::Result<()> {
-        report.summary = std::mem::take(&mut self.summary);
+        report.summary = self.summary();
         report.summary.fail_on = self.fail_on.kinds().collect();
         report.summary.groups = self.groups.records();
         report.summary.findings_not_grouped = self.groups.not_grouped;
@@ -415,7 +451,7 @@ mod tests {
         assert_eq!(of(2).severity, Severity::Error);
         assert!(!of(2).hint.contains("owner unknown"), "{}", of(2).hint);
 
-        let s = &w.summary;
+        let s = &w.summary();
         assert_eq!((s.requests, s.plaintext_requests), (2, 2));
         assert_eq!((s.failing_requests, s.warned_requests), (1, 1));
         assert_eq!((s.failing_findings, s.warning_findings), (1, 1));

@@ -124,9 +124,20 @@ enum TlsPortEvidence {
     ResetOnHttpsPort,
 }
 
-/// The findings about one request. A CONNECT is the plaintext half of a proxy tunnel whose
-/// payload is (normally) TLS: the tunnel's own requests are judged, not the CONNECT.
-pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut Vec<Finding>) {
+/// The findings about one request (lean ones when `lean`: see [`Finding::lean_for_request`]).
+/// A CONNECT is the plaintext half of a proxy tunnel whose payload is (normally) TLS: the
+/// tunnel's own requests are judged, not the CONNECT.
+pub fn request_findings(
+    p: &Policy,
+    k: &Knowledge,
+    r: &RequestFacts,
+    lean: bool,
+    out: &mut Vec<Finding>,
+) {
+    let made = match lean {
+        true => Finding::lean_for_request,
+        false => Finding::for_request,
+    };
     if r.scheme != Scheme::Http || r.method.eq_ignore_ascii_case("CONNECT") {
         return;
     }
@@ -161,13 +172,13 @@ pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut V
         None => hint,
     };
     if let Some(e) = https.as_deref() {
-        let mut f = Finding::for_request(FindingKind::PlaintextToHttpsEndpoint, r, Some(e));
+        let mut f = made(FindingKind::PlaintextToHttpsEndpoint, r, Some(e));
         f.hint = tie(cause_hint(r, &causes, None)).into();
         out.push(f);
     }
     if let Some(ev) = evidence {
         let e = https.as_deref().or(http_cfg);
-        let mut f = Finding::for_request(FindingKind::PlaintextToTlsPort, r, e);
+        let mut f = made(FindingKind::PlaintextToTlsPort, r, e);
         f.hint = tie(cause_hint(r, &causes, Some((ev, port)))).into();
         out.push(f);
     }
@@ -175,7 +186,7 @@ pub fn request_findings(p: &Policy, k: &Knowledge, r: &RequestFacts, out: &mut V
     let carried = ev.sigv4_auth || ev.session_token || ev.presigned;
     if carried && (https.is_some() || evidence.is_some() || http_cfg.is_none()) {
         let e = https.as_deref().or(http_cfg);
-        let mut f = Finding::for_request(FindingKind::CredentialsInCleartext, r, e);
+        let mut f = made(FindingKind::CredentialsInCleartext, r, e);
         f.hint = hints::credentials_hint(ev.sigv4_auth, ev.session_token, ev.presigned).into();
         out.push(f);
     }

@@ -130,6 +130,8 @@ pub struct Judge {
     /// comparing the Host costs a fraction of reading it and looking it up twice.
     early_run: EarlyRun,
     stats: JudgeStats,
+    /// Requests' findings made lean ([`Judge::lean_findings`]).
+    lean: bool,
 }
 
 /// Early-judged plaintext requests with the same Host header (as sent) and server IP, counted
@@ -168,7 +170,15 @@ impl Judge {
             early_ips: HashMap::default(),
             early_run: EarlyRun::default(),
             stats: JudgeStats::default(),
+            lean: false,
         }
+    }
+
+    /// From now on a request's findings are made lean ([`Finding::lean_for_request`]): its
+    /// [`Judged::Request`] holds the request's strings once, in the request, for a caller that
+    /// makes the findings' rows from the request's (or [`Finding::fill`]s them first).
+    pub fn lean_findings(&mut self) {
+        self.lean = true;
     }
 
     /// The policy completed by the endpoints the capture proved so far, for the report.
@@ -402,7 +412,7 @@ impl Judge {
             Pending::Request(r) => {
                 // Room for the usual one finding; a Vec's first growth makes room for four.
                 let mut findings = Vec::with_capacity(1);
-                request_findings(&self.policy, &self.known, &r, &mut findings);
+                request_findings(&self.policy, &self.known, &r, self.lean, &mut findings);
                 Judged::Request(r, findings)
             }
             Pending::Attempt(a) => {

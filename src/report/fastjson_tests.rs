@@ -214,6 +214,8 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
     use std::borrow::Cow;
     let configured = Endpoint::parse("https://s3.local.test", Origin::Flag, "--endpoint").unwrap();
     let mut beside = 0;
+    // One memo for every row, as a sink keeps one: its values change from row to row.
+    let mut memo = RowMemo::default();
     for host in [Some("s3.local.test:8080"), Some("a\"b@c=d"), None] {
         for target in [
             "/b/k",
@@ -239,6 +241,11 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                             r.user_agent = Some("Boto3/1.44.8".into());
                             let mut f = Finding::for_request(kind, &r, endpoint);
                             f.hint = hint;
+                            let mut lean = Finding::lean_for_request(kind, &r, endpoint);
+                            lean.hint = f.hint.clone();
+                            let mut filled = lean.clone();
+                            filled.fill(&r);
+                            assert_eq!(filled, f, "a lean finding filled is the whole one");
                             let addrs = (r.client, r.server);
                             let redactor = Redactor { on };
                             let row = redactor.request(r);
@@ -262,6 +269,7 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                                 RowAt::Other(alone.as_bytes()),
                                 &spans,
                                 &b,
+                                &mut RowMemo::default(),
                             );
                             assert_eq!(
                                 String::from_utf8_lossy(fast.as_bytes()),
@@ -270,10 +278,25 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                             let mut both = JsonBuf::new();
                             both.put(b"[");
                             let start = both.len();
-                            let spans = row.write_row(&mut both, b"{");
+                            let spans = row.write_row_memo(&mut both, b"{", &mut memo);
+                            assert_eq!(both.as_bytes().get(start..), Some(alone.as_bytes()));
                             let end = both.len();
-                            finding_beside(&mut both, b"{", RowAt::Own(start), &spans, &b);
-                            assert_eq!(both.as_bytes().get(end..), Some(&whole[..]));
+                            let l = made(&lean, false);
+                            let lb = l.beside().expect("a lean finding is its request's own");
+                            finding_beside(
+                                &mut both,
+                                b"{",
+                                RowAt::Own(start),
+                                &spans,
+                                &lb,
+                                &mut memo,
+                            );
+                            assert_eq!(
+                                String::from_utf8_lossy(both.as_bytes().get(end..).unwrap()),
+                                String::from_utf8_lossy(&whole)
+                            );
+                            let lean_whole = serde_json::to_vec(&l.record()).unwrap();
+                            assert_eq!(lean_whole, whole, "a lean finding's row made whole");
                             beside += 1;
                             assert!(made(&f, true).beside().is_none(), "unknown owner");
                             let mut other = f.clone();
@@ -288,6 +311,12 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                             let mut other = f.clone();
                             other.request = Some(8);
                             assert!(made(&other, false).beside().is_none(), "request");
+                            let mut other = lean.clone();
+                            other.request = Some(8);
+                            assert!(made(&other, false).beside().is_none(), "lean request");
+                            let mut other = lean.clone();
+                            other.client = "10.9.9.9:1".parse().unwrap();
+                            assert!(made(&other, false).beside().is_none(), "lean client");
                         }
                     }
                 }
@@ -295,4 +324,47 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
         }
     }
     assert_eq!(beside, 3 * 6 * 2 * 2 * 2 * 2);
+}
+
+/// Numbers written two digits at a time read as `Display` writes them: every number up to
+/// 100 000, and each power of ten and its neighbours up to `u64::MAX`.
+#[test]
+fn numbers_are_written_as_display_writes_them() {
+    let mut edges: Vec<u64> = (0..=100_000).collect();
+    for p in 0..20 {
+        let t = 10u64.pow(p);
+        edges.extend([t - 1, t, t + 1]);
+    }
+    edges.push(u64::MAX);
+    for n in edges {
+        let mut out = JsonBuf::with_capacity(1);
+        out.number(n);
+        let mut roomy = JsonBuf::with_capacity(64);
+        roomy.number(n);
+        assert_eq!(out.as_bytes(), n.to_string().as_bytes(), "{n}");
+        assert_eq!(roomy.as_bytes(), n.to_string().as_bytes(), "{n}");
+    }
+}
+
+/// A memo writes the string's own text from its first use on: the empty string first (what a
+/// new memo is made from), then others, then the empty string again.
+#[test]
+fn a_memo_writes_what_string_writes() {
+    let mut memo = Escaped::default();
+    for s in [
+        "",
+        "a",
+        "a",
+        "\"q\"\n",
+        "",
+        "Boto3/1.44.8",
+        "Boto3/1.44.9",
+        "",
+    ] {
+        let mut fast = JsonBuf::new();
+        fast.string_memo(s, &mut memo);
+        let mut plain = JsonBuf::new();
+        plain.string(s);
+        assert_eq!(fast.as_bytes(), plain.as_bytes(), "{s:?}");
+    }
 }

@@ -10,7 +10,7 @@
 
 use super::Scheme;
 use super::rows::Redactor;
-use crate::facts::Owner;
+use crate::facts::{Owner, Request};
 use crate::flow::FastHash;
 use crate::policy::{FailOn, Finding, FindingKind, Origin, Severity};
 use crate::time::Timestamp;
@@ -93,19 +93,20 @@ struct Key {
 }
 
 impl Key {
-    /// Whether `f` belongs under this key, compared in place.
+    /// Whether `f` (its request's Host `host`) belongs under this key, compared in place.
     fn is(
         &self,
         f: &Finding,
+        host: Option<&str>,
         agent: Option<&str>,
         process: Option<&str>,
         owner: Option<Owner>,
     ) -> bool {
         let endpoint = match (&f.endpoint, self.configured) {
             (Some(url), true) => *url == self.endpoint,
-            (None, false) => match &f.host {
-                Some(host) => self.endpoint.strip_prefix("http://") == Some(host.as_str()),
-                None => self.endpoint == EndpointView::of(f).url,
+            (None, false) => match host {
+                Some(host) => self.endpoint.strip_prefix("http://") == Some(host),
+                None => self.endpoint == EndpointView::of_host(f, None).url,
             },
             _ => false,
         };
@@ -161,6 +162,12 @@ pub struct EndpointView {
 
 impl EndpointView {
     pub fn of(f: &Finding) -> EndpointView {
+        EndpointView::of_host(f, f.host.as_deref())
+    }
+
+    /// [`EndpointView::of`] with the Host of the finding's request (a lean finding leaves it
+    /// to its request).
+    pub fn of_host(f: &Finding, host: Option<&str>) -> EndpointView {
         match (&f.endpoint, f.origin) {
             (Some(url), Some(origin)) => EndpointView {
                 url: url.clone(),
@@ -172,7 +179,7 @@ impl EndpointView {
                     // The server's address only when there is no Host: writing it out was a
                     // third of this for every plaintext request.
                     let server;
-                    let host = match f.host.as_deref() {
+                    let host = match host {
                         Some(h) => h,
                         None => {
                             server = super::rows::AddrText::of(f.server);
@@ -211,18 +218,34 @@ impl Groups {
     /// One request's (or attempt's) findings, all about the same subject. `process` is the
     /// client's process name when live capture knows it.
     pub fn add(&mut self, findings: &[Finding], process: Option<&str>, owner: Option<Owner>) {
+        self.add_about(findings, None, process, owner);
+    }
+
+    /// [`Groups::add`] of a request's findings, with the request: lean findings
+    /// ([`Finding::is_lean`]) take its Host and User-Agent from it.
+    pub fn add_about(
+        &mut self,
+        findings: &[Finding],
+        request: Option<&Request>,
+        process: Option<&str>,
+        owner: Option<Owner>,
+    ) {
         let Some(primary) = findings.iter().min_by_key(|f| f.kind.rank()) else {
             return;
         };
-        let agent = primary.user_agent.as_deref().and_then(product);
+        let (host, agent) = match request.filter(|_| primary.is_lean()) {
+            Some(r) => (r.host.as_deref(), r.user_agent.as_deref()),
+            None => (primary.host.as_deref(), primary.user_agent.as_deref()),
+        };
+        let agent = agent.and_then(product);
         // A client's requests mostly come in a row: the last group is checked in place, with no
         // key built.
         let last = self
             .last
-            .filter(|&i| self.groups[i].key.is(primary, agent, process, owner));
+            .filter(|&i| self.groups[i].key.is(primary, host, agent, process, owner));
         let i = match last {
             Some(i) => i,
-            None => match self.group_for(primary, agent, process, owner) {
+            None => match self.group_for(primary, host, agent, process, owner) {
                 Some(i) => i,
                 None => {
                     self.not_grouped += findings.len() as u64;
@@ -281,11 +304,12 @@ impl Groups {
     fn group_for(
         &mut self,
         primary: &Finding,
+        host: Option<&str>,
         agent: Option<&str>,
         process: Option<&str>,
         owner: Option<Owner>,
     ) -> Option<usize> {
-        let endpoint = EndpointView::of(primary);
+        let endpoint = EndpointView::of_host(primary, host);
         let key = Key {
             kind: primary.kind,
             endpoint: endpoint.url.clone(),

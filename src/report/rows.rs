@@ -5,6 +5,7 @@ use super::groups::EndpointView;
 use super::redact;
 use super::{AttemptRecord, FindingRecord, GuessRecord, RequestRecord, UNKNOWN_OWNER};
 use crate::facts::{Attempt, Request};
+use crate::policy::finding::{RequestStrings, seen_line};
 use crate::policy::{Finding, FindingKind, Severity};
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -121,13 +122,32 @@ impl Redactor {
     /// [`Redactor::finding`], given the row of the request it is about when there is one: its
     /// addresses and redacted target are taken from that row, not made again (for a plaintext
     /// request they were a tenth of its finding's cost).
+    ///
+    /// A lean finding ([`Finding::is_lean`]) takes its request's strings from that row, which
+    /// it needs.
     pub fn finding_after(
         &self,
-        f: Finding,
+        mut f: Finding,
         severity: Severity,
         row: Option<&RequestRecord>,
     ) -> FindingRecord {
         let row = row.filter(|r| f.request == Some(r.id));
+        if let Some(r) = row.filter(|_| f.is_lean()) {
+            // The row's target is redacted: redacting it again, as the `seen` line is made
+            // below, leaves it as it is.
+            f.fill_with(RequestStrings {
+                bucket: r.bucket.clone(),
+                key: r.key.clone(),
+                host: r.host.clone(),
+                method: r.method.clone(),
+                target: r.target.clone(),
+                user_agent: r.user_agent.clone(),
+            });
+        }
+        debug_assert!(
+            !f.is_lean(),
+            "a lean finding's row is made with its request's"
+        );
         let endpoint = EndpointView::of(&f);
         // The `seen` line quotes the target as sent: redacted as a target, then as text (an
         // absolute-form target is a whole URL). A request's finding holds its target.
@@ -232,7 +252,8 @@ impl FindingOfRow<'_> {
     /// its request is the request's own (checked here, each of them: a finding's fields can be
     /// changed after it was made), so that the finding's row can repeat the request's row's
     /// text. None when the row is to be made whole: an attempt's finding, a guess, an unknown
-    /// owner's hint, a value that differs.
+    /// owner's hint, a value that differs. A lean finding ([`Finding::is_lean`]) holds none of
+    /// its request's strings: they are the row's, with nothing to compare.
     pub fn beside(&self) -> Option<Beside<'_>> {
         let (f, r) = (self.finding, self.row);
         let same = f.request == Some(r.id)
@@ -243,17 +264,8 @@ impl FindingOfRow<'_> {
             && f.status == r.status
             && (f.client, f.server) == self.addrs
             && f.operation == r.operation
-            && f.method.as_deref() == Some(&*r.method)
-            && f.bucket == r.bucket
-            && f.key == r.key
-            && f.user_agent == r.user_agent
-            && f.host == r.host;
+            && (f.is_lean() || self.same_strings());
         if !same {
-            return None;
-        }
-        let target = f.target.as_deref()?;
-        // The row holds the target redacted: a target redaction leaves alone is the row's.
-        if target != r.target && self.redactor.target(target) != r.target.as_str() {
             return None;
         }
         let origin_form = r.target.starts_with('/');
@@ -279,17 +291,32 @@ impl FindingOfRow<'_> {
         })
     }
 
+    /// A whole finding's strings are its request's row's (its target redacted as the row's).
+    fn same_strings(&self) -> bool {
+        let (f, r) = (self.finding, self.row);
+        let same = f.method.as_deref() == Some(&*r.method)
+            && f.bucket == r.bucket
+            && f.key == r.key
+            && f.user_agent == r.user_agent
+            && f.host == r.host;
+        // The row holds the target redacted: a target redaction leaves alone is the row's.
+        same && f.target.as_deref().is_some_and(|target| {
+            target == r.target || self.redactor.target(target) == r.target.as_str()
+        })
+    }
+
     /// The `seen` line when redacting it as text changes it (None: it is its parts as they are).
-    /// Every text redaction needs a `=`, `<` or `@`: a line whose parts have none is left as
-    /// it is, without being put together.
+    /// A line whose parts text redaction leaves alone, each on its own, is left as it is,
+    /// without being put together: each part starts the line or follows a ` ` or `/`, so what
+    /// the check finds in the parts is what it would find in the line.
     fn seen_redacted(&self, origin_form: bool) -> Option<String> {
         let r = self.row;
-        let quiet = |s: &str| !redact::may_redact_text(s);
+        let quiet = |s: &str| !redact::text_redaction_may_change(s);
         let authority_quiet = !origin_form || r.host.as_deref().is_none_or(quiet);
         if !self.redactor.on || (quiet(&r.method) && authority_quiet && quiet(&r.target)) {
             return None;
         }
-        let seen = self.finding.seen_as(&r.target)?;
+        let seen = seen_line(&r.method, r.host.as_deref(), self.addrs.1, &r.target);
         match self.redactor.text(&seen) {
             Cow::Borrowed(_) => None,
             Cow::Owned(s) => Some(s),

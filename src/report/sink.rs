@@ -2,7 +2,7 @@
 //! document's secondary arrays through a [`Spool`]); the table and Markdown keep only the rows
 //! they show and render at the end. Either way memory does not grow with the capture.
 
-use super::fastjson::{JsonBuf, RowAt, RowSpans, WriteJson, finding_beside};
+use super::fastjson::{JsonBuf, RowAt, RowMemo, RowSpans, WriteJson, finding_beside};
 use super::rows::FindingOfRow;
 use super::spool::Spool;
 use super::{
@@ -63,6 +63,8 @@ pub struct JsonSink<W: Write> {
     /// Request rows not yet handed to `out`, written in place.
     pending: JsonBuf,
     last: LastRow,
+    /// Values the rows repeat, escaped once.
+    memo: RowMemo,
     requests: u64,
     attempts: Spool,
     tls: Spool,
@@ -80,6 +82,7 @@ impl<W: Write> JsonSink<W> {
             direct: None,
             pending: JsonBuf::new(),
             last: None,
+            memo: RowMemo::default(),
             requests: 0,
             attempts,
             tls,
@@ -126,7 +129,7 @@ impl<W: Write> Sink for JsonSink<W> {
             b",\n    "
         });
         let start = self.pending.len();
-        let spans = r.write_row(&mut self.pending, b"{");
+        let spans = r.write_row_memo(&mut self.pending, b"{", &mut self.memo);
         self.last = Some((r.id, start, spans));
         self.requests += 1;
         Ok(())
@@ -141,9 +144,10 @@ impl<W: Write> Sink for JsonSink<W> {
             && let Some(b) = made.beside()
         {
             let row = RowAt::Other(self.pending.as_bytes().get(start..).unwrap_or_default());
+            let memo = &mut self.memo;
             return self
                 .findings
-                .push_with(|out| finding_beside(out, b"{", row, &spans, &b));
+                .push_with(|out| finding_beside(out, b"{", row, &spans, &b, memo));
         }
         self.finding(&made.record())
     }
@@ -193,6 +197,8 @@ pub struct JsonlSink<W: Write> {
     /// Rows not yet handed to `out`, written in place.
     pending: JsonBuf,
     last: LastRow,
+    /// Values the rows repeat, escaped once.
+    memo: RowMemo,
     /// One serde-written row, reused.
     line: Vec<u8>,
 }
@@ -208,6 +214,7 @@ impl<W: Write> JsonlSink<W> {
             out,
             pending: JsonBuf::new(),
             last: None,
+            memo: RowMemo::default(),
             line: Vec::new(),
         })
     }
@@ -238,7 +245,7 @@ impl<W: Write> Sink for JsonlSink<W> {
             self.write_out()?;
         }
         let start = self.pending.len();
-        let spans = r.write_row(&mut self.pending, REQUEST_LINE);
+        let spans = r.write_row_memo(&mut self.pending, REQUEST_LINE, &mut self.memo);
         self.pending.put(b"\n");
         self.last = Some((r.id, start, spans));
         Ok(())
@@ -263,6 +270,7 @@ impl<W: Write> Sink for JsonlSink<W> {
                 RowAt::Own(start),
                 &spans,
                 &b,
+                &mut self.memo,
             );
             self.pending.put(b"\n");
             return Ok(());
@@ -584,6 +592,52 @@ mod tests {
             String::from_utf8(spooled).unwrap(),
             format!("\n    {one},\n    {one}")
         );
+    }
+
+    /// Rows written through the sink's memo of repeated values: a request whose signature or
+    /// credential changed after a memo hit still shows only the redacted shape, its own.
+    #[test]
+    fn a_changed_secret_after_a_memo_hit_is_still_redacted() {
+        use crate::facts::Request;
+        use crate::report::rows::Redactor;
+        let auth = |akid: &str, sig: &str| {
+            format!(
+                "AWS4-HMAC-SHA256 Credential={akid}/20260101/us-east-1/s3/aws4_request, \
+                 SignedHeaders=host;x-amz-date, Signature={sig}"
+            )
+        };
+        let sent = [
+            auth("AKIAIOSFODNN7EXAMPLE", &"1a".repeat(32)),
+            auth("AKIAIOSFODNN7EXAMPLE", &"1a".repeat(32)),
+            auth("AKIAIOSFODNN7EXAMPLE", &"2b".repeat(32)),
+            auth("ASIAXXXXXXXXXXXXXXXX", &"3c".repeat(32)),
+            auth("AKIAIOSFODNN7EXAMPLE", &"4d".repeat(32)),
+        ];
+        let redactor = Redactor { on: true };
+        let mut sink = JsonlSink::new(Vec::new(), &tool()).unwrap();
+        for (i, a) in sent.iter().enumerate() {
+            let mut r = Request::sample(i as u64 + 1, Timestamp(0), "10.0.0.1:1", "10.0.0.2:80");
+            r.authorization = Some(a.clone());
+            sink.request(&redactor.request(r)).unwrap();
+        }
+        sink.flush().unwrap();
+        let text = String::from_utf8(sink.out.clone()).unwrap();
+        for secret in ["1a1a", "2b2b", "3c3c", "4d4d", "IOSFODNN7", "XXXXXXXX"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        let shown: Vec<String> = text
+            .lines()
+            .skip(1)
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| v["authorization"].as_str().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = sent
+            .iter()
+            .map(|a| super::super::redact::redact_header("authorization", a).into_owned())
+            .collect();
+        assert_eq!(shown, expected);
+        assert!(shown[3].contains("Credential=ASIA…/"), "{}", shown[3]);
+        assert!(shown[4].contains("Credential=AKIA…/"), "{}", shown[4]);
     }
 
     /// The cap on findings shown never cuts a request's block in two.
