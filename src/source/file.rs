@@ -2,9 +2,11 @@
 //!
 //! The input is streamed through a bounded buffer ([`INITIAL_BUFFER`], grown only to hold one
 //! larger block, never past [`MAX_BLOCK`]), so a pipe from `tcpdump -w -` works and memory stays
-//! flat. Block framing (how long the next record is, whether the file ends inside it) is read
-//! here so a cut file yields every whole frame, then a [`SourceNote::Truncated`] saying where it
-//! was cut; `pcap-parser` then parses each whole block.
+//! flat. A regular, uncompressed file is mapped instead ([`map`]): the map is the buffer, read
+//! where it lies, with no copy and no thread. Block framing (how long the next record is,
+//! whether the file ends inside it) is read here so a cut file yields every whole frame, then a
+//! [`SourceNote::Truncated`] saying where it was cut; `pcap-parser` then parses each whole
+//! block.
 //!
 //! An input that is not a regular file (a pipe that stays open, a FIFO) can be *followed*
 //! ([`FileSource::follow`]): read on a thread of its own, with [`FileSource::poll`] saying
@@ -19,6 +21,11 @@ mod ahead;
 mod buffer;
 pub mod compressed;
 mod damage;
+#[cfg(target_os = "linux")]
+mod map;
+#[cfg(not(target_os = "linux"))]
+#[path = "file/map_none.rs"]
+mod map;
 mod pcapng;
 mod resync;
 #[cfg(test)]
@@ -43,6 +50,7 @@ use self::buffer::ReadBuffer;
 use self::compressed::Compressed;
 use self::damage::Damage;
 pub use self::damage::RESYNC_LIMIT;
+use self::map::Map;
 use self::pcapng::{SHB_TYPE, Section};
 use super::{Frame, FrameSource, LinkType, SourceError, SourceItem, SourceNote};
 use crate::time::Timestamp;
@@ -73,6 +81,8 @@ pub struct FileSource {
     damage: Option<Damage>,
     /// A gzip/zstd/lz4 input: offsets are then in the decompressed stream.
     compressed: Option<Compressed>,
+    /// A mapped file that shrank while it was read: the note saying so was given.
+    shrink_told: bool,
 }
 
 enum Format {
@@ -128,9 +138,22 @@ impl FileSource {
     pub fn open(path: &Path) -> Result<Self, SourceError> {
         let name = path.display().to_string();
         match File::open(path) {
-            Ok(file) => Self::from_reader(name, Box::new(file)),
+            Ok(file) => Self::from_file(name, file),
             Err(source) => Err(SourceError::Open { path: name, source }),
         }
+    }
+
+    /// An open file, read from its start: mapped when it is a regular file that is not
+    /// compressed and a map can be had (see [`map`]), else read like any reader.
+    fn from_file(name: String, file: File) -> Result<Self, SourceError> {
+        let file = match compressed_file(&file) {
+            true => file,
+            false => match Map::open(file) {
+                Ok(map) => return Self::with_buffer(name, ReadBuffer::mapped(map), None),
+                Err(file) => file,
+            },
+        };
+        Self::from_reader(name, Box::new(file))
     }
 
     /// A command-line argument: `-` is stdin, anything else a path.
@@ -150,21 +173,37 @@ impl FileSource {
             Ok(sniffed) => sniffed,
             Err(source) => return Err(SourceError::Read { path: name, source }),
         };
+        Self::with_buffer(name, ReadBuffer::new(reader, INITIAL_BUFFER), compressed)
+    }
+
+    fn with_buffer(
+        name: String,
+        buf: ReadBuffer,
+        compressed: Option<Compressed>,
+    ) -> Result<Self, SourceError> {
         let mut source = FileSource {
             compressed,
             name,
-            buf: ReadBuffer::new(reader, INITIAL_BUFFER),
+            buf,
             format: Format::Ended,
             pending: 0,
             link_types: Vec::new(),
             damage: None,
+            shrink_told: false,
         };
         source.format = source.sniff()?;
         Ok(source)
     }
 
+    /// Whether the input is read through a map.
+    #[cfg(test)]
+    fn is_mapped(&self) -> bool {
+        self.buf.is_mapped()
+    }
+
     /// Read the rest of the input ahead on a thread of its own, overlapping the kernel's copy of
-    /// the file with the analysis.
+    /// the file with the analysis. A mapped file needs none (nothing is copied; the kernel is
+    /// asked to read ahead instead), and is left as it is.
     pub fn read_ahead(&mut self) {
         self.buf.read_ahead(None);
     }
@@ -189,11 +228,40 @@ impl FileSource {
     }
 
     /// The next block's meaning; an error ends the stream (never read past one). A followed
-    /// input's quiet spells are waited out unless `idle_ok`.
+    /// input's quiet spells are waited out unless `idle_ok`. Each is checked to have been read
+    /// from the file before it is given (see [`FileSource::shrank`]). The usual legacy record
+    /// is read here, small enough to be inlined into the caller's loop; anything else on the
+    /// general path.
+    #[inline]
     fn parsed(&mut self, idle_ok: bool) -> Result<Parsed, SourceError> {
-        if let Some(frame) = self.buffered_legacy_record() {
-            return Ok(frame);
+        match self.buffered_legacy_record() {
+            Some(frame) if self.buf.intact(self.pending) => Ok(frame),
+            unchecked => self.parsed_generally(unchecked, idle_ok),
         }
+    }
+
+    /// `unchecked`: a record read by the fast path whose check failed.
+    #[inline(never)]
+    fn parsed_generally(
+        &mut self,
+        mut unchecked: Option<Parsed>,
+        idle_ok: bool,
+    ) -> Result<Parsed, SourceError> {
+        loop {
+            let parsed = match unchecked.take() {
+                Some(frame) => frame,
+                None => self.next_waited(idle_ok)?,
+            };
+            if self.buf.intact(self.pending) {
+                return Ok(parsed);
+            }
+            if let Some(parsed) = self.shrank(parsed) {
+                return Ok(parsed);
+            }
+        }
+    }
+
+    fn next_waited(&mut self, idle_ok: bool) -> Result<Parsed, SourceError> {
         loop {
             match self.next_parsed() {
                 Ok(Parsed::Idle) if !idle_ok => {}
@@ -204,6 +272,62 @@ impl FileSource {
                 }
             }
         }
+    }
+
+    /// A mapped file shrank under `parsed` (another program truncated it): from now on only
+    /// the bytes still in the file are read. `parsed` is still given when all its bytes lie
+    /// in them. Otherwise it was read (partly) from bytes the file no longer has, and is
+    /// dropped: read again from what is left when nothing of it was consumed (None; the
+    /// truncation note then says where the file now ends), else the input ends here.
+    fn shrank(&mut self, parsed: Parsed) -> Option<Parsed> {
+        let upto = self.buf.offset().saturating_add(self.pending as u64);
+        let left = self.buf.shrink();
+        let given = matches!(
+            parsed,
+            Parsed::Frame { .. } | Parsed::Note(SourceNote::KeyLog(_) | SourceNote::Damaged { .. })
+        );
+        if given && upto <= left {
+            self.buf.gave(self.pending);
+            return Some(parsed);
+        }
+        if self.pending > 0 && !matches!(self.format, Format::Ended) {
+            self.pending = 0;
+            return None;
+        }
+        self.format = Format::Ended;
+        Some(self.with_shrink(Parsed::End))
+    }
+
+    /// At the end of a mapped file that shrank while it was read: the end is a truncation,
+    /// and the note says so (once), after what the parser found there when that was in what
+    /// is left of the file.
+    fn with_shrink(&mut self, parsed: Parsed) -> Parsed {
+        let Some(shrunk) = self.buf.shrunk().filter(|_| !self.shrink_told) else {
+            return parsed;
+        };
+        self.shrink_told = true;
+        let mut why = format!(
+            "the file shrank while it was read ({} bytes when opened, {} now)",
+            shrunk.opened, shrunk.now
+        );
+        if let Some(end) = shrunk.cut_record {
+            why.push_str(&format!(
+                "; the record ending at offset {end}, being analysed as it shrank, may have \
+                 been read with zeros past offset {}",
+                shrunk.left
+            ));
+        }
+        // Past the new end, what the parser saw (a damaged record, a cut one) was not the
+        // file's: only the shrink is said.
+        let past = self.buf.offset() > shrunk.left;
+        let detail = match parsed {
+            Parsed::Note(SourceNote::Truncated { detail }) if !past => format!("{detail}: {why}"),
+            _ => format!(
+                "{why}: the records before offset {} were read",
+                self.buf.given_to()
+            ),
+        };
+        Parsed::Note(SourceNote::Truncated { detail })
     }
 
     fn polled(&self, parsed: Parsed) -> Polled<'_> {
@@ -390,7 +514,8 @@ impl FileSource {
                 Parsed::Nothing => {}
                 Parsed::End | Parsed::Note(SourceNote::Truncated { .. }) => {
                     self.format = Format::Ended;
-                    return Ok(self.with_stream_damage(parsed));
+                    let parsed = self.with_stream_damage(parsed);
+                    return Ok(self.with_shrink(parsed));
                 }
                 _ => return Ok(parsed),
             }
@@ -604,6 +729,29 @@ impl FrameSource for FileSource {
             Polled::Idle | Polled::End => None,
         })
     }
+}
+
+/// Whether the file starts with a compression magic (then it is decompressed as it is read,
+/// not mapped). Read in place: the file's position does not move.
+#[cfg(unix)]
+fn compressed_file(file: &File) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut head = [0u8; 4];
+    let mut have = 0;
+    while have < head.len() {
+        match file.read_at(&mut head[have..], have as u64) {
+            Ok(0) => break,
+            Ok(n) => have += n.min(head.len() - have),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    compressed::Compression::from_magic(&head[..have]).is_some()
+}
+
+#[cfg(not(unix))]
+fn compressed_file(_: &File) -> bool {
+    true // never mapped: read as before
 }
 
 /// Whether `arg` (a path, or `-` for standard input) is a regular file: anything else (a pipe,

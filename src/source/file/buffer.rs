@@ -1,28 +1,38 @@
 //! A bounded window over a byte stream, so any reader (a file, a pipe from `tcpdump -w -`) is read
-//! in large chunks while memory stays flat however long the capture is.
+//! in large chunks while memory stays flat however long the capture is; or a mapped file, whose
+//! map is the buffer (see [`super::map`]).
 
 use super::ahead::{Chunk, ROOM, ReadAhead};
-use std::io::{self, Read};
+use super::map::{Map, Shrunk};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::time::Duration;
 
-/// Where bytes come from: the reader itself, or a read-ahead thread that owns it.
+/// Where bytes come from: the reader itself, or a read-ahead thread that owns it (a mapped file
+/// has neither).
 enum Input {
     Direct(Box<dyn Read + Send>),
     Ahead(ReadAhead),
-    /// Only while switching.
+    /// Only while switching, and for a mapped file.
     Gone,
 }
 
 /// Bytes `buf[start..end]` have been read and not yet consumed; `buf[start]` sits at file offset
-/// `offset`.
+/// `offset`. A mapped file's bytes are the map's instead of `buf`'s, `start` being the offset.
 pub(super) struct ReadBuffer {
     input: Input,
     buf: Vec<u8>,
+    /// The map of a mapped file (a pointer's test on the hot path, where matching `Input`
+    /// took several instructions per record).
+    map: Option<Map>,
     start: usize,
     end: usize,
     eof: bool,
     offset: u64,
     bytes_read: u64,
+    /// A mapped file: the end of the last record handed out.
+    given_to: u64,
+    /// A mapped file shrank while it was read.
+    shrunk: Option<Shrunk>,
 }
 
 impl ReadBuffer {
@@ -30,18 +40,46 @@ impl ReadBuffer {
         ReadBuffer {
             input: Input::Direct(reader),
             buf: vec![0; capacity],
+            map: None,
             start: 0,
             end: 0,
             eof: false,
             offset: 0,
             bytes_read: 0,
+            given_to: 0,
+            shrunk: None,
         }
+    }
+
+    /// A mapped file: every byte of it is available at once, without a read.
+    pub(super) fn mapped(map: Map) -> Self {
+        ReadBuffer {
+            input: Input::Gone,
+            buf: Vec::new(),
+            start: 0,
+            end: map.bytes().len(),
+            map: Some(map),
+            eof: false,
+            offset: 0,
+            bytes_read: 0,
+            given_to: 0,
+            shrunk: None,
+        }
+    }
+
+    /// Whether the bytes come from a map.
+    pub(super) fn is_mapped(&self) -> bool {
+        self.map.is_some()
     }
 
     /// From now on, read ahead on a thread of its own (no change when none can be had). With
     /// `idle`, follow the input (see [`ReadAhead::start`]): a fill that waited that long for
     /// bytes fails with [`super::ahead::Idle`], keeping what it had, and can be asked again.
+    /// A mapped file has nothing to read: its bytes are read where they lie.
     pub(super) fn read_ahead(&mut self, idle: Option<Duration>) {
+        if !matches!(self.input, Input::Direct(_)) {
+            return; // a map, or already a thread
+        }
         let Input::Direct(reader) = std::mem::replace(&mut self.input, Input::Gone) else {
             return;
         };
@@ -53,6 +91,10 @@ impl ReadBuffer {
 
     /// End the input at what has been read (by the read-ahead thread too).
     pub(super) fn cut(&mut self) {
+        if let Some(map) = &mut self.map {
+            map.cut(self.start);
+            self.end = self.start;
+        }
         match &mut self.input {
             Input::Ahead(ahead) => ahead.cut(),
             _ => self.eof = true,
@@ -61,7 +103,54 @@ impl ReadBuffer {
 
     /// The bytes read and not yet consumed.
     pub(super) fn available(&self) -> &[u8] {
-        self.buf.get(self.start..self.end).unwrap_or_default()
+        let all = match &self.map {
+            Some(map) => map.bytes(),
+            None => &self.buf,
+        };
+        all.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// Whether the next `len` available bytes, a record about to be handed out, are really the
+    /// file's (always, unless a mapped file shrank under them: see [`Map::check`]).
+    #[inline]
+    pub(super) fn intact(&mut self, len: usize) -> bool {
+        let Some(map) = &mut self.map else {
+            return true;
+        };
+        let upto = self.start.saturating_add(len);
+        if !map.check(self.start, upto) {
+            return false;
+        }
+        self.given_to = upto as u64;
+        true
+    }
+
+    /// The next `len` available bytes, a record, are handed out without a check.
+    pub(super) fn gave(&mut self, len: usize) {
+        self.given_to = self.offset.saturating_add(len as u64);
+    }
+
+    /// A mapped file: the end of the last record handed out.
+    pub(super) fn given_to(&self) -> u64 {
+        self.given_to
+    }
+
+    /// A mapped file shrank (a check failed): only the bytes still in it are available from
+    /// now on. Returns the offset they end at.
+    pub(super) fn shrink(&mut self) -> u64 {
+        let Some(map) = &mut self.map else {
+            return self.offset.saturating_add((self.end - self.start) as u64);
+        };
+        let shrunk = map.shrunk(self.given_to);
+        self.end = map.bytes().len().clamp(self.start, self.end);
+        self.eof = true;
+        self.shrunk = Some(shrunk);
+        shrunk.left
+    }
+
+    /// How the mapped file shrank while it was read, if it did.
+    pub(super) fn shrunk(&self) -> Option<Shrunk> {
+        self.shrunk
     }
 
     /// File offset of the first available byte.
@@ -69,9 +158,10 @@ impl ReadBuffer {
         self.offset
     }
 
-    /// Bytes taken from the reader so far.
+    /// Bytes taken from the reader so far; from a map, up to the end of the last record handed
+    /// out (the whole map once its end was reached).
     pub(super) fn bytes_read(&self) -> u64 {
-        self.bytes_read
+        self.bytes_read.max(self.given_to)
     }
 
     /// Make at least `want` bytes available, unless the input ends first; returns how many are
@@ -79,8 +169,12 @@ impl ReadBuffer {
     /// buffer grows to hold one such block and is never larger.
     pub(super) fn fill(&mut self, want: usize) -> io::Result<usize> {
         if self.end - self.start < want && !self.eof {
-            self.make_room(want);
-            self.read_until(want)?;
+            if self.is_mapped() {
+                self.map_ended(want)?;
+            } else {
+                self.make_room(want);
+                self.read_until(want)?;
+            }
         }
         Ok((self.end - self.start).min(want))
     }
@@ -90,10 +184,53 @@ impl ReadBuffer {
         let n = n.min(self.end - self.start);
         self.start += n;
         self.offset = self.offset.saturating_add(n as u64);
-        if self.start == self.end {
+        if self.start == self.end && !self.is_mapped() {
             self.start = 0;
             self.end = 0;
         }
+    }
+
+    /// The reader wants more than the map holds: the file ends there, unless it has grown
+    /// since it was mapped (a capture still being written), then the rest is read from the
+    /// map's end the usual way; or shrunk, then only what is left is believed.
+    fn map_ended(&mut self, want: usize) -> io::Result<()> {
+        let Some(map) = &mut self.map else {
+            return Ok(());
+        };
+        let (len, valid) = (map.len(), map.bytes().len());
+        self.bytes_read = self.bytes_read.max(valid as u64);
+        self.eof = true;
+        match map.size_now() {
+            Some(size) if size < valid as u64 => {
+                self.shrink();
+                Ok(())
+            }
+            Some(size) if size > len as u64 && valid == len => self.read_past_map(len, want),
+            _ => Ok(()),
+        }
+    }
+
+    /// Leave the map for the file, read from offset `len` (the map's end) on.
+    fn read_past_map(&mut self, len: usize, want: usize) -> io::Result<()> {
+        let Some(map) = &self.map else {
+            return Ok(());
+        };
+        // The bytes up to the map's end were read: if the file cannot be read past them, the
+        // input ends there, as if it had not grown.
+        let Ok(mut file) = map.file() else {
+            return Ok(());
+        };
+        if file.seek(SeekFrom::Start(len as u64)).is_err() {
+            return Ok(());
+        }
+        let tail = map.bytes().get(self.start..self.end).unwrap_or_default();
+        let mut buf = vec![0; super::INITIAL_BUFFER.max(want)];
+        buf[..tail.len()].copy_from_slice(tail);
+        (self.buf, self.start, self.end) = (buf, 0, tail.len());
+        self.map = None;
+        self.input = Input::Direct(Box::new(file));
+        self.eof = false;
+        self.read_until(want)
     }
 
     /// Shift what is available to the front, and grow if one block needs more than the buffer.

@@ -1,11 +1,15 @@
-//! FileSource over in-memory captures built with [`super::writer`], plus one real capture.
+//! FileSource over in-memory captures built with [`super::writer`], plus one real capture. Each
+//! capture is read twice where it can be: from memory through a reader, and from a file on
+//! disk, which is mapped ([`super::map`]); both must give the same items.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, Write};
 
 use proptest::prelude::*;
 
 mod compressed;
 mod damage;
+#[cfg(target_os = "linux")]
+mod mapped;
 
 use super::writer::{Pcap, PcapNg};
 use super::{FileSource, MAX_BLOCK, Polled};
@@ -54,11 +58,32 @@ fn open(bytes: Vec<u8>) -> Result<FileSource, SourceError> {
     FileSource::from_reader("test.pcap".to_string(), Box::new(io::Cursor::new(bytes)))
 }
 
+/// The same bytes as a file on disk, opened the way a path is: mapped when it can be.
+fn open_file(bytes: &[u8]) -> Result<FileSource, SourceError> {
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(bytes).unwrap();
+    file.rewind().unwrap();
+    FileSource::from_file("test.pcap".to_string(), file)
+}
+
+/// A capture read from memory and from a file, which is mapped unless it is empty or
+/// compressed (or maps do not exist here).
+fn both(bytes: Vec<u8>) -> [Result<FileSource, SourceError>; 2] {
+    let file = open_file(&bytes);
+    if let Ok(src) = &file {
+        let mappable = !bytes.is_empty()
+            && super::compressed::Compression::from_magic(&bytes).is_none()
+            && cfg!(target_os = "linux");
+        assert_eq!(src.is_mapped(), mappable, "a file that can be is mapped");
+    }
+    [open(bytes), file]
+}
+
 /// Everything the source yields until `Ok(None)` (checked to stay `None`); an error ends it too.
 /// Bounded, so a source that never ends fails the test instead of hanging it.
 fn drain(src: &mut FileSource) -> Vec<Got> {
     let mut out = Vec::new();
-    for _ in 0..10_000 {
+    for _ in 0..100_000 {
         match src.next_item() {
             Ok(Some(SourceItem::Frame(f))) => out.push(Got::Frame {
                 ts: f.ts,
@@ -81,8 +106,11 @@ fn drain(src: &mut FileSource) -> Vec<Got> {
     panic!("source did not end");
 }
 
+/// Every item, read from memory and from a mapped file (checked to be the same).
 fn read_all(bytes: Vec<u8>) -> Vec<Got> {
-    drain(&mut open(bytes).expect("a capture"))
+    let [read, mapped] = both(bytes).map(|src| drain(&mut src.expect("a capture")));
+    assert_eq!(read, mapped, "read and mapped");
+    read
 }
 
 const A: &[u8] = b"first frame";
@@ -95,16 +123,18 @@ fn legacy_little_endian_microseconds() {
         .record(1_700_000_001, 999_999, B, B.len() as u32)
         .bytes;
     let len = bytes.len() as u64;
-    let mut src = open(bytes).unwrap();
-    assert_eq!(src.link_types(), vec![LinkType::ETHERNET]);
-    assert_eq!(
-        drain(&mut src),
-        vec![
-            frame(1_700_000_000_123_456_000, LinkType::ETHERNET, A, 60),
-            frame(1_700_000_001_999_999_000, LinkType::ETHERNET, B, 22),
-        ]
-    );
-    assert_eq!(src.bytes_read(), len);
+    for src in both(bytes) {
+        let mut src = src.unwrap();
+        assert_eq!(src.link_types(), vec![LinkType::ETHERNET]);
+        assert_eq!(
+            drain(&mut src),
+            vec![
+                frame(1_700_000_000_123_456_000, LinkType::ETHERNET, A, 60),
+                frame(1_700_000_001_999_999_000, LinkType::ETHERNET, B, 22),
+            ]
+        );
+        assert_eq!(src.bytes_read(), len);
+    }
 }
 
 #[test]
@@ -148,25 +178,27 @@ fn pcapng_interfaces_with_different_link_types_and_resolutions() {
         .epb(2, 16 * 5 + 3, A, 11)
         .epb(0, 1, B, 22)
         .bytes;
-    let mut src = open(bytes).unwrap();
-    assert_eq!(
-        drain(&mut src),
-        vec![
-            frame(1_700_000_000_123_456_000, LinkType::ETHERNET, A, 60),
-            frame(
-                1_700_000_000_987_654_321 + 1_000_000_000_000,
-                LinkType::RAW,
-                B,
-                22
-            ),
-            frame(5_187_500_000, LinkType::LINUX_SLL2, A, 11),
-            frame(1_000, LinkType::ETHERNET, B, 22),
-        ]
-    );
-    assert_eq!(
-        src.link_types(),
-        vec![LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL2]
-    );
+    for src in both(bytes) {
+        let mut src = src.unwrap();
+        assert_eq!(
+            drain(&mut src),
+            vec![
+                frame(1_700_000_000_123_456_000, LinkType::ETHERNET, A, 60),
+                frame(
+                    1_700_000_000_987_654_321 + 1_000_000_000_000,
+                    LinkType::RAW,
+                    B,
+                    22
+                ),
+                frame(5_187_500_000, LinkType::LINUX_SLL2, A, 11),
+                frame(1_000, LinkType::ETHERNET, B, 22),
+            ]
+        );
+        assert_eq!(
+            src.link_types(),
+            vec![LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL2]
+        );
+    }
 }
 
 #[test]
@@ -356,9 +388,13 @@ fn cut_followed_pipe_yields_what_was_read_then_a_truncation_note() {
 
 #[test]
 fn not_a_capture_says_what_it_saw() {
-    let err = |bytes: &[u8]| match open(bytes.to_vec()) {
-        Err(SourceError::NotACapture { detail, .. }) => detail,
-        other => panic!("expected NotACapture, got {:?}", other.map(|_| ())),
+    let err = |bytes: &[u8]| {
+        let [read, mapped] = both(bytes.to_vec()).map(|src| match src {
+            Err(SourceError::NotACapture { detail, .. }) => detail,
+            other => panic!("expected NotACapture, got {:?}", other.map(|_| ())),
+        });
+        assert_eq!(read, mapped);
+        read
     };
     assert_eq!(
         err(br#"{"Records": []}"#),
@@ -372,14 +408,16 @@ fn not_a_capture_says_what_it_saw() {
 #[test]
 fn header_cut_short_is_an_error() {
     let header = Pcap::new(false, false, 1).bytes;
-    match open(header[..10].to_vec()) {
-        Err(SourceError::Malformed { detail, .. }) => {
-            assert_eq!(
-                detail,
-                "file ends 10 bytes into the 24-byte pcap file header"
-            )
+    for src in both(header[..10].to_vec()) {
+        match src {
+            Err(SourceError::Malformed { detail, .. }) => {
+                assert_eq!(
+                    detail,
+                    "file ends 10 bytes into the 24-byte pcap file header"
+                )
+            }
+            other => panic!("unexpected {:?}", other.map(|_| ())),
         }
-        other => panic!("unexpected {:?}", other.map(|_| ())),
     }
 }
 
@@ -520,7 +558,7 @@ proptest! {
             .epb(0, 0, B, 22)
             .bytes;
         let cut = cut.min(whole.len());
-        if let Ok(mut src) = open(whole[..cut].to_vec()) {
+        for mut src in both(whole[..cut].to_vec()).into_iter().flatten() {
             let got = drain(&mut src);
             let frames = got.iter().filter(|g| matches!(g, Got::Frame { .. })).count();
             let notes = got.iter().filter(|g| matches!(g, Got::Note(SourceNote::Truncated { .. }))).count();

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use super::super::writer::Pcap;
-use super::{Got, drain, open, read_all};
+use super::{Got, both, drain, open, read_all};
 use crate::source::SourceNote;
 
 fn capture() -> Vec<u8> {
@@ -35,10 +35,13 @@ fn gzip_zstd_and_lz4_captures_give_the_plain_files_items() {
     lz4.write_all(&plain).unwrap();
     for packed in [gzip(&plain), zstd, lz4.finish().unwrap()] {
         let len = packed.len() as u64;
-        let mut src = open(packed).expect("a capture");
-        let format = src.compression().expect("compressed");
-        assert!(drain(&mut src) == want, "{format:?}");
-        assert_eq!(src.bytes_read(), len, "{format:?}: compressed bytes");
+        // From memory, and from a file (decompressed as it is read, not mapped).
+        for src in both(packed.clone()) {
+            let mut src = src.expect("a capture");
+            let format = src.compression().expect("compressed");
+            assert!(drain(&mut src) == want, "{format:?}");
+            assert_eq!(src.bytes_read(), len, "{format:?}: compressed bytes");
+        }
     }
 }
 
