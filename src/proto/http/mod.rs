@@ -474,12 +474,6 @@ fn bounds(base: usize, part: &[u8]) -> (usize, usize) {
     (start, start.wrapping_add(part.len()))
 }
 
-/// `bytes` as text when they are ASCII (checked in bulk, see [`is_ascii`]), else None.
-fn ascii_text(bytes: &[u8]) -> Option<&str> {
-    // SAFETY: ASCII bytes are valid UTF-8.
-    is_ascii(bytes).then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
-}
-
 /// Whether every byte is ASCII: 32 bytes a step, ORed as four words (which the compiler makes
 /// two vector ORs), the last step overlapping the one before; a head of 400 bytes costs some
 /// 60 instructions where UTF-8 validation cost 380.
