@@ -8,7 +8,7 @@ use super::records::{Classifier, Fact};
 use crate::facts::Owner;
 use crate::policy::{FailOn, Judge, Judged, Scheme, Severity};
 use crate::report::groups::Groups;
-use crate::report::rows::{FindingOfRow, Redactor};
+use crate::report::rows::{AddrMemo, FindingOfRow, Redactor};
 use crate::report::sink::{Row, Sink};
 use crate::report::{Report, Summary};
 use crate::time::Timestamp;
@@ -32,6 +32,8 @@ pub struct Writer {
     pub judge: Judge,
     judged: Vec<Judged>,
     redactor: Redactor,
+    /// The addresses' text of the last request row (see [`AddrMemo`]).
+    addrs: AddrMemo,
     fail_on: FailOn,
     groups: Groups,
     sink: Box<dyn Sink + Send>,
@@ -63,6 +65,7 @@ impl Writer {
             judge,
             judged: Vec::new(),
             redactor,
+            addrs: AddrMemo::default(),
             fail_on,
             groups: Groups::new(fail_on, redactor),
             sink,
@@ -131,7 +134,8 @@ impl Writer {
                 let owner = r.owner;
                 if self.sink.wants(Row::Request) {
                     let addrs = (r.client, r.server);
-                    let (record, _) = row.insert((self.redactor.request_boxed(r), addrs));
+                    let (record, _) =
+                        row.insert((self.redactor.request_boxed_memo(r, &mut self.addrs), addrs));
                     self.sink.request(record)?;
                 } else {
                     // No row to take the request's strings from.

@@ -124,18 +124,84 @@ struct Group {
     origin: String,
     detail: String,
     scheme: Option<Scheme>,
-    kinds: BTreeMap<FindingKind, u64>,
+    /// Findings by kind, indexed by [`FindingKind::rank`] (a map's entry per finding cost
+    /// more than the rest of a repeat's work).
+    kinds: [u64; KINDS],
     requests: u64,
     attempts: u64,
-    operations: BTreeMap<String, u64>,
+    /// Operations with counts, in the order first seen (the report sorts them).
+    operations: Vec<(Cow<'static, str>, u64)>,
+    /// The operation the last finding was counted under: a client's requests repeat it.
+    last_op: usize,
     first: Timestamp,
     last: Timestamp,
     ids: Vec<u64>,
     /// Each distinct hint as made (to match the next ones on), and as reported (redacted).
-    hints: Vec<(String, HintTally)>,
+    hints: Vec<(Cow<'static, str>, HintTally)>,
+    /// The hint the last finding was counted under.
+    last_hint: usize,
     other_hints: u64,
-    /// Scratch for a guessed operation's name (`DeleteObject?`).
-    guessed: String,
+}
+
+/// Finding kinds there are.
+const KINDS: usize = FindingKind::ALL.len();
+
+impl Group {
+    /// Counts one finding under `op`: the last operation is checked first, then the others.
+    fn count_operation(&mut self, op: Cow<'static, str>) {
+        if let Some((name, n)) = self.operations.get_mut(self.last_op)
+            && same_text(name, &op)
+        {
+            *n += 1;
+            return;
+        }
+        // A model's name is static text: found by where it is (no byte compared), then, for
+        // a name made or given elsewhere, by its text.
+        let at = self
+            .operations
+            .iter()
+            .position(|(name, _)| name.as_ptr() == op.as_ptr() && name.len() == op.len())
+            .or_else(|| self.operations.iter().position(|(name, _)| *name == op));
+        match at {
+            Some(i) => {
+                if let Some((_, n)) = self.operations.get_mut(i) {
+                    *n += 1;
+                }
+                self.last_op = i;
+            }
+            None => {
+                self.last_op = self.operations.len();
+                self.operations.push((op, 1));
+            }
+        }
+    }
+
+    /// Counts a finding's hint: true when it was counted (a known hint), false when it is
+    /// new (the caller adds it, or counts it among the others).
+    fn count_hint(&mut self, hint: &str) -> bool {
+        if let Some((raw, h)) = self.hints.get_mut(self.last_hint)
+            && same_text(raw, hint)
+        {
+            h.count += 1;
+            return true;
+        }
+        match self.hints.iter().position(|(raw, _)| same_text(raw, hint)) {
+            Some(i) => {
+                if let Some((_, h)) = self.hints.get_mut(i) {
+                    h.count += 1;
+                }
+                self.last_hint = i;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Whether two texts are equal: at once when they are the same bytes in memory (a static
+/// name or hint, given again), else compared.
+fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
 }
 
 /// Findings in, groups out.
@@ -265,37 +331,31 @@ impl Groups {
             None => g.attempts += 1,
         }
         let op = match (&primary.operation, &primary.guess) {
-            (Some(op), _) => op,
+            (Some(op), _) => Cow::Borrowed(*op),
             (None, Some(guess)) => match &guess.operation {
-                Some(op) => {
-                    g.guessed = format!("{op}?");
-                    g.guessed.as_str()
-                }
-                None => "unknown",
+                Some(op) => Cow::Owned(format!("{op}?")),
+                None => Cow::Borrowed("unknown"),
             },
-            (None, None) => "unknown",
+            (None, None) => Cow::Borrowed("unknown"),
         };
-        match g.operations.get_mut(op) {
-            Some(n) => *n += 1,
-            None => {
-                g.operations.insert(op.to_string(), 1);
-            }
-        }
+        g.count_operation(op);
         g.first = g.first.min(primary.time);
         g.last = g.last.max(primary.time);
         for f in findings {
-            *g.kinds.entry(f.kind).or_default() += 1;
-            let room = g.hints.len() < MAX_HINTS;
+            if let Some(n) = g.kinds.get_mut(f.kind.rank()) {
+                *n += 1;
+            }
             // Matched on the hint as made (redacting it again for every finding would cost
             // more than the rest of the group's work).
-            match g.hints.iter_mut().find(|(raw, _)| *raw == f.hint) {
-                Some((_, h)) => h.count += 1,
-                None if room => {
-                    let hint = self.redactor.text(&f.hint).into_owned();
-                    g.hints
-                        .push((f.hint.to_string(), HintTally { hint, count: 1 }));
-                }
-                None => g.other_hints += 1,
+            if g.count_hint(&f.hint) {
+                continue;
+            }
+            if g.hints.len() < MAX_HINTS {
+                let hint = self.redactor.text(&f.hint).into_owned();
+                g.last_hint = g.hints.len();
+                g.hints.push((f.hint.clone(), HintTally { hint, count: 1 }));
+            } else {
+                g.other_hints += 1;
             }
         }
     }
@@ -329,16 +389,17 @@ impl Groups {
                     key,
                     origin: endpoint.origin.into_owned(),
                     detail: endpoint.detail.into_owned(),
-                    kinds: BTreeMap::new(),
+                    kinds: [0; KINDS],
                     requests: 0,
                     attempts: 0,
-                    operations: BTreeMap::new(),
+                    operations: Vec::new(),
+                    last_op: 0,
                     first: primary.time,
                     last: primary.time,
                     ids: Vec::new(),
                     hints: Vec::new(),
+                    last_hint: 0,
                     other_hints: 0,
-                    guessed: String::new(),
                 });
                 self.groups.len() - 1
             }
@@ -368,7 +429,7 @@ impl Groups {
             .operations
             .iter()
             .map(|(operation, count)| OperationTally {
-                operation: operation.clone(),
+                operation: operation.to_string(),
                 count: *count,
             })
             .collect();
@@ -377,7 +438,11 @@ impl Groups {
             severity: self.fail_on.severity_for(g.key.kind, g.key.owner),
             kind: g.key.kind,
             text: String::new(),
-            kinds: g.kinds.clone(),
+            kinds: FindingKind::ALL
+                .into_iter()
+                .zip(g.kinds)
+                .filter(|(_, n)| *n > 0)
+                .collect(),
             endpoint: g.key.endpoint.clone(),
             origin: g.origin.clone(),
             endpoint_detail: g.detail.clone(),
@@ -404,9 +469,20 @@ impl Groups {
 /// themselves first; the rest (OS, language, feature flags) varies per host and would split one
 /// cause into many groups.
 pub fn product(ua: &str) -> Option<&str> {
-    let first = ua.split_ascii_whitespace().next()?;
+    // The first token found by bytes (ASCII whitespace ends it): a token of at most 64 bytes
+    // has at most 64 characters, and only a longer one is cut by characters.
+    let start = ua.bytes().position(|b| !b.is_ascii_whitespace())?;
+    let rest = ua.get(start..)?;
+    let end = rest
+        .bytes()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    let first = rest.get(..end)?;
+    if first.len() <= 64 {
+        return Some(first);
+    }
     Some(match first.char_indices().nth(64) {
-        Some((end, _)) => &first[..end],
+        Some((end, _)) => first.get(..end).unwrap_or(first),
         None => first,
     })
 }
@@ -609,6 +685,70 @@ mod tests {
         }
         assert_eq!(g.records().len(), MAX_GROUPS);
         assert_eq!(g.not_grouped, 5);
+    }
+
+    /// The memos of the last operation and hint: a different value after a hit is counted
+    /// under its own name, and a name equal in text but elsewhere in memory under the same.
+    #[test]
+    fn the_last_operation_and_hint_memos_count_exactly() {
+        let e = Endpoint::parse("https://s3.local.test", Origin::Flag, "--endpoint").unwrap();
+        let mut g = Groups::new(FailOn::default(), Redactor { on: true });
+        // The same text at other addresses: counted under the first one's name.
+        let get_again: &'static str = Box::leak("GetObject".to_string().into_boxed_str());
+        let hint_a: Cow<'static, str> = Cow::Borrowed("hint A");
+        let hint_a_owned: Cow<'static, str> = Cow::Owned("hint A".to_string());
+        let hint_b: Cow<'static, str> = Cow::Borrowed("hint B");
+        for (id, op, hint) in [
+            (1, "GetObject", &hint_a),
+            (2, "GetObject", &hint_a),
+            (3, "PutObject", &hint_b),
+            (4, get_again, &hint_a_owned),
+            (5, "PutObject", &hint_a),
+            (6, "PutObject", &hint_b),
+        ] {
+            let mut f = finding(FindingKind::PlaintextToHttpsEndpoint, id, op, 1, Some(&e));
+            f.operation = Some(op);
+            f.hint = hint.clone();
+            g.add(&[f], None, None);
+        }
+        let r = &g.records()[0];
+        let ops: Vec<_> = r
+            .operations
+            .iter()
+            .map(|o| (o.operation.as_str(), o.count))
+            .collect();
+        assert_eq!(ops, [("GetObject", 3), ("PutObject", 3)]);
+        let hints: Vec<_> = r.hints.iter().map(|h| (h.hint.as_str(), h.count)).collect();
+        assert_eq!(hints, [("hint A", 4), ("hint B", 2)]);
+        assert_eq!(
+            r.kinds.iter().collect::<Vec<_>>(),
+            [(&FindingKind::PlaintextToHttpsEndpoint, &6)]
+        );
+    }
+
+    /// The first token by bytes, as `split_ascii_whitespace` and 64 characters make it.
+    #[test]
+    fn the_product_is_cut_as_before() {
+        let reference = |ua: &str| {
+            let first = ua.split_ascii_whitespace().next()?;
+            Some(match first.char_indices().nth(64) {
+                Some((end, _)) => first[..end].to_string(),
+                None => first.to_string(),
+            })
+        };
+        let long = "é".repeat(40) + &"x".repeat(40);
+        for ua in [
+            "",
+            " \t\r\n",
+            "Boto3/1.40.14 md/Botocore",
+            "\t\x0cBoto3/1.40.14\tmd",
+            &"a".repeat(64),
+            &"a".repeat(65),
+            &format!("  {long} tail"),
+            &"é".repeat(33),
+        ] {
+            assert_eq!(product(ua).map(str::to_string), reference(ua), "{ua:?}");
+        }
     }
 
     #[test]

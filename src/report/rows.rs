@@ -37,17 +37,23 @@ impl Redactor {
 
     /// The request's row; its strings move into it (only what redaction changes is copied).
     pub fn request(&self, mut r: Request) -> RequestRecord {
-        self.take_request(&mut r)
+        self.take_request(&mut r, &mut AddrMemo::default())
     }
 
     /// [`Redactor::request`] of a boxed request: its strings are taken out of the box, and
     /// the request (some 600 bytes) is not first moved out of it.
     pub fn request_boxed(&self, mut r: Box<Request>) -> RequestRecord {
-        self.take_request(&mut r)
+        self.take_request(&mut r, &mut AddrMemo::default())
+    }
+
+    /// [`Redactor::request_boxed`], the addresses' text through `memo`: a report's rows repeat
+    /// them (the server's from request to request, the client's per connection).
+    pub fn request_boxed_memo(&self, mut r: Box<Request>, memo: &mut AddrMemo) -> RequestRecord {
+        self.take_request(&mut r, memo)
     }
 
     /// The request's row, its strings taken out of `r` (left empty).
-    fn take_request(&self, r: &mut Request) -> RequestRecord {
+    fn take_request(&self, r: &mut Request, memo: &mut AddrMemo) -> RequestRecord {
         use std::mem::take;
         let operation = r.operation_name();
         let note = match std::mem::replace(&mut r.operation, Ok("")) {
@@ -63,8 +69,8 @@ impl Redactor {
             id: r.id,
             time: r.time,
             scheme: r.scheme,
-            client: AddrText::of(r.client),
-            server: AddrText::of(r.server),
+            client: memo.client.of(r.client),
+            server: memo.server.of(r.server),
             host: r.host.take(),
             method: take(&mut r.method),
             target,
@@ -401,6 +407,33 @@ impl AddrText {
     }
 }
 
+/// The last address written and its text: [`AddrText::of`] again only for another address
+/// (keyed by the whole address, compared every time).
+#[derive(Clone, Copy, Default)]
+pub struct LastAddr(Option<(SocketAddr, AddrText)>);
+
+impl LastAddr {
+    /// The text of `a`, made again when `a` is not the address it was made from.
+    #[inline]
+    pub fn of(&mut self, a: SocketAddr) -> AddrText {
+        match self.0 {
+            Some((last, text)) if last == a => text,
+            _ => {
+                let text = AddrText::of(a);
+                self.0 = Some((a, text));
+                text
+            }
+        }
+    }
+}
+
+/// A writer's memo of the client's and the server's address text (see [`LastAddr`]).
+#[derive(Clone, Copy, Default)]
+pub struct AddrMemo {
+    pub client: LastAddr,
+    pub server: LastAddr,
+}
+
 impl std::fmt::Write for AddrText {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         let at = usize::from(self.len);
@@ -489,6 +522,39 @@ mod tests {
     use super::*;
     use crate::policy::FindingKind;
     use crate::time::Timestamp;
+
+    /// The address memo gives the text of the address asked about: another address after a
+    /// hit is written afresh, and the memo made from it.
+    #[test]
+    fn the_address_memo_follows_the_address() {
+        let mut memo = AddrMemo::default();
+        for a in [
+            "10.0.0.7:40000",
+            "10.0.0.7:40000",
+            "10.0.0.7:40001",
+            "10.0.0.8:40001",
+            "[::1]:40001",
+            "10.0.0.7:40000",
+            "10.0.0.7:40000",
+        ] {
+            let sa: SocketAddr = a.parse().unwrap();
+            assert_eq!(memo.client.of(sa).as_str(), a);
+            assert_eq!(memo.server.of(sa), AddrText::of(sa));
+        }
+        let r = Request::sample(1, Timestamp(0), "10.0.0.7:40000", "10.0.0.9:80");
+        let other = Request::sample(2, Timestamp(0), "10.0.0.6:40000", "10.0.0.9:81");
+        let on = Redactor { on: true };
+        let first = on.request_boxed_memo(Box::new(r), &mut memo);
+        let second = on.request_boxed_memo(Box::new(other), &mut memo);
+        assert_eq!(
+            (first.client.as_str(), first.server.as_str()),
+            ("10.0.0.7:40000", "10.0.0.9:80")
+        );
+        assert_eq!(
+            (second.client.as_str(), second.server.as_str()),
+            ("10.0.0.6:40000", "10.0.0.9:81")
+        );
+    }
 
     #[test]
     fn hints_quoting_the_wire_are_redacted_and_static_ones_kept() {
