@@ -212,6 +212,8 @@ pub struct Groups {
     groups: Vec<Group>,
     /// The group the last findings went to.
     last: Option<usize>,
+    /// The last User-Agent's product (see [`LastProduct`]).
+    last_agent: LastProduct,
     /// Findings that found no room (more than [`MAX_GROUPS`] causes).
     pub not_grouped: u64,
 }
@@ -277,6 +279,7 @@ impl Groups {
             index: HashMap::default(),
             groups: Vec::new(),
             last: None,
+            last_agent: LastProduct::default(),
             not_grouped: 0,
         }
     }
@@ -303,7 +306,7 @@ impl Groups {
             Some(r) => (r.host.as_deref(), r.user_agent.as_deref()),
             None => (primary.host.as_deref(), primary.user_agent.as_deref()),
         };
-        let agent = agent.and_then(product);
+        let agent = agent.and_then(|ua| self.last_agent.product(ua));
         // A client's requests mostly come in a row: the last group is checked in place, with no
         // key built.
         let last = self
@@ -462,6 +465,31 @@ impl Groups {
         };
         r.text = sentence(&r);
         r
+    }
+}
+
+/// The last User-Agent seen and where its product is in it: a client sends the same one with
+/// every request. Keyed by the whole User-Agent (compared every time).
+#[derive(Default)]
+struct LastProduct {
+    agent: String,
+    /// The product's place in `agent`; None when it has none.
+    product: Option<(usize, usize)>,
+}
+
+impl LastProduct {
+    /// [`product`] of `ua`, found again only when `ua` is not the last User-Agent.
+    fn product<'a>(&mut self, ua: &'a str) -> Option<&'a str> {
+        if self.agent != ua {
+            self.agent.clear();
+            self.agent.push_str(ua);
+            self.product = product(ua).map(|p| {
+                let start = p.as_ptr() as usize - ua.as_ptr() as usize;
+                (start, start + p.len())
+            });
+        }
+        let (start, end) = self.product?;
+        ua.get(start..end)
     }
 }
 
@@ -724,6 +752,24 @@ mod tests {
             r.kinds.iter().collect::<Vec<_>>(),
             [(&FindingKind::PlaintextToHttpsEndpoint, &6)]
         );
+    }
+
+    /// The User-Agent memo gives the product of the User-Agent asked about, also when it
+    /// changes after a hit.
+    #[test]
+    fn the_product_memo_follows_the_user_agent() {
+        let mut memo = LastProduct::default();
+        for ua in [
+            "Boto3/1.40.14 md/Botocore",
+            "Boto3/1.40.14 md/Botocore",
+            "  aws-cli/2.22.0 md/awscrt",
+            "",
+            "   ",
+            "Boto3/1.40.14 md/Botocore",
+            "Boto3/1.40.15 md/Botocore",
+        ] {
+            assert_eq!(memo.product(ua), product(ua), "{ua:?}");
+        }
     }
 
     /// The first token by bytes, as `split_ascii_whitespace` and 64 characters make it.
