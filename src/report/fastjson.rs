@@ -525,9 +525,62 @@ impl Escaped {
     }
 }
 
-/// The values a sink's rows repeat, escaped once (see [`Escaped`]). Not the method nor the
-/// operation: a client's requests mix them, and a memo that mostly misses costs more than the
-/// escaping (on a capture cycling through five operations they missed four times in five).
+/// The JSON text of static names (a request's operation, from the model), the last few kept:
+/// a client's requests cycle through a handful of operations, which a memo of the last one
+/// missed four times in five. Keyed by address and length: static text never changes, so the
+/// same address and length is the same text. Found by a scan (a few compares of two words
+/// each; slots picked by a hash of the address collided on a capture of five operations).
+#[derive(Default)]
+pub struct StaticEscaped {
+    names: Vec<(usize, usize, Vec<u8>)>,
+    /// The name replaced next once [`STATIC_NAMES`] are kept.
+    next: usize,
+}
+
+/// Names a [`StaticEscaped`] keeps.
+const STATIC_NAMES: usize = 16;
+
+impl StaticEscaped {
+    /// The JSON text of `s`, made when it is not kept.
+    #[inline(always)]
+    fn of(&mut self, s: &'static str) -> &[u8] {
+        let at = s.as_ptr() as usize;
+        let i = match self
+            .names
+            .iter()
+            .position(|(p, n, _)| *p == at && *n == s.len())
+        {
+            Some(i) => i,
+            None => self.make(s),
+        };
+        self.names
+            .get(i)
+            .map_or(&[], |(_, _, json)| json.as_slice())
+    }
+
+    /// `s`'s text kept, in a new place or the oldest one's: where it is.
+    #[cold]
+    #[inline(never)]
+    fn make(&mut self, s: &'static str) -> usize {
+        let mut json = Vec::new();
+        string(&mut json, s);
+        let entry = (s.as_ptr() as usize, s.len(), json);
+        if self.names.len() < STATIC_NAMES {
+            self.names.push(entry);
+            return self.names.len() - 1;
+        }
+        let i = self.next % STATIC_NAMES;
+        self.next = i + 1;
+        if let Some(slot) = self.names.get_mut(i) {
+            *slot = entry;
+        }
+        i
+    }
+}
+
+/// The values a sink's rows repeat, escaped once (see [`Escaped`]). Not the method: a
+/// client's requests mix them, and a memo that mostly misses costs more than the escaping.
+/// The operation through [`StaticEscaped`].
 #[derive(Default)]
 pub struct RowMemo {
     host: Escaped,
@@ -535,6 +588,7 @@ pub struct RowMemo {
     user_agent: Escaped,
     authorization: Escaped,
     hint: Escaped,
+    operation: StaticEscaped,
 }
 
 impl JsonBuf {
@@ -657,7 +711,10 @@ impl RequestRecord {
         out.put(b",");
         s.object.start = m.at(out);
         out.put(b"\"operation\":");
-        out.opt_str(self.operation);
+        match self.operation {
+            Some(op) => out.put(memo.operation.of(op)),
+            None => out.put(b"null"),
+        }
         out.put(b",\"bucket\":");
         out.opt_str_memo(self.bucket.as_deref(), &mut memo.bucket);
         out.put(b",\"key\":");

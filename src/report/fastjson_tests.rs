@@ -368,3 +368,33 @@ fn a_memo_writes_what_string_writes() {
         assert_eq!(fast.as_bytes(), plain.as_bytes(), "{s:?}");
     }
 }
+
+/// The static-name memo writes the escape of the name asked about: names cycling through more
+/// names than it has slots, the same text at another address, names that need escapes.
+#[test]
+fn the_static_name_memo_gives_each_names_escape() {
+    let leaked = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let mut names: Vec<&'static str> = vec![
+        "GetObject",
+        "PutObject",
+        "ListObjectsV2",
+        "DeleteObject",
+        "a\"b",
+        "tab\there",
+        "",
+    ];
+    names.extend((0..20).map(|i| leaked(&format!("Op{i}"))));
+    names.push(leaked("GetObject"));
+    names.push(leaked("GetObjec"));
+    let mut memo = StaticEscaped::default();
+    for round in 0..3 {
+        for (i, name) in names.iter().enumerate() {
+            // Every other name again at once (a hit), then the next (a change after a hit).
+            for _ in 0..1 + (i + round) % 2 {
+                let mut want = Vec::new();
+                string(&mut want, name);
+                assert_eq!(memo.of(name), want.as_slice(), "{name:?}");
+            }
+        }
+    }
+}
