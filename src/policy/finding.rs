@@ -117,29 +117,9 @@ impl Finding {
         r: &RequestFacts,
         endpoint: Option<&Endpoint>,
     ) -> Finding {
-        Finding {
-            kind,
-            request: Some(r.id),
-            attempt: None,
-            operation: r.operation_name(),
-            bucket: r.bucket.clone(),
-            key: r.key.clone(),
-            endpoint: endpoint.map(Endpoint::url),
-            origin: endpoint.map(|e| e.origin),
-            endpoint_detail: endpoint.map(|e| e.detail.clone()),
-            time: r.time,
-            client: r.client,
-            server: r.server,
-            host: r.host.clone(),
-            method: Some(r.method.clone()),
-            target: Some(r.target.clone()),
-            user_agent: r.user_agent.clone(),
-            status: r.status,
-            outcome: None,
-            hint: Cow::Borrowed(""),
-            guess: None,
-            lean: false,
-        }
+        let mut f = Finding::lean_for_request(kind, r, endpoint);
+        f.fill(r);
+        f
     }
 
     /// [`Finding::for_request`] without the request's strings: they stay the request's (its
