@@ -38,8 +38,9 @@ pub struct Writer {
     groups: Groups,
     sink: Box<dyn Sink + Send>,
     /// The totals but for the two below, counted in arrays by kind (the maps' lookups, a
-    /// string comparison each, were made for every finding).
-    pub summary: Summary,
+    /// string comparison each, were made for every finding): read through
+    /// [`Writer::summary`], which adds them.
+    summary: Summary,
     /// Findings by kind, and requests and attempts by their most serious kind (`by_cause`):
     /// indexed by [`crate::policy::FindingKind::rank`].
     by_kind: [u64; KINDS],

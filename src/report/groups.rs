@@ -147,27 +147,13 @@ struct Group {
 const KINDS: usize = FindingKind::ALL.len();
 
 impl Group {
-    /// Counts one finding under `op`: the last operation is checked first, then the others.
+    /// Counts one finding under `op`.
     fn count_operation(&mut self, op: Cow<'static, str>) {
-        if let Some((name, n)) = self.operations.get_mut(self.last_op)
-            && same_text(name, &op)
-        {
-            *n += 1;
-            return;
-        }
-        // A model's name is static text: found by where it is (no byte compared), then, for
-        // a name made or given elsewhere, by its text.
-        let at = self
-            .operations
-            .iter()
-            .position(|(name, _)| name.as_ptr() == op.as_ptr() && name.len() == op.len())
-            .or_else(|| self.operations.iter().position(|(name, _)| *name == op));
-        match at {
+        match find_text(&self.operations, &mut self.last_op, &op) {
             Some(i) => {
                 if let Some((_, n)) = self.operations.get_mut(i) {
                     *n += 1;
                 }
-                self.last_op = i;
             }
             None => {
                 self.last_op = self.operations.len();
@@ -179,23 +165,25 @@ impl Group {
     /// Counts a finding's hint: true when it was counted (a known hint), false when it is
     /// new (the caller adds it, or counts it among the others).
     fn count_hint(&mut self, hint: &str) -> bool {
-        if let Some((raw, h)) = self.hints.get_mut(self.last_hint)
-            && same_text(raw, hint)
-        {
+        let Some(i) = find_text(&self.hints, &mut self.last_hint, hint) else {
+            return false;
+        };
+        if let Some((_, h)) = self.hints.get_mut(i) {
             h.count += 1;
-            return true;
         }
-        match self.hints.iter().position(|(raw, _)| same_text(raw, hint)) {
-            Some(i) => {
-                if let Some((_, h)) = self.hints.get_mut(i) {
-                    h.count += 1;
-                }
-                self.last_hint = i;
-                true
-            }
-            None => false,
-        }
+        true
     }
+}
+
+/// Where `text` is among the texts of `items`: the one found last (`last`) is checked first, as
+/// a client's findings repeat it; `last` then names the one found.
+fn find_text<T>(items: &[(Cow<'static, str>, T)], last: &mut usize, text: &str) -> Option<usize> {
+    if items.get(*last).is_some_and(|(t, _)| same_text(t, text)) {
+        return Some(*last);
+    }
+    let i = items.iter().position(|(t, _)| same_text(t, text))?;
+    *last = i;
+    Some(i)
 }
 
 /// Whether two texts are equal: at once when they are the same bytes in memory (a static
