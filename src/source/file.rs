@@ -106,16 +106,21 @@ struct Legacy {
     last_secs: Option<u32>,
 }
 
+/// A frame read from a record or block, owned, so that its bytes are borrowed only once it is
+/// returned.
+#[derive(Debug)]
+struct FrameAt {
+    ts: Timestamp,
+    link: LinkType,
+    /// Where its bytes lie, relative to the first byte of the record or block.
+    data: Range<usize>,
+    orig_len: u32,
+}
+
 /// One block's meaning, owned, so that the frame's bytes are borrowed only once it is returned.
-/// `data` ranges are relative to the first byte of the block.
 #[derive(Debug)]
 enum Parsed {
-    Frame {
-        ts: Timestamp,
-        link: LinkType,
-        data: Range<usize>,
-        orig_len: u32,
-    },
+    Frame(FrameAt),
     Note(SourceNote),
     Interface(LinkType),
     Nothing,
@@ -221,26 +226,34 @@ impl FileSource {
         self.buf.cut();
     }
 
-    /// The next item, or [`Polled::Idle`] while a followed input is quiet.
+    /// The next item, or [`Polled::Idle`] while a followed input is quiet. The usual legacy
+    /// record becomes its frame here, inlined into the caller's loop (handed on through
+    /// [`Parsed`] and matched again, it cost some 60 instructions a packet more); anything
+    /// else takes the general path.
+    #[inline]
     pub fn poll(&mut self) -> Result<Polled<'_>, SourceError> {
-        let parsed = self.parsed(true)?;
+        let parsed = match self.usual_record() {
+            Ok(at) => return Ok(Polled::Item(SourceItem::Frame(self.frame_at(at)))),
+            Err(unchecked) => self.parsed_generally(unchecked, true)?,
+        };
         Ok(self.polled(parsed))
     }
 
-    /// The next block's meaning; an error ends the stream (never read past one). A followed
-    /// input's quiet spells are waited out unless `idle_ok`. Each is checked to have been read
-    /// from the file before it is given (see [`FileSource::shrank`]). The usual legacy record
-    /// is read here, small enough to be inlined into the caller's loop; anything else on the
-    /// general path.
+    /// The usual legacy record ([`Self::buffered_legacy_record`]), checked to have been read
+    /// from the file (see [`FileSource::shrank`]); otherwise what the general path starts
+    /// from: that record when only its check failed.
     #[inline]
-    fn parsed(&mut self, idle_ok: bool) -> Result<Parsed, SourceError> {
+    fn usual_record(&mut self) -> Result<FrameAt, Option<Parsed>> {
         match self.buffered_legacy_record() {
-            Some(frame) if self.buf.intact(self.pending) => Ok(frame),
-            unchecked => self.parsed_generally(unchecked, idle_ok),
+            Some(at) if self.buf.intact(self.pending) => Ok(at),
+            unchecked => Err(unchecked.map(Parsed::Frame)),
         }
     }
 
-    /// `unchecked`: a record read by the fast path whose check failed.
+    /// The next block's meaning, when it is not the usual record: an error ends the stream
+    /// (never read past one). A followed input's quiet spells are waited out unless `idle_ok`.
+    /// Each is checked to have been read from the file before it is given (see
+    /// [`FileSource::shrank`]). `unchecked`: a record read by the fast path whose check failed.
     #[inline(never)]
     fn parsed_generally(
         &mut self,
@@ -284,7 +297,7 @@ impl FileSource {
         let left = self.buf.shrink();
         let given = matches!(
             parsed,
-            Parsed::Frame { .. } | Parsed::Note(SourceNote::KeyLog(_) | SourceNote::Damaged { .. })
+            Parsed::Frame(_) | Parsed::Note(SourceNote::KeyLog(_) | SourceNote::Damaged { .. })
         );
         if given && upto <= left {
             self.buf.gave(self.pending);
@@ -332,20 +345,21 @@ impl FileSource {
 
     fn polled(&self, parsed: Parsed) -> Polled<'_> {
         match parsed {
-            Parsed::Frame {
-                ts,
-                link,
-                data,
-                orig_len,
-            } => Polled::Item(SourceItem::Frame(Frame {
-                ts,
-                link,
-                data: self.buf.available().get(data).unwrap_or_default(),
-                orig_len,
-            })),
+            Parsed::Frame(at) => Polled::Item(SourceItem::Frame(self.frame_at(at))),
             Parsed::Note(note) => Polled::Item(SourceItem::Note(note)),
             Parsed::Idle => Polled::Idle,
             Parsed::Interface(_) | Parsed::Nothing | Parsed::End => Polled::End,
+        }
+    }
+
+    /// The frame read at `at`, its bytes borrowed where they lie.
+    #[inline]
+    fn frame_at(&self, at: FrameAt) -> Frame<'_> {
+        Frame {
+            ts: at.ts,
+            link: at.link,
+            data: self.buf.available().get(at.data).unwrap_or_default(),
+            orig_len: at.orig_len,
         }
     }
 
@@ -575,12 +589,12 @@ impl FileSource {
             l.last_secs = Some(record.ts_sec);
         }
         self.pending = total;
-        Ok(Parsed::Frame {
+        Ok(Parsed::Frame(FrameAt {
             ts: Timestamp(ts),
             link: legacy.link,
             data: header_len..total,
             orig_len,
-        })
+        }))
     }
 
     /// The usual next item of a legacy capture, read where it lies: a record wholly in the
@@ -588,7 +602,7 @@ impl FileSource {
     /// would give (nothing is read, so no read can fail or go idle), without its steps for the
     /// other cases; None for anything else, which the general path reads. Reading each record
     /// through the general path was some 250 instructions a packet.
-    fn buffered_legacy_record(&mut self) -> Option<Parsed> {
+    fn buffered_legacy_record(&mut self) -> Option<FrameAt> {
         let Format::Legacy(legacy) = &mut self.format else {
             return None;
         };
@@ -607,7 +621,7 @@ impl FileSource {
         legacy.last_secs = Some(secs);
         let link = legacy.link;
         self.buf.consume(mem::replace(&mut self.pending, total));
-        Some(Parsed::Frame {
+        Some(FrameAt {
             ts: Timestamp(ts),
             link,
             data: 16..total,
@@ -723,7 +737,10 @@ impl FileSource {
 
 impl FrameSource for FileSource {
     fn next_item(&mut self) -> Result<Option<SourceItem<'_>>, SourceError> {
-        let parsed = self.parsed(false)?;
+        let parsed = match self.usual_record() {
+            Ok(at) => Parsed::Frame(at),
+            Err(unchecked) => self.parsed_generally(unchecked, false)?,
+        };
         Ok(match self.polled(parsed) {
             Polled::Item(item) => Some(item),
             Polled::Idle | Polled::End => None,

@@ -11,7 +11,7 @@ use pcap_parser::pcapng::{
     SecretsType, SimplePacketBlock, UnknownBlock,
 };
 
-use super::Parsed;
+use super::{FrameAt, Parsed};
 use crate::source::{LinkType, SourceNote};
 use crate::time::Timestamp;
 
@@ -174,12 +174,12 @@ impl Section {
         orig_len: u32,
     ) -> Parsed {
         self.last_ts = ts;
-        Parsed::Frame {
+        Parsed::Frame(FrameAt {
             ts,
             link: iface.link,
             data,
             orig_len,
-        }
+        })
     }
 
     /// §4.3: interface id, 64-bit timestamp, captured and original lengths, padded data.
