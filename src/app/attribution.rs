@@ -107,24 +107,36 @@ impl Attribution {
     }
 }
 
-/// One stream event through the attribution (when there is one) to the records.
-#[inline]
+/// One stream event through the attribution (when there is one) to the records. Inlined into
+/// the flow table's delivery, so that an event goes straight to the records when there is no
+/// attribution (files, `capture` without process lookup): through a call of its own it cost
+/// ~17 instructions an event.
+#[inline(always)]
 pub fn route(attr: &mut Option<Attribution>, records: &mut Records, ev: StreamEvent<'_>) {
-    let Some(a) = attr else {
-        return records.on_stream(ev);
-    };
-    let closed = match &ev {
-        StreamEvent::Closed { conn, .. } => Some(*conn),
-        _ => None,
-    };
-    if !a.admit(&ev) {
-        return;
+    match attr {
+        None => records.on_stream(ev),
+        Some(a) => a.route(records, ev),
     }
-    records.on_stream(ev);
-    a.label(records);
-    if let Some(conn) = closed {
-        a.processes.remove(&conn);
-        a.owners.remove(&conn);
+}
+
+impl Attribution {
+    /// [`route`] with an attribution: the event reaches the records when the lookup admits it,
+    /// and the facts it made are labelled with their process and owner.
+    #[inline(never)]
+    fn route(&mut self, records: &mut Records, ev: StreamEvent<'_>) {
+        let closed = match &ev {
+            StreamEvent::Closed { conn, .. } => Some(*conn),
+            _ => None,
+        };
+        if !self.admit(&ev) {
+            return;
+        }
+        records.on_stream(ev);
+        self.label(records);
+        if let Some(conn) = closed {
+            self.processes.remove(&conn);
+            self.owners.remove(&conn);
+        }
     }
 }
 
