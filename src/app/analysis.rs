@@ -105,7 +105,7 @@ impl Analysis {
 
     pub fn frame(&mut self, f: &Frame<'_>) -> Result<()> {
         self.engine.frame(f);
-        self.pump(&mut |_| {})
+        self.pump_quietly()
     }
 
     pub fn note(&mut self, n: SourceNote) {
@@ -128,6 +128,16 @@ impl Analysis {
     /// Drained facts to the report side (`each` sees every request as it completes, before it
     /// is judged: live capture prints it).
     pub fn pump(&mut self, each: &mut dyn FnMut(&Request)) -> Result<()> {
+        self.pump_each(each)
+    }
+
+    /// [`Analysis::pump`] when no one looks at the requests (a file read without lines printed):
+    /// the call to `each` for every request, ~15 instructions, is left out.
+    pub fn pump_quietly(&mut self) -> Result<()> {
+        self.pump_each(|_| {})
+    }
+
+    fn pump_each(&mut self, mut each: impl FnMut(&Request)) -> Result<()> {
         if let Some(z) = &mut self.sanitizer {
             for w in self.engine.drain_wire() {
                 z.wire(w).map_err(|e| self.sanitize_path.saving(e))?;

@@ -199,6 +199,9 @@ impl Reader {
             return Ok(());
         }
         self.unpumped = 0;
+        if self.printer.is_none() {
+            return self.run.pump_quietly();
+        }
         let mut failed = None;
         let mut each = lines(&mut self.printer, &self.policy, &mut failed);
         self.run.pump(&mut each)?;

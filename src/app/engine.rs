@@ -33,6 +33,8 @@ impl Limits {
 pub struct Intake {
     pub packets: u64,
     pub bytes: u64,
+    /// The earliest and latest frame's time: set by [`Engine::finish`] (while frames come, the
+    /// engine keeps them as plain bounds).
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
     pub link_types: BTreeSet<LinkType>,
@@ -60,11 +62,30 @@ pub struct Intake {
 /// How many damaged records are described in warnings; the rest are counted.
 pub const DAMAGE_WARNINGS: usize = 20;
 
+/// The earliest and latest frame's time so far, as plain bounds (`first > last` before the
+/// first frame): an `Option` each, min and max taken through them, cost ~8 instructions more a
+/// frame.
+#[derive(Debug, Clone, Copy)]
+struct TimeSpan {
+    first: i64,
+    last: i64,
+}
+
+impl Default for TimeSpan {
+    fn default() -> Self {
+        TimeSpan {
+            first: i64::MAX,
+            last: i64::MIN,
+        }
+    }
+}
+
 /// Frames in, records out.
 pub struct Engine {
     flow: FlowTable,
     records: Records,
     intake: Intake,
+    span: TimeSpan,
     since_expire: u32,
     attribution: Option<Attribution>,
 }
@@ -78,11 +99,13 @@ impl Engine {
             flow: FlowTable::new(limits.flow),
             records: Records::new(limits, hints),
             intake: Intake::default(),
+            span: TimeSpan::default(),
             since_expire: 0,
             attribution: None,
         }
     }
 
+    #[inline(always)]
     pub fn frame(&mut self, frame: &Frame<'_>) {
         self.count(frame);
         // Nearly every frame is plain TCP over Ethernet: decoded in place, no tunnel to tally.
@@ -184,15 +207,23 @@ impl Engine {
     /// Close at most `n` of the connections still open; true while some remain. Drain the
     /// facts between calls: they are then never more than one batch's.
     pub fn close_some(&mut self, n: usize) -> bool {
-        let now = self.intake.last.unwrap_or_default();
+        let now = self.last_frame().unwrap_or_default();
         let (records, attr) = (&mut self.records, &mut self.attribution);
         self.flow
             .finish_some(now, n, &mut |ev| attribution::route(attr, records, ev))
     }
 
     /// Everything counted, once every fact has been drained.
-    pub fn finish(self) -> (Intake, crate::flow::FlowStats, Records) {
+    pub fn finish(mut self) -> (Intake, crate::flow::FlowStats, Records) {
+        let seen = self.intake.packets > 0;
+        self.intake.first = seen.then_some(Timestamp(self.span.first));
+        self.intake.last = self.last_frame();
         (self.intake, self.flow.stats(), self.records)
+    }
+
+    /// The latest frame's time, once there was one.
+    fn last_frame(&self) -> Option<Timestamp> {
+        (self.intake.packets > 0).then_some(Timestamp(self.span.last))
     }
 
     /// See [`Records::classify_on_writer`].
@@ -226,8 +257,8 @@ impl Engine {
         let i = &mut self.intake;
         i.packets += 1;
         i.bytes += frame.data.len() as u64;
-        i.first = Some(i.first.map_or(frame.ts, |f| f.min(frame.ts)));
-        i.last = Some(i.last.map_or(frame.ts, |l| l.max(frame.ts)));
+        self.span.first = self.span.first.min(frame.ts.0);
+        self.span.last = self.span.last.max(frame.ts.0);
         if i.last_link != Some(frame.link) {
             i.link_types.insert(frame.link);
             i.last_link = Some(frame.link);
@@ -277,11 +308,40 @@ mod tests {
             });
         }
         let (intake, _, _) = engine.finish();
+        assert_eq!(
+            (intake.first, intake.last),
+            (Some(Timestamp(0)), Some(Timestamp(6)))
+        );
         let listed: Vec<_> = intake.link_types.into_iter().collect();
         assert_eq!(
             listed,
             [LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL2]
         );
         assert_eq!(intake.packets, 7);
+    }
+
+    /// The capture's first and last time are the earliest and latest frame's, whatever their
+    /// order and however extreme (the bounds' starting values are times too); none without a
+    /// frame.
+    #[test]
+    fn first_and_last_are_the_extreme_frame_times() {
+        let times = |ts: &[i64]| {
+            let mut engine =
+                Engine::new(Limits::default_for_tests(), crate::s3::HostHints::default());
+            for &t in ts {
+                engine.frame(&Frame {
+                    ts: Timestamp(t),
+                    link: LinkType::ETHERNET,
+                    data: &[],
+                    orig_len: 0,
+                });
+            }
+            let (intake, _, _) = engine.finish();
+            (intake.first.map(|t| t.0), intake.last.map(|t| t.0))
+        };
+        assert_eq!(times(&[]), (None, None));
+        assert_eq!(times(&[5, 3, 9, 4]), (Some(3), Some(9)));
+        assert_eq!(times(&[i64::MAX]), (Some(i64::MAX), Some(i64::MAX)));
+        assert_eq!(times(&[i64::MIN, 0]), (Some(i64::MIN), Some(0)));
     }
 }
