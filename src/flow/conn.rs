@@ -252,6 +252,7 @@ impl Conn {
     /// (verdict `Keep`), and this does just that; false, having changed nothing, for any other
     /// segment. `dir` is the segment's direction. Nearly every packet of a busy connection is
     /// one (held to the general path by `table/tests/props.rs`).
+    #[inline(always)]
     pub(super) fn on_plain_segment(
         &mut self,
         seg: &Segment<'_>,
