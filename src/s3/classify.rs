@@ -94,11 +94,14 @@ impl Request<'_> {
 /// The operation the request is, or why none can be named.
 ///
 /// A request without a query (GetObject, PutObject, HeadObject, DeleteObject: most of what
-/// clients send) is matched once per kind of request and remembered: without a query, the
-/// match depends only on the method and path shape, which of the group's required headers are
-/// present, the two host flags and, for a POST to a bucket, whether it is a form upload. Those
-/// make the key, so the remembered answer is the one matching again would give (a test holds
-/// every key to it). Matching was a tenth of the analysis thread on a request-dense capture.
+/// clients send) is matched once per kind of request and remembered: without a query, only the
+/// group's operations without literal query keys fit it, so the match depends only on the
+/// method and path shape, which of the headers those operations require are present
+/// ([`table::Group::queryless_headers`]: none for GET, HEAD or DELETE of an object, where
+/// looking for the others cost ~150 instructions a request), the two host flags and, for a POST
+/// to a bucket, whether it is a form upload. Those make its place in [`QUERYLESS`], so the
+/// remembered answer is the one matching again would give (a test holds every place to it).
+/// Matching was a tenth of the analysis thread on a request-dense capture.
 pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
     let Some(group) = table::group_entry(r.method, r.shape) else {
         return Err(format!(
@@ -110,37 +113,49 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
     if !r.query.is_empty() {
         return match_queried(r, group);
     }
-    let key = QuerylessKey {
-        group: group.at,
-        headers: present_headers(r, group.headers),
-        express_control_host: r.express_control_host,
-        aws_host: r.aws_host,
-        form_upload: r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload(),
-    };
+    let form_upload = r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload();
+    let flags = usize::from(r.express_control_host)
+        | usize::from(r.aws_host) << 1
+        | usize::from(form_upload) << 2;
+    let headers = packed(
+        present_headers(r, group.queryless_headers),
+        group.queryless_headers,
+    );
+    let place = (group.queryless_at + headers) * QUERYLESS_FLAGS + flags;
     QUERYLESS.with_borrow_mut(|known| {
-        known
-            .entry(key)
-            .or_insert_with(|| match_in(r, group))
-            .clone()
+        if known.is_empty() {
+            known.resize(table::queryless_places() * QUERYLESS_FLAGS, None);
+        }
+        match known.get_mut(place) {
+            Some(slot) => slot.get_or_insert_with(|| match_in(r, group)).clone(),
+            None => match_in(r, group), // never: the places cover every group and flag
+        }
     })
 }
 
-/// What decides the match of a request without a query (see [`match_operation`]). At most
-/// groups × 2^(required headers) × 8 of them exist, a few thousand: the memory is bounded by the
-/// table, not the capture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct QuerylessKey {
-    group: usize,
-    headers: u32,
-    express_control_host: bool,
-    aws_host: bool,
-    form_upload: bool,
-}
+/// The host and form-upload flags of a request without a query take three bits.
+const QUERYLESS_FLAGS: usize = 8;
 
-type Queryless = HashMap<QuerylessKey, Result<Matched, String>, foldhash::fast::RandomState>;
+/// What matching a request without a query gave, by its place (see [`match_operation`]): a
+/// few hundred of them (the groups' subsets of their required headers, by the flags), looked
+/// up by index where hashing their key cost ~70 instructions a request.
+type Queryless = Vec<Option<Result<Matched, String>>>;
 
 thread_local! {
-    static QUERYLESS: RefCell<Queryless> = RefCell::new(Queryless::default());
+    static QUERYLESS: RefCell<Queryless> = const { RefCell::new(Vec::new()) };
+}
+
+/// The bits of `bits` at the places of `relevant`'s set bits, gathered into the low bits in
+/// order (`relevant` 0b1010, `bits` 0b1000: 0b10).
+fn packed(bits: u32, relevant: u32) -> usize {
+    let (mut left, mut out, mut at) = (relevant, 0, 0);
+    while left != 0 {
+        let low = left & left.wrapping_neg();
+        out |= usize::from(bits & low != 0) << at;
+        left &= left - 1;
+        at += 1;
+    }
+    out
 }
 
 /// Requests with a query, matched once per [`signature`] and remembered: a capture's requests
@@ -168,12 +183,13 @@ fn match_queried(r: &Request<'_>, group: &table::Group) -> Result<Matched, Strin
 /// How many query signatures are remembered at most (some hundred kilobytes).
 const MAX_QUERIED: usize = 4096;
 
-/// Everything [`match_in`] reads of a request with a query, as bytes: what decides a queryless
-/// match ([`QuerylessKey`]), then each query key in order with whether it has a value, and the
-/// value itself for the keys whose value is read (literal keys, some with a fixed value, and
-/// `x-id`). The values of other keys (`prefix`, `uploadId`) do not take part, so requests that
-/// differ only there share one signature. Texts are length-prefixed: nothing a key holds can
-/// make two requests' signatures equal.
+/// Everything [`match_in`] reads of a request with a query, as bytes: its group, which of the
+/// headers the group's operations require are present, the host and form-upload flags, then
+/// each query key in order with whether it has a value, and the value itself for the keys whose
+/// value is read (literal keys, some with a fixed value, and `x-id`). The values of other keys
+/// (`prefix`, `uploadId`) do not take part, so requests that differ only there share one
+/// signature. Texts are length-prefixed: nothing a key holds can make two requests' signatures
+/// equal.
 fn signature(r: &Request<'_>, group: &table::Group, out: &mut Vec<u8>) {
     let form_upload = r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload();
     let text = |out: &mut Vec<u8>, t: &str| {
@@ -588,6 +604,15 @@ mod tests {
             }
         }
         assert!(keys > 100, "{keys}");
+    }
+
+    #[test]
+    fn packed_gathers_the_relevant_bits() {
+        assert_eq!(packed(0b1000, 0b1010), 0b10);
+        assert_eq!(packed(0b1111, 0b1010), 0b11);
+        assert_eq!(packed(0b0101, 0b1010), 0);
+        assert_eq!(packed(0b1_0001, 0b1_0001), 0b11);
+        assert_eq!(packed(0b1, 0), 0);
     }
 
     mod literal_bits {

@@ -43,6 +43,7 @@ impl<'a> Query<'a> {
         Query { params }
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.params.is_empty()
     }
@@ -52,8 +53,12 @@ impl<'a> Query<'a> {
     }
 
     /// The value of the first occurrence of `key`, percent-decoded (`Some(None)` for a bare
-    /// key).
+    /// key). Inlined: most requests have no query, and each asks for `x-id`.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<Option<Cow<'a, str>>> {
+        if self.is_empty() {
+            return None;
+        }
         self.params
             .iter()
             .find(|(k, _)| k == key)
@@ -154,7 +159,15 @@ const V2_PARAMS: &[&str] = &[
 
 /// SigV4 query auth needs a credential or signature; SigV2 needs `AWSAccessKeyId` and `Signature`
 /// (AWS S3 user guide, "Authenticating Requests: Using Query Parameters").
+#[inline]
 pub(crate) fn presigned(q: &Query) -> Option<Presigned> {
+    match q.is_empty() {
+        true => None, // most requests: no call
+        false => presigned_by(q),
+    }
+}
+
+fn presigned_by(q: &Query) -> Option<Presigned> {
     let found = |names: &[&str]| -> Vec<String> {
         q.keys()
             .filter(|k| names.iter().any(|n| n.eq_ignore_ascii_case(k)))

@@ -69,10 +69,14 @@ struct Index {
     /// Every required header name once, in table order (bit `i` of a [`Group::headers`] mask
     /// is the `i`th).
     required_headers: Vec<&'static str>,
-    /// Each literal key's bit (its place in `literal_keys`).
-    literal_bits: std::collections::HashMap<&'static str, u32, foldhash::fast::RandomState>,
-    /// Every literal query key once, in table order.
+    /// Every literal query key once, in table order (a key's bit is its place here).
     literal_keys: Vec<&'static str>,
+    /// The literal keys of each length below [`LONGEST_KEY`], as bits (see [`literal_bit`]).
+    keys_by_length: [u64; LONGEST_KEY],
+    /// The literal keys by first byte, as bits.
+    keys_by_first: [u64; 256],
+    /// How many places [`Group::queryless_at`] counts in all.
+    queryless_places: usize,
     deprecated: Vec<&'static Operation>,
     /// The place in `groups` of each method's ([`method_at`]) groups, by path shape
     /// ([`shape_at`]): found at once, not by comparing texts with each group's.
@@ -115,6 +119,12 @@ pub(crate) struct Group {
     pub ops: Vec<&'static Operation>,
     /// Bit `i`: some operation of the group requires [`required_headers`]`()[i]`.
     pub headers: u32,
+    /// The bits of `headers` that operations without literal query keys require: nothing else
+    /// can decide the match of a request without a query (only such operations fit it).
+    pub queryless_headers: u32,
+    /// The first of the group's places for remembering matches without a query, one per
+    /// subset of `queryless_headers`; the groups' places follow each other from 0.
+    pub queryless_at: usize,
     /// For each of `ops`: its literal query keys, as [`literal_bits`] sets them.
     pub literals: Vec<u64>,
 }
@@ -123,8 +133,10 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let mut index = Index {
         groups: Vec::new(),
         required_headers: Vec::new(),
-        literal_bits: Default::default(),
         literal_keys: Vec::new(),
+        keys_by_length: [0; LONGEST_KEY],
+        keys_by_first: [0; 256],
+        queryless_places: 0,
         deprecated: Vec::new(),
         by_method: Default::default(),
     };
@@ -156,6 +168,8 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
                 path: op.path,
                 ops: vec![op],
                 headers: 0,
+                queryless_headers: 0,
+                queryless_at: 0,
                 literals: Vec::new(),
             }),
         }
@@ -164,11 +178,19 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
         index.literal_keys.len() <= 64,
         "literal query keys are kept as bits of a u64"
     );
-    index.literal_bits = (0..)
-        .zip(&index.literal_keys)
-        .map(|(bit, key)| (*key, bit))
-        .collect();
-    let (headers, bits) = (&index.required_headers, &index.literal_bits);
+    for (bit, key) in index.literal_keys.iter().enumerate() {
+        let (len, first) = (key.len(), key.as_bytes().first());
+        assert!(len < LONGEST_KEY, "literal query keys are found by length");
+        index.keys_by_length[len] |= 1 << bit;
+        index.keys_by_first[usize::from(*first.expect("no literal key is empty"))] |= 1 << bit;
+    }
+    let (headers, keys) = (&index.required_headers, &index.literal_keys);
+    let bit_of = |key: &str| keys.iter().position(|k| *k == key);
+    let header_bits = |ops: &mut dyn Iterator<Item = &&Operation>| {
+        ops.flat_map(|op| op.required_headers)
+            .filter_map(|h| headers.iter().position(|r| r == h))
+            .fold(0, |m, i| m | 1 << i)
+    };
     for g in &mut index.groups {
         // Every method of the table is one of METHODS (a test holds it to that).
         if let Some(slot) = method_at(g.method)
@@ -177,25 +199,27 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
         {
             *slot = Some(g.at);
         }
-        g.headers = g
-            .ops
-            .iter()
-            .flat_map(|op| op.required_headers)
-            .filter_map(|h| headers.iter().position(|r| r == h))
-            .fold(0, |m, i| m | 1 << i);
+        g.headers = header_bits(&mut g.ops.iter());
+        g.queryless_headers =
+            header_bits(&mut g.ops.iter().filter(|op| op.literal_query.is_empty()));
+        g.queryless_at = index.queryless_places;
+        index.queryless_places += 1 << g.queryless_headers.count_ones();
         g.literals = g
             .ops
             .iter()
             .map(|op| {
                 op.literal_query
                     .iter()
-                    .filter_map(|l| bits.get(l.key))
+                    .filter_map(|l| bit_of(l.key))
                     .fold(0, |m, bit| m | 1 << bit)
             })
             .collect();
     }
     index
 });
+
+/// Literal query keys are shorter than this (the longest of the model's has 23 bytes).
+const LONGEST_KEY: usize = 64;
 
 /// The current operations with this method and path shape, in table order.
 #[cfg(test)]
@@ -221,17 +245,40 @@ pub(crate) fn deprecated() -> &'static [&'static Operation] {
     &INDEX.deprecated
 }
 
+/// How many places the groups' remembered matches without a query take ([`Group::queryless_at`]).
+pub(crate) fn queryless_places() -> usize {
+    INDEX.queryless_places
+}
+
 /// True when `key` is a literal query key of some operation (`acl`, `uploads`, `list-type`).
 pub fn is_literal_key(key: &str) -> bool {
-    INDEX.literal_bits.contains_key(key)
+    literal_bit(key).is_some()
+}
+
+/// The literal key's bit (its place among the table's literal keys), None for any other key.
+/// Compared only with the literal keys of its length and first byte, nearly always none or
+/// one: hashing it for a map cost ~70 instructions a key, and each key of a query is looked up
+/// twice (its bit, then its signature: `classify.rs`).
+fn literal_bit(key: &str) -> Option<u32> {
+    let index = &*INDEX;
+    let first = usize::from(*key.as_bytes().first()?);
+    let by_length = index.keys_by_length.get(key.len()).copied().unwrap_or(0);
+    let mut candidates = by_length & index.keys_by_first.get(first).copied().unwrap_or(0);
+    while candidates != 0 {
+        let bit = candidates.trailing_zeros();
+        candidates &= candidates - 1;
+        if index.literal_keys.get(bit as usize) == Some(&key) {
+            return Some(bit);
+        }
+    }
+    None
 }
 
 /// The literal query keys among `keys`, one bit each: which operations' keys a query has is
 /// then a mask test per operation, not a search of the query per key (GET on a bucket alone has
 /// 34 operations to tell apart).
 pub(crate) fn literal_bits<'k>(keys: impl Iterator<Item = &'k str>) -> u64 {
-    keys.filter_map(|k| INDEX.literal_bits.get(k))
-        .fold(0, |m, bit| m | 1 << bit)
+    keys.filter_map(literal_bit).fold(0, |m, bit| m | 1 << bit)
 }
 
 /// The literal key that `key` equals ignoring ASCII case, when it differs in case.
@@ -350,6 +397,35 @@ mod tests {
         assert!(is_literal_key("uploads") && !is_literal_key("uploadId"));
         assert_eq!(literal_key_case_twin("ACL"), Some("acl"));
         assert_eq!(literal_key_case_twin("acl"), None);
+    }
+
+    proptest::proptest! {
+        /// A key's bit is its place among the literal keys, found by comparing it with each,
+        /// for the literal keys, their near misses (one byte changed, cut, lengthened) and
+        /// arbitrary texts.
+        #[test]
+        fn a_literal_bit_is_the_keys_place(
+            pick in 0usize..64,
+            edit in 0usize..4,
+            at in 0usize..32,
+            other in "[a-zA-Z0-9-]{0,12}",
+        ) {
+            let keys = &INDEX.literal_keys;
+            let base = keys[pick % keys.len()];
+            let mut key = base.to_string();
+            let at = at % base.len();
+            match edit {
+                0 => {}
+                1 => key.replace_range(at..=at, "x"),
+                2 => key.truncate(at),
+                _ => key = format!("{other}{key}"),
+            }
+            for key in [key.as_str(), other.as_str()] {
+                let searched = keys.iter().position(|k| *k == key).map(|i| i as u32);
+                proptest::prop_assert_eq!(literal_bit(key), searched, "{:?}", key);
+                proptest::prop_assert_eq!(is_literal_key(key), searched.is_some());
+            }
+        }
     }
 
     #[test]
