@@ -31,7 +31,7 @@ pub(crate) struct Request<'a> {
     /// The Host is one of AWS's own S3 forms (where it tells ListBuckets from
     /// ListDirectoryBuckets); on a custom endpoint only the request can.
     pub aws_host: bool,
-    /// The literal query keys the query has ([`table::literal_bits`]).
+    /// The literal query keys the query has ([`Query::literals`]).
     pub literals: u64,
 }
 
@@ -201,10 +201,10 @@ fn signature(r: &Request<'_>, group: &table::Group, out: &mut Vec<u8>) {
     out.push(
         u8::from(r.express_control_host) | u8::from(r.aws_host) << 1 | u8::from(form_upload) << 2,
     );
-    for (key, value) in r.query.raw_params() {
-        text(out, key);
-        match value {
-            Some(v) if key == "x-id" || table::is_literal_key(key) => {
+    for p in r.query.params() {
+        text(out, &p.key);
+        match p.value {
+            Some(v) if p.literal || p.key == "x-id" => {
                 out.push(2);
                 text(out, &query::decode(v).0);
             }
@@ -662,7 +662,7 @@ mod tests {
                         http: &http,
                         express_control_host: false,
                         aws_host: false,
-                        literals: table::literal_bits(query.keys()),
+                        literals: query.literals(),
                     };
                     for (op, mask) in group.ops.iter().zip(&group.literals) {
                         let searched = op.literal_query.iter().all(|l| {
@@ -688,7 +688,7 @@ mod tests {
                 for (method, shape, group) in groups() {
                     let pick = |i: usize| group.headers & 1 << i != 0 && (i + q.len()).is_multiple_of(2);
                     let http = flagged_head(names, pick, flags);
-                    let literals = table::literal_bits(query.keys());
+                    let literals = query.literals();
                     let r = flagged(method, shape, &query, &http, flags, literals);
                     let anew = match_in(&r, group);
                     for _ in 0..2 {

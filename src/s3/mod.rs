@@ -545,7 +545,7 @@ fn structural(
             }
         ),
         aws_host: matches!(kind, HostKind::Aws { .. }),
-        literals: table::literal_bits(q.keys()),
+        literals: q.literals(),
     };
     classify::match_operation(&r)
 }

@@ -5,30 +5,63 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
+use super::table;
+
 /// Query parameters in wire order; a key sent without `=` has no value (`?acl`), one sent as
 /// `key=` has an empty value. Repeated keys are all kept. Keys are percent-decoded as the query
 /// is read (borrowed from the target unless decoding changed them); values are kept as sent and
 /// decoded only when read ([`Query::get`]): most are never read (`prefix`, `uploadId`), and
-/// decoding them was most of the cost of reading a query.
+/// decoding them was most of the cost of reading a query. Whether each key is a literal query
+/// key of the model is found once, as it is read: the matcher asks it of every key twice (the
+/// query's literal keys, then its signature).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Query<'a> {
-    params: Vec<(Cow<'a, str>, Option<&'a str>)>,
+    params: Vec<Param<'a>>,
+    /// The literal query keys among the keys, one bit each ([`table::literal_bit`]).
+    literals: u64,
 }
+
+/// One `key[=value]` of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Param<'a> {
+    /// Percent-decoded.
+    pub key: Cow<'a, str>,
+    /// As sent, not decoded (`None` for a bare key): decode it with [`decode`] when it is read.
+    pub value: Option<&'a str>,
+    /// The key is a literal query key of some operation (`acl`, `uploads`, `list-type`).
+    pub literal: bool,
+}
+
+/// The bytes where reading a query has something to do: `&` ends a piece, the first `=` ends
+/// its key, a `%` in the key wants decoding. Looking each byte up once cost ~3 instructions a
+/// byte less than comparing it with the three.
+const STOPS: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'&' as usize] = true;
+    t[b'=' as usize] = true;
+    t[b'%' as usize] = true;
+    t
+};
 
 impl<'a> Query<'a> {
     pub fn parse(raw: &'a str) -> Query<'a> {
-        let mut params = Vec::new();
+        let mut q = Query::default();
         if raw.is_empty() {
-            return Query { params };
+            return q;
         }
+        // Room for the usual few keys at once (growing from none was a call of its own).
+        q.params.reserve(4);
         // One pass over the bytes finds each piece's `&`, its first `=` and whether its key has
         // a `%` (all ASCII, so every piece is on character boundaries): on these short texts
         // a byte loop costs less than a memchr call per search.
         let mut piece = Piece::default();
         for (i, b) in raw.bytes().enumerate() {
+            if !STOPS[usize::from(b)] {
+                continue;
+            }
             match b {
                 b'&' => {
-                    piece.push_to(&mut params, raw, i);
+                    piece.push_to(&mut q, raw, i);
                     piece = Piece {
                         start: i + 1,
                         ..Piece::default()
@@ -39,8 +72,8 @@ impl<'a> Query<'a> {
                 _ => {}
             }
         }
-        piece.push_to(&mut params, raw, raw.len());
-        Query { params }
+        piece.push_to(&mut q, raw, raw.len());
+        q
     }
 
     #[inline]
@@ -49,7 +82,7 @@ impl<'a> Query<'a> {
     }
 
     pub fn has(&self, key: &str) -> bool {
-        self.params.iter().any(|(k, _)| k == key)
+        self.params.iter().any(|p| p.key == key)
     }
 
     /// The value of the first occurrence of `key`, percent-decoded (`Some(None)` for a bare
@@ -61,18 +94,24 @@ impl<'a> Query<'a> {
         }
         self.params
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.map(decode_lossy))
+            .find(|p| p.key == key)
+            .map(|p| p.value.map(decode_lossy))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.params.iter().map(|(k, _)| k.as_ref())
+        self.params.iter().map(|p| p.key.as_ref())
     }
 
-    /// Every key with its value as sent, not decoded (`None` for a bare key), in wire order:
-    /// decode a value with [`decode`] when it is read.
-    pub fn raw_params(&self) -> impl Iterator<Item = (&str, Option<&'a str>)> {
-        self.params.iter().map(|(k, v)| (k.as_ref(), *v))
+    /// Every parameter in wire order.
+    pub fn params(&self) -> &[Param<'a>] {
+        &self.params
+    }
+
+    /// The literal query keys among the keys, one bit each: which operations' keys a query has
+    /// is then a mask test per operation, not a search of the query per key (GET on a bucket
+    /// alone has 34 operations to tell apart).
+    pub fn literals(&self) -> u64 {
+        self.literals
     }
 }
 
@@ -86,13 +125,8 @@ struct Piece {
 }
 
 impl Piece {
-    /// The piece ends at `end`: add it to `params` unless it is empty.
-    fn push_to<'a>(
-        &self,
-        params: &mut Vec<(Cow<'a, str>, Option<&'a str>)>,
-        raw: &'a str,
-        end: usize,
-    ) {
+    /// The piece ends at `end`: add it to `q` unless it is empty.
+    fn push_to<'a>(&self, q: &mut Query<'a>, raw: &'a str, end: usize) {
         if end <= self.start {
             return;
         }
@@ -103,7 +137,13 @@ impl Piece {
             false => Cow::Borrowed(key),
         };
         let value = self.eq.map(|e| raw.get(e + 1..end).unwrap_or_default());
-        params.push((key, value));
+        let bit = table::literal_bit(&key);
+        q.literals |= bit.map_or(0, |b| 1 << b);
+        q.params.push(Param {
+            key,
+            value,
+            literal: bit.is_some(),
+        });
     }
 }
 
@@ -216,6 +256,10 @@ mod tests {
         assert_eq!(get("missing"), None);
         assert_eq!(q.keys().count(), 6);
         assert!(!q.has("ACL"));
+        let literal: Vec<bool> = q.params().iter().map(|p| p.literal).collect();
+        assert_eq!(literal, [true, true, true, false, false, false]);
+        let bit = |k| 1u64 << table::literal_bit(k).unwrap();
+        assert_eq!(q.literals(), bit("acl") | bit("tagging") | bit("list-type"));
     }
 
     #[test]
@@ -261,10 +305,19 @@ mod tests {
                 })
                 .collect();
             let read: Vec<(Cow<str>, Option<Cow<str>>)> = q
-                .raw_params()
-                .map(|(k, v)| (Cow::Borrowed(k), v.map(decode_lossy)))
+                .params()
+                .iter()
+                .map(|p| (Cow::Borrowed(p.key.as_ref()), p.value.map(decode_lossy)))
                 .collect();
             proptest::prop_assert_eq!(&read, &by_str);
+            // Each key's literal flag and the query's bits are the table's answer for it.
+            let mut bits = 0u64;
+            for p in q.params() {
+                let bit = table::literal_bit(&p.key);
+                proptest::prop_assert_eq!(p.literal, bit.is_some(), "{}", p.key);
+                bits |= bit.map_or(0, |b| 1 << b);
+            }
+            proptest::prop_assert_eq!(q.literals(), bits);
             for (k, _) in &by_str {
                 let first = by_str.iter().find(|(k2, _)| k2 == k).map(|(_, v)| v.clone());
                 proptest::prop_assert_eq!(q.get(k), first, "{}", k);

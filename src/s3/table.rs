@@ -125,7 +125,7 @@ pub(crate) struct Group {
     /// The first of the group's places for remembering matches without a query, one per
     /// subset of `queryless_headers`; the groups' places follow each other from 0.
     pub queryless_at: usize,
-    /// For each of `ops`: its literal query keys, as [`literal_bits`] sets them.
+    /// For each of `ops`: its literal query keys, one bit each ([`literal_bit`]).
     pub literals: Vec<u64>,
 }
 
@@ -257,9 +257,8 @@ pub fn is_literal_key(key: &str) -> bool {
 
 /// The literal key's bit (its place among the table's literal keys), None for any other key.
 /// Compared only with the literal keys of its length and first byte, nearly always none or
-/// one: hashing it for a map cost ~70 instructions a key, and each key of a query is looked up
-/// twice (its bit, then its signature: `classify.rs`).
-fn literal_bit(key: &str) -> Option<u32> {
+/// one: hashing it for a map cost ~70 instructions a key.
+pub(crate) fn literal_bit(key: &str) -> Option<u32> {
     let index = &*INDEX;
     let first = usize::from(*key.as_bytes().first()?);
     let by_length = index.keys_by_length.get(key.len()).copied().unwrap_or(0);
@@ -272,13 +271,6 @@ fn literal_bit(key: &str) -> Option<u32> {
         }
     }
     None
-}
-
-/// The literal query keys among `keys`, one bit each: which operations' keys a query has is
-/// then a mask test per operation, not a search of the query per key (GET on a bucket alone has
-/// 34 operations to tell apart).
-pub(crate) fn literal_bits<'k>(keys: impl Iterator<Item = &'k str>) -> u64 {
-    keys.filter_map(literal_bit).fold(0, |m, bit| m | 1 << bit)
 }
 
 /// The literal key that `key` equals ignoring ASCII case, when it differs in case.
