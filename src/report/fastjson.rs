@@ -9,6 +9,7 @@
 //! quotes) are copied as the request's row already escaped them, not escaped again.
 
 use super::groups::{UNCONFIGURED, UNCONFIGURED_DETAIL};
+use super::packed::{COPY_BLOCK, Entry, RowOut};
 use super::rows::{AddrText, Beside};
 use super::{FindingRecord, GuessRecord, RequestRecord};
 use crate::time::{RFC3339_LEN, Timestamp};
@@ -125,13 +126,65 @@ impl JsonBuf {
     }
 
     #[inline(always)]
-    fn byte(&mut self, b: u8) {
+    pub fn byte(&mut self, b: u8) {
         if let Some(to) = self.buf.get_mut(self.len) {
             *to = b;
             self.len += 1;
         } else {
             self.put_cold(&[b]);
         }
+    }
+
+    /// `src[..n]` at the end, copied in whole blocks of [`COPY_BLOCK`] bytes (no call to
+    /// `memcpy` for a short text): `src` holds `n` rounded up to a whole block; what is copied
+    /// past `n` is left past the end.
+    #[inline(always)]
+    pub fn put_blocks(&mut self, src: &[u8], n: usize) {
+        let whole = (n + COPY_BLOCK - 1) & !(COPY_BLOCK - 1);
+        let end = self.len.wrapping_add(whole);
+        match (self.buf.get_mut(self.len..end), src.get(..whole)) {
+            (Some(to), Some(from)) => {
+                let (to, from) = (to.as_chunks_mut::<COPY_BLOCK>().0, from.as_chunks().0);
+                for (to, from) in to.iter_mut().zip(from) {
+                    *to = *from;
+                }
+                self.len += n;
+            }
+            _ => self.put_blocks_cold(src, n),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_blocks_cold(&mut self, src: &[u8], n: usize) {
+        let whole = (n + COPY_BLOCK - 1) & !(COPY_BLOCK - 1);
+        self.reserve(whole);
+        match src.get(..whole) {
+            Some(_) => self.put_blocks(src, n),
+            None => self.put(src.get(..n).unwrap_or_default()),
+        }
+    }
+
+    /// `bytes` written over what was written at `at` (nothing when they are not all there).
+    pub fn patch(&mut self, at: usize, bytes: &[u8]) {
+        if let Some(to) = self.as_bytes_mut().get_mut(at..at + bytes.len()) {
+            to.copy_from_slice(bytes);
+        }
+    }
+
+    /// `extra` bytes of room made at `at`: what was written from there moves up by `extra`
+    /// (the room holds what was there).
+    pub fn widen(&mut self, at: usize, extra: usize) {
+        if at > self.len {
+            return;
+        }
+        self.reserve(extra);
+        self.buf.copy_within(at..self.len, at + extra);
+        self.len += extra;
+    }
+
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        self.buf.get_mut(..self.len).unwrap_or_default()
     }
 
     /// Bytes written earlier into this buffer, copied to its end.
@@ -493,6 +546,9 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
 pub struct Escaped {
     from: String,
     json: Vec<u8>,
+    /// Counts the texts the memo has held, from 1: a packed spool's entry for the text (see
+    /// [`Entry`]).
+    version: u64,
 }
 
 impl Default for Escaped {
@@ -501,6 +557,7 @@ impl Default for Escaped {
         Escaped {
             from: String::new(),
             json: b"\"\"".to_vec(),
+            version: 1,
         }
     }
 }
@@ -522,6 +579,7 @@ impl Escaped {
         self.from.push_str(s);
         self.json.clear();
         string(&mut self.json, s);
+        self.version += 1;
     }
 }
 
@@ -532,30 +590,33 @@ impl Escaped {
 /// each; slots picked by a hash of the address collided on a capture of five operations).
 #[derive(Default)]
 pub struct StaticEscaped {
-    names: Vec<(usize, usize, Vec<u8>)>,
+    /// Each name's address, length, text, and the number of names made before it, from 1 (its
+    /// place and this are its packed spool entry: see [`Entry`]).
+    names: Vec<(usize, usize, Vec<u8>, u64)>,
     /// The name replaced next once [`STATIC_NAMES`] are kept.
     next: usize,
+    made: u64,
 }
 
 /// Names a [`StaticEscaped`] keeps.
 const STATIC_NAMES: usize = 16;
 
 impl StaticEscaped {
-    /// The JSON text of `s`, made when it is not kept.
+    /// The JSON text of `s`, made when it is not kept, with its place and version.
     #[inline(always)]
-    fn of(&mut self, s: &'static str) -> &[u8] {
+    fn of(&mut self, s: &'static str) -> (usize, u64, &[u8]) {
         let at = s.as_ptr() as usize;
         let i = match self
             .names
             .iter()
-            .position(|(p, n, _)| *p == at && *n == s.len())
+            .position(|(p, n, _, _)| *p == at && *n == s.len())
         {
             Some(i) => i,
             None => self.make(s),
         };
         self.names
             .get(i)
-            .map_or(&[], |(_, _, json)| json.as_slice())
+            .map_or((i, 0, &[]), |(_, _, json, v)| (i, *v, json.as_slice()))
     }
 
     /// `s`'s text kept, in a new place or the oldest one's: where it is.
@@ -564,7 +625,8 @@ impl StaticEscaped {
     fn make(&mut self, s: &'static str) -> usize {
         let mut json = Vec::new();
         string(&mut json, s);
-        let entry = (s.as_ptr() as usize, s.len(), json);
+        self.made += 1;
+        let entry = (s.as_ptr() as usize, s.len(), json, self.made);
         if self.names.len() < STATIC_NAMES {
             self.names.push(entry);
             return self.names.len() - 1;
@@ -581,7 +643,8 @@ impl StaticEscaped {
 /// The values a sink's rows repeat, escaped once (see [`Escaped`]). Not the method: a
 /// client's requests mix them, and a memo that mostly misses costs more than the escaping.
 /// The operation through [`StaticEscaped`].
-#[derive(Default)]
+///
+/// And the versions of the packed spool's entries made of several of these ([`Joined`]).
 pub struct RowMemo {
     host: Escaped,
     bucket: Escaped,
@@ -589,6 +652,42 @@ pub struct RowMemo {
     authorization: Escaped,
     hint: Escaped,
     operation: StaticEscaped,
+    heads: [Joined; HEADS],
+    tail: Joined,
+}
+
+impl Default for RowMemo {
+    fn default() -> RowMemo {
+        RowMemo {
+            host: Escaped::default(),
+            bucket: Escaped::default(),
+            user_agent: Escaped::default(),
+            authorization: Escaped::default(),
+            hint: Escaped::default(),
+            operation: StaticEscaped::default(),
+            heads: [Joined::default(); HEADS],
+            tail: Joined::default(),
+        }
+    }
+}
+
+/// The version of a text made of the texts of a few sources (see [`Entry`]): counts the
+/// changes of their versions, from 1.
+#[derive(Debug, Clone, Copy, Default)]
+struct Joined {
+    of: [u64; 3],
+    version: u64,
+}
+
+impl Joined {
+    #[inline(always)]
+    fn version(&mut self, of: [u64; 3]) -> u64 {
+        if self.of != of || self.version == 0 {
+            self.of = of;
+            self.version += 1;
+        }
+        self.version
+    }
 }
 
 impl JsonBuf {
@@ -598,11 +697,18 @@ impl JsonBuf {
         self.put(memo.of(s));
     }
 
+    /// `null`, or `v` through `memo`: the version of the memo's text (0 for `null`).
     #[inline(always)]
-    fn opt_str_memo(&mut self, v: Option<&str>, memo: &mut Escaped) {
+    fn opt_str_memo(&mut self, v: Option<&str>, memo: &mut Escaped) -> u64 {
         match v {
-            Some(v) => self.string_memo(v, memo),
-            None => self.put(b"null"),
+            Some(v) => {
+                self.string_memo(v, memo);
+                memo.version
+            }
+            None => {
+                self.put(b"null");
+                0
+            }
         }
     }
 }
@@ -636,10 +742,21 @@ pub struct RowSpans {
     /// The method's and the (redacted) target's escaped text, without quotes.
     method: Span,
     target: Span,
-    /// `"operation":…,"bucket":…,"key":…`.
-    object: Span,
-    /// The values of `status` and `user_agent` (`null` or the value, quotes included).
+    /// The values of `operation`, `bucket` and `key` (`null` or the value, quotes included).
+    operation: Span,
+    bucket: Span,
+    key: Span,
+    /// The packed spool's entries of the memos' texts the row holds ([`Entry`]'s version 0
+    /// where the row holds none): the operation's place and version, the Host's, bucket's and
+    /// User-Agent's versions.
+    operation_entry: (u8, u64),
+    host_version: u64,
+    bucket_version: u64,
+    user_agent_version: u64,
+    /// The values of `status` and `user_agent` (`null` or the value, quotes included), and the
+    /// status (0: none; else the code + 1).
     status: Span,
+    status_code: u64,
     user_agent: Span,
 }
 
@@ -691,6 +808,7 @@ impl RequestRecord {
             Some(h) => {
                 let start = m.at(out) + 1;
                 out.string_memo(h, &mut memo.host);
+                s.host_version = memo.host.version;
                 s.host = Some(Span {
                     start,
                     end: m.at(out) - 1,
@@ -709,17 +827,25 @@ impl RequestRecord {
         out.put(b",\"truncated\":");
         out.bool(self.truncated);
         out.put(b",");
-        s.object.start = m.at(out);
         out.put(b"\"operation\":");
+        s.operation.start = m.at(out);
         match self.operation {
-            Some(op) => out.put(memo.operation.of(op)),
+            Some(op) => {
+                let (at, version, json) = memo.operation.of(op);
+                out.put(json);
+                s.operation_entry = (at as u8, version);
+            }
             None => out.put(b"null"),
         }
+        s.operation.end = m.at(out);
         out.put(b",\"bucket\":");
-        out.opt_str_memo(self.bucket.as_deref(), &mut memo.bucket);
+        s.bucket.start = m.at(out);
+        s.bucket_version = out.opt_str_memo(self.bucket.as_deref(), &mut memo.bucket);
+        s.bucket.end = m.at(out);
         out.put(b",\"key\":");
+        s.key.start = m.at(out);
         out.opt_str(self.key.as_deref());
-        s.object.end = m.at(out);
+        s.key.end = m.at(out);
         out.put(b",\"operation_note\":");
         out.opt_str(self.operation_note.as_deref());
         out.put(b",\"addressing\":");
@@ -727,6 +853,7 @@ impl RequestRecord {
         out.plain(self.addressing.as_str().as_bytes());
         out.put(b",\"status\":");
         s.status.start = m.at(out);
+        s.status_code = self.status.map_or(0, |c| u64::from(c) + 1);
         out.opt_num(self.status.map(u64::from));
         s.status.end = m.at(out);
         out.put(b",\"interim\":[");
@@ -740,7 +867,7 @@ impl RequestRecord {
         out.opt_str(self.location.as_deref());
         out.put(b",\"user_agent\":");
         s.user_agent.start = m.at(out);
-        out.opt_str_memo(self.user_agent.as_deref(), &mut memo.user_agent);
+        s.user_agent_version = out.opt_str_memo(self.user_agent.as_deref(), &mut memo.user_agent);
         s.user_agent.end = m.at(out);
         out.put(b",\"authorization\":");
         out.opt_str_memo(self.authorization.as_deref(), &mut memo.authorization);
@@ -871,76 +998,129 @@ fn copy(out: &mut JsonBuf, row: RowAt<'_>, what: Span) {
     }
 }
 
+/// The packed spool's entries of a finding's row (see [`Entry`]). Its head, to its `key`: one
+/// entry for each kind, severity and place of the operation's name in [`StaticEscaped`] (or
+/// none), so that a client's few operations each keep theirs. Then its endpoint and the
+/// authority its `seen` line names, made from its request's Host; its tail, from its
+/// `user_agent` on.
+const HEAD_SLOTS: u8 = 0;
+/// A head's place for each operation name kept, and one for none.
+const OPERATION_PLACES: usize = STATIC_NAMES + 1;
+const HEADS: usize = 2 * crate::policy::FindingKind::ALL.len() * OPERATION_PLACES;
+const UNCONFIGURED_SLOT: u8 = HEAD_SLOTS + HEADS as u8;
+const AUTHORITY_SLOT: u8 = UNCONFIGURED_SLOT + 1;
+const TAIL_SLOT: u8 = AUTHORITY_SLOT + 1;
+const _: () = assert!((TAIL_SLOT as usize) < super::packed::SLOTS);
+
+/// The version of a text made of static texts only, `open` among them: static text never
+/// changes, so the same address and length is the same text (a user-space address is below
+/// 2^48; an `open` is a few bytes).
+fn static_version(open: &'static [u8]) -> u64 {
+    (open.len() as u64) << 48 | open.as_ptr() as u64
+}
+
 /// A request's finding's row, opened by `open`, from its request's row (at `row`, written by
 /// [`RequestRecord::write_row`], which gave `spans`) and what the finding adds (`b`): the same
 /// bytes [`FindingRecord`]'s JSON would be (a test holds them together). The caller vouches
-/// that `b` is about that request (see [`Beside`]).
-pub fn finding_beside(
-    out: &mut JsonBuf,
-    open: &[u8],
+/// that `b` is about that request (see [`Beside`]). What the row repeats of earlier rows is
+/// written as an [`Entry`]: a packed spool writes its text once per frame.
+pub fn finding_beside<O: RowOut>(
+    out: &mut O,
+    open: &'static [u8],
     row: RowAt<'_>,
     s: &RowSpans,
     b: &Beside<'_>,
     memo: &mut RowMemo,
 ) {
-    out.put(open);
-    out.put(b"\"kind\":");
-    out.plain(b.kind.as_str().as_bytes());
-    out.put(b",\"severity\":");
-    out.plain(b.severity.as_str().as_bytes());
-    out.byte(b',');
-    copy(out, row, s.object);
-    out.put(b",\"request\":");
-    copy(out, row, s.id);
-    out.put(b",\"attempt\":null,\"endpoint\":");
+    let (place, operation) = match s.operation_entry {
+        (_, 0) => (STATIC_NAMES, 0),
+        (place, version) => (usize::from(place), version),
+    };
+    let head = (2 * b.kind.rank() + b.severity as usize) * OPERATION_PLACES + place;
+    let version = match memo.heads.get_mut(head) {
+        Some(j) => j.version([static_version(open), operation, s.bucket_version]),
+        None => 0,
+    };
+    out.entry(Entry::new(HEAD_SLOTS + head as u8, version), |t| {
+        t.put(open);
+        t.put(b"\"kind\":");
+        t.plain(b.kind.as_str().as_bytes());
+        t.put(b",\"severity\":");
+        t.plain(b.severity.as_str().as_bytes());
+        t.put(b",\"operation\":");
+        copy(t, row, s.operation);
+        t.put(b",\"bucket\":");
+        copy(t, row, s.bucket);
+        t.put(b",\"key\":");
+    });
+    let t = out.text();
+    copy(t, row, s.key);
+    t.put(b",\"request\":");
+    copy(t, row, s.id);
     // The request's authority as `seen` and an unconfigured endpoint show it: its Host, or
     // its server's address.
-    let authority = s.host.unwrap_or(s.server);
+    let (authority, authority_version) = match s.host {
+        Some(host) => (host, s.host_version),
+        None => (s.server, 0),
+    };
     match &b.endpoint {
         Some(e) => {
-            out.string(e.url);
-            out.put(b",\"origin\":");
-            out.string(e.origin);
-            out.put(b",\"endpoint_detail\":");
-            out.string(e.detail);
+            let t = out.text();
+            t.put(b",\"attempt\":null,\"endpoint\":");
+            t.string(e.url);
+            t.put(b",\"origin\":");
+            t.string(e.origin);
+            t.put(b",\"endpoint_detail\":");
+            t.string(e.detail);
+            t.put(b",\"time\":");
         }
-        None => {
-            out.put(b"\"http://");
-            copy(out, row, authority);
+        None => out.entry(Entry::new(UNCONFIGURED_SLOT, authority_version), |t| {
+            t.put(b",\"attempt\":null,\"endpoint\":\"http://");
+            copy(t, row, authority);
             // Plain text (a test holds it so): written as it is.
-            out.put(b"\",\"origin\":\"");
-            out.put(UNCONFIGURED.as_bytes());
-            out.put(b"\",\"endpoint_detail\":\"");
-            out.put(UNCONFIGURED_DETAIL.as_bytes());
-            out.byte(b'"');
-        }
+            t.put(b"\",\"origin\":\"");
+            t.put(UNCONFIGURED.as_bytes());
+            t.put(b"\",\"endpoint_detail\":\"");
+            t.put(UNCONFIGURED_DETAIL.as_bytes());
+            t.put(b"\",\"time\":");
+        }),
     }
-    out.put(b",\"time\":");
-    copy(out, row, s.time);
-    out.byte(b',');
-    copy(out, row, s.addrs);
-    out.put(b",\"seen\":");
+    let t = out.text();
+    copy(t, row, s.time);
+    t.byte(b',');
+    copy(t, row, s.addrs);
+    t.put(b",\"seen\":");
     match &b.seen {
-        Some(text) => out.string(text),
+        Some(text) => t.string(text),
         None => {
-            out.byte(b'"');
-            copy(out, row, s.method);
-            out.byte(b' ');
+            t.byte(b'"');
+            copy(t, row, s.method);
+            t.byte(b' ');
             if b.origin_form {
-                out.put(b"http://");
-                copy(out, row, authority);
+                out.entry(Entry::new(AUTHORITY_SLOT, authority_version), |t| {
+                    t.put(b"http://");
+                    copy(t, row, authority);
+                });
             }
-            copy(out, row, s.target);
-            out.byte(b'"');
+            let t = out.text();
+            copy(t, row, s.target);
+            t.byte(b'"');
         }
     }
-    out.put(b",\"user_agent\":");
-    copy(out, row, s.user_agent);
-    out.put(b",\"status\":");
-    copy(out, row, s.status);
-    out.put(b",\"hint\":");
-    out.string_memo(&b.hint, &mut memo.hint);
-    out.put(b",\"guess\":null}");
+    let hint = &mut memo.hint;
+    hint.of(&b.hint);
+    let version = memo
+        .tail
+        .version([s.user_agent_version, s.status_code, hint.version]);
+    out.entry(Entry::new(TAIL_SLOT, version), |t| {
+        t.put(b",\"user_agent\":");
+        copy(t, row, s.user_agent);
+        t.put(b",\"status\":");
+        copy(t, row, s.status);
+        t.put(b",\"hint\":");
+        t.put(&hint.json);
+        t.put(b",\"guess\":null}");
+    });
 }
 
 #[cfg(test)]

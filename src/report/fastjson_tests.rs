@@ -216,6 +216,13 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
     let mut beside = 0;
     // One memo for every row, as a sink keeps one: its values change from row to row.
     let mut memo = RowMemo::default();
+    // And the rows written beside, packed as the JSON document's spool packs them (a new
+    // frame every few rows), and what they should unpack to.
+    let (mut packer, mut packed, mut expected) = (
+        crate::report::packed::Packer::default(),
+        Vec::new(),
+        Vec::new(),
+    );
     for host in [Some("s3.local.test:8080"), Some("a\"b@c=d"), None] {
         for target in [
             "/b/k",
@@ -295,6 +302,20 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                                 String::from_utf8_lossy(both.as_bytes().get(end..).unwrap()),
                                 String::from_utf8_lossy(&whole)
                             );
+                            finding_beside(
+                                &mut packer,
+                                crate::report::spool::ROW_OPEN,
+                                RowAt::Other(both.as_bytes().get(start..end).unwrap()),
+                                &spans,
+                                &lb,
+                                &mut memo,
+                            );
+                            expected.extend(b",\n    ");
+                            expected.extend(&whole);
+                            if beside % 5 == 4 {
+                                packed.extend(unpacked(packer.frame()));
+                                packer.clear();
+                            }
                             let lean_whole = serde_json::to_vec(&l.record()).unwrap();
                             assert_eq!(lean_whole, whole, "a lean finding's row made whole");
                             beside += 1;
@@ -324,6 +345,21 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
         }
     }
     assert_eq!(beside, 3 * 6 * 2 * 2 * 2 * 2);
+    packed.extend(unpacked(packer.frame()));
+    assert_eq!(
+        String::from_utf8_lossy(&packed),
+        String::from_utf8_lossy(&expected)
+    );
+}
+
+/// A packed frame's text.
+fn unpacked(frame: &[u8]) -> Vec<u8> {
+    let ops = frame.get(4..).unwrap();
+    let mut padded = ops.to_vec();
+    padded.extend([0; crate::report::packed::COPY_BLOCK]);
+    let mut out = JsonBuf::new();
+    crate::report::packed::unpack(&padded, ops.len(), &mut out).unwrap();
+    out.as_bytes().to_vec()
 }
 
 /// Numbers written two digits at a time read as `Display` writes them: every number up to
@@ -387,13 +423,20 @@ fn the_static_name_memo_gives_each_names_escape() {
     names.push(leaked("GetObject"));
     names.push(leaked("GetObjec"));
     let mut memo = StaticEscaped::default();
+    let mut texts = std::collections::HashMap::new();
     for round in 0..3 {
         for (i, name) in names.iter().enumerate() {
             // Every other name again at once (a hit), then the next (a change after a hit).
             for _ in 0..1 + (i + round) % 2 {
                 let mut want = Vec::new();
                 string(&mut want, name);
-                assert_eq!(memo.of(name), want.as_slice(), "{name:?}");
+                let (place, version, json) = memo.of(name);
+                assert_eq!(json, want.as_slice(), "{name:?}");
+                // A place and version is always the same text (a packed spool's entry).
+                let text = texts
+                    .entry((place, version))
+                    .or_insert_with(|| want.clone());
+                assert_eq!(*text, want, "{name:?}");
             }
         }
     }

@@ -9,6 +9,7 @@ pub mod fastjson;
 pub mod groups;
 pub mod json;
 pub mod markdown;
+pub mod packed;
 pub mod redact;
 pub mod rows;
 pub mod sink;

@@ -4,7 +4,7 @@
 
 use super::fastjson::{JsonBuf, RowAt, RowMemo, RowSpans, WriteJson, finding_beside};
 use super::rows::FindingOfRow;
-use super::spool::Spool;
+use super::spool::{PackedSpool, Spool};
 use super::{
     AttemptRecord, FindingRecord, Report, RequestRecord, TlsRecord, ToolInfo, json, markdown, table,
 };
@@ -68,12 +68,12 @@ pub struct JsonSink<W: Write> {
     requests: u64,
     attempts: Spool,
     tls: Spool,
-    findings: Spool,
+    findings: PackedSpool,
 }
 
 impl<W: Write> JsonSink<W> {
     pub fn new(mut out: W, tool: &ToolInfo) -> io::Result<Self> {
-        let (attempts, tls, findings) = (Spool::new()?, Spool::new()?, Spool::new()?);
+        let (attempts, tls, findings) = (Spool::new()?, Spool::new()?, PackedSpool::new()?);
         out.write_all(b"{\n  \"s3wire\": ")?;
         write_indented(&mut out, tool)?;
         out.write_all(b",\n  \"requests\": [")?;
@@ -147,7 +147,7 @@ impl<W: Write> Sink for JsonSink<W> {
             let memo = &mut self.memo;
             return self
                 .findings
-                .push_with(|out| finding_beside(out, b"{", row, &spans, &b, memo));
+                .push_packed(|out, open| finding_beside(out, open, row, &spans, &b, memo));
         }
         self.finding(&made.record())
     }
@@ -170,14 +170,12 @@ impl<W: Write> Sink for JsonSink<W> {
         self.out
             .write_all(if self.requests == 0 { b"]" } else { b"\n  ]" })?;
         for name in ["attempts", "tls", "findings"] {
-            let spool = match name {
-                "attempts" => &mut self.attempts,
-                "tls" => &mut self.tls,
-                _ => &mut self.findings,
-            };
             write!(self.out, ",\n  \"{name}\": [")?;
-            let rows = spool.rows;
-            spool.copy_to(&mut self.out, self.direct.as_mut())?;
+            let rows = match name {
+                "attempts" => self.attempts.copy_to(&mut self.out, self.direct.as_mut()),
+                "tls" => self.tls.copy_to(&mut self.out, self.direct.as_mut()),
+                _ => self.findings.copy_to(&mut self.out),
+            }?;
             self.out
                 .write_all(if rows == 0 { b"]" } else { b"\n  ]" })?;
         }
@@ -586,7 +584,7 @@ mod tests {
         json.request(&other).unwrap();
         json.request_finding(&made()).unwrap();
         let mut spooled = Vec::new();
-        json.findings.copy_to(&mut spooled, None).unwrap();
+        json.findings.copy_to(&mut spooled).unwrap();
         let one = serde_json::to_string(&made().record()).unwrap();
         assert_eq!(
             String::from_utf8(spooled).unwrap(),

@@ -1,9 +1,12 @@
 //! Rows of a JSON array that cannot be written where they belong yet (a JSON document has one
 //! `requests` array open while findings, attempts and TLS sessions arrive): serialised at once
 //! into an anonymous temporary file, copied into the document at the end. Memory stays flat
-//! whatever the number of rows; the file vanishes when dropped.
+//! whatever the number of rows; the file vanishes when dropped. Findings, by the hundred
+//! thousand on a busy capture and much alike, are packed ([`PackedSpool`]); the rest are kept
+//! as JSON text, which the kernel copies into the document ([`Spool`]).
 
 use super::fastjson::JsonBuf;
+use super::packed::{COPY_BLOCK, Packer, unpack};
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -35,13 +38,8 @@ impl Spool {
     /// A spool with its file, made before anything is written so that a temporary directory
     /// that cannot be used fails the run before the report starts.
     pub fn new() -> io::Result<Spool> {
-        let file = tempfile::tempfile().map_err(|source| {
-            let kind = source.kind();
-            let dir = std::env::temp_dir();
-            io::Error::new(kind, SpoolError { dir, source })
-        })?;
         Ok(Spool {
-            file: Some(file),
+            file: Some(temp_file()?),
             pending: JsonBuf::new(),
             rows: 0,
         })
@@ -88,14 +86,15 @@ impl Spool {
     }
 
     /// Everything pushed, in order, into `out` (nothing for an empty spool); through `direct`
-    /// when given, a handle on the same file as `out` that the kernel copies into.
-    pub fn copy_to(&mut self, out: &mut dyn Write, direct: Option<&mut File>) -> io::Result<()> {
+    /// when given, a handle on the same file as `out` that the kernel copies into. The rows
+    /// there were.
+    pub fn copy_to(&mut self, out: &mut dyn Write, direct: Option<&mut File>) -> io::Result<u64> {
         if self.rows == 0 {
-            return Ok(());
+            return Ok(0);
         }
         self.write_out()?;
         let Some(mut f) = self.file.take() else {
-            return Ok(());
+            return Ok(self.rows);
         };
         f.seek(SeekFrom::Start(0))?;
         if let Some(direct) = direct {
@@ -103,19 +102,125 @@ impl Spool {
             // kernel, and falls back to a copy loop where the kernel cannot (a terminal).
             out.flush()?;
             io::copy(&mut f, direct)?;
-            return Ok(());
+            return Ok(self.rows);
         }
         // Not `io::copy`: through a `dyn Write` it copies in 8 KiB steps, and a busy capture's
         // findings spool is hundreds of MB.
         let mut buf = vec![0u8; SPOOL_BUFFER];
         loop {
             match f.read(&mut buf) {
-                Ok(0) => return Ok(()),
+                Ok(0) => return Ok(self.rows),
                 Ok(n) => out.write_all(buf.get(..n).unwrap_or_default())?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// A spool's file.
+fn temp_file() -> io::Result<File> {
+    tempfile::tempfile().map_err(|source| {
+        let kind = source.kind();
+        let dir = std::env::temp_dir();
+        io::Error::new(kind, SpoolError { dir, source })
+    })
+}
+
+/// What comes before each of a packed spool's rows (the first one's comma is dropped when the
+/// spool is copied out: see [`PackedSpool::copy_to`]), and with the row's `{`.
+const ROW_SEPARATOR: &[u8] = b",\n    ";
+pub const ROW_OPEN: &[u8] = b",\n    {";
+
+/// A [`Spool`] of packed rows (see [`super::packed`]): its file holds frames, each its length
+/// (u32, little-endian) then its operations, unpacked when copied into the document.
+pub struct PackedSpool {
+    file: Option<File>,
+    packer: Packer,
+    frames: u64,
+    pub rows: u64,
+}
+
+impl PackedSpool {
+    /// A spool with its file (see [`Spool::new`]).
+    pub fn new() -> io::Result<PackedSpool> {
+        Ok(PackedSpool {
+            file: Some(temp_file()?),
+            packer: Packer::default(),
+            frames: 0,
+            rows: 0,
+        })
+    }
+
+    /// One row, written as compact JSON by `write`, on its own line (indented for the
+    /// document).
+    pub fn push_with(&mut self, write: impl FnOnce(&mut JsonBuf)) -> io::Result<()> {
+        self.push_packed(|p, open| {
+            use super::packed::RowOut;
+            debug_assert_eq!(open, ROW_OPEN);
+            let text = p.text();
+            text.put(ROW_SEPARATOR);
+            write(text);
+        })
+    }
+
+    /// One row, written by `write` through the packer, opened by the text it is given (which
+    /// it writes first: [`ROW_OPEN`]).
+    pub fn push_packed(
+        &mut self,
+        write: impl FnOnce(&mut Packer, &'static [u8]),
+    ) -> io::Result<()> {
+        if self.file.is_none() {
+            return Err(io::Error::other("a spool takes no rows once read back"));
+        }
+        write(&mut self.packer, ROW_OPEN);
+        self.rows += 1;
+        if self.packer.len() >= SPOOL_BUFFER {
+            self.write_frame()?;
+        }
+        Ok(())
+    }
+
+    /// The frame being written, into the file.
+    fn write_frame(&mut self) -> io::Result<()> {
+        if self.packer.is_empty() {
+            return Ok(());
+        }
+        let written = match &mut self.file {
+            Some(f) => f.write_all(self.packer.frame()),
+            None => Ok(()),
+        };
+        self.packer.clear();
+        self.frames += 1;
+        written
+    }
+
+    /// Everything pushed, in order, unpacked into `out` (nothing for an empty spool). The rows
+    /// there were.
+    pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<u64> {
+        self.write_frame()?;
+        let Some(mut f) = self.file.take() else {
+            return Ok(self.rows);
+        };
+        f.seek(SeekFrom::Start(0))?;
+        let (mut frame, mut text) = (Vec::new(), JsonBuf::new());
+        for i in 0..self.frames {
+            let mut head = [0; 4];
+            f.read_exact(&mut head)?;
+            let ops = u32::from_le_bytes(head) as usize;
+            if frame.len() < ops + COPY_BLOCK {
+                frame.resize(ops + COPY_BLOCK, 0);
+            }
+            f.read_exact(frame.get_mut(..ops).unwrap_or_default())?;
+            text.clear();
+            unpack(&frame, ops, &mut text)?;
+            let bytes = text.as_bytes();
+            out.write_all(match i {
+                0 => bytes.strip_prefix(b",").unwrap_or(bytes),
+                _ => bytes,
+            })?;
+        }
+        Ok(self.rows)
     }
 }
 
@@ -138,6 +243,41 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v, serde_json::json!([{ "n": 0 }, { "n": 1 }, { "n": 2 }]));
         assert_eq!(s.rows, 3);
+    }
+
+    /// Whole rows and packed ones, over several frames, come back in order as the array's
+    /// items (the first one's comma dropped).
+    #[test]
+    fn packed_rows_come_back_in_order_as_array_items() {
+        use crate::report::packed::{Entry, RowOut};
+        let mut out = Vec::new();
+        assert_eq!(PackedSpool::new().unwrap().copy_to(&mut out).unwrap(), 0);
+        assert!(out.is_empty());
+        let mut s = PackedSpool::new().unwrap();
+        let n = 100_000u64;
+        for i in 0..n {
+            if i % 3 == 0 {
+                s.push_with(|b| b.put(format!("{{\"n\":{i}}}").as_bytes()))
+                    .unwrap();
+                continue;
+            }
+            s.push_packed(|p, open| {
+                p.entry(Entry::new(1, 1 + i % 2), |t| {
+                    t.put(open);
+                    t.put(if i % 2 == 0 { b"\"n\":" } else { b"\"n\": " });
+                });
+                p.text().put(i.to_string().as_bytes());
+                p.text().byte(b'}');
+            })
+            .unwrap();
+        }
+        assert!(s.frames > 1, "{} frames", s.frames);
+        assert_eq!(s.copy_to(&mut out).unwrap(), n);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("\n    {\"n\":0},\n    {\"n\": 1},\n    {\"n\":2}"));
+        let v: serde_json::Value = serde_json::from_str(&format!("[{text}]")).unwrap();
+        let expected: Vec<_> = (0..n).map(|i| serde_json::json!({ "n": i })).collect();
+        assert_eq!(v, serde_json::Value::Array(expected));
     }
 
     /// Through a second handle on the output file, the kernel's copy lands after what the
