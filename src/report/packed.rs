@@ -86,7 +86,15 @@ const FRAME_HEAD: usize = 4;
 
 impl Default for Packer {
     fn default() -> Packer {
-        let mut buf = JsonBuf::new();
+        Packer::with_capacity(0)
+    }
+}
+
+impl Packer {
+    /// A packer with room for `n` bytes of frame made at once (zeros from the allocator: a
+    /// buffer grown to it by doubling was zeroed and copied piece by piece).
+    pub fn with_capacity(n: usize) -> Packer {
+        let mut buf = JsonBuf::with_capacity(n);
         buf.put(&[0; FRAME_HEAD]);
         Packer {
             buf,

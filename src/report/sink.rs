@@ -80,7 +80,8 @@ impl<W: Write> JsonSink<W> {
         Ok(JsonSink {
             out,
             direct: None,
-            pending: JsonBuf::new(),
+            // Handed on once it holds OUT_CHUNK bytes: room for one more row, made at once.
+            pending: JsonBuf::with_capacity(2 * OUT_CHUNK),
             last: None,
             memo: RowMemo::default(),
             requests: 0,
@@ -140,14 +141,16 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn request_finding(&mut self, made: &FindingOfRow<'_>) -> io::Result<()> {
-        if let Some((_, start, spans)) = self.last.filter(|l| l.0 == made.row.id)
+        // The last row borrowed, not copied: its spans are some 150 bytes.
+        if let Some((id, start, spans)) = &self.last
+            && *id == made.row.id
             && let Some(b) = made.beside()
         {
-            let row = RowAt::Other(self.pending.as_bytes().get(start..).unwrap_or_default());
+            let row = RowAt::Other(self.pending.as_bytes().get(*start..).unwrap_or_default());
             let memo = &mut self.memo;
             return self
                 .findings
-                .push_packed(|out, open| finding_beside(out, open, row, &spans, &b, memo));
+                .push_packed(|out, open| finding_beside(out, open, row, spans, &b, memo));
         }
         self.finding(&made.record())
     }
@@ -210,7 +213,7 @@ impl<W: Write> JsonlSink<W> {
         json::line(&mut out, "s3wire", tool)?;
         Ok(JsonlSink {
             out,
-            pending: JsonBuf::new(),
+            pending: JsonBuf::with_capacity(2 * OUT_CHUNK),
             last: None,
             memo: RowMemo::default(),
             line: Vec::new(),

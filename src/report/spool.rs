@@ -146,7 +146,8 @@ impl PackedSpool {
     pub fn new() -> io::Result<PackedSpool> {
         Ok(PackedSpool {
             file: Some(temp_file()?),
-            packer: Packer::default(),
+            // A frame is written out once it holds SPOOL_BUFFER bytes: room for one more row.
+            packer: Packer::with_capacity(2 * SPOOL_BUFFER),
             frames: 0,
             rows: 0,
         })
