@@ -35,6 +35,7 @@ pub struct Analysis {
 /// leaves the output untouched.
 pub fn sink_for(
     o: &OutputSettings,
+    threads: usize,
     tool: ToolInfo,
     open: impl FnOnce() -> io::Result<(Box<dyn Write + Send>, Option<std::fs::File>)> + Send + 'static,
 ) -> Box<dyn Sink + Send> {
@@ -43,7 +44,8 @@ pub fn sink_for(
         let (out, direct) = open()?;
         Ok(match format {
             Format::Json => {
-                Box::new(JsonSink::new(out, &tool)?.direct(direct)) as Box<dyn Sink + Send>
+                let sink = JsonSink::new(out, &tool)?.direct(direct).threads(threads);
+                Box::new(sink) as Box<dyn Sink + Send>
             }
             Format::Jsonl => Box::new(JsonlSink::new(out, &tool)?),
             Format::Table => Box::new(KeepSink::new(out, Human::Table(table), shown)),

@@ -54,7 +54,7 @@ pub fn analyze(s: &Settings, output: &OutputArgs) -> Result<Outcome> {
     // A bar on a terminal for files; a followed input has the status line of `capture` instead.
     let progress = Progress::new(total_size(s), !s.output.table.quiet && printer.is_none());
     let out = s.output.clone();
-    let sink = analysis::sink_for(&s.output, analysis::tool_info(s), move || {
+    let sink = analysis::sink_for(&s.output, s.threads, analysis::tool_info(s), move || {
         out.open_with_direct()
     });
     let mut run = Analysis::new(s, sink)?;

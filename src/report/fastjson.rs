@@ -675,13 +675,13 @@ impl Default for RowMemo {
 /// changes of their versions, from 1.
 #[derive(Debug, Clone, Copy, Default)]
 struct Joined {
-    of: [u64; 3],
+    of: [u64; 4],
     version: u64,
 }
 
 impl Joined {
     #[inline(always)]
-    fn version(&mut self, of: [u64; 3]) -> u64 {
+    fn version(&mut self, of: [u64; 4]) -> u64 {
         if self.of != of || self.version == 0 {
             self.of = of;
             self.version += 1;
@@ -1018,11 +1018,11 @@ const AUTHORITY_SLOT: u8 = UNCONFIGURED_SLOT + 1;
 const TAIL_SLOT: u8 = AUTHORITY_SLOT + 1;
 const _: () = assert!((TAIL_SLOT as usize) < super::packed::SLOTS);
 
-/// The version of a text made of static texts only, `open` among them: static text never
-/// changes, so the same address and length is the same text (a user-space address is below
-/// 2^48; an `open` is a few bytes).
-fn static_version(open: &'static [u8]) -> u64 {
-    (open.len() as u64) << 48 | open.as_ptr() as u64
+/// What identifies `open` among static texts, as two of a [`Joined`]'s parts: static text never
+/// changes, so the same address and length is the same text (both are kept whole: packing them
+/// into one number would rest on how high addresses go).
+fn static_parts(open: &'static [u8]) -> [u64; 2] {
+    [open.as_ptr() as u64, open.len() as u64]
 }
 
 /// A request's finding's row, opened by `open`, from its request's row (at `row`, written by
@@ -1044,7 +1044,10 @@ pub fn finding_beside<O: RowOut>(
     };
     let head = (2 * b.kind.rank() + b.severity as usize) * OPERATION_PLACES + place;
     let version = match memo.heads.get_mut(head) {
-        Some(j) => j.version([static_version(open), operation, s.bucket_version]),
+        Some(j) => {
+            let [at, len] = static_parts(open);
+            j.version([at, len, operation, s.bucket_version])
+        }
         None => 0,
     };
     out.entry(Entry::new(HEAD_SLOTS + head as u8, version), |t| {
@@ -1117,7 +1120,7 @@ pub fn finding_beside<O: RowOut>(
     hint.of(&b.hint);
     let version = memo
         .tail
-        .version([s.user_agent_version, s.status_code, hint.version]);
+        .version([s.user_agent_version, s.status_code, hint.version, 0]);
     out.entry(Entry::new(TAIL_SLOT, version), |t| {
         t.put(b",\"user_agent\":");
         copy(t, row, s.user_agent);

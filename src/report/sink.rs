@@ -69,6 +69,9 @@ pub struct JsonSink<W: Write> {
     attempts: Spool,
     tls: Spool,
     findings: PackedSpool,
+    /// Threads the findings may be unpacked on at the end (`--threads`; see
+    /// [`PackedSpool::copy_to`]).
+    threads: usize,
 }
 
 impl<W: Write> JsonSink<W> {
@@ -88,7 +91,14 @@ impl<W: Write> JsonSink<W> {
             attempts,
             tls,
             findings,
+            threads: 1,
         })
+    }
+
+    /// The threads the findings may be unpacked on at the end (one unless told).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
     }
 
     /// A second handle on the file `out` writes to, sharing its offset: the spooled arrays are
@@ -177,7 +187,7 @@ impl<W: Write> Sink for JsonSink<W> {
             let rows = match name {
                 "attempts" => self.attempts.copy_to(&mut self.out, self.direct.as_mut()),
                 "tls" => self.tls.copy_to(&mut self.out, self.direct.as_mut()),
-                _ => self.findings.copy_to(&mut self.out),
+                _ => self.findings.copy_to(&mut self.out, self.threads),
             }?;
             self.out
                 .write_all(if rows == 0 { b"]" } else { b"\n  ]" })?;
@@ -587,7 +597,7 @@ mod tests {
         json.request(&other).unwrap();
         json.request_finding(&made()).unwrap();
         let mut spooled = Vec::new();
-        json.findings.copy_to(&mut spooled).unwrap();
+        json.findings.copy_to(&mut spooled, 1).unwrap();
         let one = serde_json::to_string(&made().record()).unwrap();
         assert_eq!(
             String::from_utf8(spooled).unwrap(),
