@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem;
 
-use super::plain::{self, Plain};
+use super::plain::{self, Names, Plain};
 use super::{Headers, HttpRequest, HttpResponse, KNOWN_METHODS, KNOWN_REASONS, token};
 use crate::time::Timestamp;
 
@@ -164,7 +164,8 @@ pub(crate) const USUAL_HEADERS: usize = 64;
 /// else again with room for every field, which reads a head of many fields and says why a
 /// malformed one is (the slots' number changes nothing else).
 pub(crate) fn parse_request(block: &[u8], ts: Timestamp) -> Result<HttpRequest, HeadError> {
-    if let Some((req, _)) = parse_whole_request(block, ts) {
+    let plain = plain::request(block, ts, &mut Names::default());
+    if let Some((req, _)) = parse_whole(plain, || httparse_whole_request(block, ts)) {
         return Ok(req);
     }
     let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
@@ -175,22 +176,26 @@ pub(crate) fn parse_request(block: &[u8], ts: Timestamp) -> Result<HttpRequest, 
     }
 }
 
-/// A request head that is whole at the start of `window` (see [`HeadBuffer::window`]), parsed
-/// where it lies, and its length: httparse finds the head's end as it parses, so the empty line
-/// is not searched for first (that search was 4% of the analysis thread on a request-dense
-/// capture). A head httparse completes ends at the first empty line, where
-/// [`HeadBuffer::feed`] ends it too (a test holds the two ways together). None when the head is
-/// not whole in `window`, or is one only the usual way reads (more than [`USUAL_HEADERS`]
-/// fields, malformed): the caller then goes that way, which reads it exactly as before.
-pub(crate) fn parse_whole_request(window: &[u8], ts: Timestamp) -> Option<(HttpRequest, usize)> {
-    match plain::request(window, ts) {
-        Plain::Whole(request, len) => Some((request, len)),
+/// A head that is whole at the start of `window` (see [`HeadBuffer::window`]), parsed where it
+/// lies, and its length: `plain` is its plain reading (`plain.rs`), `general` httparse's, which
+/// finds the head's end as it parses, so the empty line is not searched for first (that search
+/// was 4% of the analysis thread on a request-dense capture). A head httparse completes ends
+/// at the first empty line, where [`HeadBuffer::feed`] ends it too (a test holds the two ways
+/// together). None when the head is not whole in `window`, or is one only the usual way reads
+/// (more than [`USUAL_HEADERS`] fields, malformed): the caller then goes that way, which reads
+/// it exactly as before.
+pub(crate) fn parse_whole<M>(
+    plain: Plain<M>,
+    general: impl FnOnce() -> Option<(M, usize)>,
+) -> Option<(M, usize)> {
+    match plain {
+        Plain::Whole(message, len) => Some((message, len)),
         Plain::Short => None,
-        Plain::Unsure => httparse_whole_request(window, ts),
+        Plain::Unsure => general(),
     }
 }
 
-/// [`parse_whole_request`] by httparse alone (any head, plain or not).
+/// A request head whole at the start of `window`, by httparse alone (any head, plain or not).
 pub(super) fn httparse_whole_request(window: &[u8], ts: Timestamp) -> Option<(HttpRequest, usize)> {
     // Uninitialised: httparse writes the slots it uses, and filling all 64 first (2 KiB) was
     // a per-head cost of its own.
@@ -202,16 +207,7 @@ pub(super) fn httparse_whole_request(window: &[u8], ts: Timestamp) -> Option<(Ht
     }
 }
 
-/// [`parse_whole_request`] for a response head.
-pub(crate) fn parse_whole_response(window: &[u8], ts: Timestamp) -> Option<(HttpResponse, usize)> {
-    match plain::response(window, ts) {
-        Plain::Whole(response, len) => Some((response, len)),
-        Plain::Short => None,
-        Plain::Unsure => httparse_whole_response(window, ts),
-    }
-}
-
-/// [`parse_whole_response`] by httparse alone.
+/// [`httparse_whole_request`] for a response head.
 pub(super) fn httparse_whole_response(
     window: &[u8],
     ts: Timestamp,
@@ -226,7 +222,8 @@ pub(super) fn httparse_whole_response(
 
 /// Parse a complete response head, as [`parse_request`] does.
 pub(crate) fn parse_response(block: &[u8], ts: Timestamp) -> Result<HttpResponse, HeadError> {
-    if let Some((resp, _)) = parse_whole_response(block, ts) {
+    let plain = plain::response(block, ts, &mut Names::default());
+    if let Some((resp, _)) = parse_whole(plain, || httparse_whole_response(block, ts)) {
         return Ok(resp);
     }
     let mut many = vec![httparse::EMPTY_HEADER; max_headers(block)];
@@ -466,10 +463,28 @@ mod tests {
     /// A message and the bytes it took.
     type Read<M> = Option<(M, usize)>;
 
+    /// A request head whole at the start of `window`, as `MessageReader::read` reads one.
+    fn parse_whole_request(window: &[u8], ts: Timestamp, names: &mut Names) -> Read<HttpRequest> {
+        parse_whole(plain::request(window, ts, names), || {
+            httparse_whole_request(window, ts)
+        })
+    }
+
+    /// [`parse_whole_request`] for a response head.
+    fn parse_whole_response(window: &[u8], ts: Timestamp, names: &mut Names) -> Read<HttpResponse> {
+        parse_whole(plain::response(window, ts, names), || {
+            httparse_whole_response(window, ts)
+        })
+    }
+
     /// In place: what `MessageReader::read` tries first.
-    fn in_place<M>(input: &[u8], parse_whole: fn(&[u8], Timestamp) -> Read<M>) -> Read<M> {
+    fn in_place<M>(
+        input: &[u8],
+        parse_whole: fn(&[u8], Timestamp, &mut Names) -> Read<M>,
+    ) -> Read<M> {
         let (window, skipped) = HeadBuffer::window(input, LIMIT);
-        parse_whole(window, Timestamp(5)).map(|(m, n)| (m, skipped + n))
+        let names = &mut Names::default();
+        parse_whole(window, Timestamp(5), names).map(|(m, n)| (m, skipped + n))
     }
 
     const LIMIT: usize = 120;

@@ -101,7 +101,13 @@ impl Index {
     /// loop; inlined into the loop that makes the spans, it spilled that loop's registers).
     #[inline(always)]
     fn note(&mut self, at: usize, name: &[u8]) {
-        if let Some(f) = Field::of(name) {
+        self.note_field(at, Field::of(name));
+    }
+
+    /// Field `at` (in wire order) is `field`, already known from its name.
+    #[inline(always)]
+    fn note_field(&mut self, at: usize, field: Option<Field>) {
+        if let Some(f) = field {
             let slot = &mut self.first[f as usize];
             match *slot {
                 0 => *slot = u8::try_from(at + 1).unwrap_or(FAR),

@@ -4,13 +4,17 @@
 //! found, where httparse then `Headers::within` walked every field three times (httparse's
 //! parse was ~60% of a request-dense capture's HTTP layer).
 //!
+//! A name the connection's last heads had (`Names`) is known by one compare.
+//!
 //! This reading is only a shortcut: it gives what `head.rs` gives with httparse for every head
 //! it reads, and says [`Plain::Unsure`] for any other (a tab, a byte past ASCII, a bare LF, two
 //! spaces, a folded line, a malformed head, more than [`USUAL_HEADERS`] fields), which httparse
 //! then reads as before. Tests hold the two together on arbitrary input, cut at every byte.
 
 use super::head::USUAL_HEADERS;
-use super::{Headers, HttpRequest, HttpResponse, Index, KNOWN_METHODS, KNOWN_REASONS, Span, token};
+use super::{
+    Field, Headers, HttpRequest, HttpResponse, Index, KNOWN_METHODS, KNOWN_REASONS, Span, token,
+};
 use crate::time::Timestamp;
 
 /// What reading a head the plain way found.
@@ -44,11 +48,12 @@ impl<M> From<Read<(M, usize)>> for Plain<M> {
     }
 }
 
-/// A request head at the start of `input` (`method SP target SP HTTP/1.x CRLF`, RFC 9112 §3).
-pub(crate) fn request(input: &[u8], ts: Timestamp) -> Plain<HttpRequest> {
-    let read = || -> Read<(HttpRequest, usize)> {
+/// A request head at the start of `input` (`method SP target SP HTTP/1.x CRLF`, RFC 9112 §3),
+/// its names looked up in `names` (the last request's on the connection) first.
+pub(crate) fn request(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<HttpRequest> {
+    let mut read = || -> Read<(HttpRequest, usize)> {
         let line = request_line(input)?;
-        let (headers, len) = fields(input, line.next)?;
+        let (headers, len) = fields(input, line.next, names)?;
         let request = HttpRequest {
             ts,
             method: token(line.method, &KNOWN_METHODS),
@@ -63,11 +68,12 @@ pub(crate) fn request(input: &[u8], ts: Timestamp) -> Plain<HttpRequest> {
     read().into()
 }
 
-/// A response head at the start of `input` (`HTTP/1.x SP code SP reason CRLF`, RFC 9112 §4).
-pub(crate) fn response(input: &[u8], ts: Timestamp) -> Plain<HttpResponse> {
-    let read = || -> Read<(HttpResponse, usize)> {
+/// A response head at the start of `input` (`HTTP/1.x SP code SP reason CRLF`, RFC 9112 §4),
+/// as [`request`] reads one.
+pub(crate) fn response(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<HttpResponse> {
+    let mut read = || -> Read<(HttpResponse, usize)> {
         let line = status_line(input)?;
-        let (headers, len) = fields(input, line.next)?;
+        let (headers, len) = fields(input, line.next, names)?;
         let response = HttpResponse {
             ts,
             status: line.code,
@@ -170,7 +176,7 @@ fn code(input: &[u8], at: usize) -> Read<u16> {
 }
 
 /// The fields from `at` to the empty line, and the head's length.
-fn fields(input: &[u8], mut at: usize) -> Read<(Headers, usize)> {
+fn fields(input: &[u8], mut at: usize, names: &mut Names) -> Read<(Headers, usize)> {
     let first = at;
     let mut spans = Vec::with_capacity(16);
     let mut index = Index::default();
@@ -191,14 +197,15 @@ fn fields(input: &[u8], mut at: usize) -> Read<(Headers, usize)> {
             let text = unsafe { std::str::from_utf8_unchecked(region) };
             return Ok((Headers::from_parts(text, spans, index), len));
         }
-        let field = field_line(input, at)?;
+        let (colon, known) = names.name(input, at)?;
+        let field = field_line(input, colon)?;
         if spans.len() == USUAL_HEADERS {
             return Err(Stop::Unsure);
         }
-        index.note(spans.len(), input.get(at..field.colon).unwrap_or_default());
+        index.note_field(spans.len(), known);
         spans.push(Span {
             start: offset(at),
-            name_end: offset(field.colon),
+            name_end: offset(colon),
             value_start: offset(field.value_start),
             end: offset(field.value_end),
         });
@@ -207,10 +214,8 @@ fn fields(input: &[u8], mut at: usize) -> Read<(Headers, usize)> {
     }
 }
 
-/// Where the parts of one field line lie.
+/// Where the parts of one field line after its colon lie.
 struct FieldLine {
-    /// The colon that ends the name.
-    colon: usize,
     /// The value without the spaces around it (empty where the line ends when it is only
     /// spaces, as httparse has it).
     value_start: usize,
@@ -219,12 +224,12 @@ struct FieldLine {
     next: usize,
 }
 
-/// The field line (`name: value` CRLF, RFC 9112 §5) at `at`. Each boundary is tested once where
-/// it is found, the usual case first: one space before the value, none after it. Trimming by
-/// searching the value from both ends cost ~31 instructions a field, this ~12.
+/// The rest of a field line (`name: value` CRLF, RFC 9112 §5) from the colon after its name.
+/// Each boundary is tested once where it is found, the usual case first: one space before the
+/// value, none after it. Trimming by searching the value from both ends cost ~31 instructions
+/// a field, this ~12.
 #[inline(always)]
-fn field_line(input: &[u8], at: usize) -> Read<FieldLine> {
-    let colon = name_colon(input, at)?;
+fn field_line(input: &[u8], colon: usize) -> Read<FieldLine> {
     let mut value_start = colon + 1;
     if input.get(value_start) == Some(&b' ') {
         value_start += 1;
@@ -240,11 +245,85 @@ fn field_line(input: &[u8], at: usize) -> Read<FieldLine> {
         value_end -= 1;
     }
     Ok(FieldLine {
-        colon,
         value_start,
         value_end,
         next,
     })
+}
+
+/// Field names under sixteen bytes one direction of a connection sent last, and which [`Field`]
+/// each is. A client or a server on a kept-alive connection sends the same names head after
+/// head: a name that is one of these, found by where the first colon of its line is and one
+/// compare, is not read again as a run of `tchar`s, nor its `Field` looked for (~60
+/// instructions a field). Only a cache: a head is read the same with any `Names` (a test holds
+/// the two together).
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    /// Each name in the slot of its length plus its first byte (S3 clients' and servers' usual
+    /// names each have a slot of their own; by length alone, `User-Agent` and `x-amz-date`
+    /// took each other's): the name and its colon as sixteen little-endian bytes, zero past
+    /// them (all zero for none: a name is never empty).
+    slots: [Name; 16],
+}
+
+/// The slot of a name of `len` bytes whose line starts with `line`.
+fn slot(len: usize, line: u128) -> usize {
+    (len + usize::from(line as u8)) % 16
+}
+
+/// Bytes, not a `u128`: its alignment made a slot 32 bytes, not 17.
+#[derive(Debug, Default, Clone, Copy)]
+struct Name {
+    bytes: [u8; 16],
+    field: Option<Field>,
+}
+
+/// The low `len` bytes of a word of sixteen, for `len` from 0 to 16 (a table: shifting a
+/// 128-bit word by a variable cost ~20 instructions).
+fn low_bytes(len: usize) -> u128 {
+    const LOW: [u128; 17] = {
+        let mut low = [0; 17];
+        let mut len = 1;
+        while len <= 16 {
+            low[len] = u128::MAX >> (128 - 8 * len);
+            len += 1;
+        }
+        low
+    };
+    LOW.get(len).copied().unwrap_or(u128::MAX)
+}
+
+impl Names {
+    /// The colon that ends the field name at `at`, and which [`Field`] the name is: known when
+    /// the name is the one last seen of its length, else read (and remembered).
+    #[inline(always)]
+    fn name(&mut self, input: &[u8], at: usize) -> Read<(usize, Option<Field>)> {
+        let chunk = input.get(at..).and_then(|rest| rest.first_chunk::<16>());
+        let line = chunk.map(|bytes| u128::from_le_bytes(*bytes));
+        if let (Some(chunk), Some(line)) = (chunk, line) {
+            let len = lanes::colons(chunk).trailing_zeros() as usize;
+            // A remembered name (with its colon) fills its bytes: equal only to itself.
+            if let Some(name) = self.slots.get(slot(len, line))
+                && len < 16
+                && name.bytes != [0; 16]
+                && line & low_bytes(len + 1) == u128::from_le_bytes(name.bytes)
+            {
+                return Ok((at + len, name.field));
+            }
+        }
+        let colon = name_colon(input, at)?;
+        let field = Field::of(input.get(at..colon).unwrap_or_default());
+        let len = colon - at;
+        if let Some(line) = line.filter(|_| len < 16)
+            && let Some(slot) = self.slots.get_mut(slot(len, line))
+        {
+            *slot = Name {
+                bytes: (line & low_bytes(len + 1)).to_le_bytes(),
+                field,
+            };
+        }
+        Ok((colon, field))
+    }
 }
 
 /// The end of the run of spaces at `at` (more than one before a value: rare).
@@ -432,6 +511,12 @@ mod lanes {
         unsafe { sse2::not_name(chunk) }
     }
 
+    /// Colons.
+    pub(super) fn colons(chunk: &Chunk) -> u32 {
+        // SAFETY: as in `unprintable`.
+        unsafe { sse2::colons(chunk) }
+    }
+
     mod sse2 {
         use super::*;
 
@@ -482,6 +567,12 @@ mod lanes {
             let dash = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x2d));
             bad(_mm_or_si128(_mm_or_si128(letter, digit), dash))
         }
+
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn colons(chunk: &Chunk) -> u32 {
+            _mm_movemask_epi8(_mm_cmpeq_epi8(load(chunk), _mm_set1_epi8(b':' as i8))) as u32
+        }
     }
 }
 
@@ -501,6 +592,10 @@ mod lanes {
     pub(super) fn not_name(chunk: &Chunk) -> u32 {
         bits(chunk, |b| !name_byte(b))
     }
+
+    pub(super) fn colons(chunk: &Chunk) -> u32 {
+        bits(chunk, |b| b == b':')
+    }
 }
 
 #[cfg(test)]
@@ -508,6 +603,16 @@ mod tests {
     use super::super::head::{httparse_whole_request, httparse_whole_response};
     use super::*;
     use proptest::prelude::*;
+
+    /// A request head read as the first of its connection (nothing remembered).
+    fn request(input: &[u8], ts: Timestamp) -> Plain<HttpRequest> {
+        super::request(input, ts, &mut Names::default())
+    }
+
+    /// A response head read as the first of its connection.
+    fn response(input: &[u8], ts: Timestamp) -> Plain<HttpResponse> {
+        super::response(input, ts, &mut Names::default())
+    }
 
     const SIGNED_GET: &[u8] = b"GET /bench-bucket/dir/object-1 HTTP/1.1\r\n\
         x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n\
@@ -645,6 +750,7 @@ mod tests {
                 assert_eq!(lanes::unprintable(&chunk), bits(&chunk, |b| !printable(b)));
                 assert_eq!(lanes::not_target(&chunk), bits(&chunk, |b| !target_byte(b)));
                 assert_eq!(lanes::not_name(&chunk), bits(&chunk, |b| !name_byte(b)));
+                assert_eq!(lanes::colons(&chunk), bits(&chunk, |b| b == b':'));
             }
         }
     }
@@ -798,6 +904,7 @@ mod tests {
             prop_assert_eq!(lanes::unprintable(&chunk), bits(&chunk, |b| !printable(b)));
             prop_assert_eq!(lanes::not_target(&chunk), bits(&chunk, |b| !target_byte(b)));
             prop_assert_eq!(lanes::not_name(&chunk), bits(&chunk, |b| !name_byte(b)));
+            prop_assert_eq!(lanes::colons(&chunk), bits(&chunk, |b| b == b':'));
         }
 
         /// Fields whose names and values end on either side of a sixteen-byte step, with any
@@ -814,9 +921,9 @@ mod tests {
                 ),
                 1..4,
             ),
-            response in any::<bool>(),
+            is_response in any::<bool>(),
         ) {
-            let mut input = match response {
+            let mut input = match is_response {
                 true => b"HTTP/1.1 200 OK\r\n".to_vec(),
                 false => b"GET /b/k HTTP/1.1\r\n".to_vec(),
             };
@@ -829,12 +936,100 @@ mod tests {
                 input.extend_from_slice(b"\r\n");
             }
             input.extend_from_slice(b"\r\n");
-            let read = match response {
-                true => agrees_cut_anywhere(&input, super::response, httparse_whole_response)?,
-                false => agrees_cut_anywhere(&input, super::request, httparse_whole_request)?,
+            let read = match is_response {
+                true => agrees_cut_anywhere(&input, response, httparse_whole_response)?,
+                false => agrees_cut_anywhere(&input, request, httparse_whole_request)?,
             };
             // Without a tab the head is plain: read here once whole, not left to httparse.
             prop_assert_eq!(read, usize::from(!input.contains(&b'\t')));
+        }
+
+        /// Heads read one after another with the names of the one before remembered are read
+        /// as each is read alone: names equal to a remembered one but for a byte, its case, a
+        /// longer or shorter name, a name that does not end at a colon, a line cut short.
+        #[test]
+        fn remembered_names_read_every_head_as_a_fresh_reading_does(
+            heads in prop::collection::vec(
+                (
+                    prop::collection::vec(prop::sample::select(NEAR_NAMES.to_vec()), 0..10),
+                    0..40usize,
+                ),
+                1..6,
+            ),
+            is_response in any::<bool>(),
+        ) {
+            let start: &[u8] = match is_response {
+                true => b"HTTP/1.1 200 OK\r\n",
+                false => b"GET /b/k HTTP/1.1\r\n",
+            };
+            let mut names = Names::default();
+            for (lines, cut) in heads {
+                let mut input = start.to_vec();
+                for line in lines {
+                    input.extend_from_slice(line.as_bytes());
+                    input.extend_from_slice(b"v\r\n");
+                }
+                input.extend_from_slice(b"\r\n");
+                input.truncate(input.len().saturating_sub(cut % 3 * cut));
+                let at = Timestamp(1);
+                let (remembered, fresh) = match is_response {
+                    true => (
+                        outcome(super::response(&input, at, &mut names), |r| r.headers),
+                        outcome(response(&input, at), |r| r.headers),
+                    ),
+                    false => (
+                        outcome(super::request(&input, at, &mut names), |r| r.headers),
+                        outcome(request(&input, at), |r| r.headers),
+                    ),
+                };
+                prop_assert_eq!(remembered, fresh, "{:?}", String::from_utf8_lossy(&input));
+            }
+        }
+    }
+
+    /// Name lines that differ from each other by a byte, a case, a length or their colon.
+    const NEAR_NAMES: &[&str] = &[
+        "Host: ",
+        "host: ",
+        "Hosts: ",
+        "Hos: ",
+        "Host : ",
+        "Host:",
+        "X-Amz-Date: ",
+        "x-amz-date: ",
+        "x-amz-datE: ",
+        "Content-Length: 1",
+        "Content-Lengthx: ",
+        "Content-Lengtx: ",
+        "content-length: 22",
+        "Fifteen-Bytes-A: ",
+        "Fifteen-Bytes-B: ",
+        "Sixteen-Bytes-Ab: ",
+        "Sixteen-Bytes-Ab:",
+        "Authorization: ",
+        "Authorizatio\u{e9}: ",
+        "a: ",
+        ": ",
+        "x~y: ",
+    ];
+
+    /// What a plain reading said, comparable: Whole (with the fields, what each [`Field`]
+    /// is found by index and whether it is there at most once: `Headers` compare their fields
+    /// alone) and the head's length, Short or Unsure.
+    type Outcome = (u8, Option<(Headers, Vec<(Option<String>, bool)>, usize)>);
+
+    fn outcome<M>(plain: Plain<M>, headers: fn(M) -> Headers) -> Outcome {
+        match plain {
+            Plain::Whole(m, len) => {
+                let h = headers(m);
+                let by_index = Field::ALL
+                    .iter()
+                    .map(|&f| (h.field(f).map(str::to_string), h.at_most_once(f)))
+                    .collect();
+                (0, Some((h, by_index, len)))
+            }
+            Plain::Short => (1, None),
+            Plain::Unsure => (2, None),
         }
     }
 }

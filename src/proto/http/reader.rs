@@ -7,9 +7,10 @@
 use std::borrow::Cow;
 
 use super::head::{
-    HeadBuffer, HeadError, HeadStep, parse_request, parse_response, parse_whole_request,
-    parse_whole_response,
+    HeadBuffer, HeadError, HeadStep, httparse_whole_request, httparse_whole_response,
+    parse_request, parse_response, parse_whole,
 };
+use super::plain::{self, Names};
 use super::resync::{Resync, ResyncStep, StartLine};
 use super::{HttpRequest, HttpResponse, partial};
 use crate::flow::Direction;
@@ -24,8 +25,9 @@ pub(crate) trait Message: Sized {
     /// A complete head (ending with its empty line), its first byte seen at `ts`.
     fn parse(block: &[u8], ts: Timestamp) -> Result<Self, HeadError>;
     /// A head whole at the start of `window`, parsed in place, and its length (see
-    /// [`parse_whole_request`]); None sends the input the usual way.
-    fn parse_whole(window: &[u8], ts: Timestamp) -> Option<(Self, usize)>;
+    /// [`parse_whole`]); None sends the input the usual way. `names` are the field names of
+    /// the heads read before (see [`Names`]).
+    fn parse_whole(window: &[u8], ts: Timestamp, names: &mut Names) -> Option<(Self, usize)>;
     /// What the first bytes of a head the capture cut short still show, if anything.
     fn partial(seen: &[u8], ts: Timestamp) -> Option<Self>;
 }
@@ -38,8 +40,9 @@ impl Message for HttpRequest {
         parse_request(block, ts)
     }
 
-    fn parse_whole(window: &[u8], ts: Timestamp) -> Option<(Self, usize)> {
-        parse_whole_request(window, ts)
+    fn parse_whole(window: &[u8], ts: Timestamp, names: &mut Names) -> Option<(Self, usize)> {
+        let plain = plain::request(window, ts, names);
+        parse_whole(plain, || httparse_whole_request(window, ts))
     }
 
     fn partial(seen: &[u8], ts: Timestamp) -> Option<Self> {
@@ -55,8 +58,9 @@ impl Message for HttpResponse {
         parse_response(block, ts)
     }
 
-    fn parse_whole(window: &[u8], ts: Timestamp) -> Option<(Self, usize)> {
-        parse_whole_response(window, ts)
+    fn parse_whole(window: &[u8], ts: Timestamp, names: &mut Names) -> Option<(Self, usize)> {
+        let plain = plain::response(window, ts, names);
+        parse_whole(plain, || httparse_whole_response(window, ts))
     }
 
     fn partial(seen: &[u8], ts: Timestamp) -> Option<Self> {
@@ -101,6 +105,8 @@ pub(crate) struct MessageReader<M> {
     /// Bytes were ever seen (a gap before any data is a mid-connection start).
     seen: bool,
     stats: ReaderStats,
+    /// Field names of the heads read in place before (see `Names`).
+    names: Names,
     message: std::marker::PhantomData<fn() -> M>,
 }
 
@@ -110,6 +116,7 @@ impl<M: Message> Default for MessageReader<M> {
             place: Place::Head(HeadBuffer::default()),
             seen: false,
             stats: ReaderStats::default(),
+            names: Names::default(),
             message: std::marker::PhantomData,
         }
     }
@@ -153,7 +160,9 @@ impl<M: Message> MessageReader<M> {
                     if head.is_empty() {
                         let (window, skipped) = HeadBuffer::window(rest, limit);
                         let head_ts = head.ts();
-                        if let Some((message, len)) = M::parse_whole(window, head_ts.unwrap_or(ts))
+                        let names = &mut self.names;
+                        if let Some((message, len)) =
+                            M::parse_whole(window, head_ts.unwrap_or(ts), names)
                         {
                             // A head begun by a resync with nothing kept yet still had its time:
                             // the next one starts afresh, as after the usual way.
