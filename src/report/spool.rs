@@ -247,7 +247,10 @@ impl PackedSpool {
                 if i % 2 == 1 {
                     let (buf, mut raw) = std::mem::take(&mut spare);
                     let ops = read_frame(&mut file, &mut raw)?;
-                    to_them.send((raw, ops, buf)).map_err(|_| stopped())?;
+                    if to_them.send((raw, ops, buf)).is_err() {
+                        // It stopped at a frame it could not unpack: that is the error.
+                        return Err(theirs().err().unwrap_or_else(stopped));
+                    }
                     continue;
                 }
                 let ops = read_frame(&mut file, &mut frame)?;
