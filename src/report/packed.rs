@@ -102,9 +102,7 @@ impl Packer {
             defined: [0; SLOTS],
         }
     }
-}
 
-impl Packer {
     /// Bytes of the frame so far (its operations).
     pub fn len(&self) -> usize {
         self.buf.len() - FRAME_HEAD
