@@ -26,6 +26,8 @@ mod map;
 #[cfg(not(target_os = "linux"))]
 #[path = "file/map_none.rs"]
 mod map;
+#[cfg(target_os = "linux")]
+mod pager;
 mod pcapng;
 mod resync;
 #[cfg(test)]
@@ -206,9 +208,16 @@ impl FileSource {
         self.buf.is_mapped()
     }
 
+    /// A mapped input's first byte, once the advice for the reader's last place was given.
+    #[cfg(test)]
+    fn settled_map(&self) -> Option<usize> {
+        self.buf.settled_map()
+    }
+
     /// Read the rest of the input ahead on a thread of its own, overlapping the kernel's copy of
-    /// the file with the analysis. A mapped file needs none (nothing is copied; the kernel is
-    /// asked to read ahead instead), and is left as it is.
+    /// the file with the analysis. A mapped file is not copied: the thread gives the kernel its
+    /// advice on the map's pages instead (maps those ahead, drops those behind; see
+    /// `file/pager.rs`), which the analysis thread otherwise gives itself.
     pub fn read_ahead(&mut self) {
         self.buf.read_ahead(None);
     }

@@ -72,11 +72,24 @@ impl ReadBuffer {
         self.map.is_some()
     }
 
+    /// A mapped file's first byte, once the advice for the reader's last place was given.
+    #[cfg(test)]
+    pub(super) fn settled_map(&self) -> Option<usize> {
+        let map = self.map.as_ref()?;
+        map.settle();
+        Some(map.base())
+    }
+
     /// From now on, read ahead on a thread of its own (no change when none can be had). With
     /// `idle`, follow the input (see [`ReadAhead::start`]): a fill that waited that long for
     /// bytes fails with [`super::ahead::Idle`], keeping what it had, and can be asked again.
-    /// A mapped file has nothing to read: its bytes are read where they lie.
+    /// A mapped file has nothing to read: its bytes are read where they lie, and the thread
+    /// gives the kernel its advice on the map's pages instead ([`Map::advise_ahead`]).
     pub(super) fn read_ahead(&mut self, idle: Option<Duration>) {
+        if let Some(map) = &mut self.map {
+            map.advise_ahead();
+            return;
+        }
         if !matches!(self.input, Input::Direct(_)) {
             return; // a map, or already a thread
         }

@@ -1,14 +1,15 @@
 //! A regular, uncompressed capture file read through a memory map: the parser reads the page
 //! cache's pages where they lie, so the kernel's copy of every byte into a buffer (`read()`,
-//! 9% of a request-dense run's CPU on the read-ahead thread) is gone, and no thread is needed.
+//! 9% of a request-dense run's CPU on the read-ahead thread) is gone, and no thread copies.
 //!
 //! Memory stays flat: a file mapping's pages count in the process's RSS once touched, so the
 //! pages behind the reader are dropped every [`STEP`] (`MADV_DONTNEED`: they leave the
-//! process, not the page cache); the next [`MAPPED_AHEAD`] bytes are mapped in one call, and
-//! the next [`AHEAD`] asked for (`MADV_WILLNEED`, besides `MADV_SEQUENTIAL` on the whole map),
-//! so the kernel still reads a cold file from disk while the analysis works, as the read-ahead
-//! thread did. The CPU is asked for the bytes [`PREFETCH`] ahead of the reader, which the
-//! thread's copy used to bring into the cache.
+//! process, not the page cache); the next few MiB are mapped in one call, and the next 16 MiB
+//! asked for (`MADV_WILLNEED`, besides `MADV_SEQUENTIAL` on the whole map), so the kernel
+//! still reads a cold file from disk while the analysis works, as the read-ahead thread did
+//! ([`super::pager`]: by the reader, or, with more than one thread, by a thread of its own
+//! told where the reader is). The CPU is asked for the bytes [`PREFETCH`] ahead of the reader,
+//! which the thread's copy used to bring into the cache.
 //!
 //! A file that shrinks while it is mapped (a capture truncated or rotated by another program)
 //! would end the process: a load from a page wholly past the file's new end raises SIGBUS. A
@@ -30,14 +31,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, compiler_fence};
 
 use libc::{c_int, c_void, siginfo_t};
 
-/// The pages behind the reader are dropped, and those ahead mapped and asked for, every this
-/// many bytes.
-const STEP: usize = 2 << 20;
-/// How far ahead of the reader the pages are mapped (`MADV_POPULATE_READ`): one call instead
-/// of a page fault every 16 pages, and the prefetches below need mapped pages.
-const MAPPED_AHEAD: usize = 2 * STEP;
-/// How far ahead of the reader the kernel is asked to read from disk.
-const AHEAD: usize = 16 << 20;
+use super::pager::{Advice, Pager, STEP};
+
 /// How far ahead of the record handed out the CPU is asked to fetch the file's bytes. A
 /// mapped page cache page is cold: without this, the load of a new page's first bytes
 /// waited for memory (the read-ahead thread's copy used to do that waiting).
@@ -108,11 +103,9 @@ pub(super) struct Map {
     slot: &'static Slot,
     /// The page size less one.
     page_mask: usize,
-    /// Pages below this offset were dropped; below `mapped`, mapped; below `ahead`, asked
-    /// for; lines below `prefetched`, prefetched.
-    dropped: usize,
-    mapped: usize,
-    ahead: usize,
+    /// Who gives the kernel its advice on the pages.
+    advisor: Advisor,
+    /// Lines below this offset were prefetched.
     prefetched: usize,
     /// The next check whose page after lies at or past this offset advises the kernel again.
     advise_at: usize,
@@ -124,6 +117,16 @@ pub(super) struct Map {
 // SAFETY: the map is owned by one `Map` and only read through it; moving it to another thread
 // moves that ownership (the registry slot and the handler are shared by design, in atomics).
 unsafe impl Send for Map {}
+
+/// Who gives the kernel its advice on a map's pages ([`super::pager`]).
+enum Advisor {
+    /// The reader, as it passes each [`STEP`].
+    Reader(Advice),
+    /// A thread of its own, told where the reader is.
+    Thread(Pager),
+    /// Nobody: the map is being unmapped.
+    Stopped,
+}
 
 impl Map {
     /// Map `file` if it is a regular, non-empty file and a map can be had; the file comes back
@@ -160,24 +163,23 @@ impl Map {
         slot.zero_from.store(usize::MAX, Ordering::Relaxed);
         slot.faulted.store(false, Ordering::Relaxed);
         slot.base.store(ptr.as_ptr() as usize, Ordering::Release);
-        let map = Map {
+        let page_mask = PAGE.load(Ordering::Relaxed) - 1;
+        let advice = Advice::new(ptr, page_mask);
+        // The rest of the advice comes with the first record: `analyze` opens every input
+        // once to check it before reading any, and that must not read them all from disk.
+        advice.advise(0, len, libc::MADV_SEQUENTIAL);
+        Ok(Map {
             ptr,
             len,
             valid: len,
             file,
             slot,
-            page_mask: PAGE.load(Ordering::Relaxed) - 1,
-            dropped: 0,
-            mapped: 0,
-            ahead: 0,
+            page_mask,
+            advisor: Advisor::Reader(advice),
             prefetched: 0,
             advise_at: 0,
             fast_until: 0,
-        };
-        // The rest of the advice comes with the first record: `analyze` opens every input
-        // once to check it before reading any, and that must not read them all from disk.
-        map.advise_range(0, len, libc::MADV_SEQUENTIAL);
-        Ok(map)
+        })
     }
 
     /// The bytes believed to be the file's.
@@ -294,46 +296,50 @@ impl Map {
         self.file.try_clone()
     }
 
-    /// Drop the pages behind `start`, map the next [`MAPPED_AHEAD`] bytes and ask for the next
-    /// [`AHEAD`].
+    /// From now on, the advice is given on a thread of its own (no change when none can be
+    /// had, or it already is).
+    pub(super) fn advise_ahead(&mut self) {
+        if let Advisor::Reader(_) = self.advisor
+            && let Advisor::Reader(advice) = std::mem::replace(&mut self.advisor, Advisor::Stopped)
+        {
+            self.advisor = match Pager::start(advice) {
+                Ok(pager) => Advisor::Thread(pager),
+                Err(advice) => Advisor::Reader(*advice),
+            };
+        }
+    }
+
+    /// The advice for the reader at `start` (see [`Advice::give`]), and when it is due next.
     #[inline(never)]
     fn advise(&mut self, start: usize) {
-        let behind = start & !self.page_mask;
-        if behind > self.dropped {
-            self.advise_range(self.dropped, behind, libc::MADV_DONTNEED);
-            self.dropped = behind;
-        }
-        // Pages past the file's end (it shrank) are not mapped: the call fails, and does not
-        // raise SIGBUS.
-        let mapped = start.saturating_add(MAPPED_AHEAD).min(self.valid) & !self.page_mask;
-        let from = self.mapped.max(behind);
-        if mapped > from {
-            self.advise_range(from, mapped, libc::MADV_POPULATE_READ);
-            self.mapped = mapped;
-        }
-        let ahead = start.saturating_add(AHEAD).min(self.valid) & !self.page_mask;
-        if ahead > self.ahead {
-            self.advise_range(self.ahead, ahead, libc::MADV_WILLNEED);
-            self.ahead = ahead;
+        match &mut self.advisor {
+            Advisor::Reader(advice) => advice.give(start, self.valid),
+            Advisor::Thread(pager) => pager.tell(start, self.valid),
+            Advisor::Stopped => {}
         }
         self.advise_at = start.saturating_add(STEP);
     }
 
-    /// `madvise` over `from..to` (offsets; `from` page-aligned). Advice is only advice: a
-    /// kernel that refuses it changes nothing that is read.
-    fn advise_range(&self, from: usize, to: usize, advice: c_int) {
-        if to <= from {
-            return;
+    /// Wait until the advice for the reader's last place has been given.
+    #[cfg(test)]
+    pub(super) fn settle(&self) {
+        if let Advisor::Thread(pager) = &self.advisor {
+            pager.settle();
         }
-        // SAFETY: `from` is page-aligned and `from..to` lies within the map.
-        unsafe {
-            libc::madvise(self.ptr.as_ptr().add(from).cast(), to - from, advice);
-        }
+    }
+
+    /// The map's first byte.
+    #[cfg(test)]
+    pub(super) fn base(&self) -> usize {
+        self.ptr.as_ptr() as usize
     }
 }
 
 impl Drop for Map {
     fn drop(&mut self) {
+        // No advice from now on: a thread giving it is stopped and joined before the pages
+        // it advises on are unmapped (their addresses may be reused at once).
+        self.advisor = Advisor::Stopped;
         // Out of the registry first, so the handler never maps over an address that may be
         // reused once the map is gone.
         self.slot.base.store(0, Ordering::Release);

@@ -40,6 +40,10 @@ impl Map {
         match *self {}
     }
 
+    pub(super) fn advise_ahead(&mut self) {
+        match *self {}
+    }
+
     pub(super) fn cut(&mut self, _: usize) {
         match *self {}
     }
