@@ -113,6 +113,28 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
     if !r.query.is_empty() {
         return match_queried(r, group);
     }
+    let place = queryless_place(r, group);
+    QUERYLESS.with_borrow_mut(|known| {
+        if known.is_empty() {
+            known.resize(queryless_places(), None);
+        }
+        match known.get_mut(place) {
+            Some(slot) => slot.get_or_insert_with(|| match_in(r, group)).clone(),
+            None => match_in(r, group), // never: the places cover every group and flag
+        }
+    })
+}
+
+/// Where the match of a request without a query is remembered (see [`match_operation`]): its
+/// group's place for the headers it has of those the group's operations require, by its host
+/// and form-upload flags. None when no operation has its method and path shape.
+#[inline(always)] // see `usual_request` in mod.rs
+pub(crate) fn queryless_place_of(r: &Request<'_>) -> Option<usize> {
+    table::group_entry(r.method, r.shape).map(|group| queryless_place(r, group))
+}
+
+#[inline(always)] // see `usual_request` in mod.rs
+fn queryless_place(r: &Request<'_>, group: &table::Group) -> usize {
     let form_upload = r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload();
     let flags = usize::from(r.express_control_host)
         | usize::from(r.aws_host) << 1
@@ -121,16 +143,12 @@ pub(crate) fn match_operation(r: &Request<'_>) -> Result<Matched, String> {
         present_headers(r, group.queryless_headers),
         group.queryless_headers,
     );
-    let place = (group.queryless_at + headers) * QUERYLESS_FLAGS + flags;
-    QUERYLESS.with_borrow_mut(|known| {
-        if known.is_empty() {
-            known.resize(table::queryless_places() * QUERYLESS_FLAGS, None);
-        }
-        match known.get_mut(place) {
-            Some(slot) => slot.get_or_insert_with(|| match_in(r, group)).clone(),
-            None => match_in(r, group), // never: the places cover every group and flag
-        }
-    })
+    (group.queryless_at + headers) * QUERYLESS_FLAGS + flags
+}
+
+/// How many places [`queryless_place_of`] gives, from 0.
+pub(crate) fn queryless_places() -> usize {
+    table::queryless_places() * QUERYLESS_FLAGS
 }
 
 /// The host and form-upload flags of a request without a query take three bits.
@@ -147,6 +165,7 @@ thread_local! {
 
 /// The bits of `bits` at the places of `relevant`'s set bits, gathered into the low bits in
 /// order (`relevant` 0b1010, `bits` 0b1000: 0b10).
+#[inline(always)] // see `usual_request` in mod.rs
 fn packed(bits: u32, relevant: u32) -> usize {
     let (mut left, mut out, mut at) = (relevant, 0, 0);
     while left != 0 {
@@ -229,6 +248,7 @@ thread_local! {
 
 /// Which of the header names in `relevant` (a mask over [`table::required_headers`]) the
 /// request has.
+#[inline(always)] // see `usual_request` in mod.rs
 fn present_headers(r: &Request<'_>, relevant: u32) -> u32 {
     // Over the relevant bits only: a group needs a few of the table's header names.
     let names = table::required_headers();

@@ -9,6 +9,7 @@
 //! hints clears the memo ([`HostMemo::clear`]).
 
 use super::addressing::{AwsForm, HostHints, HostKind, HostName, host_kind};
+use super::classify::{self, Matched};
 use std::borrow::Cow;
 
 /// The last Host text read, and what it said. `Debug` shows nothing of it: it is a cache, and
@@ -23,6 +24,60 @@ pub struct HostMemo {
     shape: Shape,
     /// The last SigV4 credential scope read from an `Authorization` (see [`ScopeMemo`]).
     scope: ScopeMemo,
+    /// What the usual requests' kinds matched (see [`UsualOps`]).
+    usual: UsualOps,
+}
+
+/// The operations of the usual requests (whole, origin-form, without a query, to a bucket or
+/// object; see `usual_request` in `mod.rs`) by their place ([`classify::queryless_place_of`]):
+/// the place holds all the match of such a request reads (method, path shape, which of its
+/// group's required headers it has, the host's flags), so the operation once matched is the one
+/// matching again gives. Kept here rather than read from the matcher's own memo: a look-up in
+/// this table costs a few instructions, the matcher's (a thread-local, a clone of its answer)
+/// ~150 a request. The places depend on neither the Host's text nor the hints: nothing clears
+/// the table.
+#[derive(Clone, Default)]
+pub(crate) struct UsualOps {
+    known: Vec<Known>,
+}
+
+/// What the match at one place of [`UsualOps`] gave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Known {
+    /// Not matched yet.
+    #[default]
+    Unmatched,
+    /// This operation, without a note.
+    Op(&'static str),
+    /// A note or no operation: left to the general path, which says them.
+    General,
+}
+
+impl UsualOps {
+    /// The operation remembered at `place`, found by `matching` the first time; None when the
+    /// match gave a note or no operation (or `place` is none of the table's).
+    #[inline(always)] // see `usual_request` in mod.rs
+    pub(crate) fn op(
+        &mut self,
+        place: usize,
+        matching: impl FnOnce() -> Result<Matched, String>,
+    ) -> Option<&'static str> {
+        if self.known.is_empty() {
+            self.known
+                .resize(classify::queryless_places(), Known::Unmatched);
+        }
+        let slot = self.known.get_mut(place)?;
+        if *slot == Known::Unmatched {
+            *slot = match matching() {
+                Ok(m) if m.notes.is_empty() => Known::Op(m.op),
+                _ => Known::General,
+            };
+        }
+        match *slot {
+            Known::Op(op) => Some(op),
+            _ => None,
+        }
+    }
 }
 
 /// The last `Authorization` whose credential scope was read: its text up to the end of the
@@ -77,6 +132,18 @@ impl HostMemo {
     /// `host` read as [`HostName::parse`] reads it, with the kind [`host_kind`] gives it under
     /// `hints`; None when it is not `host[:port]`. Borrowed from the memo.
     pub(crate) fn read(&mut self, host: &str, hints: &HostHints) -> Option<(HostName<'_>, Shape)> {
+        self.read_beside_ops(host, hints)
+            .map(|(name, shape, _)| (name, shape))
+    }
+
+    /// [`HostMemo::read`], with the table of the usual requests' operations beside it (the
+    /// name read borrows the memo, the table is borrowed apart from it).
+    #[inline(always)] // see `usual_request` in mod.rs
+    pub(crate) fn read_beside_ops(
+        &mut self,
+        host: &str,
+        hints: &HostHints,
+    ) -> Option<(HostName<'_>, Shape, &mut UsualOps)> {
         if self.text.as_deref() != Some(host) {
             let parsed = HostName::parse(host)?;
             let shape = Shape::of(&host_kind(&parsed, hints), &parsed.name);
@@ -92,7 +159,7 @@ impl HostMemo {
             name: Cow::Borrowed(self.name.as_str()),
             port: self.port,
         };
-        Some((name, self.shape))
+        Some((name, self.shape, &mut self.usual))
     }
 }
 
@@ -100,6 +167,7 @@ impl HostMemo {
     /// The service of `authorization`'s SigV4 credential scope, as `read` finds it: remembered
     /// for the next value with the same credential (see [`ScopeMemo`]). `read` returns the
     /// service and where the credential ends (None when it finds no credential).
+    #[inline(always)] // see `usual_request` in mod.rs
     pub(crate) fn scope<'a>(
         &mut self,
         authorization: &'a str,

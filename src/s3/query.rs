@@ -44,6 +44,12 @@ const STOPS: [bool; 256] = {
 };
 
 impl<'a> Query<'a> {
+    /// The query of a target without one.
+    pub const EMPTY: Query<'static> = Query {
+        params: Vec::new(),
+        literals: 0,
+    };
+
     pub fn parse(raw: &'a str) -> Query<'a> {
         let mut q = Query::default();
         if raw.is_empty() {

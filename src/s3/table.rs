@@ -88,6 +88,7 @@ const METHODS: [&str; 5] = ["GET", "PUT", "POST", "DELETE", "HEAD"];
 /// How many path shapes there are.
 const SHAPES: usize = 4;
 
+#[inline(always)] // see `group_entry`
 fn method_at(method: &str) -> Option<usize> {
     match method {
         "GET" => Some(0),
@@ -227,6 +228,8 @@ pub(crate) fn group(method: &str, path: PathShape) -> &'static [&'static Operati
     group_entry(method, path).map_or(&[], |g| &g.ops)
 }
 
+// Inlined: called, it cost ~17 instructions a request more (~53 in all).
+#[inline(always)]
 pub(crate) fn group_entry(method: &str, path: PathShape) -> Option<&'static Group> {
     let at = (*INDEX
         .by_method
