@@ -6,7 +6,7 @@
 
 use super::records::{Classifier, Fact};
 use crate::facts::Owner;
-use crate::policy::{FailOn, Judge, Judged, Scheme, Severity};
+use crate::policy::{FailOn, Finding, Judge, Judged, Scheme, Severity};
 use crate::report::groups::Groups;
 use crate::report::rows::{AddrMemo, FindingOfRow, Redactor};
 use crate::report::sink::{Row, Sink};
@@ -174,35 +174,49 @@ impl Writer {
             (false, true) => self.summary.failing_attempts += 1,
             (false, false) => {}
         }
-        for f in findings {
-            let severity = self.fail_on.severity_for(f.kind, owner);
-            self.summary.findings += 1;
-            match severity {
-                Severity::Error => self.summary.failing_findings += 1,
-                Severity::Warning => self.summary.warning_findings += 1,
+        // A request's findings are borrowed: each moved out of the Vec was copied (some 390
+        // bytes, a `memcpy` call) three times on its way to the sink, 2% of the report thread.
+        match &row {
+            Some((record, addrs)) => {
+                for f in &findings {
+                    let Some(severity) = self.count_finding(f, owner) else {
+                        continue;
+                    };
+                    self.sink.request_finding(&FindingOfRow {
+                        finding: f,
+                        severity,
+                        row: record,
+                        addrs: *addrs,
+                        redactor: self.redactor,
+                        unknown_owner: unknown,
+                    })?;
+                }
             }
-            if let Some(n) = self.by_kind.get_mut(f.kind.rank()) {
-                *n += 1;
-            }
-            if !self.sink.wants(Row::Finding) {
-                continue;
-            }
-            match &row {
-                Some((record, addrs)) => self.sink.request_finding(&FindingOfRow {
-                    finding: &f,
-                    severity,
-                    row: record,
-                    addrs: *addrs,
-                    redactor: self.redactor,
-                    unknown_owner: unknown,
-                })?,
-                None => {
+            None => {
+                for f in findings {
+                    let Some(severity) = self.count_finding(&f, owner) else {
+                        continue;
+                    };
                     let record = self.redactor.finding(f, severity).owner_unknown(unknown);
                     self.sink.finding(&record)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// One finding counted in the totals: its severity when the sink wants its row.
+    fn count_finding(&mut self, f: &Finding, owner: Option<Owner>) -> Option<Severity> {
+        let severity = self.fail_on.severity_for(f.kind, owner);
+        self.summary.findings += 1;
+        match severity {
+            Severity::Error => self.summary.failing_findings += 1,
+            Severity::Warning => self.summary.warning_findings += 1,
+        }
+        if let Some(n) = self.by_kind.get_mut(f.kind.rank()) {
+            *n += 1;
+        }
+        self.sink.wants(Row::Finding).then_some(severity)
     }
 
     /// The totals counted so far.
