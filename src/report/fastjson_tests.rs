@@ -382,6 +382,49 @@ fn numbers_are_written_as_display_writes_them() {
     }
 }
 
+/// Every mix of the values a row writes in one stretch when they are the usual ones (no note,
+/// no interim status, no Location, no TLS, no process, no owner) and the general way when they
+/// are not, rows written one after another through one memo (the addressing's text kept from
+/// row to row): each row is serde's.
+#[test]
+fn rows_through_one_memo_are_serdes_whatever_mix_they_hold() {
+    let mut memo = RowMemo::default();
+    let full = request(true);
+    for mix in 0..128u32 {
+        let mut r = request(false);
+        let bit = |i: u32| mix >> i & 1 == 1;
+        if bit(0) {
+            r.operation_note = full.operation_note.clone();
+        }
+        if bit(1) {
+            r.interim = full.interim.clone();
+        }
+        if bit(2) {
+            r.location = full.location.clone();
+        }
+        if bit(3) {
+            r.tls = full.tls.clone();
+        }
+        if bit(4) {
+            r.process = full.process.clone();
+        }
+        if bit(5) {
+            r.owner = full.owner;
+        }
+        r.truncated = bit(6);
+        r.scheme = if bit(1) { Scheme::Https } else { Scheme::Http };
+        r.addressing = [Addressing::Path, Addressing::VirtualHosted][(mix / 3 % 2) as usize];
+        let mut fast = JsonBuf::new();
+        r.write_row_memo(&mut fast, b"{", &mut memo);
+        let serde = serde_json::to_vec(&r).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(fast.as_bytes()),
+            String::from_utf8_lossy(&serde),
+            "{mix}"
+        );
+    }
+}
+
 /// A memo writes the string's own text from its first use on: the empty string first (what a
 /// new memo is made from), then others, then the empty string again.
 #[test]
