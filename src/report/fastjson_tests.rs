@@ -2,6 +2,7 @@ use super::*;
 use crate::facts::{ProcessInfo, RequestTls};
 use crate::policy::Scheme;
 use crate::report::AddrText;
+use crate::report::row_memo::{Escaped, StaticEscaped};
 use crate::s3::Addressing;
 use proptest::prelude::*;
 

@@ -11,6 +11,7 @@ pub mod json;
 pub mod markdown;
 pub mod packed;
 pub mod redact;
+pub mod row_memo;
 pub mod rows;
 pub mod sink;
 pub mod spool;

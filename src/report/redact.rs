@@ -424,7 +424,7 @@ fn zero_byte(x: u64) -> u64 {
 /// Also exact for a text joined from parts checked one by one, when each part starts the text
 /// or follows a byte no name holds (` `, `/`): a name cannot run across such a joint.
 ///
-/// One pass, eight bytes at a time, the last few gathered into one word ([`tail_word`]); a
+/// One pass, eight bytes at a time, the last few gathered into one word (`tail_word`); a
 /// word with any `<`, `@` or `=` (most have none) is then looked at closely. Three parts of
 /// every request's `seen` line are asked about: a scan byte by byte and memchr's set-up for
 /// each `=` cost ~135 instructions a part, 6% of the report thread.
