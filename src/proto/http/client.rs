@@ -2,7 +2,7 @@
 //! `Expect: 100-continue` bodies that never come, and bytes held after CONNECT/Upgrade. Request
 //! heads are read by the connection's request reader (`reader.rs`).
 
-use super::HttpRequest;
+use super::HttpExchange;
 use super::connection::{ClientState, HttpConnection};
 use super::framing::{BodyReader, RequestBody, request_body};
 use super::reader::ReadStep;
@@ -51,10 +51,10 @@ impl HttpConnection {
     }
 
     /// A request head the capture cut short, reported as far as it shows.
-    fn cut_request(&mut self, request: HttpRequest, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+    fn cut_request(&mut self, ex: Box<HttpExchange>, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
         self.stats.requests = self.stats.requests.saturating_add(1);
         self.stats.cut_requests = self.stats.cut_requests.saturating_add(1);
-        let queued = self.queue.push_request(request, false, out);
+        let queued = self.queue.push_request(ex, false, out);
         if queued.evicted {
             Self::anomaly(DIR, ts, Anomaly::TooManyPending, out);
         }
@@ -68,15 +68,15 @@ impl HttpConnection {
         self.requests.resync(at_line_start);
     }
 
-    fn start_request(&mut self, request: HttpRequest, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+    fn start_request(&mut self, ex: Box<HttpExchange>, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
         self.stats.requests = self.stats.requests.saturating_add(1);
         let RequestBody {
             framing,
             expect_continue,
             upgrade,
-        } = request_body(&request.headers);
-        let switch = request.method == "CONNECT" || upgrade;
-        let queued = self.queue.push_request(request, expect_continue, out);
+        } = request_body(&ex.request.headers);
+        let switch = ex.request.method == "CONNECT" || upgrade;
+        let queued = self.queue.push_request(ex, expect_continue, out);
         if queued.evicted {
             Self::anomaly(DIR, ts, Anomaly::TooManyPending, out);
         }

@@ -5,7 +5,7 @@
 use super::framing::BodyReader;
 use super::queue::ExchangeQueue;
 use super::reader::MessageReader;
-use super::{HttpRequest, HttpResponse};
+use super::{HttpExchange, HttpResponse};
 use crate::flow::Direction;
 use crate::proto::{Anomaly, ProtoEvent, ProtoLimits};
 use crate::time::Timestamp;
@@ -104,7 +104,7 @@ pub struct HttpConnection {
     pub(super) limits: ProtoLimits,
     pub(super) client: ClientState,
     pub(super) server: ServerState,
-    pub(super) requests: MessageReader<HttpRequest>,
+    pub(super) requests: MessageReader<Box<HttpExchange>>,
     pub(super) responses: MessageReader<HttpResponse>,
     pub(super) queue: ExchangeQueue,
     pub(super) stats: HttpStats,

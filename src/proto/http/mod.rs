@@ -607,3 +607,14 @@ pub struct HttpExchange {
     /// None when the connection ended (or a gap hit) before a response was seen.
     pub response: Option<HttpResponse>,
 }
+
+impl HttpExchange {
+    /// A request, boxed as it is reported, before anything answered it.
+    pub(crate) fn unanswered(request: HttpRequest) -> Box<HttpExchange> {
+        Box::new(HttpExchange {
+            request,
+            interim: Vec::new(),
+            response: None,
+        })
+    }
+}

@@ -49,9 +49,16 @@ impl<M> From<Read<(M, usize)>> for Plain<M> {
 }
 
 /// A request head at the start of `input` (`method SP target SP HTTP/1.x CRLF`, RFC 9112 §3),
-/// its names looked up in `names` (the last request's on the connection) first.
-pub(crate) fn request(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<HttpRequest> {
-    let mut read = || -> Read<(HttpRequest, usize)> {
+/// its names looked up in `names` (the last request's on the connection) first, made into a
+/// `T` by `into`: the exchange it is reported in, where it is then built in place rather than
+/// copied into (see `reader.rs`).
+pub(crate) fn request<T>(
+    input: &[u8],
+    ts: Timestamp,
+    names: &mut Names,
+    into: impl FnOnce(HttpRequest) -> T,
+) -> Plain<T> {
+    let read = || -> Read<(T, usize)> {
         let line = request_line(input)?;
         let (headers, len) = fields(input, line.next, names)?;
         let request = HttpRequest {
@@ -63,7 +70,7 @@ pub(crate) fn request(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<H
             body_len: None,
             cut: None,
         };
-        Ok((request, len))
+        Ok((into(request), len))
     };
     read().into()
 }
@@ -606,7 +613,7 @@ mod tests {
 
     /// A request head read as the first of its connection (nothing remembered).
     fn request(input: &[u8], ts: Timestamp) -> Plain<HttpRequest> {
-        super::request(input, ts, &mut Names::default())
+        super::request(input, ts, &mut Names::default(), |r| r)
     }
 
     /// A response head read as the first of its connection.
@@ -978,7 +985,7 @@ mod tests {
                         outcome(response(&input, at), |r| r.headers),
                     ),
                     false => (
-                        outcome(super::request(&input, at, &mut names), |r| r.headers),
+                        outcome(super::request(&input, at, &mut names, |r| r), |r| r.headers),
                         outcome(request(&input, at), |r| r.headers),
                     ),
                 };

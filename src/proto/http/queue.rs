@@ -5,11 +5,11 @@
 
 use std::collections::VecDeque;
 
-use super::{HttpExchange, HttpRequest, HttpResponse};
+use super::{HttpExchange, HttpResponse};
 use crate::proto::ProtoEvent;
 
-/// A request with what is known of its exchange so far. The exchange is boxed once, here, and
-/// the same box is what is reported (it was boxed a second time at the end).
+/// A request with what is known of its exchange so far. The exchange is boxed once, when its
+/// head is read, and the same box is what is reported.
 #[derive(Debug)]
 struct Pending {
     ex: Box<HttpExchange>,
@@ -142,10 +142,11 @@ impl ExchangeQueue {
         }
     }
 
-    /// Queue a request whose head was read; its body (if any) follows.
+    /// Queue a request whose head was read (in the exchange it is reported in); its body (if
+    /// any) follows.
     pub(crate) fn push_request(
         &mut self,
-        request: HttpRequest,
+        ex: Box<HttpExchange>,
         expect_continue: bool,
         out: &mut Vec<ProtoEvent>,
     ) -> Queued {
@@ -158,11 +159,7 @@ impl ExchangeQueue {
         }
         let id = self.next_id();
         self.slots.push_back(Slot::Request(Pending {
-            ex: Box::new(HttpExchange {
-                request,
-                interim: Vec::new(),
-                response: None,
-            }),
+            ex,
             request_done: false,
             expect_continue,
             response_done: false,
