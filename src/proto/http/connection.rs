@@ -80,16 +80,12 @@ pub(super) enum ClientState {
 
 /// Server side reading state.
 #[derive(Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "nearly every response passes through Body: boxing it would cost an allocation each"
-)]
 pub(super) enum ServerState {
     /// The response reader has the side: a head, or the search for the next status line.
     Reading,
     Body {
         target: Option<u64>,
-        response: Option<HttpResponse>,
+        response: Option<Box<HttpResponse>>,
         body: BodyReader,
         /// The request is unknown (lost before the capture began, or in a hole): a HEAD's
         /// answer carries a Content-Length but no body, so a status line right after the head
@@ -105,7 +101,7 @@ pub struct HttpConnection {
     pub(super) client: ClientState,
     pub(super) server: ServerState,
     pub(super) requests: MessageReader<Box<HttpExchange>>,
-    pub(super) responses: MessageReader<HttpResponse>,
+    pub(super) responses: MessageReader<Box<HttpResponse>>,
     pub(super) queue: ExchangeQueue,
     pub(super) stats: HttpStats,
     pub(super) handoff: Option<Handoff>,

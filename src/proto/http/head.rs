@@ -164,7 +164,7 @@ pub(crate) const USUAL_HEADERS: usize = 64;
 /// else again with room for every field, which reads a head of many fields and says why a
 /// malformed one is (the slots' number changes nothing else).
 pub(crate) fn parse_request(block: &[u8], ts: Timestamp) -> Result<HttpRequest, HeadError> {
-    let plain = plain::request(block, ts, &mut Names::default(), |r| r);
+    let plain = plain::request(block, ts, &mut Names::default());
     if let Some((req, _)) = parse_whole(plain, || httparse_whole_request(block, ts)) {
         return Ok(req);
     }
@@ -465,7 +465,7 @@ mod tests {
 
     /// A request head whole at the start of `window`, as `MessageReader::read` reads one.
     fn parse_whole_request(window: &[u8], ts: Timestamp, names: &mut Names) -> Read<HttpRequest> {
-        parse_whole(plain::request(window, ts, names, |r| r), || {
+        parse_whole(plain::request(window, ts, names), || {
             httparse_whole_request(window, ts)
         })
     }

@@ -608,9 +608,9 @@ pub struct HttpExchange {
     pub response: Option<HttpResponse>,
 }
 
-impl HttpExchange {
-    /// A request, boxed as it is reported, before anything answered it.
-    pub(crate) fn unanswered(request: HttpRequest) -> Box<HttpExchange> {
+/// A request, boxed as it is reported, before anything answered it.
+impl From<HttpRequest> for Box<HttpExchange> {
+    fn from(request: HttpRequest) -> Box<HttpExchange> {
         Box::new(HttpExchange {
             request,
             interim: Vec::new(),

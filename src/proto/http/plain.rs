@@ -50,15 +50,13 @@ impl<M> From<Read<(M, usize)>> for Plain<M> {
 
 /// A request head at the start of `input` (`method SP target SP HTTP/1.x CRLF`, RFC 9112 §3),
 /// its names looked up in `names` (the last request's on the connection) first, made into a
-/// `T` by `into`: the exchange it is reported in, where it is then built in place rather than
-/// copied into (see `reader.rs`).
-pub(crate) fn request<T>(
-    input: &[u8],
-    ts: Timestamp,
-    names: &mut Names,
-    into: impl FnOnce(HttpRequest) -> T,
-) -> Plain<T> {
-    let read = || -> Read<(T, usize)> {
+/// `T`: the exchange it is reported in, where it is then built in place rather than copied into
+/// (see `reader.rs`).
+pub(crate) fn request<T>(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<T>
+where
+    T: From<HttpRequest>,
+{
+    let mut read = || -> Read<(T, usize)> {
         let line = request_line(input)?;
         let (headers, len) = fields(input, line.next, names)?;
         let request = HttpRequest {
@@ -70,15 +68,18 @@ pub(crate) fn request<T>(
             body_len: None,
             cut: None,
         };
-        Ok((into(request), len))
+        Ok((T::from(request), len))
     };
     read().into()
 }
 
 /// A response head at the start of `input` (`HTTP/1.x SP code SP reason CRLF`, RFC 9112 §4),
-/// as [`request`] reads one.
-pub(crate) fn response(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<HttpResponse> {
-    let mut read = || -> Read<(HttpResponse, usize)> {
+/// as [`request`] reads one (its box, see `reader.rs`).
+pub(crate) fn response<T>(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<T>
+where
+    T: From<HttpResponse>,
+{
+    let mut read = || -> Read<(T, usize)> {
         let line = status_line(input)?;
         let (headers, len) = fields(input, line.next, names)?;
         let response = HttpResponse {
@@ -90,7 +91,7 @@ pub(crate) fn response(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<
             body_len: None,
             body_prefix: Vec::new(),
         };
-        Ok((response, len))
+        Ok((T::from(response), len))
     };
     read().into()
 }
@@ -613,7 +614,7 @@ mod tests {
 
     /// A request head read as the first of its connection (nothing remembered).
     fn request(input: &[u8], ts: Timestamp) -> Plain<HttpRequest> {
-        super::request(input, ts, &mut Names::default(), |r| r)
+        super::request(input, ts, &mut Names::default())
     }
 
     /// A response head read as the first of its connection.
@@ -981,11 +982,11 @@ mod tests {
                 let at = Timestamp(1);
                 let (remembered, fresh) = match is_response {
                     true => (
-                        outcome(super::response(&input, at, &mut names), |r| r.headers),
+                        outcome(super::response(&input, at, &mut names), |r: HttpResponse| r.headers),
                         outcome(response(&input, at), |r| r.headers),
                     ),
                     false => (
-                        outcome(super::request(&input, at, &mut names, |r| r), |r| r.headers),
+                        outcome(super::request(&input, at, &mut names), |r: HttpRequest| r.headers),
                         outcome(request(&input, at), |r| r.headers),
                     ),
                 };

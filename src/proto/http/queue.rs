@@ -332,13 +332,17 @@ impl ExchangeQueue {
     pub(crate) fn finish_response(
         &mut self,
         id: u64,
-        response: Option<HttpResponse>,
+        response: Option<Box<HttpResponse>>,
         out: &mut Vec<ProtoEvent>,
     ) {
         if let Some(i) = self.index(id) {
             match self.slots.get_mut(i) {
                 Some(Slot::Request(p)) => {
-                    p.ex.response = response;
+                    // Moved out of its box straight into the exchange: through an Option of
+                    // its own, it was copied twice.
+                    if let Some(r) = response {
+                        p.ex.response = Some(*r);
+                    }
                     p.response_done = true;
                 }
                 Some(Slot::Orphan { response_done, .. }) => *response_done = true,

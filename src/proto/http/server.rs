@@ -67,7 +67,12 @@ impl HttpConnection {
 
     /// A response head the capture cut short after its status line: the status answers the
     /// next request; the body cannot be framed, so the side resynchronises after it.
-    fn cut_response(&mut self, response: HttpResponse, ts: Timestamp, out: &mut Vec<ProtoEvent>) {
+    fn cut_response(
+        &mut self,
+        response: Box<HttpResponse>,
+        ts: Timestamp,
+        out: &mut Vec<ProtoEvent>,
+    ) {
         if let Some(target) = self.final_target(response.status, ts, out) {
             self.finish_response(&target, Some(response), out);
             if let Some(id) = target.id() {
@@ -80,7 +85,7 @@ impl HttpConnection {
     /// of `after` its body took when the body was read at once.
     fn start_response(
         &mut self,
-        response: HttpResponse,
+        response: Box<HttpResponse>,
         ts: Timestamp,
         after: &[u8],
         out: &mut Vec<ProtoEvent>,
@@ -124,7 +129,7 @@ impl HttpConnection {
     fn frame_response(
         &mut self,
         target: Target,
-        mut response: HttpResponse,
+        mut response: Box<HttpResponse>,
         ts: Timestamp,
         after: &[u8],
         out: &mut Vec<ProtoEvent>,
@@ -177,7 +182,7 @@ impl HttpConnection {
     fn whole_body(
         &mut self,
         target: &Target,
-        mut response: HttpResponse,
+        mut response: Box<HttpResponse>,
         body: &[u8],
         out: &mut Vec<ProtoEvent>,
     ) -> usize {
@@ -198,7 +203,7 @@ impl HttpConnection {
     fn finish_response(
         &mut self,
         target: &Target,
-        response: Option<HttpResponse>,
+        response: Option<Box<HttpResponse>>,
         out: &mut Vec<ProtoEvent>,
     ) {
         if let Some(id) = target.id() {
@@ -210,7 +215,7 @@ impl HttpConnection {
     fn switch_protocols(
         &mut self,
         target: &Target,
-        response: HttpResponse,
+        response: Box<HttpResponse>,
         framing: Framing,
         ts: Timestamp,
         out: &mut Vec<ProtoEvent>,
