@@ -340,8 +340,9 @@ impl ExchangeQueue {
                 Some(Slot::Request(p)) => {
                     // Moved out of its box straight into the exchange: through an Option of
                     // its own, it was copied twice.
-                    if let Some(r) = response {
-                        p.ex.response = Some(*r);
+                    match response {
+                        Some(r) => p.ex.response = Some(*r),
+                        None => p.ex.response = None,
                     }
                     p.response_done = true;
                 }
