@@ -7,6 +7,7 @@ use std::io::{Seek, Write};
 use std::sync::atomic::Ordering;
 
 use super::super::map::FAULTS;
+use super::super::pager::tests::resident_kib;
 use super::super::writer::{Pcap, PcapNg};
 use super::{Got, drain, frame, read_all};
 use crate::source::file::FileSource;
@@ -230,16 +231,6 @@ fn pages_behind_the_reader_leave_the_process_whoever_advises() {
         // mapped ahead of it, and a step's slack.
         assert!(rss <= 8 << 10, "{advised:?}: {rss} KiB of the map resident");
     }
-}
-
-/// The RSS, in KiB, of the mapping that starts at `base` (`/proc/self/smaps`).
-fn resident_kib(base: usize) -> u64 {
-    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-    let head = format!("{base:x}-");
-    let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&head));
-    assert!(lines.next().is_some(), "no mapping at {head}");
-    let rss = lines.find(|l| l.starts_with("Rss:")).expect("an Rss line");
-    rss.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// The handler only takes faults inside its maps: any other SIGBUS ends the process as it
