@@ -225,15 +225,18 @@ impl PackedSpool {
             }
             return Ok(self.rows);
         }
+        // The other thread also frees what was read of the file as it goes (see `Freed`).
+        let mut freed = Freed::of(&file);
         std::thread::scope(|scope| {
             // The odd frames go to the other thread with a buffer to unpack into, and come
             // back unpacked (one in flight each way at most: memory stays two frames').
-            let (to_them, given) = mpsc::sync_channel::<(Vec<u8>, usize, JsonBuf)>(1);
+            let (to_them, given) = mpsc::sync_channel::<(Vec<u8>, usize, JsonBuf, u64)>(1);
             let (from_them, unpacked) = mpsc::sync_channel::<io::Result<(JsonBuf, Vec<u8>)>>(1);
             scope.spawn(move || {
-                for (frame, ops, mut text) in given {
+                for (frame, ops, mut text, read_to) in given {
                     text.clear();
                     let done = unpack(&frame, ops, &mut text).map(|()| (text, frame));
+                    freed.upto(read_to);
                     // A closed channel: the writer stopped (its error is the run's).
                     if from_them.send(done).is_err() {
                         return;
@@ -247,7 +250,8 @@ impl PackedSpool {
                 if i % 2 == 1 {
                     let (buf, mut raw) = std::mem::take(&mut spare);
                     let ops = read_frame(&mut file, &mut raw)?;
-                    if to_them.send((raw, ops, buf)).is_err() {
+                    let read_to = file.stream_position()?;
+                    if to_them.send((raw, ops, buf, read_to)).is_err() {
                         // It stopped at a frame it could not unpack: that is the error.
                         return Err(theirs().err().unwrap_or_else(stopped));
                     }
@@ -268,6 +272,63 @@ impl PackedSpool {
             Ok::<(), io::Error>(())
         })?;
         Ok(self.rows)
+    }
+}
+
+/// What was read of a spool's file, freed while the rest is read: closing the file freed it
+/// all at once, on the one thread left at the end (820k findings, a 146 MB spool on ext4: the
+/// `close` took 14.5 ms, `strace -tt`). Punched out (`FALLOC_FL_PUNCH_HOLE`) every
+/// [`FREE_STEP`] by the second unpacker, which waits for the first most of the time. A file
+/// system that cannot punch holes frees it all at the close, as before.
+struct Freed {
+    file: Option<File>,
+    upto: u64,
+}
+
+/// How much of the spool's file is freed at once.
+const FREE_STEP: u64 = 8 << 20;
+
+impl Freed {
+    fn of(file: &File) -> Freed {
+        Freed {
+            file: file.try_clone().ok(),
+            upto: 0,
+        }
+    }
+
+    /// The file's bytes before `read_to` have been read: free them, once a step's worth.
+    fn upto(&mut self, read_to: u64) {
+        let to = read_to - read_to % FREE_STEP;
+        let Some(file) = self.file.as_ref().filter(|_| to > self.upto) else {
+            return;
+        };
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (Ok(from), Ok(len)) = (
+                libc::off_t::try_from(self.upto),
+                libc::off_t::try_from(to - self.upto),
+            ) else {
+                return;
+            };
+            // SAFETY: `fallocate` on an open file of ours, over bytes already read; the file
+            // keeps its size (KEEP_SIZE) and reads as zeros there, where nothing reads again.
+            let punched = unsafe {
+                libc::fallocate(
+                    file.as_raw_fd(),
+                    libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                    from,
+                    len,
+                )
+            };
+            if punched != 0 {
+                self.file = None; // not supported here: the close frees it all
+                return;
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = file;
+        self.upto = to;
     }
 }
 
@@ -359,6 +420,27 @@ mod tests {
         // Both an odd and an even number of frames were unpacked.
         assert!(frame_counts.iter().any(|f| f % 2 == 1), "{frame_counts:?}");
         assert!(frame_counts.iter().any(|f| f % 2 == 0), "{frame_counts:?}");
+    }
+
+    /// A spool of several [`FREE_STEP`]s, unpacked on two threads: what was read of its file
+    /// is punched out as it goes (`Freed`), never what is still to be read.
+    #[test]
+    fn a_large_spool_freed_as_it_is_read_comes_back_whole() {
+        let pad = "x".repeat(200);
+        let n = 4 * FREE_STEP / 200;
+        let mut s = PackedSpool::new().unwrap();
+        for i in 0..n {
+            let row = format!("{{\"n\":{i},\"pad\":\"{pad}\"}}");
+            s.push_with(|b| b.put(row.as_bytes())).unwrap();
+        }
+        let mut out = Vec::new();
+        assert_eq!(s.copy_to(&mut out, 2).unwrap(), n);
+        let text = String::from_utf8(out).unwrap();
+        let v: Vec<serde_json::Value> = serde_json::from_str(&format!("[{text}]")).unwrap();
+        assert_eq!(v.len() as u64, n);
+        for (i, row) in v.iter().enumerate() {
+            assert_eq!(row, &serde_json::json!({ "n": i, "pad": pad }), "row {i}");
+        }
     }
 
     /// Through a second handle on the output file, the kernel's copy lands after what the
