@@ -10,7 +10,8 @@
 //! the one setting the wall time, while the other CPU waited (`perf sched timehist`: ~10% of
 //! both CPUs idle on the whole dense benchmark capture). A CPU that never idles (other work on
 //! the machine) would starve it, and the pages behind the reader would stay in the RSS: once
-//! the thread is [`LAG`] behind, the reader drops them itself.
+//! the thread is [`LAG`] behind, the reader drops them itself. The two share atomics, not a
+//! lock (the reader never waits for the thread), and the thread is woken by `unpark`.
 //!
 //! Advice is only advice: whichever thread gives it, and whenever, the bytes read are the same.
 //! A page dropped is mapped again from the page cache when it is read; a page not mapped yet is
@@ -18,8 +19,8 @@
 //! that gets ahead of it takes page faults, as it would with no advice at all.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 
 use libc::c_int;
@@ -110,23 +111,50 @@ impl Advice {
     }
 }
 
-/// Where the reader is, as it last said: what the thread is to advise for.
-#[derive(Default)]
-struct Wanted {
-    /// The reader's offset and the file's believed length, not yet advised for.
-    at: Option<(usize, usize)>,
-    /// Advised for everything said so far (tests wait for it).
-    idle: bool,
-    stop: bool,
-}
+/// No place told, or the last one taken.
+const NOWHERE: usize = usize::MAX;
 
-/// What the reader and the thread share.
-#[derive(Default)]
+/// What the reader and the thread share: atomics, no lock. The thread runs at `SCHED_IDLE`: a
+/// lock it held when it was preempted would hold the reader up until a CPU idled.
 struct Shared {
-    wanted: Mutex<Wanted>,
-    said: Condvar,
+    /// The reader's last place the thread has not taken yet ([`NOWHERE`]: none).
+    at: AtomicUsize,
+    /// The file's believed length when the reader was there (a stale one only bounds advice).
+    valid: AtomicUsize,
+    stop: AtomicBool,
+    /// The thread found no place to take and waits (tests wait for it).
+    idle: AtomicBool,
     /// The thread has dropped the pages below this offset.
     dropped: AtomicUsize,
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            at: AtomicUsize::new(NOWHERE),
+            valid: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            idle: AtomicBool::new(false),
+            dropped: AtomicUsize::new(0),
+        }
+    }
+
+    /// The thread's loop: advice for each place taken, until told to stop. `idle` is cleared
+    /// before a place is taken, so a test that sees no place and `idle` knows all was given.
+    fn serve(&self, advice: &mut Advice) {
+        while !self.stop.load(Ordering::SeqCst) {
+            self.idle.store(false, Ordering::SeqCst);
+            let at = self.at.swap(NOWHERE, Ordering::SeqCst);
+            if at != NOWHERE {
+                advice.give(at, self.valid.load(Ordering::SeqCst));
+                self.dropped.store(advice.dropped, Ordering::Release);
+                continue;
+            }
+            self.idle.store(true, Ordering::SeqCst);
+            // A place told since the swap above left an unpark: this returns at once then.
+            std::thread::park();
+        }
+    }
 }
 
 /// A thread that gives a map's advice where the reader says it is.
@@ -141,7 +169,7 @@ impl Pager {
     /// Give `advice` on a thread of its own from now on; the advice comes back if no thread
     /// can be had.
     pub(super) fn start(mut advice: Advice) -> Result<Pager, Box<Advice>> {
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared::new());
         let theirs = Arc::clone(&shared);
         // The advice is moved into the thread; a failed spawn drops the closure, so a copy of
         // the cursors is kept to hand back (and is the reader's own from then on).
@@ -151,10 +179,7 @@ impl Pager {
             .stack_size(64 << 10)
             .spawn(move || {
                 idle_priority();
-                while let Some((start, valid)) = theirs.next() {
-                    advice.give(start, valid);
-                    theirs.dropped.store(advice.dropped, Ordering::Release);
-                }
+                theirs.serve(&mut advice);
             })
             .map(|thread| Pager {
                 shared,
@@ -168,15 +193,11 @@ impl Pager {
     /// yet given for an earlier place is given for this one instead. When the thread's drops
     /// are [`LAG`] behind, the reader drops the pages behind it now.
     pub(super) fn tell(&mut self, start: usize, valid: usize) {
-        let mut w = self
-            .shared
-            .wanted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        w.at = Some((start, valid));
-        w.idle = false;
-        drop(w);
-        self.shared.said.notify_all();
+        self.shared.valid.store(valid, Ordering::SeqCst);
+        self.shared.at.store(start, Ordering::SeqCst);
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
+        }
         let theirs = self.shared.dropped.load(Ordering::Acquire);
         let fallback = &mut self.fallback;
         fallback.dropped = fallback.dropped.max(theirs);
@@ -188,29 +209,11 @@ impl Pager {
     /// Wait until the advice for everything said so far has been given.
     #[cfg(test)]
     pub(super) fn settle(&self) {
-        let Shared { wanted, said, .. } = &*self.shared;
-        let mut w = wanted.lock().unwrap_or_else(PoisonError::into_inner);
-        while !w.idle || w.at.is_some() {
-            w = said.wait(w).unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-}
-
-impl Shared {
-    /// The thread's next place to advise for, waited for; None once told to stop.
-    fn next(&self) -> Option<(usize, usize)> {
-        let mut w = self.wanted.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if w.stop {
-                return None;
-            }
-            if let Some(at) = w.at.take() {
-                w.idle = false;
-                return Some(at);
-            }
-            w.idle = true;
-            self.said.notify_all();
-            w = self.said.wait(w).unwrap_or_else(PoisonError::into_inner);
+        // The place first: the thread clears `idle` before it takes one.
+        while self.shared.at.load(Ordering::SeqCst) != NOWHERE
+            || !self.shared.idle.load(Ordering::SeqCst)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
 }
@@ -235,10 +238,9 @@ impl Drop for Pager {
     /// The thread is stopped and joined: once this returns, no advice is given on the map (it
     /// may then be unmapped, and its addresses reused).
     fn drop(&mut self) {
-        let Shared { wanted, said, .. } = &*self.shared;
-        wanted.lock().unwrap_or_else(PoisonError::into_inner).stop = true;
-        said.notify_all();
+        self.shared.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }
@@ -256,27 +258,11 @@ pub(super) mod tests {
     #[test]
     fn a_starved_thread_leaves_the_drops_to_the_reader() {
         const LEN: usize = 32 << 20;
-        let mut file = tempfile::tempfile().unwrap();
-        file.write_all(&vec![1u8; LEN]).unwrap();
-        // SAFETY: a fresh read-only private map of the file's `LEN` bytes, unmapped below.
-        let raw = unsafe {
-            let p = libc::mmap(
-                std::ptr::null_mut(),
-                LEN,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            );
-            assert_ne!(p, libc::MAP_FAILED);
-            p.cast::<u8>()
-        };
-        let ptr = NonNull::new(raw).unwrap();
-        // SAFETY: `sysconf` has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap();
+        let (_file, raw) = mapped(LEN);
+        let (ptr, page) = (NonNull::new(raw).unwrap(), page());
         // No thread: nobody takes what the reader says.
         let mut pager = Pager {
-            shared: Arc::new(Shared::default()),
+            shared: Arc::new(Shared::new()),
             thread: None,
             fallback: Advice::new(ptr, page - 1),
         };
@@ -296,6 +282,60 @@ pub(super) mod tests {
             most <= bound as u64,
             "{most} KiB resident, bound {bound} KiB"
         );
+    }
+
+    /// The thread gives the advice for the reader's last place: the pages behind it dropped,
+    /// the next [`MAPPED_AHEAD`] mapped (here the reader itself reads nothing, so every page
+    /// resident is one the thread mapped).
+    #[test]
+    fn the_thread_maps_ahead_of_the_reader_and_drops_behind_it() {
+        const LEN: usize = 32 << 20;
+        let (file, raw) = mapped(LEN);
+        let mut pager = Pager::start(Advice::new(NonNull::new(raw).unwrap(), page() - 1))
+            .unwrap_or_else(|_| panic!("no thread"));
+        let last = 7 * STEP;
+        for start in (0..=last).step_by(STEP) {
+            pager.tell(start, LEN);
+        }
+        pager.settle();
+        let dropped = pager.shared.dropped.load(Ordering::Acquire);
+        let rss = resident_kib(raw as usize);
+        drop(pager); // joined before the map goes
+        // SAFETY: the map made by `mapped`, with its length; nothing borrows it any more.
+        unsafe { libc::munmap(raw.cast(), LEN) };
+        drop(file);
+        assert_eq!(dropped, last, "the thread dropped up to the last place");
+        // Exactly the mapped-ahead pages where the kernel maps 4 KiB pages; a step's slack for
+        // one that maps larger ones.
+        let ahead = (MAPPED_AHEAD >> 10) as u64;
+        assert!(
+            (ahead..=ahead + (STEP >> 10) as u64).contains(&rss),
+            "the thread mapped ahead: {rss} KiB resident"
+        );
+    }
+
+    /// A file of `len` bytes of ones, and a read-only private map of it.
+    fn mapped(len: usize) -> (std::fs::File, *mut u8) {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&vec![1u8; len]).unwrap();
+        // SAFETY: a fresh read-only private map of the file's `len` bytes; the callers unmap it.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        (file, p.cast())
+    }
+
+    fn page() -> usize {
+        // SAFETY: `sysconf` has no preconditions.
+        usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap()
     }
 
     /// The RSS, in KiB, of the mapping that starts at `base` (`/proc/self/smaps`).
