@@ -299,14 +299,13 @@ impl Map {
     /// From now on, the advice is given on a thread of its own (no change when none can be
     /// had, or it already is).
     pub(super) fn advise_ahead(&mut self) {
-        if let Advisor::Reader(_) = self.advisor
-            && let Advisor::Reader(advice) = std::mem::replace(&mut self.advisor, Advisor::Stopped)
-        {
-            self.advisor = match Pager::start(advice) {
+        self.advisor = match std::mem::replace(&mut self.advisor, Advisor::Stopped) {
+            Advisor::Reader(advice) => match Pager::start(advice) {
                 Ok(pager) => Advisor::Thread(pager),
                 Err(advice) => Advisor::Reader(*advice),
-            };
-        }
+            },
+            other => other,
+        };
     }
 
     /// The advice for the reader at `start` (see [`Advice::give`]), and when it is due next.
