@@ -135,15 +135,42 @@ pub(crate) fn queryless_place_of(r: &Request<'_>) -> Option<usize> {
 
 #[inline(always)] // see `usual_request` in mod.rs
 fn queryless_place(r: &Request<'_>, group: &table::Group) -> usize {
-    let form_upload = r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload();
-    let flags = usize::from(r.express_control_host)
-        | usize::from(r.aws_host) << 1
-        | usize::from(form_upload) << 2;
+    let flags = usize::from(host_and_form_flags(r));
     let headers = packed(
         present_headers(r, group.queryless_headers),
         group.queryless_headers,
     );
     (group.queryless_at + headers) * QUERYLESS_FLAGS + flags
+}
+
+/// What the match of a request with a query reads besides its query (see [`signature`]): its
+/// group, which of the headers the group's operations require it has, and its host and
+/// form-upload flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct QueriedPlace {
+    group: usize,
+    headers: u32,
+    flags: u8,
+}
+
+/// The [`QueriedPlace`] of a request (its query is not read); None when no operation has its
+/// method and path shape.
+#[inline(always)] // see `usual_request` in mod.rs
+pub(crate) fn queried_place_of(r: &Request<'_>) -> Option<QueriedPlace> {
+    let group = table::group_entry(r.method, r.shape)?;
+    Some(QueriedPlace {
+        group: group.at,
+        headers: present_headers(r, group.headers),
+        flags: host_and_form_flags(r),
+    })
+}
+
+/// The host and form-upload flags, one bit each (S3 Express control host, AWS host, form
+/// upload), as [`signature`] writes them.
+#[inline(always)] // see `usual_request` in mod.rs
+fn host_and_form_flags(r: &Request<'_>) -> u8 {
+    let form_upload = r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload();
+    u8::from(r.express_control_host) | u8::from(r.aws_host) << 1 | u8::from(form_upload) << 2
 }
 
 /// How many places [`queryless_place_of`] gives, from 0.
@@ -210,16 +237,13 @@ const MAX_QUERIED: usize = 4096;
 /// signature. Texts are length-prefixed: nothing a key holds can make two requests' signatures
 /// equal.
 fn signature(r: &Request<'_>, group: &table::Group, out: &mut Vec<u8>) {
-    let form_upload = r.method == "POST" && r.shape == PathShape::Bucket && r.is_form_upload();
     let text = |out: &mut Vec<u8>, t: &str| {
         out.extend_from_slice(&(t.len() as u64).to_le_bytes());
         out.extend_from_slice(t.as_bytes());
     };
     out.extend_from_slice(&(group.at as u64).to_le_bytes());
     out.extend_from_slice(&present_headers(r, group.headers).to_le_bytes());
-    out.push(
-        u8::from(r.express_control_host) | u8::from(r.aws_host) << 1 | u8::from(form_upload) << 2,
-    );
+    out.push(host_and_form_flags(r));
     for p in r.query.params() {
         text(out, &p.key);
         match p.value {

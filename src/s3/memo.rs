@@ -39,7 +39,26 @@ pub struct HostMemo {
 #[derive(Clone, Default)]
 pub(crate) struct UsualOps {
     known: Vec<Known>,
+    /// The usual requests with a query whose operation is known, by place and query text.
+    queried: Vec<QueriedOp>,
+    /// The entry of `queried` the next one learned replaces, once it is full.
+    next: usize,
 }
+
+/// A usual request with a query, as far as its match reads it: its place
+/// ([`classify::queried_place_of`]) and its query's text as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct QueriedOp {
+    place: classify::QueriedPlace,
+    query: String,
+    op: &'static str,
+}
+
+/// How many queries [`UsualOps`] remembers (each as long as a request target may be): a
+/// capture's requests with a query are mostly a few texts sent again and again
+/// (`list-type=2&prefix=…` polled, `?uploads`, `?tagging`); queries that change every time
+/// (`partNumber=…&uploadId=…`) take turns in its places.
+const QUERIED: usize = 16;
 
 /// What the match at one place of [`UsualOps`] gave.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,6 +95,52 @@ impl UsualOps {
         match *slot {
             Known::Op(op) => Some(op),
             _ => None,
+        }
+    }
+
+    /// Some request with this `query` was learned ([`UsualOps::learn_queried`]): comparing the
+    /// texts alone costs less than finding a request's place, for queries never seen again.
+    #[inline(always)] // see `usual_request` in mod.rs
+    pub(crate) fn knows_query(&self, query: &str) -> bool {
+        self.queried.iter().any(|q| q.query == query)
+    }
+
+    /// The operation a usual request with this `query` at `place` was found to be by the
+    /// general path ([`UsualOps::learn_queried`]); None when not remembered.
+    #[inline(always)] // see `usual_request` in mod.rs
+    pub(crate) fn queried_op(
+        &self,
+        place: classify::QueriedPlace,
+        query: &str,
+    ) -> Option<&'static str> {
+        self.queried
+            .iter()
+            .find(|q| q.place == place && q.query == query)
+            .map(|q| q.op)
+    }
+
+    /// The general path found the usual request with this `query` at `place` to be `op`,
+    /// without a note, its query read as a query without one except by the match (no `x-id`,
+    /// no credentials: see `usual_request` in mod.rs).
+    pub(crate) fn learn_queried(
+        &mut self,
+        place: classify::QueriedPlace,
+        query: &str,
+        op: &'static str,
+    ) {
+        if self.queried.len() < QUERIED {
+            let query = query.to_string();
+            self.queried.push(QueriedOp { place, query, op });
+            return;
+        }
+        let at = self.next;
+        self.next = (at + 1) % QUERIED;
+        if let Some(entry) = self.queried.get_mut(at) {
+            entry.place = place;
+            // Into the text it replaces: once grown, learning allocates nothing.
+            entry.query.clear();
+            entry.query.push_str(query);
+            entry.op = op;
         }
     }
 }
@@ -124,20 +189,20 @@ pub(crate) enum Shape {
 }
 
 impl HostMemo {
+    /// The usual requests' operations ([`UsualOps`]).
+    #[inline(always)] // see `usual_request` in mod.rs
+    pub(crate) fn usual(&self) -> &UsualOps {
+        &self.usual
+    }
+
     /// Forget the last Host: the hints it was read with have changed.
     pub fn clear(&mut self) {
         self.text = None;
     }
 
     /// `host` read as [`HostName::parse`] reads it, with the kind [`host_kind`] gives it under
-    /// `hints`; None when it is not `host[:port]`. Borrowed from the memo.
-    pub(crate) fn read(&mut self, host: &str, hints: &HostHints) -> Option<(HostName<'_>, Shape)> {
-        self.read_beside_ops(host, hints)
-            .map(|(name, shape, _)| (name, shape))
-    }
-
-    /// [`HostMemo::read`], with the table of the usual requests' operations beside it (the
-    /// name read borrows the memo, the table is borrowed apart from it).
+    /// `hints`; None when it is not `host[:port]`. Borrowed from the memo, with the table of the
+    /// usual requests' operations beside it (borrowed apart from the name).
     #[inline(always)] // see `usual_request` in mod.rs
     pub(crate) fn read_beside_ops(
         &mut self,
@@ -264,18 +329,22 @@ mod tests {
             for _ in 0..2 {
                 let fresh = HostName::parse(h).unwrap();
                 let want = (fresh.clone(), host_kind(&fresh, &hints));
-                let (name, shape) = memo.read(h, &hints).unwrap();
+                let (name, shape, _) = memo.read_beside_ops(h, &hints).unwrap();
                 let got_kind = shape.kind(&name.name).clone();
                 let got_kind = format!("{got_kind:?}");
                 assert_eq!((name, got_kind), (want.0, format!("{:?}", want.1)), "{h}");
             }
         }
-        assert!(memo.read("h:port", &hints).is_none());
-        assert!(memo.read("h:99999", &hints).is_none());
-        let before = memo.read("other.test", &hints).map(|(_, s)| s);
+        assert!(memo.read_beside_ops("h:port", &hints).is_none());
+        assert!(memo.read_beside_ops("h:99999", &hints).is_none());
+        let before = memo
+            .read_beside_ops("other.test", &hints)
+            .map(|(_, s, _)| s);
         hints.add("other.test");
         memo.clear();
-        let after = memo.read("other.test", &hints).map(|(_, s)| s);
+        let after = memo
+            .read_beside_ops("other.test", &hints)
+            .map(|(_, s, _)| s);
         assert_eq!(before, Some(Shape::Other));
         assert_eq!(after, Some(Shape::Hinted { prefix: None }));
     }

@@ -24,6 +24,22 @@ fn head() -> impl Strategy<Value = HttpRequest> {
         "/b/k?",
         "/b/k?tagging",
         "/b?list-type=2&prefix=a",
+        "/b?list-type=2&prefix=b",
+        "/b?location",
+        "/b?acl&tagging",
+        "/b?tagging",
+        "/b?uploads",
+        "/b?delete",
+        "/b/k?uploadId=1&partNumber=2",
+        "/b/k?uploadId=1",
+        "/b/k?x-id=GetObject",
+        "/b/k?x-id=GetObjectTagging",
+        "/b/k?x%2Did=GetObjectTagging",
+        "/b/k?X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fsqs%2Faws4_request",
+        "/b/k?X-Amz-Signature=1",
+        "/b/k?AWSAccessKeyId=AKID&Signature=1&Expires=1",
+        "/b?Tagging",
+        "/?list-type=2",
         "/b/k%20x",
         "/b%41/k",
         "/b/%FF",
@@ -92,7 +108,63 @@ fn hints() -> impl Strategy<Value = HostHints> {
 /// Every step of the general path, with nothing remembered.
 fn anew(req: &HttpRequest, hints: &HostHints, detail: Detail) -> S3Request {
     let memo = &mut HostMemo::default();
-    classify_anew(req, parse_target(req), Seen::of(req), hints, detail, memo)
+    classify_anew(
+        req,
+        parse_target(req),
+        Seen::of(req),
+        hints,
+        detail,
+        memo,
+        false,
+    )
+}
+
+/// Requests with a query, signed for S3, to a few hosts: the same queries again and again with
+/// the headers and host kinds their match reads, so that what one teaches the usual path is
+/// asked again with a difference.
+fn queried_head() -> impl Strategy<Value = HttpRequest> {
+    let method = prop::sample::select(vec!["GET", "PUT", "PUT", "POST"]);
+    let target = prop::sample::select(vec![
+        "/b?list-type=2&prefix=a",
+        "/b?uploads",
+        "/b?tagging&acl",
+        "/b/k?uploadId=1&partNumber=2",
+        "/b/k?tagging",
+        "/b/k?x-id=GetObjectTagging",
+        "/b/k?X-Amz-Signature=1",
+        "/?list-type=2",
+    ]);
+    let host = prop::sample::select(vec![
+        "127.0.0.1:18080",
+        "s3express-control.us-west-2.amazonaws.com",
+        "b.localhost:4566",
+    ]);
+    let extra = prop::sample::subsequence(
+        vec![
+            ("x-amz-copy-source", "/src/k"),
+            ("Content-Type", "multipart/form-data; boundary=x"),
+            ("x-amz-mfa", "1 2"),
+        ],
+        0..2,
+    );
+    (method, target, host, extra).prop_map(|(m, t, host, extra)| {
+        let mut headers = vec![("Host", host), ("Authorization", SIGV4_S3)];
+        headers.extend(extra);
+        request(m, t, &headers)
+    })
+}
+
+/// Through one memo, request after request and then all of them again, each classification is
+/// the general path's with nothing remembered.
+fn classified_as_anew(heads: &[HttpRequest], hints: &HostHints) -> Result<(), TestCaseError> {
+    let mut memo = HostMemo::default();
+    for req in heads.iter().chain(heads) {
+        let got = classify_seen(req, Seen::of(req), hints, &mut memo);
+        prop_assert_eq!(&got, &anew(req, hints, Detail::Full), "{:?}", req);
+        let op = classify_with(req, Seen::of(req), hints, Detail::OperationOnly, &mut memo);
+        prop_assert_eq!(&op, &anew(req, hints, Detail::OperationOnly), "{:?}", req);
+    }
+    Ok(())
 }
 
 proptest! {
@@ -103,13 +175,17 @@ proptest! {
         heads in prop::collection::vec(head(), 1..24),
         hints in hints(),
     ) {
-        let mut memo = HostMemo::default();
-        for req in heads.iter().chain(&heads) {
-            let got = classify_seen(req, Seen::of(req), &hints, &mut memo);
-            prop_assert_eq!(&got, &anew(req, &hints, Detail::Full), "{:?}", req);
-            let op = classify_with(req, Seen::of(req), &hints, Detail::OperationOnly, &mut memo);
-            prop_assert_eq!(&op, &anew(req, &hints, Detail::OperationOnly), "{:?}", req);
-        }
+        classified_as_anew(&heads, &hints)?;
+    }
+
+    /// The same for requests with a query: what the usual path learned of one query is only
+    /// used where the match would read the same.
+    #[test]
+    fn a_learned_query_classifies_as_the_general_path(
+        heads in prop::collection::vec(queried_head(), 1..24),
+        hints in hints(),
+    ) {
+        classified_as_anew(&heads, &hints)?;
     }
 }
 
@@ -138,10 +214,54 @@ fn boto3_object_requests_take_the_usual_path() {
             let req = request(method, target, &headers);
             let read = parse_target(&req).expect("origin-form");
             let seen = Seen::of(&req);
-            let usual = usual_request(&req, &read, seen, &hints, Detail::Full, &mut memo);
+            let learn = &mut false;
+            let usual = usual_request(&req, &read, seen, &hints, Detail::Full, &mut memo, learn);
             let usual = usual.expect("the usual path");
             assert_eq!(usual.operation.as_deref(), Ok(want), "{method} {target}");
             assert_eq!(usual.bucket.as_deref(), Some("bench-bucket"));
         }
     }
+}
+
+/// A request with a query takes the usual path once the general path has classified one with
+/// the same query at the same place; one with another query, or with an `x-id`, does not.
+#[test]
+fn a_query_classified_once_takes_the_usual_path() {
+    let hints = HostHints::default();
+    let mut memo = HostMemo::default();
+    let headers = [("Host", "127.0.0.1:18080"), ("Authorization", SIGV4_S3)];
+    let usual = |target: &str, memo: &mut HostMemo| {
+        let req = request("GET", target, &headers);
+        let read = parse_target(&req).expect("origin-form");
+        let learn = &mut false;
+        let usual = usual_request(
+            &req,
+            &read,
+            Seen::of(&req),
+            &hints,
+            Detail::Full,
+            memo,
+            learn,
+        );
+        (usual.map(|u| u.operation), *learn)
+    };
+    let listing = "/bench-bucket?list-type=2&prefix=dir%2F";
+    assert_eq!(usual(listing, &mut memo), (None, true), "not learned yet");
+    let req = request("GET", listing, &headers);
+    let general = classify_seen(&req, Seen::of(&req), &hints, &mut memo);
+    assert_eq!(general.operation.as_deref(), Ok("ListObjectsV2"));
+    assert_eq!(
+        usual(listing, &mut memo),
+        (Some(Ok("ListObjectsV2")), false)
+    );
+    let other = "/bench-bucket?list-type=2&prefix=other%2F";
+    assert_eq!(usual(other, &mut memo), (None, true));
+    let named = "/bench-bucket/k?x-id=GetObject";
+    let req = request("GET", named, &headers);
+    classify_seen(&req, Seen::of(&req), &hints, &mut memo);
+    assert_eq!(
+        usual(named, &mut memo),
+        (None, true),
+        "x-id is never learned"
+    );
 }
