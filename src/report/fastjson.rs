@@ -9,7 +9,7 @@
 //! quotes) are copied as the request's row already escaped them, not escaped again.
 
 use super::groups::{UNCONFIGURED, UNCONFIGURED_DETAIL};
-use super::packed::{COPY_BLOCK, Entry, RowOut};
+use super::packed::{Entry, RowOut};
 pub use super::row_memo::RowMemo;
 use super::row_memo::STATIC_NAMES;
 use super::rows::{AddrText, Beside};
@@ -46,6 +46,9 @@ pub struct JsonBuf {
 /// Bytes copied at once by the plain-string copy; the room a string reserves past its end, for
 /// a block that runs past it.
 const BLOCK: usize = 16;
+
+/// Bytes copied at once by [`JsonBuf::put_blocks`].
+const COPY_BLOCK: usize = 32;
 
 impl JsonBuf {
     pub fn new() -> JsonBuf {

@@ -355,12 +355,10 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
 
 /// A packed frame's text.
 fn unpacked(frame: &[u8]) -> Vec<u8> {
-    let ops = frame.get(4..).unwrap();
-    let mut padded = ops.to_vec();
-    padded.extend([0; crate::report::packed::COPY_BLOCK]);
-    let mut out = JsonBuf::new();
-    crate::report::packed::unpack(&padded, ops.len(), &mut out).unwrap();
-    out.as_bytes().to_vec()
+    let ops = frame.get(crate::report::packed::FRAME_HEAD..).unwrap();
+    let mut out = Vec::new();
+    crate::report::packed::unpack(ops, ops.len(), &mut out).unwrap();
+    out
 }
 
 /// Numbers written two digits at a time read as `Display` writes them: every number up to

@@ -6,7 +6,7 @@
 //! as JSON text, which the kernel copies into the document ([`Spool`]).
 
 use super::fastjson::JsonBuf;
-use super::packed::{COPY_BLOCK, Packer, unpack};
+use super::packed::{Packer, unpack};
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -208,18 +208,16 @@ impl PackedSpool {
         };
         file.seek(SeekFrom::Start(0))?;
         let frames = self.frames;
-        let mut write = |i: u64, text: &JsonBuf| {
-            let bytes = text.as_bytes();
+        let mut write = |i: u64, bytes: &[u8]| {
             out.write_all(match i {
                 0 => bytes.strip_prefix(b",").unwrap_or(bytes),
                 _ => bytes,
             })
         };
-        let (mut frame, mut text) = (Vec::new(), JsonBuf::new());
+        let (mut frame, mut text) = (Vec::new(), Vec::new());
         if threads < 2 || frames < 2 {
             for i in 0..frames {
-                let ops = read_frame(&mut file, &mut frame)?;
-                text.clear();
+                let ops = read_frame(&mut file, &mut frame, &mut text)?;
                 unpack(&frame, ops, &mut text)?;
                 write(i, &text)?;
             }
@@ -230,11 +228,10 @@ impl PackedSpool {
         std::thread::scope(|scope| {
             // The odd frames go to the other thread with a buffer to unpack into, and come
             // back unpacked (one in flight each way at most: memory stays two frames').
-            let (to_them, given) = mpsc::sync_channel::<(Vec<u8>, usize, JsonBuf, u64)>(1);
-            let (from_them, unpacked) = mpsc::sync_channel::<io::Result<(JsonBuf, Vec<u8>)>>(1);
+            let (to_them, given) = mpsc::sync_channel::<(Vec<u8>, usize, Vec<u8>, u64)>(1);
+            let (from_them, unpacked) = mpsc::sync_channel::<io::Result<(Vec<u8>, Vec<u8>)>>(1);
             scope.spawn(move || {
                 for (frame, ops, mut text, read_to) in given {
-                    text.clear();
                     let done = unpack(&frame, ops, &mut text).map(|()| (text, frame));
                     freed.upto(read_to);
                     // A closed channel: the writer stopped (its error is the run's).
@@ -244,12 +241,12 @@ impl PackedSpool {
                 }
             });
             let stopped = || io::Error::other("the spool's second unpacker stopped");
-            let mut spare = (JsonBuf::new(), Vec::new());
+            let mut spare = (Vec::new(), Vec::new());
             let theirs = || unpacked.recv().map_err(|_| stopped())?;
             for i in 0..frames {
                 if i % 2 == 1 {
-                    let (buf, mut raw) = std::mem::take(&mut spare);
-                    let ops = read_frame(&mut file, &mut raw)?;
+                    let (mut buf, mut raw) = std::mem::take(&mut spare);
+                    let ops = read_frame(&mut file, &mut raw, &mut buf)?;
                     let read_to = file.stream_position()?;
                     if to_them.send((raw, ops, buf, read_to)).is_err() {
                         // It stopped at a frame it could not unpack: that is the error.
@@ -257,8 +254,7 @@ impl PackedSpool {
                     }
                     continue;
                 }
-                let ops = read_frame(&mut file, &mut frame)?;
-                text.clear();
+                let ops = read_frame(&mut file, &mut frame, &mut text)?;
                 unpack(&frame, ops, &mut text)?;
                 if i > 0 {
                     spare = theirs()?;
@@ -332,16 +328,23 @@ impl Freed {
     }
 }
 
-/// The next frame of a packed spool read into `frame` (with [`COPY_BLOCK`] bytes of room past
-/// its end, as [`unpack`] wants), and the length of its operations.
-fn read_frame(file: &mut File, frame: &mut Vec<u8>) -> io::Result<usize> {
-    let mut head = [0; 4];
+/// The next frame of a packed spool read into `frame`, and the length of its operations;
+/// `text` cleared, with room for the frame's text (see [`Packer::frame`]).
+fn read_frame(file: &mut File, frame: &mut Vec<u8>, text: &mut Vec<u8>) -> io::Result<usize> {
+    let mut head = [0; 8];
     file.read_exact(&mut head)?;
-    let ops = u32::from_le_bytes(head) as usize;
-    if frame.len() < ops + COPY_BLOCK {
-        frame.resize(ops + COPY_BLOCK, 0);
+    let [a, b, c, d, e, f, g, h] = head;
+    let ops = u32::from_le_bytes([a, b, c, d]) as usize;
+    let bound = u32::from_le_bytes([e, f, g, h]) as usize;
+    if frame.len() < ops {
+        frame.resize(ops, 0);
     }
     file.read_exact(frame.get_mut(..ops).unwrap_or_default())?;
+    text.clear();
+    if text.capacity() < bound {
+        // A new buffer, not a larger one: what the old one held is not copied.
+        *text = Vec::with_capacity(bound);
+    }
     Ok(ops)
 }
 
