@@ -601,26 +601,45 @@ struct Marks {
 }
 
 impl Marks {
+    /// Cut to 32 bits: a row of 4 GiB or more has its spans thrown away once written
+    /// ([`Marks::fits`]), one test where a checked conversion at each of a row's ~25 marks was
+    /// ~110 instructions a row.
     fn at(&self, out: &JsonBuf) -> u32 {
-        u32::try_from(out.len - self.start).unwrap_or(u32::MAX)
+        (out.len - self.start) as u32
+    }
+
+    /// Whether the row written since `start` is short enough that its marks are exact.
+    fn fits(&self, out: &JsonBuf) -> bool {
+        u32::try_from(out.len - self.start).is_ok()
     }
 }
 
 impl RequestRecord {
     /// The request's row, opened by `open` (`{`, or JSON Lines' `{"type":"request",`), and where
-    /// it holds what its findings' rows repeat (see [`finding_beside`]).
-    pub fn write_row(&self, out: &mut JsonBuf, open: &[u8]) -> RowSpans {
-        self.write_row_memo(out, open, &mut RowMemo::default())
+    /// it holds what its findings' rows repeat (see [`finding_beside`]; None for a row of 4 GiB
+    /// or more).
+    pub fn write_row(&self, out: &mut JsonBuf, open: &[u8]) -> Option<RowSpans> {
+        let mut spans = RowSpans::default();
+        self.write_row_memo(out, open, &mut RowMemo::default(), &mut spans)
+            .then_some(spans)
     }
 
-    /// [`RequestRecord::write_row`], the values rows repeat taken from `memo` (the same bytes).
+    /// [`RequestRecord::write_row`], the values rows repeat taken from `memo` (the same bytes),
+    /// its spans written into `s` (where its sink keeps them: a row's spans, ~170 bytes, were
+    /// copied twice on their way there, ~80 instructions a row); whether they can be used.
     ///
     /// Keys and the values most rows hold (`null`, `[]`, the scheme, the addressing) are
     /// written as one text per stretch between the values that vary: each write is a bounds
     /// check and a length update, and sixty of them were a fifth of a row's cost.
-    pub fn write_row_memo(&self, out: &mut JsonBuf, open: &[u8], memo: &mut RowMemo) -> RowSpans {
+    pub fn write_row_memo(
+        &self,
+        out: &mut JsonBuf,
+        open: &[u8],
+        memo: &mut RowMemo,
+        s: &mut RowSpans,
+    ) -> bool {
         let m = Marks { start: out.len };
-        let mut s = RowSpans::default();
+        *s = RowSpans::default();
         out.put(open);
         out.put(b"\"id\":");
         s.id.start = m.at(out);
@@ -641,8 +660,8 @@ impl RequestRecord {
         out.addr(&self.server);
         s.server.end = m.at(out) - 1;
         s.addrs.end = m.at(out);
-        self.write_request_line(out, &m, &mut s, memo);
-        self.write_operation(out, &m, &mut s, memo);
+        self.write_request_line(out, &m, s, memo);
+        self.write_operation(out, &m, s, memo);
         out.put(b",\"key\":");
         s.key.start = m.at(out);
         out.opt_str(self.key.as_deref());
@@ -662,9 +681,9 @@ impl RequestRecord {
         s.status_code = self.status.map_or(0, |c| u64::from(c) + 1);
         out.opt_num(self.status.map(u64::from));
         s.status.end = m.at(out);
-        self.write_response(out, &m, &mut s, memo);
+        self.write_response(out, &m, s, memo);
         self.write_end(out);
-        s
+        m.fits(out)
     }
 
     /// From `,"host":` to the target: the Host, method and target its findings' `seen` line

@@ -217,6 +217,7 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
     let mut beside = 0;
     // One memo for every row, as a sink keeps one: its values change from row to row.
     let mut memo = RowMemo::default();
+    let mut quiet = crate::report::rows::QuietSeen::default();
     // And the rows written beside, packed as the JSON document's spool packs them (a new
     // frame every few rows), and what they should unpack to.
     let (mut packer, mut packed, mut expected) = (
@@ -267,9 +268,11 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                             };
                             let whole = serde_json::to_vec(&made(&f, false).record()).unwrap();
                             let mut alone = JsonBuf::new();
-                            let spans = row.write_row(&mut alone, b"{");
+                            let spans = row.write_row(&mut alone, b"{").unwrap();
                             let m = made(&f, false);
-                            let b = m.beside().expect("the finding is its request's own");
+                            let b = m
+                                .beside(&mut quiet)
+                                .expect("the finding is its request's own");
                             let mut fast = JsonBuf::new();
                             finding_beside(
                                 &mut fast,
@@ -286,11 +289,14 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                             let mut both = JsonBuf::new();
                             both.put(b"[");
                             let start = both.len();
-                            let spans = row.write_row_memo(&mut both, b"{", &mut memo);
+                            let mut spans = RowSpans::default();
+                            assert!(row.write_row_memo(&mut both, b"{", &mut memo, &mut spans));
                             assert_eq!(both.as_bytes().get(start..), Some(alone.as_bytes()));
                             let end = both.len();
                             let l = made(&lean, false);
-                            let lb = l.beside().expect("a lean finding is its request's own");
+                            let lb = l
+                                .beside(&mut quiet)
+                                .expect("a lean finding is its request's own");
                             finding_beside(
                                 &mut both,
                                 b"{",
@@ -320,25 +326,31 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                             let lean_whole = serde_json::to_vec(&l.record()).unwrap();
                             assert_eq!(lean_whole, whole, "a lean finding's row made whole");
                             beside += 1;
-                            assert!(made(&f, true).beside().is_none(), "unknown owner");
+                            assert!(made(&f, true).beside(&mut quiet).is_none(), "unknown owner");
                             let mut other = f.clone();
                             other.bucket = Some("other".into());
-                            assert!(made(&other, false).beside().is_none(), "bucket");
+                            assert!(made(&other, false).beside(&mut quiet).is_none(), "bucket");
                             let mut other = f.clone();
                             other.client = "10.9.9.9:1".parse().unwrap();
-                            assert!(made(&other, false).beside().is_none(), "client");
+                            assert!(made(&other, false).beside(&mut quiet).is_none(), "client");
                             let mut other = f.clone();
                             other.target = Some("/other".into());
-                            assert!(made(&other, false).beside().is_none(), "target");
+                            assert!(made(&other, false).beside(&mut quiet).is_none(), "target");
                             let mut other = f.clone();
                             other.request = Some(8);
-                            assert!(made(&other, false).beside().is_none(), "request");
+                            assert!(made(&other, false).beside(&mut quiet).is_none(), "request");
                             let mut other = lean.clone();
                             other.request = Some(8);
-                            assert!(made(&other, false).beside().is_none(), "lean request");
+                            assert!(
+                                made(&other, false).beside(&mut quiet).is_none(),
+                                "lean request"
+                            );
                             let mut other = lean.clone();
                             other.client = "10.9.9.9:1".parse().unwrap();
-                            assert!(made(&other, false).beside().is_none(), "lean client");
+                            assert!(
+                                made(&other, false).beside(&mut quiet).is_none(),
+                                "lean client"
+                            );
                         }
                     }
                 }
@@ -414,7 +426,7 @@ fn rows_through_one_memo_are_serdes_whatever_mix_they_hold() {
         r.scheme = if bit(1) { Scheme::Https } else { Scheme::Http };
         r.addressing = [Addressing::Path, Addressing::VirtualHosted][(mix / 3 % 2) as usize];
         let mut fast = JsonBuf::new();
-        r.write_row_memo(&mut fast, b"{", &mut memo);
+        r.write_row_memo(&mut fast, b"{", &mut memo, &mut RowSpans::default());
         let serde = serde_json::to_vec(&r).unwrap();
         assert_eq!(
             String::from_utf8_lossy(fast.as_bytes()),
@@ -482,4 +494,22 @@ fn the_static_name_memo_gives_each_names_escape() {
             }
         }
     }
+}
+
+/// A row's marks are cut to 32 bits: the spans of a row of 4 GiB or more are thrown away
+/// (its findings are made whole), those of a shorter one kept, wherever it starts.
+#[test]
+fn spans_of_a_row_past_4_gib_are_not_kept() {
+    let at = |len: usize| JsonBuf {
+        buf: Vec::new(),
+        len,
+    };
+    let far = 5 << 30;
+    let m = Marks { start: 0 };
+    assert!(!m.fits(&at(far)));
+    assert!(!m.fits(&at(u32::MAX as usize + 1)));
+    assert!(m.fits(&at(u32::MAX as usize)));
+    let m = Marks { start: far };
+    assert_eq!(m.at(&at(far + 77)), 77);
+    assert!(m.fits(&at(far + 77)));
 }

@@ -215,11 +215,21 @@ pub fn shorten_key_id(akid: &str) -> String {
 /// byte-identical. Parameter names are matched case-insensitively (SigV2 presigning sends
 /// `x-amz-security-token` in lower case, SigV4 `X-Amz-Security-Token`).
 pub fn redact_target(target: &str) -> Cow<'_, str> {
-    // Most targets have no query: eight bytes at a time tell (targets are short, and memchr's
-    // set-up cost more than the scan).
-    if !has_byte(target.as_bytes(), b'?') {
-        return Cow::Borrowed(target);
+    match has_query(target) {
+        true => redact_query_target(target),
+        false => Cow::Borrowed(target),
     }
+}
+
+/// Whether a target has a query, the only part [`redact_target`] may change. Most targets
+/// have none: eight bytes at a time tell (targets are short, and memchr's set-up cost more
+/// than the scan).
+pub fn has_query(target: &str) -> bool {
+    has_byte(target.as_bytes(), b'?')
+}
+
+/// [`redact_target`] of a target with a query.
+pub fn redact_query_target(target: &str) -> Cow<'_, str> {
     let Some(at) = target.bytes().position(|b| b == b'?') else {
         return Cow::Borrowed(target);
     };

@@ -4,6 +4,7 @@
 //! addressing, and its findings their hint.
 
 use super::fastjson::{HEADS, JsonBuf, string};
+use super::rows::QuietSeen;
 use crate::s3::Addressing;
 
 /// A string's JSON text (quotes and escapes), kept with the string it was made from: values
@@ -122,6 +123,8 @@ pub struct RowMemo {
     pub(super) addressing: AddressingText,
     pub(super) heads: [Joined; HEADS],
     pub(super) tail: Joined,
+    /// The `seen` lines' parts text redaction leaves alone.
+    pub(super) seen: QuietSeen,
 }
 
 impl Default for RowMemo {
@@ -136,6 +139,7 @@ impl Default for RowMemo {
             addressing: AddressingText::default(),
             heads: [Joined::default(); HEADS],
             tail: Joined::default(),
+            seen: QuietSeen::default(),
         }
     }
 }

@@ -49,9 +49,9 @@ pub trait Sink {
 /// as the output's buffer (`app::settings`' 256 KiB) goes past it without being copied.
 const OUT_CHUNK: usize = 1 << 18;
 
-/// The last request's row, for its findings' rows: its id, its offset in the rows not yet
-/// handed on, and where its values are.
-type LastRow = Option<(u64, usize, RowSpans)>;
+/// The last request's row, for its findings' rows: its id and its offset in the rows not yet
+/// handed on (where its values are is kept beside it, written in place: [`RowSpans`]).
+type LastRow = Option<(u64, usize)>;
 
 /// The JSON document (docs/json.md), written as it goes: `s3wire`, then `requests` row by row,
 /// then the spooled arrays and the sections known at the end. One row per line.
@@ -63,6 +63,7 @@ pub struct JsonSink<W: Write> {
     /// Request rows not yet handed to `out`, written in place.
     pending: JsonBuf,
     last: LastRow,
+    spans: RowSpans,
     /// Values the rows repeat, escaped once.
     memo: RowMemo,
     requests: u64,
@@ -86,6 +87,7 @@ impl<W: Write> JsonSink<W> {
             // Handed on once it holds OUT_CHUNK bytes: room for one more row, made at once.
             pending: JsonBuf::with_capacity(2 * OUT_CHUNK),
             last: None,
+            spans: RowSpans::default(),
             memo: RowMemo::default(),
             requests: 0,
             attempts,
@@ -140,8 +142,8 @@ impl<W: Write> Sink for JsonSink<W> {
             b",\n    "
         });
         let start = self.pending.len();
-        let spans = r.write_row_memo(&mut self.pending, b"{", &mut self.memo);
-        self.last = Some((r.id, start, spans));
+        let fits = r.write_row_memo(&mut self.pending, b"{", &mut self.memo, &mut self.spans);
+        self.last = fits.then_some((r.id, start));
         self.requests += 1;
         Ok(())
     }
@@ -151,13 +153,12 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn request_finding(&mut self, made: &FindingOfRow<'_>) -> io::Result<()> {
-        // The last row borrowed, not copied: its spans are some 150 bytes.
-        if let Some((id, start, spans)) = &self.last
-            && *id == made.row.id
-            && let Some(b) = made.beside()
+        if let Some((id, start)) = self.last
+            && id == made.row.id
+            && let Some(b) = made.beside(&mut self.memo.seen)
         {
-            let row = RowAt::Other(self.pending.as_bytes().get(*start..).unwrap_or_default());
-            let memo = &mut self.memo;
+            let row = RowAt::Other(self.pending.as_bytes().get(start..).unwrap_or_default());
+            let (memo, spans) = (&mut self.memo, &self.spans);
             return self
                 .findings
                 .push_packed(|out, open| finding_beside(out, open, row, spans, &b, memo));
@@ -208,6 +209,7 @@ pub struct JsonlSink<W: Write> {
     /// Rows not yet handed to `out`, written in place.
     pending: JsonBuf,
     last: LastRow,
+    spans: RowSpans,
     /// Values the rows repeat, escaped once.
     memo: RowMemo,
     /// One serde-written row, reused.
@@ -225,6 +227,7 @@ impl<W: Write> JsonlSink<W> {
             out,
             pending: JsonBuf::with_capacity(2 * OUT_CHUNK),
             last: None,
+            spans: RowSpans::default(),
             memo: RowMemo::default(),
             line: Vec::new(),
         })
@@ -256,9 +259,14 @@ impl<W: Write> Sink for JsonlSink<W> {
             self.write_out()?;
         }
         let start = self.pending.len();
-        let spans = r.write_row_memo(&mut self.pending, REQUEST_LINE, &mut self.memo);
+        let fits = r.write_row_memo(
+            &mut self.pending,
+            REQUEST_LINE,
+            &mut self.memo,
+            &mut self.spans,
+        );
         self.pending.put(b"\n");
-        self.last = Some((r.id, start, spans));
+        self.last = fits.then_some((r.id, start));
         Ok(())
     }
 
@@ -272,14 +280,14 @@ impl<W: Write> Sink for JsonlSink<W> {
     }
 
     fn request_finding(&mut self, made: &FindingOfRow<'_>) -> io::Result<()> {
-        if let Some((_, start, spans)) = self.last.filter(|l| l.0 == made.row.id)
-            && let Some(b) = made.beside()
+        if let Some((_, start)) = self.last.filter(|l| l.0 == made.row.id)
+            && let Some(b) = made.beside(&mut self.memo.seen)
         {
             finding_beside(
                 &mut self.pending,
                 FINDING_LINE,
                 RowAt::Own(start),
-                &spans,
+                &self.spans,
                 &b,
                 &mut self.memo,
             );
@@ -457,14 +465,27 @@ impl Lazy {
         }
     }
 
+    /// The sink, made on the first call. Asked for every row: whether it is made is the
+    /// first test, and the making is out of line (taking the maker on every call was ~30
+    /// instructions a row, 1.2 M of dense-50k's report thread).
+    #[inline]
     fn get(&mut self) -> io::Result<&mut (dyn Sink + Send + 'static)> {
-        if let Some(make) = self.make.take() {
-            self.sink = Some(make()?);
+        if self.sink.is_none() {
+            self.make()?;
         }
         match &mut self.sink {
             Some(s) => Ok(s.as_mut()),
             None => Err(io::Error::other("the report's output could not be opened")),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make(&mut self) -> io::Result<()> {
+        if let Some(make) = self.make.take() {
+            self.sink = Some(make()?);
+        }
+        Ok(())
     }
 }
 
