@@ -156,18 +156,21 @@ fn status_line(input: &[u8]) -> Read<StatusLine<'_>> {
 }
 
 /// `HTTP/1.0` or `HTTP/1.1` at `at`: the minor version and where it ends. Fewer bytes that
-/// begin `HTTP/1.` are short of it (httparse waits for the digit too).
+/// begin `HTTP/1.` are short of it (httparse waits for the digit too). Compared as one word:
+/// byte by byte, ~12 instructions more a head.
 fn version(input: &[u8], at: usize) -> Read<(u8, usize)> {
+    const HTTP_1_1: u64 = u64::from_le_bytes(*b"HTTP/1.1");
+    const HTTP_1_0: u64 = u64::from_le_bytes(*b"HTTP/1.0");
     let rest = input.get(at..).unwrap_or_default();
-    let Some(word) = rest.get(..8) else {
+    let Some(word) = rest.first_chunk::<8>() else {
         return Err(match b"HTTP/1.".starts_with(rest) {
             true => Stop::Short,
             false => Stop::Unsure,
         });
     };
-    match word {
-        b"HTTP/1.1" => Ok((1, at + 8)),
-        b"HTTP/1.0" => Ok((0, at + 8)),
+    match u64::from_le_bytes(*word) {
+        HTTP_1_1 => Ok((1, at + 8)),
+        HTTP_1_0 => Ok((0, at + 8)),
         _ => Err(Stop::Unsure),
     }
 }
@@ -183,27 +186,28 @@ fn code(input: &[u8], at: usize) -> Read<u16> {
     })
 }
 
-/// The fields from `at` to the empty line, and the head's length.
-fn fields(input: &[u8], mut at: usize, names: &mut Names) -> Read<(Headers, usize)> {
-    let first = at;
+/// The fields from `first` to the empty line, and the head's length.
+fn fields(input: &[u8], first: usize, names: &mut Names) -> Read<(Headers, usize)> {
+    // Read from the first field's name on (where the kept text starts), so that a place in
+    // `input` is already a span's offset (subtracting the start from each cost ~5 instructions
+    // a field): below the input's length, they fit a span's 32 bits when it does.
+    u32::try_from(input.len()).map_err(|_| Stop::Unsure)?;
+    let input = input.get(first..).ok_or(Stop::Short)?;
     let mut spans = Vec::with_capacity(16);
     let mut index = Index::default();
-    let mut last_end = at;
-    // Offsets from the first field's name (where the kept text starts): below the input's
-    // length, they fit a span's 32 bits when it does.
-    u32::try_from(input.len()).map_err(|_| Stop::Unsure)?;
-    let offset = |i: usize| i.wrapping_sub(first) as u32;
+    let mut last_end = 0;
+    let mut at = 0;
     loop {
         if byte(input, at)? == b'\r' {
             let len = crlf(input, at)?;
-            let region = input.get(first..last_end).ok_or(Stop::Unsure)?;
+            let region = input.get(..last_end).ok_or(Stop::Unsure)?;
             // Not checked again: every byte of the region was read above as ASCII (a name's
             // `tchar`s, its colon, a value's printable bytes, a line's CR LF), and checking it
             // again cost ~90 instructions a head.
             debug_assert!(region.is_ascii());
             // SAFETY: the region is ASCII (above), and ASCII is valid UTF-8.
             let text = unsafe { std::str::from_utf8_unchecked(region) };
-            return Ok((Headers::from_parts(text, spans, index), len));
+            return Ok((Headers::from_parts(text, spans, index), first + len));
         }
         let (colon, known) = names.name(input, at)?;
         let field = field_line(input, colon)?;
@@ -212,10 +216,10 @@ fn fields(input: &[u8], mut at: usize, names: &mut Names) -> Read<(Headers, usiz
         }
         index.note_field(spans.len(), known);
         spans.push(Span {
-            start: offset(at),
-            name_end: offset(colon),
-            value_start: offset(field.value_start),
-            end: offset(field.value_end),
+            start: at as u32,
+            name_end: colon as u32,
+            value_start: field.value_start as u32,
+            end: field.value_end as u32,
         });
         last_end = field.value_end;
         at = field.next;
@@ -249,14 +253,21 @@ fn field_line(input: &[u8], colon: usize) -> Read<FieldLine> {
     let line_end = printable_end(input, value_start);
     let next = crlf(input, line_end)?;
     let mut value_end = line_end;
-    while value_end > value_start && input.get(value_end - 1) == Some(&b' ') {
-        value_end -= 1;
+    if value_end > value_start && input.get(value_end - 1) == Some(&b' ') {
+        value_end = spaces_start(input, value_start, value_end);
     }
     Ok(FieldLine {
         value_start,
         value_end,
         next,
     })
+}
+
+/// Where the run of spaces that ends at `end` (after a value: rare) begins, not before `from`.
+#[cold]
+fn spaces_start(input: &[u8], from: usize, end: usize) -> usize {
+    let run = input.get(from..end).unwrap_or_default();
+    end - run.iter().rev().take_while(|&&b| b == b' ').count()
 }
 
 /// Field names under sixteen bytes one direction of a connection sent last, and which [`Field`]
@@ -310,10 +321,10 @@ impl Names {
         let line = chunk.map(|bytes| u128::from_le_bytes(*bytes));
         if let (Some(chunk), Some(line)) = (chunk, line) {
             let len = lanes::colons(chunk).trailing_zeros() as usize;
-            // A remembered name (with its colon) fills its bytes: equal only to itself.
+            // A remembered name (with its colon) fills its bytes: equal only to itself. An
+            // empty slot (all zero) is never equal: the line's bytes compared end in a colon.
             if let Some(name) = self.slots.get(slot(len, line))
                 && len < 16
-                && name.bytes != [0; 16]
                 && line & low_bytes(len + 1) == u128::from_le_bytes(name.bytes)
             {
                 return Ok((at + len, name.field));
@@ -470,6 +481,7 @@ fn run_end(
 ) -> usize {
     // The rest as a slice, not `at..at + 16`: that range's overflow cost a test a step.
     let mut rest = input.get(at..).unwrap_or_default();
+    // Sixteen bytes a step: most runs (names, values but a signature) end in the first.
     while let Some((chunk, after)) = rest.split_first_chunk::<16>() {
         let marked = mask(chunk);
         if marked != 0 {
@@ -477,6 +489,20 @@ fn run_end(
         }
         at += 16;
         rest = after;
+        // Past them, thirty-two a step, one test for both halves: a long run (an
+        // `Authorization` value of ~200 bytes) cost ~6 instructions less each 32 bytes.
+        while let Some((pair, after)) = rest.split_first_chunk::<32>() {
+            let (low, high) = pair.split_at(16);
+            let (Some(low), Some(high)) = (low.first_chunk(), high.first_chunk()) else {
+                break;
+            };
+            let marked = mask(low) | mask(high) << 16;
+            if marked != 0 {
+                return at + marked.trailing_zeros() as usize;
+            }
+            at += 32;
+            rest = after;
+        }
     }
     at + rest.iter().take_while(|&&b| keep(b)).count()
 }
