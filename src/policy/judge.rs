@@ -12,6 +12,7 @@ use super::endpoints::{Endpoint, Origin, Policy, Scheme, normalised};
 use super::evaluate::{AttemptView, Candidate, attempt_finding, request_findings};
 use super::finding::Finding;
 use super::knowledge::Knowledge;
+use super::verdict::Verdicts;
 use crate::facts::{Attempt, Request, TlsHello};
 use crate::flow::FastHash;
 use crate::time::Timestamp;
@@ -132,6 +133,8 @@ pub struct Judge {
     stats: JudgeStats,
     /// Requests' findings made lean ([`Judge::lean_findings`]).
     lean: bool,
+    /// The last plaintext request's lean findings, to be given again to the next ones like it.
+    verdicts: Verdicts,
 }
 
 /// Early-judged plaintext requests with the same Host header (as sent) and server IP, counted
@@ -171,6 +174,7 @@ impl Judge {
             early_run: EarlyRun::default(),
             stats: JudgeStats::default(),
             lean: false,
+            verdicts: Verdicts::default(),
         }
     }
 
@@ -213,6 +217,7 @@ impl Judge {
                 .push((e.host.clone(), n, t.time));
         }
         self.policy.extend([e]);
+        self.verdicts.forget();
     }
 
     /// A ClientHello as knowledge only (its server speaks TLS, its names), without making its
@@ -412,7 +417,12 @@ impl Judge {
             Pending::Request(r) => {
                 // Room for the usual one finding; a Vec's first growth makes room for four.
                 let mut findings = Vec::with_capacity(1);
-                request_findings(&self.policy, &self.known, &r, self.lean, &mut findings);
+                match self.lean {
+                    true => self
+                        .verdicts
+                        .findings(&self.policy, &self.known, &r, &mut findings),
+                    false => request_findings(&self.policy, &self.known, &r, false, &mut findings),
+                }
                 Judged::Request(r, findings)
             }
             Pending::Attempt(a) => {

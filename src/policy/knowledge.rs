@@ -33,6 +33,9 @@ pub struct Knowledge {
     /// The last request's (scheme, client IP, server IP) and Host, once what it teaches is
     /// known: the requests of a client mostly repeat it, and learning it again changes nothing.
     last: Option<(Learned, String)>,
+    /// Counts the changes to what a lookup answers (a server, name or address added): an
+    /// answer remembered at one count holds as long as the count stays.
+    generation: u64,
 }
 
 type Learned = (Scheme, IpAddr, IpAddr);
@@ -48,19 +51,27 @@ struct ClientNames {
     ips: HashSet<IpAddr>,
 }
 
+/// What adding a name to a capped set did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Added {
+    New,
+    Known,
+    Capped,
+}
+
 impl ClientNames {
-    fn add(&mut self, name: &str) -> bool {
+    fn add(&mut self, name: &str) -> Added {
         if self.exact.contains(name) {
-            return true;
+            return Added::Known;
         }
         if self.exact.len() >= MAX_NAMES_PER_KEY {
-            return false;
+            return Added::Capped;
         }
         for p in parents(name) {
             self.parents.insert(p.to_string());
         }
         self.exact.insert(name.to_string());
-        true
+        Added::New
     }
 
     /// `host` is one of the names, a subdomain of one, or a parent of one.
@@ -80,19 +91,25 @@ impl Knowledge {
     /// A ClientHello: its server speaks TLS, its SNI names the server IP and is a TLS name of
     /// its client.
     pub fn learn_tls(&mut self, t: &TlsHello) {
-        self.tls_servers.insert(t.server);
+        let mut new = self.tls_servers.insert(t.server);
         let names = self.tls_names.entry(t.client.ip()).or_default();
         match t.sni.as_deref().map(normalise_host) {
             Some(sni) if !sni.is_empty() => {
-                if !names.add(&sni) {
-                    self.capped += 1;
+                match names.add(&sni) {
+                    Added::New => new = true,
+                    Added::Known => {}
+                    Added::Capped => self.capped += 1,
                 }
                 self.name_ip(t.server.ip(), &sni);
             }
-            _ => {
-                names.ips.insert(t.server.ip());
-            }
+            _ => new |= names.ips.insert(t.server.ip()),
         }
+        self.generation += u64::from(new);
+    }
+
+    /// The count of changes so far (see the field): equal counts, equal answers.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// A request: its Host names the server IP; a decrypted one is a TLS name of its client;
@@ -117,9 +134,13 @@ impl Knowledge {
         let mut kept = true;
         if r.scheme == Scheme::Https {
             let names = self.tls_names.entry(r.client.ip()).or_default();
-            if !names.add(&host) {
-                self.capped += 1;
-                kept = false;
+            match names.add(&host) {
+                Added::New => self.generation += 1,
+                Added::Known => {}
+                Added::Capped => {
+                    self.capped += 1;
+                    kept = false;
+                }
             }
         }
         kept &= self.name_ip(r.server.ip(), &host);
@@ -143,6 +164,7 @@ impl Knowledge {
             return false;
         }
         names.insert(host.to_string());
+        self.generation += 1;
         true
     }
 

@@ -20,6 +20,7 @@ pub mod judge;
 mod knowledge;
 pub mod redirects;
 pub mod severity;
+mod verdict;
 
 pub use aws_config::{ConfigError, Resolution, resolve, resolve_detailed};
 pub use endpoints::{Endpoint, EndpointError, Origin, Policy, Scheme};
