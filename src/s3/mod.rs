@@ -193,8 +193,8 @@ fn classify_with(
 /// The usual request (whole, origin-form, GET/PUT/DELETE/HEAD of a bucket or an object, to a
 /// host that is S3 or signed for S3, without a query or with one the general path has read
 /// before), classified by what `memo` remembers of its kind; None for any other request, which
-/// [`classify_anew`] classifies. `learn` is set when only its query was new: the general path
-/// then remembers it ([`learn_queried`]).
+/// [`classify_anew`] classifies. `learn` is set when only its query was new, or new at this
+/// place: the general path then remembers it ([`learn_queried`]).
 ///
 /// For such a request the general path has nothing to do but read the Host and scope, split
 /// the path and match: no query to read but in the match (presigned, `x-id`), no path-style
@@ -235,7 +235,15 @@ fn usual_request(
         "" => ops.op(classify::queryless_place_of(&r)?, || {
             classify::match_operation(&r)
         })?,
-        query => ops.queried_op(classify::queried_place_of(&r)?, query)?,
+        // Known, but not at this place (`?tagging` of a bucket and of an object): learned
+        // here too, or this place would take both paths every time.
+        query => match ops.queried_op(classify::queried_place_of(&r)?, query) {
+            Some(op) => op,
+            None => {
+                *learn = true;
+                return None;
+            }
+        },
     };
     let mut out = named(Ok(op), split.addressing);
     if detail == Detail::Full {

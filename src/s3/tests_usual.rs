@@ -256,6 +256,32 @@ fn a_query_classified_once_takes_the_usual_path() {
     );
     let other = "/bench-bucket?list-type=2&prefix=other%2F";
     assert_eq!(usual(other, &mut memo), (None, true));
+    // The same text at another place (an object's, not the bucket's) is learned there too.
+    let tagging = |t: &str, memo: &mut HostMemo| {
+        let req = request("GET", t, &headers);
+        classify_seen(&req, Seen::of(&req), &hints, memo).operation
+    };
+    assert_eq!(
+        tagging("/bench-bucket?tagging", &mut memo).as_deref(),
+        Ok("GetBucketTagging")
+    );
+    assert_eq!(
+        usual("/bench-bucket/k?tagging", &mut memo),
+        (None, true),
+        "new at this place"
+    );
+    assert_eq!(
+        tagging("/bench-bucket/k?tagging", &mut memo).as_deref(),
+        Ok("GetObjectTagging")
+    );
+    assert_eq!(
+        usual("/bench-bucket/k?tagging", &mut memo),
+        (Some(Ok("GetObjectTagging")), false)
+    );
+    assert_eq!(
+        usual("/bench-bucket?tagging", &mut memo),
+        (Some(Ok("GetBucketTagging")), false)
+    );
     let named = "/bench-bucket/k?x-id=GetObject";
     let req = request("GET", named, &headers);
     classify_seen(&req, Seen::of(&req), &hints, &mut memo);
