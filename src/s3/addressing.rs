@@ -385,6 +385,36 @@ pub(crate) fn split<'a>(
     path: &'a str,
 ) -> Split<'a> {
     let rest = path.strip_prefix('/').unwrap_or(path);
+    let slash = || memchr::memchr(b'/', rest.as_bytes());
+    split_rest(addressing, host_bucket, rest, slash)
+}
+
+/// [`split`], told where the path's second `/` is (`slash`, as the scan of the whole target
+/// found it): the search [`split`] makes is not made again. A path that does not start with
+/// `/` is split the general way.
+#[inline(always)] // see `usual_request` in mod.rs
+pub(crate) fn split_marked<'a>(
+    addressing: Addressing,
+    host_bucket: Option<&'a str>,
+    path: &'a str,
+    slash: Option<usize>,
+) -> Split<'a> {
+    match path.strip_prefix('/') {
+        // The slash's place in `rest`, one byte after the leading `/`.
+        Some(rest) => split_rest(addressing, host_bucket, rest, || slash?.checked_sub(1)),
+        None => split(addressing, host_bucket, path),
+    }
+}
+
+/// The path without its leading `/` (`rest`) split: the bucket up to its first `/` (at
+/// `slash()`, asked only in path style) and the key after it.
+#[inline(always)]
+fn split_rest<'a>(
+    addressing: Addressing,
+    host_bucket: Option<&'a str>,
+    rest: &'a str,
+    slash: impl FnOnce() -> Option<usize>,
+) -> Split<'a> {
     let non_empty = |s: &'a str| (!s.is_empty()).then_some(s);
     match host_bucket {
         Some(b) => Split {
@@ -393,7 +423,8 @@ pub(crate) fn split<'a>(
             raw_key: non_empty(rest),
         },
         None => {
-            let (bucket, key) = super::split_once_byte(rest, b'/').unwrap_or((rest, ""));
+            let at_slash = |at: usize| Some((rest.get(..at)?, rest.get(at + 1..)?));
+            let (bucket, key) = slash().and_then(at_slash).unwrap_or((rest, ""));
             Split {
                 addressing,
                 bucket: non_empty(bucket),

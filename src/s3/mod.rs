@@ -33,6 +33,7 @@ mod memo;
 #[rustfmt::skip]
 pub mod ops;
 mod query;
+mod scan;
 pub mod table;
 
 pub use addressing::{Addressing, HostHints};
@@ -228,7 +229,7 @@ fn usual_request(
     let (host, shape, ops) = memo.read_beside_ops(seen.host?, hints)?;
     let kind = shape.kind(&host.name);
     s3_evidence(req, none, &kind, &host, (auth, scope.as_deref())).ok()?;
-    let split = split_for(req, &kind, target.path);
+    let split = split_for(req, &kind, target);
     split.bucket?;
     let r = matcher_request(req, none, &kind, &split, target.path);
     let op = match target.query {
@@ -247,7 +248,7 @@ fn usual_request(
     };
     let mut out = named(Ok(op), split.addressing);
     if detail == Detail::Full {
-        out.note = set_bucket_and_key(&mut out, &split, target.path);
+        out.note = set_bucket_and_key(&mut out, &split, target);
     }
     Some(out)
 }
@@ -326,7 +327,7 @@ fn classify_into(
         Err(_) if cut::may_lack_signal(req, &kind) => {}
         other => other?,
     }
-    let mut split = split_for(req, &kind, target.path);
+    let mut split = split_for(req, &kind, &target);
     let mut matched = match_with_x_id(req, &query, &kind, &host, &mut split, target.path, notes);
     let hinted_exactly = kind == HostKind::Hinted { prefix: None };
     if (kind == HostKind::Other || hinted_exactly)
@@ -356,7 +357,7 @@ fn classify_into(
     }
     out.addressing = split.addressing;
     if detail == Detail::Full {
-        notes.extend(set_bucket_and_key(out, &split, target.path));
+        notes.extend(set_bucket_and_key(out, &split, &target));
     }
     cut::judge(req, out, notes)?;
     let matched = matched?;
@@ -394,12 +395,16 @@ fn learn_queried(
     }
 }
 
-/// Bucket and key, percent-decoded; the note on a lossy key. What lies in `path` (the key, and
-/// the bucket read path-style) is taken as it is when the path has no `%`: one search instead
-/// of one for each.
+/// Bucket and key, percent-decoded; the note on a lossy key. What lies in the target's path
+/// (the key, and the bucket read path-style) is taken as it is when the path has no `%`: one
+/// search instead of one for each (none when [`plain_target`] marked it).
 #[inline(always)] // see `usual_request`
-fn set_bucket_and_key(out: &mut S3Request, split: &Split, path: &str) -> Option<String> {
-    let plain_path = memchr::memchr(b'%', path.as_bytes()).is_none();
+fn set_bucket_and_key(out: &mut S3Request, split: &Split, target: &Target) -> Option<String> {
+    let path = target.path;
+    let plain_path = match target.marks {
+        Some(marks) => !marks.percent,
+        None => memchr::memchr(b'%', path.as_bytes()).is_none(),
+    };
     fn decode<'s>(s: &'s str, path: &str, plain_path: bool) -> (std::borrow::Cow<'s, str>, bool) {
         match plain_path && within(path, s) {
             true => (std::borrow::Cow::Borrowed(s), false),
@@ -427,6 +432,9 @@ struct Target<'a> {
     authority: Option<&'a str>,
     path: &'a str,
     query: &'a str,
+    /// What [`plain_target`]'s pass saw of the path (None from the general reading: then the
+    /// bucket's end and a `%` are searched for).
+    marks: Option<scan::Marks>,
 }
 
 /// RFC 9112 §3.2: origin-form `/p?q`, absolute-form `http://h/p?q` (its authority is the host,
@@ -467,32 +475,28 @@ fn any_target<'a>(t: &'a str, method: &str) -> Result<Target<'a>, String> {
         authority,
         path,
         query,
+        marks: None,
     })
 }
 
 /// The usual origin-form target, `/path` or `/path?query` with no `#` and no `:` in it, read
-/// by one or two byte searches where [`parse_target`] makes three (a test holds the two to
-/// the same reading); None for any other.
+/// in one pass ([`scan`]) that also marks what splitting its path looks for (a test holds it to
+/// [`any_target`]'s reading); None for any other.
 fn plain_target(t: &str) -> Option<Target<'_>> {
     if !t.starts_with('/') {
         return None;
     }
-    let (path, query) = match memchr::memchr3(b'#', b':', b'?', t.as_bytes()) {
+    let marks = scan::marks(t.as_bytes())?;
+    let (path, query) = match marks.query {
         None => (t, ""),
-        Some(at) if t.as_bytes().get(at) == Some(&b'?') => {
-            let (path, query) = (t.get(..at)?, t.get(at + 1..)?);
-            if memchr::memchr2(b'#', b':', query.as_bytes()).is_some() {
-                return None;
-            }
-            (path, query)
-        }
-        Some(_) => return None,
+        Some(at) => (t.get(..at)?, t.get(at + 1..)?),
     };
     // Not empty: it starts with the `/`.
     Some(Target {
         authority: None,
         path,
         query,
+        marks: Some(marks),
     })
 }
 
@@ -609,8 +613,9 @@ fn header_scope(authorization: &str) -> Option<(Option<&str>, usize)> {
 
 /// The addressing style the Host implies, applied to the path.
 #[inline(always)] // see `usual_request`
-fn split_for<'a>(req: &HttpRequest, kind: &HostKind<'a>, path: &'a str) -> Split<'a> {
+fn split_for<'a>(req: &HttpRequest, kind: &HostKind<'a>, target: &Target<'a>) -> Split<'a> {
     use Addressing as A;
+    let path = target.path;
     let (addressing, bucket) = match kind {
         HostKind::Aws { form, prefix } => match (form, prefix) {
             (AwsForm::ObjectLambda, _) if is_wgor(req, path) => (A::ObjectLambda, None),
@@ -639,7 +644,10 @@ fn split_for<'a>(req: &HttpRequest, kind: &HostKind<'a>, path: &'a str) -> Split
             raw_key: None,
         };
     }
-    addressing::split(addressing, bucket, path)
+    match target.marks {
+        Some(marks) => addressing::split_marked(addressing, bucket, path, marks.slash),
+        None => addressing::split(addressing, bucket, path),
+    }
 }
 
 /// `POST /WriteGetObjectResponse` on an Object Lambda host, in path style (bucket names have no

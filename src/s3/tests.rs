@@ -531,15 +531,25 @@ mod total {
             }
         }
 
-        /// A target the quick reading takes is read as the general one reads it.
+        /// A target the quick reading takes is read as the general one reads it, and its
+        /// path split as the general split finds it.
         #[test]
         fn plain_targets_are_read_as_any_target(
             target in proptest::collection::vec(piece(), 0..12),
             first in prop_oneof![Just(""), Just("/"), Just("#"), Just("?"), Just("*")],
+            host_bucket in prop_oneof![Just(None), Just(Some("hb"))],
         ) {
             let t = format!("{first}{}", target.concat());
             if let Some(plain) = plain_target(&t) {
-                prop_assert_eq!(Ok(plain), any_target(&t, "GET"));
+                let marks = plain.marks.expect("a plain target is marked");
+                let unmarked = Target { marks: None, ..plain };
+                prop_assert_eq!(Ok(unmarked), any_target(&t, "GET"));
+                prop_assert_eq!(marks.percent, plain.path.contains('%'));
+                let (a, path) = (Addressing::Path, plain.path);
+                prop_assert_eq!(
+                    addressing::split_marked(a, host_bucket, path, marks.slash),
+                    addressing::split(a, host_bucket, path)
+                );
             }
         }
 
