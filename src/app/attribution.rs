@@ -93,7 +93,7 @@ impl Attribution {
                 Fact::Request(r) => {
                     let conn = ConnId(r.connection);
                     if r.process.is_none() {
-                        r.process = self.processes.get(&conn).cloned();
+                        r.process = self.processes.get(&conn).cloned().map(Box::new);
                     }
                     if r.owner.is_none() {
                         r.owner = self.owners.get(&conn).copied();

@@ -202,11 +202,11 @@ mod tests {
             bucket: Some("fx-live".into()),
             key: Some("a.txt".into()),
             status: Some(204),
-            process: Some(ProcessInfo {
+            process: Some(Box::new(ProcessInfo {
                 pid: 4242,
                 name: "python3".into(),
                 cmdline: "python3 repro.py".into(),
-            }),
+            })),
             ..Request::sample(1, time, "127.0.0.1:40000", "127.0.0.1:5000")
         }
     }

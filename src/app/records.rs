@@ -67,7 +67,7 @@ pub struct Deferred {
 struct ConnView {
     client: SocketAddr,
     server: SocketAddr,
-    tls: Option<RequestTls>,
+    tls: Option<Box<RequestTls>>,
     server_replied_tls: bool,
     reset: bool,
 }
@@ -285,6 +285,7 @@ impl Records {
 
     /// The connection's full state, made on its first bytes (see [`Slot`]), with the list its
     /// protocol events go into (empty) and where they go from there.
+    #[inline(always)]
     fn live(&mut self, id: ConnId) -> (Option<&mut Conn>, &mut Vec<ProtoEvent>, Outlets<'_>) {
         let p = self.parts();
         let (proto, keylog) = (p.limits.proto, p.keylog);
@@ -453,8 +454,18 @@ struct Outlets<'r> {
 }
 
 impl Outlets<'_> {
-    /// Every event in `events` (emptied), made by connection `id`.
+    /// Every event in `events` (emptied), made by connection `id`. Half of a request-dense
+    /// capture's segments make none (a request's first segments, a response's body): for them
+    /// nothing is set up to drain, and the look-up of the connection ([`Records::live`]) is
+    /// inlined.
+    #[inline(always)]
     fn proto_events(&mut self, c: &mut Conn, id: ConnId, events: &mut Vec<ProtoEvent>) {
+        if !events.is_empty() {
+            self.drain_proto_events(c, id, events);
+        }
+    }
+
+    fn drain_proto_events(&mut self, c: &mut Conn, id: ConnId, events: &mut Vec<ProtoEvent>) {
         for ev in events.drain(..) {
             self.proto_event(c, id, ev);
         }
@@ -542,10 +553,12 @@ impl Outlets<'_> {
         let view = ConnView {
             client: c.client,
             server: c.server,
-            tls: c.tls.as_ref().map(|t| RequestTls {
-                sni: t.sni.clone(),
-                version: t.version.clone(),
-                decrypted: true,
+            tls: c.tls.as_ref().map(|t| {
+                Box::new(RequestTls {
+                    sni: t.sni.clone(),
+                    version: t.version.clone(),
+                    decrypted: true,
+                })
             }),
             server_replied_tls: c.server_replied_tls,
             reset: c.reset,

@@ -92,10 +92,10 @@ impl Redactor {
             request_body_bytes: r.request_body_bytes,
             response_body_bytes: r.response_body_bytes,
             response_time: r.response_time,
-            tls: r.tls.take(),
+            tls: r.tls.take().map(|t| *t),
             connection: r.connection,
             // Redacted when it was read from /proc (`source::procs`).
-            process: r.process.take(),
+            process: r.process.take().map(|p| *p),
             owner: r.owner,
         }
     }

@@ -383,10 +383,12 @@ mod tests {
 
     fn row(id: u64, process: Option<u32>, owner: Option<Owner>) -> RequestRecord {
         Redactor { on: true }.request(Request {
-            process: process.map(|pid| ProcessInfo {
-                pid,
-                name: "python3".into(),
-                cmdline: "python3 s.py".into(),
+            process: process.map(|pid| {
+                Box::new(ProcessInfo {
+                    pid,
+                    name: "python3".into(),
+                    cmdline: "python3 s.py".into(),
+                })
             }),
             owner,
             ..Request::sample(id, Timestamp(id as i64), "127.0.0.1:4000", "127.0.0.1:80")
