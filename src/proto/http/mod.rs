@@ -388,6 +388,7 @@ impl Headers {
     }
 
     /// Fields already found in `text` (a plain head's, `plain.rs`), and their index.
+    #[inline(always)]
     fn from_parts(text: &str, spans: Vec<Span>, index: Index) -> Headers {
         Headers {
             text: text.to_owned(),
