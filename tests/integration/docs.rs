@@ -119,6 +119,7 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("only", "scripts/bench-hostile"),
     ("top", "scripts/thread-instructions"),
     ("runs", "scripts/thread-cpu"),
+    ("rounds", "scripts/alternate"),
     ("endpoint-url", "aws cli"),
     ("no-verify-ssl", "aws cli"),
     ("locked", "cargo install"),
