@@ -270,7 +270,7 @@ fn spaces_start(input: &[u8], from: usize, end: usize) -> usize {
     end - run.iter().rev().take_while(|&&b| b == b' ').count()
 }
 
-/// Field names under sixteen bytes one direction of a connection sent last, and which [`Field`]
+/// Field names under 32 bytes one direction of a connection sent last, and which [`Field`]
 /// each is. A client or a server on a kept-alive connection sends the same names head after
 /// head: a name that is one of these, found by where the first colon of its line is and one
 /// compare, is not read again as a run of `tchar`s, nor its `Field` looked for (~60
