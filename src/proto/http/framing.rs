@@ -40,19 +40,27 @@ pub(crate) struct RequestBody {
 
 /// RFC 9112 §6.3 for requests: chunked, else Content-Length, else no body.
 pub(crate) fn request_body(headers: &Headers) -> RequestBody {
-    let (coding, length) = body_fields(headers);
+    let framing = match usual_length(headers) {
+        Some(length) => Ok(length.map_or(Framing::Empty, Framing::Length)),
+        None => request_framing(headers),
+    };
     let expect = headers.field(Field::Expect);
-    let upgrade = headers.field(Field::Upgrade).is_some();
-    let framing = match coding {
+    RequestBody {
+        framing,
+        expect_continue: expect.is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue")),
+        upgrade: headers.field(Field::Upgrade).is_some(),
+    }
+}
+
+/// [`request_body`]'s framing for any request, the usual ones too.
+#[inline(never)]
+fn request_framing(headers: &Headers) -> Result<Framing, FramingError> {
+    let (coding, length) = body_fields(headers);
+    match coding {
         // Item 4: a request whose final coding is not chunked cannot be delimited.
         Some(false) => Err(FramingError::RequestNotChunked),
         Some(true) => Ok(Framing::Chunked),
         None => length.map(|l| l.map_or(Framing::Empty, Framing::Length)),
-    };
-    RequestBody {
-        framing,
-        expect_continue: expect.is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue")),
-        upgrade,
     }
 }
 
@@ -73,12 +81,39 @@ pub(crate) fn response_framing(
     if method == Some("CONNECT") && (200..300).contains(&status) {
         return Ok(Framing::Tunnel);
     }
+    match usual_length(headers) {
+        Some(length) => Ok(length.map_or(Framing::UntilClose, Framing::Length)),
+        None => response_body_framing(headers),
+    }
+}
+
+/// Items 3 to 8 of [`response_framing`] for any response, the usual ones too.
+#[inline(never)]
+fn response_body_framing(headers: &Headers) -> Result<Framing, FramingError> {
     let (coding, length) = body_fields(headers);
     match coding {
         Some(true) => Ok(Framing::Chunked),
         // Item 4: a final coding other than chunked is read until close.
         Some(false) => Ok(Framing::UntilClose),
         None => Ok(length?.map_or(Framing::UntilClose, Framing::Length)),
+    }
+}
+
+/// The body length of the usual message, from the fields' index alone: without
+/// Transfer-Encoding, with no Content-Length (`Some(None)`) or one of plain digits. None for
+/// any other message, which [`body_fields`] reads (and reads these the same way). Every message
+/// comes through here: going to [`body_fields`] (two calls, a pair with an error in it returned
+/// through memory) cost ~58 instructions a head more (2.9 M on a capture of 25,000 requests).
+#[inline(always)]
+fn usual_length(headers: &Headers) -> Option<Option<u64>> {
+    if headers.field(Field::TransferEncoding).is_some()
+        || !headers.at_most_once(Field::ContentLength)
+    {
+        return None;
+    }
+    match headers.field(Field::ContentLength) {
+        None => Some(None),
+        Some(value) => plain_length(value.as_bytes()).map(Some),
     }
 }
 
@@ -474,6 +509,9 @@ mod index_tests {
             Just(""),
             Just("0"),
             Just("12"),
+            Just("007"),
+            Just("18446744073709551615"),
+            Just("18446744073709551616"),
             Just(" 12 "),
             Just("12, 12"),
             Just("12,13"),
@@ -518,6 +556,23 @@ mod index_tests {
                 prop_assert_eq!(lengths(Some(n), &raw), Ok(Some(n)));
                 prop_assert!(lengths(Some(n ^ 1), &raw).is_err());
             }
+        }
+
+        /// The usual messages' length, from the index, is what the general way reads: for
+        /// requests and responses, framing fields or not, repeated, listed, cased any way.
+        #[test]
+        fn the_usual_length_is_the_general_framing(
+            fields in proptest::collection::vec(field(), 0..6)
+        ) {
+            let headers: Headers = fields.iter().cloned().collect();
+            if let Some(length) = usual_length(&headers) {
+                prop_assert_eq!(body_fields(&headers), (None, Ok(length)));
+            }
+            prop_assert_eq!(request_body(&headers).framing, request_framing(&headers));
+            prop_assert_eq!(
+                response_framing(Some("GET"), 200, &headers),
+                response_body_framing(&headers)
+            );
         }
 
         #[test]
