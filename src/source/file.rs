@@ -253,7 +253,11 @@ impl FileSource {
     /// from: that record when only its check failed.
     #[inline]
     fn usual_record(&mut self) -> Result<FrameAt, Option<Parsed>> {
-        match self.buffered_legacy_record() {
+        let usual = match self.format {
+            Format::Ng(_) => self.buffered_ng_record(),
+            _ => self.buffered_legacy_record(),
+        };
+        match usual {
             Some(at) if self.buf.intact(self.pending) => Ok(at),
             unchecked => Err(unchecked.map(Parsed::Frame)),
         }
@@ -636,6 +640,30 @@ impl FileSource {
             data: 16..total,
             orig_len,
         })
+    }
+
+    /// The usual next item of a pcapng capture, read where it lies: an Enhanced Packet Block
+    /// without options wholly in the buffer, after no damage, for an interface the section
+    /// described. It is the frame [`Self::ng_block`] would give through
+    /// [`Section::enhanced_packet_fast`] (nothing is read, so no read can fail or go idle);
+    /// None for any other block, which the general path reads. Reading each block through the
+    /// general path was ~380 instructions a packet more than a legacy record's (dense-50k as
+    /// pcapng: analysis thread 217.6 M against 198.6 M as pcap, callgrind).
+    fn buffered_ng_record(&mut self) -> Option<FrameAt> {
+        let Format::Ng(section) = &mut self.format else {
+            return None;
+        };
+        if self.damage.is_some() {
+            return None;
+        }
+        let rest = self.buf.available().get(self.pending..)?;
+        let len = usize::try_from(section.u32_at(rest, 4)?).ok()?;
+        let block = rest.get(..len).filter(|_| len <= MAX_BLOCK)?;
+        let Ok(Parsed::Frame(at)) = section.enhanced_packet_fast(block)? else {
+            return None;
+        };
+        self.buf.consume(mem::replace(&mut self.pending, len));
+        Some(at)
     }
 
     /// One pcapng block (draft-ietf-opsawg-pcapng §3.1): type, total length, body, total length.
