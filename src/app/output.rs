@@ -80,8 +80,8 @@ impl Writer {
         match item {
             Fact::Hello(h) => self.judge.tls(&h),
             Fact::Request(r) => self.judge.request(r, &mut self.judged),
-            Fact::Exchange(d) => {
-                let r = self.classifier.request(*d);
+            Fact::Exchange(mut d) => {
+                let r = self.classifier.request(&mut d);
                 self.judge.request(r, &mut self.judged);
             }
             Fact::Attempt(a) => self.judge.attempt(*a, &mut self.judged),
@@ -382,7 +382,7 @@ fn serve(mut w: Writer, rx: Receiver<Msg>, back: SyncSender<Vec<Item>>) -> io::R
                 // and written: a run of one kind of work keeps its code in the cache (the
                 // same reason the analysis drains its facts in runs).
                 classified.extend(items.drain(..).map(|item| match item {
-                    Fact::Exchange(d) => Fact::Request(w.classifier.request(*d)),
+                    Fact::Exchange(mut d) => Fact::Request(w.classifier.request(&mut d)),
                     other => other,
                 }));
                 for item in classified.drain(..) {
