@@ -659,9 +659,7 @@ impl FileSource {
         let rest = self.buf.available().get(self.pending..)?;
         let len = usize::try_from(section.u32_at(rest, 4)?).ok()?;
         let block = rest.get(..len).filter(|_| len <= MAX_BLOCK)?;
-        let Ok(Parsed::Frame(at)) = section.enhanced_packet_fast(block)? else {
-            return None;
-        };
+        let at = section.plain_epb_frame(block)?;
         self.buf.consume(mem::replace(&mut self.pending, len));
         Some(at)
     }

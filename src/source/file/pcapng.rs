@@ -225,6 +225,36 @@ impl Section {
         &mut self,
         block: &[u8],
     ) -> Option<Result<Parsed, BlockError>> {
+        let epb = self.plain_epb(block)?;
+        Some(self.interface(epb.if_id).map(|iface| {
+            let ts = iface.timestamp(epb.ts_high, epb.ts_low);
+            self.frame(iface, ts, epb.data, epb.origlen)
+        }))
+    }
+
+    /// [`Section::enhanced_packet_fast`] for the usual block, where it lies in the read
+    /// buffer: its frame, or `None` for anything else, a block for an interface the section
+    /// did not describe included (the general path then says so). No `Result` to build and
+    /// take apart, and inlined into its caller: ~25 instructions a packet less than through
+    /// `enhanced_packet_fast` (dense-50k as pcapng).
+    #[inline(always)]
+    pub(super) fn plain_epb_frame(&mut self, block: &[u8]) -> Option<FrameAt> {
+        let epb = self.plain_epb(block)?;
+        let iface = *self.interfaces.get(usize::try_from(epb.if_id).ok()?)?;
+        let ts = iface.timestamp(epb.ts_high, epb.ts_low);
+        self.last_ts = ts;
+        Some(FrameAt {
+            ts,
+            link: iface.link,
+            data: epb.data,
+            orig_len: epb.origlen,
+        })
+    }
+
+    /// An Enhanced Packet Block's fields, when it is one with no options that passes every
+    /// check `pcap-parser` makes.
+    #[inline(always)]
+    fn plain_epb(&self, block: &[u8]) -> Option<PlainEpb> {
         // The fields read at once: one by one, each with its own bounds and byte-order checks,
         // they were ~35 instructions a packet.
         let [block_type, len, if_id, ts_high, ts_low, caplen, origlen] = self.words(block)?;
@@ -241,11 +271,13 @@ impl Section {
         if padded.checked_add(32)? != len || self.u32_at(block, block.len() - 4)? != len {
             return None;
         }
-        let data = 28..28 + usize::try_from(caplen).ok()?;
-        Some(self.interface(if_id).map(|iface| {
-            let ts = iface.timestamp(ts_high, ts_low);
-            self.frame(iface, ts, data, origlen)
-        }))
+        Some(PlainEpb {
+            if_id,
+            ts_high,
+            ts_low,
+            data: 28..28 + usize::try_from(caplen).ok()?,
+            origlen,
+        })
     }
 
     /// §4.4: interface 0, no timestamp; the captured length is the smallest of the original
@@ -327,6 +359,16 @@ fn sub_range(block: &[u8], data: &[u8], len: u32) -> Result<Range<usize>, BlockE
     let end = start.checked_add(len).filter(|&e| e <= block.len());
     end.map(|end| start..end)
         .ok_or_else(|| "packet data lies outside its block".to_string())
+}
+
+/// The fields of an Enhanced Packet Block without options ([`Section::plain_epb`]).
+struct PlainEpb {
+    if_id: u32,
+    ts_high: u32,
+    ts_low: u32,
+    /// Where the packet's bytes lie in the block.
+    data: Range<usize>,
+    origlen: u32,
 }
 
 #[cfg(test)]
