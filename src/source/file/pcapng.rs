@@ -555,7 +555,17 @@ mod tests {
             let plain = caplen_delta == 0 && options.is_empty() && len2_delta == 0;
             let e = Epb { big_endian, if_id, ts, data, caplen_delta, orig_len, options, len2_delta };
             let b = epb_block(&e);
-            match section(big_endian).enhanced_packet_fast(&b) {
+            let fast = section(big_endian).enhanced_packet_fast(&b);
+            // The buffered path's frame is the fast path's, and it gives one whenever that
+            // does (and nothing else: an unknown interface is the general path's to report).
+            let framed = section(big_endian).plain_epb_frame(&b).map(Parsed::Frame);
+            match (&framed, &fast) {
+                (Some(f), Some(Ok(g))) => prop_assert_eq!(format!("{f:?}"), format!("{g:?}")),
+                (None, Some(Ok(g))) => prop_assert!(false, "no frame where the fast path read {g:?}"),
+                (Some(f), _) => prop_assert!(false, "{f:?} where the fast path read none"),
+                (None, _) => {}
+            }
+            match fast {
                 Some(fast) => {
                     prop_assert_eq!(format!("{fast:?}"), general(&mut section(big_endian), &b));
                 }
