@@ -176,16 +176,21 @@ impl Section {
 
     #[inline]
     fn interface(&self, id: u32) -> Result<Interface, BlockError> {
+        self.described(id).ok_or_else(|| {
+            format!(
+                "packet for interface {id}, but the section describes {} interface(s)",
+                self.interfaces.len()
+            )
+        })
+    }
+
+    /// Interface `id`, when the section described it.
+    #[inline(always)]
+    fn described(&self, id: u32) -> Option<Interface> {
         usize::try_from(id)
             .ok()
             .and_then(|i| self.interfaces.get(i))
             .copied()
-            .ok_or_else(|| {
-                format!(
-                    "packet for interface {id}, but the section describes {} interface(s)",
-                    self.interfaces.len()
-                )
-            })
     }
 
     fn frame(
@@ -195,13 +200,25 @@ impl Section {
         data: Range<usize>,
         orig_len: u32,
     ) -> Parsed {
+        Parsed::Frame(self.frame_at(iface, ts, data, orig_len))
+    }
+
+    /// A packet's frame, its time kept as the section's last.
+    #[inline(always)]
+    fn frame_at(
+        &mut self,
+        iface: Interface,
+        ts: Timestamp,
+        data: Range<usize>,
+        orig_len: u32,
+    ) -> FrameAt {
         self.last_ts = ts;
-        Parsed::Frame(FrameAt {
+        FrameAt {
             ts,
             link: iface.link,
             data,
             orig_len,
-        })
+        }
     }
 
     /// §4.3: interface id, 64-bit timestamp, captured and original lengths, padded data.
@@ -240,15 +257,9 @@ impl Section {
     #[inline(always)]
     pub(super) fn plain_epb_frame(&mut self, block: &[u8]) -> Option<FrameAt> {
         let epb = self.plain_epb(block)?;
-        let iface = *self.interfaces.get(usize::try_from(epb.if_id).ok()?)?;
+        let iface = self.described(epb.if_id)?;
         let ts = iface.timestamp(epb.ts_high, epb.ts_low);
-        self.last_ts = ts;
-        Some(FrameAt {
-            ts,
-            link: iface.link,
-            data: epb.data,
-            orig_len: epb.origlen,
-        })
+        Some(self.frame_at(iface, ts, epb.data, epb.origlen))
     }
 
     /// An Enhanced Packet Block's fields, when it is one with no options that passes every
