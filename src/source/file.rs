@@ -644,8 +644,9 @@ impl FileSource {
 
     /// The usual next item of a pcapng capture, read where it lies: an Enhanced Packet Block
     /// without options wholly in the buffer, after no damage, for an interface the section
-    /// described. It is the frame [`Self::ng_block`] would give through
-    /// [`Section::enhanced_packet_fast`] (nothing is read, so no read can fail or go idle);
+    /// described, read by [`Section::plain_epb_frame`]: the frame [`Self::ng_block`] would
+    /// give through [`Section::enhanced_packet_fast`] (a property test holds the two together;
+    /// nothing is read, so no read can fail or go idle);
     /// None for any other block, which the general path reads. Reading each block through the
     /// general path was ~380 instructions a packet more than a legacy record's (dense-50k as
     /// pcapng: analysis thread 217.6 M against 198.6 M as pcap, callgrind).
