@@ -80,7 +80,14 @@ proptest! {
             let seg = Segment { src, dst, seq: near, ack: ack % 8192, flags: TcpFlags(flags & 0x1f), payload: &data[..len], missing: missing % 300 };
             table.ingest(&seg, Timestamp(ts), &mut |e| order.check(e));
             prop_assert!(table.len() <= 3);
-            prop_assert!(table.held_bytes() <= 800);
+            // Each direction holds at most `max_out_of_order_bytes` (with its pieces' cost),
+            // and held bytes are part of the connections' charge, within the table's budget.
+            // There is no table-wide bound of held bytes of their own since 626de27: the 800
+            // asserted here until then was that removed bound, which two connections holding
+            // 594 + 207 passed (the seed in proptest-regressions).
+            prop_assert!(table.held_bytes() <= table.len() * 2 * 500);
+            prop_assert!(table.held_bytes() <= table.charged_bytes());
+            prop_assert!(table.charged_bytes() <= 16 << 10);
         }
         table.finish(Timestamp(ts), &mut |e| order.check(e));
         prop_assert!(table.is_empty());
