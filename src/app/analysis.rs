@@ -151,7 +151,7 @@ impl Analysis {
             }
             self.output.push(fact)?;
         }
-        Ok(())
+        Ok(self.output.pushed()?)
     }
 
     /// End of input: close every connection, judge what is left, write the end of the report.
