@@ -31,6 +31,9 @@ pub struct Writer {
     pub classifier: Classifier,
     pub judge: Judge,
     judged: Vec<Judged>,
+    /// The requests written in this run, emptied of their strings, and their findings: dropped
+    /// together at the run's end (see [`Writer::write_judged`]).
+    spent: Vec<(Box<Request>, Vec<Finding>)>,
     redactor: Redactor,
     /// The addresses' text of the last request row (see [`AddrMemo`]).
     addrs: AddrMemo,
@@ -65,6 +68,7 @@ impl Writer {
             classifier,
             judge,
             judged: Vec::new(),
+            spent: Vec::new(),
             redactor,
             addrs: AddrMemo::default(),
             fail_on,
@@ -122,13 +126,17 @@ impl Writer {
         self.write_judged()
     }
 
+    /// What was judged, written; then what it left, dropped. Dropped request by request, the
+    /// freeing code took the writing code's place in the instruction cache: callgrind's cache
+    /// simulation of the report thread on dense-50k gave 0.81 M instruction-cache misses and
+    /// 1.84 M data-cache misses then, 0.33 M and 2.00 M now (the emptied requests are read
+    /// again to be freed).
     fn write_judged(&mut self) -> io::Result<()> {
         let mut judged = std::mem::take(&mut self.judged);
-        for j in judged.drain(..) {
-            self.row(j)?;
-        }
+        let written = judged.drain(..).try_for_each(|j| self.row(j));
+        self.spent.clear();
         self.judged = judged;
-        Ok(())
+        written
     }
 
     /// One judged request or attempt, consumed: its strings move into the report rows.
@@ -150,7 +158,7 @@ impl Writer {
 
     /// A judged request: its row, then its findings' rows made from it. The row stays where it
     /// was made (moving it into an `Option` to keep it was ~110 instructions a request).
-    fn request_row(&mut self, r: Box<Request>, mut findings: Vec<Finding>) -> io::Result<()> {
+    fn request_row(&mut self, mut r: Box<Request>, mut findings: Vec<Finding>) -> io::Result<()> {
         let s = &mut self.summary;
         s.requests += 1;
         s.plaintext_requests += u64::from(r.scheme == Scheme::Http);
@@ -167,7 +175,7 @@ impl Writer {
             return self.finding_rows(findings, owner, unknown);
         }
         let addrs = (r.client, r.server);
-        let record = self.redactor.request_boxed_memo(r, &mut self.addrs);
+        let record = self.redactor.request_taken_memo(&mut r, &mut self.addrs);
         self.sink.request(&record)?;
         let unknown = self.tally(&findings, owner, true);
         // A request's findings are borrowed: each moved out of the Vec was copied (some 390
@@ -185,6 +193,7 @@ impl Writer {
                 unknown_owner: unknown,
             })?;
         }
+        self.spent.push((r, findings));
         Ok(())
     }
 

@@ -46,10 +46,11 @@ impl Redactor {
         self.take_request(&mut r, &mut AddrMemo::default())
     }
 
-    /// [`Redactor::request_boxed`], the addresses' text through `memo`: a report's rows repeat
-    /// them (the server's from request to request, the client's per connection).
-    pub fn request_boxed_memo(&self, mut r: Box<Request>, memo: &mut AddrMemo) -> RequestRecord {
-        self.take_request(&mut r, memo)
+    /// The request's row, its strings taken out of `r` (left empty, for the caller to drop
+    /// when it will), the addresses' text through `memo`: a report's rows repeat them (the
+    /// server's from request to request, the client's per connection).
+    pub fn request_taken_memo(&self, r: &mut Request, memo: &mut AddrMemo) -> RequestRecord {
+        self.take_request(r, memo)
     }
 
     /// The request's row, its strings taken out of `r` (left empty).
@@ -700,8 +701,8 @@ mod tests {
         let r = Request::sample(1, Timestamp(0), "10.0.0.7:40000", "10.0.0.9:80");
         let other = Request::sample(2, Timestamp(0), "10.0.0.6:40000", "10.0.0.9:81");
         let on = Redactor { on: true };
-        let first = on.request_boxed_memo(Box::new(r), &mut memo);
-        let second = on.request_boxed_memo(Box::new(other), &mut memo);
+        let first = on.request_taken_memo(&mut r.clone(), &mut memo);
+        let second = on.request_taken_memo(&mut other.clone(), &mut memo);
         assert_eq!(
             (first.client.as_str(), first.server.as_str()),
             ("10.0.0.7:40000", "10.0.0.9:80")
