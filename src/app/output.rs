@@ -90,9 +90,10 @@ impl Writer {
     /// One item judged; what it judged waits for [`Writer::write_judged`], which the caller
     /// calls once for a run of items. Judging a run, then writing it, keeps each half's code
     /// in the instruction cache: judged and written item by item, the two together missed it
-    /// some 175 times a request (callgrind's cache simulation of the report thread on
-    /// dense-50k: 4.38 M misses; 0.81 M in runs). A TLS session's row is written where it
-    /// comes, after what was judged before it, so the rows' order does not depend on the runs.
+    /// some 175 times a request (`scripts/thread-instructions --cache` on dense-50k, report
+    /// thread, release builds: 4.37 M misses; 1.42 M in runs). A TLS session's row is written
+    /// where it comes, after what was judged before it, so the rows' order does not depend on
+    /// the runs.
     fn take(&mut self, item: Item) -> io::Result<()> {
         match item {
             Fact::Hello(h) => self.judge.tls(&h),
@@ -127,10 +128,11 @@ impl Writer {
     }
 
     /// What was judged, written; then what it left, dropped. Dropped request by request, the
-    /// freeing code took the writing code's place in the instruction cache: callgrind's cache
-    /// simulation of the report thread on dense-50k gave 0.81 M instruction-cache misses and
-    /// 1.84 M data-cache misses then, 0.33 M and 2.00 M now (the emptied requests are read
-    /// again to be freed).
+    /// freeing code took the writing code's place in the instruction cache (as measured in
+    /// [`Writer::take`]: 1.42 M instruction-cache misses and 1.92 M data-cache misses then,
+    /// 0.18 M and 2.07 M now; the emptied requests are read again to be freed). How many
+    /// misses also depends on where the code lands: the same source built with line tables
+    /// misses 1.37 M times.
     fn write_judged(&mut self) -> io::Result<()> {
         let mut judged = std::mem::take(&mut self.judged);
         let written = judged.drain(..).try_for_each(|j| self.row(j));

@@ -118,6 +118,7 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("scale", "scripts/bench-hostile"),
     ("only", "scripts/bench-hostile"),
     ("top", "scripts/thread-instructions"),
+    ("cache", "scripts/thread-instructions"),
     ("runs", "scripts/thread-cpu"),
     ("rounds", "scripts/alternate"),
     ("endpoint-url", "aws cli"),
