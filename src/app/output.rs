@@ -80,13 +80,6 @@ impl Writer {
         }
     }
 
-    /// One item judged, and what that judged written.
-    #[cfg(test)]
-    fn item(&mut self, item: Item) -> io::Result<()> {
-        self.take(item)?;
-        self.write_judged()
-    }
-
     /// One item judged; what it judged waits for [`Writer::write_judged`], which the caller
     /// calls once for a run of items. Judging a run, then writing it, keeps each half's code
     /// in the instruction cache: judged and written item by item, the two together missed it
@@ -193,7 +186,7 @@ impl Writer {
             return self.finding_rows(findings, owner, unknown);
         }
         let addrs = (r.client, r.server);
-        let record = self.redactor.request_taken_memo(&mut r, &mut self.addrs);
+        let record = self.redactor.take_request(&mut r, &mut self.addrs);
         self.sink.request(&record)?;
         let unknown = self.tally(&findings, owner, true);
         // A request's findings are borrowed: each moved out of the Vec was copied (some 390
@@ -509,8 +502,8 @@ mod tests {
             FailOn::default(),
             Box::new(rows.clone()),
         );
-        w.item(plaintext_to_https(1, Some(Owner::Unknown))).unwrap();
-        w.item(plaintext_to_https(2, Some(Owner::Command))).unwrap();
+        w.take(plaintext_to_https(1, Some(Owner::Unknown))).unwrap();
+        w.take(plaintext_to_https(2, Some(Owner::Command))).unwrap();
         w.finish_judging().unwrap();
 
         let (requests, findings) = rows.0.lock().unwrap().clone();

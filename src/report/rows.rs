@@ -49,12 +49,7 @@ impl Redactor {
     /// The request's row, its strings taken out of `r` (left empty, for the caller to drop
     /// when it will), the addresses' text through `memo`: a report's rows repeat them (the
     /// server's from request to request, the client's per connection).
-    pub fn request_taken_memo(&self, r: &mut Request, memo: &mut AddrMemo) -> RequestRecord {
-        self.take_request(r, memo)
-    }
-
-    /// The request's row, its strings taken out of `r` (left empty).
-    fn take_request(&self, r: &mut Request, memo: &mut AddrMemo) -> RequestRecord {
+    pub fn take_request(&self, r: &mut Request, memo: &mut AddrMemo) -> RequestRecord {
         use std::mem::take;
         let operation = r.operation_name();
         let note = match std::mem::replace(&mut r.operation, Ok("")) {
@@ -698,11 +693,11 @@ mod tests {
             assert_eq!(memo.client.of(sa).as_str(), a);
             assert_eq!(memo.server.of(sa), AddrText::of(sa));
         }
-        let r = Request::sample(1, Timestamp(0), "10.0.0.7:40000", "10.0.0.9:80");
-        let other = Request::sample(2, Timestamp(0), "10.0.0.6:40000", "10.0.0.9:81");
+        let mut r = Request::sample(1, Timestamp(0), "10.0.0.7:40000", "10.0.0.9:80");
+        let mut other = Request::sample(2, Timestamp(0), "10.0.0.6:40000", "10.0.0.9:81");
         let on = Redactor { on: true };
-        let first = on.request_taken_memo(&mut r.clone(), &mut memo);
-        let second = on.request_taken_memo(&mut other.clone(), &mut memo);
+        let first = on.take_request(&mut r, &mut memo);
+        let second = on.take_request(&mut other, &mut memo);
         assert_eq!(
             (first.client.as_str(), first.server.as_str()),
             ("10.0.0.7:40000", "10.0.0.9:80")
