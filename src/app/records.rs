@@ -169,7 +169,11 @@ impl Records {
     /// they show, and there the analysis thread alone set the wall time. Whole dense benchmark
     /// capture, table: analysis thread 1.06 -> 0.89 s, writer 0.43 -> 0.72 s, wall 1.10 ->
     /// 1.00 s; peak RSS 23 -> 38 MiB (the exchanges in flight hold their heads). For JSON the
-    /// writer would set the wall time instead. Before the first frame.
+    /// writer would set the wall time instead: it has no room (with the pager it fills the
+    /// other core; see docs/architecture.md). Even handing it only the request's fields, moved
+    /// into the record (not copied; the rest of the exchange freed here), made the whole dense
+    /// capture 9% slower (median 547 -> 596 ms) for 9% fewer instructions on this thread.
+    /// Before the first frame.
     pub fn classify_on_writer(&mut self) {
         self.defer = true;
     }

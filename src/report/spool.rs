@@ -251,7 +251,11 @@ impl PackedSpool {
             let (to_me, unpacked) = mpsc::sync_channel::<io::Result<(usize, Vec<u8>)>>(1);
             let (give_back, spent) = mpsc::channel::<Vec<u8>>();
             let (file, claims, written_to) = (&file, &claims, &written_to);
-            scope.spawn(move || {
+            // Named, for profiles and `scripts/thread-cpu`. Should it not start, this thread
+            // claims every frame itself (nothing else claims them) and nothing is punched out:
+            // the close frees the file.
+            let second = std::thread::Builder::new().name("s3wire-spool".into());
+            let _ = second.spawn_scoped(scope, move || {
                 let mut frame = Vec::new();
                 loop {
                     let i = claims.fetch_add(1, Ordering::Relaxed);
