@@ -127,7 +127,10 @@ pub struct Records {
 }
 
 impl Records {
-    pub fn new(limits: Limits, hints: HostHints) -> Self {
+    pub fn new(mut limits: Limits, hints: HostHints) -> Self {
+        // A request's record reads of its response only the status, the length, a redirect's
+        // `Location` and a refusal's body (see `ProtoLimits::keep_response_fields`).
+        limits.proto.keep_response_fields = false;
         Records {
             limits,
             classifier: Classifier::new(hints),
@@ -200,8 +203,10 @@ impl Records {
     /// Also keep the [`Wire`] events a sanitized capture is written from.
     pub fn keep_wire(&mut self) {
         self.wire.get_or_insert_with(Vec::new);
-        // The sanitizer keeps a refusal's text whatever the response's status.
+        // The sanitizer keeps a refusal's text whatever the response's status, and writes
+        // every field of every head back.
         self.limits.proto.body_prefix_from_status = 0;
+        self.limits.proto.keep_response_fields = true;
     }
 
     /// The wire events since the last call (none unless [`Records::keep_wire`]).

@@ -190,6 +190,7 @@ mod tests {
             reason: "OK".into(),
             version: 1,
             headers: headers.iter().copied().collect::<Headers>(),
+            framing_length: None,
             body_len: body,
             body_prefix: prefix.to_vec(),
         }

@@ -40,6 +40,7 @@ fn exchange(
         reason: "OK".into(),
         version: 1,
         headers: [("Transfer-Encoding", "chunked")].into_iter().collect(),
+        framing_length: None,
         body_len: Some(4096),
         body_prefix: b"object bytes".to_vec(),
     });

@@ -132,7 +132,7 @@ impl HttpConnection {
             client: ClientState::Reading,
             server: ServerState::Reading,
             requests: MessageReader::default(),
-            responses: MessageReader::default(),
+            responses: MessageReader::keeping_fields(limits.keep_response_fields),
             queue: ExchangeQueue::new(limits.max_pending_requests),
             stats: HttpStats::default(),
             handoff: None,

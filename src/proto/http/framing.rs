@@ -70,21 +70,47 @@ pub(crate) fn response_framing(
     status: u16,
     headers: &Headers,
 ) -> Result<Framing, FramingError> {
+    if let Some(framing) = status_framing(method, status) {
+        return Ok(framing);
+    }
+    match usual_length(headers) {
+        Some(length) => Ok(usual_framing(length)),
+        None => response_body_framing(headers),
+    }
+}
+
+/// [`response_framing`] for a response whose fields were not kept, from the length they gave
+/// (`HttpResponse::framing_length`, as [`usual_length`] reads it).
+pub(crate) fn response_framing_of_length(
+    method: Option<&str>,
+    status: u16,
+    length: Option<u64>,
+) -> Framing {
+    status_framing(method, status).unwrap_or(usual_framing(length))
+}
+
+/// Items 1 and 2 of [`response_framing`]: the framing the status and method decide alone.
+#[inline(always)]
+fn status_framing(method: Option<&str>, status: u16) -> Option<Framing> {
     // Item 1: HEAD responses, 1xx, 204 and 304 never carry a body.
     if status == 101 {
-        return Ok(Framing::Upgrade);
+        return Some(Framing::Upgrade);
     }
     if method == Some("HEAD") || (100..200).contains(&status) || status == 204 || status == 304 {
-        return Ok(Framing::Empty);
+        return Some(Framing::Empty);
     }
     // Item 2: a 2xx to CONNECT switches to tunnel mode.
     if method == Some("CONNECT") && (200..300).contains(&status) {
-        return Ok(Framing::Tunnel);
+        return Some(Framing::Tunnel);
     }
-    match usual_length(headers) {
-        Some(length) => Ok(length.map_or(Framing::UntilClose, Framing::Length)),
-        None => response_body_framing(headers),
-    }
+    None
+}
+
+/// Item 6 or 8 of [`response_framing`] for the usual response ([`usual_length`]): its length, or
+/// until the connection closes.
+#[inline(always)]
+fn usual_framing(length: Option<u64>) -> Framing {
+    length.map_or(Framing::UntilClose, Framing::Length)
 }
 
 /// Items 3 to 8 of [`response_framing`] for any response, the usual ones too.
@@ -176,7 +202,7 @@ fn lengths(found: Option<u64>, value: &str) -> Result<Option<u64>, FramingError>
 
 /// A value of 1 to 19 digits and nothing else (19 digits always fit a u64), read; None for
 /// anything else, which [`agreed_length`] reads (and reads these the same way).
-fn plain_length(value: &[u8]) -> Option<u64> {
+pub(super) fn plain_length(value: &[u8]) -> Option<u64> {
     if value.is_empty() || value.len() > 19 {
         return None;
     }

@@ -222,7 +222,7 @@ pub(super) fn httparse_whole_response(
 
 /// Parse a complete response head, as [`parse_request`] does.
 pub(crate) fn parse_response(block: &[u8], ts: Timestamp) -> Result<HttpResponse, HeadError> {
-    let plain = plain::response(block, ts, &mut Names::default());
+    let plain = plain::response(block, ts, &mut Names::default(), true);
     if let Some((resp, _)) = parse_whole(plain, || httparse_whole_response(block, ts)) {
         return Ok(resp);
     }
@@ -277,6 +277,7 @@ fn response_from(block: &[u8], resp: &httparse::Response<'_, '_>, ts: Timestamp)
         reason: token(resp.reason.unwrap_or_default(), &KNOWN_REASONS),
         version: resp.version.unwrap_or_default(),
         headers: headers_from(block, resp.headers),
+        framing_length: None,
         body_len: None,
         body_prefix: Vec::new(),
     }
@@ -472,7 +473,7 @@ mod tests {
 
     /// [`parse_whole_request`] for a response head.
     fn parse_whole_response(window: &[u8], ts: Timestamp, names: &mut Names) -> Read<HttpResponse> {
-        parse_whole(plain::response(window, ts, names), || {
+        parse_whole(plain::response(window, ts, names, true), || {
             httparse_whole_response(window, ts)
         })
     }

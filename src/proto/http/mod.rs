@@ -588,6 +588,10 @@ pub struct HttpResponse {
     pub reason: Token,
     pub version: u8,
     pub headers: Headers,
+    /// Set when the fields were read but not kept (`ProtoLimits::keep_response_fields`;
+    /// `headers` is then empty): the body's length they gave, `None` for none given. Such a
+    /// response had no Transfer-Encoding and at most one Content-Length, of plain digits.
+    pub framing_length: Option<Option<u64>>,
     pub body_len: Option<u64>,
     /// The first bytes of the body (bounded), e.g. an S3 error document.
     pub body_prefix: Vec<u8>,

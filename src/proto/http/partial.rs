@@ -60,6 +60,7 @@ pub(crate) fn response(bytes: &[u8], ts: Timestamp) -> Option<HttpResponse> {
             .into(),
         version,
         headers: rest.map(fields).unwrap_or_default(),
+        framing_length: None,
         body_len: None,
         body_prefix: Vec::new(),
     })

@@ -74,20 +74,33 @@ where
 }
 
 /// A response head at the start of `input` (`HTTP/1.x SP code SP reason CRLF`, RFC 9112 §4),
-/// as [`request`] reads one (its box, see `reader.rs`).
-pub(crate) fn response<T>(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<T>
+/// as [`request`] reads one (its box, see `reader.rs`). Unless `keep`, the fields of a 2xx, 4xx
+/// or 5xx response framed the usual way are not kept, only the length they give (see
+/// [`framing_fields`]).
+pub(crate) fn response<T>(input: &[u8], ts: Timestamp, names: &mut Names, keep: bool) -> Plain<T>
 where
     T: From<HttpResponse>,
 {
     let mut read = || -> Read<(T, usize)> {
         let line = status_line(input)?;
-        let (headers, len) = fields(input, line.next, names)?;
+        let framed = match keep || !matches!(line.code, 200..300 | 400..600) {
+            true => None,
+            false => framing_fields(input, line.next, names)?,
+        };
+        let (headers, framing_length, len) = match framed {
+            Some((length, len)) => (Headers::default(), Some(length), len),
+            None => {
+                let (headers, len) = fields(input, line.next, names)?;
+                (headers, None, len)
+            }
+        };
         let response = HttpResponse {
             ts,
             status: line.code,
             reason: token(line.reason, &KNOWN_REASONS),
             version: line.version,
             headers,
+            framing_length,
             body_len: None,
             body_prefix: Vec::new(),
         };
@@ -222,6 +235,53 @@ fn fields(input: &[u8], first: usize, names: &mut Names) -> Read<(Headers, usize
             end: field.value_end as u32,
         });
         last_end = field.value_end;
+        at = field.next;
+    }
+}
+
+/// [`fields`] for a head whose fields are not kept: each line read and checked the same way (a
+/// head one reads whole, the other does, and as long), and only the body's length taken from
+/// them, as `framing::usual_length` takes it: `Some(length)` (`None` for no Content-Length)
+/// when the head has no Transfer-Encoding and at most one Content-Length, of plain digits;
+/// `None` for any other, which [`fields`] then reads whole.
+fn framing_fields(
+    input: &[u8],
+    first: usize,
+    names: &mut Names,
+) -> Read<Option<(Option<u64>, usize)>> {
+    u32::try_from(input.len()).map_err(|_| Stop::Unsure)?;
+    let input = input.get(first..).ok_or(Stop::Short)?;
+    let mut count = 0;
+    let mut usual = true;
+    // Where the Content-Length's value lies.
+    let mut length: Option<(usize, usize)> = None;
+    let mut at = 0;
+    loop {
+        if byte(input, at)? == b'\r' {
+            let len = crlf(input, at)?;
+            let length = match length {
+                None => Some(None),
+                Some((start, end)) => input
+                    .get(start..end)
+                    .and_then(super::framing::plain_length)
+                    .map(Some),
+            };
+            return Ok(length.filter(|_| usual).map(|length| (length, first + len)));
+        }
+        let (colon, known) = names.name(input, at)?;
+        let field = field_line(input, colon)?;
+        if count == USUAL_HEADERS {
+            return Err(Stop::Unsure);
+        }
+        count += 1;
+        match known {
+            Some(Field::TransferEncoding) => usual = false,
+            Some(Field::ContentLength) => {
+                usual &= length.is_none();
+                length = Some((field.value_start, field.value_end));
+            }
+            _ => {}
+        }
         at = field.next;
     }
 }
@@ -724,7 +784,7 @@ mod tests {
 
     /// A response head read as the first of its connection.
     fn response(input: &[u8], ts: Timestamp) -> Plain<HttpResponse> {
-        super::response(input, ts, &mut Names::default())
+        super::response(input, ts, &mut Names::default(), true)
     }
 
     const SIGNED_GET: &[u8] = b"GET /bench-bucket/dir/object-1 HTTP/1.1\r\n\
@@ -1087,7 +1147,7 @@ mod tests {
                 let at = Timestamp(1);
                 let (remembered, fresh) = match is_response {
                     true => (
-                        outcome(super::response(&input, at, &mut names), |r: HttpResponse| r.headers),
+                        outcome(super::response(&input, at, &mut names, true), |r: HttpResponse| r.headers),
                         outcome(response(&input, at), |r| r.headers),
                     ),
                     false => (
@@ -1099,6 +1159,78 @@ mod tests {
             }
         }
     }
+
+    proptest! {
+        /// A response read without keeping its fields is read as one that keeps them (whole,
+        /// short or not plain alike, cut anywhere, and as long), and the length kept frames
+        /// its body as the fields do, whatever the request's method; a response whose fields
+        /// frame it another way keeps them.
+        #[test]
+        fn a_response_without_its_fields_is_framed_as_with_them(
+            status in prop::sample::select(vec![100u16, 101, 200, 204, 206, 302, 304, 404, 500]),
+            lines in prop::collection::vec(prop::sample::select(FRAMING_LINES.to_vec()), 0..6),
+        ) {
+            use super::super::framing::{response_framing, response_framing_of_length};
+            let mut input = format!("HTTP/1.1 {status} X\r\n").into_bytes();
+            for line in lines {
+                input.extend_from_slice(line.as_bytes());
+                input.extend_from_slice(b"\r\n");
+            }
+            input.extend_from_slice(b"\r\n");
+            for end in 0..=input.len() {
+                let head = &input[..end];
+                let at = Timestamp(1);
+                let kept: Plain<HttpResponse> =
+                    super::response(head, at, &mut Names::default(), true);
+                let lean: Plain<HttpResponse> =
+                    super::response(head, at, &mut Names::default(), false);
+                match (kept, lean) {
+                    (Plain::Whole(k, k_len), Plain::Whole(l, l_len)) => {
+                        prop_assert_eq!(k_len, l_len);
+                        prop_assert_eq!(
+                            (k.status, &k.reason, k.version, k.framing_length),
+                            (l.status, &l.reason, l.version, None)
+                        );
+                        let Some(length) = l.framing_length else {
+                            prop_assert_eq!(&l.headers, &k.headers);
+                            continue;
+                        };
+                        prop_assert!(l.headers.is_empty());
+                        prop_assert!(matches!(status, 200..300 | 400..600));
+                        for method in [None, Some("GET"), Some("HEAD"), Some("CONNECT")] {
+                            prop_assert_eq!(
+                                Ok(response_framing_of_length(method, status, length)),
+                                response_framing(method, status, &k.headers)
+                            );
+                        }
+                    }
+                    (Plain::Short, Plain::Short) | (Plain::Unsure, Plain::Unsure) => {}
+                    (k, l) => prop_assert!(false, "kept {:?}, not kept {:?}", k, l),
+                }
+            }
+        }
+    }
+
+    /// Field lines that frame a response's body, or look as if they did.
+    const FRAMING_LINES: &[&str] = &[
+        "Content-Length: 12",
+        "content-length: 0",
+        "CONTENT-LENGTH:7",
+        "Content-Length:  12  ",
+        "Content-Length: 1x",
+        "Content-Length: 12, 12",
+        "Content-Length: ",
+        "Content-Length: 99999999999999999999",
+        "Content-Length : 3",
+        "Content-Lengths: 3",
+        "Transfer-Encoding: chunked",
+        "transfer-encoding: gzip",
+        "Transfer-Encoding: ",
+        "Location: https://h/k",
+        "Server: s",
+        "x-amz-request-id: 4442587FB7D0A2F9",
+        "Connection: close",
+    ];
 
     /// Name lines that differ from each other by a byte, a case, a length or their colon.
     const NEAR_NAMES: &[&str] = &[

@@ -26,8 +26,14 @@ pub(crate) trait Message: Sized {
     fn parse(block: &[u8], ts: Timestamp) -> Result<Self, HeadError>;
     /// A head whole at the start of `window`, parsed in place, and its length (see
     /// [`parse_whole`]); None sends the input the usual way. `names` are the field names of
-    /// the heads read before (see [`Names`]).
-    fn parse_whole(window: &[u8], ts: Timestamp, names: &mut Names) -> Option<(Self, usize)>;
+    /// the heads read before (see [`Names`]). `keep`: a response keeps its fields (see
+    /// `ProtoLimits::keep_response_fields`; a request always does).
+    fn parse_whole(
+        window: &[u8],
+        ts: Timestamp,
+        names: &mut Names,
+        keep: bool,
+    ) -> Option<(Self, usize)>;
     /// What the first bytes of a head the capture cut short still show, if anything.
     fn partial(seen: &[u8], ts: Timestamp) -> Option<Self>;
 }
@@ -43,7 +49,12 @@ impl Message for Box<HttpExchange> {
         parse_request(block, ts).map(Box::from)
     }
 
-    fn parse_whole(window: &[u8], ts: Timestamp, names: &mut Names) -> Option<(Self, usize)> {
+    fn parse_whole(
+        window: &[u8],
+        ts: Timestamp,
+        names: &mut Names,
+        _keep: bool,
+    ) -> Option<(Self, usize)> {
         let plain = plain::request(window, ts, names);
         parse_whole(plain, || {
             let (request, len) = httparse_whole_request(window, ts)?;
@@ -68,8 +79,13 @@ impl Message for Box<HttpResponse> {
         parse_response(block, ts).map(Box::new)
     }
 
-    fn parse_whole(window: &[u8], ts: Timestamp, names: &mut Names) -> Option<(Self, usize)> {
-        let plain = plain::response(window, ts, names);
+    fn parse_whole(
+        window: &[u8],
+        ts: Timestamp,
+        names: &mut Names,
+        keep: bool,
+    ) -> Option<(Self, usize)> {
+        let plain = plain::response(window, ts, names, keep);
         parse_whole(plain, || {
             let (response, len) = httparse_whole_response(window, ts)?;
             Some((Box::new(response), len))
@@ -120,6 +136,8 @@ pub(crate) struct MessageReader<M> {
     stats: ReaderStats,
     /// Field names of the heads read in place before (see `Names`).
     names: Names,
+    /// Whether a response read in place keeps its fields (see `Message::parse_whole`).
+    keep_fields: bool,
     message: std::marker::PhantomData<fn() -> M>,
 }
 
@@ -130,12 +148,22 @@ impl<M: Message> Default for MessageReader<M> {
             seen: false,
             stats: ReaderStats::default(),
             names: Names::default(),
+            keep_fields: true,
             message: std::marker::PhantomData,
         }
     }
 }
 
 impl<M: Message> MessageReader<M> {
+    /// A reader whose responses keep their fields only when `keep` (see
+    /// `ProtoLimits::keep_response_fields`).
+    pub(crate) fn keeping_fields(keep: bool) -> Self {
+        MessageReader {
+            keep_fields: keep,
+            ..MessageReader::default()
+        }
+    }
+
     pub(crate) fn stats(&self) -> ReaderStats {
         self.stats
     }
@@ -175,7 +203,7 @@ impl<M: Message> MessageReader<M> {
                         let head_ts = head.ts();
                         let names = &mut self.names;
                         if let Some((message, len)) =
-                            M::parse_whole(window, head_ts.unwrap_or(ts), names)
+                            M::parse_whole(window, head_ts.unwrap_or(ts), names, self.keep_fields)
                         {
                             // A head begun by a resync with nothing kept yet still had its time:
                             // the next one starts afresh, as after the usual way.

@@ -70,6 +70,88 @@ fn only_error_documents_keep_their_first_bytes() {
     );
 }
 
+/// Without `keep_response_fields` (the analysis), a response framed the usual way keeps only
+/// the length its fields gave, and is framed and paired as with them; a redirect (for its
+/// `Location`), a chunked response and one with two Content-Lengths keep their fields.
+#[test]
+fn responses_keep_only_the_fields_something_reads() {
+    let segments = [
+        seg(
+            C2S,
+            0,
+            b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n\
+              HEAD /c HTTP/1.1\r\nHost: h\r\n\r\nGET /d HTTP/1.1\r\nHost: h\r\n\r\n\
+              GET /e HTTP/1.1\r\nHost: h\r\n\r\nGET /f HTTP/1.1\r\nHost: h\r\n\r\n",
+        ),
+        seg(
+            S2C,
+            1,
+            b"HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 5\r\n\r\nhello\
+              HTTP/1.1 302 Found\r\nLocation: https://h/b\r\nContent-Length: 0\r\n\r\n\
+              HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n\
+              HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+              HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nno\
+              HTTP/1.1 500 Oops\r\nServer: s\r\n\r\nrest",
+        ),
+    ];
+    type Read = (String, u16, Option<u64>, Option<Option<u64>>, Vec<String>);
+    let read = |keep_response_fields: bool| -> Vec<Read> {
+        let limits = ProtoLimits {
+            keep_response_fields,
+            ..ProtoLimits::default()
+        };
+        exchanges(&run_with(limits, &segments))
+            .iter()
+            .map(|x| {
+                let r = x.response.as_ref().unwrap();
+                let names = r.headers.iter().map(|h| h.name.to_string()).collect();
+                let target = x.request.target.clone();
+                (target, r.status, r.body_len, r.framing_length, names)
+            })
+            .collect()
+    };
+    let lean = read(false);
+    let fields = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let expected: Vec<Read> = vec![
+        ("/a".into(), 200, Some(5), Some(Some(5)), vec![]),
+        (
+            "/b".into(),
+            302,
+            Some(0),
+            None,
+            fields(&["Location", "Content-Length"]),
+        ),
+        // A HEAD's response has no body, whatever its length says.
+        ("/c".into(), 200, Some(0), Some(Some(99)), vec![]),
+        (
+            "/d".into(),
+            200,
+            Some(3),
+            None,
+            fields(&["Transfer-Encoding"]),
+        ),
+        (
+            "/e".into(),
+            404,
+            Some(2),
+            None,
+            fields(&["Content-Length", "Content-Length"]),
+        ),
+        // No length: read until the connection closes.
+        ("/f".into(), 500, Some(4), Some(None), vec![]),
+    ];
+    assert_eq!(lean, expected);
+    // Kept, every response has its fields, and the exchanges are framed the same way.
+    let kept = read(true);
+    assert!(kept.iter().all(|x| x.3.is_none() && !x.4.is_empty()));
+    let framed = |v: &[Read]| {
+        v.iter()
+            .map(|x| (x.0.clone(), x.1, x.2))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(framed(&lean), framed(&kept));
+}
+
 pub(super) fn seg(dir: Direction, secs: i64, bytes: &[u8]) -> Segment {
     Segment {
         dir,
