@@ -460,6 +460,39 @@ mod rechunking {
             let whole = transcript::parse(ALL[which]);
             prop_assert_eq!(run(&rechunk(&whole, &cuts)), run(&whole));
         }
+
+        /// Responses that do not keep their fields (the analysis's way) give every
+        /// transcript's events, cut anywhere, as responses that keep them do, but for the
+        /// fields themselves and the length kept in their place.
+        #[test]
+        fn responses_without_their_fields_change_nothing_else(
+            which in 0..ALL.len(),
+            cuts in proptest::collection::vec(1usize..200, 1..20),
+        ) {
+            let whole = transcript::parse(ALL[which]);
+            let lean = ProtoLimits {
+                keep_response_fields: false,
+                ..every_body()
+            };
+            let fields_left_out = |mut events: Vec<ProtoEvent>| {
+                for ev in &mut events {
+                    if let ProtoEvent::Http(ex) = ev
+                        && let Some(r) = ex.response.as_mut()
+                    {
+                        r.headers = Headers::default();
+                        r.framing_length = None;
+                    }
+                }
+                events
+            };
+            // As captured (nearly every head whole in a segment, read in place), then cut.
+            for segments in [whole.clone(), rechunk(&whole, &cuts)] {
+                prop_assert_eq!(
+                    fields_left_out(run_with(lean, &segments)),
+                    fields_left_out(run(&segments))
+                );
+            }
+        }
     }
 }
 
