@@ -34,9 +34,10 @@ pub struct ProtoLimits {
     /// 0 keeps every response's: the sanitizer keeps a refusal's text whatever its status.
     pub body_prefix_from_status: u16,
     /// Whether a response keeps its fields. Without (`false`), the fields of a 2xx, 4xx or 5xx
-    /// response framed the usual way (no Transfer-Encoding, at most one Content-Length of
-    /// plain digits) are read and checked as ever, but not copied: only the length they give
-    /// is kept ([`http::HttpResponse::framing_length`]). The analysis reads nothing else of
+    /// response head read where it lies (the plain reader's, nearly every head) and framed the
+    /// usual way (no Transfer-Encoding, at most one Content-Length of plain digits) are read
+    /// and checked as ever, but not copied: only the length they give is kept
+    /// ([`http::HttpResponse::framing_length`]); a head read another way keeps its fields. The analysis reads nothing else of
     /// them but a redirect's `Location` (a 3xx keeps its fields); copying them was two
     /// allocations, two frees and ~210 instructions a response on a request-dense capture.
     /// The sanitizer writes every field back: it keeps them.
