@@ -208,42 +208,29 @@ fn fields(input: &[u8], first: usize, names: &mut Names) -> Read<(Headers, usize
     let input = input.get(first..).ok_or(Stop::Short)?;
     let mut spans = Vec::with_capacity(16);
     let mut index = Index::default();
-    let mut last_end = 0;
-    let mut at = 0;
-    loop {
-        if byte(input, at)? == b'\r' {
-            let len = crlf(input, at)?;
-            let region = input.get(..last_end).ok_or(Stop::Unsure)?;
-            // Not checked again: every byte of the region was read above as ASCII (a name's
-            // `tchar`s, its colon, a value's printable bytes, a line's CR LF), and checking it
-            // again cost ~90 instructions a head.
-            debug_assert!(region.is_ascii());
-            // SAFETY: the region is ASCII (above), and ASCII is valid UTF-8.
-            let text = unsafe { std::str::from_utf8_unchecked(region) };
-            return Ok((Headers::from_parts(text, spans, index), first + len));
-        }
-        let (colon, known) = names.name(input, at)?;
-        let field = field_line(input, colon)?;
-        if spans.len() == USUAL_HEADERS {
-            return Err(Stop::Unsure);
-        }
-        index.note_field(spans.len(), known);
+    let (len, last_end) = each_field(input, names, |n, at, colon, known, field| {
+        index.note_field(n, known);
         spans.push(Span {
             start: at as u32,
             name_end: colon as u32,
             value_start: field.value_start as u32,
             end: field.value_end as u32,
         });
-        last_end = field.value_end;
-        at = field.next;
-    }
+    })?;
+    let region = input.get(..last_end).ok_or(Stop::Unsure)?;
+    // Not checked again: every byte of the region was read as ASCII (a name's `tchar`s, its
+    // colon, a value's printable bytes, a line's CR LF), and checking it again cost ~90
+    // instructions a head.
+    debug_assert!(region.is_ascii());
+    // SAFETY: the region is ASCII (above), and ASCII is valid UTF-8.
+    let text = unsafe { std::str::from_utf8_unchecked(region) };
+    Ok((Headers::from_parts(text, spans, index), first + len))
 }
 
-/// [`fields`] for a head whose fields are not kept: each line read and checked the same way (a
-/// head one reads whole, the other does, and as long), and only the body's length taken from
-/// them, as `framing::usual_length` takes it: `Some(length)` (`None` for no Content-Length)
-/// when the head has no Transfer-Encoding and at most one Content-Length, of plain digits;
-/// `None` for any other, which [`fields`] then reads whole.
+/// [`fields`] for a head whose fields are not kept: read by the same loop, only the body's
+/// length taken from them, as `framing::usual_length` takes it: `Some(length)` (`None` for no
+/// Content-Length) when the head is the usual one; `None` for any other, which [`fields`] then
+/// reads whole.
 fn framing_fields(
     input: &[u8],
     first: usize,
@@ -251,38 +238,51 @@ fn framing_fields(
 ) -> Read<Option<(Option<u64>, usize)>> {
     u32::try_from(input.len()).map_err(|_| Stop::Unsure)?;
     let input = input.get(first..).ok_or(Stop::Short)?;
-    let mut count = 0;
-    let mut usual = true;
-    // Where the Content-Length's value lies.
-    let mut length: Option<(usize, usize)> = None;
+    let mut coded = false;
+    let mut lengths = 0;
+    // Where the (first) Content-Length's value lies.
+    let mut length = (0, 0);
+    let (len, _) = each_field(input, names, |_, _, _, known, field| match known {
+        Some(Field::TransferEncoding) => coded = true,
+        Some(Field::ContentLength) => {
+            if lengths == 0 {
+                length = (field.value_start, field.value_end);
+            }
+            lengths += 1;
+        }
+        _ => {}
+    })?;
+    let value = (lengths > 0).then(|| input.get(length.0..length.1).unwrap_or_default());
+    Ok(super::framing::usual(coded, lengths, value).map(|length| (length, first + len)))
+}
+
+/// The one loop that reads a head's fields, from the start of `input` to the empty line, for
+/// [`fields`] and [`framing_fields`] alike (so a head is whole, short or not plain the same
+/// way for both, and as long): each field, once its line is read, is given to `field` with
+/// its number, where its line starts, its name's colon and what the name is. The head's
+/// length, and where the last field's value ends.
+#[inline(always)]
+fn each_field(
+    input: &[u8],
+    names: &mut Names,
+    mut field: impl FnMut(usize, usize, usize, Option<Field>, &FieldLine),
+) -> Read<(usize, usize)> {
+    let mut n = 0;
+    let mut last_end = 0;
     let mut at = 0;
     loop {
         if byte(input, at)? == b'\r' {
-            let len = crlf(input, at)?;
-            let length = match length {
-                None => Some(None),
-                Some((start, end)) => input
-                    .get(start..end)
-                    .and_then(super::framing::plain_length)
-                    .map(Some),
-            };
-            return Ok(length.filter(|_| usual).map(|length| (length, first + len)));
+            return Ok((crlf(input, at)?, last_end));
         }
         let (colon, known) = names.name(input, at)?;
-        let field = field_line(input, colon)?;
-        if count == USUAL_HEADERS {
+        let line = field_line(input, colon)?;
+        if n == USUAL_HEADERS {
             return Err(Stop::Unsure);
         }
-        count += 1;
-        match known {
-            Some(Field::TransferEncoding) => usual = false,
-            Some(Field::ContentLength) => {
-                usual &= length.is_none();
-                length = Some((field.value_start, field.value_end));
-            }
-            _ => {}
-        }
-        at = field.next;
+        field(n, at, colon, known, &line);
+        n += 1;
+        last_end = line.value_end;
+        at = line.next;
     }
 }
 
