@@ -8,10 +8,10 @@
 use libfuzzer_sys::fuzz_target;
 use s3wire::app::engine::{Engine, Limits};
 use s3wire::app::records::{Classifier, Fact};
-use s3wire::policy::{FailOn, Judge, Judged, Policy};
-use s3wire::report::rows::Redactor;
 use s3wire::flow::FlowLimits;
+use s3wire::policy::{FailOn, Judge, Judged, Policy};
 use s3wire::proto::ProtoLimits;
+use s3wire::report::rows::Redactor;
 use s3wire::s3::HostHints;
 use s3wire::source::{Frame, SourceNote};
 use s3wire::time::Timestamp;

@@ -15,14 +15,26 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mac = [MacKind::Sha1, MacKind::Sha256, MacKind::Sha384][usize::from(pick % 3)];
-    let key = if pick & 4 == 0 { &[7u8; 16][..] } else { &[7u8; 32][..] };
+    let key = if pick & 4 == 0 {
+        &[7u8; 16][..]
+    } else {
+        &[7u8; 32][..]
+    };
     let Some(mut cipher) = CbcCipher::new(key, mac, &vec![9u8; mac.output_len()], 0) else {
         return;
     };
     let expect = Expect {
-        version: if pick & 8 == 0 { TlsVersion::TLS1_2 } else { TlsVersion::TLS1_1 },
+        version: if pick & 8 == 0 {
+            TlsVersion::TLS1_2
+        } else {
+            TlsVersion::TLS1_1
+        },
         min_len: CbcCipher::MIN_BODY,
-        max_len: if pick & 16 == 0 { (1 << 14) + 256 } else { (1 << 14) + 2048 },
+        max_len: if pick & 16 == 0 {
+            (1 << 14) + 256
+        } else {
+            (1 << 14) + 2048
+        },
     };
     let mut search = Resync::new(expect);
     let mut rest = stream;
