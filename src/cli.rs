@@ -264,8 +264,9 @@ pub struct LimitArgs {
     #[arg(long, value_name = "N")]
     pub max_requests: Option<usize>,
 
-    /// Threads to use (default: one per core). The report is the same, byte for byte, whatever
-    /// the number; 1 keeps all the work on one thread.
+    /// Threads to use (default: one per core). 1 keeps all the work on one thread; 2 or more
+    /// run the analysis and the report on a thread each, with helper threads (more than two
+    /// use no more yet). The report is the same, byte for byte, whatever the number.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 }
