@@ -132,10 +132,7 @@ impl Redirects {
             return None; // most captures: no redirect to http at all
         }
         let list = self.list(r.client.ip(), r.user_agent.as_deref().unwrap_or(""))?;
-        let (host, explicit_port) = match r.host.as_deref() {
-            Some(h) => parse_host_header(h),
-            None => return None,
-        };
+        let (host, explicit_port) = parse_host_header(r.host.as_deref()?);
         let port = explicit_port.unwrap_or(r.server.port());
         let path = path_of(&r.target);
         list.iter().rev().find(|d| {

@@ -156,7 +156,7 @@ proptest! {
 /// no block or word boundary can hide one.
 #[test]
 fn every_escape_is_found_at_every_position_and_length() {
-    let needs: Vec<u8> = (0u8..0x20).chain([b'"', b'\\']).collect();
+    let needs: Vec<u8> = (0u8..0x20).chain(*b"\"\\").collect();
     for len in 0..48 {
         let plain = "a".repeat(len);
         let mut fast = Vec::new();

@@ -196,8 +196,7 @@ thread_local! {
 fn packed(bits: u32, relevant: u32) -> usize {
     let (mut left, mut out, mut at) = (relevant, 0, 0);
     while left != 0 {
-        let low = left & left.wrapping_neg();
-        out |= usize::from(bits & low != 0) << at;
+        out |= usize::from((bits >> left.trailing_zeros()) & 1 != 0) << at;
         left &= left - 1;
         at += 1;
     }

@@ -202,7 +202,7 @@ fn real_boto3_fixture_requests_match_their_client_labels() {
         for h in [&HostHints::default(), &hints] {
             let got = classify(&r.req, h);
             assert_eq!(got.operation, Ok(r.op()), "{}: {got:?}", r.label);
-            let bucket = Some("fx-plain").filter(|_| r.op() != "ListBuckets");
+            let bucket = (r.op() != "ListBuckets").then_some("fx-plain");
             assert_eq!(
                 (got.bucket.as_deref(), got.addressing),
                 (bucket, Addressing::Path)

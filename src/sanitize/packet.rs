@@ -110,11 +110,11 @@ fn checksum(acc: u32, bytes: &[u8]) -> u16 {
 }
 
 fn sum_words(mut acc: u32, bytes: &[u8]) -> u32 {
-    let mut words = bytes.chunks_exact(2);
-    for w in &mut words {
-        acc = fold(acc + u32::from(u16::from_be_bytes([w[0], w[1]])));
+    let (words, rest) = bytes.as_chunks::<2>();
+    for &w in words {
+        acc = fold(acc + u32::from(u16::from_be_bytes(w)));
     }
-    if let [last] = words.remainder() {
+    if let [last] = rest {
         acc = fold(acc + (u32::from(*last) << 8));
     }
     acc

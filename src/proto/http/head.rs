@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn head_end_search_agrees_with_its_definition_on_every_short_text() {
-        let alphabet = [b'\r', b'\n', b'a'];
+        let alphabet = *b"\r\na";
         for len in 0..=8u32 {
             for mut n in 0..3usize.pow(len) {
                 let buf: Vec<u8> = (0..len)

@@ -486,18 +486,21 @@ fn bounds(base: usize, part: &[u8]) -> (usize, usize) {
 /// 60 instructions where UTF-8 validation cost 380.
 fn is_ascii(bytes: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or_default());
-    let fold = |acc: [u64; 4], chunk: &[u8]| {
+    let fold = |acc: [u64; 4], chunk: &[u8; 32]| {
         let mut acc = acc;
-        for (a, w) in acc.iter_mut().zip(chunk.chunks_exact(8)) {
-            *a |= word(w);
+        for (a, w) in acc.iter_mut().zip(chunk.as_chunks::<8>().0) {
+            *a |= u64::from_le_bytes(*w);
         }
         acc
     };
-    let Some(last) = bytes.len().checked_sub(32).and_then(|at| bytes.get(at..)) else {
+    let Some(last) = bytes.last_chunk::<32>() else {
         return bytes.iter().fold(0, |a, b| a | b) < 0x80;
     };
-    let acc = bytes.chunks_exact(32).fold(fold([0; 4], last), fold);
+    let acc = bytes
+        .as_chunks::<32>()
+        .0
+        .iter()
+        .fold(fold([0; 4], last), fold);
     (acc[0] | acc[1] | acc[2] | acc[3]) & HIGH == 0
 }
 

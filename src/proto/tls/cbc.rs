@@ -69,9 +69,9 @@ impl Aes {
     /// CBC decryption in place: P_i = D(C_i) xor C_{i-1}, C_0 = `iv` (`buf` is whole blocks).
     fn cbc_decrypt(&self, iv: &[u8], buf: &mut [u8]) {
         let mut prev: [u8; BLOCK] = iv.try_into().unwrap_or([0; BLOCK]);
-        for chunk in buf.chunks_exact_mut(BLOCK) {
-            let cipher: [u8; BLOCK] = (&*chunk).try_into().unwrap_or([0; BLOCK]);
-            let block = chunk.try_into().ok();
+        for chunk in buf.as_chunks_mut::<BLOCK>().0 {
+            let cipher = *chunk;
+            let block = (&mut chunk[..]).try_into().ok();
             if let Some(block) = block {
                 match self {
                     Aes::K128(c) => c.decrypt_block(block),
@@ -281,10 +281,10 @@ mod tests {
         let pad = (BLOCK - (plain.len() + 1) % BLOCK) % BLOCK;
         plain.extend(std::iter::repeat_n(pad as u8, pad + 1));
         let mut prev = iv;
-        for chunk in plain.chunks_exact_mut(BLOCK) {
+        for chunk in plain.as_chunks_mut::<BLOCK>().0 {
             chunk.iter_mut().zip(prev).for_each(|(p, c)| *p ^= c);
-            aes.encrypt_block(chunk.try_into().unwrap());
-            prev = chunk.try_into().unwrap();
+            aes.encrypt_block((&mut chunk[..]).try_into().unwrap());
+            prev = *chunk;
         }
         let mut body = [&iv[..], &plain].concat();
         if etm {

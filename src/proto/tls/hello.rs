@@ -156,8 +156,10 @@ fn u16_list(b: &[u8], field: &'static str) -> Result<Vec<u16>, FieldError> {
     if !b.len().is_multiple_of(2) {
         return Err(FieldError::OddLength(field));
     }
-    Ok(b.chunks_exact(2)
-        .map(|c| c.iter().fold(0u16, |acc, &x| (acc << 8) | u16::from(x)))
+    Ok(b.as_chunks::<2>()
+        .0
+        .iter()
+        .map(|&c| u16::from_be_bytes(c))
         .collect())
 }
 

@@ -169,10 +169,12 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         return None;
     }
     s.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| {
-            let hi = char::from(*pair.first()?).to_digit(16)?;
-            let lo = char::from(*pair.get(1)?).to_digit(16)?;
+        .as_chunks::<2>()
+        .0
+        .iter()
+        .map(|&[hi, lo]| {
+            let hi = char::from(hi).to_digit(16)?;
+            let lo = char::from(lo).to_digit(16)?;
             u8::try_from(hi * 16 + lo).ok()
         })
         .collect()

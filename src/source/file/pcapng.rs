@@ -155,8 +155,7 @@ impl Section {
     fn words<const N: usize>(&self, body: &[u8]) -> Option<[u32; N]> {
         let all = body.get(..N * 4)?;
         let mut out = [0; N];
-        for (word, raw) in out.iter_mut().zip(all.chunks_exact(4)) {
-            let raw = <[u8; 4]>::try_from(raw).ok()?;
+        for (word, &raw) in out.iter_mut().zip(all.as_chunks::<4>().0) {
             *word = match self.big_endian {
                 true => u32::from_be_bytes(raw),
                 false => u32::from_le_bytes(raw),
