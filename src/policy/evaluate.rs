@@ -107,7 +107,7 @@ impl Candidate {
 pub struct AttemptView<'a> {
     pub index: usize,
     pub attempt: &'a AttemptFacts,
-    /// Within [`GUESS_WINDOW_NS`], earliest first.
+    /// Within [`GUESS_WINDOW_NS`](super::judge::GUESS_WINDOW_NS), earliest first.
     pub near: &'a [Candidate],
     /// The earliest at all.
     pub first: Option<&'a Candidate>,
@@ -288,7 +288,7 @@ fn endpoint_for_attempt(
 }
 
 /// The next request of the same client IP: to the same host (or server IP) within
-/// [`GUESS_WINDOW_NS`], else the next one in the capture at all.
+/// [`GUESS_WINDOW_NS`](super::judge::GUESS_WINDOW_NS), else the next one in the capture at all.
 fn guess<'a>(v: &AttemptView<'a>, host: Option<&str>) -> Option<(OperationGuess, &'a Candidate)> {
     let a = v.attempt;
     let same_host = |r: &&Candidate| match (host, r.host.as_deref()) {

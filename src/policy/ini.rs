@@ -78,7 +78,7 @@ type Lines = Vec<(String, Vec<String>)>;
 struct Building {
     sections: Vec<(String, Lines)>,
     defaults: Lines,
-    /// The section being read: an index into `sections`, `usize::MAX` for [DEFAULT], None before
+    /// The section being read: an index into `sections`, `usize::MAX` for `[DEFAULT]`, None before
     /// the first header.
     cur: Option<usize>,
     /// An option has been read in the current section (so deeper lines continue it).

@@ -913,6 +913,8 @@ fn copy(out: &mut JsonBuf, row: RowAt<'_>, what: Span) {
 /// none), so that a client's few operations each keep theirs. Then its endpoint and the
 /// authority its `seen` line names, made from its request's Host; its tail, from its
 /// `user_agent` on.
+///
+/// [`StaticEscaped`]: super::row_memo::StaticEscaped
 const HEAD_SLOTS: u8 = 0;
 /// A head's place for each operation name kept, and one for none.
 const OPERATION_PLACES: usize = STATIC_NAMES + 1;
@@ -925,6 +927,8 @@ const _: () = assert!((TAIL_SLOT as usize) < super::packed::SLOTS);
 /// What identifies `open` among static texts, as two of a [`Joined`]'s parts: static text never
 /// changes, so the same address and length is the same text (both are kept whole: packing them
 /// into one number would rest on how high addresses go).
+///
+/// [`Joined`]: super::row_memo::Joined
 fn static_parts(open: &'static [u8]) -> [u64; 2] {
     [open.as_ptr() as u64, open.len() as u64]
 }

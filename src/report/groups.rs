@@ -1,7 +1,7 @@
 //! The summary a reader looks at first: findings grouped by cause. Ten thousand plaintext
 //! requests from one misconfigured client are one line ("10000 requests went over http to
-//! https://s3.example.com (configured by --endpoint) from 10.0.0.7 Boto3/1.40.14: PutObject ×9000,
-//! …; hint: …"), not ten thousand evidence blocks.
+//! `https://s3.example.com` (configured by --endpoint) from 10.0.0.7 Boto3/1.40.14:
+//! PutObject ×9000, …; hint: …"), not ten thousand evidence blocks.
 //!
 //! A group is one cause: the most serious finding kind of each request, the endpoint as
 //! configured (or as seen, when nobody configured it), the client host, its User-Agent product

@@ -76,7 +76,7 @@ impl HostHints {
     ///
     /// Hints on the same port are tried first; then any port, because the name is what makes
     /// `bucket.host` virtual-hosted, and a client that reaches the endpoint on another port
-    /// (https://host:8443 configured, http://bucket.host:5000 sent) is exactly what we hunt.
+    /// (`https://host:8443` configured, `http://bucket.host:5000` sent) is exactly what we hunt.
     fn matching<'h>(&self, host: &'h HostName<'_>) -> Option<Option<&'h str>> {
         self.matching_where(host, |h| h.port_matches(host.port))
             .or_else(|| self.matching_where(host, |_| true))

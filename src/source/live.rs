@@ -27,7 +27,7 @@ pub struct LiveOptions {
     pub interface: String,
     pub filter: String,
     pub snaplen: u32,
-    /// How long a read waits for a packet before returning [`LiveEvent::Idle`].
+    /// How long a read waits for a packet before [`LiveSource::dispatch`] returns without one.
     pub timeout_ms: u32,
     /// The kernel ring's size.
     pub buffer_bytes: u32,
