@@ -37,10 +37,10 @@ pub struct ProtoLimits {
     /// response head read where it lies (the plain reader's, nearly every head) and framed the
     /// usual way (no Transfer-Encoding, at most one Content-Length of plain digits) are read
     /// and checked as ever, but not copied: only the length they give is kept
-    /// ([`http::HttpResponse::framing_length`]); a head read another way keeps its fields. The analysis reads nothing else of
-    /// them but a redirect's `Location` (a 3xx keeps its fields); copying them was two
-    /// allocations, two frees and ~210 instructions a response on a request-dense capture.
-    /// The sanitizer writes every field back: it keeps them.
+    /// ([`http::HttpResponse::framing_length`]); a head read another way keeps its fields.
+    /// The analysis reads nothing else of them but a redirect's `Location` (a 3xx keeps its
+    /// fields); copying them was two allocations, two frees and ~210 instructions a response
+    /// on a request-dense capture. The sanitizer writes every field back: it keeps them.
     pub keep_response_fields: bool,
 }
 

@@ -1,7 +1,7 @@
 //! Message body length (RFC 9112 §6.3) and the body reader that counts and skips it.
 
 use super::chunked::{ChunkedDecoder, ChunkedError};
-use super::{Field, Headers};
+use super::{Field, Headers, HttpResponse};
 
 /// How a message's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,13 +79,23 @@ pub(crate) fn response_framing(
     }
 }
 
+/// The framing of `response`, read either way: from its fields, or, when they were not kept,
+/// from the length they gave ([`HttpResponse::framing_length`]). The one place that choice is
+/// made: a response without its fields has empty `headers`, which [`response_framing`] would
+/// read as a body until the connection closes.
+pub(crate) fn framing_of_response(
+    method: Option<&str>,
+    response: &HttpResponse,
+) -> Result<Framing, FramingError> {
+    match response.framing_length {
+        Some(length) => Ok(response_framing_of_length(method, response.status, length)),
+        None => response_framing(method, response.status, &response.headers),
+    }
+}
+
 /// [`response_framing`] for a response whose fields were not kept, from the length they gave
 /// (`HttpResponse::framing_length`, as [`usual_length`] reads it).
-pub(crate) fn response_framing_of_length(
-    method: Option<&str>,
-    status: u16,
-    length: Option<u64>,
-) -> Framing {
+fn response_framing_of_length(method: Option<&str>, status: u16, length: Option<u64>) -> Framing {
     status_framing(method, status).unwrap_or(usual_framing(length))
 }
 

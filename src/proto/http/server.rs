@@ -4,7 +4,7 @@
 
 use super::HttpResponse;
 use super::connection::{ClientState, Handoff, HttpConnection, ServerState, Switch};
-use super::framing::{BodyReader, Framing, response_framing, response_framing_of_length};
+use super::framing::{BodyReader, Framing, framing_of_response};
 use super::queue::Target;
 use super::reader::ReadStep;
 use crate::flow::Direction;
@@ -134,15 +134,7 @@ impl HttpConnection {
         after: &[u8],
         out: &mut Vec<ProtoEvent>,
     ) -> usize {
-        let framing = match response.framing_length {
-            Some(length) => Ok(response_framing_of_length(
-                target.method(),
-                response.status,
-                length,
-            )),
-            None => response_framing(target.method(), response.status, &response.headers),
-        };
-        match framing {
+        match framing_of_response(target.method(), &response) {
             Ok(switch @ (Framing::Tunnel | Framing::Upgrade)) => {
                 response.body_len = Some(0);
                 self.switch_protocols(&target, response, switch, ts, out);
