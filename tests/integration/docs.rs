@@ -123,7 +123,7 @@ const FOREIGN_FLAGS: &[(&str, &str)] = &[
     ("rounds", "scripts/alternate"),
     ("endpoint-url", "aws cli"),
     ("no-verify-ssl", "aws cli"),
-    ("locked", "cargo install"),
+    ("locked", "cargo install, scripts/build-pgo"),
     ("path", "cargo install"),
     ("tls-keylog", "node"),
     ("inject-secrets", "editcap"),
