@@ -189,7 +189,8 @@ pub struct OutputArgs {
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE instead of standard output (`-`: standard output, as with no
+    /// --output; `./-` for a file named `-`).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -319,5 +320,24 @@ fn seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err("expected a number of seconds, 0 or more (e.g. 30 or 2.5)".into()),
+    }
+}
+
+impl OutputArgs {
+    /// The file the report is written to; None for standard output (no --output, or `-`, as
+    /// tcpdump's and tshark's `-w -` mean: a report meant for a pipe is not left in a file
+    /// named `-`).
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.output.as_deref().filter(|p| !self.names_stdout(p))
+    }
+
+    /// --output is `-`: standard output asked for by name (for `run`, whose report otherwise
+    /// goes to standard error).
+    pub fn to_stdout(&self) -> bool {
+        self.output.as_deref().is_some_and(|p| self.names_stdout(p))
+    }
+
+    fn names_stdout(&self, p: &std::path::Path) -> bool {
+        p.as_os_str() == "-"
     }
 }

@@ -64,13 +64,10 @@ impl Printer {
     #[cfg(feature = "live")]
     pub fn for_run(out: &OutputSettings, args: &OutputArgs) -> Result<Printer> {
         let tty = io::stderr().is_terminal();
-        let lines = lines_wanted(out, tty).then_some(Stream::Stderr);
-        Ok(Printer::new(
-            lines,
-            out.path.is_none(),
-            out,
-            colour(args, tty),
-        ))
+        // With `-o -` the report is on standard output, beside the command's own: elsewhere.
+        let elsewhere = !out.on_stderr;
+        let lines = (lines_wanted(out, tty) || tty && elsewhere).then_some(Stream::Stderr);
+        Ok(Printer::new(lines, out.on_stderr, out, colour(args, tty)))
     }
 
     fn new(lines: Option<Stream>, to_stderr: bool, out: &OutputSettings, color: bool) -> Self {

@@ -13,7 +13,7 @@ use crate::report::sink::Shown;
 use crate::report::table::TableStyle;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub struct Settings {
     /// What was read: capture files, or the live interface and filter.
@@ -56,7 +56,11 @@ impl SanitizeSettings {
 #[derive(Clone)]
 pub struct OutputSettings {
     pub format: Format,
+    /// The report's file; None for standard output (or standard error, see `on_stderr`).
     pub path: Option<PathBuf>,
+    /// `run` without --output: the report goes to standard error (standard output is the
+    /// command's).
+    pub on_stderr: bool,
     pub redact: bool,
     pub table: TableStyle,
     /// Rows the table and Markdown list (the rest are counted).
@@ -136,7 +140,7 @@ pub fn limits(l: &LimitArgs) -> Limits {
 
 impl OutputSettings {
     pub fn from_args(o: &OutputArgs, l: &LimitArgs) -> OutputSettings {
-        let to_terminal = o.output.is_none() && std::io::stdout().is_terminal();
+        let to_terminal = o.file().is_none() && std::io::stdout().is_terminal();
         let format = o.format.unwrap_or(if to_terminal {
             Format::Table
         } else {
@@ -153,7 +157,8 @@ impl OutputSettings {
         let width = if to_terminal { terminal_width() } else { None };
         OutputSettings {
             format,
-            path: o.output.clone(),
+            path: o.file().map(Path::to_path_buf),
+            on_stderr: false,
             redact: !o.no_redact,
             table: TableStyle {
                 color,
@@ -177,6 +182,7 @@ impl OutputSettings {
         OutputSettings {
             format,
             path: None,
+            on_stderr: false,
             redact: true,
             table: TableStyle {
                 color: false,

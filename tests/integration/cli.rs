@@ -47,6 +47,41 @@ fn stdin_is_read_with_dash() {
     );
 }
 
+/// `-o -` is standard output, as tcpdump's and tshark's `-w -` are: the report comes out there,
+/// the same as with no --output, and no file named `-` is left behind.
+#[test]
+fn output_dash_is_standard_output() {
+    let f = Fixture::load("clean-http");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3wire"))
+            .args([
+                "analyze",
+                &f.capture(),
+                "--format",
+                "json",
+                "--no-aws-config",
+            ])
+            .args(extra)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        out.stdout
+    };
+    let json = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).unwrap();
+    let (dashed, plain) = (json(&run(&["-o", "-"])), json(&run(&[])));
+    assert_eq!(dashed["requests"], plain["requests"]);
+    assert_eq!(
+        dashed["requests"].as_array().unwrap().len(),
+        f.expect_list("plaintext_requests").len()
+    );
+    assert!(!dir.path().join("-").exists(), "a file named - was written");
+    // A file of that name is still reachable by path.
+    assert!(run(&["-o", "./-"]).is_empty());
+    let kept = json(&std::fs::read(dir.path().join("-")).unwrap());
+    assert_eq!(kept["requests"], plain["requests"]);
+}
+
 #[test]
 fn every_format_renders_the_same_capture() {
     let f = Fixture::load("mixed");

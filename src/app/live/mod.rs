@@ -89,8 +89,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<Outcome> {
     s.output = report_to_stderr(s.output, &args.output);
     s.sanitize = SanitizeSettings::from_args(&args.sanitize).map(|z| SanitizeSettings {
         // A JSON report on standard error must stay parseable.
-        announce: s.output.path.is_some()
-            || !matches!(s.output.format, Format::Json | Format::Jsonl),
+        announce: !s.output.on_stderr || !matches!(s.output.format, Format::Json | Format::Jsonl),
         ..z
     });
     let interrupts = interrupt_counter()?;
@@ -429,7 +428,7 @@ impl Live {
         // On standard error too, unless a JSON report goes there (it must stay parseable; the
         // status is in `capture.command_exit`).
         let json_on_stderr =
-            s.output.path.is_none() && matches!(s.output.format, Format::Json | Format::Jsonl);
+            s.output.on_stderr && matches!(s.output.format, Format::Json | Format::Jsonl);
         if let Some(code) = command_exit.filter(|_| !json_on_stderr) {
             eprintln!("s3wire: the command exited with status {code}");
         }

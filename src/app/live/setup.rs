@@ -69,11 +69,13 @@ pub fn settings(
 }
 
 /// `run` keeps standard output for the command: the report goes to standard error unless
-/// `--output` names a file, and its default format and colour follow standard error.
+/// `--output` names a file (or `-`, standard output), and its default format and colour follow
+/// standard error.
 pub fn report_to_stderr(mut out: OutputSettings, o: &OutputArgs) -> OutputSettings {
-    if out.path.is_some() {
+    if out.path.is_some() || o.to_stdout() {
         return out;
     }
+    out.on_stderr = true;
     let tty = std::io::stderr().is_terminal();
     if o.format.is_none() {
         out.format = if tty { Format::Table } else { Format::Json };
