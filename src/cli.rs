@@ -328,16 +328,17 @@ impl OutputArgs {
     /// tcpdump's and tshark's `-w -` mean: a report meant for a pipe is not left in a file
     /// named `-`).
     pub fn file(&self) -> Option<&std::path::Path> {
-        self.output.as_deref().filter(|p| !self.names_stdout(p))
+        self.output.as_deref().filter(|p| !names_stdout(p))
     }
 
     /// --output is `-`: standard output asked for by name (for `run`, whose report otherwise
     /// goes to standard error).
     pub fn to_stdout(&self) -> bool {
-        self.output.as_deref().is_some_and(|p| self.names_stdout(p))
+        self.output.as_deref().is_some_and(names_stdout)
     }
+}
 
-    fn names_stdout(&self, p: &std::path::Path) -> bool {
-        p.as_os_str() == "-"
-    }
+/// `-`, the name of standard output (`./-` names a file).
+fn names_stdout(p: &std::path::Path) -> bool {
+    p.as_os_str() == "-"
 }
