@@ -35,9 +35,6 @@ impl Stream {
 pub struct Printer {
     /// A line per request for a person (on a terminal).
     lines: Option<Stream>,
-    /// The report goes to standard error (`run` without `--output`).
-    #[cfg_attr(not(feature = "live"), allow(dead_code))] // only `run` asks
-    report_to_stderr: bool,
     redactor: Redactor,
     color: bool,
     status: bool,
@@ -47,33 +44,32 @@ pub struct Printer {
 }
 
 /// Lines are for a terminal, and only where the report does not stream rows itself: a table or
-/// Markdown report is drawn at the end, a report written to a file is elsewhere.
-fn lines_wanted(out: &OutputSettings, tty: bool) -> bool {
-    tty && (out.path.is_some() || matches!(out.format, Format::Table | Format::Markdown))
+/// Markdown report is drawn at the end, and a report `elsewhere` (a file, or a stream other
+/// than the lines') does not share theirs.
+fn lines_wanted(out: &OutputSettings, elsewhere: bool, tty: bool) -> bool {
+    tty && (elsewhere || matches!(out.format, Format::Table | Format::Markdown))
 }
 
 impl Printer {
     /// `capture`, and `analyze` following a pipe: lines on standard output.
     pub fn for_capture(out: &OutputSettings, args: &OutputArgs) -> Result<Printer> {
         let tty = io::stdout().is_terminal();
-        let lines = lines_wanted(out, tty).then_some(Stream::Stdout);
-        Ok(Printer::new(lines, false, out, colour(args, tty)))
+        let lines = lines_wanted(out, out.path.is_some(), tty).then_some(Stream::Stdout);
+        Ok(Printer::new(lines, out, colour(args, tty)))
     }
 
     /// `run`: standard output belongs to the command, so lines go to standard error.
     #[cfg(feature = "live")]
     pub fn for_run(out: &OutputSettings, args: &OutputArgs) -> Result<Printer> {
         let tty = io::stderr().is_terminal();
-        // With `-o -` the report is on standard output, beside the command's own: elsewhere.
-        let elsewhere = !out.on_stderr;
-        let lines = (lines_wanted(out, tty) || tty && elsewhere).then_some(Stream::Stderr);
-        Ok(Printer::new(lines, out.on_stderr, out, colour(args, tty)))
+        // A file, or standard output with `-o -`: either way not standard error.
+        let lines = lines_wanted(out, !out.on_stderr, tty).then_some(Stream::Stderr);
+        Ok(Printer::new(lines, out, colour(args, tty)))
     }
 
-    fn new(lines: Option<Stream>, to_stderr: bool, out: &OutputSettings, color: bool) -> Self {
+    fn new(lines: Option<Stream>, out: &OutputSettings, color: bool) -> Self {
         Printer {
             lines,
-            report_to_stderr: to_stderr,
             redactor: Redactor { on: out.redact },
             color,
             status: io::stderr().is_terminal(),
@@ -81,11 +77,6 @@ impl Printer {
             requests: 0,
             flagged: 0,
         }
-    }
-
-    #[cfg(feature = "live")]
-    pub fn report_to_stderr(&self) -> bool {
-        self.report_to_stderr
     }
 
     /// One completed request.

@@ -194,7 +194,7 @@ impl Live {
         };
         // The report streams to its destination as rows are judged: the `--output` file, or
         // standard error for `run` (standard output is the command's), else standard output.
-        let (to_stderr, out) = (printer.report_to_stderr(), s.output.clone());
+        let (to_stderr, out) = (s.output.on_stderr, s.output.clone());
         let sink = analysis::sink_for(&s.output, s.threads, analysis::tool_info(s), move || {
             if to_stderr {
                 let err = Box::new(BufWriter::new(std::io::stderr()));
