@@ -189,8 +189,8 @@ pub struct OutputArgs {
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
-    /// Write the report to FILE instead of standard output (`-`: standard output, as with no
-    /// --output; `./-` for a file named `-`).
+    /// Write the report to FILE instead of standard output (standard error for `run`); `-` is
+    /// standard output, `./-` a file named `-`.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -329,12 +329,6 @@ impl OutputArgs {
     /// named `-`).
     pub fn file(&self) -> Option<&std::path::Path> {
         self.output.as_deref().filter(|p| !names_stdout(p))
-    }
-
-    /// --output is `-`: standard output asked for by name (for `run`, whose report otherwise
-    /// goes to standard error).
-    pub fn to_stdout(&self) -> bool {
-        self.output.as_deref().is_some_and(names_stdout)
     }
 }
 

@@ -39,7 +39,7 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l format -d 'Rep
 json\t''
 jsonl\t''
 markdown\t''"
-complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s o -l output -d 'Write the report to FILE instead of standard output (`-`: standard output, as with no --output; `./-` for a file named `-`)' -r -F
+complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -s o -l output -d 'Write the report to FILE instead of standard output (standard error for `run`); `-` is standard output, `./-` a file named `-`' -r -F
 complete -c s3wire -n "__fish_s3wire_using_subcommand analyze" -l color -d 'Colour in the table format' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -72,7 +72,7 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l format -d 'Rep
 json\t''
 jsonl\t''
 markdown\t''"
-complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s o -l output -d 'Write the report to FILE instead of standard output (`-`: standard output, as with no --output; `./-` for a file named `-`)' -r -F
+complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -s o -l output -d 'Write the report to FILE instead of standard output (standard error for `run`); `-` is standard output, `./-` a file named `-`' -r -F
 complete -c s3wire -n "__fish_s3wire_using_subcommand capture" -l color -d 'Colour in the table format' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -103,7 +103,7 @@ complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l format -d 'Report 
 json\t''
 jsonl\t''
 markdown\t''"
-complete -c s3wire -n "__fish_s3wire_using_subcommand run" -s o -l output -d 'Write the report to FILE instead of standard output (`-`: standard output, as with no --output; `./-` for a file named `-`)' -r -F
+complete -c s3wire -n "__fish_s3wire_using_subcommand run" -s o -l output -d 'Write the report to FILE instead of standard output (standard error for `run`); `-` is standard output, `./-` a file named `-`' -r -F
 complete -c s3wire -n "__fish_s3wire_using_subcommand run" -l color -d 'Colour in the table format' -r -f -a "auto\t''
 always\t''
 never\t''"

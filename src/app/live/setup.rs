@@ -69,10 +69,10 @@ pub fn settings(
 }
 
 /// `run` keeps standard output for the command: the report goes to standard error unless
-/// `--output` names a file (or `-`, standard output), and its default format and colour follow
-/// standard error.
+/// `--output` says where (a file, or `-`, standard output), and its default format and colour
+/// follow standard error.
 pub fn report_to_stderr(mut out: OutputSettings, o: &OutputArgs) -> OutputSettings {
-    if out.path.is_some() || o.to_stdout() {
+    if o.output.is_some() {
         return out;
     }
     out.on_stderr = true;
