@@ -573,6 +573,9 @@ pub struct RowSpans {
     id: Span,
     /// The time's value, with its quotes.
     time: Span,
+    /// The time's second + 1 (wrapping; 0 for none), when its text is the usual one: the
+    /// version of its date and time to the second ([`TIME_SLOT`]).
+    second: u64,
     /// `"client":"…","server":"…"`.
     addrs: Span,
     /// The server's address, without quotes.
@@ -654,6 +657,9 @@ impl RequestRecord {
         s.time.start = m.at(out);
         out.time(self.time);
         s.time.end = m.at(out);
+        if s.time.range().len() == QUOTED_TIME {
+            s.second = (self.time.secs() as u64).wrapping_add(1);
+        }
         out.put(match self.scheme {
             Scheme::Http => b",\"scheme\":\"http\",\"client\":",
             Scheme::Https => b",\"scheme\":\"https\",\"client\":",
@@ -922,7 +928,23 @@ pub(super) const HEADS: usize = 2 * crate::policy::FindingKind::ALL.len() * OPER
 const UNCONFIGURED_SLOT: u8 = HEAD_SLOTS + HEADS as u8;
 const AUTHORITY_SLOT: u8 = UNCONFIGURED_SLOT + 1;
 const TAIL_SLOT: u8 = AUTHORITY_SLOT + 1;
-const _: () = assert!((TAIL_SLOT as usize) < super::packed::SLOTS);
+/// The time's date and time to the second (its microseconds follow as text), the client's
+/// address to its port (the port follows as text), and from the end of the client's address
+/// to the `seen` line: with them a request-dense capture's packed findings are 40% smaller
+/// (dense-50k: 174 → 105 bytes each), and its run ~2.5% shorter (the whole request-dense
+/// benchmark capture, round by round 0.970 and 0.982; its run without the spool's file, neither
+/// written nor read back, took 0.90 of the time).
+const TIME_SLOT: u8 = TAIL_SLOT + 1;
+const CLIENT_SLOT: u8 = TIME_SLOT + 1;
+const SERVER_SLOT: u8 = CLIENT_SLOT + 1;
+const _: () = assert!((SERVER_SLOT as usize) < super::packed::SLOTS);
+
+/// A time's usual text with its quotes (`"2026-01-02T03:04:05.123456Z"`), and where its
+/// microseconds start.
+const QUOTED_TIME: usize = crate::time::RFC3339_LEN + 2;
+const TIME_FRACTION: usize = 21;
+/// `","server":"` between the client's address and the server's.
+const SERVER_KEY: &[u8] = b"\",\"server\":\"";
 
 /// What identifies `open` among static texts, as two of a [`Joined`]'s parts: static text never
 /// changes, so the same address and length is the same text (both are kept whole: packing them
@@ -1002,11 +1024,8 @@ pub fn finding_beside<O: RowOut>(
             t.put(b"\",\"time\":");
         }),
     }
+    time_and_addresses(out, row, s, memo);
     let t = out.text();
-    copy(t, row, s.time);
-    t.byte(b',');
-    copy(t, row, s.addrs);
-    t.put(b",\"seen\":");
     match &b.seen {
         Some(text) => t.string(text),
         None => {
@@ -1038,6 +1057,90 @@ pub fn finding_beside<O: RowOut>(
         t.put(&hint.json);
         t.put(b",\"guess\":null}");
     });
+}
+
+/// From a finding's time to its `"seen":`, as entries where the row's text allows: the time's
+/// second, the client's address up to its port, and the server's address (see [`TIME_SLOT`]).
+#[inline(always)]
+fn time_and_addresses<O: RowOut>(out: &mut O, row: RowAt<'_>, s: &RowSpans, memo: &mut RowMemo) {
+    let parts = match row {
+        RowAt::Other(bytes) => Addresses::of(bytes, s),
+        RowAt::Own(_) => None,
+    };
+    let Some(a) = parts.filter(|_| s.second != 0) else {
+        let t = out.text();
+        copy(t, row, s.time);
+        t.byte(b',');
+        copy(t, row, s.addrs);
+        t.put(b",\"seen\":");
+        return;
+    };
+    let fraction = s.time.start + TIME_FRACTION as u32;
+    let (second, micros) = (
+        Span {
+            end: fraction,
+            ..s.time
+        },
+        Span {
+            start: fraction,
+            ..s.time
+        },
+    );
+    out.entry(Entry::new(TIME_SLOT, s.second), |t| copy(t, row, second));
+    copy(out.text(), row, micros);
+    let version = memo.client_ip.version(a.client_ip_text);
+    out.entry(Entry::new(CLIENT_SLOT, version), |t| {
+        t.byte(b',');
+        copy(t, row, a.client_ip);
+    });
+    copy(out.text(), row, a.port);
+    let version = memo.server.version(a.server_text);
+    out.entry(Entry::new(SERVER_SLOT, version), |t| {
+        copy(t, row, a.server);
+        t.put(b",\"seen\":");
+    });
+}
+
+/// A row's `"client":"…","server":"…"` cut in three: to the client's port, the port (its
+/// digits), and from the end of the client's address; the first and last with their text.
+struct Addresses<'a> {
+    client_ip: Span,
+    client_ip_text: &'a [u8],
+    port: Span,
+    server: Span,
+    server_text: &'a [u8],
+}
+
+impl<'a> Addresses<'a> {
+    /// None when the row's addresses are not so made.
+    fn of(row: &'a [u8], s: &RowSpans) -> Option<Addresses<'a>> {
+        let client_end = s.server.start.checked_sub(SERVER_KEY.len() as u32)?;
+        let client = row.get(s.addrs.start as usize..client_end as usize)?;
+        let port_start = s.addrs.start + client.iter().rposition(|&b| b == b':')? as u32 + 1;
+        let (client_ip, port, server) = (
+            Span {
+                start: s.addrs.start,
+                end: port_start,
+            },
+            Span {
+                start: port_start,
+                end: client_end,
+            },
+            Span {
+                start: client_end,
+                end: s.addrs.end,
+            },
+        );
+        let digits = row.get(port.range())?;
+        (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit)).then_some(())?;
+        Some(Addresses {
+            client_ip,
+            client_ip_text: row.get(client_ip.range())?,
+            port,
+            server,
+            server_text: row.get(server.range())?,
+        })
+    }
 }
 
 #[cfg(test)]

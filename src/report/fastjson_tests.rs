@@ -234,7 +234,23 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
             "/b;Signature=x?y=1",
             "/\u{1}\"q\\<@",
         ] {
-            for client in ["10.0.0.7:40000", "[fe80::1%2]:5000"] {
+            for (client, server, time) in [
+                ("10.0.0.7:40000", "10.0.0.9:80", 0),
+                ("[fe80::1%2]:5000", "10.0.0.9:80", 0),
+                // Another second, the same second, and one before 1970 whose second is
+                // version 0 (its time written as text): the packed entries change with each.
+                (
+                    "10.0.0.7:40001",
+                    "[2001:db8::1]:443",
+                    1_796_643_648_123_456_789,
+                ),
+                (
+                    "10.0.0.8:40001",
+                    "[2001:db8::1]:443",
+                    1_796_643_648_999_999_999,
+                ),
+                ("10.0.0.8:40001", "10.0.0.9:80", -1),
+            ] {
                 for on in [true, false] {
                     for (kind, endpoint) in [
                         (FindingKind::CredentialsInCleartext, None),
@@ -244,7 +260,7 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
                             Cow::Borrowed("a \"static\" hint"),
                             Cow::Owned("see http://h/b?X-Amz-Signature=abc".to_string()),
                         ] {
-                            let mut r = Request::sample(7, Timestamp(0), client, "10.0.0.9:80");
+                            let mut r = Request::sample(7, Timestamp(time), client, server);
                             r.host = host.map(Into::into);
                             r.target = target.into();
                             r.user_agent = Some("Boto3/1.44.8".into());
@@ -357,7 +373,7 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
             }
         }
     }
-    assert_eq!(beside, 3 * 6 * 2 * 2 * 2 * 2);
+    assert_eq!(beside, 3 * 6 * 5 * 2 * 2 * 2);
     packed.extend(unpacked(packer.frame()));
     assert_eq!(
         String::from_utf8_lossy(&packed),
