@@ -127,6 +127,8 @@ pub struct RowMemo {
     /// server's address with the key that follows.
     pub(super) client_ip: Seen,
     pub(super) server: Seen,
+    /// A finding's key, when its `seen` line names it again.
+    pub(super) key: Seen,
     /// The `seen` lines' parts text redaction leaves alone.
     pub(super) seen: QuietSeen,
 }
@@ -145,6 +147,7 @@ impl Default for RowMemo {
             tail: Joined::default(),
             client_ip: Seen::default(),
             server: Seen::default(),
+            key: Seen::default(),
             seen: QuietSeen::default(),
         }
     }
