@@ -573,9 +573,6 @@ pub struct RowSpans {
     id: Span,
     /// The time's value, with its quotes.
     time: Span,
-    /// The time's second + 1 (wrapping; 0 for none), when its text is the usual one: the
-    /// version of its date and time to the second ([`TIME_SLOT`]).
-    second: u64,
     /// `"client":"…","server":"…"`.
     addrs: Span,
     /// The server's address, without quotes.
@@ -657,9 +654,6 @@ impl RequestRecord {
         s.time.start = m.at(out);
         out.time(self.time);
         s.time.end = m.at(out);
-        if s.time.range().len() == QUOTED_TIME {
-            s.second = (self.time.secs() as u64).wrapping_add(1);
-        }
         out.put(match self.scheme {
             Scheme::Http => b",\"scheme\":\"http\",\"client\":",
             Scheme::Https => b",\"scheme\":\"https\",\"client\":",
@@ -928,30 +922,7 @@ pub(super) const HEADS: usize = 2 * crate::policy::FindingKind::ALL.len() * OPER
 const UNCONFIGURED_SLOT: u8 = HEAD_SLOTS + HEADS as u8;
 const AUTHORITY_SLOT: u8 = UNCONFIGURED_SLOT + 1;
 const TAIL_SLOT: u8 = AUTHORITY_SLOT + 1;
-/// The time's date and time to the second (its microseconds follow as text), the client's
-/// address to its port (the port follows as text), and from the end of the client's address
-/// to the `seen` line: with them a request-dense capture's packed findings are 40% smaller
-/// (dense-50k: 174 → 105 bytes each), and its run ~2.5% shorter (the whole request-dense
-/// benchmark capture, round by round 0.970 and 0.982; its run without the spool's file, neither
-/// written nor read back, took 0.90 of the time).
-const TIME_SLOT: u8 = TAIL_SLOT + 1;
-const CLIENT_SLOT: u8 = TIME_SLOT + 1;
-const SERVER_SLOT: u8 = CLIENT_SLOT + 1;
-/// A path-style target's key, with the quote that ends it (the `key` value's and the `seen`
-/// line's), and what comes before it in the target, by bucket; `,"request":`. With them the
-/// whole request-dense benchmark capture's packed findings are another third smaller (89 →
-/// 61 MB).
-const KEY_SLOT: u8 = SERVER_SLOT + 1;
-const BUCKET_PATH_SLOT: u8 = KEY_SLOT + 1;
-const REQUEST_SLOT: u8 = BUCKET_PATH_SLOT + 1;
-const _: () = assert!((REQUEST_SLOT as usize) < super::packed::SLOTS);
-
-/// A time's usual text with its quotes (`"2026-01-02T03:04:05.123456Z"`), and where its
-/// microseconds start.
-const QUOTED_TIME: usize = crate::time::RFC3339_LEN + 2;
-const TIME_FRACTION: usize = 21;
-/// `","server":"` between the client's address and the server's.
-const SERVER_KEY: &[u8] = b"\",\"server\":\"";
+const _: () = assert!((TAIL_SLOT as usize) < super::packed::SLOTS);
 
 /// What identifies `open` among static texts, as two of a [`Joined`]'s parts: static text never
 /// changes, so the same address and length is the same text (both are kept whole: packing them
@@ -980,16 +951,10 @@ pub fn finding_beside<O: RowOut>(
         (place, version) => (usize::from(place), version),
     };
     let head = (2 * b.kind.rank() + b.severity as usize) * OPERATION_PLACES + place;
-    let key_path = match (row, &b.seen, b.origin_form) {
-        (RowAt::Other(bytes), None, true) => KeyPath::of(bytes, s),
-        _ => None,
-    };
     let version = match memo.heads.get_mut(head) {
         Some(j) => {
             let [at, len] = static_parts(open);
-            // Its text ends with the key's opening quote when the key is an entry.
-            let quoted = u64::from(key_path.is_some()) << 63;
-            j.version([at, len, operation | quoted, s.bucket_version])
+            j.version([at, len, operation, s.bucket_version])
         }
         None => 0,
     };
@@ -1004,19 +969,11 @@ pub fn finding_beside<O: RowOut>(
         t.put(b",\"bucket\":");
         copy(t, row, s.bucket);
         t.put(b",\"key\":");
-        if key_path.is_some() {
-            t.byte(b'"');
-        }
     });
-    let key_version = key_path
-        .as_ref()
-        .map_or(0, |k| memo.key.version(k.key_text));
-    match &key_path {
-        Some(k) => out.entry(Entry::new(KEY_SLOT, key_version), |t| copy(t, row, k.key)),
-        None => copy(out.text(), row, s.key),
-    }
-    out.entry(Entry::new(REQUEST_SLOT, 1), |t| t.put(b",\"request\":"));
-    copy(out.text(), row, s.id);
+    let t = out.text();
+    copy(t, row, s.key);
+    t.put(b",\"request\":");
+    copy(t, row, s.id);
     // The request's authority as `seen` and an unconfigured endpoint show it: its Host, or
     // its server's address.
     let (authority, authority_version) = match s.host {
@@ -1045,8 +1002,11 @@ pub fn finding_beside<O: RowOut>(
             t.put(b"\",\"time\":");
         }),
     }
-    time_and_addresses(out, row, s, memo);
     let t = out.text();
+    copy(t, row, s.time);
+    t.byte(b',');
+    copy(t, row, s.addrs);
+    t.put(b",\"seen\":");
     match &b.seen {
         Some(text) => t.string(text),
         None => {
@@ -1059,19 +1019,9 @@ pub fn finding_beside<O: RowOut>(
                     copy(t, row, authority);
                 });
             }
-            match &key_path {
-                Some(k) => {
-                    out.entry(Entry::new(BUCKET_PATH_SLOT, s.bucket_version), |t| {
-                        copy(t, row, k.bucket_path);
-                    });
-                    out.entry(Entry::new(KEY_SLOT, key_version), |t| copy(t, row, k.key));
-                }
-                None => {
-                    let t = out.text();
-                    copy(t, row, s.target);
-                    t.byte(b'"');
-                }
-            }
+            let t = out.text();
+            copy(t, row, s.target);
+            t.byte(b'"');
         }
     }
     let hint = &mut memo.hint;
@@ -1088,123 +1038,6 @@ pub fn finding_beside<O: RowOut>(
         t.put(&hint.json);
         t.put(b",\"guess\":null}");
     });
-}
-
-/// From a finding's time to its `"seen":`, as entries where the row's text allows: the time's
-/// second, the client's address up to its port, and the server's address (see [`TIME_SLOT`]).
-#[inline(always)]
-fn time_and_addresses<O: RowOut>(out: &mut O, row: RowAt<'_>, s: &RowSpans, memo: &mut RowMemo) {
-    let parts = match row {
-        RowAt::Other(bytes) => Addresses::of(bytes, s),
-        RowAt::Own(_) => None,
-    };
-    let Some(a) = parts.filter(|_| s.second != 0) else {
-        let t = out.text();
-        copy(t, row, s.time);
-        t.byte(b',');
-        copy(t, row, s.addrs);
-        t.put(b",\"seen\":");
-        return;
-    };
-    let fraction = s.time.start + TIME_FRACTION as u32;
-    let (second, micros) = (
-        Span {
-            end: fraction,
-            ..s.time
-        },
-        Span {
-            start: fraction,
-            ..s.time
-        },
-    );
-    out.entry(Entry::new(TIME_SLOT, s.second), |t| copy(t, row, second));
-    copy(out.text(), row, micros);
-    let version = memo.client_ip.version(a.client_ip_text);
-    out.entry(Entry::new(CLIENT_SLOT, version), |t| {
-        t.byte(b',');
-        copy(t, row, a.client_ip);
-    });
-    copy(out.text(), row, a.port);
-    let version = memo.server.version(a.server_text);
-    out.entry(Entry::new(SERVER_SLOT, version), |t| {
-        copy(t, row, a.server);
-        t.put(b",\"seen\":");
-    });
-}
-
-/// A row whose (redacted) target is `/` + its bucket + `/` + its key, as the row writes them:
-/// the key, written once in its finding's row and named again in its `seen` line.
-struct KeyPath<'a> {
-    /// The key's text and its closing quote (its opening one ends the row's head entry).
-    key: Span,
-    key_text: &'a [u8],
-    /// The target up to the key.
-    bucket_path: Span,
-}
-
-impl<'a> KeyPath<'a> {
-    fn of(row: &'a [u8], s: &RowSpans) -> Option<KeyPath<'a>> {
-        let (bucket, key) = (row.get(s.bucket.range())?, row.get(s.key.range())?);
-        let bucket = bucket.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-        let key_inner = key.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-        let target = row.get(s.target.range())?;
-        let rest = target.strip_prefix(b"/")?.strip_prefix(bucket)?;
-        (rest.strip_prefix(b"/")? == key_inner).then_some(())?;
-        let key = Span {
-            start: s.key.start + 1,
-            end: s.key.end,
-        };
-        Some(KeyPath {
-            key,
-            key_text: row.get(key.range())?,
-            bucket_path: Span {
-                start: s.target.start,
-                end: s.target.start + 2 + bucket.len() as u32,
-            },
-        })
-    }
-}
-
-/// A row's `"client":"…","server":"…"` cut in three: to the client's port, the port (its
-/// digits), and from the end of the client's address; the first and last with their text.
-struct Addresses<'a> {
-    client_ip: Span,
-    client_ip_text: &'a [u8],
-    port: Span,
-    server: Span,
-    server_text: &'a [u8],
-}
-
-impl<'a> Addresses<'a> {
-    /// None when the row's addresses are not so made.
-    fn of(row: &'a [u8], s: &RowSpans) -> Option<Addresses<'a>> {
-        let client_end = s.server.start.checked_sub(SERVER_KEY.len() as u32)?;
-        let client = row.get(s.addrs.start as usize..client_end as usize)?;
-        let port_start = s.addrs.start + client.iter().rposition(|&b| b == b':')? as u32 + 1;
-        let (client_ip, port, server) = (
-            Span {
-                start: s.addrs.start,
-                end: port_start,
-            },
-            Span {
-                start: port_start,
-                end: client_end,
-            },
-            Span {
-                start: client_end,
-                end: s.addrs.end,
-            },
-        );
-        let digits = row.get(port.range())?;
-        (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit)).then_some(())?;
-        Some(Addresses {
-            client_ip,
-            client_ip_text: row.get(client_ip.range())?,
-            port,
-            server,
-            server_text: row.get(server.range())?,
-        })
-    }
 }
 
 #[cfg(test)]

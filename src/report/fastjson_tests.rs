@@ -204,8 +204,8 @@ fn rows_grow_the_buffer_as_they_need() {
 /// A request's finding's row written from its request's row is the row made whole, byte for
 /// byte, in a buffer of its own or after the request's row in the same one: Host or none
 /// (and one that needs escapes), origin- and absolute-form targets, targets the `seen` line's
-/// redaction changes or not, IPv4 and IPv6, configured and unconfigured endpoints, static and
-/// quoted hints, redaction on and off. A finding that is not its request's own, or an unknown
+/// redaction changes or not, IPv4 and IPv6 clients and servers, times in several seconds,
+/// configured and unconfigured endpoints, static and quoted hints, redaction on and off. A finding that is not its request's own, or an unknown
 /// owner's, is made whole.
 #[test]
 fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
@@ -225,9 +225,10 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
         Vec::new(),
         Vec::new(),
     );
-    // The packer's own memo, as the document's sink has one for its findings alone: its
-    // entries then change only with what they hold (written with `memo`, they would change
-    // with the other rows' openings at every row).
+    // The packed findings' memo: in the document's sink every finding is opened the same way,
+    // so its head entries change only with what they hold; through `memo`, which the rows
+    // written beside above also use, opened otherwise, every head would be new at every row
+    // and a wrong version could not show.
     let mut packed_memo = RowMemo::default();
     for host in [Some("s3.local.test:8080"), Some("a\"b@c=d"), None] {
         for (target, bucket, key) in [
@@ -237,8 +238,8 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
             ("http://h/b/k?Signature=x", Some("b1"), Some("k1")),
             ("/b;Signature=x?y=1", Some("b1"), Some("k1")),
             ("/\u{1}\"q\\<@", Some("b1"), Some("k1")),
-            // Targets that are `/` + bucket + `/` + key as the row writes them (the key is
-            // named once, as an entry), one with escapes; and ones that are not quite.
+            // Path-style targets, whose key the row also holds (one with escapes), and ones
+            // that are not quite `/` + bucket + `/` + key.
             ("/b1/k1", Some("b1"), Some("k1")),
             ("/b1/d/\"k\u{1}", Some("b1"), Some("d/\"k\u{1}")),
             ("/b1/k%201", Some("b1"), Some("k 1")),

@@ -123,12 +123,6 @@ pub struct RowMemo {
     pub(super) addressing: AddressingText,
     pub(super) heads: [Joined; HEADS],
     pub(super) tail: Joined,
-    /// A finding's `seen` line's neighbours: its client's address up to the port, and its
-    /// server's address with the key that follows.
-    pub(super) client_ip: Seen,
-    pub(super) server: Seen,
-    /// A finding's key, when its `seen` line names it again.
-    pub(super) key: Seen,
     /// The `seen` lines' parts text redaction leaves alone.
     pub(super) seen: QuietSeen,
 }
@@ -145,9 +139,6 @@ impl Default for RowMemo {
             addressing: AddressingText::default(),
             heads: [Joined::default(); HEADS],
             tail: Joined::default(),
-            client_ip: Seen::default(),
-            server: Seen::default(),
-            key: Seen::default(),
             seen: QuietSeen::default(),
         }
     }
@@ -166,27 +157,6 @@ impl Joined {
     pub(super) fn version(&mut self, of: [u64; 4]) -> u64 {
         if self.of != of || self.version == 0 {
             self.of = of;
-            self.version += 1;
-        }
-        self.version
-    }
-}
-
-/// The version of a stretch of a row's text (see [`Entry`](super::packed::Entry)), known by
-/// its bytes: a few dozen, compared with the last ones, where the writer has no memo of what
-/// they were made from (the addresses' text comes from the redactor's).
-#[derive(Debug, Default)]
-pub(super) struct Seen {
-    bytes: Vec<u8>,
-    version: u64,
-}
-
-impl Seen {
-    #[inline(always)]
-    pub(super) fn version(&mut self, bytes: &[u8]) -> u64 {
-        if self.bytes != bytes || self.version == 0 {
-            self.bytes.clear();
-            self.bytes.extend_from_slice(bytes);
             self.version += 1;
         }
         self.version
