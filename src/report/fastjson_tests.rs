@@ -204,9 +204,10 @@ fn rows_grow_the_buffer_as_they_need() {
 /// A request's finding's row written from its request's row is the row made whole, byte for
 /// byte, in a buffer of its own or after the request's row in the same one: Host or none
 /// (and one that needs escapes), origin- and absolute-form targets, targets the `seen` line's
-/// redaction changes or not, IPv4 and IPv6 clients and servers, times in several seconds,
-/// configured and unconfigured endpoints, static and quoted hints, redaction on and off. A finding that is not its request's own, or an unknown
-/// owner's, is made whole.
+/// redaction changes or not, path-style targets and ones nearly so, IPv4 and IPv6 clients and
+/// servers, times in several seconds, configured and unconfigured endpoints, static and quoted
+/// hints, redaction on and off. A finding that is not its request's own, or an unknown owner's,
+/// is made whole.
 #[test]
 fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
     use crate::facts::Request;
@@ -251,8 +252,8 @@ fn a_finding_row_beside_its_request_row_is_the_row_made_whole() {
             for (client, server, time) in [
                 ("10.0.0.7:40000", "10.0.0.9:80", 0),
                 ("[fe80::1%2]:5000", "10.0.0.9:80", 0),
-                // Another second, the same second, and one before 1970 whose second is
-                // version 0 (its time written as text): the packed entries change with each.
+                // Another second, the same second again, and one before 1970: a packed frame
+                // holds rows of several seconds and servers.
                 (
                     "10.0.0.7:40001",
                     "[2001:db8::1]:443",
