@@ -769,7 +769,7 @@ impl RequestRecord {
         s.user_agent_version = out.opt_str_memo(self.user_agent.as_deref(), &mut memo.user_agent);
         s.user_agent.end = m.at(out);
         out.put(b",\"authorization\":");
-        out.opt_str_memo(self.authorization.as_deref(), &mut memo.authorization);
+        out.opt_str_recent(self.authorization.as_deref(), &mut memo.authorization);
         out.put(b",\"request_body_bytes\":");
         out.opt_num(self.request_body_bytes);
         out.put(b",\"response_body_bytes\":");

@@ -2,7 +2,7 @@ use super::*;
 use crate::facts::{ProcessInfo, RequestTls};
 use crate::policy::Scheme;
 use crate::report::AddrText;
-use crate::report::row_memo::{Escaped, StaticEscaped};
+use crate::report::row_memo::{Escaped, RECENT_TEXTS, RecentEscaped, StaticEscaped};
 use crate::s3::Addressing;
 use proptest::prelude::*;
 
@@ -490,6 +490,45 @@ fn a_memo_writes_what_string_writes() {
         plain.string(s);
         assert_eq!(fast.as_bytes(), plain.as_bytes(), "{s:?}");
     }
+}
+
+/// The memo of recent strings writes the escape of the string asked about: a client's few
+/// redacted Authorization values in turn (each kept after its first use), one asked twice in a
+/// row, more strings than it keeps (the oldest made again), strings that need escapes.
+#[test]
+fn the_recent_strings_memo_gives_each_strings_escape() {
+    let auth = |signed: &str| {
+        format!(
+            "AWS4-HMAC-SHA256 Credential=AKIA…/20260101/us-east-1/s3/aws4_request, SignedHeaders={signed}, Signature=<redacted>"
+        )
+    };
+    let mut cycle: Vec<String> = [
+        "host;x-amz-date",
+        "content-md5;host;x-amz-date",
+        "host;x-amz-copy-source",
+    ]
+    .iter()
+    .map(|s| auth(s))
+    .collect();
+    cycle.push("a\"b\n".to_string());
+    let many: Vec<String> = (0..RECENT_TEXTS + 3)
+        .map(|i| auth(&format!("h{i}")))
+        .collect();
+    let mut memo = RecentEscaped::default();
+    for (round, strings) in [&cycle, &cycle, &many, &many, &cycle].iter().enumerate() {
+        for (i, s) in strings.iter().enumerate() {
+            for _ in 0..1 + (i + round) % 2 {
+                let mut fast = JsonBuf::new();
+                fast.opt_str_recent(Some(s), &mut memo);
+                let mut plain = JsonBuf::new();
+                plain.string(s);
+                assert_eq!(fast.as_bytes(), plain.as_bytes(), "{s:?}");
+            }
+        }
+    }
+    let mut none = JsonBuf::new();
+    none.opt_str_recent(None, &mut memo);
+    assert_eq!(none.as_bytes(), b"null");
 }
 
 /// The static-name memo writes the escape of the name asked about: names cycling through more

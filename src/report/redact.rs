@@ -42,13 +42,13 @@ pub fn redact_header<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
 }
 
 /// An `Authorization` value redacted, as [`redact_header`] redacts it, in its own buffer when
-/// it can: a signed request's header most often starts as the last one did (see
-/// [`LAST_SIGV4`]), and then only its signature changes, to `<redacted>`.
+/// it can: a signed request's header most often starts as one of the last few did (see
+/// [`RECENT_SIGV4`]), and then only its signature changes, to `<redacted>`.
 pub fn redact_authorization_owned(value: String) -> String {
-    LAST_SIGV4
-        .with_borrow(|last| match last.covers(&value) {
-            true => Ok(last.shown_redacted(value)),
-            false => Err(value),
+    RECENT_SIGV4
+        .with_borrow_mut(|recent| match recent.covering(&value) {
+            Some(prefix) => Ok(prefix.shown_redacted(value)),
+            None => Err(value),
         })
         .unwrap_or_else(|value| redact_authorization(&value))
 }
@@ -78,7 +78,7 @@ fn redact_authorization(value: &str) -> String {
 /// shape, or a part holding a character the general scan would treat differently: then the
 /// general scan decides. Both give the same text (a test holds them to it).
 fn sigv4_shape(value: &str) -> Option<String> {
-    if let Some(out) = LAST_SIGV4.with_borrow(|last| last.redact(value)) {
+    if let Some(out) = RECENT_SIGV4.with_borrow_mut(|recent| recent.redact(value)) {
         return Some(out);
     }
     let (scheme, rest) = value.split_once(' ')?;
@@ -104,7 +104,8 @@ fn sigv4_shape(value: &str) -> Option<String> {
     for part in [", SignedHeaders=", signed, SIGNATURE] {
         out.push_str(part);
     }
-    LAST_SIGV4.with_borrow_mut(|last| last.keep(&value[..value.len() - signature.len()], &out));
+    RECENT_SIGV4
+        .with_borrow_mut(|recent| recent.keep(&value[..value.len() - signature.len()], &out));
     out.push_str(REDACTED);
     Some(out)
 }
@@ -125,13 +126,96 @@ fn sigv4_signature(part: &str) -> bool {
 }
 
 thread_local! {
-    /// The last SigV4 header [`sigv4_shape`] redacted, up to its signature. A client signs every
-    /// request with the same key, scope and usually the same signed headers, so the next header
-    /// most often starts with the same text; then only its signature is new, and it is not shown.
-    /// (On a request-dense capture the one-pass redaction was a tenth of the report thread.)
-    static LAST_SIGV4: std::cell::RefCell<SigV4Prefix> = const {
-        std::cell::RefCell::new(SigV4Prefix { sent: String::new(), shown: String::new() })
+    /// The last few SigV4 headers [`sigv4_shape`] redacted, up to their signature. A client signs
+    /// every request with the same key and scope, and its operations with a few sets of signed
+    /// headers (boto3: `host;x-amz-content-sha256;x-amz-date` for a GetObject or a
+    /// DeleteObject, with `content-md5` or its checksum fields for a PutObject, with
+    /// `x-amz-copy-source` for a CopyObject), so the next header most often starts with the text
+    /// of one of them; then only its signature is new, and it is not shown. (On a request-dense
+    /// capture the one-pass redaction was a tenth of the report thread; remembering only the
+    /// last header, a client cycling through five operations made it again at three requests in
+    /// five, ~1,000 instructions each.)
+    static RECENT_SIGV4: std::cell::RefCell<RecentSigV4> = const {
+        std::cell::RefCell::new(RecentSigV4 { prefixes: Vec::new(), last: 0, next: 0 })
     };
+}
+
+/// SigV4 headers remembered: several clients' (a key each) times their few sets of signed
+/// headers.
+const SIGV4_PREFIXES: usize = 8;
+
+/// The SigV4 prefixes [`RECENT_SIGV4`] holds, the one that served last tried first.
+struct RecentSigV4 {
+    prefixes: Vec<SigV4Prefix>,
+    /// The prefix that served last.
+    last: usize,
+    /// The prefix replaced next once [`SIGV4_PREFIXES`] are held.
+    next: usize,
+}
+
+impl RecentSigV4 {
+    /// The prefix `value` starts with (then a signature alone), if one is remembered: the one
+    /// that served last, most often.
+    #[inline(always)]
+    fn covering(&mut self, value: &str) -> Option<&SigV4Prefix> {
+        // Looked up again to return it: the borrow checker does not let a match return it.
+        if self
+            .prefixes
+            .get(self.last)
+            .is_some_and(|last| last.covers(value))
+        {
+            return self.prefixes.get(self.last);
+        }
+        self.covering_other(value)
+    }
+
+    /// [`RecentSigV4::covering`] among the prefixes that did not serve last.
+    #[cold]
+    #[inline(never)]
+    fn covering_other(&mut self, value: &str) -> Option<&SigV4Prefix> {
+        let found = self.prefixes.iter().position(|p| p.covers(value))?;
+        self.last = found;
+        self.prefixes.get(found)
+    }
+
+    /// `value` redacted, when it starts with a remembered prefix.
+    fn redact(&mut self, value: &str) -> Option<String> {
+        self.covering(value)
+            .map(|p| p.shown_redacted(String::with_capacity(p.shown.len() + REDACTED.len())))
+    }
+
+    /// Remember a prefix, as sent and as shown: in a new place, or the oldest one's.
+    fn keep(&mut self, sent: &str, shown: &str) {
+        let prefix = SigV4Prefix {
+            sent: sent.to_string(),
+            shown: shown.to_string(),
+        };
+        let at = match self.prefixes.len() < SIGV4_PREFIXES {
+            true => {
+                self.prefixes.push(prefix);
+                self.prefixes.len() - 1
+            }
+            false => {
+                let at = self.next % SIGV4_PREFIXES;
+                self.next = at + 1;
+                if let Some(place) = self.prefixes.get_mut(at) {
+                    *place = prefix;
+                }
+                at
+            }
+        };
+        self.last = at;
+    }
+
+    /// Forget every prefix (tests start from none).
+    #[cfg(test)]
+    fn forget(&mut self) {
+        *self = RecentSigV4 {
+            prefixes: Vec::new(),
+            last: 0,
+            next: 0,
+        };
+    }
 }
 
 /// A SigV4 header up to and with `, Signature=`: as sent, and as [`sigv4_shape`] showed it.
@@ -141,15 +225,9 @@ struct SigV4Prefix {
 }
 
 impl SigV4Prefix {
-    /// `value` redacted, when it starts with the remembered prefix. Then scheme, credential and
+    /// `value` is the remembered prefix and then a signature alone. Then scheme, credential and
     /// signed headers are those already checked (each part ends at the first comma, and every
     /// comma up to the signature is in the prefix), so only the signature is left to check.
-    fn redact(&self, value: &str) -> Option<String> {
-        self.covers(value)
-            .then(|| self.shown_redacted(String::with_capacity(self.shown.len() + REDACTED.len())))
-    }
-
-    /// `value` is the remembered prefix and then a signature alone.
     fn covers(&self, value: &str) -> bool {
         !self.sent.is_empty()
             && value
@@ -163,13 +241,6 @@ impl SigV4Prefix {
         out.push_str(&self.shown);
         out.push_str(REDACTED);
         out
-    }
-
-    fn keep(&mut self, sent: &str, shown: &str) {
-        self.sent.clear();
-        self.sent.push_str(sent);
-        self.shown.clear();
-        self.shown.push_str(shown);
     }
 }
 
@@ -693,7 +764,7 @@ mod tests {
     /// schemes.
     #[test]
     fn an_owned_authorization_is_redacted_as_the_header_is() {
-        LAST_SIGV4.with_borrow_mut(|last| last.keep("", ""));
+        RECENT_SIGV4.with_borrow_mut(RecentSigV4::forget);
         for v in [
             SIGV4_AUTH.to_string(),
             SIGV4_AUTH.to_string(),
@@ -707,6 +778,50 @@ mod tests {
             let expected = redact_header("authorization", &v).into_owned();
             assert_eq!(redact_authorization_owned(v.clone()), expected, "{v}");
             assert!(!expected.contains("1967dcd0"), "{v}");
+        }
+    }
+
+    /// A client's headers with a few sets of signed headers, in turn: each redacted as the
+    /// header is, and after the first of each set, from its remembered prefix (every set is
+    /// still remembered after the others); more sets than are remembered, the oldest forgotten
+    /// and made again, as the header is.
+    #[test]
+    fn a_client_cycling_through_signed_headers_is_redacted_from_its_prefixes() {
+        RECENT_SIGV4.with_borrow_mut(RecentSigV4::forget);
+        let with = |signed: &str, signature: usize| {
+            SIGV4_AUTH
+                .replace(
+                    "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
+                    signed,
+                )
+                .replace("1967dcd0", &format!("{signature:08x}"))
+        };
+        let sets = [
+            "host;x-amz-date",
+            "content-md5;host;x-amz-date",
+            "host;x-amz-copy-source",
+        ];
+        let many: Vec<String> = (0..SIGV4_PREFIXES + 2)
+            .map(|i| format!("host;x-h{i}"))
+            .collect();
+        let rounds: [Vec<&str>; 4] = [
+            sets.to_vec(),
+            sets.to_vec(),
+            many.iter().map(String::as_str).collect(),
+            sets.to_vec(),
+        ];
+        let mut signature = 0;
+        for (round, signed) in rounds.iter().enumerate() {
+            for set in signed {
+                signature += 1;
+                let v = with(set, signature);
+                let remembered = RECENT_SIGV4.with_borrow_mut(|r| r.covering(&v).is_some());
+                // The second round finds every set of the first remembered.
+                assert_eq!(remembered, round == 1, "{v}");
+                let expected = redact_header("authorization", &v).into_owned();
+                assert_eq!(redact_authorization_owned(v.clone()), expected, "{v}");
+                assert!(expected.ends_with("Signature=<redacted>"), "{v}");
+            }
         }
     }
 
@@ -746,7 +861,7 @@ mod tests {
         for v in &cases {
             assert!(!as_the_general_scan(v).contains("967"), "{v}");
         }
-        LAST_SIGV4.with_borrow_mut(|last| last.keep("", ""));
+        RECENT_SIGV4.with_borrow_mut(RecentSigV4::forget);
         assert_eq!(
             sigv4_shape(&first).as_deref(),
             Some(redact_text(&first).as_ref())

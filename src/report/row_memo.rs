@@ -51,6 +51,68 @@ impl Escaped {
     }
 }
 
+/// The JSON texts of the last few strings of a kind that a client's rows cycle through: the
+/// redacted Authorization, whose signed headers differ by operation (boto3: a GetObject's, a
+/// PutObject's with its checksum fields, a CopyObject's with `x-amz-copy-source`), so that a
+/// memo of the last one alone made it again at three rows in five (a 200-byte escape each).
+/// The one that served last is tried first, then the others; a new one takes the oldest's
+/// place.
+#[derive(Default)]
+pub struct RecentEscaped {
+    texts: Vec<Escaped>,
+    /// The text that served last.
+    last: usize,
+    /// The text replaced next once [`RECENT_TEXTS`] are kept.
+    next: usize,
+}
+
+/// Texts a [`RecentEscaped`] keeps.
+pub(super) const RECENT_TEXTS: usize = 8;
+
+impl RecentEscaped {
+    /// The JSON text of `s`, made when it is not kept: the one that served last, most often.
+    #[inline(always)]
+    pub(super) fn of(&mut self, s: &str) -> &[u8] {
+        // Looked up again to return it: the borrow checker does not let a match return it.
+        if self.texts.get(self.last).is_some_and(|last| last.from == s) {
+            return self
+                .texts
+                .get(self.last)
+                .map_or(&[], |last| last.json.as_slice());
+        }
+        self.other(s)
+    }
+
+    /// [`RecentEscaped::of`] a string that is not the one that served last.
+    #[cold]
+    #[inline(never)]
+    fn other(&mut self, s: &str) -> &[u8] {
+        self.last = match self.texts.iter().position(|t| t.from == s) {
+            Some(i) => i,
+            None => self.make(s),
+        };
+        self.texts.get(self.last).map_or(&[], |t| t.json.as_slice())
+    }
+
+    /// `s`'s text kept, in a new place or the oldest one's: where it is.
+    #[cold]
+    #[inline(never)]
+    fn make(&mut self, s: &str) -> usize {
+        if self.texts.len() < RECENT_TEXTS {
+            let mut text = Escaped::default();
+            text.remake(s);
+            self.texts.push(text);
+            return self.texts.len() - 1;
+        }
+        let i = self.next % RECENT_TEXTS;
+        self.next = i + 1;
+        if let Some(text) = self.texts.get_mut(i) {
+            text.remake(s);
+        }
+        i
+    }
+}
+
 /// The JSON text of static names (a request's operation, from the model), the last few kept:
 /// a client's requests cycle through a handful of operations, which a memo of the last one
 /// missed four times in five. Keyed by address and length: static text never changes, so the
@@ -117,7 +179,7 @@ pub struct RowMemo {
     pub(super) host: Escaped,
     pub(super) bucket: Escaped,
     pub(super) user_agent: Escaped,
-    pub(super) authorization: Escaped,
+    pub(super) authorization: RecentEscaped,
     pub(super) hint: Escaped,
     pub(super) operation: StaticEscaped,
     pub(super) addressing: AddressingText,
@@ -133,7 +195,7 @@ impl Default for RowMemo {
             host: Escaped::default(),
             bucket: Escaped::default(),
             user_agent: Escaped::default(),
-            authorization: Escaped::default(),
+            authorization: RecentEscaped::default(),
             hint: Escaped::default(),
             operation: StaticEscaped::default(),
             addressing: AddressingText::default(),
@@ -168,6 +230,15 @@ impl JsonBuf {
     #[inline(always)]
     pub(super) fn string_memo(&mut self, s: &str, memo: &mut Escaped) {
         self.put(memo.of(s));
+    }
+
+    /// `null`, or `v` through `recent`.
+    #[inline(always)]
+    pub(super) fn opt_str_recent(&mut self, v: Option<&str>, recent: &mut RecentEscaped) {
+        match v {
+            Some(v) => self.put(recent.of(v)),
+            None => self.put(b"null"),
+        }
     }
 
     /// `null`, or `v` through `memo`: the version of the memo's text (0 for `null`).
