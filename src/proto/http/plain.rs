@@ -333,7 +333,7 @@ fn spaces_start(input: &[u8], from: usize, end: usize) -> usize {
 /// Field names under 32 bytes one direction of a connection sent lately, and which [`Field`]
 /// each is. A client or a server on a kept-alive connection sends the same names head after
 /// head: a name that is one of these, found by where the first colon of its line is and one
-/// compare, is not read again as a run of `tchar`s, nor its `Field` looked for (~60
+/// or two compares, is not read again as a run of `tchar`s, nor its `Field` looked for (~60
 /// instructions a field). Only a cache: a head is read the same with any `Names` (a test holds
 /// the two together).
 #[derive(Debug, Default)]
@@ -788,7 +788,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A request head read as the first of its connection (nothing remembered).
     /// Whether `names` remembers the short `name` (without its colon) of a head's line.
     fn remembers(names: &Names, name: &str) -> bool {
         let line = format!("{name}: v\r\n                ");
@@ -853,6 +852,7 @@ mod tests {
         }
     }
 
+    /// A request head read as the first of its connection (nothing remembered).
     fn request(input: &[u8], ts: Timestamp) -> Plain<HttpRequest> {
         super::request(input, ts, &mut Names::default())
     }
