@@ -10,6 +10,7 @@ pub mod groups;
 pub mod json;
 pub mod markdown;
 pub mod packed;
+mod recent;
 pub mod redact;
 pub mod row_memo;
 pub mod rows;

@@ -9,6 +9,8 @@
 
 use std::borrow::Cow;
 
+use super::recent::Recent;
+
 /// What replaces a secret value.
 pub const REDACTED: &str = "<redacted>";
 
@@ -136,7 +138,7 @@ thread_local! {
     /// last header, a client cycling through five operations made it again at three requests in
     /// five, ~1,000 instructions each.)
     static RECENT_SIGV4: std::cell::RefCell<RecentSigV4> = const {
-        std::cell::RefCell::new(RecentSigV4 { prefixes: Vec::new(), last: 0, next: 0 })
+        std::cell::RefCell::new(RecentSigV4(Recent::new()))
     };
 }
 
@@ -144,38 +146,14 @@ thread_local! {
 /// headers.
 const SIGV4_PREFIXES: usize = 8;
 
-/// The SigV4 prefixes [`RECENT_SIGV4`] holds, the one that served last tried first.
-struct RecentSigV4 {
-    prefixes: Vec<SigV4Prefix>,
-    /// The prefix that served last.
-    last: usize,
-    /// The prefix replaced next once [`SIGV4_PREFIXES`] are held.
-    next: usize,
-}
+/// The SigV4 prefixes [`RECENT_SIGV4`] holds.
+struct RecentSigV4(Recent<SigV4Prefix, SIGV4_PREFIXES>);
 
 impl RecentSigV4 {
-    /// The prefix `value` starts with (then a signature alone), if one is remembered: the one
-    /// that served last, most often.
+    /// The prefix `value` starts with (then a signature alone), if one is remembered.
     #[inline(always)]
     fn covering(&mut self, value: &str) -> Option<&SigV4Prefix> {
-        // Looked up again to return it: the borrow checker does not let a match return it.
-        if self
-            .prefixes
-            .get(self.last)
-            .is_some_and(|last| last.covers(value))
-        {
-            return self.prefixes.get(self.last);
-        }
-        self.covering_other(value)
-    }
-
-    /// [`RecentSigV4::covering`] among the prefixes that did not serve last.
-    #[cold]
-    #[inline(never)]
-    fn covering_other(&mut self, value: &str) -> Option<&SigV4Prefix> {
-        let found = self.prefixes.iter().position(|p| p.covers(value))?;
-        self.last = found;
-        self.prefixes.get(found)
+        self.0.find(|p| p.covers(value)).map(|p| &*p)
     }
 
     /// `value` redacted, when it starts with a remembered prefix.
@@ -184,37 +162,25 @@ impl RecentSigV4 {
             .map(|p| p.shown_redacted(String::with_capacity(p.shown.len() + REDACTED.len())))
     }
 
-    /// Remember a prefix, as sent and as shown: in a new place, or the oldest one's.
+    /// Remember a prefix, as sent and as shown: in a new place, or the oldest one's (its
+    /// buffers reused).
     fn keep(&mut self, sent: &str, shown: &str) {
-        let prefix = SigV4Prefix {
+        let new = || SigV4Prefix {
             sent: sent.to_string(),
             shown: shown.to_string(),
         };
-        let at = match self.prefixes.len() < SIGV4_PREFIXES {
-            true => {
-                self.prefixes.push(prefix);
-                self.prefixes.len() - 1
-            }
-            false => {
-                let at = self.next % SIGV4_PREFIXES;
-                self.next = at + 1;
-                if let Some(place) = self.prefixes.get_mut(at) {
-                    *place = prefix;
-                }
-                at
-            }
-        };
-        self.last = at;
+        self.0.keep(new, |oldest| {
+            oldest.sent.clear();
+            oldest.sent.push_str(sent);
+            oldest.shown.clear();
+            oldest.shown.push_str(shown);
+        });
     }
 
     /// Forget every prefix (tests start from none).
     #[cfg(test)]
     fn forget(&mut self) {
-        *self = RecentSigV4 {
-            prefixes: Vec::new(),
-            last: 0,
-            next: 0,
-        };
+        self.0 = Recent::new();
     }
 }
 

@@ -4,6 +4,7 @@
 //! addressing, and its findings their hint.
 
 use super::fastjson::{HEADS, JsonBuf, string};
+use super::recent::Recent;
 use super::rows::QuietSeen;
 use crate::s3::Addressing;
 
@@ -57,59 +58,38 @@ impl Escaped {
 /// memo of the last one alone made it again at three rows in five (a 200-byte escape each).
 /// The one that served last is tried first, then the others; a new one takes the oldest's
 /// place.
-#[derive(Default)]
-pub struct RecentEscaped {
-    texts: Vec<Escaped>,
-    /// The text that served last.
-    last: usize,
-    /// The text replaced next once [`RECENT_TEXTS`] are kept.
-    next: usize,
+pub struct RecentEscaped(Recent<Escaped, RECENT_TEXTS>);
+
+impl Default for RecentEscaped {
+    fn default() -> RecentEscaped {
+        RecentEscaped(Recent::new())
+    }
 }
 
 /// Texts a [`RecentEscaped`] keeps.
 pub(super) const RECENT_TEXTS: usize = 8;
 
 impl RecentEscaped {
-    /// The JSON text of `s`, made when it is not kept: the one that served last, most often.
+    /// The JSON text of `s`, made when it is not kept.
     #[inline(always)]
     pub(super) fn of(&mut self, s: &str) -> &[u8] {
-        // Looked up again to return it: the borrow checker does not let a match return it.
-        if self.texts.get(self.last).is_some_and(|last| last.from == s) {
-            return self
-                .texts
-                .get(self.last)
-                .map_or(&[], |last| last.json.as_slice());
+        if self.0.find(|t| t.from == s).is_none() {
+            self.make(s);
         }
-        self.other(s)
+        // Found or made, it is the one that served last.
+        self.0.last().map_or(&[], |t| t.json.as_slice())
     }
 
-    /// [`RecentEscaped::of`] a string that is not the one that served last.
+    /// `s`'s text kept, in a new place or the oldest one's.
     #[cold]
     #[inline(never)]
-    fn other(&mut self, s: &str) -> &[u8] {
-        self.last = match self.texts.iter().position(|t| t.from == s) {
-            Some(i) => i,
-            None => self.make(s),
-        };
-        self.texts.get(self.last).map_or(&[], |t| t.json.as_slice())
-    }
-
-    /// `s`'s text kept, in a new place or the oldest one's: where it is.
-    #[cold]
-    #[inline(never)]
-    fn make(&mut self, s: &str) -> usize {
-        if self.texts.len() < RECENT_TEXTS {
+    fn make(&mut self, s: &str) {
+        let new = || {
             let mut text = Escaped::default();
             text.remake(s);
-            self.texts.push(text);
-            return self.texts.len() - 1;
-        }
-        let i = self.next % RECENT_TEXTS;
-        self.next = i + 1;
-        if let Some(text) = self.texts.get_mut(i) {
-            text.remake(s);
-        }
-        i
+            text
+        };
+        self.0.keep(new, |oldest| oldest.remake(s));
     }
 }
 
