@@ -9,6 +9,10 @@ use crate::time::Timestamp;
 use serde::Serialize;
 use std::net::SocketAddr;
 
+/// A text most requests repeat (their Host, their User-Agent): one copy that every request
+/// carrying it shares once it was seen (see `app::records`' `Interner`), else the request's own.
+pub type Shared = std::borrow::Cow<'static, str>;
+
 /// One HTTP request as the wire showed it, with what answered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -21,7 +25,7 @@ pub struct Request {
     pub client: SocketAddr,
     pub server: SocketAddr,
     /// The `Host` header, or the authority of an absolute-form target (may carry `:port`).
-    pub host: Option<String>,
+    pub host: Option<Shared>,
     pub method: crate::proto::http::Token,
     /// The request target exactly as sent (not redacted); as far as seen when `truncated`.
     pub target: String,
@@ -42,7 +46,7 @@ pub struct Request {
     /// The `Location` header of a 3xx response, as sent (not redacted): where the server
     /// redirected the client.
     pub location: Option<String>,
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Shared>,
     /// The `Authorization` header as sent (not redacted).
     pub authorization: Option<String>,
     pub request_body_bytes: Option<u64>,

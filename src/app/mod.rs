@@ -15,6 +15,7 @@ mod print;
 mod progress;
 pub mod records;
 pub mod settings;
+mod shared_texts;
 mod tally;
 
 use crate::cli::{Cli, Command};

@@ -183,7 +183,7 @@ mod tests {
         let time = Timestamp::from_secs_nanos(1_767_225_601, 250_000_000);
         Request {
             scheme,
-            host: Some(host.into()),
+            host: Some(host.to_string().into()),
             method: "DELETE".into(),
             target: "/fx-live/a.txt".into(),
             operation: Ok("DeleteObject"),

@@ -12,7 +12,8 @@
 //! facts are the same whenever the drain comes.
 
 use super::engine::Limits;
-use crate::facts::{Attempt as AttemptFact, Evidence, Request, RequestTls, TlsHello};
+use super::shared_texts::SharedTexts;
+use crate::facts::{Attempt as AttemptFact, Evidence, Request, RequestTls, Shared, TlsHello};
 use crate::flow::{Attempt, CloseReason, ConnId, Direction, StreamEvent};
 use crate::proto::http::{Field, HttpExchange};
 use crate::proto::tls::{Decryption, KeyLog, ResyncCount};
@@ -590,6 +591,8 @@ pub struct Classifier {
     memo: s3::HostMemo,
     /// Requests per operation (the model's names are static; "unknown" for the rest).
     operations: OperationCounts,
+    /// The Hosts and User-Agents the records share.
+    texts: SharedTexts,
 }
 
 /// Requests per operation and scheme, in the order each was first seen. A capture has a few
@@ -633,6 +636,7 @@ impl Classifier {
             hints,
             memo: s3::HostMemo::default(),
             operations: OperationCounts::default(),
+            texts: SharedTexts::default(),
         }
     }
 
@@ -668,7 +672,7 @@ impl Classifier {
         }
         let op = s3.operation.as_ref().map_or("unknown", |op| *op);
         self.operations.count(op, scheme);
-        let owned = fields.owned();
+        let owned = fields.owned(&mut self.texts);
         // The exchange stays where it is: its parts are taken out of it, not the whole moved.
         request(id, conn, view, scheme, ex, s3, owned)
     }
@@ -710,13 +714,12 @@ impl<'h> Fields<'h> {
 
     /// Copies of the texts the record keeps, and what the evidence needs of them (the copies
     /// are made before the exchange is taken apart).
-    fn owned(&self) -> Owned {
-        let owned = |v: Option<&str>| v.map(str::to_string);
+    fn owned(&self, texts: &mut SharedTexts) -> Owned {
         let auth = self.authorization.unwrap_or("");
         Owned {
-            host: owned(self.host),
-            user_agent: owned(self.user_agent),
-            authorization: owned(self.authorization),
+            host: texts.host(self.host),
+            user_agent: texts.user_agent(self.user_agent),
+            authorization: self.authorization.map(str::to_string),
             token: self.token,
             sigv4_auth: auth.starts_with("AWS4-") || auth.starts_with("AWS "),
         }
@@ -725,8 +728,8 @@ impl<'h> Fields<'h> {
 
 /// The texts a record keeps of its request's fields ([`Fields::owned`]).
 struct Owned {
-    host: Option<String>,
-    user_agent: Option<String>,
+    host: Option<Shared>,
+    user_agent: Option<Shared>,
     authorization: Option<String>,
     token: bool,
     sigv4_auth: bool,

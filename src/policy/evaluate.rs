@@ -27,7 +27,7 @@ use super::hints;
 use super::judge::{Judge, Judged, inferred_endpoint};
 use super::knowledge::{Knowledge, related_hosts};
 use super::redirects::Redirect;
-use crate::facts::Request;
+use crate::facts::{Request, Shared};
 use crate::time::Timestamp;
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -82,10 +82,10 @@ pub struct Candidate {
     pub time: Timestamp,
     pub scheme: Scheme,
     pub server: SocketAddr,
-    pub host: Option<String>,
+    pub host: Option<Shared>,
     pub method: crate::proto::http::Token,
     pub operation: Option<&'static str>,
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Shared>,
 }
 
 impl Candidate {
@@ -301,7 +301,10 @@ fn guess<'a>(v: &AttemptView<'a>, host: Option<&str>) -> Option<(OperationGuess,
         None => (v.first?, false),
     };
     let secs = r.time.since(a.time) as f64 / 1e9;
-    let to = r.host.clone().unwrap_or_else(|| r.server.to_string());
+    let to = r
+        .host
+        .as_deref()
+        .map_or_else(|| r.server.to_string(), str::to_string);
     let reason = if strong {
         format!(
             "guess: the next request from {} to {to}, {secs:.3} s later ({} {})",

@@ -134,7 +134,7 @@ fn an_affected_botocore_comes_first_then_the_redirect() {
 fn without_a_known_user_agent_the_default_hint_stays() {
     for ua in [None, Some("curl/7.88.1")] {
         let mut r = follow(2, 40, "/b1/k1");
-        r.user_agent = ua.map(str::to_string);
+        r.user_agent = ua.map(|u| u.to_string().into());
         let f = evaluate(&policy(), &[r], &[], &[]);
         assert_eq!(hint_of(&f, 2), hints::DEFAULT_HINT, "{ua:?}");
     }

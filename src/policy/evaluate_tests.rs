@@ -30,7 +30,7 @@ pub(super) fn req(
     host: Option<&str>,
 ) -> RequestFacts {
     RequestFacts {
-        host: host.map(str::to_string),
+        host: host.map(|h| h.to_string().into()),
         user_agent: Some(BOTO_FIXED.into()),
         connection: 1,
         ..RequestFacts::sample(id, at(ms), client, server)

@@ -2,6 +2,7 @@
 //! it concludes (findings).
 
 use super::endpoints::{Endpoint, Origin};
+use crate::facts::Shared;
 use crate::flow::AttemptOutcome;
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -63,10 +64,10 @@ pub struct OperationGuess {
 pub struct RequestStrings {
     pub bucket: Option<String>,
     pub key: Option<String>,
-    pub host: Option<String>,
+    pub host: Option<Shared>,
     pub method: crate::proto::http::Token,
     pub target: String,
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Shared>,
 }
 
 /// A finding's endpoint: as configured, its origin and where exactly it came from.
@@ -98,10 +99,10 @@ pub struct Finding {
     pub time: Timestamp,
     pub client: SocketAddr,
     pub server: SocketAddr,
-    pub host: Option<String>,
+    pub host: Option<Shared>,
     pub method: Option<crate::proto::http::Token>,
     pub target: Option<String>,
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Shared>,
     pub status: Option<u16>,
     /// For attempts: refused or unanswered.
     pub outcome: Option<AttemptOutcome>,
@@ -247,7 +248,7 @@ impl Finding {
             time: a.time,
             client: a.client,
             server: a.server,
-            host,
+            host: host.map(Shared::Owned),
             method: None,
             target: None,
             user_agent: None,

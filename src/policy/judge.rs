@@ -511,7 +511,7 @@ mod tests {
 
     fn plain(id: u64, ms: i64, host: &str) -> Box<Request> {
         Box::new(Request {
-            host: Some(host.into()),
+            host: Some(host.to_string().into()),
             ..Request::sample(id, at(ms), "10.0.0.1:40000", "10.0.0.9:80")
         })
     }

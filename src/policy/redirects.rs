@@ -185,7 +185,9 @@ fn path_of(target: &str) -> &str {
 
 /// What the redirected request named: its Host header, or the server address.
 fn authority_of(r: &Request) -> String {
-    r.host.clone().unwrap_or_else(|| r.server.to_string())
+    r.host
+        .as_deref()
+        .map_or_else(|| r.server.to_string(), str::to_string)
 }
 
 #[cfg(test)]
@@ -213,7 +215,7 @@ mod tests {
 
     fn follow(id: u64, host: &str, target: &str) -> Request {
         Request {
-            host: Some(host.into()),
+            host: Some(host.to_string().into()),
             method: "GET".into(),
             target: target.into(),
             user_agent: Some("Boto3/1.44.8".into()),

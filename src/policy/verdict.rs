@@ -16,10 +16,10 @@ use std::net::{IpAddr, SocketAddr};
 /// [`Verdicts::forget`]).
 #[derive(Debug, PartialEq, Eq)]
 struct Key {
-    host: Option<String>,
+    host: Option<crate::facts::Shared>,
     server: SocketAddr,
     client: IpAddr,
-    user_agent: Option<String>,
+    user_agent: Option<crate::facts::Shared>,
     status: Option<u16>,
     evidence: Evidence,
     generation: u64,
@@ -195,8 +195,8 @@ mod tests {
             CLIENTS[p.ends.0],
             SERVERS[p.ends.1],
         );
-        r.host = HOSTS[p.host].map(str::to_string);
-        r.user_agent = AGENTS[p.agent].map(str::to_string);
+        r.host = HOSTS[p.host].map(|h| h.to_string().into());
+        r.user_agent = AGENTS[p.agent].map(|a| a.to_string().into());
         r.status = STATUSES[p.status];
         r.evidence = evidence(p.evidence);
         if p.https {

@@ -696,7 +696,7 @@ mod tests {
                 0,
                 Some(&e),
             );
-            f.user_agent = Some(format!("client/{i}"));
+            f.user_agent = Some(format!("client/{i}").into());
             g.add(&[f], None, None);
         }
         assert_eq!(g.records().len(), MAX_GROUPS);

@@ -309,7 +309,7 @@ pub struct RequestRecord {
     pub scheme: Scheme,
     pub client: AddrText,
     pub server: AddrText,
-    pub host: Option<String>,
+    pub host: Option<Shared>,
     pub method: crate::proto::http::Token,
     /// The request target as sent (redacted); as far as seen when `truncated`.
     pub target: String,
@@ -327,7 +327,7 @@ pub struct RequestRecord {
     pub interim: Vec<u16>,
     /// A 3xx response's `Location` (redacted).
     pub location: Option<String>,
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Shared>,
     /// The Authorization header's shape (redacted), when present.
     pub authorization: Option<String>,
     pub request_body_bytes: Option<u64>,
@@ -343,7 +343,7 @@ pub struct RequestRecord {
     pub owner: Option<Owner>,
 }
 
-pub use crate::facts::{Owner, ProcessInfo, RequestTls};
+pub use crate::facts::{Owner, ProcessInfo, RequestTls, Shared};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptRecord {
@@ -406,7 +406,7 @@ pub struct FindingRecord {
     pub server: AddrText,
     /// The request as seen: `METHOD http://host:port/target` (redacted).
     pub seen: Option<String>,
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Shared>,
     pub status: Option<u16>,
     pub hint: Cow<'static, str>,
     /// For attempts: what the operation may have been. Always a guess: no request bytes exist.
