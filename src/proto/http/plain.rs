@@ -348,17 +348,23 @@ pub(crate) struct Names {
     /// instructions 235.2 -> 227.7 M; the request-dense one's, whose names each had a slot,
     /// 194.5 -> 194.8 M).
     slots: [[Name; 2]; 8],
-    /// Names of 16 to 31 bytes, in the slot of their length plus their first byte: every S3
-    /// request has one (`x-amz-content-sha256`, 20 bytes; a copy's `x-amz-copy-source`), and
-    /// read again each time it cost ~115 instructions more than a remembered name (3.5 M
-    /// on a capture of 25,000 requests). Their colon is past the sixteen bytes a short name is
-    /// looked for in: the long ones are looked at only then.
-    long: [LongName; 4],
+    /// Names of 16 to 31 bytes, two to the pair of slots [`long_slot`] gives, the newer
+    /// first: every S3 request has one (`x-amz-content-sha256`, 20 bytes; a copy's
+    /// `x-amz-copy-source`), and read again each time it cost ~115 instructions more than a
+    /// remembered name (3.5 M on a capture of 25,000 requests). Their colon is past the
+    /// sixteen bytes a short name is looked for in: the long ones are looked at only then.
+    long: [[LongName; 2]; 4],
 }
 
-/// The slot of a long name of `len` bytes whose line starts with `first`.
-fn long_slot(len: usize, first: u8) -> usize {
-    (len + usize::from(first)) % 4
+/// The pair of slots of a long name of `len` bytes whose line starts with `low`: its length
+/// plus its bytes 0 and 9 (9 is past the prefixes the SDKs' long names share, `x-amz-` and
+/// `amz-sdk-`), their case folded. Each SDK's long names (boto3's, the JavaScript, Go and Java
+/// SDKs', up to eight on one request) then fall at most two to a pair, so all of them are
+/// remembered at once (a test holds it so). By length plus first byte, as the short names'
+/// slots are, a PutObject's `x-amz-checksum-crc32` and `x-amz-sdk-checksum-algorithm` took the
+/// slot of the `X-Amz-Content-SHA256` every request has, and the next request read it again.
+fn long_slot(len: usize, low: &Chunk) -> usize {
+    (len + usize::from(low[0] | 32) + usize::from(low[9] | 32)) % 4
 }
 
 /// A long name and its colon as 32 bytes, zero past them (all zero for none).
@@ -450,9 +456,16 @@ impl Names {
     fn long_name(&self, input: &[u8], at: usize) -> Option<(usize, Option<Field>)> {
         let (low, high) = halves(input.get(at..)?)?;
         let len = 16 + lanes::colons(high).trailing_zeros() as usize;
-        let name = self.long.get(long_slot(len, low[0]))?;
+        let [newer, older] = self.long.get(long_slot(len, low))?;
         let (low, high) = long_words(low, high, len);
-        (len < 32 && [low, high] == name.bytes).then_some((len, name.field))
+        if len >= 32 {
+            return None;
+        }
+        let words = [low, high];
+        if words == newer.bytes {
+            return Some((len, newer.field));
+        }
+        (words == older.bytes).then_some((len, older.field))
     }
 
     /// Remember the name of `len` bytes (read, and ended by a colon) that `rest` starts with.
@@ -471,10 +484,11 @@ impl Names {
             };
         } else if (16..32).contains(&len)
             && let Some((low, high)) = halves(rest)
-            && let Some(slot) = self.long.get_mut(long_slot(len, low[0]))
+            && let Some(set) = self.long.get_mut(long_slot(len, low))
         {
             let (low, high) = long_words(low, high, len);
-            *slot = LongName {
+            set[1] = set[0];
+            set[0] = LongName {
                 bytes: [low, high],
                 field,
             };
@@ -801,10 +815,29 @@ mod tests {
             .is_some_and(|set| set.iter().any(|n| u128::from_le_bytes(n.bytes) == word))
     }
 
-    /// A head of boto3's and one of the JavaScript SDK's: once read, every short name of each
-    /// is remembered, those that share a slot too (boto3's `Accept-Encoding` and
-    /// `amz-sdk-request`, `User-Agent` and `Content-Type`, `Authorization` and `Content-MD5`:
-    /// with a name a slot, each pair took each other's place at every request).
+    /// Whether `names` remembers the long `name` (16 to 31 bytes, without its colon).
+    fn remembers_long(names: &Names, name: &str) -> bool {
+        let line = format!("{name}: v\r\n                                ");
+        let Some((low, high)) = halves(line.as_bytes()) else {
+            return false;
+        };
+        let words = long_words(low, high, name.len());
+        names
+            .long
+            .get(long_slot(name.len(), low))
+            .is_some_and(|set| set.iter().any(|n| n.bytes == [words.0, words.1]))
+    }
+
+    /// A head of each SDK's (boto3, the JavaScript, Go and Java SDKs) with every name it sends
+    /// an S3 request (a PutObject's checksum, a session's token, a copy's source; a name is
+    /// remembered only with 16 bytes of the head from its line's start, a long one 32, so the
+    /// last is short):
+    /// once read,
+    /// every name of each is remembered, those that share a slot too (boto3's
+    /// `Accept-Encoding` and `amz-sdk-request`, `User-Agent` and `Content-Type`,
+    /// `Authorization` and `Content-MD5`: with a name a slot, each pair took each other's
+    /// place at every request; by length and first byte, boto3's `X-Amz-Content-SHA256`,
+    /// `x-amz-checksum-crc32` and `x-amz-sdk-checksum-algorithm` had the same long slot).
     #[test]
     fn the_sdks_names_are_all_remembered() {
         let boto3 = [
@@ -819,6 +852,10 @@ mod tests {
             "Authorization",
             "amz-sdk-invocation-id",
             "amz-sdk-request",
+            "x-amz-checksum-crc32",
+            "x-amz-sdk-checksum-algorithm",
+            "X-Amz-Security-Token",
+            "x-amz-copy-source",
             "Content-Length",
         ];
         let js = [
@@ -832,10 +869,50 @@ mod tests {
             "authorization",
             "content-type",
             "content-md5",
+            "x-amz-checksum-crc32",
+            "x-amz-sdk-checksum-algorithm",
+            "x-amz-security-token",
+            "x-amz-copy-source",
             "expect",
             "content-length",
         ];
-        for fields in [boto3, js] {
+        let go = [
+            "Host",
+            "User-Agent",
+            "Accept-Encoding",
+            "Amz-Sdk-Invocation-Id",
+            "Amz-Sdk-Request",
+            "Authorization",
+            "Content-Type",
+            "X-Amz-Checksum-Crc32",
+            "X-Amz-Content-Sha256",
+            "X-Amz-Date",
+            "X-Amz-Sdk-Checksum-Algorithm",
+            "X-Amz-Security-Token",
+            "X-Amz-Copy-Source",
+            "X-Amz-User-Agent",
+            "X-Amz-Decoded-Content-Length",
+            "Content-Length",
+        ];
+        let java = [
+            "Host",
+            "amz-sdk-invocation-id",
+            "amz-sdk-request",
+            "x-amz-content-sha256",
+            "x-amz-decoded-content-length",
+            "x-amz-sdk-checksum-algorithm",
+            "x-amz-trailer",
+            "x-amz-date",
+            "x-amz-security-token",
+            "x-amz-copy-source",
+            "x-amz-checksum-crc32",
+            "Authorization",
+            "User-Agent",
+            "Content-Type",
+            "Expect",
+            "Content-Length",
+        ];
+        for fields in [&boto3[..], &js[..], &go[..], &java[..]] {
             let mut head = b"PUT /b/k HTTP/1.1\r\n".to_vec();
             for name in fields {
                 head.extend_from_slice(format!("{name}: 1\r\n").as_bytes());
@@ -846,8 +923,11 @@ mod tests {
                 let read = super::request::<HttpRequest>(&head, Timestamp(1), &mut names);
                 assert!(matches!(read, Plain::Whole(..)), "{fields:?}");
             }
-            for name in fields.iter().filter(|name| name.len() < 16) {
-                assert!(remembers(&names, name), "{name}");
+            for name in fields {
+                match name.len() < 16 {
+                    true => assert!(remembers(&names, name), "{name}"),
+                    false => assert!(remembers_long(&names, name), "{name}"),
+                }
             }
         }
     }
