@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::net::SocketAddr;
 
 /// A text most requests repeat (their Host, their User-Agent): one copy that every request
-/// carrying it shares once it was seen (see `app::records`' `Interner`), else the request's own.
+/// carrying it shares once it was seen (see `app/shared_texts.rs`), else the request's own.
 pub type Shared = std::borrow::Cow<'static, str>;
 
 /// One HTTP request as the wire showed it, with what answered it.

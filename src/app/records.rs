@@ -712,8 +712,8 @@ impl<'h> Fields<'h> {
         }
     }
 
-    /// Copies of the texts the record keeps, and what the evidence needs of them (the copies
-    /// are made before the exchange is taken apart).
+    /// The texts the record keeps (the Host and User-Agent shared, the Authorization copied),
+    /// and what the evidence needs of them (taken before the exchange is taken apart).
     fn owned(&self, texts: &mut SharedTexts) -> Owned {
         let auth = self.authorization.unwrap_or("");
         Owned {

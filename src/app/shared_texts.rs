@@ -2,8 +2,10 @@
 //! every record that carries them ([`Shared`]): a record otherwise copies each into an
 //! allocation of its own, made on the analysis thread and freed on the writer's (on the
 //! request-dense benchmark capture, eleven allocations a request, and the allocator's
-//! functions ~9% of the analysis thread's samples in one `perf record`). Shared, neither is
-//! copied nor freed, and the writer's memos and the judge's verdicts compare the same bytes.
+//! allocating functions ~9% of the analysis thread's samples in one `perf record`). Shared,
+//! neither is copied nor freed, and the writer's memos and the judge's verdicts compare the
+//! same bytes. A virtual-hosted client has a Host per bucket: past [`RECENT`] of them cycling,
+//! each is kept again when it comes back, until the budget is spent.
 //!
 //! A text kept is kept for the rest of the process: at most [`BUDGET`] bytes over all of them,
 //! past which texts are copied as before. A client has one Host and one User-Agent per
