@@ -252,11 +252,11 @@ pub struct LimitArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
-    /// Memory (MiB) the connection table may use: about 6,000 connections with data, or 22,000
-    /// unanswered SYNs, per 12 MiB. Beyond it the least recently active connection is evicted
+    /// Memory (MiB) the connection table may use: about 6,000 connections with data, or 36,000
+    /// unanswered SYNs, per 20 MiB. Beyond it the least recently active connection is evicted
     /// (counted, with a warning). The default keeps s3wire within 64 MiB on hostile captures;
     /// raise it for captures of hosts with very many concurrent connections.
-    #[arg(long, default_value_t = 12, value_name = "MIB",
+    #[arg(long, default_value_t = 20, value_name = "MIB",
           value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub connection_memory: u32,
 

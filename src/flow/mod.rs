@@ -83,7 +83,7 @@ impl Default for FlowLimits {
         FlowLimits {
             max_connections: 100_000,
             max_out_of_order_bytes: 4 << 20,
-            max_table_bytes: 12 << 20,
+            max_table_bytes: 20 << 20,
             idle_timeout_ns: 300 * 1_000_000_000,
             syn_timeout_ns: 3 * 1_000_000_000,
         }

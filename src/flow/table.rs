@@ -29,11 +29,16 @@ const SECOND_NS: i64 = 1_000_000_000;
 /// and deadline (measured with heaptrack on `scripts/bench-hostile`'s SYN flood).
 pub(super) const TRACKING_COST: usize = 160;
 /// Estimated bytes a connection that carried bytes costs in the later stages (the app's
-/// per-connection record, the HTTP parser and its head buffer: 712 + 536 + ~80 bytes measured
-/// with heaptrack on the half-sent capture), rounded up for the allocator. They make that state
-/// on a connection's first bytes, so a handshake alone costs the flow stage only (and the
-/// records stage its two addresses, counted in `TRACKING_COST`'s rounding).
-pub(super) const OPENED_COST: usize = 1536;
+/// per-connection record, the HTTP parser and its head buffer: 720 + 1,680 + ~80 bytes, the
+/// first two `size_of`, the last measured with heaptrack on the half-sent capture), rounded up
+/// for the allocator. They make that state on a connection's first bytes, so a handshake alone
+/// costs the flow stage only (and the records stage its two addresses, counted in
+/// `TRACKING_COST`'s rounding). Checked against the peak RSS of `scripts/bench-hostile`'s
+/// half-sent capture at `--connection-memory` 12 and 48 MiB: 3,827 bytes more for each
+/// connection more, against the 568 + 2,880 charged. (It was 1,536 while the HTTP parser was
+/// 536 bytes; its field-name memos made it 1,408, then 1,680, and the estimate fell behind:
+/// each MiB of the bound then held 1.8 MiB of connections.)
+pub(super) const OPENED_COST: usize = 2880;
 
 /// Tombstones kept at most: one per connection the table may hold, within an eighth of its
 /// byte budget (a tombstone is its map entry and its place in the expiry order, ~200 bytes).
