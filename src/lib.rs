@@ -18,6 +18,7 @@ pub mod facts;
 pub mod flow;
 pub mod policy;
 pub mod proto;
+mod recent;
 pub mod report;
 pub mod s3;
 pub mod sanitize;

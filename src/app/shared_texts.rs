@@ -12,6 +12,7 @@
 //! endpoint, so a capture of thousands of requests keeps a few of each.
 
 use crate::facts::Shared;
+use crate::recent::Recent;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The most bytes kept, over every analysis in the process.
@@ -36,8 +37,8 @@ pub(crate) struct SharedTexts {
 impl Default for SharedTexts {
     fn default() -> Self {
         SharedTexts {
-            hosts: Ring::default(),
-            agents: Ring::default(),
+            hosts: Ring::new(),
+            agents: Ring::new(),
             kept: &KEPT,
         }
     }
@@ -56,60 +57,39 @@ impl std::fmt::Debug for SharedTexts {
 
 impl SharedTexts {
     pub(crate) fn host(&mut self, text: Option<&str>) -> Option<Shared> {
-        text.map(|t| self.hosts.share(t, self.kept))
+        text.map(|t| share(&mut self.hosts, t, self.kept))
     }
 
     pub(crate) fn user_agent(&mut self, text: Option<&str>) -> Option<Shared> {
-        text.map(|t| self.agents.share(t, self.kept))
+        text.map(|t| share(&mut self.agents, t, self.kept))
     }
 }
 
-/// Up to [`RECENT`] kept texts: the one that served last is tried first (a connection's
-/// requests all carry the same), then the others; a new one takes the oldest's place.
-#[derive(Debug, Clone, Default)]
-struct Ring {
-    kept: [&'static str; RECENT],
-    len: usize,
-    last: usize,
-    next: usize,
+/// The last [`RECENT`] texts kept of a kind (see [`Recent`]: a connection's requests all carry
+/// the same, so the one that served last is tried first).
+type Ring = Recent<&'static str, RECENT>;
+
+/// `text` as a kept one: found among `ring`'s (inlined: the usual case, two a request), else
+/// [`share_new`].
+#[inline]
+fn share(ring: &mut Ring, text: &str, budget: &AtomicUsize) -> Shared {
+    match ring.find(|k| *k == text) {
+        Some(k) => Shared::Borrowed(*k),
+        None => share_new(ring, text, budget),
+    }
 }
 
-impl Ring {
-    #[inline]
-    fn share(&mut self, text: &str, budget: &AtomicUsize) -> Shared {
-        match self.kept.get(self.last) {
-            Some(k) if self.last < self.len && *k == text => Shared::Borrowed(k),
-            _ => self.share_other(text, budget),
+/// A text not among `ring`'s: kept now if the budget has room (taking the oldest's place in
+/// the ring), else the record's own copy.
+#[cold]
+#[inline(never)]
+fn share_new(ring: &mut Ring, text: &str, budget: &AtomicUsize) -> Shared {
+    match keep(text, budget) {
+        Some(k) => {
+            ring.keep(|| k, |oldest| *oldest = k);
+            Shared::Borrowed(k)
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn share_other(&mut self, text: &str, budget: &AtomicUsize) -> Shared {
-        let kept = self.kept.get(..self.len).unwrap_or_default();
-        if let Some(at) = kept.iter().position(|k| *k == text) {
-            self.last = at;
-            return Shared::Borrowed(kept[at]);
-        }
-        match keep(text, budget) {
-            Some(k) => {
-                let at = match self.len < RECENT {
-                    true => {
-                        self.len += 1;
-                        self.len - 1
-                    }
-                    false => {
-                        let at = self.next % RECENT;
-                        self.next = at + 1;
-                        at
-                    }
-                };
-                self.kept[at] = k;
-                self.last = at;
-                Shared::Borrowed(k)
-            }
-            None => Shared::Owned(text.to_string()),
-        }
+        None => Shared::Owned(text.to_string()),
     }
 }
 

@@ -10,7 +10,6 @@ pub mod groups;
 pub mod json;
 pub mod markdown;
 pub mod packed;
-mod recent;
 pub mod redact;
 pub mod row_memo;
 pub mod rows;

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use super::recent::Recent;
+use crate::recent::Recent;
 
 /// What replaces a secret value.
 pub const REDACTED: &str = "<redacted>";

@@ -4,8 +4,8 @@
 //! addressing, and its findings their hint.
 
 use super::fastjson::{HEADS, JsonBuf, string};
-use super::recent::Recent;
 use super::rows::QuietSeen;
+use crate::recent::Recent;
 use crate::s3::Addressing;
 
 /// A string's JSON text (quotes and escapes), kept with the string it was made from: values

@@ -456,11 +456,11 @@ impl Names {
     fn long_name(&self, input: &[u8], at: usize) -> Option<(usize, Option<Field>)> {
         let (low, high) = halves(input.get(at..)?)?;
         let len = 16 + lanes::colons(high).trailing_zeros() as usize;
-        let [newer, older] = self.long.get(long_slot(len, low))?;
-        let (low, high) = long_words(low, high, len);
         if len >= 32 {
             return None;
         }
+        let [newer, older] = self.long.get(long_slot(len, low))?;
+        let (low, high) = long_words(low, high, len);
         let words = [low, high];
         if words == newer.bytes {
             return Some((len, newer.field));

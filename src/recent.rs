@@ -1,10 +1,12 @@
-//! The last few things of a kind that rows cycle through, kept for their next use: the one that
-//! served last is tried first (most often it serves again), then the others; a new one takes
-//! the place of the oldest once `N` are kept. What the redacted Authorization memos
-//! (`redact::RECENT_SIGV4`, `row_memo::RecentEscaped`) are made of.
+//! The last few things of a kind that requests cycle through, kept for their next use: the one
+//! that served last is tried first (most often it serves again), then the others; a new one
+//! takes the place of the oldest once `N` are kept. What the redacted Authorization memos
+//! (`report::redact::RECENT_SIGV4`, `report::row_memo::RecentEscaped`) and the records' shared
+//! Hosts and User-Agents (`app::shared_texts`) are made of.
 
 /// Up to `N` kept things (see the module doc).
-pub(super) struct Recent<T, const N: usize> {
+#[derive(Debug, Clone)]
+pub(crate) struct Recent<T, const N: usize> {
     kept: Vec<T>,
     /// The thing that served last.
     last: usize,
@@ -13,7 +15,7 @@ pub(super) struct Recent<T, const N: usize> {
 }
 
 impl<T, const N: usize> Recent<T, N> {
-    pub(super) const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Recent {
             kept: Vec::new(),
             last: 0,
@@ -24,7 +26,7 @@ impl<T, const N: usize> Recent<T, N> {
     /// The kept thing `serves` accepts: the one that served last when it does (inlined: the
     /// usual case), else the first of the others that does (not inlined).
     #[inline(always)]
-    pub(super) fn find(&mut self, serves: impl Fn(&T) -> bool) -> Option<&mut T> {
+    pub(crate) fn find(&mut self, serves: impl Fn(&T) -> bool) -> Option<&mut T> {
         // Looked up again to return it: the borrow checker does not let a match return it.
         if self.kept.get(self.last).is_some_and(&serves) {
             return self.kept.get_mut(self.last);
@@ -41,7 +43,7 @@ impl<T, const N: usize> Recent<T, N> {
 
     /// Keep a new thing, made by `make`, or remade by `remake` from the oldest kept (its buffers
     /// reused) once `N` are kept; it is then the one that served last.
-    pub(super) fn keep(
+    pub(crate) fn keep(
         &mut self,
         make: impl FnOnce() -> T,
         remake: impl FnOnce(&mut T),
@@ -64,13 +66,13 @@ impl<T, const N: usize> Recent<T, N> {
     }
 
     /// The thing that served last (found or kept last), if any is kept.
-    pub(super) fn last(&self) -> Option<&T> {
+    pub(crate) fn last(&self) -> Option<&T> {
         self.kept.get(self.last)
     }
 
     /// How many are kept (at most `N`).
     #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.kept.len()
     }
 }
