@@ -55,7 +55,7 @@ fn exchange(
             cut: None,
         },
         interim,
-        response,
+        response: response.map(Box::new),
     }))
 }
 

@@ -42,6 +42,7 @@ mod queue;
 mod reader;
 mod resync;
 mod server;
+pub(crate) mod spare;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -387,14 +388,33 @@ impl Headers {
         })
     }
 
-    /// Fields already found in `text` (a plain head's, `plain.rs`), and their index.
+    /// No fields, with room for `spans` of them (a plain head's, `plain.rs`, to be read into).
     #[inline(always)]
-    fn from_parts(text: &str, spans: Vec<Span>, index: Index) -> Headers {
+    fn with_room(spans: usize) -> Headers {
         Headers {
-            text: text.to_owned(),
-            spans,
-            index,
+            spans: Vec::with_capacity(spans),
+            ..Headers::default()
         }
+    }
+
+    /// No fields, the room for them kept: the text and spans to fill, then to be indexed
+    /// ([`Headers::set_index`]). A spare exchange's head is read over its last one this way
+    /// (`spare.rs`).
+    #[inline(always)]
+    fn cleared(&mut self) -> (&mut String, &mut Vec<Span>) {
+        self.text.clear();
+        self.spans.clear();
+        self.index = Index::default();
+        (&mut self.text, &mut self.spans)
+    }
+
+    fn set_index(&mut self, index: Index) {
+        self.index = index;
+    }
+
+    /// The room its text and spans hold, in bytes.
+    fn room(&self) -> usize {
+        self.text.capacity() + self.spans.capacity() * std::mem::size_of::<Span>()
     }
 
     pub fn len(&self) -> usize {
@@ -612,8 +632,9 @@ pub struct HttpExchange {
     pub request: HttpRequest,
     /// Interim (1xx) statuses received before the final response, e.g. `100 Continue`.
     pub interim: Vec<u16>,
-    /// None when the connection ended (or a gap hit) before a response was seen.
-    pub response: Option<HttpResponse>,
+    /// None when the connection ended (or a gap hit) before a response was seen. In the box it
+    /// was read into (see `reader.rs`): moved in, not copied out of it.
+    pub response: Option<Box<HttpResponse>>,
 }
 
 /// A request, boxed as it is reported, before anything answered it.

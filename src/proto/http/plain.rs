@@ -13,7 +13,8 @@
 
 use super::head::USUAL_HEADERS;
 use super::{
-    Field, Headers, HttpRequest, HttpResponse, Index, KNOWN_METHODS, KNOWN_REASONS, Span, token,
+    Field, Headers, HttpExchange, HttpRequest, HttpResponse, Index, KNOWN_METHODS, KNOWN_REASONS,
+    Span, token,
 };
 use crate::time::Timestamp;
 
@@ -69,6 +70,32 @@ where
             cut: None,
         };
         Ok((T::from(request), len))
+    };
+    read().into()
+}
+
+/// [`request`] read into `ex`, an exchange given back once its record was made
+/// (`super::spare`): its head's text and spans are written over, in the room they already
+/// have. The rest of the exchange is set as a new one's is.
+pub(crate) fn request_into(
+    input: &[u8],
+    ts: Timestamp,
+    names: &mut Names,
+    ex: &mut HttpExchange,
+) -> Plain<()> {
+    let mut read = || -> Read<((), usize)> {
+        let line = request_line(input)?;
+        let len = fields_into(input, line.next, names, &mut ex.request.headers)?;
+        let r = &mut ex.request;
+        r.ts = ts;
+        r.method = token(line.method, &KNOWN_METHODS);
+        r.target = line.target.to_string();
+        r.version = line.version;
+        r.body_len = None;
+        r.cut = None;
+        ex.interim.clear();
+        ex.response = None;
+        Ok(((), len))
     };
     read().into()
 }
@@ -201,14 +228,28 @@ fn code(input: &[u8], at: usize) -> Read<u16> {
 
 /// The fields from `first` to the empty line, and the head's length.
 fn fields(input: &[u8], first: usize, names: &mut Names) -> Read<(Headers, usize)> {
+    let mut headers = Headers::with_room(16);
+    let len = fields_into(input, first, names, &mut headers)?;
+    Ok((headers, len))
+}
+
+/// [`fields`] written into `headers` (over what it held, in the room it has); the head's
+/// length. On an error, `headers` holds no fields.
+#[inline(always)]
+fn fields_into(
+    input: &[u8],
+    first: usize,
+    names: &mut Names,
+    headers: &mut Headers,
+) -> Read<usize> {
     // Read from the first field's name on (where the kept text starts), so that a place in
     // `input` is already a span's offset (subtracting the start from each cost ~5 instructions
     // a field): below the input's length, they fit a span's 32 bits when it does.
     u32::try_from(input.len()).map_err(|_| Stop::Unsure)?;
     let input = input.get(first..).ok_or(Stop::Short)?;
-    let mut spans = Vec::with_capacity(16);
+    let (text, spans) = headers.cleared();
     let mut index = Index::default();
-    let (len, last_end) = each_field(input, names, |n, at, colon, known, field| {
+    let read = each_field(input, names, |n, at, colon, known, field| {
         index.note_field(n, known);
         spans.push(Span {
             start: at as u32,
@@ -216,15 +257,20 @@ fn fields(input: &[u8], first: usize, names: &mut Names) -> Read<(Headers, usize
             value_start: field.value_start as u32,
             end: field.value_end as u32,
         });
-    })?;
-    let region = input.get(..last_end).ok_or(Stop::Unsure)?;
+    });
+    let (len, last_end) = read.inspect_err(|_| spans.clear())?;
+    let Some(region) = input.get(..last_end) else {
+        spans.clear();
+        return Err(Stop::Unsure);
+    };
     // Not checked again: every byte of the region was read as ASCII (a name's `tchar`s, its
     // colon, a value's printable bytes, a line's CR LF), and checking it again cost ~90
     // instructions a head.
     debug_assert!(region.is_ascii());
     // SAFETY: the region is ASCII (above), and ASCII is valid UTF-8.
-    let text = unsafe { std::str::from_utf8_unchecked(region) };
-    Ok((Headers::from_parts(text, spans, index), first + len))
+    text.push_str(unsafe { std::str::from_utf8_unchecked(region) });
+    headers.set_index(index);
+    Ok(first + len)
 }
 
 /// [`fields`] for a head whose fields are not kept: read by the same loop, only the body's
@@ -798,6 +844,7 @@ mod lanes {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Cut;
     use super::super::head::{httparse_whole_request, httparse_whole_response};
     use super::*;
     use proptest::prelude::*;
@@ -1292,13 +1339,7 @@ mod tests {
             };
             let mut names = Names::default();
             for (lines, cut) in heads {
-                let mut input = start.to_vec();
-                for line in lines {
-                    input.extend_from_slice(line.as_bytes());
-                    input.extend_from_slice(b"v\r\n");
-                }
-                input.extend_from_slice(b"\r\n");
-                input.truncate(input.len().saturating_sub(cut % 3 * cut));
+                let input = near_head(start, &lines, cut);
                 let at = Timestamp(1);
                 let (remembered, fresh) = match is_response {
                     true => (
@@ -1311,6 +1352,65 @@ mod tests {
                     ),
                 };
                 prop_assert_eq!(remembered, fresh, "{:?}", String::from_utf8_lossy(&input));
+            }
+        }
+
+        /// Heads read one after another into one exchange given back each time (`spare.rs`),
+        /// which held the head before, its response, interim statuses, body length and cut,
+        /// are read as each is into a new exchange: whole, short or not plain alike, every
+        /// field found by the index as a fresh reading finds it, and the rest of the exchange
+        /// as new.
+        #[test]
+        fn a_head_read_into_a_spare_exchange_is_read_as_into_a_new_one(
+            heads in prop::collection::vec(
+                (
+                    prop::collection::vec(prop::sample::select(NEAR_NAMES.to_vec()), 0..10),
+                    0..40usize,
+                    0..3usize,
+                ),
+                1..6,
+            ),
+        ) {
+            let targets = ["/b/k", "/a-much-longer-bucket/and/a/key?uploads", "*"];
+            let mut spare = Box::new(HttpExchange {
+                request: HttpRequest {
+                    ts: Timestamp(7),
+                    method: "PATCH".into(),
+                    target: "/old".into(),
+                    version: 0,
+                    headers: [("Host", "old.example"), ("X-Old", "1")].into_iter().collect(),
+                    body_len: Some(9),
+                    cut: Some(Cut::Fields),
+                },
+                interim: vec![100],
+                response: Some(Box::new(HttpResponse {
+                    ts: Timestamp(8),
+                    status: 302,
+                    reason: "Found".into(),
+                    version: 1,
+                    headers: [("Location", "http://x/")].into_iter().collect(),
+                    framing_length: None,
+                    body_len: Some(3),
+                    body_prefix: b"abc".to_vec(),
+                })),
+            });
+            for (lines, cut, target) in heads {
+                let start = format!("GET {} HTTP/1.1\r\n", targets[target]);
+                let input = near_head(start.as_bytes(), &lines, cut);
+                let at = Timestamp(1);
+                let into = super::request_into(&input, at, &mut Names::default(), &mut spare);
+                let fresh: Plain<Box<HttpExchange>> =
+                    super::request(&input, at, &mut Names::default());
+                let into = match into {
+                    Plain::Whole((), len) => Plain::Whole(spare.clone(), len),
+                    Plain::Short => Plain::Short,
+                    Plain::Unsure => Plain::Unsure,
+                };
+                if let (Plain::Whole(read, _), Plain::Whole(new, _)) = (&into, &fresh) {
+                    prop_assert_eq!(read, new);
+                }
+                let headers = |ex: Box<HttpExchange>| ex.request.headers;
+                prop_assert_eq!(outcome(into, headers), outcome(fresh, headers));
             }
         }
     }
@@ -1388,6 +1488,20 @@ mod tests {
     ];
 
     /// Name lines that differ from each other by a byte, a case, a length or their colon.
+    /// A head of `start` and a field line for each of `lines` (what comes before a value, as
+    /// in [`NEAR_NAMES`], then the value `v`), cut short by `cut % 3 * cut` bytes (whole a
+    /// third of the time).
+    fn near_head(start: &[u8], lines: &[&str], cut: usize) -> Vec<u8> {
+        let mut input = start.to_vec();
+        for line in lines {
+            input.extend_from_slice(line.as_bytes());
+            input.extend_from_slice(b"v\r\n");
+        }
+        input.extend_from_slice(b"\r\n");
+        input.truncate(input.len().saturating_sub(cut % 3 * cut));
+        input
+    }
+
     const NEAR_NAMES: &[&str] = &[
         "Host: ",
         "host: ",

@@ -338,12 +338,7 @@ impl ExchangeQueue {
         if let Some(i) = self.index(id) {
             match self.slots.get_mut(i) {
                 Some(Slot::Request(p)) => {
-                    // Moved out of its box straight into the exchange: through an Option of
-                    // its own, it was copied twice.
-                    match response {
-                        Some(r) => p.ex.response = Some(*r),
-                        None => p.ex.response = None,
-                    }
+                    p.ex.response = response;
                     p.response_done = true;
                 }
                 Some(Slot::Orphan { response_done, .. }) => *response_done = true,

@@ -10,7 +10,7 @@ use super::head::{
     HeadBuffer, HeadError, HeadStep, httparse_whole_request, httparse_whole_response,
     parse_request, parse_response, parse_whole,
 };
-use super::plain::{self, Names};
+use super::plain::{self, Names, Plain};
 use super::resync::{Resync, ResyncStep, StartLine};
 use super::{HttpExchange, HttpResponse, partial};
 use crate::flow::Direction;
@@ -55,7 +55,21 @@ impl Message for Box<HttpExchange> {
         names: &mut Names,
         _keep: bool,
     ) -> Option<(Self, usize)> {
-        let plain = plain::request(window, ts, names);
+        // Read into an exchange given back (`spare.rs`) when there is one.
+        let plain = match super::spare::take() {
+            Some(mut ex) => match plain::request_into(window, ts, names, &mut ex) {
+                Plain::Whole((), len) => Plain::Whole(ex, len),
+                Plain::Short => {
+                    super::spare::give_back(ex);
+                    Plain::Short
+                }
+                Plain::Unsure => {
+                    super::spare::give_back(ex);
+                    Plain::Unsure
+                }
+            },
+            None => plain::request(window, ts, names),
+        };
         parse_whole(plain, || {
             let (request, len) = httparse_whole_request(window, ts)?;
             Some((Box::from(request), len))
@@ -68,9 +82,10 @@ impl Message for Box<HttpExchange> {
 }
 
 /// A response is read into a box of its own, which the server side passes on until its body
-/// ends: moved on its own, a response (144 bytes) was copied four times on its way into its
-/// exchange (into `parse_whole`'s Option, twice through the server side, into the exchange);
-/// boxed, once, into the exchange.
+/// ends and its exchange then keeps: moved on its own, a response (144 bytes) was copied four
+/// times on its way into its exchange (into `parse_whole`'s Option, twice through the server
+/// side, into the exchange); boxed, once, into the box, which the exchange now holds (moved out
+/// of the box into the exchange, it was copied once more).
 impl Message for Box<HttpResponse> {
     const DIR: Direction = Direction::ServerToClient;
     const START: StartLine = StartLine::Status;
