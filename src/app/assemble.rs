@@ -104,6 +104,14 @@ pub(super) fn quality(
             j.names_capped
         ));
     }
+    if j.retry_times_dropped > 0 {
+        warnings.push(format!(
+            "{} connection attempts' times were forgotten within their 30 s retry window (over \
+             16,384 attempts at once, a SYN flood or many clients failing together): the \
+             attempts' retry counts may be low",
+            j.retry_times_dropped
+        ));
+    }
     for (host, n, at) in &j.judged_before_proof {
         warnings.push(format!(
             "{n} plaintext requests to {host} were judged before TLS to it was seen at {}: \

@@ -12,12 +12,13 @@ use super::endpoints::{Endpoint, Origin, Policy, Scheme, normalised};
 use super::evaluate::{AttemptView, Candidate, attempt_finding, request_findings};
 use super::finding::Finding;
 use super::knowledge::Knowledge;
+use super::retry_times::RetryTimes;
 use super::verdict::Verdicts;
 use crate::facts::{Attempt, Request, TlsHello};
 use crate::flow::FastHash;
 use crate::time::Timestamp;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
 
 /// A request to the same host within this long after an attempt is its likely operation.
 pub(super) const GUESS_WINDOW_NS: i64 = 10 * 1_000_000_000;
@@ -25,12 +26,10 @@ pub(super) const GUESS_WINDOW_NS: i64 = 10 * 1_000_000_000;
 pub(super) const RETRY_WINDOW_NS: i64 = 30 * 1_000_000_000;
 /// Requests close to an attempt kept as its candidates (the earliest ones).
 const MAX_CANDIDATES: usize = 32;
-/// Attempt times kept per (client IP, server) to count retries.
-const MAX_RETRY_TIMES: usize = 4096;
 /// How far before an attempt a request that completed before the attempt was known may have
 /// begun and still be looked at (a request that began earlier than the attempt is no candidate;
 /// the margin covers requests that complete out of the order they began).
-const LOOK_BACK_NS: i64 = 60 * 1_000_000_000;
+pub(super) const LOOK_BACK_NS: i64 = 60 * 1_000_000_000;
 
 /// The default look-ahead: items (requests and attempts) judged this many items late at most.
 pub const DEFAULT_WINDOW: usize = 4096;
@@ -99,6 +98,9 @@ pub struct JudgeStats {
     pub judged_before_proof: Vec<(String, u64, Timestamp)>,
     /// Host names the knowledge's per-key caps left out.
     pub names_capped: u64,
+    /// Attempt times forgotten before their retry window passed (too many attempts at once):
+    /// retries counted after them may be short.
+    pub retry_times_dropped: u64,
     /// Stored items visited (window slots, candidate lists, retry times): the judge's work,
     /// which a test holds to a constant per request so that no scan can grow with the capture.
     pub visits: u64,
@@ -119,8 +121,8 @@ pub struct Judge {
     requests_by_client: HashMap<IpAddr, VecDeque<u64>, FastHash>,
     /// Pending attempts still looking for their request, per client IP.
     attempts_by_client: HashMap<IpAddr, Vec<u64>, FastHash>,
-    /// Attempt times per (client IP, server), with how many attempts share each time.
-    attempt_times: HashMap<(IpAddr, SocketAddr), BTreeMap<Timestamp, u32>, FastHash>,
+    /// Attempt times per (client IP, server), to count retries.
+    attempt_times: RetryTimes,
     attempts_seen: usize,
     /// Plaintext requests judged early without being a plaintext-to-https finding, per host
     /// name or server IP: a later TLS proof for one of them is reported, not silently lost.
@@ -167,7 +169,7 @@ impl Judge {
             front_seq: 0,
             requests_by_client: HashMap::default(),
             attempts_by_client: HashMap::default(),
-            attempt_times: HashMap::default(),
+            attempt_times: RetryTimes::default(),
             attempts_seen: 0,
             early_plain: HashMap::default(),
             early_ips: HashMap::default(),
@@ -194,6 +196,7 @@ impl Judge {
     pub fn stats(&self) -> JudgeStats {
         JudgeStats {
             names_capped: self.known.capped,
+            retry_times_dropped: self.attempt_times.dropped(),
             ..self.stats.clone()
         }
     }
@@ -239,14 +242,7 @@ impl Judge {
     }
 
     pub fn attempt(&mut self, a: Attempt, out: &mut Vec<Judged>) {
-        let times = self
-            .attempt_times
-            .entry((a.client.ip(), a.server))
-            .or_default();
-        if times.len() >= MAX_RETRY_TIMES {
-            times.pop_first();
-        }
-        *times.entry(a.time).or_default() += 1;
+        self.attempt_times.add(a.client.ip(), a.server, a.time);
         let mut p = PendingAttempt {
             attempt: a,
             index: self.attempts_seen,
@@ -443,22 +439,8 @@ impl Judge {
     /// Attempts from the same client IP to the same server within 30 s either way (itself
     /// included); older times are dropped as they can no longer count.
     fn retries(&mut self, a: &Attempt) -> usize {
-        let key = (a.client.ip(), a.server);
-        let Some(times) = self.attempt_times.get_mut(&key) else {
-            return 1;
-        };
-        let from = Timestamp(a.time.0.saturating_sub(RETRY_WINDOW_NS));
-        let to = Timestamp(a.time.0.saturating_add(RETRY_WINDOW_NS));
-        *times = times.split_off(&from);
-        let mut n = 0;
-        for (_, count) in times.range(from..=to) {
-            self.stats.visits += 1;
-            n += *count as usize;
-        }
-        if times.is_empty() {
-            self.attempt_times.remove(&key);
-        }
-        n.max(1)
+        self.attempt_times
+            .retries(a.client.ip(), a.server, a.time, &mut self.stats.visits)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod ini;
 pub mod judge;
 mod knowledge;
 pub mod redirects;
+mod retry_times;
 pub mod severity;
 mod verdict;
 
