@@ -104,6 +104,14 @@ pub(super) fn quality(
             j.names_capped
         ));
     }
+    if j.tls_clients_forgotten > 0 {
+        warnings.push(format!(
+            "{} clients' TLS names were forgotten (over 8,192 clients spoke TLS, the first seen \
+             forgotten first): a plaintext request from one of them may lack the \
+             \"reached HOST over HTTPS too\" hint",
+            j.tls_clients_forgotten
+        ));
+    }
     if j.retry_times_dropped > 0 {
         warnings.push(format!(
             "{} connection attempts' times were forgotten within their 30 s retry window (over \

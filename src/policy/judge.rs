@@ -98,6 +98,8 @@ pub struct JudgeStats {
     pub judged_before_proof: Vec<(String, u64, Timestamp)>,
     /// Host names the knowledge's per-key caps left out.
     pub names_capped: u64,
+    /// Clients whose TLS names the knowledge forgot to stay bounded (the first seen first).
+    pub tls_clients_forgotten: u64,
     /// Attempt times forgotten before their retry window passed (too many attempts at once):
     /// retries counted after them may be short.
     pub retry_times_dropped: u64,
@@ -196,6 +198,7 @@ impl Judge {
     pub fn stats(&self) -> JudgeStats {
         JudgeStats {
             names_capped: self.known.capped,
+            tls_clients_forgotten: self.known.clients_forgotten,
             retry_times_dropped: self.attempt_times.dropped(),
             ..self.stats.clone()
         }
