@@ -14,7 +14,7 @@
 use super::head::USUAL_HEADERS;
 use super::{
     Field, Headers, HttpExchange, HttpRequest, HttpResponse, Index, KNOWN_METHODS, KNOWN_REASONS,
-    Span, token,
+    Span, Token, token,
 };
 use crate::time::Timestamp;
 
@@ -39,6 +39,17 @@ enum Stop {
 
 type Read<T> = Result<T, Stop>;
 
+impl<M> Plain<M> {
+    /// The message made into another, the reading's outcome kept.
+    pub(crate) fn map<N>(self, f: impl FnOnce(M) -> N) -> Plain<N> {
+        match self {
+            Plain::Whole(m, len) => Plain::Whole(f(m), len),
+            Plain::Short => Plain::Short,
+            Plain::Unsure => Plain::Unsure,
+        }
+    }
+}
+
 impl<M> From<Read<(M, usize)>> for Plain<M> {
     fn from(read: Read<(M, usize)>) -> Self {
         match read {
@@ -49,34 +60,39 @@ impl<M> From<Read<(M, usize)>> for Plain<M> {
     }
 }
 
-/// A request head at the start of `input` (`method SP target SP HTTP/1.x CRLF`, RFC 9112 §3),
-/// its names looked up in `names` (the last request's on the connection) first, made into a
-/// `T`: the exchange it is reported in, where it is then built in place rather than copied into
-/// (see `reader.rs`).
+/// [`request_into`] a new exchange, its request made into a `T` (the request itself, or the
+/// boxed exchange it is reported in when no exchange was given back to read into: see
+/// `reader.rs`).
 pub(crate) fn request<T>(input: &[u8], ts: Timestamp, names: &mut Names) -> Plain<T>
 where
     T: From<HttpRequest>,
 {
-    let mut read = || -> Read<(T, usize)> {
-        let line = request_line(input)?;
-        let (headers, len) = fields(input, line.next, names)?;
-        let request = HttpRequest {
-            ts,
-            method: token(line.method, &KNOWN_METHODS),
-            target: line.target.to_string(),
-            version: line.version,
-            headers,
-            body_len: None,
-            cut: None,
-        };
-        Ok((T::from(request), len))
-    };
-    read().into()
+    let mut ex = unread();
+    request_into(input, ts, names, &mut ex).map(|()| T::from(ex.request))
 }
 
-/// [`request`] read into `ex`, an exchange given back once its record was made
-/// (`super::spare`): its head's text and spans are written over, in the room they already
-/// have. The rest of the exchange is set as a new one's is.
+/// An exchange with nothing read into it yet, room for the usual fields made.
+fn unread() -> HttpExchange {
+    HttpExchange {
+        request: HttpRequest {
+            ts: Timestamp::ZERO,
+            method: Token::Borrowed(""),
+            target: String::new(),
+            version: 1,
+            headers: Headers::with_room(16),
+            body_len: None,
+            cut: None,
+        },
+        interim: Vec::new(),
+        response: None,
+    }
+}
+
+/// A request head at the start of `input` (`method SP target SP HTTP/1.x CRLF`, RFC 9112 §3),
+/// its names looked up in `names` (the last request's on the connection) first, read into `ex`:
+/// a new exchange, or one given back once its record was made (`super::spare`), whose head's
+/// text and spans are written over in the room they already have. The rest of the exchange is
+/// set as a new one's is.
 pub(crate) fn request_into(
     input: &[u8],
     ts: Timestamp,
@@ -1398,14 +1414,10 @@ mod tests {
                 let start = format!("GET {} HTTP/1.1\r\n", targets[target]);
                 let input = near_head(start.as_bytes(), &lines, cut);
                 let at = Timestamp(1);
-                let into = super::request_into(&input, at, &mut Names::default(), &mut spare);
+                let into = super::request_into(&input, at, &mut Names::default(), &mut spare)
+                    .map(|()| spare.clone());
                 let fresh: Plain<Box<HttpExchange>> =
                     super::request(&input, at, &mut Names::default());
-                let into = match into {
-                    Plain::Whole((), len) => Plain::Whole(spare.clone(), len),
-                    Plain::Short => Plain::Short,
-                    Plain::Unsure => Plain::Unsure,
-                };
                 if let (Plain::Whole(read, _), Plain::Whole(new, _)) = (&into, &fresh) {
                     prop_assert_eq!(read, new);
                 }
