@@ -247,7 +247,6 @@ fn open_sanitized(
     let configured: Vec<_> = s
         .policy
         .endpoints()
-        .iter()
         .filter(|e| !matches!(e.origin, Origin::AwsDefault | Origin::Inferred))
         .collect();
     let mut names = z

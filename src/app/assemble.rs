@@ -112,6 +112,22 @@ pub(super) fn quality(
             j.tls_clients_forgotten
         ));
     }
+    if j.proofs_forgotten > 0 {
+        warnings.push(format!(
+            "{} hosts proven HTTPS by a TLS session were forgotten (over 16,384 such hosts, the \
+             first proven forgotten first): a plaintext request to one of them not otherwise \
+             named as HTTPS is not reported",
+            j.proofs_forgotten
+        ));
+    }
+    if j.servers_forgotten > 0 {
+        warnings.push(format!(
+            "{} server addresses were forgotten (over 16,384 TLS servers or named server IPs, \
+             the first seen forgotten first): findings about them may lack what the capture \
+             showed of them (their names, that they spoke TLS)",
+            j.servers_forgotten
+        ));
+    }
     if j.retry_times_dropped > 0 {
         warnings.push(format!(
             "{} connection attempts' times were forgotten within their 30 s retry window (over \

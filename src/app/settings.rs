@@ -85,7 +85,7 @@ impl Settings {
         argv: Vec<String>,
     ) -> Result<Settings> {
         let (policy, policy_notes) = resolve_policy(policy)?;
-        let hints = crate::s3::HostHints::new(policy.endpoints().iter().map(Endpoint::url));
+        let hints = crate::s3::HostHints::new(policy.endpoints().map(Endpoint::url));
         Ok(Settings {
             policy_notes,
             captures,

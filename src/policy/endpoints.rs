@@ -2,6 +2,7 @@
 //! be reached over HTTPS?".
 
 use super::aws_hosts::is_aws_s3_host;
+use super::inferred::Inferred;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
@@ -314,7 +315,11 @@ impl PlainHost {
 /// The endpoints that count, with lookups.
 #[derive(Debug, Clone)]
 pub struct Policy {
+    /// The endpoints given (flags, environment, config): a few, scanned.
     endpoints: Vec<Endpoint>,
+    /// The endpoints the capture proves HTTPS ([`Origin::Inferred`]): any number, indexed and
+    /// bounded.
+    inferred: Inferred,
     /// Treat AWS's own S3 hosts as HTTPS endpoints ([`Origin::AwsDefault`]).
     pub aws_defaults: bool,
     /// Addresses endpoint hosts are known to have outside the capture (name resolution done by
@@ -329,6 +334,7 @@ impl Policy {
     pub fn new(endpoints: Vec<Endpoint>) -> Policy {
         let mut p = Policy {
             endpoints: Vec::new(),
+            inferred: Inferred::default(),
             aws_defaults: true,
             addresses: Vec::new(),
         };
@@ -340,14 +346,37 @@ impl Policy {
     /// entry already has: the first, more authoritative, entry keeps its origin.
     pub fn extend(&mut self, endpoints: impl IntoIterator<Item = Endpoint>) {
         for e in endpoints {
-            let dup = self
-                .endpoints
-                .iter()
-                .any(|x| x.scheme == e.scheme && x.host == e.host && x.port == e.port);
-            if !dup {
+            if e.origin == Origin::Inferred {
+                self.prove(e);
+            } else if !self.given(&e) && !self.inferred.has(&e) {
                 self.endpoints.push(e);
             }
         }
+    }
+
+    /// A given endpoint has `e`'s scheme, host and port.
+    fn given(&self, e: &Endpoint) -> bool {
+        self.endpoints
+            .iter()
+            .any(|x| x.scheme == e.scheme && x.host == e.host && x.port == e.port)
+    }
+
+    /// An endpoint the capture proves (inferred); false when its scheme, host and port were
+    /// proven already. One a given endpoint has is remembered as proven but answers nothing:
+    /// the given one, more authoritative, does.
+    pub fn prove(&mut self, e: Endpoint) -> bool {
+        let shadowed = self.given(&e);
+        self.inferred.prove(e, shadowed)
+    }
+
+    /// Whether `e`'s scheme, host and port were proven ([`Policy::prove`]) and are still kept.
+    pub fn proven(&self, e: &Endpoint) -> bool {
+        self.inferred.has(e)
+    }
+
+    /// Proven endpoints forgotten to keep their bound ([`super::inferred::MAX_INFERRED`]).
+    pub fn proofs_forgotten(&self) -> u64 {
+        self.inferred.forgotten
     }
 
     /// Record that `host` has address `ip` (e.g. resolved from `/etc/hosts` or DNS by the caller;
@@ -371,15 +400,16 @@ impl Policy {
             .map(|(h, _, how)| (h.as_str(), how.as_str()))
     }
 
-    /// The listed endpoints (without the AWS host patterns).
-    pub fn endpoints(&self) -> &[Endpoint] {
-        &self.endpoints
+    /// The listed endpoints (without the AWS host patterns): the given ones, then the proven
+    /// ones still kept, first proven first.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.endpoints.iter().chain(self.inferred.endpoints())
     }
 
     /// Everything the policy holds, for the report: the listed endpoints, then the AWS host
     /// patterns when they are on.
     pub fn listing(&self) -> Vec<Endpoint> {
-        let mut all = self.endpoints.clone();
+        let mut all: Vec<Endpoint> = self.endpoints().cloned().collect();
         if self.aws_defaults {
             for suffix in ["amazonaws.com", "amazonaws.com.cn"] {
                 all.push(Endpoint {
@@ -419,9 +449,12 @@ impl Policy {
         server: SocketAddr,
     ) -> Option<Cow<'_, Endpoint>> {
         let port = explicit_port.unwrap_or(server.port());
+        // The given endpoints, then those proven that can match (in the order they were
+        // added: of equally good matches, the last wins).
         let listed = self
             .endpoints
             .iter()
+            .chain(self.inferred.candidates(host, server.ip()))
             .filter(|e| e.scheme == Scheme::Https)
             .filter_map(|e| Some((e.host_match(host, server.ip())?, e)))
             .max_by(|(sa, a), (sb, b)| sa.cmp(sb).then(b.origin.cmp(&a.origin)));
@@ -444,7 +477,8 @@ impl Policy {
         }))
     }
 
-    /// A configured (flag/env/config) `http://` endpoint for this host and port, if any.
+    /// A configured (flag/env/config) `http://` endpoint for this host and port, if any (the
+    /// proven ones are all `https://`).
     pub fn plaintext_configured(
         &self,
         host: Option<&str>,

@@ -199,8 +199,8 @@ fn extend_skips_duplicates_and_listing_adds_aws_patterns() {
         ep("https://s3.local.test:8443", Origin::Inferred),
         ep("https://b.test", Origin::Inferred),
     ]);
-    assert_eq!(p.endpoints().len(), 2);
-    assert_eq!(p.endpoints()[0].origin, Origin::Flag);
+    assert_eq!(p.endpoints().count(), 2);
+    assert_eq!(p.endpoints().next().unwrap().origin, Origin::Flag);
     let urls: Vec<String> = p.listing().iter().map(Endpoint::url).collect();
     assert_eq!(
         urls,
@@ -222,7 +222,81 @@ fn host_header_parsing_is_total() {
     assert_eq!(parse_host_header(""), ("".into(), None));
 }
 
+/// What [`Policy::https_for_name`] answered when every endpoint was in one list, scanned.
+fn https_by_scan(p: &Policy, host: Option<&str>, server: SocketAddr) -> Option<Endpoint> {
+    p.endpoints()
+        .filter(|e| e.scheme == Scheme::Https)
+        .filter_map(|e| Some((e.host_match(host, server.ip())?, e)))
+        .max_by(|(sa, a), (sb, b)| sa.cmp(sb).then(b.origin.cmp(&a.origin)))
+        .map(|(_, e)| e.clone())
+        .or_else(|| {
+            p.https_for_name(host, None, server)
+                .filter(|e| e.origin == Origin::AwsDefault)
+                .map(Cow::into_owned)
+        })
+}
+
+/// A name or address from a few, so that endpoints and lookups meet: subdomains, parents,
+/// IP literals, the server's own address.
+fn some_host() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::strategy::Strategy;
+    proptest::prop_oneof![
+        proptest::sample::select(vec![
+            "s3.test",
+            "b.s3.test",
+            "a.b.s3.test",
+            "test",
+            "x.test",
+            "10.0.0.9",
+            "10.0.0.1",
+            "::1",
+            "s3.amazonaws.com",
+            "bkt.s3.amazonaws.com",
+            "b..s3.test",
+            ".s3.test",
+        ])
+        .prop_map(String::from),
+        "[a-c]{1,2}(\\.[a-c]{1,2}){0,3}",
+    ]
+}
+
 proptest::proptest! {
+    /// The proven endpoints are indexed (by host, each parent domain, address): a lookup
+    /// answers what one scan of every endpoint, given then proven, answered.
+    #[test]
+    fn indexed_lookups_answer_as_a_scan_of_every_endpoint(
+        given in proptest::collection::vec((some_host(), proptest::bool::ANY, 0u8..3), 0..4),
+        proven in proptest::collection::vec((some_host(), 0u8..3), 0..12),
+        asks in proptest::collection::vec((proptest::option::of(some_host()), proptest::bool::ANY), 1..12),
+    ) {
+        let port = |i: u8| [443u16, 8443, 80][usize::from(i)];
+        let origin = |i: u8| [Origin::Flag, Origin::Env, Origin::AwsConfig][usize::from(i)];
+        let url = |host: &str, tls: bool, p: u16| {
+            let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+            format!("{}://{host}:{p}", if tls { "https" } else { "http" })
+        };
+        let mut policy = Policy::new(
+            given
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (h, tls, p))| {
+                    Endpoint::parse(&url(h, *tls, port(*p)), origin(i as u8 % 3), "given").ok()
+                })
+                .collect(),
+        );
+        for (h, p) in &proven {
+            if let Ok(e) = Endpoint::parse(&url(h, true, port(*p)), Origin::Inferred, "proven") {
+                policy.prove(e);
+            }
+        }
+        for (host, at_nine) in &asks {
+            let server = if *at_nine { sa("10.0.0.9:80") } else { sa("10.0.0.1:80") };
+            let host = host.as_deref();
+            let indexed = policy.https_for_name(host, None, server).map(Cow::into_owned);
+            proptest::prop_assert_eq!(indexed, https_by_scan(&policy, host, server), "host {:?}", host);
+        }
+    }
+
     #[test]
     fn parsing_and_lookup_are_total(s in "(?s).{0,40}", port in 0u16..) {
         let _ = Endpoint::parse(&s, Origin::Flag, "p");

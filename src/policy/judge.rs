@@ -17,7 +17,7 @@ use super::verdict::Verdicts;
 use crate::facts::{Attempt, Request, TlsHello};
 use crate::flow::FastHash;
 use crate::time::Timestamp;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 /// A request to the same host within this long after an attempt is its likely operation.
@@ -100,6 +100,11 @@ pub struct JudgeStats {
     pub names_capped: u64,
     /// Clients whose TLS names the knowledge forgot to stay bounded (the first seen first).
     pub tls_clients_forgotten: u64,
+    /// Hosts proven HTTPS by a ClientHello that the policy forgot to stay bounded (the first
+    /// proven first).
+    pub proofs_forgotten: u64,
+    /// TLS servers and named server IPs the knowledge forgot to stay bounded.
+    pub servers_forgotten: u64,
     /// Attempt times forgotten before their retry window passed (too many attempts at once):
     /// retries counted after them may be short.
     pub retry_times_dropped: u64,
@@ -113,7 +118,6 @@ const MAX_EARLY_HOSTS: usize = 4096;
 
 pub struct Judge {
     policy: Policy,
-    inferred: HashSet<(String, u16), FastHash>,
     known: Knowledge,
     window: usize,
     pending: VecDeque<Pending>,
@@ -164,7 +168,6 @@ impl Judge {
     pub fn new(policy: Policy, window: usize) -> Judge {
         Judge {
             policy,
-            inferred: HashSet::default(),
             known: Knowledge::default(),
             window: window.max(1),
             pending: VecDeque::new(),
@@ -199,6 +202,8 @@ impl Judge {
         JudgeStats {
             names_capped: self.known.capped,
             tls_clients_forgotten: self.known.clients_forgotten,
+            proofs_forgotten: self.policy.proofs_forgotten(),
+            servers_forgotten: self.known.servers_forgotten,
             retry_times_dropped: self.attempt_times.dropped(),
             ..self.stats.clone()
         }
@@ -207,11 +212,19 @@ impl Judge {
     /// A ClientHello: the host it names (or its server IP) is HTTPS from now on.
     pub fn tls(&mut self, t: &TlsHello) {
         self.learn_tls(t);
-        // One endpoint per host and port: most sessions repeat one already proven.
-        if !self.inferred.insert((proven_host(t), t.server.port())) {
+        // One endpoint per host and port: most sessions repeat one already proven (asked
+        // before the endpoint's detail is written).
+        let proof = Endpoint {
+            detail: String::new(),
+            ..proven_endpoint(t)
+        };
+        if self.policy.proven(&proof) {
             return;
         }
-        let e = inferred_endpoint(t);
+        let e = Endpoint {
+            detail: proof_detail(t, &proof.host),
+            ..proof
+        };
         self.count_early_run();
         let early = match e.host.parse::<IpAddr>() {
             Ok(ip) => self.early_ips.remove(&ip),
@@ -222,7 +235,7 @@ impl Judge {
                 .judged_before_proof
                 .push((e.host.clone(), n, t.time));
         }
-        self.policy.extend([e]);
+        self.policy.prove(e);
         self.verdicts.forget();
     }
 
@@ -450,8 +463,27 @@ impl Judge {
 /// The endpoint a ClientHello proves: its SNI's host, or its server IP when no SNI was sent
 /// (IP-literal endpoints), on the TLS server's port.
 pub fn inferred_endpoint(t: &TlsHello) -> Endpoint {
-    let host = proven_host(t);
-    let detail = if sni_named(t) {
+    let e = proven_endpoint(t);
+    Endpoint {
+        detail: proof_detail(t, &e.host),
+        ..e
+    }
+}
+
+/// [`inferred_endpoint`] without its detail.
+fn proven_endpoint(t: &TlsHello) -> Endpoint {
+    Endpoint {
+        scheme: Scheme::Https,
+        host: proven_host(t),
+        port: Some(t.server.port()),
+        origin: Origin::Inferred,
+        detail: String::new(),
+    }
+}
+
+/// Where a proven endpoint came from, for its `detail`.
+fn proof_detail(t: &TlsHello, host: &str) -> String {
+    if sni_named(t) {
         format!(
             "TLS seen: SNI {host} to {} at {}",
             t.server,
@@ -463,13 +495,6 @@ pub fn inferred_endpoint(t: &TlsHello) -> Endpoint {
             t.server,
             t.time.rfc3339()
         )
-    };
-    Endpoint {
-        scheme: Scheme::Https,
-        host,
-        port: Some(t.server.port()),
-        origin: Origin::Inferred,
-        detail,
     }
 }
 

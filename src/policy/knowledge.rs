@@ -6,10 +6,12 @@
 //! Each set grows with the distinct hosts and addresses the capture shows, not with its requests;
 //! the per-key sets are capped so that a scan of random names cannot make them grow without end
 //! (what a cap leaves out is counted in `capped`), and so is the number of clients whose TLS
-//! names are kept ([`MAX_TLS_CLIENTS`], the first seen forgotten first: `clients_forgotten`).
-//! Without that bound, a capture of many TLS clients (a front end's, a handshake flood) kept
-//! ~550 bytes a client for the whole run: 100,000 clients a millisecond apart peaked at 75.6
-//! MiB, 400,000 at 234.7 MiB.
+//! names are kept ([`MAX_TLS_CLIENTS`], the first seen forgotten first: `clients_forgotten`),
+//! and the number of TLS server addresses and of named server IPs ([`MAX_SERVERS`] each, the
+//! same way: `servers_forgotten`). Without those bounds, a capture of many TLS clients (a front
+//! end's, a handshake flood) kept ~550 bytes a client for the whole run: 100,000 clients a
+//! millisecond apart peaked at 75.6 MiB, 400,000 at 234.7 MiB; and one of many servers (an
+//! egress proxy's, a client of many buckets at many addresses) ~400 bytes a server.
 
 use super::endpoints::{normalise_host, parse_host_header};
 use super::redirects::{Redirect, Redirects};
@@ -22,13 +24,22 @@ use std::net::{IpAddr, SocketAddr};
 const MAX_NAMES_PER_KEY: usize = 256;
 /// Clients whose TLS names are kept; past it, the client first seen is forgotten.
 const MAX_TLS_CLIENTS: usize = 8192;
+/// TLS server addresses kept, and server IPs whose names are kept; past either, the first
+/// seen is forgotten.
+const MAX_SERVERS: usize = 16_384;
 
 #[derive(Debug, Default)]
 pub struct Knowledge {
     /// Server addresses the capture shows speaking TLS (a ClientHello was sent to them).
     tls_servers: HashSet<SocketAddr>,
+    /// The addresses of `tls_servers`, first seen first.
+    tls_server_order: VecDeque<SocketAddr>,
     /// Host names the capture ties to each server IP (Host headers, SNIs).
     hosts_by_ip: HashMap<IpAddr, BTreeSet<String>>,
+    /// The IPs of `hosts_by_ip`, first seen first.
+    named_ips: VecDeque<IpAddr>,
+    /// TLS servers and named server IPs forgotten to keep [`MAX_SERVERS`] of each.
+    pub servers_forgotten: u64,
     /// Per client IP: where it spoke TLS (SNIs, Host headers of decrypted requests, and server
     /// IPs of sessions without SNI).
     tls_names: HashMap<IpAddr, ClientNames>,
@@ -92,6 +103,23 @@ impl ClientNames {
     }
 }
 
+/// `key`, not yet in `map`, queued as the newest of `order` (`map`'s keys, first seen first);
+/// past `bound` keys, the first is dropped from both and returned.
+fn keep_bounded<V>(
+    order: &mut VecDeque<IpAddr>,
+    map: &mut HashMap<IpAddr, V>,
+    key: IpAddr,
+    bound: usize,
+) -> Option<IpAddr> {
+    order.push_back(key);
+    if order.len() <= bound {
+        return None;
+    }
+    let first = order.pop_front()?;
+    map.remove(&first);
+    Some(first)
+}
+
 /// `b.c`, `c` for `a.b.c`: each proper parent domain.
 fn parents(name: &str) -> impl Iterator<Item = &str> {
     name.match_indices('.').map(move |(i, _)| &name[i + 1..])
@@ -102,6 +130,15 @@ impl Knowledge {
     /// its client.
     pub fn learn_tls(&mut self, t: &TlsHello) {
         let mut new = self.tls_servers.insert(t.server);
+        if new {
+            self.tls_server_order.push_back(t.server);
+            if self.tls_server_order.len() > MAX_SERVERS
+                && let Some(first) = self.tls_server_order.pop_front()
+            {
+                self.tls_servers.remove(&first);
+                self.servers_forgotten += 1;
+            }
+        }
         let names = self.client_names(t.client.ip());
         match t.sni.as_deref().map(normalise_host) {
             Some(sni) if !sni.is_empty() => {
@@ -167,25 +204,38 @@ impl Knowledge {
     /// [`MAX_TLS_CLIENTS`], the client first seen is forgotten (and what lookups answer
     /// changes: `generation`).
     fn client_names(&mut self, client: IpAddr) -> &mut ClientNames {
-        if !self.tls_names.contains_key(&client) {
-            if self.tls_clients.len() >= MAX_TLS_CLIENTS
-                && let Some(first) = self.tls_clients.pop_front()
-            {
-                self.tls_names.remove(&first);
-                self.clients_forgotten += 1;
-                self.generation += 1;
-                // A repeat of the last request learns again what was forgotten of it.
-                if self.last.as_ref().is_some_and(|((_, c, _), _)| *c == first) {
-                    self.last = None;
-                }
+        if !self.tls_names.contains_key(&client)
+            && let Some(first) = keep_bounded(
+                &mut self.tls_clients,
+                &mut self.tls_names,
+                client,
+                MAX_TLS_CLIENTS,
+            )
+        {
+            self.clients_forgotten += 1;
+            self.generation += 1;
+            // A repeat of the last request learns again what was forgotten of it.
+            if self.last.as_ref().is_some_and(|((_, c, _), _)| *c == first) {
+                self.last = None;
             }
-            self.tls_clients.push_back(client);
         }
         self.tls_names.entry(client).or_default()
     }
 
-    /// Ties `host` to `ip`; false when the cap left it out.
+    /// Ties `host` to `ip`; false when the cap left it out. Past [`MAX_SERVERS`] named IPs,
+    /// the first named is forgotten.
     fn name_ip(&mut self, ip: IpAddr, host: &str) -> bool {
+        if !self.hosts_by_ip.contains_key(&ip)
+            && let Some(first) =
+                keep_bounded(&mut self.named_ips, &mut self.hosts_by_ip, ip, MAX_SERVERS)
+        {
+            self.servers_forgotten += 1;
+            self.generation += 1;
+            // A repeat of the last request learns again what was forgotten of it.
+            if self.last.as_ref().is_some_and(|((_, _, s), _)| *s == first) {
+                self.last = None;
+            }
+        }
         let names = self.hosts_by_ip.entry(ip).or_default();
         if names.contains(host) {
             return true;
@@ -271,6 +321,42 @@ mod tests {
 
     /// Past the bound the client first seen is forgotten, counted, and what lookups answer
     /// changes (the generation moves); the clients kept are still found.
+    #[test]
+    fn tls_servers_and_named_ips_are_bounded_first_seen_forgotten_first() {
+        let mut k = Knowledge::default();
+        let client: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        let server =
+            |i: u32| SocketAddr::new(std::net::Ipv4Addr::from(0x0b00_0000u32 + i).into(), 443);
+        let hello = |i: u32| TlsHello {
+            time: crate::time::Timestamp(0),
+            client,
+            server: server(i),
+            sni: Some(format!("bucket-{i}.s3.example.test")),
+        };
+        let n = MAX_SERVERS as u32;
+        for i in 0..n + 10 {
+            k.learn_tls(&hello(i));
+        }
+        // Each server counted twice: its address as a TLS server, its IP as named.
+        assert_eq!(k.servers_forgotten, 20);
+        assert_eq!(k.tls_servers.len(), MAX_SERVERS);
+        assert_eq!(k.tls_server_order.len(), MAX_SERVERS);
+        assert_eq!(k.hosts_by_ip.len(), MAX_SERVERS);
+        assert_eq!(k.named_ips.len(), MAX_SERVERS);
+        assert!(!k.is_tls_server(server(9)), "first seen, forgotten");
+        assert!(k.is_tls_server(server(10)), "kept");
+        assert!(!k.ip_named(server(9).ip(), "bucket-9.s3.example.test"));
+        assert!(k.ip_named(server(10).ip(), "bucket-10.s3.example.test"));
+        assert!(k.ip_named(
+            server(n + 9).ip(),
+            &format!("bucket-{}.s3.example.test", n + 9)
+        ));
+        // Seen again, a forgotten server is learned again.
+        k.learn_tls(&hello(0));
+        assert!(k.is_tls_server(server(0)));
+        assert!(k.ip_named(server(0).ip(), "bucket-0.s3.example.test"));
+    }
+
     #[test]
     fn tls_clients_are_bounded_first_seen_forgotten_first() {
         let mut k = Knowledge::default();

@@ -15,6 +15,7 @@ pub mod endpoints;
 pub mod evaluate;
 pub mod finding;
 pub mod hints;
+mod inferred;
 pub mod ini;
 pub mod judge;
 mod knowledge;
