@@ -115,14 +115,14 @@ pub(super) fn quality(
     if j.proofs_forgotten > 0 {
         warnings.push(format!(
             "{} hosts proven HTTPS by a TLS session were forgotten (over 16,384 such hosts, the \
-             first proven forgotten first): a plaintext request to one of them not otherwise \
+             least recently proven forgotten first): a plaintext request to one of them not otherwise \
              named as HTTPS is not reported",
             j.proofs_forgotten
         ));
     }
     if j.servers_forgotten > 0 {
         warnings.push(format!(
-            "{} server addresses were forgotten (over 16,384 TLS servers or named server IPs, \
+            "{} server addresses were forgotten (over 8,192 TLS servers or named server IPs, \
              the first seen forgotten first): findings about them may lack what the capture \
              showed of them (their names, that they spoke TLS)",
             j.servers_forgotten

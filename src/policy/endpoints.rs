@@ -369,9 +369,10 @@ impl Policy {
         self.inferred.prove(e, shadowed)
     }
 
-    /// Whether `e`'s scheme, host and port were proven ([`Policy::prove`]) and are still kept.
-    pub fn proven(&self, e: &Endpoint) -> bool {
-        self.inferred.has(e)
+    /// A ClientHello proving `e` again: whether its scheme, host and port were proven
+    /// ([`Policy::prove`]) and are still kept; then they are kept as the most recent proof.
+    pub fn prove_again(&mut self, e: &Endpoint) -> bool {
+        self.inferred.touch(e)
     }
 
     /// Proven endpoints forgotten to keep their bound ([`super::inferred::MAX_INFERRED`]).

@@ -3,15 +3,17 @@
 //! virtual-hosted buckets (each its own SNI), an egress proxy's traffic. Kept in a list that
 //! every lookup and every new proof scanned, 200,000 of them took 57 s and 381 MiB
 //! (`scripts/bench-hostile`'s `tls-servers`): a lookup is now a few map reads (the host, each
-//! parent domain of it, the server IP), and past [`MAX_INFERRED`] hosts the one proven first
-//! is forgotten, counted in `forgotten`.
+//! parent domain of it, the server IP), and past [`MAX_INFERRED`] hosts the one proven least
+//! recently (by a ClientHello to it) is forgotten, counted in `forgotten`: a host in use is
+//! kept whatever else the capture shows.
 
 use super::endpoints::Endpoint;
 use crate::flow::FastHash;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 
-/// Hosts (with their port) proven HTTPS that are kept; past it, the first proven is forgotten.
+/// Hosts (with their port) proven HTTPS that are kept; past it, the one proven least recently
+/// is forgotten.
 pub const MAX_INFERRED: usize = 16_384;
 
 #[derive(Debug, Clone, Default)]
@@ -23,6 +25,11 @@ pub struct Inferred {
     /// Named hosts' proofs (IP literals are in `by_ip`).
     by_name: HashMap<String, Vec<u64>, FastHash>,
     by_ip: HashMap<IpAddr, Vec<u64>, FastHash>,
+    /// Each proof and each later ClientHello to it, as (proof, when): the least recent proof
+    /// is the first whose `when` is still its `seen` (later entries of it make earlier ones
+    /// stale). Compacted when stale entries outnumber the proofs.
+    recent: VecDeque<(u64, u64)>,
+    clock: u64,
     /// Proofs forgotten to keep [`MAX_INFERRED`].
     pub forgotten: u64,
 }
@@ -31,6 +38,8 @@ pub struct Inferred {
 struct Proven {
     endpoint: Endpoint,
     ip: Option<IpAddr>,
+    /// When a ClientHello last proved it (the `recent` clock).
+    seen: u64,
     /// An endpoint given to the policy (a flag, the environment, the config) already has its
     /// scheme, host and port: the proof is remembered, so that it is not new again, but the
     /// given endpoint is the one that answers.
@@ -45,7 +54,7 @@ impl Inferred {
             return false;
         }
         if self.by_seq.len() >= MAX_INFERRED {
-            self.forget_first();
+            self.forget_least_recent();
         }
         let seq = self.next;
         self.next += 1;
@@ -54,19 +63,54 @@ impl Inferred {
             Some(ip) => self.by_ip.entry(ip).or_default().push(seq),
             None => self.by_name.entry(e.host.clone()).or_default().push(seq),
         }
+        let seen = self.tick(seq);
         self.by_seq.insert(
             seq,
             Proven {
                 endpoint: e,
                 ip,
+                seen,
                 shadowed,
             },
         );
         true
     }
 
-    fn forget_first(&mut self) {
-        let Some((seq, p)) = self.by_seq.pop_first() else {
+    /// A ClientHello proving `e` again: true when it is kept, and then it is the most recent.
+    pub fn touch(&mut self, e: &Endpoint) -> bool {
+        let Some(seq) = self.find(e) else {
+            return false;
+        };
+        let seen = self.tick(seq);
+        if let Some(p) = self.by_seq.get_mut(&seq) {
+            p.seen = seen;
+        }
+        if self.recent.len() > 2 * self.by_seq.len() + 64 {
+            let mut live: Vec<(u64, u64)> = self.by_seq.iter().map(|(&s, p)| (p.seen, s)).collect();
+            live.sort_unstable();
+            self.recent = live.into_iter().map(|(when, s)| (s, when)).collect();
+        }
+        true
+    }
+
+    /// The clock's next reading, queued for `seq`.
+    fn tick(&mut self, seq: u64) -> u64 {
+        let now = self.clock;
+        self.clock += 1;
+        self.recent.push_back((seq, now));
+        now
+    }
+
+    fn forget_least_recent(&mut self) {
+        let seq = loop {
+            let Some((seq, when)) = self.recent.pop_front() else {
+                return;
+            };
+            if self.by_seq.get(&seq).is_some_and(|p| p.seen == when) {
+                break seq;
+            }
+        };
+        let Some(p) = self.by_seq.remove(&seq) else {
             return;
         };
         self.forgotten += 1;
@@ -89,16 +133,17 @@ impl Inferred {
     }
 
     /// The proof with `e`'s scheme, host and port, if kept.
-    fn find(&self, e: &Endpoint) -> Option<&Endpoint> {
+    fn find(&self, e: &Endpoint) -> Option<u64> {
         let seqs = match e.ip() {
             Some(ip) => self.by_ip.get(&ip),
             None => self.by_name.get(e.host.as_str()),
         };
-        seqs.into_iter()
-            .flatten()
-            .filter_map(|s| self.by_seq.get(s))
-            .map(|p| &p.endpoint)
-            .find(|x| x.scheme == e.scheme && x.host == e.host && x.port == e.port)
+        seqs.into_iter().flatten().copied().find(|s| {
+            self.by_seq.get(s).is_some_and(|p| {
+                let x = &p.endpoint;
+                x.scheme == e.scheme && x.host == e.host && x.port == e.port
+            })
+        })
     }
 
     /// Whether an endpoint with this scheme, host and port is proven (shadowed or not).
@@ -205,6 +250,42 @@ mod tests {
         assert!(i.has(&proof("s3.local.test", 443)));
         assert!(found(&i, Some("s3.local.test"), "10.0.0.1").is_empty());
         assert_eq!(i.endpoints().count(), 0);
+    }
+
+    #[test]
+    fn past_the_bound_the_least_recently_proven_is_forgotten() {
+        let mut i = Inferred::default();
+        assert!(i.prove(proof("busy.s3.test", 443), false));
+        for n in 0..MAX_INFERRED + 10 {
+            // The busy host is proven again between others, stale entries pile up in
+            // `recent` and are compacted.
+            assert!(i.touch(&proof("busy.s3.test", 443)));
+            assert!(i.prove(proof(&format!("bucket-{n}.s3.test"), 443), false));
+        }
+        assert_eq!(i.forgotten, 11);
+        assert!(
+            i.recent.len() <= 2 * MAX_INFERRED + 64 + 1,
+            "{}",
+            i.recent.len()
+        );
+        assert_eq!(
+            found(&i, Some("busy.s3.test"), "10.0.0.1"),
+            ["busy.s3.test:443"]
+        );
+        assert!(found(&i, Some("bucket-10.s3.test"), "10.0.0.1").is_empty());
+        assert_eq!(
+            found(&i, Some("bucket-11.s3.test"), "10.0.0.1"),
+            ["bucket-11.s3.test:443"]
+        );
+        assert!(!i.touch(&proof("bucket-0.s3.test", 443)), "forgotten");
+        // Ties between equally good matches still go by first proof (the later one wins),
+        // whatever was proven again since.
+        assert!(i.prove(proof("s3.test", 8443), false));
+        assert!(i.prove(proof("s3.test", 443), false));
+        assert_eq!(
+            found(&i, Some("x.s3.test"), "10.0.0.1"),
+            ["s3.test:8443", "s3.test:443"]
+        );
     }
 
     #[test]

@@ -100,8 +100,8 @@ pub struct JudgeStats {
     pub names_capped: u64,
     /// Clients whose TLS names the knowledge forgot to stay bounded (the first seen first).
     pub tls_clients_forgotten: u64,
-    /// Hosts proven HTTPS by a ClientHello that the policy forgot to stay bounded (the first
-    /// proven first).
+    /// Hosts proven HTTPS by a ClientHello that the policy forgot to stay bounded (the least
+    /// recently proven first).
     pub proofs_forgotten: u64,
     /// TLS servers and named server IPs the knowledge forgot to stay bounded.
     pub servers_forgotten: u64,
@@ -214,11 +214,8 @@ impl Judge {
         self.learn_tls(t);
         // One endpoint per host and port: most sessions repeat one already proven (asked
         // before the endpoint's detail is written).
-        let proof = Endpoint {
-            detail: String::new(),
-            ..proven_endpoint(t)
-        };
-        if self.policy.proven(&proof) {
+        let proof = proven_endpoint(t);
+        if self.policy.prove_again(&proof) {
             return;
         }
         let e = Endpoint {

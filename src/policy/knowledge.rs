@@ -26,7 +26,7 @@ const MAX_NAMES_PER_KEY: usize = 256;
 const MAX_TLS_CLIENTS: usize = 8192;
 /// TLS server addresses kept, and server IPs whose names are kept; past either, the first
 /// seen is forgotten.
-const MAX_SERVERS: usize = 16_384;
+const MAX_SERVERS: usize = 8192;
 
 #[derive(Debug, Default)]
 pub struct Knowledge {
