@@ -257,9 +257,11 @@ mod tests {
         let mut i = Inferred::default();
         assert!(i.prove(proof("busy.s3.test", 443), false));
         for n in 0..MAX_INFERRED + 10 {
-            // The busy host is proven again between others, stale entries pile up in
-            // `recent` and are compacted.
-            assert!(i.touch(&proof("busy.s3.test", 443)));
+            // The busy host is proven again between others, three times each: stale entries
+            // pile up in `recent` (~4 a proof without compaction) and are compacted.
+            for _ in 0..3 {
+                assert!(i.touch(&proof("busy.s3.test", 443)));
+            }
             assert!(i.prove(proof(&format!("bucket-{n}.s3.test"), 443), false));
         }
         assert_eq!(i.forgotten, 11);
@@ -289,7 +291,7 @@ mod tests {
     }
 
     #[test]
-    fn past_the_bound_the_first_proven_is_forgotten_and_can_be_proven_again() {
+    fn past_the_bound_the_first_proven_never_proven_again_is_forgotten_and_can_return() {
         let mut i = Inferred::default();
         for n in 0..MAX_INFERRED + 10 {
             assert!(i.prove(proof(&format!("bucket-{n}.s3.test"), 443), false));

@@ -103,21 +103,14 @@ impl ClientNames {
     }
 }
 
-/// `key`, not yet in `map`, queued as the newest of `order` (`map`'s keys, first seen first);
-/// past `bound` keys, the first is dropped from both and returned.
-fn keep_bounded<V>(
-    order: &mut VecDeque<IpAddr>,
-    map: &mut HashMap<IpAddr, V>,
-    key: IpAddr,
-    bound: usize,
-) -> Option<IpAddr> {
+/// `key`, new to the set whose keys `order` holds (first seen first), queued as the newest;
+/// past `bound` keys, the first is taken off and returned, for the caller to forget.
+fn keep_bounded<K>(order: &mut VecDeque<K>, key: K, bound: usize) -> Option<K> {
     order.push_back(key);
     if order.len() <= bound {
         return None;
     }
-    let first = order.pop_front()?;
-    map.remove(&first);
-    Some(first)
+    order.pop_front()
 }
 
 /// `b.c`, `c` for `a.b.c`: each proper parent domain.
@@ -130,14 +123,10 @@ impl Knowledge {
     /// its client.
     pub fn learn_tls(&mut self, t: &TlsHello) {
         let mut new = self.tls_servers.insert(t.server);
-        if new {
-            self.tls_server_order.push_back(t.server);
-            if self.tls_server_order.len() > MAX_SERVERS
-                && let Some(first) = self.tls_server_order.pop_front()
-            {
-                self.tls_servers.remove(&first);
-                self.servers_forgotten += 1;
-            }
+        if new && let Some(first) = keep_bounded(&mut self.tls_server_order, t.server, MAX_SERVERS)
+        {
+            self.tls_servers.remove(&first);
+            self.servers_forgotten += 1;
         }
         let names = self.client_names(t.client.ip());
         match t.sni.as_deref().map(normalise_host) {
@@ -205,13 +194,9 @@ impl Knowledge {
     /// changes: `generation`).
     fn client_names(&mut self, client: IpAddr) -> &mut ClientNames {
         if !self.tls_names.contains_key(&client)
-            && let Some(first) = keep_bounded(
-                &mut self.tls_clients,
-                &mut self.tls_names,
-                client,
-                MAX_TLS_CLIENTS,
-            )
+            && let Some(first) = keep_bounded(&mut self.tls_clients, client, MAX_TLS_CLIENTS)
         {
+            self.tls_names.remove(&first);
             self.clients_forgotten += 1;
             self.generation += 1;
             // A repeat of the last request learns again what was forgotten of it.
@@ -226,9 +211,9 @@ impl Knowledge {
     /// the first named is forgotten.
     fn name_ip(&mut self, ip: IpAddr, host: &str) -> bool {
         if !self.hosts_by_ip.contains_key(&ip)
-            && let Some(first) =
-                keep_bounded(&mut self.named_ips, &mut self.hosts_by_ip, ip, MAX_SERVERS)
+            && let Some(first) = keep_bounded(&mut self.named_ips, ip, MAX_SERVERS)
         {
+            self.hosts_by_ip.remove(&first);
             self.servers_forgotten += 1;
             self.generation += 1;
             // A repeat of the last request learns again what was forgotten of it.
@@ -319,8 +304,8 @@ mod tests {
         assert_eq!(k.capped, 10);
     }
 
-    /// Past the bound the client first seen is forgotten, counted, and what lookups answer
-    /// changes (the generation moves); the clients kept are still found.
+    /// Past the bound the TLS server and the named server IP first seen are forgotten and
+    /// counted; the ones kept are still found, and one seen again is learned again.
     #[test]
     fn tls_servers_and_named_ips_are_bounded_first_seen_forgotten_first() {
         let mut k = Knowledge::default();
@@ -334,7 +319,11 @@ mod tests {
             sni: Some(format!("bucket-{i}.s3.example.test")),
         };
         let n = MAX_SERVERS as u32;
-        for i in 0..n + 10 {
+        for i in 0..n {
+            k.learn_tls(&hello(i));
+        }
+        assert_eq!(k.servers_forgotten, 0);
+        for i in n..n + 10 {
             k.learn_tls(&hello(i));
         }
         // Each server counted twice: its address as a TLS server, its IP as named.
@@ -357,6 +346,8 @@ mod tests {
         assert!(k.ip_named(server(0).ip(), "bucket-0.s3.example.test"));
     }
 
+    /// Past the bound the client first seen is forgotten, counted, and what lookups answer
+    /// changes (the generation moves); the clients kept are still found.
     #[test]
     fn tls_clients_are_bounded_first_seen_forgotten_first() {
         let mut k = Knowledge::default();

@@ -1499,7 +1499,6 @@ mod tests {
         "Connection: close",
     ];
 
-    /// Name lines that differ from each other by a byte, a case, a length or their colon.
     /// A head of `start` and a field line for each of `lines` (what comes before a value, as
     /// in [`NEAR_NAMES`], then the value `v`), cut short by `cut % 3 * cut` bytes (whole a
     /// third of the time).
@@ -1514,6 +1513,7 @@ mod tests {
         input
     }
 
+    /// Name lines that differ from each other by a byte, a case, a length or their colon.
     const NEAR_NAMES: &[&str] = &[
         "Host: ",
         "host: ",
